@@ -1,0 +1,57 @@
+package access
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestGuard(t *testing.T) {
+	promote := Action{Name: "promote", MinRole: Operator, Mutates: true}
+	freeze := Action{Name: "freeze", MinRole: Admin, Mutates: true, Dangerous: true}
+	view := Action{Name: "view", MinRole: Viewer}
+	cases := []struct {
+		name     string
+		role     Role
+		readOnly bool
+		action   Action
+		want     string // "", "denied", "readonly"
+	}{
+		{"viewer reads", Viewer, false, view, ""},
+		{"viewer cannot promote", Viewer, false, promote, "denied"},
+		{"operator promotes", Operator, false, promote, ""},
+		{"operator cannot freeze", Operator, false, freeze, "denied"},
+		{"admin freezes", Admin, false, freeze, ""},
+		{"read-only stops admin", Admin, true, promote, "readonly"},
+		{"read-only lets reads", Viewer, true, view, ""},
+		{"unknown role denied", Role("root"), false, view, "denied"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := Guard{ReadOnly: c.readOnly}.Check(Actor{Name: "alice", Role: c.role}, c.action)
+			var denied *DeniedError
+			switch c.want {
+			case "":
+				if err != nil {
+					t.Fatalf("want allowed, got %v", err)
+				}
+			case "denied":
+				if !errors.As(err, &denied) {
+					t.Fatalf("want DeniedError, got %v", err)
+				}
+			case "readonly":
+				if !errors.Is(err, ErrReadOnly) {
+					t.Fatalf("want ErrReadOnly, got %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestParseRole(t *testing.T) {
+	if r, err := ParseRole(" Operator "); err != nil || r != Operator {
+		t.Fatalf("ParseRole(Operator) = %q, %v", r, err)
+	}
+	if _, err := ParseRole("root"); err == nil {
+		t.Fatal("ParseRole(root) should fail")
+	}
+}
