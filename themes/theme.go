@@ -20,7 +20,7 @@ type Theme struct {
 	Dark    bool              `yaml:"dark"`
 	Palette map[string]string `yaml:"palette"`
 
-	Body Style `yaml:"body"`
+	Body   Style `yaml:"body"`
 	Border struct {
 		Focused Style `yaml:"focused"`
 		Blurred Style `yaml:"blurred"`
