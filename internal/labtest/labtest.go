@@ -1,0 +1,70 @@
+// Package labtest lets integration tests find the lab that `make lab-up`
+// brings up. Values come from the environment (make test exports the lab's
+// env file) or from the env file in the lab's state directory.
+package labtest
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Env returns the lab's settings for keys, all of them non-empty. When the
+// lab is not up the test is skipped, or fails if VIGIL_LAB_REQUIRED is set
+// (make test sets it: there, a missing lab is an error, not a skip).
+func Env(t testing.TB, keys ...string) map[string]string {
+	t.Helper()
+	file := fileValues()
+	out := make(map[string]string, len(keys))
+	var missing []string
+	for _, k := range keys {
+		v := os.Getenv(k)
+		if v == "" {
+			v = file[k]
+		}
+		if v == "" {
+			missing = append(missing, k)
+		}
+		out[k] = v
+	}
+	if len(missing) > 0 {
+		msg := "the lab is not up (" + strings.Join(missing, ", ") + " unset): run `make lab-up` first"
+		if os.Getenv("VIGIL_LAB_REQUIRED") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return out
+}
+
+// StateDir is where the lab keeps its state and env file.
+func StateDir() string {
+	if d := os.Getenv("VIGIL_LAB_STATE"); d != "" {
+		return d
+	}
+	base := os.Getenv("XDG_STATE_HOME")
+	if base == "" {
+		home, _ := os.UserHomeDir()
+		base = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(base, "vigil-lab")
+}
+
+func fileValues() map[string]string {
+	vals := map[string]string{}
+	f, err := os.Open(filepath.Join(StateDir(), "lab.env"))
+	if err != nil {
+		return vals
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+			vals[strings.TrimSpace(k)] = strings.Trim(strings.TrimSpace(v), `"'`)
+		}
+	}
+	return vals
+}
