@@ -2,7 +2,21 @@
 // errors that name file, line and key, and validation.
 package config
 
-import "time"
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
 
 // Config is the whole configuration file. Optional sections are pointers:
 // nil means the integration is not configured and its pane does not exist.
@@ -26,13 +40,6 @@ type Config struct {
 type Identity struct {
 	Name string `yaml:"name"` // default: $USER
 	Role string `yaml:"role"` // viewer, operator or admin; default operator
-}
-
-// Secret is read from an environment variable or a file, never written in
-// the config itself. Its value never appears in String, logs or errors.
-type Secret struct {
-	Env  string `yaml:"env"`
-	File string `yaml:"file"`
 }
 
 type DigitalOcean struct {
@@ -100,4 +107,231 @@ type User struct {
 
 type Audit struct {
 	Path string `yaml:"path"` // default $XDG_STATE_HOME/vigil/journal.db
+}
+
+// Default values applied to what the file leaves unset.
+const (
+	DefaultRole         = "operator"
+	DefaultTheme        = "dark"
+	DefaultPollInterval = 5 * time.Second
+	DefaultListen       = "127.0.0.1:2222"
+	DefaultHTTPListen   = "127.0.0.1:9464"
+	DefaultDOTokenEnv   = "DIGITALOCEAN_ACCESS_TOKEN"
+	DefaultDOAPIURL     = "https://api.digitalocean.com/"
+)
+
+// Resolve picks the config path: the flag, else $VIGIL_CONFIG, else
+// $XDG_CONFIG_HOME/vigil/config.yaml (~/.config when XDG_CONFIG_HOME is unset).
+func Resolve(flagPath string) string {
+	if flagPath != "" {
+		return flagPath
+	}
+	if p := os.Getenv("VIGIL_CONFIG"); p != "" {
+		return p
+	}
+	return filepath.Join(xdgDir("XDG_CONFIG_HOME", ".config"), "vigil", "config.yaml")
+}
+
+// xdgDir returns $env, else ~/fallback, else fallback relative to the
+// working directory when there is no home.
+func xdgDir(env, fallback string) string {
+	if d := os.Getenv(env); d != "" && filepath.IsAbs(d) {
+		return d
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return fallback
+	}
+	return filepath.Join(home, fallback)
+}
+
+// Default is the configuration used when there is no file: identity and
+// audit journal only, no integration.
+func Default() *Config {
+	c := &Config{}
+	c.applyDefaults()
+	return c
+}
+
+// LoadOrDefault loads path; a missing file yields Default unless the path
+// was given explicitly (flag or $VIGIL_CONFIG), where it is an error.
+func LoadOrDefault(path string, explicit bool) (*Config, error) {
+	c, err := Load(path)
+	if err != nil && !explicit && errors.Is(err, fs.ErrNotExist) {
+		return Default(), nil
+	}
+	return c, err
+}
+
+// Load reads, decodes, completes and validates the config file at path.
+// Problems in the file come back as Errors, each naming file, line and key.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("config file %s does not exist: write one with `vigil config init`: %w", path, err)
+		}
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c, err := parse(path, data)
+	if err != nil {
+		return nil, err
+	}
+	c.Path = path
+	return c, nil
+}
+
+func parse(file string, data []byte) (*Config, error) {
+	d := &decoder{file: file, lines: map[string]int{}}
+	c := &Config{}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	switch err := dec.Decode(&doc); {
+	case errors.Is(err, io.EOF):
+		// An empty file: defaults only.
+	case err != nil:
+		return nil, Errors{{File: file, Line: yamlErrLine(err), Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}}
+	default:
+		root := &doc
+		if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+			root = root.Content[0]
+		}
+		if !(root.Kind == yaml.ScalarNode && root.Tag == "!!null") {
+			d.decodeStruct(root, reflect.ValueOf(c).Elem(), "")
+		}
+		var next yaml.Node
+		if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
+			d.fail(next.Line, "", "a config file holds one YAML document: remove everything after the second ---")
+		}
+	}
+	c.applyDefaults()
+	v := &validator{decoder: d, bad: map[string]bool{}}
+	for _, e := range d.errs {
+		v.bad[e.Key] = true
+	}
+	v.config(c)
+	if len(d.errs) > 0 {
+		sortErrors(d.errs)
+		return nil, d.errs
+	}
+	return c, nil
+}
+
+func (c *Config) applyDefaults() {
+	if c.Identity.Name == "" {
+		c.Identity.Name = os.Getenv("USER")
+	}
+	if c.Identity.Name == "" {
+		if u, err := user.Current(); err == nil {
+			c.Identity.Name = u.Username
+		}
+	}
+	if c.Identity.Role == "" {
+		c.Identity.Role = DefaultRole
+	}
+	if c.Theme == "" {
+		c.Theme = DefaultTheme
+	}
+	if do := c.DigitalOcean; do != nil {
+		if do.APIURL == "" {
+			do.APIURL = DefaultDOAPIURL
+		}
+		if do.Token.Env == "" && do.Token.File == "" {
+			do.Token.Env = DefaultDOTokenEnv
+		}
+	}
+	if k := c.Kubernetes; k != nil {
+		for i := range k.Environments {
+			if k.Environments[i].Namespace == "" {
+				k.Environments[i].Namespace = k.Environments[i].Name
+			}
+		}
+	}
+	if p := c.Prometheus; p != nil && p.PollInterval == 0 {
+		p.PollInterval = DefaultPollInterval
+	}
+	if a := c.Alertmanager; a != nil && a.PollInterval == 0 {
+		a.PollInterval = DefaultPollInterval
+	}
+	if s := c.Serve; s != nil {
+		if s.Listen == "" {
+			s.Listen = DefaultListen
+		}
+		if s.HTTPListen == "" {
+			s.HTTPListen = DefaultHTTPListen
+		}
+	}
+	if c.Audit.Path == "" {
+		c.Audit.Path = filepath.Join(xdgDir("XDG_STATE_HOME", filepath.Join(".local", "state")), "vigil", "journal.db")
+	}
+	c.expandHome()
+}
+
+// expandHome turns a leading ~/ in every path setting into the home directory.
+func (c *Config) expandHome() {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return
+	}
+	expand := func(p *string) {
+		if *p == "~" || strings.HasPrefix(*p, "~/") {
+			*p = filepath.Join(home, (*p)[1:])
+		}
+	}
+	expand(&c.Audit.Path)
+	if do := c.DigitalOcean; do != nil {
+		expand(&do.Token.File)
+	}
+	if a := c.Ansible; a != nil {
+		expand(&a.PlaybookDir)
+		expand(&a.PrivateKey)
+		expand(&a.PrometheusSD)
+	}
+	if k := c.Kubernetes; k != nil {
+		expand(&k.Kubeconfig)
+	}
+	if s := c.Serve; s != nil {
+		expand(&s.HostKey)
+	}
+}
+
+// Integrations names the configured integrations, in a fixed order. With
+// none, the console opens on its welcome screen.
+func (c *Config) Integrations() []string {
+	var out []string
+	for _, i := range []struct {
+		name string
+		on   bool
+	}{
+		{"digitalocean", c.DigitalOcean != nil},
+		{"ansible", c.Ansible != nil},
+		{"kubernetes", c.Kubernetes != nil},
+		{"prometheus", c.Prometheus != nil},
+		{"alertmanager", c.Alertmanager != nil},
+	} {
+		if i.on {
+			out = append(out, i.name)
+		}
+	}
+	return out
+}
+
+// Init writes the commented example config to path, with mode 0600 and its
+// parent directories, and refuses to overwrite an existing file.
+func Init(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create config directory: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s already exists: vigil does not overwrite it; edit it, or move it away and run init again", path)
+	}
+	if err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	if _, err := f.Write(Example()); err != nil {
+		f.Close()
+		return fmt.Errorf("write config %s: %w", path, err)
+	}
+	return f.Close()
 }

@@ -1,0 +1,249 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/vigilops/vigil/ops/access"
+	"golang.org/x/crypto/ssh"
+)
+
+var (
+	// dnsLabel is what Kubernetes accepts as a namespace name (RFC 1123 label).
+	dnsLabel  = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+	themeName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+	yamlLine  = regexp.MustCompile(`line (\d+)`)
+)
+
+// yamlErrLine extracts the line from a yaml.v3 syntax error, 0 when absent.
+func yamlErrLine(err error) int {
+	m := yamlLine.FindStringSubmatch(err.Error())
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// sortErrors orders errors by line; errors about absent keys (line 0) last.
+func sortErrors(es Errors) {
+	sort.SliceStable(es, func(i, j int) bool {
+		li, lj := es[i].Line, es[j].Line
+		if li == 0 || lj == 0 {
+			return lj == 0 && li != 0
+		}
+		return li < lj
+	})
+}
+
+// validator checks decoded values; it reports through the decoder so that
+// errors land at the line of the key, or of its nearest written parent.
+type validator struct {
+	*decoder
+	bad map[string]bool // paths that already failed to decode
+}
+
+func parent(path string) string {
+	i := strings.LastIndexAny(path, ".[")
+	if i < 0 {
+		return ""
+	}
+	return path[:i]
+}
+
+func (v *validator) errorf(path, format string, args ...any) {
+	for p := path; p != ""; p = parent(p) {
+		if v.bad[p] {
+			return // the decode error already says what is wrong here
+		}
+	}
+	line := 0
+	for p := path; p != ""; p = parent(p) {
+		if l, ok := v.lines[p]; ok {
+			line = l
+			break
+		}
+	}
+	v.fail(line, path, format, args...)
+}
+
+func (v *validator) required(path, value, what string) bool {
+	if strings.TrimSpace(value) == "" {
+		v.errorf(path, "missing: set %s", what)
+		return false
+	}
+	return true
+}
+
+func (v *validator) url(path, raw string) {
+	if !v.required(path, raw, "an http:// or https:// URL") {
+		return
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		v.errorf(path, "invalid URL %q: %v", raw, unwrapURLError(err))
+	case u.Scheme != "http" && u.Scheme != "https":
+		v.errorf(path, "URL %q must start with http:// or https://", raw)
+	case u.Host == "":
+		v.errorf(path, "URL %q has no host", raw)
+	}
+}
+
+func unwrapURLError(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err
+	}
+	return err
+}
+
+func (v *validator) positive(path string, value int64, what string) {
+	if _, set := v.lines[path]; set && value <= 0 {
+		v.errorf(path, "%s must be positive, like 5s", what)
+	}
+}
+
+func (v *validator) listen(path, addr string) {
+	if _, port, err := net.SplitHostPort(addr); err != nil {
+		v.errorf(path, "invalid listen address %q: write host:port, like 127.0.0.1:2222", addr)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		v.errorf(path, "invalid port %q in %q: use 0 to 65535", port, addr)
+	}
+}
+
+func (v *validator) role(path, role string) {
+	if _, err := access.ParseRole(role); err != nil {
+		v.errorf(path, "%v", err)
+	}
+}
+
+func (v *validator) secret(path string, s Secret) {
+	if s.Env != "" && s.File != "" {
+		v.errorf(path, "set env or file, not both")
+	}
+}
+
+func (v *validator) config(c *Config) {
+	if c.Identity.Name == "" {
+		v.errorf("identity.name", "missing: $USER is empty and the user is unknown, so set identity.name")
+	}
+	v.role("identity.role", c.Identity.Role)
+	if !themeName.MatchString(c.Theme) {
+		v.errorf("theme", "invalid theme name %q: use lower-case letters, digits, - and _, like dark or high-contrast", c.Theme)
+	}
+	for name, keys := range c.Keys {
+		p := join("keys", name)
+		if len(keys) == 0 {
+			v.errorf(p, "no keys: list at least one, like [\"q\"], or remove the binding to keep its default")
+		}
+		for i, k := range keys {
+			if strings.TrimSpace(k) == "" {
+				v.errorf(fmt.Sprintf("%s[%d]", p, i), "empty key: write a key like \"ctrl+c\" or \"q\"")
+			}
+		}
+	}
+	if do := c.DigitalOcean; do != nil {
+		v.digitalOcean(do)
+	}
+	if a := c.Ansible; a != nil {
+		v.required("ansible.playbook_dir", a.PlaybookDir, "the directory holding the playbooks")
+	}
+	if k := c.Kubernetes; k != nil {
+		v.kubernetes(k)
+	}
+	if p := c.Prometheus; p != nil {
+		v.url("prometheus.url", p.URL)
+		v.positive("prometheus.poll_interval", int64(p.PollInterval), "the poll interval")
+	}
+	if a := c.Alertmanager; a != nil {
+		if len(a.URLs) == 0 {
+			v.errorf("alertmanager.urls", "missing: list at least one Alertmanager URL")
+		}
+		for i, u := range a.URLs {
+			v.url(fmt.Sprintf("alertmanager.urls[%d]", i), u)
+		}
+		v.positive("alertmanager.poll_interval", int64(a.PollInterval), "the poll interval")
+	}
+	if s := c.Serve; s != nil {
+		v.serve(s)
+	}
+	v.required("audit.path", c.Audit.Path, "the journal file path (there is no home directory to default to)")
+}
+
+func (v *validator) digitalOcean(do *DigitalOcean) {
+	v.url("digitalocean.api_url", do.APIURL)
+	v.secret("digitalocean.token", do.Token)
+	names := map[string]bool{}
+	for i, t := range do.Templates {
+		p := fmt.Sprintf("digitalocean.templates[%d]", i)
+		if v.required(p+".name", t.Name, "a template name") {
+			if names[t.Name] {
+				v.errorf(p+".name", "template %q is defined twice: names must be unique", t.Name)
+			}
+			names[t.Name] = true
+		}
+		v.required(p+".region", t.Region, "a region slug, like ams3")
+		v.required(p+".size", t.Size, "a size slug, like s-1vcpu-1gb")
+		v.required(p+".image", t.Image, "an image slug, like debian-12-x64")
+		if t.VolumeGB < 0 {
+			v.errorf(p+".volume_gb", "must be 0 (no volume) or more")
+		}
+	}
+}
+
+func (v *validator) kubernetes(k *Kubernetes) {
+	if len(k.Environments) == 0 {
+		v.errorf("kubernetes.environments", "missing: list the environments in pipeline order, like dev, test, preprod, prod")
+	}
+	seen := map[string]int{}
+	for i, e := range k.Environments {
+		p := fmt.Sprintf("kubernetes.environments[%d]", i)
+		if !v.required(p+".name", e.Name, "an environment name, like prod") {
+			continue
+		}
+		if !dnsLabel.MatchString(e.Name) {
+			v.errorf(p+".name", "invalid environment name %q: use lower-case letters, digits and -, up to 63 characters", e.Name)
+		} else if j, dup := seen[e.Name]; dup {
+			v.errorf(p+".name", "environment %q is already environments[%d]: names must be unique", e.Name, j)
+		}
+		seen[e.Name] = i
+		if e.Namespace != e.Name && !dnsLabel.MatchString(e.Namespace) {
+			v.errorf(p+".namespace", "invalid namespace %q: use lower-case letters, digits and -, up to 63 characters", e.Namespace)
+		}
+	}
+}
+
+func (v *validator) serve(s *Serve) {
+	v.listen("serve.listen", s.Listen)
+	v.listen("serve.http_listen", s.HTTPListen)
+	if s.MaxSessions < 0 {
+		v.errorf("serve.max_sessions", "must be 0 (no limit) or more")
+	}
+	v.positive("serve.idle_timeout", int64(s.IdleTimeout), "the idle timeout")
+	names := map[string]bool{}
+	for i, u := range s.Users {
+		p := fmt.Sprintf("serve.users[%d]", i)
+		if v.required(p+".name", u.Name, "the user's name, as the journal records it") {
+			if names[u.Name] {
+				v.errorf(p+".name", "user %q is listed twice: put all their keys in one entry", u.Name)
+			}
+			names[u.Name] = true
+		}
+		if v.required(p+".role", u.Role, "viewer, operator or admin") {
+			v.role(p+".role", u.Role)
+		}
+		if len(u.Keys) == 0 {
+			v.errorf(p+".keys", "missing: list at least one public key, as an authorized_keys line")
+		}
+		for j, line := range u.Keys {
+			if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line)); err != nil {
+				v.errorf(fmt.Sprintf("%s.keys[%d]", p, j), "not an authorized_keys line (like \"ssh-ed25519 AAAA… alice@host\"): %v", err)
+			}
+		}
+	}
+}
