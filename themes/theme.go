@@ -16,7 +16,10 @@ type Style struct {
 
 // Theme is a palette and the semantic sections built from it.
 type Theme struct {
-	Name    string            `yaml:"name"`
+	Name string `yaml:"name"`
+	// Extends names a theme this one starts from (user themes only):
+	// only the palette entries and sections written here replace its own.
+	Extends string            `yaml:"extends"`
 	Dark    bool              `yaml:"dark"`
 	Palette map[string]string `yaml:"palette"`
 
