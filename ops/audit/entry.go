@@ -30,8 +30,8 @@ type Entry struct {
 
 // Query selects entries; zero fields match everything.
 type Query struct {
-	Since  time.Time
-	Until  time.Time
+	Since  time.Time // entries at or after Since
+	Until  time.Time // entries before Until
 	Actor  string
 	Target string // an entry matches when its target equals Target or starts with Target + "/"
 	Limit  int    // newest Limit entries; 0 for all
