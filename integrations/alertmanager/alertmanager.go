@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/alertmanager/api/v2/client/alertgroup"
 	"github.com/prometheus/alertmanager/api/v2/client/silence"
 	"github.com/prometheus/alertmanager/api/v2/models"
-	"github.com/prometheus/alertmanager/pkg/labels"
+	"github.com/prometheus/alertmanager/matcher/parse"
 
 	"github.com/vigilops/vigil/ops/incident"
 )
@@ -274,10 +274,13 @@ func (c *Client) ExpireSilence(ctx context.Context, id string) error {
 	})
 }
 
-// ParseMatchers parses matchers with Alertmanager's own parser, e.g.
+// ParseMatchers parses matchers with Alertmanager's own parser (the one
+// amtool and Alertmanager use by default since 0.27), e.g.
 // `severity="critical",namespace=~"prod.*"` or `{alertname="HostDown"}`.
+// Its errors give the position of the problem, e.g.
+// "0:14: end of input: expected close brace".
 func ParseMatchers(input string) ([]incident.Matcher, error) {
-	ms, err := labels.ParseMatchers(input)
+	ms, err := parse.Matchers(input)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,371 @@
+package incident_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/audit"
+	"github.com/vigilops/vigil/ops/incident"
+)
+
+func names(as []*incident.Alert) []string {
+	var out []string
+	for _, a := range as {
+		out = append(out, a.Fingerprint)
+	}
+	return out
+}
+
+func TestMergeSortAndCorrelate(t *testing.T) {
+	f := newFixture(t)
+	t0 := f.clock.Now()
+	thr := 0.05
+	f.prom.rules = []incident.Rule{
+		{Name: "AppHighErrorRate", Expr: "err_ratio > 0.05", ValueExpr: "err_ratio", Threshold: &thr, Op: ">", Labels: map[string]string{"severity": "critical"}},
+	}
+	f.am.set([]incident.Alert{
+		mkAlert("a1", "AppHighErrorRate", "critical", t0.Add(-3*time.Minute), "namespace", "prod", "deployment", "api"),
+		mkAlert("a2", "HostDown", "critical", t0.Add(-time.Minute), "droplet", "web-02", "instance", "127.0.1.2:9100"),
+		mkAlert("a3", "AppHighLatency", "warning", t0.Add(-12*time.Minute), "namespace", "preprod", "statefulset", "db"),
+	}, nil)
+	pending := mkAlert("p1", "AppHighLatency", "warning", t0.Add(-10*time.Second), "namespace", "dev", "deployment", "web")
+	pending.State = incident.Pending
+	firingA1 := mkAlert("a1", "AppHighErrorRate", "critical", t0.Add(-3*time.Minute), "namespace", "prod", "deployment", "api")
+	firingA1.Value = "0.2"
+	f.prom.set([]incident.Alert{pending, firingA1}, nil)
+
+	f.svc.Refresh(context.Background())
+	snap := f.svc.Snapshot()
+	if got, want := names(snap.Alerts), []string{"a1", "a2", "a3", "p1"}; !slices.Equal(got, want) {
+		t.Fatalf("order = %v, want %v (severity, then oldest first)", got, want)
+	}
+	a1, _ := snap.Alert("a1")
+	if a1.Workload != "prod/api" || a1.Value != "0.2" || a1.Rule == nil || a1.Rule.ValueExpr != "err_ratio" || a1.State != incident.Firing {
+		t.Fatalf("a1 = %+v, rule %+v", a1, a1.Rule)
+	}
+	if a1.Age(f.clock.Now()) != 3*time.Minute {
+		t.Fatalf("a1 age %s", a1.Age(f.clock.Now()))
+	}
+	a2, _ := snap.Alert("a2")
+	a3, _ := snap.Alert("a3")
+	p1, _ := snap.Alert("p1")
+	if a2.Host != "web-02" || a3.Workload != "preprod/db" || p1.State != incident.Pending {
+		t.Fatalf("a2 host %q, a3 workload %q, p1 state %q", a2.Host, a3.Workload, p1.State)
+	}
+	if snap.Counts != (incident.Counts{Critical: 2, Warning: 2, Total: 4}) {
+		t.Fatalf("counts %+v", snap.Counts)
+	}
+	if incident.HostOf(map[string]string{"instance": "10.0.0.7:9100"}) != "10.0.0.7" {
+		t.Fatal("instance host:port should map to its host")
+	}
+}
+
+func TestViewFilterAndGroup(t *testing.T) {
+	f := newFixture(t)
+	t0 := f.clock.Now()
+	f.am.set([]incident.Alert{
+		mkAlert("a1", "AppHighErrorRate", "critical", t0.Add(-3*time.Minute), "namespace", "prod", "deployment", "api"),
+		mkAlert("a2", "AppHighErrorRate", "critical", t0.Add(-2*time.Minute), "namespace", "preprod", "deployment", "api"),
+		mkAlert("a3", "AppHighLatency", "warning", t0.Add(-12*time.Minute), "namespace", "prod", "deployment", "web"),
+	}, nil)
+	f.svc.Refresh(context.Background())
+	snap := f.svc.Snapshot()
+
+	ms, err := f.svc.ParseFilter(`severity="critical",namespace=~"prod.*"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := snap.View(ms, "")
+	if got := names(v.Alerts); !slices.Equal(got, []string{"a1"}) {
+		t.Fatalf("filtered %v: regular expressions are anchored, preprod is not prod.*", got)
+	}
+	ms, _ = f.svc.ParseFilter(`{severity="critical",namespace=~".*prod"}`)
+	if got := names(snap.View(ms, "").Alerts); !slices.Equal(got, []string{"a1", "a2"}) {
+		t.Fatalf("filtered %v", got)
+	}
+	ms, _ = f.svc.ParseFilter(`namespace="prod"`)
+	v = snap.View(ms, "")
+	if len(v.Groups) != 2 || v.Groups[0].Value != "AppHighErrorRate" || v.Groups[1].Value != "AppHighLatency" {
+		t.Fatalf("groups by alertname %+v", v.Groups)
+	}
+	v = snap.View(nil, "namespace")
+	if len(v.Groups) != 2 || v.Groups[0].Value != "prod" || len(v.Groups[0].Alerts) != 2 || v.Groups[1].Value != "preprod" {
+		t.Fatalf("groups by namespace: %+v", v.Groups)
+	}
+	// prod's group holds a1 (critical) first; a3 follows in it.
+	if got := names(v.Groups[0].Alerts); got[0] != "a1" {
+		t.Fatalf("prod group %v", got)
+	}
+	if v.Counts.Total != 3 || v.Groups[0].Counts.Critical != 1 {
+		t.Fatalf("counts %+v / %+v", v.Counts, v.Groups[0].Counts)
+	}
+
+	if _, err := f.svc.ParseFilter(`severity=~"(critical"`); err == nil || !strings.Contains(err.Error(), "missing closing )") {
+		t.Fatalf("bad regexp filter error = %v", err)
+	}
+	if _, err := f.svc.ParseFilter(`severity=`); err == nil {
+		t.Fatal("an incomplete matcher should be an error")
+	}
+	if ms, err := f.svc.ParseFilter("  "); err != nil || ms != nil {
+		t.Fatalf("empty filter = %v, %v", ms, err)
+	}
+}
+
+func TestResolvedRecentlyAndRetention(t *testing.T) {
+	f := newFixture(t)
+	t0 := f.clock.Now()
+	a := mkAlert("a1", "AppHighErrorRate", "critical", t0.Add(-time.Minute), "namespace", "prod", "deployment", "api")
+	p := mkAlert("p1", "AppHighLatency", "warning", t0, "namespace", "dev", "deployment", "web")
+	p.State = incident.Pending
+	f.am.set([]incident.Alert{a}, nil)
+	f.prom.set([]incident.Alert{p}, nil)
+	f.svc.Refresh(context.Background())
+
+	f.clock.add(30 * time.Second)
+	f.am.set(nil, nil)
+	f.prom.set(nil, nil)
+	f.svc.Refresh(context.Background())
+	snap := f.svc.Snapshot()
+	got, ok := snap.Alert("a1")
+	if !ok || got.State != incident.Resolved || !got.ResolvedAt.Equal(f.clock.Now()) || got.Age(f.clock.Now().Add(time.Hour)) != 90*time.Second {
+		t.Fatalf("a1 after it left = %+v, %v", got, ok)
+	}
+	if _, ok := snap.Alert("p1"); ok {
+		t.Fatal("a pending alert that vanished never fired and should not be listed as resolved")
+	}
+	if snap.Counts.Total != 0 || len(snap.Alerts) != 1 {
+		t.Fatalf("counts %+v, %d alerts", snap.Counts, len(snap.Alerts))
+	}
+	f.clock.add(16 * time.Minute)
+	f.svc.Refresh(context.Background())
+	if _, ok := f.svc.Snapshot().Alert("a1"); ok {
+		t.Fatal("a resolved alert should leave the list after 15 minutes")
+	}
+}
+
+func TestSourceDownKeepsDataAndRecovers(t *testing.T) {
+	f := newFixture(t)
+	t0 := f.clock.Now()
+	f.am.set([]incident.Alert{mkAlert("a1", "HostDown", "critical", t0, "droplet", "web-02")}, nil)
+	f.svc.Refresh(context.Background())
+
+	down := errors.New("dial tcp 127.0.0.1:9093: connect: connection refused")
+	f.clock.add(40 * time.Second)
+	f.am.set(nil, down)
+	f.svc.Refresh(context.Background())
+	snap := f.svc.Snapshot()
+	if a, ok := snap.Alert("a1"); !ok || a.State != incident.Firing {
+		t.Fatal("the last data should stay while Alertmanager is down, not resolve")
+	}
+	if !errors.Is(snap.Alertmanager.Err, down) || snap.Alertmanager.Age(snap.Time) != 40*time.Second || !snap.Stale() {
+		t.Fatalf("status %+v", snap.Alertmanager)
+	}
+	if p := snap.Problems(); len(p) != 1 || !strings.Contains(p[0], "Alertmanager unreachable, showing data from 40s ago, retrying") {
+		t.Fatalf("problems %q", p)
+	}
+	f.clock.add(5 * time.Second)
+	f.am.set(nil, nil)
+	f.svc.Refresh(context.Background())
+	snap = f.svc.Snapshot()
+	if snap.Alertmanager.Err != nil || snap.Stale() || snap.Alertmanager.Age(snap.Time) != 0 {
+		t.Fatalf("after recovery %+v", snap.Alertmanager)
+	}
+	if a, _ := snap.Alert("a1"); a.State != incident.Resolved {
+		t.Fatal("once Alertmanager answers without the alert, it is resolved")
+	}
+}
+
+func TestAcknowledgeAndUnacknowledge(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	t0 := f.clock.Now()
+	f.am.set([]incident.Alert{
+		mkAlert("a1", "AppHighErrorRate", "critical", t0, "namespace", "prod", "deployment", "api"),
+		mkAlert("a2", "AppHighErrorRate", "critical", t0, "namespace", "prod", "deployment", "web"),
+	}, nil)
+	f.svc.Refresh(ctx)
+
+	sil, err := f.svc.Acknowledge(ctx, alice, incident.AckRequest{Fingerprint: "a1", Duration: time.Hour, Comment: "rolling back"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sil.CreatedBy != "alice" || sil.Comment != "rolling back" || sil.EndsAt.Sub(sil.StartsAt) != time.Hour || len(sil.Matchers) != 4 {
+		t.Fatalf("silence %+v", sil)
+	}
+	snap := f.svc.Snapshot()
+	a1, _ := snap.Alert("a1")
+	a2, _ := snap.Alert("a2")
+	if a1.State != incident.Acknowledged || a1.Ack.Owner != "alice" || a1.Ack.Remaining(f.clock.Now()) != time.Hour {
+		t.Fatalf("a1 after ack: %+v %+v", a1, a1.Ack)
+	}
+	if a2.State != incident.Firing {
+		t.Fatalf("the silence must match only a1's labels; a2 is %s", a2.State)
+	}
+	if e := f.journal.last(); e.Action != "alert.ack" || e.Target != "alert/a1" || e.Result != audit.OK || e.Parameters["silence"] != sil.ID || e.Parameters["workload"] != "prod/api" {
+		t.Fatalf("journal %+v", e)
+	}
+
+	if err := f.svc.Unacknowledge(ctx, alice, sil.ID); err != nil {
+		t.Fatal(err)
+	}
+	if a1, _ := f.svc.Snapshot().Alert("a1"); a1.State != incident.Firing || a1.Ack != nil {
+		t.Fatalf("a1 after unack: %+v", a1)
+	}
+	if e := f.journal.last(); e.Action != "alert.unack" || e.Target != "silence/"+sil.ID || e.Result != audit.OK {
+		t.Fatalf("journal %+v", e)
+	}
+
+	// A broader silence by matchers shows as silenced, with its owner.
+	if _, err := f.svc.Acknowledge(ctx, alice, incident.AckRequest{Match: `deployment=~"api|web"`, Duration: 30 * time.Minute, Comment: "maintenance"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, fp := range []string{"a1", "a2"} {
+		if a, _ := f.svc.Snapshot().Alert(fp); a.State != incident.Silenced || a.Ack == nil || a.Ack.Comment != "maintenance" {
+			t.Fatalf("%s after ack by matchers: %+v", fp, a)
+		}
+	}
+}
+
+func TestAcknowledgeRefusedAndInvalid(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.am.set([]incident.Alert{mkAlert("a1", "HostDown", "critical", f.clock.Now(), "droplet", "web-02")}, nil)
+	f.svc.Refresh(ctx)
+
+	_, err := f.svc.Acknowledge(ctx, vic, incident.AckRequest{Fingerprint: "a1", Duration: time.Hour, Comment: "x"})
+	var denied *access.DeniedError
+	if !errors.As(err, &denied) {
+		t.Fatalf("a viewer acknowledging: %v", err)
+	}
+	if e := f.journal.last(); e.Result != audit.Refused || e.Actor != "vic" {
+		t.Fatalf("refusal journal entry %+v", e)
+	}
+	for _, c := range []struct {
+		req  incident.AckRequest
+		want string
+	}{
+		{incident.AckRequest{Fingerprint: "a1", Duration: time.Hour, Comment: "  "}, "needs a comment"},
+		{incident.AckRequest{Fingerprint: "a1", Duration: 10 * time.Second, Comment: "x"}, "choose one between"},
+		{incident.AckRequest{Fingerprint: "a1", Duration: 30 * 24 * time.Hour, Comment: "x"}, "choose one between"},
+		{incident.AckRequest{Fingerprint: "nope", Duration: time.Hour, Comment: "x"}, "no active alert has fingerprint nope"},
+		{incident.AckRequest{Match: `{alertname="x"`, Duration: time.Hour, Comment: "x"}, "bad matchers"},
+		{incident.AckRequest{Duration: time.Hour, Comment: "x"}, "say what to acknowledge"},
+		{incident.AckRequest{Fingerprint: "a1", Match: `a="b"`, Duration: time.Hour, Comment: "x"}, "not both"},
+	} {
+		if _, err := f.svc.Acknowledge(ctx, alice, c.req); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want %q", c.req, err, c.want)
+		}
+		if e := f.journal.last(); e.Result != audit.Failed {
+			t.Errorf("%+v: journal %+v", c.req, e)
+		}
+	}
+	ro, err := incident.New(incident.Options{Alertmanager: f.am, ParseMatchers: func(string) ([]incident.Matcher, error) { return nil, nil },
+		Journal: f.journal, Guard: access.Guard{ReadOnly: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ro.Unacknowledge(ctx, alice, "sil-1"); !errors.Is(err, access.ErrReadOnly) {
+		t.Fatalf("read-only unack: %v", err)
+	}
+	if len(f.am.silences) != 0 {
+		t.Fatalf("refused or invalid requests created silences: %+v", f.am.silences)
+	}
+}
+
+func TestSubscribeGetsLatest(t *testing.T) {
+	f := newFixture(t)
+	ch, stop := f.svc.Subscribe()
+	defer stop()
+	for i := range 3 {
+		f.clock.add(time.Second)
+		f.am.set([]incident.Alert{mkAlert("a1", "HostDown", "critical", f.clock.Now(), "n", string(rune('a'+i)))}, nil)
+		f.svc.Refresh(context.Background())
+	}
+	select {
+	case snap := <-ch:
+		if snap != f.svc.Snapshot() {
+			t.Fatal("a slow subscriber should find the latest snapshot, not an old one")
+		}
+	default:
+		t.Fatal("no snapshot delivered")
+	}
+	select {
+	case <-ch:
+		t.Fatal("only the latest snapshot should wait in the channel")
+	default:
+	}
+	stop()
+	f.svc.Refresh(context.Background())
+	select {
+	case <-ch:
+		t.Fatal("a stopped subscription received a snapshot")
+	default:
+	}
+}
+
+func TestRunPollsAtInterval(t *testing.T) {
+	am := &memAM{}
+	svc, err := incident.New(incident.Options{Alertmanager: am, ParseMatchers: func(string) ([]incident.Matcher, error) { return nil, nil },
+		Journal: &memJournal{}, Interval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, stop := svc.Subscribe()
+	defer stop()
+	go svc.Run(ctx)
+	am.set([]incident.Alert{mkAlert("a1", "HostDown", "critical", time.Now())}, nil)
+	deadline := time.After(2 * time.Second)
+	for {
+		select {
+		case snap := <-ch:
+			if _, ok := snap.Alert("a1"); ok {
+				return
+			}
+		case <-deadline:
+			t.Fatal("Run did not pick up a new alert within 2 s at a 20 ms interval")
+		}
+	}
+}
+
+func TestGraphAndMarkers(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	thr := 0.05
+	f.prom.rules = []incident.Rule{{Name: "AppHighErrorRate", Expr: "r > 0.05", ValueExpr: "r", Threshold: &thr}}
+	f.am.set([]incident.Alert{mkAlert("a1", "AppHighErrorRate", "critical", f.clock.Now(), "namespace", "prod", "deployment", "api")}, nil)
+	f.prom.series = []incident.Series{
+		{Labels: map[string]string{"namespace": "prod", "deployment": "api"}, Points: []incident.Point{{Value: 0.2}}},
+		{Labels: map[string]string{"namespace": "prod", "deployment": "web"}, Points: []incident.Point{{Value: 0}}},
+	}
+	f.svc.Refresh(ctx)
+	_ = f.journal.Record(ctx, alice, "release.promote", "prod/api", map[string]string{"version": "2.5.0-bad"}, nil)
+	_ = f.journal.Record(ctx, alice, "release.promote", "prod/web", nil, nil)
+
+	g, err := f.svc.Graph(ctx, "a1", time.Hour, time.Now().Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Expr != "r" || *g.Threshold != 0.05 || len(g.Series) != 1 || g.Series[0].Labels["deployment"] != "api" {
+		t.Fatalf("graph %+v", g)
+	}
+	if g.Range.Step != 15*time.Second || g.Range.End.Sub(g.Range.Start) != time.Hour {
+		t.Fatalf("range %+v", g.Range)
+	}
+	if len(g.Markers) != 1 || g.Markers[0].Action != "release.promote" || g.Markers[0].Target != "prod/api" {
+		t.Fatalf("markers %+v", g.Markers)
+	}
+	a, _ := f.svc.Snapshot().Alert("a1")
+	if ch, err := f.svc.RecentChanges(a, 24*time.Hour*365*10); err != nil || len(ch) != 1 {
+		t.Fatalf("recent changes %+v, %v", ch, err)
+	}
+	if incident.DefaultComment(a) != "Investigating AppHighErrorRate on prod/api" {
+		t.Fatalf("default comment %q", incident.DefaultComment(a))
+	}
+}
