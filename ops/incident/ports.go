@@ -42,6 +42,8 @@ type Journal interface {
 	Query(q audit.Query) ([]audit.Entry, error)
 }
 
+var _ Journal = (*audit.Journal)(nil)
+
 // Sample is one value of an instant query.
 type Sample struct {
 	Labels map[string]string `json:"labels"`

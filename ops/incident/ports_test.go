@@ -3,7 +3,6 @@ package incident_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -120,45 +119,14 @@ func (m *memAM) ExpireSilence(_ context.Context, id string) error {
 	return fmt.Errorf("silence %s not found", id)
 }
 
-// memJournal is the journal port in memory: Record classifies results as
-// the audit journal does.
-type memJournal struct {
-	mu      sync.Mutex
-	entries []audit.Entry
-}
-
-func (j *memJournal) Record(_ context.Context, actor access.Actor, action, target string, params map[string]string, err error) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	e := audit.Entry{Seq: uint64(len(j.entries) + 1), Time: time.Now(), Actor: actor.Name, Role: string(actor.Role),
-		Action: action, Target: target, Parameters: params, Result: audit.OK}
-	if err != nil {
-		e.Result, e.Error = audit.Failed, err.Error()
-		if strings.Contains(err.Error(), "may not") || err == access.ErrReadOnly {
-			e.Result = audit.Refused
-		}
+// lastEntry is the journal's newest entry.
+func lastEntry(t testing.TB, j *audit.Journal) audit.Entry {
+	t.Helper()
+	es, err := j.Query(audit.Query{Limit: 1})
+	if err != nil || len(es) != 1 {
+		t.Fatalf("journal query: %v, %d entries", err, len(es))
 	}
-	j.entries = append(j.entries, e)
-	return nil
-}
-
-func (j *memJournal) Query(q audit.Query) ([]audit.Entry, error) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	var out []audit.Entry
-	for _, e := range j.entries {
-		if (q.Target == "" || e.Target == q.Target || strings.HasPrefix(e.Target, q.Target+"/")) &&
-			(q.Since.IsZero() || !e.Time.Before(q.Since)) && (q.Until.IsZero() || !e.Time.After(q.Until)) {
-			out = append(out, e)
-		}
-	}
-	return out, nil
-}
-
-func (j *memJournal) last() audit.Entry {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.entries[len(j.entries)-1]
+	return es[0]
 }
 
 // clock is a settable time source.
@@ -183,13 +151,18 @@ type fixture struct {
 	svc     *incident.Service
 	prom    *memProm
 	am      *memAM
-	journal *memJournal
+	journal *audit.Journal
 	clock   *clock
 }
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	f := &fixture{prom: &memProm{}, am: &memAM{}, journal: &memJournal{},
+	j, err := audit.Open(t.TempDir() + "/journal.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	f := &fixture{prom: &memProm{}, am: &memAM{}, journal: j,
 		clock: &clock{t: time.Date(2026, 11, 29, 14, 0, 0, 0, time.UTC)}}
 	svc, err := incident.New(incident.Options{
 		Prometheus:    f.prom,

@@ -206,7 +206,7 @@ func TestAcknowledgeAndUnacknowledge(t *testing.T) {
 	if a2.State != incident.Firing {
 		t.Fatalf("the silence must match only a1's labels; a2 is %s", a2.State)
 	}
-	if e := f.journal.last(); e.Action != "alert.ack" || e.Target != "alert/a1" || e.Result != audit.OK || e.Parameters["silence"] != sil.ID || e.Parameters["workload"] != "prod/api" {
+	if e := lastEntry(t, f.journal); e.Action != "alert.ack" || e.Target != "alert/a1" || e.Result != audit.OK || e.Parameters["silence"] != sil.ID || e.Parameters["workload"] != "prod/api" {
 		t.Fatalf("journal %+v", e)
 	}
 
@@ -216,7 +216,7 @@ func TestAcknowledgeAndUnacknowledge(t *testing.T) {
 	if a1, _ := f.svc.Snapshot().Alert("a1"); a1.State != incident.Firing || a1.Ack != nil {
 		t.Fatalf("a1 after unack: %+v", a1)
 	}
-	if e := f.journal.last(); e.Action != "alert.unack" || e.Target != "silence/"+sil.ID || e.Result != audit.OK {
+	if e := lastEntry(t, f.journal); e.Action != "alert.unack" || e.Target != "silence/"+sil.ID || e.Result != audit.OK {
 		t.Fatalf("journal %+v", e)
 	}
 
@@ -242,7 +242,7 @@ func TestAcknowledgeRefusedAndInvalid(t *testing.T) {
 	if !errors.As(err, &denied) {
 		t.Fatalf("a viewer acknowledging: %v", err)
 	}
-	if e := f.journal.last(); e.Result != audit.Refused || e.Actor != "vic" {
+	if e := lastEntry(t, f.journal); e.Result != audit.Refused || e.Actor != "vic" {
 		t.Fatalf("refusal journal entry %+v", e)
 	}
 	for _, c := range []struct {
@@ -260,7 +260,7 @@ func TestAcknowledgeRefusedAndInvalid(t *testing.T) {
 		if _, err := f.svc.Acknowledge(ctx, alice, c.req); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: error %v, want %q", c.req, err, c.want)
 		}
-		if e := f.journal.last(); e.Result != audit.Failed {
+		if e := lastEntry(t, f.journal); e.Result != audit.Failed {
 			t.Errorf("%+v: journal %+v", c.req, e)
 		}
 	}
@@ -311,7 +311,7 @@ func TestSubscribeGetsLatest(t *testing.T) {
 func TestRunPollsAtInterval(t *testing.T) {
 	am := &memAM{}
 	svc, err := incident.New(incident.Options{Alertmanager: am, ParseMatchers: func(string) ([]incident.Matcher, error) { return nil, nil },
-		Journal: &memJournal{}, Interval: 20 * time.Millisecond})
+		Journal: newFixture(t).journal, Interval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
