@@ -1,0 +1,122 @@
+// Package labstate is the lab's state directory: where it lives, its layout,
+// and the loopback ports chosen at the first `up` and kept afterwards.
+package labstate
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+// ClusterName is the kwok cluster's name; its kubeconfig context is
+// "kwok-" + ClusterName.
+const ClusterName = "vigil-lab"
+
+// Dir is $VIGIL_LAB_STATE, else $XDG_STATE_HOME/vigil-lab, else
+// ~/.local/state/vigil-lab.
+func Dir() string {
+	if d := os.Getenv("VIGIL_LAB_STATE"); d != "" {
+		return d
+	}
+	base := os.Getenv("XDG_STATE_HOME")
+	if base == "" {
+		home, _ := os.UserHomeDir()
+		base = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(base, "vigil-lab")
+}
+
+// Ports are the lab's listening ports, all on 127.0.0.1.
+type Ports struct {
+	APIServer         int `json:"apiserver"`
+	Etcd              int `json:"etcd"`
+	EtcdPeer          int `json:"etcd_peer"`
+	KwokController    int `json:"kwok_controller"`
+	ControllerManager int `json:"kube_controller_manager"`
+	Scheduler         int `json:"kube_scheduler"`
+	Prometheus        int `json:"prometheus"`
+	Alertmanager      int `json:"alertmanager"`
+	Exporter          int `json:"exporter"`
+	Emulator          int `json:"emulator"`
+}
+
+// ByName lists the ports by component, sorted by name.
+func (p Ports) ByName() []NamedPort {
+	all := []NamedPort{
+		{"etcd", p.Etcd}, {"etcd-peer", p.EtcdPeer}, {"kube-apiserver", p.APIServer},
+		{"kube-controller-manager", p.ControllerManager}, {"kube-scheduler", p.Scheduler},
+		{"kwok-controller", p.KwokController}, {"prometheus", p.Prometheus},
+		{"alertmanager", p.Alertmanager}, {"exporter", p.Exporter}, {"emulator", p.Emulator},
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+	return all
+}
+
+// NamedPort is one component's port.
+type NamedPort struct {
+	Name string
+	Port int
+}
+
+// PortsFile is where the ports are kept, inside the state dir.
+func PortsFile(dir string) string { return filepath.Join(dir, "ports.json") }
+
+// LoadPorts reads the ports kept in dir.
+func LoadPorts(dir string) (Ports, error) {
+	var p Ports
+	b, err := os.ReadFile(PortsFile(dir))
+	if err != nil {
+		return p, err
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return p, fmt.Errorf("%s: %w (delete it to choose new ports)", PortsFile(dir), err)
+	}
+	for _, np := range p.ByName() {
+		if np.Port <= 0 || np.Port > 65535 {
+			return p, fmt.Errorf("%s: port of %s is %d (delete the file to choose new ports)", PortsFile(dir), np.Name, np.Port)
+		}
+	}
+	return p, nil
+}
+
+// EnsurePorts returns the ports kept in dir, choosing free ones and keeping
+// them when there are none yet.
+func EnsurePorts(dir string) (Ports, error) {
+	p, err := LoadPorts(dir)
+	if err == nil || !errors.Is(err, os.ErrNotExist) {
+		return p, err
+	}
+	free, err := freePorts(10)
+	if err != nil {
+		return p, err
+	}
+	p = Ports{
+		APIServer: free[0], Etcd: free[1], EtcdPeer: free[2], KwokController: free[3],
+		ControllerManager: free[4], Scheduler: free[5], Prometheus: free[6],
+		Alertmanager: free[7], Exporter: free[8], Emulator: free[9],
+	}
+	b, _ := json.MarshalIndent(p, "", "  ")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return p, err
+	}
+	return p, os.WriteFile(PortsFile(dir), append(b, '\n'), 0o644)
+}
+
+// freePorts asks the kernel for n distinct free loopback ports, holding each
+// open until all are chosen.
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("choosing a free loopback port: %w", err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}

@@ -1,0 +1,126 @@
+package kube
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+
+	"github.com/vigilops/vigil/lab/internal/labstate"
+)
+
+//go:embed stages.yaml
+var stages []byte
+
+// Cluster is the lab's kwok cluster, run by kwokctl with the binary runtime.
+type Cluster struct {
+	Bin        string // directory holding the binaries
+	Workdir    string // KWOK_WORKDIR: kwokctl keeps the cluster's files here
+	Kubeconfig string // kwokctl adds the cluster's context to this file
+	Ports      labstate.Ports
+	Log        io.Writer
+}
+
+// Dir holds the cluster's data, pid files and logs.
+func (c Cluster) Dir() string { return filepath.Join(c.Workdir, "clusters", labstate.ClusterName) }
+
+// Context is the cluster's context in the kubeconfig.
+func (c Cluster) Context() string { return "kwok-" + labstate.ClusterName }
+
+// Exists reports whether kwokctl has created the cluster (running or not).
+func (c Cluster) Exists() bool {
+	_, err := os.Stat(filepath.Join(c.Dir(), "kwok.yaml"))
+	return err == nil
+}
+
+// Create creates and starts the cluster, every component on 127.0.0.1 on
+// the ports kept in the state dir, with the lab's kwok stages.
+func (c Cluster) Create(ctx context.Context) error {
+	stagesFile := filepath.Join(c.Workdir, "stages.yaml")
+	if err := os.MkdirAll(c.Workdir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(stagesFile, stages, 0o644); err != nil {
+		return err
+	}
+	p := c.Ports
+	bin := func(name string) string { return filepath.Join(c.Bin, name) }
+	loop := func(port int) string { return "http://127.0.0.1:" + strconv.Itoa(port) }
+	args := []string{
+		"create", "cluster", "--config", stagesFile, "--runtime", "binary", "--wait", "2m",
+		"--kubeconfig", c.Kubeconfig,
+		"--etcd-binary", bin("etcd"),
+		"--kube-apiserver-binary", bin("kube-apiserver"),
+		"--kube-controller-manager-binary", bin("kube-controller-manager"),
+		"--kube-scheduler-binary", bin("kube-scheduler"),
+		"--kwok-controller-binary", bin("kwok"),
+		"--kube-apiserver-port", strconv.Itoa(p.APIServer),
+		"--etcd-port", strconv.Itoa(p.Etcd),
+		"--controller-port", strconv.Itoa(p.KwokController),
+		"--kube-controller-manager-port", strconv.Itoa(p.ControllerManager),
+		"--kube-scheduler-port", strconv.Itoa(p.Scheduler),
+	}
+	// kwokctl binds every component to 0.0.0.0; these later flags win.
+	for _, kv := range []string{
+		"etcd=listen-client-urls=" + loop(p.Etcd),
+		"etcd=advertise-client-urls=" + loop(p.Etcd),
+		"etcd=listen-peer-urls=" + loop(p.EtcdPeer),
+		"etcd=initial-advertise-peer-urls=" + loop(p.EtcdPeer),
+		"etcd=initial-cluster=node0=" + loop(p.EtcdPeer),
+		"kube-apiserver=bind-address=127.0.0.1",
+		"kube-controller-manager=bind-address=127.0.0.1",
+		"kube-scheduler=bind-address=127.0.0.1",
+		"kwok-controller=server-address=127.0.0.1:" + strconv.Itoa(p.KwokController),
+	} {
+		args = append(args, "--extra-args", kv)
+	}
+	return c.kwokctl(ctx, args...)
+}
+
+// ScaleNodes makes the cluster have n kwok nodes (110 pods each).
+func (c Cluster) ScaleNodes(ctx context.Context, n int) error {
+	return c.kwokctl(ctx, "scale", "node", "--replicas", strconv.Itoa(n))
+}
+
+// Delete stops the cluster's processes and removes its files.
+func (c Cluster) Delete(ctx context.Context) error {
+	return c.kwokctl(ctx, "delete", "cluster", "--kubeconfig", c.Kubeconfig)
+}
+
+// Components lists the cluster's processes by kwokctl's pid files.
+func (c Cluster) Components() map[string]int {
+	out := map[string]int{}
+	files, _ := filepath.Glob(filepath.Join(c.Dir(), "pids", "*.pid"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if pid, err := strconv.Atoi(string(trimNL(b))); err == nil {
+			out[filepath.Base(f[:len(f)-len(".pid")])] = pid
+		}
+	}
+	return out
+}
+
+func trimNL(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == ' ') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func (c Cluster) kwokctl(ctx context.Context, args ...string) error {
+	args = append([]string{"--name", labstate.ClusterName}, args...)
+	cmd := exec.CommandContext(ctx, filepath.Join(c.Bin, "kwokctl"), args...)
+	cmd.Env = append(os.Environ(), "KWOK_WORKDIR="+c.Workdir)
+	cmd.Stdout, cmd.Stderr = c.Log, c.Log
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("kwokctl %s: %w (its output is in the log above)", args[2], err)
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+// Package monitoring is the lab's Prometheus and Alertmanager (Debian's
+// packages): their configuration, alerting rules and command lines.
+package monitoring
+
+import (
+	_ "embed"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/vigilops/vigil/lab/internal/labstate"
+)
+
+//go:embed rules.yml
+var rules []byte
+
+// WebhookURL is where Alertmanager sends notifications: vigil serves it
+// (`vigil serve`); until then Alertmanager logs failed deliveries and goes on.
+const WebhookURL = "http://127.0.0.1:9464/webhook/alertmanager"
+
+// Files are the paths of the configuration, inside the state dir.
+type Files struct{ State string }
+
+func (f Files) PrometheusConfig() string   { return filepath.Join(f.State, "prometheus", "prometheus.yml") }
+func (f Files) Rules() string              { return filepath.Join(f.State, "prometheus", "rules.yml") }
+func (f Files) PrometheusData() string     { return filepath.Join(f.State, "prometheus", "data") }
+func (f Files) AlertmanagerConfig() string { return filepath.Join(f.State, "alertmanager", "alertmanager.yml") }
+func (f Files) AlertmanagerData() string   { return filepath.Join(f.State, "alertmanager", "data") }
+
+// FileSDDir is where droplet targets are listed (the emulator writes them).
+func (f Files) FileSDDir() string { return filepath.Join(f.State, "file_sd") }
+
+// Write writes both configurations and the rules for the given ports.
+func (f Files) Write(p labstate.Ports) error {
+	for _, d := range []string{f.PrometheusData(), f.AlertmanagerData(), f.FileSDDir()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	files := map[string][]byte{
+		f.Rules():              rules,
+		f.PrometheusConfig():   []byte(f.prometheusConfig(p)),
+		f.AlertmanagerConfig(): []byte(alertmanagerConfig),
+	}
+	for path, b := range files {
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f Files) prometheusConfig(p labstate.Ports) string {
+	return fmt.Sprintf(`# Written by vigil-lab up.
+global:
+  scrape_interval: 5s
+  scrape_timeout: 4s
+  evaluation_interval: 5s
+rule_files:
+  - %q
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ["127.0.0.1:%d"]
+scrape_configs:
+  - job_name: prometheus
+    static_configs:
+      - targets: ["127.0.0.1:%d"]
+  - job_name: alertmanager
+    static_configs:
+      - targets: ["127.0.0.1:%d"]
+  - job_name: lab-exporter
+    static_configs:
+      - targets: ["127.0.0.1:%d"]
+  # Droplets: each runs a node exporter on its own address.
+  - job_name: droplets
+    file_sd_configs:
+      - files: [%q]
+        refresh_interval: 5s
+`, f.Rules(), p.Alertmanager, p.Prometheus, p.Alertmanager, p.Exporter, filepath.Join(f.FileSDDir(), "*.json"))
+}
+
+const alertmanagerConfig = `# Written by vigil-lab up.
+route:
+  receiver: vigil
+  group_by: [alertname, namespace]
+  group_wait: 1s
+  group_interval: 5s
+  repeat_interval: 1h
+receivers:
+  - name: vigil
+    webhook_configs:
+      - url: "` + WebhookURL + `"
+        send_resolved: true
+`
+
+// PrometheusArgs is Prometheus's command line.
+func (f Files) PrometheusArgs(p labstate.Ports) []string {
+	return []string{
+		"prometheus",
+		"--config.file=" + f.PrometheusConfig(),
+		"--storage.tsdb.path=" + f.PrometheusData(),
+		"--storage.tsdb.retention.time=2d",
+		"--web.listen-address=127.0.0.1:" + strconv.Itoa(p.Prometheus),
+		"--web.external-url=http://127.0.0.1:" + strconv.Itoa(p.Prometheus) + "/",
+	}
+}
+
+// AlertmanagerArgs is Alertmanager's command line: no gossip port.
+func (f Files) AlertmanagerArgs(p labstate.Ports) []string {
+	return []string{
+		"prometheus-alertmanager",
+		"--config.file=" + f.AlertmanagerConfig(),
+		"--storage.path=" + f.AlertmanagerData(),
+		"--web.listen-address=127.0.0.1:" + strconv.Itoa(p.Alertmanager),
+		"--web.external-url=http://127.0.0.1:" + strconv.Itoa(p.Alertmanager) + "/",
+		"--cluster.listen-address=",
+	}
+}
