@@ -126,6 +126,7 @@ func (c *Client) Alerts(ctx context.Context) ([]incident.Alert, error) {
 func alertOf(a *models.GettableAlert) incident.Alert {
 	out := incident.Alert{
 		Fingerprint:  *a.Fingerprint,
+		Name:         a.Labels["alertname"],
 		State:        incident.Firing,
 		Labels:       map[string]string(a.Labels),
 		Annotations:  map[string]string(a.Annotations),
