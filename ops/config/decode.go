@@ -103,8 +103,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		n = n.Alias
 	}
-	if path != "" {
-		d.lines[path] = n.Line
+	if _, ok := d.lines[path]; !ok && path != "" {
+		d.lines[path] = n.Line // list items; keyed values have their key's line
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return // an empty value leaves the default
@@ -119,6 +119,10 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		dur, err := time.ParseDuration(n.Value)
 		if err != nil {
 			d.fail(n.Line, path, "invalid duration %q: write a number with a unit, like 5s, 2m or 1h", n.Value)
+			return
+		}
+		if dur <= 0 {
+			d.fail(n.Line, path, "must be positive, like 5s (leave it out for the default)")
 			return
 		}
 		v.SetInt(int64(dur))
@@ -243,10 +247,16 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		}
 		seen[k.Value] = true
 		i := indexOf(known, k.Value)
-		if i < 0 {
+		switch {
+		case i < 0 && v.Type() == secretType:
+			// The key may be the secret itself: neither name nor echo it.
+			d.fail(k.Line, path, "unknown key (not shown): a secret takes only env or file")
+			continue
+		case i < 0:
 			d.fail(k.Line, kp, "unknown key%s", suggest(k.Value, known))
 			continue
 		}
+		d.lines[kp] = k.Line
 		d.decode(val, v.Field(fs[i].index), kp)
 	}
 }
@@ -270,6 +280,7 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		elem := reflect.New(t.Elem()).Elem()
+		d.lines[kp] = k.Line
 		d.decode(val, elem, kp)
 		m.SetMapIndex(reflect.ValueOf(k.Value), elem)
 	}

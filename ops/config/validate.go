@@ -102,12 +102,6 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-func (v *validator) positive(path string, value int64, what string) {
-	if _, set := v.lines[path]; set && value <= 0 {
-		v.errorf(path, "%s must be positive, like 5s", what)
-	}
-}
-
 func (v *validator) listen(path, addr string) {
 	if _, port, err := net.SplitHostPort(addr); err != nil {
 		v.errorf(path, "invalid listen address %q: write host:port, like 127.0.0.1:2222", addr)
@@ -158,7 +152,6 @@ func (v *validator) config(c *Config) {
 	}
 	if p := c.Prometheus; p != nil {
 		v.url("prometheus.url", p.URL)
-		v.positive("prometheus.poll_interval", int64(p.PollInterval), "the poll interval")
 	}
 	if a := c.Alertmanager; a != nil {
 		if len(a.URLs) == 0 {
@@ -167,7 +160,6 @@ func (v *validator) config(c *Config) {
 		for i, u := range a.URLs {
 			v.url(fmt.Sprintf("alertmanager.urls[%d]", i), u)
 		}
-		v.positive("alertmanager.poll_interval", int64(a.PollInterval), "the poll interval")
 	}
 	if s := c.Serve; s != nil {
 		v.serve(s)
@@ -224,7 +216,6 @@ func (v *validator) serve(s *Serve) {
 	if s.MaxSessions < 0 {
 		v.errorf("serve.max_sessions", "must be 0 (no limit) or more")
 	}
-	v.positive("serve.idle_timeout", int64(s.IdleTimeout), "the idle timeout")
 	names := map[string]bool{}
 	for i, u := range s.Users {
 		p := fmt.Sprintf("serve.users[%d]", i)
