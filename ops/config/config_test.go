@@ -387,3 +387,35 @@ func structPaths(t reflect.Type, prefix string) []string {
 	}
 	return out
 }
+
+func TestInit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a", "b", "config.yaml")
+	if err := Init(path); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("config written with mode %v, want 0600", info.Mode().Perm())
+	}
+	if dir, _ := os.Stat(filepath.Dir(path)); dir.Mode().Perm() != 0o700 {
+		t.Errorf("config directory mode %v, want 0700", dir.Mode().Perm())
+	}
+	if _, err := Load(path); err != nil {
+		t.Errorf("the written config does not load: %v", err)
+	}
+
+	const mine = "theme: light\n"
+	if err := os.WriteFile(path, []byte(mine), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = Init(path)
+	if err == nil || !strings.Contains(err.Error(), "already exists") || !strings.Contains(err.Error(), path) {
+		t.Errorf("Init over an existing file: %v", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != mine {
+		t.Errorf("Init changed the existing file to:\n%s", b)
+	}
+}
