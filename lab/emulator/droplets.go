@@ -78,24 +78,32 @@ type network struct {
 	Type      string `json:"type"`
 }
 
+// backupWindow is always set: the spec's next_backup_window is not nullable
+// where the droplet embeds it (allOf drops the nullable), so the emulator
+// reports the window the platform would use if backups were enabled.
+type backupWindow struct {
+	Start string `json:"start"`
+	End   string `json:"end"`
+}
+
 type wireDroplet struct {
-	ID               int       `json:"id"`
-	Name             string    `json:"name"`
-	Memory           int       `json:"memory"`
-	Vcpus            int       `json:"vcpus"`
-	Disk             int       `json:"disk"`
-	Locked           bool      `json:"locked"`
-	Status           string    `json:"status"`
-	Kernel           *struct{} `json:"kernel"`
-	CreatedAt        string    `json:"created_at"`
-	Features         []string  `json:"features"`
-	BackupIDs        []int     `json:"backup_ids"`
-	NextBackupWindow *struct{} `json:"next_backup_window"`
-	SnapshotIDs      []int     `json:"snapshot_ids"`
-	Image            image     `json:"image"`
-	VolumeIDs        []string  `json:"volume_ids"`
-	Size             size      `json:"size"`
-	SizeSlug         string    `json:"size_slug"`
+	ID               int          `json:"id"`
+	Name             string       `json:"name"`
+	Memory           int          `json:"memory"`
+	Vcpus            int          `json:"vcpus"`
+	Disk             int          `json:"disk"`
+	Locked           bool         `json:"locked"`
+	Status           string       `json:"status"`
+	Kernel           *struct{}    `json:"kernel"`
+	CreatedAt        string       `json:"created_at"`
+	Features         []string     `json:"features"`
+	BackupIDs        []int        `json:"backup_ids"`
+	NextBackupWindow backupWindow `json:"next_backup_window"`
+	SnapshotIDs      []int        `json:"snapshot_ids"`
+	Image            image        `json:"image"`
+	VolumeIDs        []string     `json:"volume_ids"`
+	Size             size         `json:"size"`
+	SizeSlug         string       `json:"size_slug"`
 	Networks         struct {
 		V4 []network `json:"v4"`
 		V6 []network `json:"v6"`
@@ -136,6 +144,10 @@ func (s *Server) render(d *droplet) wireDroplet {
 		Status: d.Status, CreatedAt: d.CreatedAt.UTC().Format(time.RFC3339), Features: []string{"private_networking"},
 		BackupIDs: []int{}, SnapshotIDs: append([]int{}, d.SnapshotIDs...), Image: img, VolumeIDs: []string{},
 		Size: sz, SizeSlug: d.Size, Region: rg, Tags: append([]string{}, d.Tags...),
+		NextBackupWindow: backupWindow{
+			Start: d.CreatedAt.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour).Format(time.RFC3339),
+			End:   d.CreatedAt.UTC().Truncate(24 * time.Hour).Add(31 * time.Hour).Format(time.RFC3339),
+		},
 		VpcUUID: fmt.Sprintf("5a4981aa-9653-4bd1-bef5-d6bff52%05d", regionIndex(d.Region)),
 	}
 	w.Networks.V4 = []network{

@@ -394,8 +394,12 @@ func TestActionsMoveFromInProgressToCompleted(t *testing.T) {
 		{func() (*godo.Action, *godo.Response, error) { return l.client.DropletActions.Shutdown(ctx, d.ID) }, "off"},
 		{func() (*godo.Action, *godo.Response, error) { return l.client.DropletActions.PowerCycle(ctx, d.ID) }, "active"},
 		{func() (*godo.Action, *godo.Response, error) { return l.client.DropletActions.Reboot(ctx, d.ID) }, "active"},
-		{func() (*godo.Action, *godo.Response, error) { return l.client.DropletActions.Rename(ctx, d.ID, "box-2") }, "active"},
-		{func() (*godo.Action, *godo.Response, error) { return l.client.DropletActions.Snapshot(ctx, d.ID, "snap") }, "active"},
+		{func() (*godo.Action, *godo.Response, error) {
+			return l.client.DropletActions.Rename(ctx, d.ID, "box-2")
+		}, "active"},
+		{func() (*godo.Action, *godo.Response, error) {
+			return l.client.DropletActions.Snapshot(ctx, d.ID, "snap")
+		}, "active"},
 	}
 	for i, st := range steps {
 		before := status()
