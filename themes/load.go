@@ -125,8 +125,12 @@ func load(name, userDir string, depth int) (*Theme, error) {
 	if err := decodeStrict(data, t); err != nil {
 		return nil, fmt.Errorf("theme %q (%s): %w", name, source, err)
 	}
-	if t.Name == "" {
+	switch t.Name {
+	case "":
 		t.Name = name
+	case name:
+	default:
+		return nil, fmt.Errorf("theme file %s says name: %s: make the name match the file name", source, t.Name)
 	}
 	if err := Validate(t); err != nil {
 		return nil, fmt.Errorf("%w (in %s)", err, source)
