@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -101,8 +103,8 @@ func (s *Service) acknowledge(ctx context.Context, actor access.Actor, req AckRe
 		if a.Workload != "" {
 			params["workload"] = a.Workload
 		}
-		for name, value := range a.Labels {
-			m, err := NewMatcher(MatchEqual, name, value)
+		for _, name := range slices.Sorted(maps.Keys(a.Labels)) {
+			m, err := NewMatcher(MatchEqual, name, a.Labels[name])
 			if err != nil {
 				return Silence{}, err
 			}
