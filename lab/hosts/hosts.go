@@ -88,6 +88,9 @@ func (m *Manager) Start(spec Spec) error {
 		}
 	}
 	killStale(dir)
+	if err := freshHome(filepath.Join(upper, "root")); err != nil {
+		return fmt.Errorf("droplet %d: root's home: %w", spec.ID, err)
+	}
 	if err := writeSSHConfig(conf, spec); err != nil {
 		return err
 	}
@@ -220,6 +223,28 @@ UseDNS no
 Subsystem sftp /usr/lib/openssh/sftp-server
 `, spec.IP)
 	return os.WriteFile(filepath.Join(conf, "sshd_config"), []byte(cfg), 0o644)
+}
+
+// freshHome gives the host an empty /root, as on a new droplet, instead of
+// the machine's (whose shell profile may run tools that hold locks there):
+// an opaque directory in the upper layer hides the lower one.
+func freshHome(home string) error {
+	if _, err := os.Stat(home); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return err
+	}
+	if err := syscall.Setxattr(home, "trusted.overlay.opaque", []byte("y"), 0); err != nil {
+		os.Remove(home)
+		return err
+	}
+	for _, f := range []string{".bashrc", ".profile"} {
+		if b, err := os.ReadFile(filepath.Join("/etc/skel", f)); err == nil {
+			os.WriteFile(filepath.Join(home, f), b, 0o644)
+		}
+	}
+	return nil
 }
 
 func shellQuote(s string) string {
