@@ -224,6 +224,9 @@ func TestAcknowledgeAndUnacknowledge(t *testing.T) {
 	if _, err := f.svc.Acknowledge(ctx, alice, incident.AckRequest{Match: `deployment=~"api|web"`, Duration: 30 * time.Minute, Comment: "maintenance"}); err != nil {
 		t.Fatal(err)
 	}
+	if sils := f.svc.Snapshot().Silences; len(sils) != 2 || sils[0].Comment != "maintenance" || sils[1].State != "expired" {
+		t.Fatalf("silences should list the active one first: %+v", sils)
+	}
 	for _, fp := range []string{"a1", "a2"} {
 		if a, _ := f.svc.Snapshot().Alert(fp); a.State != incident.Silenced || a.Ack == nil || a.Ack.Comment != "maintenance" {
 			t.Fatalf("%s after ack by matchers: %+v", fp, a)

@@ -31,7 +31,8 @@ type Snapshot struct {
 	Time time.Time
 	// Alerts are sorted: active before resolved, then by severity (most
 	// urgent first), then by age (oldest first).
-	Alerts                   []*Alert
+	Alerts []*Alert
+	// Silences are Alertmanager's, active first, then pending, then expired.
 	Silences                 []Silence
 	Counts                   Counts
 	Prometheus, Alertmanager SourceStatus
@@ -42,7 +43,7 @@ func newSnapshot(now time.Time, active, resolved map[string]*Alert, silences []S
 	s := &Snapshot{
 		Time:         now,
 		Alerts:       make([]*Alert, 0, len(active)+len(resolved)),
-		Silences:     silences,
+		Silences:     slices.Clone(silences),
 		Prometheus:   prom,
 		Alertmanager: am,
 		byFP:         make(map[string]*Alert, len(active)+len(resolved)),
@@ -55,7 +56,27 @@ func newSnapshot(now time.Time, active, resolved map[string]*Alert, silences []S
 		}
 	}
 	slices.SortFunc(s.Alerts, compareAlerts)
+	slices.SortFunc(s.Silences, compareSilences)
 	return s
+}
+
+// compareSilences puts active silences first, then pending, then expired,
+// each with the latest ending first.
+func compareSilences(a, b Silence) int {
+	if c := cmp.Compare(silenceRank(a.State), silenceRank(b.State)); c != 0 {
+		return c
+	}
+	return b.EndsAt.Compare(a.EndsAt)
+}
+
+func silenceRank(state string) int {
+	switch state {
+	case "active":
+		return 0
+	case "pending":
+		return 1
+	}
+	return 2
 }
 
 func compareAlerts(a, b *Alert) int {
