@@ -1,0 +1,205 @@
+// Package kubernetes adapts Kubernetes clusters (one per kubeconfig
+// context) to the ports of ops/release: shared informers, started once per
+// process, feed the release matrix; mutations go straight to the API server.
+package kubernetes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/vigilops/vigil/ops/release"
+)
+
+var _ release.Cluster = (*Client)(nil)
+
+// Client is every cluster vigil talks to. Create one per process and share
+// it: informers start on first use and run until the context of New ends.
+type Client struct {
+	ctx        context.Context
+	kubeconfig string
+
+	mu       sync.Mutex
+	clusters map[string]*cluster // by kubeconfig context ("" for the current one)
+}
+
+// New returns a client for the kubeconfig file (empty: $KUBECONFIG or
+// ~/.kube/config). Its informers stop when ctx ends.
+func New(ctx context.Context, kubeconfig string) *Client {
+	return &Client{ctx: ctx, kubeconfig: kubeconfig, clusters: map[string]*cluster{}}
+}
+
+// cluster is one API server: its clientset, connection health, and the
+// informers of each watched namespace.
+type cluster struct {
+	name   string
+	cs     kubernetes.Interface
+	health *health
+
+	mu     sync.Mutex
+	spaces map[string]*space // by namespace + "\x00" + selector
+}
+
+func (c *Client) cluster(name string) (*cluster, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.clusters[name]; ok {
+		return cl, nil
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if c.kubeconfig != "" {
+		rules.ExplicitPath = c.kubeconfig
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: name}).ClientConfig()
+	if err != nil {
+		what := "the current context"
+		if name != "" {
+			what = "context " + name
+		}
+		return nil, fmt.Errorf("cannot load %s from the kubeconfig (%s): %w; check kubernetes.kubeconfig and the environment's context", what, kubeconfigName(c.kubeconfig), err)
+	}
+	// Protobuf for built-in kinds, JSON as a fallback.
+	cfg.ContentType = "application/vnd.kubernetes.protobuf"
+	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	cfg.QPS, cfg.Burst = 50, 100
+	cfg.UserAgent = "vigil"
+	h := &health{name: name}
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return &probe{next: rt, h: h} })
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cannot build a client for context %q: %w", name, err)
+	}
+	cl := &cluster{name: name, cs: cs, health: h, spaces: map[string]*space{}}
+	c.clusters[name] = cl
+	return cl, nil
+}
+
+func kubeconfigName(p string) string {
+	if p == "" {
+		return "$KUBECONFIG or ~/.kube/config"
+	}
+	return p
+}
+
+// health tracks whether the API server answers. Every request and every
+// byte of a watch stream passes the probe, so no polling is needed: a dead
+// server breaks the watches, the informers retry, and the retries fail here
+// until it is back.
+type health struct {
+	name     string
+	lastData atomic.Int64 // unix nanoseconds of the last response or watch data
+
+	mu        sync.Mutex
+	known     bool
+	connected bool
+	err       string
+	listeners map[int]func(release.Conn)
+	nextID    int
+}
+
+func (h *health) conn() release.Conn {
+	return release.Conn{Context: h.name, Connected: h.connected, LastData: time.Unix(0, h.lastData.Load()), Err: h.err}
+}
+
+func (h *health) ok() {
+	h.lastData.Store(time.Now().UnixNano())
+	h.mu.Lock()
+	if h.known && h.connected {
+		h.mu.Unlock()
+		return
+	}
+	h.known, h.connected, h.err = true, true, ""
+	h.notify()
+}
+
+func (h *health) fail(err error) {
+	h.mu.Lock()
+	if h.known && !h.connected {
+		h.mu.Unlock()
+		return
+	}
+	h.known, h.connected, h.err = true, false, err.Error()
+	h.notify()
+}
+
+// notify unlocks h.mu and calls the listeners.
+func (h *health) notify() {
+	c := h.conn()
+	ls := make([]func(release.Conn), 0, len(h.listeners))
+	for _, l := range h.listeners {
+		ls = append(ls, l)
+	}
+	h.mu.Unlock()
+	for _, l := range ls {
+		l(c)
+	}
+}
+
+// listen calls fn now and on every change of state, until the returned
+// func is called.
+func (h *health) listen(fn func(release.Conn)) func() {
+	h.mu.Lock()
+	if h.listeners == nil {
+		h.listeners = map[int]func(release.Conn){}
+	}
+	id := h.nextID
+	h.nextID++
+	h.listeners[id] = fn
+	c := h.conn()
+	h.mu.Unlock()
+	fn(c)
+	return func() {
+		h.mu.Lock()
+		delete(h.listeners, id)
+		h.mu.Unlock()
+	}
+}
+
+type probe struct {
+	next http.RoundTripper
+	h    *health
+}
+
+func (p *probe) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := p.next.RoundTrip(req)
+	if err != nil {
+		if req.Context().Err() == nil {
+			p.h.fail(err)
+		}
+		return nil, err
+	}
+	p.h.ok()
+	resp.Body = &probedBody{ReadCloser: resp.Body, req: req, h: p.h}
+	return resp, nil
+}
+
+type probedBody struct {
+	io.ReadCloser
+	req    *http.Request
+	h      *health
+	closed atomic.Bool // errors after our own Close say nothing of the server
+}
+
+func (b *probedBody) Close() error {
+	b.closed.Store(true)
+	return b.ReadCloser.Close()
+}
+
+func (b *probedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.h.lastData.Store(time.Now().UnixNano())
+	}
+	if err != nil && !errors.Is(err, io.EOF) && !b.closed.Load() && b.req.Context().Err() == nil {
+		b.h.fail(err)
+	}
+	return n, err
+}

@@ -1,0 +1,322 @@
+package kubernetes
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/vigilops/vigil/ops/release"
+)
+
+const (
+	ownerIndex       = "owner"
+	freezeName       = "vigil-freeze"
+	revisionKey      = "deployment.kubernetes.io/revision"
+	syncTimeout      = 20 * time.Second
+	eventsInDetail   = 20
+	restartedAtKey   = "kubectl.kubernetes.io/restartedAt"
+	revisionNotFound = "unable to find specified revision %d in history"
+)
+
+// space is the informers of one namespace, shared by every Watch.
+type space struct {
+	ns                                  string
+	deploy, sts, rs, cr, events, freeze cache.SharedIndexInformer
+}
+
+// ownerKey indexes ReplicaSets and ControllerRevisions by controller.
+func ownerKey(obj any) ([]string, error) {
+	m, err := metaOf(obj)
+	if err != nil {
+		return nil, nil
+	}
+	if ref := metav1.GetControllerOfNoCopy(m); ref != nil {
+		return []string{ref.Kind + "/" + ref.Name}, nil
+	}
+	return nil, nil
+}
+
+func metaOf(obj any) (metav1.Object, error) {
+	switch o := obj.(type) {
+	case *appsv1.ReplicaSet:
+		return o, nil
+	case *appsv1.ControllerRevision:
+		return o, nil
+	}
+	return nil, fmt.Errorf("unexpected %T", obj)
+}
+
+func (cl *cluster) space(ctx context.Context, ns, selector string) (*space, error) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	key := ns + "\x00" + selector
+	if sp, ok := cl.spaces[key]; ok {
+		return sp, nil
+	}
+	apps := informers.NewSharedInformerFactoryWithOptions(cl.cs, 0, informers.WithNamespace(ns),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }))
+	owned := informers.NewSharedInformerFactoryWithOptions(cl.cs, 0, informers.WithNamespace(ns))
+	freeze := informers.NewSharedInformerFactoryWithOptions(cl.cs, 0, informers.WithNamespace(ns),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "metadata.name=" + freezeName }))
+	sp := &space{
+		ns:     ns,
+		deploy: apps.Apps().V1().Deployments().Informer(),
+		sts:    apps.Apps().V1().StatefulSets().Informer(),
+		rs:     owned.Apps().V1().ReplicaSets().Informer(),
+		cr:     owned.Apps().V1().ControllerRevisions().Informer(),
+		events: owned.Core().V1().Events().Informer(),
+		freeze: freeze.Core().V1().ConfigMaps().Informer(),
+	}
+	for _, inf := range []cache.SharedIndexInformer{sp.deploy, sp.sts, sp.rs, sp.cr, sp.events, sp.freeze} {
+		if err := inf.SetTransform(trim); err != nil {
+			return nil, err
+		}
+	}
+	for _, inf := range []cache.SharedIndexInformer{sp.rs, sp.cr} {
+		if err := inf.AddIndexers(cache.Indexers{ownerIndex: ownerKey}); err != nil {
+			return nil, err
+		}
+	}
+	apps.Start(ctx.Done())
+	owned.Start(ctx.Done())
+	freeze.Start(ctx.Done())
+	cl.spaces[key] = sp
+	return sp, nil
+}
+
+// Watch implements release.Watcher.
+func (c *Client) Watch(ctx context.Context, envs []release.Env, selector string, sink release.Sink) error {
+	if _, err := labels.Parse(selector); err != nil {
+		return fmt.Errorf("kubernetes.app_selector %q is not a label selector: %w", selector, err)
+	}
+	var regs []cache.InformerSynced
+	var stops []func()
+	for _, env := range envs {
+		cl, err := c.cluster(env.Context)
+		if err != nil {
+			return err
+		}
+		sp, err := cl.space(c.ctx, env.Namespace, selector)
+		if err != nil {
+			return err
+		}
+		e := env.Name
+		emitDeploy := func(obj any) {
+			if d, ok := obj.(*appsv1.Deployment); ok {
+				sink.Workload(e, sp.deploymentWorkload(d))
+			}
+		}
+		emitSts := func(obj any) {
+			if s, ok := obj.(*appsv1.StatefulSet); ok {
+				sink.Workload(e, sp.statefulSetWorkload(s))
+			}
+		}
+		gone := func(kind release.Kind) func(any) {
+			return func(obj any) {
+				if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+					obj = t.Obj
+				}
+				if m, ok := obj.(metav1.Object); ok {
+					sink.WorkloadGone(e, kind, m.GetName())
+				}
+			}
+		}
+		// A new ReplicaSet or ControllerRevision changes its owner's revision
+		// and last change: report the owner again.
+		owner := func(kind string, of cache.SharedIndexInformer, emit func(any)) func(any) {
+			return func(obj any) {
+				if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+					obj = t.Obj
+				}
+				m, ok := obj.(metav1.Object)
+				if !ok {
+					return
+				}
+				if ref := metav1.GetControllerOfNoCopy(m); ref != nil && ref.Kind == kind {
+					if o, ok, _ := of.GetIndexer().GetByKey(sp.ns + "/" + ref.Name); ok {
+						emit(o)
+					}
+				}
+			}
+		}
+		freeze := func(obj any) { sink.Freeze(e, parseFreeze(obj)) }
+		handlers := []struct {
+			inf cache.SharedIndexInformer
+			h   cache.ResourceEventHandlerFuncs
+		}{
+			{sp.deploy, funcs(emitDeploy, gone(release.Deployment))},
+			{sp.sts, funcs(emitSts, gone(release.StatefulSet))},
+			{sp.rs, funcs(owner("Deployment", sp.deploy, emitDeploy), owner("Deployment", sp.deploy, emitDeploy))},
+			{sp.cr, funcs(owner("StatefulSet", sp.sts, emitSts), owner("StatefulSet", sp.sts, emitSts))},
+			{sp.freeze, funcs(freeze, func(any) { sink.Freeze(e, nil) })},
+		}
+		for _, h := range handlers {
+			reg, err := h.inf.AddEventHandler(h.h)
+			if err != nil {
+				return err
+			}
+			regs = append(regs, reg.HasSynced)
+			inf := h.inf
+			stops = append(stops, func() { _ = inf.RemoveEventHandler(reg) })
+		}
+		regs = append(regs, sp.events.HasSynced)
+		stops = append(stops, cl.health.listen(sink.Conn))
+	}
+	go func() {
+		<-ctx.Done()
+		for _, stop := range stops {
+			stop()
+		}
+	}()
+	sctx, cancel := context.WithTimeout(ctx, syncTimeout)
+	defer cancel()
+	if !cache.WaitForCacheSync(sctx.Done(), regs...) {
+		return fmt.Errorf("the Kubernetes caches did not sync within %s: check that the clusters are reachable (vigil keeps retrying)", syncTimeout)
+	}
+	return nil
+}
+
+func funcs(upsert, del func(any)) cache.ResourceEventHandlerFuncs {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { upsert(obj) },
+		UpdateFunc: func(_, obj any) { upsert(obj) },
+		DeleteFunc: del,
+	}
+}
+
+func parseFreeze(obj any) *release.Freeze {
+	cm, ok := obj.(*corev1.ConfigMap)
+	if !ok {
+		return nil
+	}
+	f := &release.Freeze{Reason: cm.Data["reason"], By: cm.Data["by"]}
+	f.At, _ = time.Parse(time.RFC3339, cm.Data["at"])
+	until, err := time.Parse(time.RFC3339, cm.Data["until"])
+	if err != nil {
+		// An unreadable expiry freezes for good rather than not at all.
+		until = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	f.Until = until
+	return f
+}
+
+func containers(t *corev1.PodTemplateSpec) []release.Container {
+	out := make([]release.Container, 0, len(t.Spec.InitContainers)+len(t.Spec.Containers))
+	for _, c := range t.Spec.InitContainers {
+		out = append(out, release.Container{Name: c.Name, Image: c.Image, Init: true})
+	}
+	for _, c := range t.Spec.Containers {
+		out = append(out, release.Container{Name: c.Name, Image: c.Image})
+	}
+	return out
+}
+
+func replicas(p *int32) int32 {
+	if p == nil {
+		return 1
+	}
+	return *p
+}
+
+func provenance(w *release.Workload, a map[string]string) {
+	w.ChangeCause = a[release.AnnotationChangeCause]
+	w.PromotedFrom = a[release.AnnotationPromotedFrom]
+	w.PromotedBy = a[release.AnnotationPromotedBy]
+	w.PromotedAt, _ = time.Parse(time.RFC3339, a[release.AnnotationPromotedAt])
+	w.Hook = a[release.AnnotationHook]
+}
+
+func (sp *space) deploymentWorkload(d *appsv1.Deployment) release.Workload {
+	w := release.Workload{
+		Kind:       release.Deployment,
+		Name:       d.Name,
+		Containers: containers(&d.Spec.Template),
+		Desired:    replicas(d.Spec.Replicas),
+		Current:    d.Status.Replicas,
+		Updated:    d.Status.UpdatedReplicas,
+		Ready:      d.Status.ReadyReplicas,
+		Available:  d.Status.AvailableReplicas,
+		Paused:     d.Spec.Paused,
+		Settled:    d.Status.ObservedGeneration >= d.Generation,
+	}
+	w.Revision, _ = strconv.ParseInt(d.Annotations[revisionKey], 10, 64)
+	for _, c := range d.Status.Conditions {
+		w.Conditions = append(w.Conditions, release.Condition{Type: string(c.Type), Status: string(c.Status), Reason: c.Reason, Message: c.Message, Updated: c.LastUpdateTime.Time})
+	}
+	provenance(&w, d.Annotations)
+	w.ChangedAt = d.CreationTimestamp.Time
+	rss, _ := sp.rs.GetIndexer().ByIndex(ownerIndex, "Deployment/"+d.Name)
+	for _, o := range rss {
+		if rs := o.(*appsv1.ReplicaSet); rs.Annotations[revisionKey] == d.Annotations[revisionKey] {
+			w.ChangedAt = rs.CreationTimestamp.Time
+		}
+	}
+	return w
+}
+
+func (sp *space) statefulSetWorkload(s *appsv1.StatefulSet) release.Workload {
+	st := s.Status
+	w := release.Workload{
+		Kind:       release.StatefulSet,
+		Name:       s.Name,
+		Containers: containers(&s.Spec.Template),
+		Desired:    replicas(s.Spec.Replicas),
+		Current:    st.Replicas,
+		Updated:    st.UpdatedReplicas,
+		Ready:      st.ReadyReplicas,
+		Available:  st.AvailableReplicas,
+		Settled:    st.ObservedGeneration >= s.Generation && (st.UpdateRevision == "" || st.CurrentRevision == st.UpdateRevision),
+	}
+	for _, c := range st.Conditions {
+		w.Conditions = append(w.Conditions, release.Condition{Type: string(c.Type), Status: string(c.Status), Reason: c.Reason, Message: c.Message, Updated: c.LastTransitionTime.Time})
+	}
+	provenance(&w, s.Annotations)
+	w.ChangedAt = s.CreationTimestamp.Time
+	if o, ok, _ := sp.cr.GetIndexer().GetByKey(sp.ns + "/" + st.UpdateRevision); ok {
+		cr := o.(*appsv1.ControllerRevision)
+		w.Revision = cr.Revision
+		w.ChangedAt = cr.CreationTimestamp.Time
+	}
+	return w
+}
+
+// eventsFor returns the newest events about the objects named in names or
+// the pods whose names start with one of prefixes, oldest first.
+func (sp *space) eventsFor(names map[string]bool, prefixes []string) []release.Event {
+	var out []release.Event
+	for _, o := range sp.events.GetStore().List() {
+		ev := o.(*corev1.Event)
+		n := ev.InvolvedObject.Name
+		match := names[n]
+		for _, p := range prefixes {
+			if !match && ev.InvolvedObject.Kind == "Pod" && strings.HasPrefix(n, p) {
+				match = true
+			}
+		}
+		if !match {
+			continue
+		}
+		last := ev.LastTimestamp.Time
+		if last.IsZero() {
+			last = ev.EventTime.Time
+		}
+		if last.IsZero() {
+			last = ev.CreationTimestamp.Time
+		}
+		out = append(out, release.Event{Type: ev.Type, Reason: ev.Reason, Object: ev.InvolvedObject.Kind + "/" + n, Message: ev.Message, Count: ev.Count, Last: last})
+	}
+	sortEvents(out)
+	if len(out) > eventsInDetail {
+		out = out[len(out)-eventsInDetail:]
+	}
+	return out
+}

@@ -1,0 +1,136 @@
+package release
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vigilops/vigil/ops/access"
+)
+
+// Exit codes of the non-interactive verbs.
+const (
+	ExitOK      = 0
+	ExitFailed  = 1 // the action was tried and failed, or a rollout stalled
+	ExitUsage   = 2 // bad flags or arguments (cobra's)
+	ExitRefused = 3 // refused: role, read-only mode, freeze or lock
+)
+
+// ExitCode maps an error of this package to an exit code.
+func ExitCode(err error) int {
+	switch {
+	case err == nil:
+		return ExitOK
+	case Refused(err):
+		return ExitRefused
+	}
+	return ExitFailed
+}
+
+// WriteStatus prints the matrix for `vigil status`: a table, or JSON.
+func (s *Service) WriteStatus(w io.Writer, asJSON bool) error {
+	m := s.Matrix()
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(m)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	head := []string{"APP"}
+	for _, e := range m.Envs {
+		h := e.Name
+		if e.Protected {
+			h += " (protected)"
+		}
+		if e.Freeze.Active(time.Now()) {
+			h += " (frozen)"
+		}
+		if !e.Conn.Connected {
+			h += " (disconnected)"
+		}
+		head = append(head, h)
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	for _, r := range m.Rows {
+		line := []string{r.App}
+		for _, c := range r.Cells {
+			if c.Workload == nil {
+				line = append(line, "-")
+				continue
+			}
+			cell := fmt.Sprintf("%s %d/%d %s", c.Version, c.Workload.Available, c.Workload.Desired, c.Health)
+			if c.Drift {
+				cell += " (drift from " + c.DriftFrom + ")"
+			}
+			line = append(line, cell)
+		}
+		fmt.Fprintln(tw, strings.Join(line, "\t"))
+	}
+	return tw.Flush()
+}
+
+// PromoteCLI runs `vigil promote APP --to ENV [--from ENV] [--wait]`,
+// printing the plan and the outcome to out, and returns the exit code.
+func (s *Service) PromoteCLI(ctx context.Context, actor access.Actor, out io.Writer, app, from, to string, wait bool) int {
+	plan, err := s.PlanPromote(actor, app, from, to)
+	if err != nil {
+		fmt.Fprintln(out, "vigil promote:", err)
+		return ExitCode(err)
+	}
+	fmt.Fprintf(out, "promote %s from %s to %s:\n", app, plan.From.Name, plan.To.Name)
+	for _, c := range plan.Images {
+		mark := "  unchanged"
+		if c.Changed() {
+			mark = "  " + c.From + " -> " + c.To
+		}
+		kind := "container"
+		if c.Init {
+			kind = "init container"
+		}
+		fmt.Fprintf(out, "  %s %s:%s\n", kind, c.Container, mark)
+	}
+	if plan.Hook != "" {
+		fmt.Fprintf(out, "  hook: job template %s runs first\n", plan.Hook)
+	}
+	if !plan.Changes() {
+		fmt.Fprintf(out, "%s in %s already runs these images: nothing to promote\n", app, plan.To.Name)
+		return ExitOK
+	}
+	if err := s.Promote(ctx, actor, plan); err != nil {
+		fmt.Fprintln(out, "vigil promote:", err)
+		return ExitCode(err)
+	}
+	fmt.Fprintf(out, "promoted %s to %s\n", app, plan.To.Name)
+	if !wait {
+		return ExitOK
+	}
+	if err := s.Wait(ctx, actor, app, plan.To.Name, plan.containers()); err != nil {
+		fmt.Fprintln(out, "vigil promote:", err)
+		return ExitFailed
+	}
+	fmt.Fprintf(out, "rollout of %s in %s complete\n", app, plan.To.Name)
+	return ExitOK
+}
+
+// RollbackCLI runs `vigil rollback APP --env ENV [--to-revision N] [--wait]`.
+func (s *Service) RollbackCLI(ctx context.Context, actor access.Actor, out io.Writer, app, env string, revision int64, wait bool) int {
+	rev, err := s.Rollback(ctx, actor, app, env, revision)
+	if err != nil {
+		fmt.Fprintln(out, "vigil rollback:", err)
+		return ExitCode(err)
+	}
+	fmt.Fprintf(out, "rolled %s in %s back to revision %d\n", app, env, rev.Number)
+	if !wait {
+		return ExitOK
+	}
+	if err := s.wait(ctx, app, env, rev.Containers); err != nil {
+		fmt.Fprintln(out, "vigil rollback:", err)
+		return ExitFailed
+	}
+	fmt.Fprintf(out, "rollout of %s in %s complete\n", app, env)
+	return ExitOK
+}

@@ -1,0 +1,302 @@
+package release
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Cell is one app in one environment.
+type Cell struct {
+	Env      string    `json:"env"`
+	Workload *Workload `json:"workload,omitempty"` // nil: the app is not in this environment
+	Version  string    `json:"version,omitempty"`
+	Health   Health    `json:"health"`
+	// Drift is true when the images differ from the previous environment's;
+	// DriftFrom is that environment's version.
+	Drift     bool   `json:"drift,omitempty"`
+	DriftFrom string `json:"drift_from,omitempty"`
+}
+
+// Row is one app across the pipeline.
+type Row struct {
+	App   string `json:"app"`
+	Kind  Kind   `json:"kind"`
+	Cells []Cell `json:"cells"` // one per environment, in pipeline order
+}
+
+// EnvState is an environment with its freeze and its cluster's connection.
+type EnvState struct {
+	Env
+	Freeze *Freeze `json:"freeze,omitempty"`
+	Conn   Conn    `json:"conn"`
+}
+
+// Matrix is an immutable snapshot of the release matrix: panes read it
+// without locks and get a new one after each change notification.
+type Matrix struct {
+	Envs  []EnvState `json:"environments"`
+	Rows  []Row      `json:"apps"` // sorted by app
+	Built time.Time  `json:"built"`
+}
+
+// Row returns the row of app.
+func (m *Matrix) Row(app string) (*Row, bool) {
+	i, ok := slices.BinarySearchFunc(m.Rows, app, func(r Row, a string) int {
+		switch {
+		case r.App < a:
+			return -1
+		case r.App > a:
+			return 1
+		}
+		return 0
+	})
+	if !ok {
+		return nil, false
+	}
+	return &m.Rows[i], true
+}
+
+// Cell returns app's cell in env.
+func (m *Matrix) Cell(app, env string) (Cell, bool) {
+	r, ok := m.Row(app)
+	if !ok {
+		return Cell{}, false
+	}
+	for _, c := range r.Cells {
+		if c.Env == env {
+			return c, c.Workload != nil
+		}
+	}
+	return Cell{}, false
+}
+
+// store keeps the workloads the watcher reports and rebuilds the matrix:
+// only the rows of apps that changed, once per burst of changes.
+type store struct {
+	envs []Env
+	idx  map[string]int
+
+	mu        sync.Mutex
+	apps      map[string][]*Workload // app → one slot per env
+	dirty     map[string]struct{}
+	envsDirty bool
+	freezes   []*Freeze
+	conns     map[string]Conn
+	subs      map[chan struct{}]struct{}
+
+	cur  atomic.Pointer[Matrix]
+	wake chan struct{}
+}
+
+func newStore(envs []Env) *store {
+	s := &store{
+		envs:    envs,
+		idx:     make(map[string]int, len(envs)),
+		apps:    map[string][]*Workload{},
+		dirty:   map[string]struct{}{},
+		freezes: make([]*Freeze, len(envs)),
+		conns:   map[string]Conn{},
+		subs:    map[chan struct{}]struct{}{},
+		wake:    make(chan struct{}, 1),
+	}
+	for i, e := range envs {
+		s.idx[e.Name] = i
+		if _, ok := s.conns[e.Context]; !ok {
+			s.conns[e.Context] = Conn{Context: e.Context}
+		}
+	}
+	s.envsDirty = true
+	s.rebuild()
+	return s
+}
+
+func (s *store) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run rebuilds the matrix after changes until ctx ends.
+func (s *store) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+			s.rebuild()
+		}
+	}
+}
+
+func (s *store) Workload(env string, w Workload) {
+	i, ok := s.idx[env]
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	slots := s.apps[w.Name]
+	if slots == nil {
+		slots = make([]*Workload, len(s.envs))
+		s.apps[w.Name] = slots
+	}
+	slots[i] = &w
+	s.dirty[w.Name] = struct{}{}
+	s.mu.Unlock()
+	s.poke()
+}
+
+func (s *store) WorkloadGone(env string, kind Kind, name string) {
+	i, ok := s.idx[env]
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	if slots := s.apps[name]; slots != nil && slots[i] != nil && slots[i].Kind == kind {
+		slots[i] = nil
+		s.dirty[name] = struct{}{}
+	}
+	s.mu.Unlock()
+	s.poke()
+}
+
+func (s *store) Freeze(env string, f *Freeze) {
+	i, ok := s.idx[env]
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	s.freezes[i] = f
+	s.envsDirty = true
+	s.mu.Unlock()
+	s.poke()
+}
+
+func (s *store) Conn(c Conn) {
+	s.mu.Lock()
+	s.conns[c.Context] = c
+	s.envsDirty = true
+	s.mu.Unlock()
+	s.poke()
+}
+
+// rebuild makes a new Matrix from the previous one, rebuilding the rows of
+// dirty apps only, and notifies subscribers.
+func (s *store) rebuild() {
+	s.mu.Lock()
+	prev := s.cur.Load()
+	if prev != nil && len(s.dirty) == 0 && !s.envsDirty {
+		s.mu.Unlock()
+		return
+	}
+	m := &Matrix{Built: time.Now()}
+	if prev == nil || s.envsDirty {
+		m.Envs = make([]EnvState, len(s.envs))
+		for i, e := range s.envs {
+			m.Envs[i] = EnvState{Env: e, Freeze: s.freezes[i], Conn: s.conns[e.Context]}
+		}
+		s.envsDirty = false
+	} else {
+		m.Envs = prev.Envs
+	}
+	var old []Row
+	if prev != nil {
+		old = prev.Rows
+	}
+	rows := make([]Row, 0, len(s.apps))
+	added := false
+	for _, r := range old {
+		if _, ok := s.dirty[r.App]; !ok {
+			rows = append(rows, r)
+			continue
+		}
+		delete(s.dirty, r.App)
+		if nr, ok := s.row(r.App); ok {
+			rows = append(rows, nr)
+		}
+	}
+	for app := range s.dirty {
+		if nr, ok := s.row(app); ok {
+			rows = append(rows, nr)
+			added = true
+		}
+	}
+	clear(s.dirty)
+	subs := make([]chan struct{}, 0, len(s.subs))
+	for c := range s.subs {
+		subs = append(subs, c)
+	}
+	s.mu.Unlock()
+	if added {
+		sort.Slice(rows, func(i, j int) bool { return rows[i].App < rows[j].App })
+	}
+	m.Rows = rows
+	s.cur.Store(m)
+	for _, c := range subs {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// row builds app's row; ok is false when no environment holds it any more
+// (then the app is forgotten). s.mu is held.
+func (s *store) row(app string) (Row, bool) {
+	slots := s.apps[app]
+	r := Row{App: app, Cells: make([]Cell, len(s.envs))}
+	present := false
+	var prev *Workload
+	for i, w := range slots {
+		c := Cell{Env: s.envs[i].Name, Health: Missing}
+		if w != nil {
+			present = true
+			if r.Kind == "" {
+				r.Kind = w.Kind
+			}
+			c.Workload = w
+			c.Version = w.Version()
+			c.Health = w.Health()
+			if prev != nil && !sameImages(prev.Containers, w.Containers) {
+				c.Drift = true
+				c.DriftFrom = prev.Version()
+			}
+		}
+		prev = w
+		r.Cells[i] = c
+	}
+	if !present {
+		delete(s.apps, app)
+	}
+	return r, present
+}
+
+func sameImages(a, b []Container) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// subscribe returns a channel that receives a value after each new matrix
+// (changes coalesce: one value may stand for many), and a cancel func.
+func (s *store) subscribe() (<-chan struct{}, func()) {
+	c := make(chan struct{}, 1)
+	s.mu.Lock()
+	s.subs[c] = struct{}{}
+	s.mu.Unlock()
+	return c, func() {
+		s.mu.Lock()
+		delete(s.subs, c)
+		s.mu.Unlock()
+	}
+}

@@ -1,0 +1,157 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/vigilops/vigil/ops/access"
+)
+
+// Sink receives what a Watcher sees. Its methods are called from the
+// watcher's goroutines and must not block.
+type Sink interface {
+	// Workload reports a workload added or changed in env.
+	Workload(env string, w Workload)
+	// WorkloadGone reports a workload deleted from env.
+	WorkloadGone(env string, kind Kind, name string)
+	// Freeze reports env's freeze, nil when it has none.
+	Freeze(env string, f *Freeze)
+	// Conn reports the connection state of a kube context.
+	Conn(c Conn)
+}
+
+// Watcher feeds a Sink from a cache shared by the whole process.
+type Watcher interface {
+	// Watch registers sink for the environments' apps (those matching
+	// selector, or all workloads when it is empty) and returns at once;
+	// the sink gets the current state, then every change, until ctx ends.
+	Watch(ctx context.Context, envs []Env, selector string, sink Sink) error
+}
+
+// Inspector reads the detail of one workload from the cache (no IO).
+type Inspector interface {
+	// Detail returns the rollout detail of ref; ok is false when the cache
+	// does not hold it.
+	Detail(ref Ref) (d Detail, ok bool)
+	// History returns ref's revisions, newest first.
+	History(ref Ref) ([]Revision, error)
+}
+
+// Mutator changes workloads.
+type Mutator interface {
+	// SetImages sets the images of the named containers and the given
+	// annotations on the workload and its pod template's owner.
+	SetImages(ctx context.Context, ref Ref, images []Container, annotations map[string]string) error
+	// Rollback restores revision (0: the one before the current) exactly as
+	// `kubectl rollout undo --to-revision` does, and returns the revision
+	// restored as it was before (the controller then renumbers it).
+	Rollback(ctx context.Context, ref Ref, revision int64) (Revision, error)
+	SetPaused(ctx context.Context, ref Ref, paused bool) error
+	// Restart sets kubectl's restartedAt annotation on the pod template.
+	Restart(ctx context.Context, ref Ref, at time.Time) error
+	Scale(ctx context.Context, ref Ref, replicas int32) error
+}
+
+// Freezer stores environment freezes in the cluster, so every vigil sees them.
+type Freezer interface {
+	GetFreeze(ctx context.Context, t Target) (*Freeze, error)
+	// PutFreeze stores f, or removes the freeze when f is nil.
+	PutFreeze(ctx context.Context, t Target, f *Freeze) error
+}
+
+// Locker holds named locks in the cluster with a TTL.
+type Locker interface {
+	// Lock takes the lock name in t for holder, or returns a *LockedError
+	// naming the other holder. Taking a lock one already holds renews it.
+	Lock(ctx context.Context, t Target, name, holder string, ttl time.Duration) error
+	// Unlock frees the lock if holder still holds it.
+	Unlock(ctx context.Context, t Target, name, holder string) error
+}
+
+// Hooks runs promotion hooks.
+type Hooks interface {
+	// RunHook runs the job template named template in t, with the images of
+	// containers of the same names replaced by images, and waits for it. A
+	// failed job returns a *HookError carrying its logs.
+	RunHook(ctx context.Context, t Target, template string, images []Container) error
+}
+
+// Cluster is everything release needs from Kubernetes.
+type Cluster interface {
+	Watcher
+	Inspector
+	Mutator
+	Freezer
+	Locker
+	Hooks
+}
+
+// Journal is the audit journal as release uses it.
+type Journal interface {
+	Record(ctx context.Context, actor access.Actor, action, target string, params map[string]string, err error) error
+}
+
+// ReplicaSet is one ReplicaSet (or StatefulSet revision) of a workload.
+type ReplicaSet struct {
+	Name       string      `json:"name"`
+	Revision   int64       `json:"revision"`
+	Containers []Container `json:"containers"`
+	Desired    int32       `json:"desired"`
+	Ready      int32       `json:"ready"`
+	Available  int32       `json:"available"`
+	Created    time.Time   `json:"created"`
+}
+
+// Event is a Kubernetes event about a workload or what it owns.
+type Event struct {
+	Type    string    `json:"type"` // Normal, Warning
+	Reason  string    `json:"reason"`
+	Object  string    `json:"object"` // kind/name
+	Message string    `json:"message"`
+	Count   int32     `json:"count"`
+	Last    time.Time `json:"last"`
+}
+
+// Detail is the live rollout detail of one workload.
+type Detail struct {
+	Workload Workload `json:"workload"`
+	// New is the ReplicaSet of the current revision; Old are the others
+	// still holding pods.
+	New    *ReplicaSet  `json:"new,omitempty"`
+	Old    []ReplicaSet `json:"old,omitempty"`
+	Events []Event      `json:"events,omitempty"` // newest last
+}
+
+// Revision is one entry of a workload's history.
+type Revision struct {
+	Number      int64       `json:"revision"`
+	Containers  []Container `json:"containers"`
+	ChangeCause string      `json:"change_cause,omitempty"`
+	Created     time.Time   `json:"created"`
+	Current     bool        `json:"current,omitempty"`
+}
+
+// LockedError says another actor holds a promotion lock.
+type LockedError struct {
+	Lock   string
+	Holder string
+	Until  time.Time
+}
+
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("%s is locked by %s until %s: wait for their promotion to finish, or ask them", e.Lock, e.Holder, e.Until.Format(time.RFC3339))
+}
+
+// HookError says a promotion hook's job failed; Logs holds what it printed.
+type HookError struct {
+	Job  string
+	Logs string
+	Err  error
+}
+
+func (e *HookError) Error() string {
+	return fmt.Sprintf("promotion hook job %s failed: %v; the promotion stopped before the rollout (see the job's logs)", e.Job, e.Err)
+}
+
+func (e *HookError) Unwrap() error { return e.Err }

@@ -1,0 +1,217 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/vigilops/vigil/ops/access"
+)
+
+// ImageChange is one container of the target workload in a promotion plan.
+type ImageChange struct {
+	Container string `json:"container"`
+	Init      bool   `json:"init,omitempty"`
+	From      string `json:"from"`
+	To        string `json:"to"`
+}
+
+// Changed reports whether the promotion changes this container.
+func (c ImageChange) Changed() bool { return c.From != c.To }
+
+// PromotePlan is exactly what a promotion will change: the preview shown
+// before confirming, and what Promote applies.
+type PromotePlan struct {
+	App         string            `json:"app"`
+	Kind        Kind              `json:"kind"`
+	From        Env               `json:"from"`
+	To          Env               `json:"to"`
+	Images      []ImageChange     `json:"images"`
+	Annotations map[string]string `json:"annotations"`
+	// Hook is the job template run in the target before the rollout.
+	Hook string `json:"hook,omitempty"`
+	// Frozen is the target's freeze as last seen (Promote checks it again).
+	Frozen *Freeze `json:"frozen,omitempty"`
+}
+
+// Changes reports whether the plan changes any image.
+func (p *PromotePlan) Changes() bool {
+	for _, c := range p.Images {
+		if c.Changed() {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *PromotePlan) containers() []Container {
+	out := make([]Container, len(p.Images))
+	for i, c := range p.Images {
+		out[i] = Container{Name: c.Container, Image: c.To, Init: c.Init}
+	}
+	return out
+}
+
+// Previous returns the environment before env in the pipeline.
+func (s *Service) Previous(env string) (Env, error) {
+	i, ok := s.store.idx[env]
+	if !ok {
+		_, err := s.Env(env)
+		return Env{}, err
+	}
+	if i == 0 {
+		return Env{}, fmt.Errorf("%s is the first environment: nothing comes before it to promote from; name one with --from", env)
+	}
+	return s.envs[i-1], nil
+}
+
+// Next returns the environment after env in the pipeline.
+func (s *Service) Next(env string) (Env, error) {
+	i, ok := s.store.idx[env]
+	if !ok {
+		_, err := s.Env(env)
+		return Env{}, err
+	}
+	if i == len(s.envs)-1 {
+		return Env{}, fmt.Errorf("%s is the last environment: there is nothing to promote it to", env)
+	}
+	return s.envs[i+1], nil
+}
+
+// PlanPromote computes the promotion of app into to from from ("" for the
+// environment before to), by actor, from the cache. It does no IO.
+func (s *Service) PlanPromote(actor access.Actor, app, from, to string) (PromotePlan, error) {
+	toEnv, err := s.Env(to)
+	if err != nil {
+		return PromotePlan{}, err
+	}
+	var fromEnv Env
+	if from == "" {
+		fromEnv, err = s.Previous(to)
+	} else {
+		fromEnv, err = s.Env(from)
+	}
+	if err != nil {
+		return PromotePlan{}, err
+	}
+	if fromEnv.Name == toEnv.Name {
+		return PromotePlan{}, fmt.Errorf("cannot promote %s from %s to itself: name another environment", app, to)
+	}
+	m := s.Matrix()
+	src, ok := m.Cell(app, fromEnv.Name)
+	if !ok {
+		return PromotePlan{}, fmt.Errorf("%s has no app %q to promote from", fromEnv.Name, app)
+	}
+	dst, ok := m.Cell(app, toEnv.Name)
+	if !ok {
+		return PromotePlan{}, fmt.Errorf("%s has no app %q: prepare the environment first, so the workload exists", toEnv.Name, app)
+	}
+	if src.Workload.Kind != dst.Workload.Kind {
+		return PromotePlan{}, fmt.Errorf("%s is a %s in %s but a %s in %s: align the workloads first", app, src.Workload.Kind, fromEnv.Name, dst.Workload.Kind, toEnv.Name)
+	}
+	plan := PromotePlan{App: app, Kind: dst.Workload.Kind, From: fromEnv, To: toEnv, Hook: dst.Workload.Hook}
+	if plan.Hook == "" {
+		plan.Hook = src.Workload.Hook
+	}
+	for _, sc := range src.Workload.Containers {
+		found := false
+		for _, dc := range dst.Workload.Containers {
+			if dc.Name == sc.Name && dc.Init == sc.Init {
+				plan.Images = append(plan.Images, ImageChange{Container: sc.Name, Init: sc.Init, From: dc.Image, To: sc.Image})
+				found = true
+				break
+			}
+		}
+		if !found {
+			return PromotePlan{}, fmt.Errorf("%s in %s has no container %q that %s has: align the pod templates (prepare the environment again) first", app, toEnv.Name, sc.Name, fromEnv.Name)
+		}
+	}
+	version := src.Version
+	plan.Annotations = map[string]string{
+		AnnotationPromotedFrom: fromEnv.Name,
+		AnnotationPromotedBy:   actor.String(),
+		AnnotationPromotedAt:   time.Now().UTC().Format(time.RFC3339),
+		AnnotationChangeCause:  fmt.Sprintf("vigil: %s promoted %s %s from %s", actor.Name, app, version, fromEnv.Name),
+	}
+	for _, es := range m.Envs {
+		if es.Name == toEnv.Name && es.Freeze.Active(time.Now()) {
+			plan.Frozen = es.Freeze
+		}
+	}
+	return plan, nil
+}
+
+func lockName(app string) string { return "vigil-promote-" + app }
+
+// Promote applies plan as actor: guard, freeze, lock, hook, then the new
+// images and provenance annotations. The lock stays held while the
+// rollout runs, and is freed when it settles (or after the lock's TTL).
+func (s *Service) Promote(ctx context.Context, actor access.Actor, plan PromotePlan) error {
+	action := PromoteAction(plan.To)
+	tgt := target(plan.App, plan.To.Name)
+	params := map[string]string{"from": plan.From.Name}
+	for _, c := range plan.Images {
+		if c.Changed() {
+			params["image."+c.Container] = c.From + " -> " + c.To
+		}
+	}
+	if err := s.opt.Guard.Check(actor, action); err != nil {
+		return s.record(ctx, actor, action, tgt, params, err)
+	}
+	t := plan.To.Target()
+	f, err := s.cluster.GetFreeze(ctx, t)
+	if err != nil {
+		return s.record(ctx, actor, action, tgt, params, fmt.Errorf("cannot read the freeze of %s: %w", plan.To.Name, err))
+	}
+	if f.Active(time.Now()) {
+		return s.record(ctx, actor, action, tgt, params, &FrozenError{Env: plan.To.Name, Freeze: *f})
+	}
+	lock := lockName(plan.App)
+	if err := s.cluster.Lock(ctx, t, lock, actor.Name, s.opt.LockTTL); err != nil {
+		return s.record(ctx, actor, action, tgt, params, err)
+	}
+	err = s.apply(ctx, plan)
+	if err != nil {
+		// Free the lock even if ctx was cancelled.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		_ = s.cluster.Unlock(uctx, t, lock, actor.Name)
+		cancel()
+		return s.record(ctx, actor, action, tgt, params, err)
+	}
+	go s.unlockWhenSettled(context.WithoutCancel(ctx), plan, actor.Name)
+	return s.record(ctx, actor, action, tgt, params, nil)
+}
+
+func (s *Service) apply(ctx context.Context, plan PromotePlan) error {
+	ref := Ref{Target: plan.To.Target(), Kind: plan.Kind, Name: plan.App}
+	images := plan.containers()
+	if plan.Hook != "" {
+		if err := s.cluster.RunHook(ctx, ref.Target, plan.Hook, images); err != nil {
+			return err
+		}
+	}
+	return s.cluster.SetImages(ctx, ref, images, plan.Annotations)
+}
+
+// unlockWhenSettled frees the promotion lock once the rollout is healthy or
+// stalled; the lock's TTL frees it otherwise.
+func (s *Service) unlockWhenSettled(ctx context.Context, plan PromotePlan, holder string) {
+	ctx, cancel := context.WithTimeout(ctx, s.opt.LockTTL)
+	defer cancel()
+	ch, stop := s.Subscribe()
+	defer stop()
+	want := plan.containers()
+	for {
+		if c, ok := s.Matrix().Cell(plan.App, plan.To.Name); ok && hasImages(c.Workload.Containers, want) {
+			if c.Health == Healthy || c.Health == Stalled {
+				_ = s.cluster.Unlock(ctx, plan.To.Target(), lockName(plan.App), holder)
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch:
+		}
+	}
+}

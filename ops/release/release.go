@@ -1,0 +1,220 @@
+// Package release is the environments pipeline: the app × environment
+// version matrix, promotion, rollout progress, pause/resume/restart/scale,
+// history and rollback, promotion locks and freezes.
+//
+// It reads clusters through the ports in ports.go; integrations/kubernetes
+// implements them. Everything the panes read (Matrix, Detail) comes from
+// memory; every mutation checks the guard, freeze and lock, acts, and writes
+// the journal.
+package release
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vigilops/vigil/ops/config"
+)
+
+// Annotations vigil writes on a workload when it promotes it.
+const (
+	AnnotationPromotedFrom = "vigil.dev/promoted-from"
+	AnnotationPromotedBy   = "vigil.dev/promoted-by"
+	AnnotationPromotedAt   = "vigil.dev/promoted-at"
+	AnnotationChangeCause  = "kubernetes.io/change-cause"
+	// AnnotationHook on a workload names a suspended CronJob in the target
+	// namespace whose job template runs before the workload is promoted there.
+	AnnotationHook = "vigil.dev/promotion-hook"
+)
+
+// Env is one environment of the pipeline.
+type Env struct {
+	Name         string `json:"name"`
+	Context      string `json:"context"` // kubeconfig context; "" for the current one
+	Namespace    string `json:"namespace"`
+	Protected    bool   `json:"protected"`
+	AutoRollback bool   `json:"auto_rollback"`
+}
+
+// Target is where an environment lives.
+func (e Env) Target() Target { return Target{Context: e.Context, Namespace: e.Namespace} }
+
+// EnvsFromConfig turns the configured pipeline into Envs, in order.
+func EnvsFromConfig(k *config.Kubernetes) ([]Env, error) {
+	if k == nil || len(k.Environments) == 0 {
+		return nil, fmt.Errorf("kubernetes.environments is empty: list the environments in pipeline order, each with a name and a namespace")
+	}
+	seen := map[string]bool{}
+	envs := make([]Env, 0, len(k.Environments))
+	for i, e := range k.Environments {
+		if e.Name == "" || e.Namespace == "" {
+			return nil, fmt.Errorf("kubernetes.environments[%d]: name and namespace are required", i)
+		}
+		if seen[e.Name] {
+			return nil, fmt.Errorf("kubernetes.environments[%d]: environment %q is listed twice", i, e.Name)
+		}
+		seen[e.Name] = true
+		envs = append(envs, Env{Name: e.Name, Context: e.Context, Namespace: e.Namespace, Protected: e.Protected, AutoRollback: e.AutoRollback})
+	}
+	return envs, nil
+}
+
+// Target is one namespace of one cluster (kubeconfig context).
+type Target struct {
+	Context   string `json:"context"`
+	Namespace string `json:"namespace"`
+}
+
+// Kind of workload.
+type Kind string
+
+const (
+	Deployment  Kind = "Deployment"
+	StatefulSet Kind = "StatefulSet"
+)
+
+// Ref names one workload in one place.
+type Ref struct {
+	Target
+	Kind Kind
+	Name string
+}
+
+func (r Ref) String() string {
+	ctx := r.Context
+	if ctx != "" {
+		ctx += "/"
+	}
+	return ctx + r.Namespace + "/" + strings.ToLower(string(r.Kind)) + "/" + r.Name
+}
+
+// Container is one container of a pod template.
+type Container struct {
+	Name  string `json:"name"`
+	Image string `json:"image"`
+	Init  bool   `json:"init,omitempty"`
+}
+
+// Condition is a workload condition (Available, Progressing, …).
+type Condition struct {
+	Type    string    `json:"type"`
+	Status  string    `json:"status"` // True, False, Unknown
+	Reason  string    `json:"reason,omitempty"`
+	Message string    `json:"message,omitempty"`
+	Updated time.Time `json:"updated"`
+}
+
+// Workload is what vigil keeps of a Deployment or a StatefulSet.
+type Workload struct {
+	Kind       Kind        `json:"kind"`
+	Name       string      `json:"name"`
+	Containers []Container `json:"containers"`
+	// Desired is spec.replicas; Current counts pods of every revision.
+	Desired   int32 `json:"desired"`
+	Current   int32 `json:"current"`
+	Updated   int32 `json:"updated"`
+	Ready     int32 `json:"ready"`
+	Available int32 `json:"available"`
+	Paused    bool  `json:"paused,omitempty"`
+	// Settled is false while the controller has not observed the latest
+	// spec, or (StatefulSets) while the current and update revisions differ.
+	Settled    bool        `json:"settled"`
+	Revision   int64       `json:"revision"`
+	Conditions []Condition `json:"conditions,omitempty"`
+	// ChangedAt is when the current revision was created.
+	ChangedAt    time.Time `json:"changed_at"`
+	ChangeCause  string    `json:"change_cause,omitempty"`
+	PromotedFrom string    `json:"promoted_from,omitempty"`
+	PromotedBy   string    `json:"promoted_by,omitempty"`
+	PromotedAt   time.Time `json:"promoted_at,omitzero"`
+	Hook         string    `json:"hook,omitempty"`
+}
+
+// Version is the tag of the first container's image ("" when untagged),
+// or its digest.
+func (w *Workload) Version() string {
+	for _, c := range w.Containers {
+		if !c.Init {
+			return ImageVersion(c.Image)
+		}
+	}
+	return ""
+}
+
+// ImageVersion returns the tag or digest of an image reference.
+func ImageVersion(image string) string {
+	if _, d, ok := strings.Cut(image, "@"); ok {
+		return d
+	}
+	slash := strings.LastIndexByte(image, '/')
+	if i := strings.LastIndexByte(image, ':'); i > slash {
+		return image[i+1:]
+	}
+	return "latest"
+}
+
+// Condition returns the condition of type t, if any.
+func (w *Workload) Condition(t string) (Condition, bool) {
+	for _, c := range w.Conditions {
+		if c.Type == t {
+			return c, true
+		}
+	}
+	return Condition{}, false
+}
+
+// Health of a workload, as the matrix colours it.
+type Health string
+
+const (
+	Healthy     Health = "healthy"
+	Progressing Health = "progressing"
+	Paused      Health = "paused"
+	Degraded    Health = "degraded" // not all replicas available, no rollout running
+	Stalled     Health = "stalled"  // ProgressDeadlineExceeded
+	Missing     Health = "missing"  // the environment has no such app
+)
+
+// Health derives a workload's health from its conditions and counts.
+func (w *Workload) Health() Health {
+	if !w.Settled {
+		return Progressing // conditions are stale until the controller sees the spec
+	}
+	if c, ok := w.Condition("Progressing"); ok && c.Status == "False" && c.Reason == "ProgressDeadlineExceeded" {
+		return Stalled
+	}
+	if w.Paused {
+		return Paused
+	}
+	if w.Updated < w.Desired || w.Current > w.Updated {
+		return Progressing
+	}
+	if c, ok := w.Condition("Available"); ok && c.Status == "False" {
+		return Degraded
+	}
+	if w.Available < w.Desired || w.Ready < w.Desired {
+		return Degraded
+	}
+	return Healthy
+}
+
+// Freeze stops promotions into an environment until it expires.
+type Freeze struct {
+	Reason string    `json:"reason"`
+	By     string    `json:"by"`
+	At     time.Time `json:"at"`
+	Until  time.Time `json:"until"`
+}
+
+// Active reports whether the freeze still holds at now.
+func (f *Freeze) Active(now time.Time) bool { return f != nil && now.Before(f.Until) }
+
+// Conn is the state of the connection to one cluster (kubeconfig context).
+type Conn struct {
+	Context   string `json:"context"`
+	Connected bool   `json:"connected"`
+	// LastData is when data last came from the API server; while
+	// disconnected, what is shown is this old.
+	LastData time.Time `json:"last_data"`
+	Err      string    `json:"error,omitempty"`
+}

@@ -1,0 +1,325 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/vigilops/vigil/ops/access"
+)
+
+// Actions release performs, for the guard, the journal and the KeyMaps.
+var (
+	ActPromote          = access.Action{Name: "promote", MinRole: access.Operator, Mutates: true}
+	ActPromoteProtected = access.Action{Name: "promote to a protected environment", MinRole: access.Operator, Mutates: true, Dangerous: true}
+	ActRollback         = access.Action{Name: "roll back", MinRole: access.Operator, Mutates: true, Dangerous: true}
+	ActPause            = access.Action{Name: "pause a rollout", MinRole: access.Operator, Mutates: true}
+	ActResume           = access.Action{Name: "resume a rollout", MinRole: access.Operator, Mutates: true}
+	ActRestart          = access.Action{Name: "restart", MinRole: access.Operator, Mutates: true, Dangerous: true}
+	ActScale            = access.Action{Name: "scale", MinRole: access.Operator, Mutates: true, Dangerous: true}
+	ActFreeze           = access.Action{Name: "freeze an environment", MinRole: access.Operator, Mutates: true, Dangerous: true}
+	ActUnfreeze         = access.Action{Name: "unfreeze an environment", MinRole: access.Operator, Mutates: true, Dangerous: true}
+)
+
+// PromoteAction is the action promoting into env needs.
+func PromoteAction(env Env) access.Action {
+	if env.Protected {
+		return ActPromoteProtected
+	}
+	return ActPromote
+}
+
+// FrozenError refuses a promotion into a frozen environment.
+type FrozenError struct {
+	Env    string
+	Freeze Freeze
+}
+
+func (e *FrozenError) Error() string {
+	return fmt.Sprintf("%s is frozen by %s until %s (%s): promote after the freeze ends, or unfreeze it",
+		e.Env, e.Freeze.By, e.Freeze.Until.Format(time.RFC3339), e.Freeze.Reason)
+}
+
+// StalledError says a rollout stopped progressing.
+type StalledError struct {
+	App, Env string
+	Reason   string
+	// RolledBackTo is the revision the environment's auto-rollback policy
+	// restored, 0 when none ran.
+	RolledBackTo int64
+}
+
+func (e *StalledError) Error() string {
+	msg := fmt.Sprintf("the rollout of %s in %s stalled: %s", e.App, e.Env, e.Reason)
+	if e.RolledBackTo > 0 {
+		return msg + fmt.Sprintf("; %s rolls back automatically: revision %d was restored", e.Env, e.RolledBackTo)
+	}
+	return msg + "; roll it back with `vigil rollback " + e.App + " --env " + e.Env + "`"
+}
+
+// Refused reports whether err is a refusal (role, read-only mode, freeze,
+// lock) rather than a failure.
+func Refused(err error) bool {
+	var denied *access.DeniedError
+	var frozen *FrozenError
+	var locked *LockedError
+	return errors.As(err, &denied) || errors.Is(err, access.ErrReadOnly) || errors.As(err, &frozen) || errors.As(err, &locked)
+}
+
+// Options tune a Service.
+type Options struct {
+	// Selector finds apps (a label selector); empty means every workload.
+	Selector string
+	Guard    access.Guard
+	// LockTTL is how long a promotion lock lasts if its holder vanishes
+	// (default 10 minutes). The lock covers the rollout it starts.
+	LockTTL time.Duration
+}
+
+// Service is the release service, shared by every session of the process.
+type Service struct {
+	envs    []Env
+	cluster Cluster
+	journal Journal
+	opt     Options
+	store   *store
+}
+
+// New returns a service over envs (in pipeline order). Call Start once.
+func New(envs []Env, cluster Cluster, journal Journal, opt Options) *Service {
+	if opt.LockTTL == 0 {
+		opt.LockTTL = 10 * time.Minute
+	}
+	return &Service{envs: envs, cluster: cluster, journal: journal, opt: opt, store: newStore(envs)}
+}
+
+// Start watches the clusters; it returns once the caches hold the current
+// state and the matrix is built, and keeps it up to date until ctx ends.
+func (s *Service) Start(ctx context.Context) error {
+	if err := s.cluster.Watch(ctx, s.envs, s.opt.Selector, s.store); err != nil {
+		return err
+	}
+	s.store.rebuild()
+	go s.store.run(ctx)
+	return nil
+}
+
+// Envs returns the pipeline.
+func (s *Service) Envs() []Env { return s.envs }
+
+// Env returns the environment named name.
+func (s *Service) Env(name string) (Env, error) {
+	if i, ok := s.store.idx[name]; ok {
+		return s.envs[i], nil
+	}
+	names := make([]string, len(s.envs))
+	for i, e := range s.envs {
+		names[i] = e.Name
+	}
+	return Env{}, fmt.Errorf("no environment %q: the pipeline is %v", name, names)
+}
+
+// Matrix returns the current matrix. It does no IO.
+func (s *Service) Matrix() *Matrix { return s.store.cur.Load() }
+
+// Subscribe returns a channel that receives a value whenever the matrix
+// changes, and a func to stop. A pane waits on it in a tea.Cmd and re-arms.
+func (s *Service) Subscribe() (<-chan struct{}, func()) { return s.store.subscribe() }
+
+// ref returns app's workload ref in env from the matrix.
+func (s *Service) ref(app, envName string) (Env, Ref, *Workload, error) {
+	env, err := s.Env(envName)
+	if err != nil {
+		return Env{}, Ref{}, nil, err
+	}
+	c, ok := s.Matrix().Cell(app, envName)
+	if !ok {
+		return env, Ref{}, nil, fmt.Errorf("%s has no app %q: check its name with `vigil status`", envName, app)
+	}
+	return env, Ref{Target: env.Target(), Kind: c.Workload.Kind, Name: app}, c.Workload, nil
+}
+
+// Detail returns the rollout detail of app in env, from the cache.
+func (s *Service) Detail(app, env string) (Detail, error) {
+	_, ref, _, err := s.ref(app, env)
+	if err != nil {
+		return Detail{}, err
+	}
+	d, ok := s.cluster.Detail(ref)
+	if !ok {
+		return Detail{}, fmt.Errorf("%s is not in the cache yet: wait for the cluster to sync", ref)
+	}
+	return d, nil
+}
+
+// History returns app's revisions in env, newest first.
+func (s *Service) History(app, env string) ([]Revision, error) {
+	_, ref, _, err := s.ref(app, env)
+	if err != nil {
+		return nil, err
+	}
+	return s.cluster.History(ref)
+}
+
+func target(app, env string) string { return env + "/" + app }
+
+// record journals an action and returns err unchanged.
+func (s *Service) record(ctx context.Context, actor access.Actor, action access.Action, tgt string, params map[string]string, err error) error {
+	if s.journal == nil {
+		return err
+	}
+	if jerr := s.journal.Record(ctx, actor, action.Name, tgt, params, err); jerr != nil {
+		if err != nil {
+			return fmt.Errorf("%w (and the journal failed: %v)", err, jerr)
+		}
+		return fmt.Errorf("done, but the journal failed: %w", jerr)
+	}
+	return err
+}
+
+// Rollback restores revision (0: the previous one) of app in env.
+// It returns the revision restored, numbered as it was before the rollback.
+func (s *Service) Rollback(ctx context.Context, actor access.Actor, app, envName string, revision int64) (Revision, error) {
+	params := map[string]string{"to-revision": strconv.FormatInt(revision, 10)}
+	tgt := target(app, envName)
+	if err := s.opt.Guard.Check(actor, ActRollback); err != nil {
+		return Revision{}, s.record(ctx, actor, ActRollback, tgt, params, err)
+	}
+	_, ref, _, err := s.ref(app, envName)
+	if err != nil {
+		return Revision{}, s.record(ctx, actor, ActRollback, tgt, params, err)
+	}
+	got, err := s.cluster.Rollback(ctx, ref, revision)
+	if err == nil {
+		params["restored"] = strconv.FormatInt(got.Number, 10)
+	}
+	return got, s.record(ctx, actor, ActRollback, tgt, params, err)
+}
+
+// Pause pauses app's rollout in env (Deployments only).
+func (s *Service) Pause(ctx context.Context, actor access.Actor, app, env string) error {
+	return s.simple(ctx, actor, ActPause, app, env, nil, func(ref Ref) error { return s.cluster.SetPaused(ctx, ref, true) })
+}
+
+// Resume resumes app's paused rollout in env.
+func (s *Service) Resume(ctx context.Context, actor access.Actor, app, env string) error {
+	return s.simple(ctx, actor, ActResume, app, env, nil, func(ref Ref) error { return s.cluster.SetPaused(ctx, ref, false) })
+}
+
+// Restart restarts app's pods in env as `kubectl rollout restart` does.
+func (s *Service) Restart(ctx context.Context, actor access.Actor, app, env string) error {
+	return s.simple(ctx, actor, ActRestart, app, env, nil, func(ref Ref) error { return s.cluster.Restart(ctx, ref, time.Now()) })
+}
+
+// Scale sets app's replicas in env.
+func (s *Service) Scale(ctx context.Context, actor access.Actor, app, env string, replicas int32) error {
+	if replicas < 0 {
+		return fmt.Errorf("cannot scale %s to %d replicas: use 0 or more", app, replicas)
+	}
+	params := map[string]string{"replicas": strconv.Itoa(int(replicas))}
+	return s.simple(ctx, actor, ActScale, app, env, params, func(ref Ref) error { return s.cluster.Scale(ctx, ref, replicas) })
+}
+
+func (s *Service) simple(ctx context.Context, actor access.Actor, action access.Action, app, env string, params map[string]string, do func(Ref) error) error {
+	tgt := target(app, env)
+	if err := s.opt.Guard.Check(actor, action); err != nil {
+		return s.record(ctx, actor, action, tgt, params, err)
+	}
+	_, ref, _, err := s.ref(app, env)
+	if err == nil {
+		err = do(ref)
+	}
+	return s.record(ctx, actor, action, tgt, params, err)
+}
+
+// Freeze stops promotions into env until until, for reason.
+func (s *Service) Freeze(ctx context.Context, actor access.Actor, envName, reason string, until time.Time) error {
+	params := map[string]string{"reason": reason, "until": until.UTC().Format(time.RFC3339)}
+	if err := s.opt.Guard.Check(actor, ActFreeze); err != nil {
+		return s.record(ctx, actor, ActFreeze, envName, params, err)
+	}
+	env, err := s.Env(envName)
+	if err == nil && reason == "" {
+		err = errors.New("a freeze needs a reason: say why promotions must stop")
+	}
+	if err == nil && !until.After(time.Now()) {
+		err = fmt.Errorf("the freeze would end at %s, which is already past: give a future time", until.Format(time.RFC3339))
+	}
+	if err == nil {
+		err = s.cluster.PutFreeze(ctx, env.Target(), &Freeze{Reason: reason, By: actor.Name, At: time.Now().UTC(), Until: until.UTC()})
+	}
+	return s.record(ctx, actor, ActFreeze, envName, params, err)
+}
+
+// Unfreeze lifts env's freeze.
+func (s *Service) Unfreeze(ctx context.Context, actor access.Actor, envName string) error {
+	if err := s.opt.Guard.Check(actor, ActUnfreeze); err != nil {
+		return s.record(ctx, actor, ActUnfreeze, envName, nil, err)
+	}
+	env, err := s.Env(envName)
+	if err == nil {
+		err = s.cluster.PutFreeze(ctx, env.Target(), nil)
+	}
+	return s.record(ctx, actor, ActUnfreeze, envName, nil, err)
+}
+
+// Wait waits until app's rollout in env has taken images (nil: whatever
+// the spec holds) and settled. It returns nil when healthy and a
+// *StalledError when it stalled; an environment with auto-rollback then
+// rolls back (as actor, journaled) and the error says so.
+func (s *Service) Wait(ctx context.Context, actor access.Actor, app, envName string, images []Container) error {
+	env, err := s.Env(envName)
+	if err != nil {
+		return err
+	}
+	err = s.wait(ctx, app, envName, images)
+	var serr *StalledError
+	if errors.As(err, &serr) && env.AutoRollback {
+		rev, rerr := s.Rollback(ctx, actor, app, envName, 0)
+		if rerr != nil {
+			return fmt.Errorf("%w; the automatic rollback failed too: %v", serr, rerr)
+		}
+		serr.RolledBackTo = rev.Number
+	}
+	return err
+}
+
+func (s *Service) wait(ctx context.Context, app, envName string, images []Container) error {
+	ch, cancel := s.Subscribe()
+	defer cancel()
+	for {
+		if c, ok := s.Matrix().Cell(app, envName); ok && (images == nil || hasImages(c.Workload.Containers, images)) {
+			switch c.Health {
+			case Healthy:
+				return nil
+			case Stalled:
+				cond, _ := c.Workload.Condition("Progressing")
+				return &StalledError{App: app, Env: envName, Reason: cond.Message}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("gave up waiting for the rollout of %s in %s: %w", app, envName, ctx.Err())
+		case <-ch:
+		}
+	}
+}
+
+// hasImages reports whether have holds every container of want with its image.
+func hasImages(have, want []Container) bool {
+	for _, w := range want {
+		found := false
+		for _, h := range have {
+			if h.Name == w.Name && h.Init == w.Init {
+				found = h.Image == w.Image
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
