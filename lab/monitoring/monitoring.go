@@ -22,11 +22,15 @@ const WebhookURL = "http://127.0.0.1:9464/webhook/alertmanager"
 // Files are the paths of the configuration, inside the state dir.
 type Files struct{ State string }
 
-func (f Files) PrometheusConfig() string   { return filepath.Join(f.State, "prometheus", "prometheus.yml") }
-func (f Files) Rules() string              { return filepath.Join(f.State, "prometheus", "rules.yml") }
-func (f Files) PrometheusData() string     { return filepath.Join(f.State, "prometheus", "data") }
-func (f Files) AlertmanagerConfig() string { return filepath.Join(f.State, "alertmanager", "alertmanager.yml") }
-func (f Files) AlertmanagerData() string   { return filepath.Join(f.State, "alertmanager", "data") }
+func (f Files) PrometheusConfig() string {
+	return filepath.Join(f.State, "prometheus", "prometheus.yml")
+}
+func (f Files) Rules() string          { return filepath.Join(f.State, "prometheus", "rules.yml") }
+func (f Files) PrometheusData() string { return filepath.Join(f.State, "prometheus", "data") }
+func (f Files) AlertmanagerConfig() string {
+	return filepath.Join(f.State, "alertmanager", "alertmanager.yml")
+}
+func (f Files) AlertmanagerData() string { return filepath.Join(f.State, "alertmanager", "data") }
 
 // FileSDDir is where droplet targets are listed (the emulator writes them).
 func (f Files) FileSDDir() string { return filepath.Join(f.State, "file_sd") }
