@@ -93,6 +93,10 @@ func (s *Service) acknowledge(ctx context.Context, actor access.Actor, req AckRe
 		return Silence{}, errors.New("acknowledge either one alert by fingerprint or alerts by matchers, not both")
 	case req.Fingerprint != "":
 		a, ok := s.Snapshot().Alert(req.Fingerprint)
+		if !ok {
+			s.Refresh(ctx) // a fresh process (the CLI) has not polled yet
+			a, ok = s.Snapshot().Alert(req.Fingerprint)
+		}
 		if !ok || !a.Active() {
 			return Silence{}, fmt.Errorf("no active alert has fingerprint %s: list them with `vigil alerts`", req.Fingerprint)
 		}

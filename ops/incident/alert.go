@@ -57,6 +57,9 @@ type Alert struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 	// StartsAt is when the alert became active (pending or firing).
 	StartsAt time.Time `json:"startsAt"`
+	// FirstSeen is when this process first listed the alert: a pane
+	// highlights alerts seen in the last few seconds.
+	FirstSeen time.Time `json:"-"`
 	// ResolvedAt is set once the alert has left both systems.
 	ResolvedAt   time.Time `json:"resolvedAt,omitzero"`
 	Value        string    `json:"value,omitempty"` // the expression's value, from Prometheus

@@ -249,7 +249,11 @@ func (s *Service) build(now time.Time) *Snapshot {
 	for i := range s.silences {
 		silences[s.silences[i].ID] = &s.silences[i]
 	}
-	for _, a := range merged {
+	for fp, a := range merged {
+		a.FirstSeen = now
+		if old, ok := s.active[fp]; ok {
+			a.FirstSeen = old.FirstSeen
+		}
 		a.correlate()
 		a.Rule = s.ruleFor(a)
 		s.applySilences(a, silences)

@@ -126,7 +126,17 @@ func TestResolvedRecentlyAndRetention(t *testing.T) {
 	f.prom.set([]incident.Alert{p}, nil)
 	f.svc.Refresh(context.Background())
 
-	f.clock.add(30 * time.Second)
+	f.clock.add(10 * time.Second)
+	b := mkAlert("b1", "HostDown", "critical", f.clock.Now())
+	f.am.set([]incident.Alert{a, b}, nil)
+	f.svc.Refresh(context.Background())
+	a1, _ := f.svc.Snapshot().Alert("a1")
+	b1, _ := f.svc.Snapshot().Alert("b1")
+	if !a1.FirstSeen.Equal(t0) || !b1.FirstSeen.Equal(f.clock.Now()) {
+		t.Fatalf("first seen: a1 %s (want %s), b1 %s", a1.FirstSeen, t0, b1.FirstSeen)
+	}
+
+	f.clock.add(20 * time.Second)
 	f.am.set(nil, nil)
 	f.prom.set(nil, nil)
 	f.svc.Refresh(context.Background())
@@ -138,13 +148,16 @@ func TestResolvedRecentlyAndRetention(t *testing.T) {
 	if _, ok := snap.Alert("p1"); ok {
 		t.Fatal("a pending alert that vanished never fired and should not be listed as resolved")
 	}
-	if snap.Counts.Total != 0 || len(snap.Alerts) != 1 {
+	if snap.Counts.Total != 0 || len(snap.Alerts) != 2 {
 		t.Fatalf("counts %+v, %d alerts", snap.Counts, len(snap.Alerts))
 	}
 	f.clock.add(16 * time.Minute)
 	f.svc.Refresh(context.Background())
 	if _, ok := f.svc.Snapshot().Alert("a1"); ok {
 		t.Fatal("a resolved alert should leave the list after 15 minutes")
+	}
+	if n := len(f.svc.Snapshot().Alerts); n != 0 {
+		t.Fatalf("%d alerts left", n)
 	}
 }
 
