@@ -42,6 +42,8 @@ type host struct {
 	sshd     *exec.Cmd
 	exporter *exec.Cmd
 	exited   chan struct{} // closed when sshd's wrapper exits
+	// closed when the exporter exits
+	exporterExited chan struct{}
 }
 
 // NewManager checks the tools hosts need and prepares dir.
@@ -136,6 +138,12 @@ exec chroot %[4]s %[5]s -D -e -f /etc/ssh/lab/sshd_config`, shellQuote(spec.Name
 	h.exporter = exp
 	writePid(dir, "exporter.pid", exp.Process.Pid)
 	m.running[spec.ID] = h
+	expExited := make(chan struct{})
+	go func() { exp.Wait(); close(expExited) }()
+	h.exporterExited = expExited
+	if err := waitListening(net.JoinHostPort(spec.IP, "9100"), expExited, 10*time.Second); err != nil {
+		return fmt.Errorf("droplet %d: node exporter on %s: %w (see %s)", spec.ID, spec.IP, err, filepath.Join(dir, "host.log"))
+	}
 	return nil
 }
 
@@ -157,9 +165,7 @@ func (m *Manager) stopHost(h *host) {
 	stop(h.sshd, h.exited)
 	killNamespace(dir)
 	if h.exporter != nil {
-		done := make(chan struct{})
-		go func() { h.exporter.Wait(); close(done) }()
-		stop(h.exporter, done)
+		stop(h.exporter, h.exporterExited)
 	}
 	os.Remove(filepath.Join(dir, "sshd.pid"))
 	os.Remove(filepath.Join(dir, "exporter.pid"))
