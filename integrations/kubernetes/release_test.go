@@ -1,0 +1,279 @@
+package kubernetes_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/audit"
+	"github.com/vigilops/vigil/ops/release"
+)
+
+func TestPromoteThroughEveryEnvironment(t *testing.T) {
+	f := newFixture(t, lab(t), "dev", "test", "preprod", "prod")
+	for _, e := range f.envs {
+		f.deploy(e.Name, "api", "1.0.0", 2)
+	}
+	f.start()
+	f.waitHealthy("prod", "api", "1.0.0")
+	f.release("dev", "api", "1.1.0")
+	f.waitHealthy("dev", "api", "1.1.0")
+
+	if c, _ := f.svc.Matrix().Cell("api", "test"); !c.Drift || c.DriftFrom != "1.1.0" || c.Version != "1.0.0" {
+		t.Fatalf("test should drift from dev's 1.1.0: %+v", c)
+	}
+	for _, to := range []string{"test", "preprod", "prod"} {
+		plan, err := f.svc.PlanPromote(alice, "api", "", to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(plan.Images) != 2 || !plan.Changes() {
+			t.Fatalf("plan to %s should change the container and the init container: %+v", to, plan.Images)
+		}
+		for _, c := range plan.Images {
+			if !strings.HasSuffix(c.From, ":1.0.0") || !strings.HasSuffix(c.To, ":1.1.0") {
+				t.Fatalf("plan to %s: %+v", to, c)
+			}
+		}
+		var out bytes.Buffer
+		if code := f.svc.PromoteCLI(f.ctx, alice, &out, "api", "", to, true); code != release.ExitOK {
+			t.Fatalf("promote to %s: exit %d\n%s", to, code, out.String())
+		}
+		if !strings.Contains(out.String(), "rollout of api in "+to+" complete") {
+			t.Fatalf("promote output:\n%s", out.String())
+		}
+		d := f.live(to, "api")
+		a := d.Annotations
+		if a[release.AnnotationPromotedFrom] != plan.From.Name || a[release.AnnotationPromotedBy] != "alice" || a[release.AnnotationPromotedAt] == "" ||
+			!strings.Contains(a[release.AnnotationChangeCause], "alice promoted api 1.1.0") {
+			t.Fatalf("provenance annotations in %s: %v", to, a)
+		}
+		if got := d.Spec.Template.Spec.InitContainers[0].Image; !strings.HasSuffix(got, "-migrate:1.1.0") {
+			t.Fatalf("init container in %s runs %s", to, got)
+		}
+		c, _ := f.svc.Matrix().Cell("api", to)
+		if c.Health != release.Healthy || c.Drift || c.Workload.PromotedBy != "alice" || c.Workload.Available != 2 {
+			t.Fatalf("matrix cell in %s after promotion: %+v %+v", to, c, c.Workload)
+		}
+	}
+	if got := f.entries("promote"); len(got) != 2 {
+		t.Fatalf("journal has %d promote entries, want 2 (test, preprod)", len(got))
+	}
+	prod := f.entries(release.ActPromoteProtected.Name)
+	if len(prod) != 1 || prod[0].Result != audit.OK || prod[0].Target != "prod/api" || prod[0].Actor != "alice" {
+		t.Fatalf("journal of the prod promotion: %+v", prod)
+	}
+	h, err := f.svc.History("api", "prod")
+	if err != nil || len(h) != 2 || !h[0].Current || !strings.Contains(h[0].ChangeCause, "promoted api 1.1.0 from preprod") {
+		t.Fatalf("prod history: %+v, %v", h, err)
+	}
+}
+
+func TestBrokenReleaseStallsAndRollbackRestores(t *testing.T) {
+	f := newFixture(t, lab(t), "dev", "test", "prod+auto")
+	for _, e := range f.envs {
+		f.deploy(e.Name, "web", "1.0.0", 2)
+	}
+	f.start()
+	f.waitHealthy("test", "web", "1.0.0")
+	f.waitHealthy("prod", "web", "1.0.0")
+	f.release("dev", "web", "1.1.0-broken")
+	waitFor(t, "the broken release in dev", func() bool { c, _ := f.svc.Matrix().Cell("web", "dev"); return c.Version == "1.1.0-broken" })
+
+	// Manual: the stall is detected and reported, rollback restores health.
+	var out bytes.Buffer
+	if code := f.svc.PromoteCLI(f.ctx, alice, &out, "web", "", "test", true); code != release.ExitFailed {
+		t.Fatalf("promoting a broken release with --wait: exit %d, want %d\n%s", code, release.ExitFailed, out.String())
+	}
+	if !strings.Contains(out.String(), "stalled") || !strings.Contains(out.String(), "vigil rollback web --env test") {
+		t.Fatalf("stall report:\n%s", out.String())
+	}
+	if c, _ := f.svc.Matrix().Cell("web", "test"); c.Health != release.Stalled {
+		t.Fatalf("matrix shows %s for the stalled rollout", c.Health)
+	}
+	d, err := f.svc.Detail("web", "test")
+	if err != nil || d.New == nil || len(d.Old) == 0 || !strings.HasSuffix(d.New.Containers[1].Image, "1.1.0-broken") || d.Old[0].Available != 2 {
+		t.Fatalf("stalled detail: new %+v old %+v err %v", d.New, d.Old, err)
+	}
+	out.Reset()
+	if code := f.svc.RollbackCLI(f.ctx, alice, &out, "web", "test", 0, true); code != release.ExitOK {
+		t.Fatalf("rollback: exit %d\n%s", code, out.String())
+	}
+	if c, _ := f.svc.Matrix().Cell("web", "test"); c.Health != release.Healthy || c.Version != "1.0.0" {
+		t.Fatalf("after rollback: %s at %s", c.Health, c.Version)
+	}
+
+	// Automatic: prod's policy rolls back and says so.
+	plan, err := f.svc.PlanPromote(alice, "web", "dev", "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Promote(f.ctx, alice, plan); err != nil {
+		t.Fatal(err)
+	}
+	err = f.svc.Wait(f.ctx, alice, "web", "prod", nil)
+	var stalled *release.StalledError
+	if !errors.As(err, &stalled) || stalled.RolledBackTo != 1 || !strings.Contains(err.Error(), "rolls back automatically") {
+		t.Fatalf("auto rollback: %v", err)
+	}
+	f.waitHealthy("prod", "web", "1.0.0")
+	rb := f.entries(release.ActRollback.Name)
+	if len(rb) != 2 || rb[1].Target != "prod/web" || rb[1].Result != audit.OK {
+		t.Fatalf("journal of the rollbacks: %+v", rb)
+	}
+}
+
+func TestConcurrentPromotionsOneWins(t *testing.T) {
+	f := newFixture(t, lab(t), "dev", "test")
+	f.deploy("dev", "worker", "2.0.0", 1)
+	f.deploy("test", "worker", "1.0.0", 1)
+	f.start()
+	start := make(chan struct{})
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, who := range []access.Actor{alice, bob} {
+		plan, err := f.svc.PlanPromote(who, "worker", "", "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = f.svc.Promote(f.ctx, who, plan)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	winner, loser := 0, 1
+	if errs[0] != nil {
+		winner, loser = 1, 0
+	}
+	names := []string{"alice", "bob"}
+	var locked *release.LockedError
+	if errs[winner] != nil || !errors.As(errs[loser], &locked) || locked.Holder != names[winner] || !strings.Contains(errs[loser].Error(), names[winner]) {
+		t.Fatalf("want exactly one success and a lock error naming the holder; alice: %v, bob: %v", errs[0], errs[1])
+	}
+	if code := release.ExitCode(errs[loser]); code != release.ExitRefused {
+		t.Fatalf("a lock refusal exits %d", code)
+	}
+	if by := f.live("test", "worker").Annotations[release.AnnotationPromotedBy]; by != names[winner] {
+		t.Fatalf("promoted-by is %q, want the winner %s", by, names[winner])
+	}
+}
+
+func TestFreezeRefusesPromotionUntilItExpires(t *testing.T) {
+	f := newFixture(t, lab(t), "dev", "test")
+	f.deploy("dev", "api", "2.0.0", 1)
+	f.deploy("test", "api", "1.0.0", 1)
+	f.start()
+	admin := access.Actor{Name: "ada", Role: access.Admin}
+	if err := f.svc.Freeze(f.ctx, admin, "test", "release train closed", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if code := f.svc.PromoteCLI(f.ctx, alice, &out, "api", "", "test", false); code != release.ExitRefused {
+		t.Fatalf("promotion into a frozen env: exit %d\n%s", code, out.String())
+	}
+	if !strings.Contains(out.String(), "frozen by ada") || !strings.Contains(out.String(), "release train closed") {
+		t.Fatalf("refusal says: %s", out.String())
+	}
+	waitFor(t, "the matrix to show the freeze", func() bool { return f.svc.Matrix().Envs[1].Freeze.Active(time.Now()) })
+
+	// A freeze whose expiry has passed (as another vigil left it) no longer refuses.
+	past := &release.Freeze{Reason: "old", By: "ada", At: time.Now().Add(-2 * time.Hour), Until: time.Now().Add(-time.Hour)}
+	if err := f.client.PutFreeze(f.ctx, f.env("test").Target(), past); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if code := f.svc.PromoteCLI(f.ctx, alice, &out, "api", "", "test", false); code != release.ExitOK {
+		t.Fatalf("promotion under an expired freeze: exit %d\n%s", code, out.String())
+	}
+	if err := f.svc.Unfreeze(f.ctx, admin, "test"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the matrix to drop the freeze", func() bool { return f.svc.Matrix().Envs[1].Freeze == nil })
+}
+
+func TestViewerIsRefusedByTheService(t *testing.T) {
+	f := newFixture(t, lab(t), "dev", "test")
+	f.deploy("dev", "api", "2.0.0", 1)
+	f.deploy("test", "api", "1.0.0", 1)
+	f.start()
+	plan, err := f.svc.PlanPromote(viewer, "api", "", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var denied *access.DeniedError
+	if err := f.svc.Promote(f.ctx, viewer, plan); !errors.As(err, &denied) {
+		t.Fatalf("viewer promote: %v", err)
+	}
+	if _, err := f.svc.Rollback(f.ctx, viewer, "api", "test", 0); !errors.As(err, &denied) {
+		t.Fatalf("viewer rollback: %v", err)
+	}
+	if err := f.svc.Scale(f.ctx, viewer, "api", "test", 5); !errors.As(err, &denied) {
+		t.Fatalf("viewer scale: %v", err)
+	}
+	if err := f.svc.Freeze(f.ctx, viewer, "test", "no", time.Now().Add(time.Hour)); !errors.As(err, &denied) {
+		t.Fatalf("viewer freeze: %v", err)
+	}
+	d := f.live("test", "api")
+	if got := d.Spec.Template.Spec.Containers[0].Image; !strings.HasSuffix(got, ":1.0.0") || *d.Spec.Replicas != 1 {
+		t.Fatalf("a refused viewer changed the workload: %s × %d", got, *d.Spec.Replicas)
+	}
+	es, _ := f.journal.Query(audit.Query{Actor: "victor"})
+	if len(es) != 4 {
+		t.Fatalf("journal holds %d of the viewer's 4 refusals", len(es))
+	}
+	for _, e := range es {
+		if e.Result != audit.Refused {
+			t.Fatalf("journal: %+v", e)
+		}
+	}
+}
+
+func TestPauseResumeRestartScale(t *testing.T) {
+	f := newFixture(t, lab(t), "dev")
+	f.deploy("dev", "api", "1.0.0", 1)
+	f.start()
+	if err := f.svc.Pause(f.ctx, alice, "api", "dev"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the pause", func() bool { c, _ := f.svc.Matrix().Cell("api", "dev"); return c.Health == release.Paused })
+	if err := f.svc.Resume(f.ctx, alice, "api", "dev"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Scale(f.ctx, alice, "api", "dev", 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Restart(f.ctx, alice, "api", "dev"); err != nil {
+		t.Fatal(err)
+	}
+	d := f.live("dev", "api")
+	if d.Spec.Paused || *d.Spec.Replicas != 3 || d.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"] == "" {
+		t.Fatalf("paused=%v replicas=%d template annotations=%v", d.Spec.Paused, *d.Spec.Replicas, d.Spec.Template.Annotations)
+	}
+	f.waitHealthy("dev", "api", "1.0.0")
+	if c, _ := f.svc.Matrix().Cell("api", "dev"); c.Workload.Available != 3 || c.Workload.Revision != 2 {
+		t.Fatalf("after scale and restart: %+v", c.Workload)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting for %s", what)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
