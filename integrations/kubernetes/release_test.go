@@ -276,4 +276,3 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 	}
 }
-
