@@ -4,7 +4,6 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,7 +21,7 @@ type Cluster struct {
 	Workdir    string // KWOK_WORKDIR: kwokctl keeps the cluster's files here
 	Kubeconfig string // kwokctl adds the cluster's context to this file
 	Ports      labstate.Ports
-	Log        io.Writer
+	LogFile    string // kwokctl's output is appended here
 }
 
 // Dir holds the cluster's data, pid files and logs.
@@ -118,9 +117,17 @@ func (c Cluster) kwokctl(ctx context.Context, args ...string) error {
 	args = append([]string{"--name", labstate.ClusterName}, args...)
 	cmd := exec.CommandContext(ctx, filepath.Join(c.Bin, "kwokctl"), args...)
 	cmd.Env = append(os.Environ(), "KWOK_WORKDIR="+c.Workdir)
-	cmd.Stdout, cmd.Stderr = c.Log, c.Log
+	if err := os.MkdirAll(filepath.Dir(c.LogFile), 0o755); err != nil {
+		return err
+	}
+	log, err := os.OpenFile(c.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("kwokctl %s: %w (its output is in the log above)", args[2], err)
+		return fmt.Errorf("kwokctl %s: %w (its output is in %s)", args[2], err, c.LogFile)
 	}
 	return nil
 }

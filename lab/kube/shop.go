@@ -176,3 +176,21 @@ func WaitReady(ctx context.Context, cs kubernetes.Interface, product string, wan
 		}
 	}
 }
+
+// LoadProduct labels the load mode's apps.
+const LoadProduct = "load"
+
+// Load is the load mode's workloads: apps Deployments in every environment,
+// each with replicas replicas.
+func Load(apps int, replicas int32) []Workload {
+	out := make([]Workload, 0, apps*len(Environments))
+	for _, env := range Environments {
+		for i := range apps {
+			out = append(out, Workload{
+				Namespace: env, Name: fmt.Sprintf("app-%04d", i), Product: LoadProduct,
+				Version: "1.0.0", Replicas: replicas,
+			})
+		}
+	}
+	return out
+}

@@ -72,7 +72,9 @@ func (s Set) Pid(name string) (int, bool) {
 	return pid, s.owns(pid)
 }
 
-// owns reports whether pid is a live (not zombie) process of this state dir.
+// Alive reports whether pid is a live (not zombie) process of this state dir.
+func (s Set) Alive(pid int) bool { return s.owns(pid) }
+
 func (s Set) owns(pid int) bool {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {

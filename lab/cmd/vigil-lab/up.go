@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigilops/vigil/lab/internal/labstate"
+	"github.com/vigilops/vigil/lab/kube"
+)
+
+// Nodes is how many kwok nodes the lab starts with.
+const Nodes = 3
+
+func runUp(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("up", flag.ContinueOnError)
+	timeout := fs.Duration("timeout", 3*time.Minute, "how long to wait for the lab to be healthy (after any build)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	start := time.Now()
+	l := openLab(os.Stdout)
+	if err := ensurePackages(l); err != nil {
+		return err
+	}
+	dir, err := labDir()
+	if err != nil {
+		return err
+	}
+	if l.ports, err = labstate.EnsurePorts(l.state); err != nil {
+		return err
+	}
+	token, err := l.ensureSecrets()
+	if err != nil {
+		return err
+	}
+	bin := kube.CacheDir()
+	if _, err := kube.EnsureBinaries(filepath.Join(dir, "toolchain"), bin, l.out); err != nil {
+		return err
+	}
+	if err := l.installSelf(); err != nil {
+		return fmt.Errorf("copying vigil-lab into the state dir: %w", err)
+	}
+	if err := l.mon.Write(l.ports); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+
+	specs := l.daemonSpecs(token)
+	byName := map[string]daemonSpec{}
+	for _, s := range specs {
+		byName[s.name] = s
+	}
+	// The exporter needs the cluster; the others start while it comes up.
+	for _, name := range []string{"prometheus", "alertmanager", "emulator"} {
+		if err := l.startDaemon(byName[name]); err != nil {
+			return err
+		}
+	}
+	if err := l.ensureCluster(ctx, bin); err != nil {
+		return err
+	}
+	if err := l.startDaemon(byName["exporter"]); err != nil {
+		return err
+	}
+
+	// Wait for every daemon and the demo product, all at once.
+	var wg sync.WaitGroup
+	errs := make([]error, len(specs)+1)
+	for i, s := range specs {
+		wg.Go(func() {
+			if err := waitFor(ctx, s.health); err != nil {
+				errs[i] = fmt.Errorf("%s not healthy: %w\n%s", s.name, err, tail(l.daemons.LogFile(s.name), 15))
+			}
+		})
+	}
+	wg.Go(func() {
+		cs, err := kube.Client(l.kubeconfig())
+		if err == nil {
+			err = kube.WaitReady(ctx, cs, "shop", len(kube.Shop()), nil)
+		}
+		if err != nil {
+			errs[len(specs)] = fmt.Errorf("the shop demo product: %w", err)
+		}
+	})
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if err := l.writeEnv(token, dir); err != nil {
+		return err
+	}
+	logf(l.out, "lab up in %s; state in %s", time.Since(start).Round(100*time.Millisecond), l.state)
+	logf(l.out, "use it with:  set -a; . %s; set +a", l.envFile())
+	return nil
+}
+
+// ensureSecrets makes the DigitalOcean token and the lab's SSH key once.
+func (l *lab) ensureSecrets() (string, error) {
+	if err := os.MkdirAll(filepath.Dir(l.sshKey()), 0o700); err != nil {
+		return "", err
+	}
+	if !fileExists(l.tokenFile()) {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		if err := os.WriteFile(l.tokenFile(), []byte("dop_v1_"+hex.EncodeToString(b)+"\n"), 0o600); err != nil {
+			return "", err
+		}
+	}
+	if !fileExists(l.sshKey()) {
+		out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "vigil-lab", "-f", l.sshKey()).CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("ssh-keygen: %w: %s", err, out)
+		}
+	}
+	return l.token()
+}
+
+// startDaemon starts s unless it already runs.
+func (l *lab) startDaemon(s daemonSpec) error {
+	if pid, ok := l.daemons.Pid(s.name); ok {
+		logf(l.out, "%-12s runs (pid %d, port %d)", s.name, pid, s.port)
+		return nil
+	}
+	pid, err := l.daemons.Start(s.name, s.argv)
+	if err != nil {
+		return err
+	}
+	logf(l.out, "%-12s started (pid %d, port %d)", s.name, pid, s.port)
+	return nil
+}
+
+// ensureCluster creates the cluster with its nodes and the demo product
+// unless it is up already. A cluster left stopped (after a reboot) is
+// recreated.
+func (l *lab) ensureCluster(ctx context.Context, bin string) error {
+	c := l.cluster(bin)
+	if c.Exists() {
+		if cs, err := kube.Client(l.kubeconfig()); err == nil {
+			rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			err = kube.Ready(rctx, cs)
+			cancel()
+			if err == nil {
+				logf(l.out, "%-12s runs (port %d)", "kubernetes", l.ports.APIServer)
+				return nil
+			}
+		}
+		logf(l.out, "the cluster exists but does not answer: recreating it")
+		if err := c.Delete(ctx); err != nil {
+			return err
+		}
+	}
+	t := time.Now()
+	if err := c.Create(ctx); err != nil {
+		return err
+	}
+	if err := c.ScaleNodes(ctx, Nodes); err != nil {
+		return err
+	}
+	cs, err := kube.Client(l.kubeconfig())
+	if err != nil {
+		return err
+	}
+	if err := kube.ApplyNamespaces(ctx, cs); err != nil {
+		return err
+	}
+	if err := kube.Apply(ctx, cs, kube.Shop(), 8); err != nil {
+		return fmt.Errorf("applying the shop demo product: %w", err)
+	}
+	logf(l.out, "%-12s created with %d nodes and the shop product in %s (port %d)", "kubernetes", Nodes, time.Since(t).Round(100*time.Millisecond), l.ports.APIServer)
+	return nil
+}
+
+// tail returns the last n lines of a log file, indented.
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "  (no log: " + err.Error() + ")"
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "  " + path + ":\n    " + strings.Join(lines, "\n    ")
+}
