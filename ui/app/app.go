@@ -1,0 +1,325 @@
+// Package app is vigil's shell: the root Bubble Tea model that holds the
+// panes, the status bar, the command palette, the filter bar, help,
+// toasts and confirm dialogs, and routes messages between them.
+package app
+
+import (
+	"fmt"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/audit"
+	"github.com/vigilops/vigil/ops/config"
+	"github.com/vigilops/vigil/themes"
+	"github.com/vigilops/vigil/ui/activity"
+	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/components"
+	"github.com/vigilops/vigil/ui/welcome"
+)
+
+// Options is what the CLI hands the shell.
+type Options struct {
+	Config   *config.Config
+	Theme    *themes.Theme
+	ThemeDir string // user themes ($XDG_CONFIG_HOME/vigil/themes); "" for none
+	Actor    access.Actor
+	Guard    access.Guard
+	Journal  *audit.Journal
+	NoColor  bool             // NO_COLOR: attributes only, no colours
+	Now      func() time.Time // the clock; time.Now when nil
+}
+
+// Model is the shell.
+type Model struct {
+	ctx  *common.Context
+	keys GlobalKeys
+
+	slots  []slot
+	active int
+
+	reg     *components.Registry
+	palette *components.Palette
+	filter  *components.FilterBar
+	toasts  components.Toasts
+	confirm *components.Confirm
+	confirmKeys components.ConfirmKeys
+	showHelp bool
+	help     help.Model
+
+	health  map[string]common.HealthMsg
+	ticking bool // a clock tick is scheduled
+	frame   frame
+	initCmd tea.Cmd
+}
+
+// New builds the shell for one session.
+func New(opts Options) *Model {
+	cfg := opts.Config
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	theme := opts.Theme
+	if theme == nil {
+		// The embedded default theme always loads; themes' tests check it.
+		theme, _ = themes.Load(themes.Default, "")
+	}
+	ctx := &common.Context{
+		Config: cfg, ThemeDir: opts.ThemeDir, NoColor: opts.NoColor,
+		Actor: opts.Actor, Guard: opts.Guard, Journal: opts.Journal, Now: now,
+	}
+	ctx.SetTheme(theme)
+
+	m := &Model{
+		ctx:         ctx,
+		keys:        NewGlobalKeys(),
+		reg:         &components.Registry{},
+		confirmKeys: components.NewConfirmKeys(),
+		help:        help.New(),
+		health:      map[string]common.HealthMsg{},
+	}
+	m.help.Styles = ctx.Styles.Help
+	m.palette = components.NewPalette(m.reg, components.NewPaletteKeys(), ctx.Styles)
+	m.filter = components.NewFilterBar(components.NewFilterKeys(), ctx.Styles)
+
+	if len(cfg.Integrations()) == 0 {
+		m.slots = append(m.slots, slot{pane: welcome.New(ctx)})
+	}
+	if ctx.Journal != nil {
+		m.slots = append(m.slots, slot{key: 5, pane: activity.New(ctx, activity.NewKeyMap())})
+	}
+
+	all := m.bindings()
+	var cmds []tea.Cmd
+	if unknown := common.Remap(all, cfg.Keys); len(unknown) > 0 {
+		err := &common.UnknownBindingsError{Unknown: unknown, Known: BindingNames()}
+		cmds = append(cmds, common.ToastCmd(common.Error, err.Error()))
+	}
+	common.Restrict(all, ctx.MayAct())
+	m.registerCommands()
+	for _, s := range m.slots {
+		cmds = append(cmds, s.pane.Init())
+	}
+	m.initCmd = tea.Batch(cmds...)
+	return m
+}
+
+// bindings are every binding of this session, for remapping.
+func (m *Model) bindings() []*common.Binding {
+	all := m.keys.Bindings()
+	all = append(all, m.palette.Keys.Bindings()...)
+	all = append(all, m.filter.Keys.Bindings()...)
+	all = append(all, m.confirmKeys.Bindings()...)
+	for _, s := range m.slots {
+		all = append(all, s.pane.Bindings()...)
+	}
+	return all
+}
+
+// Context is the session's shared state.
+func (m *Model) Context() *common.Context { return m.ctx }
+
+// Registry is the palette's command table; panes add their commands to it.
+func (m *Model) Registry() *components.Registry { return m.reg }
+
+// Pane returns the focused pane.
+func (m *Model) Pane() Pane {
+	if len(m.slots) == 0 {
+		return nil
+	}
+	return m.slots[m.active].pane
+}
+
+// Init starts the panes.
+func (m *Model) Init() tea.Cmd { return m.initCmd }
+
+// clockTickMsg redraws the clock.
+type clockTickMsg struct{}
+
+// themeLoadedMsg carries a theme read for :theme.
+type themeLoadedMsg struct {
+	theme *themes.Theme
+	err   error
+}
+
+// Update routes msg.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := m.update(msg)
+	return m, tea.Batch(cmd, m.armClock())
+}
+
+func (m *Model) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.ctx.Width, m.ctx.Height = msg.Width, msg.Height
+		m.layout()
+		return nil
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	case clockTickMsg:
+		m.ticking = false
+		return nil
+	case themeLoadedMsg:
+		if msg.err != nil {
+			return common.ToastCmd(common.Error, msg.err.Error())
+		}
+		m.setTheme(msg.theme)
+		return tea.Batch(m.broadcast(common.ThemeChangedMsg{}), common.ToastCmd(common.Info, "theme "+msg.theme.Name))
+	case common.HealthMsg:
+		return m.setHealth(msg)
+	case common.ToastMsg:
+		return m.toasts.Push(msg)
+	case common.ConfirmMsg:
+		var cmd tea.Cmd
+		m.confirm, cmd = components.NewConfirm(msg, m.confirmKeys, m.ctx.Styles)
+		return cmd
+	case components.FilterChangedMsg:
+		if f, ok := m.Pane().(Filterable); ok {
+			f.SetFilter(msg.Filter)
+		}
+		return nil
+	}
+	if m.toasts.Update(msg) {
+		return nil
+	}
+	return m.broadcast(msg)
+}
+
+// broadcast hands a message to every pane.
+func (m *Model) broadcast(msg tea.Msg) tea.Cmd {
+	var cmds []tea.Cmd
+	for _, s := range m.slots {
+		cmds = append(cmds, s.pane.Update(msg))
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case m.confirm != nil:
+		d, cmd := m.confirm.Update(k)
+		switch d {
+		case components.Accepted:
+			req := m.confirm.Request()
+			m.confirm = nil
+			return req.OnYes
+		case components.Rejected:
+			req := m.confirm.Request()
+			m.confirm = nil
+			return common.ToastCmd(common.Info, "cancelled: "+req.Title)
+		}
+		return cmd
+	case m.palette.Active():
+		return m.palette.Update(k)
+	case m.filter.Active():
+		return m.filter.Update(k)
+	case m.showHelp:
+		switch {
+		case key.Matches(k, m.keys.Quit.Binding):
+			return tea.Quit
+		case key.Matches(k, m.keys.Help.Binding), k.String() == "esc":
+			m.showHelp = false
+		}
+		return nil
+	}
+	switch {
+	case key.Matches(k, m.keys.Quit.Binding):
+		return tea.Quit
+	case key.Matches(k, m.keys.Help.Binding):
+		m.showHelp = true
+		return nil
+	case key.Matches(k, m.keys.Palette.Binding):
+		return m.palette.Open()
+	case key.Matches(k, m.keys.Filter.Binding):
+		if f, ok := m.Pane().(Filterable); ok {
+			return m.filter.Open(f.Filter())
+		}
+		return common.ToastCmd(common.Info, m.Pane().Title()+" has nothing to filter")
+	case key.Matches(k, m.keys.NextPane.Binding):
+		m.focus((m.active + 1) % len(m.slots))
+		return nil
+	case key.Matches(k, m.keys.PrevPane.Binding):
+		m.focus((m.active + len(m.slots) - 1) % len(m.slots))
+		return nil
+	}
+	for i, b := range m.keys.Pane {
+		if key.Matches(k, b.Binding) {
+			return m.focusKey(i + 1)
+		}
+	}
+	if p := m.Pane(); p != nil {
+		return p.Update(k)
+	}
+	return nil
+}
+
+// focusKey focuses the pane on number key n, or says why there is none.
+func (m *Model) focusKey(n int) tea.Cmd {
+	for i, s := range m.slots {
+		if s.key == n {
+			m.focus(i)
+			return nil
+		}
+	}
+	return common.ToastCmd(common.Info, fmt.Sprintf("no pane %d: its integration is not configured (vigil config init writes an example)", n))
+}
+
+func (m *Model) focus(i int) {
+	if i == m.active || i < 0 || i >= len(m.slots) {
+		return
+	}
+	m.active = i
+	m.layout()
+}
+
+func (m *Model) setTheme(t *themes.Theme) {
+	m.ctx.SetTheme(t)
+	m.help.Styles = m.ctx.Styles.Help
+	m.palette.SetStyles(m.ctx.Styles)
+	m.filter.SetStyles(m.ctx.Styles)
+	m.layout()
+}
+
+// setHealth records an integration's health; a fall to down is also a toast.
+func (m *Model) setHealth(h common.HealthMsg) tea.Cmd {
+	configured := false
+	for _, n := range m.ctx.Config.Integrations() {
+		configured = configured || n == h.Name
+	}
+	if !configured {
+		return nil
+	}
+	prev := m.health[h.Name]
+	m.health[h.Name] = h
+	m.layout()
+	if h.State == common.Down && prev.State != common.Down {
+		text := h.Name + " is down"
+		if h.Err != nil {
+			text += ": " + h.Err.Error()
+		}
+		return common.ToastCmd(common.Error, text)
+	}
+	return nil
+}
+
+// clockShown reports whether the status bar, and so the clock, is drawn.
+func (m *Model) clockShown() bool {
+	return m.frame.status && !m.palette.Active() && !m.filter.Active()
+}
+
+// armClock schedules the next clock tick, once a second at most, and only
+// while the clock is on screen.
+func (m *Model) armClock() tea.Cmd {
+	if m.ticking || !m.clockShown() {
+		return nil
+	}
+	m.ticking = true
+	return tea.Every(time.Second, func(time.Time) tea.Msg { return clockTickMsg{} })
+}

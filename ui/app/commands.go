@@ -1,0 +1,54 @@
+package app
+
+import (
+	"fmt"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/vigilops/vigil/themes"
+	"github.com/vigilops/vigil/ui/components"
+)
+
+// registerCommands adds the shell's built-in palette commands.
+func (m *Model) registerCommands() {
+	m.reg.Add(components.Spec{
+		Name: "theme", Args: "NAME", Help: "switch the colour theme",
+		Complete: func(i int) []string {
+			if i > 0 {
+				return nil
+			}
+			return themes.Available(m.ctx.ThemeDir)
+		},
+		Run: func(args []string) (tea.Cmd, error) {
+			if len(args) != 1 {
+				return nil, fmt.Errorf("theme takes one name: :theme NAME, with NAME one of %s", strings.Join(themes.Available(m.ctx.ThemeDir), ", "))
+			}
+			dir := m.ctx.ThemeDir
+			return func() tea.Msg {
+				t, err := themes.Load(args[0], dir)
+				return themeLoadedMsg{theme: t, err: err}
+			}, nil
+		},
+	})
+	m.reg.Add(components.Spec{
+		Name: "help", Help: "show the keys and commands",
+		Run: func(args []string) (tea.Cmd, error) {
+			m.showHelp = true
+			return nil, nil
+		},
+	})
+	m.reg.Add(components.Spec{
+		Name: "quit", Help: "quit vigil",
+		Run: func(args []string) (tea.Cmd, error) { return tea.Quit, nil },
+	})
+	for i, s := range m.slots {
+		m.reg.Add(components.Spec{
+			Name: strings.ToLower(s.pane.Title()), Help: "go to the " + s.pane.Title() + " pane",
+			Run: func(args []string) (tea.Cmd, error) {
+				m.focus(i)
+				return nil, nil
+			},
+		})
+	}
+}

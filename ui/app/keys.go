@@ -1,0 +1,117 @@
+package app
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+
+	"github.com/vigilops/vigil/ui/activity"
+	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/components"
+)
+
+// GlobalKeys are the bindings that work on every pane.
+type GlobalKeys struct {
+	Quit, Help, Palette, Filter, NextPane, PrevPane *common.Binding
+	Pane                                            [6]*common.Binding // 1…6
+}
+
+// NewGlobalKeys declares the global default bindings.
+func NewGlobalKeys() GlobalKeys {
+	k := GlobalKeys{
+		Quit:     common.NewBinding("quit", "q", "quit", "q", "ctrl+c"),
+		Help:     common.NewBinding("help", "?", "help", "?"),
+		Palette:  common.NewBinding("palette", ":", "command palette", ":"),
+		Filter:   common.NewBinding("filter", "/", "filter", "/"),
+		NextPane: common.NewBinding("next_pane", "tab", "next pane", "tab"),
+		PrevPane: common.NewBinding("prev_pane", "shift+tab", "previous pane", "shift+tab"),
+	}
+	for i := range k.Pane {
+		n := fmt.Sprint(i + 1)
+		k.Pane[i] = common.NewBinding("pane_"+n, n, "pane "+n, n)
+	}
+	return k
+}
+
+// Bindings lists every global binding.
+func (k GlobalKeys) Bindings() []*common.Binding {
+	return append([]*common.Binding{k.Quit, k.Help, k.Palette, k.Filter, k.NextPane, k.PrevPane}, k.Pane[:]...)
+}
+
+// helpGroup is the global column of the help overlay.
+func (k GlobalKeys) helpGroup() []key.Binding {
+	return common.Keys(k.NextPane, k.PrevPane, k.Filter, k.Palette, k.Help, k.Quit)
+}
+
+// keySection is one table of docs/keys.md.
+type keySection struct {
+	title    string
+	bindings []*common.Binding
+}
+
+// allKeys declares the default bindings of the shell and of every pane.
+// A new pane adds its KeyMap here, so that remapping, BindingNames and
+// docs/keys.md know it.
+func allKeys() []keySection {
+	return []keySection{
+		{"Global", NewGlobalKeys().Bindings()},
+		{"Command palette (:)", components.NewPaletteKeys().Bindings()},
+		{"Filter bar (/)", components.NewFilterKeys().Bindings()},
+		{"Confirm dialog", components.NewConfirmKeys().Bindings()},
+		{"Activity pane (5)", activity.NewKeyMap().Bindings()},
+	}
+}
+
+// BindingNames lists every binding name that config's `keys` may remap, sorted.
+func BindingNames() []string {
+	var names []string
+	for _, s := range allKeys() {
+		for _, b := range s.bindings {
+			names = append(names, b.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// ValidateKeys checks that every name in a config's `keys` section is a
+// binding; the error names the unknown ones and lists the known.
+func ValidateKeys(keys map[string][]string) error {
+	var all []*common.Binding
+	for _, s := range allKeys() {
+		all = append(all, s.bindings...)
+	}
+	if unknown := common.Remap(all, keys); len(unknown) > 0 {
+		return &common.UnknownBindingsError{Unknown: unknown, Known: BindingNames()}
+	}
+	return nil
+}
+
+// KeysMarkdown renders docs/keys.md from the default KeyMaps.
+func KeysMarkdown() string {
+	var b strings.Builder
+	b.WriteString("# vigil key bindings\n\n")
+	b.WriteString("<!-- Generated from the KeyMaps in ui/ by `make docs`; do not edit. -->\n\n")
+	b.WriteString("Every binding can be remapped by its name in the `keys` section of the config file;\n")
+	b.WriteString("a name that is not listed here is a config error.\n\n")
+	b.WriteString("```yaml\nkeys:\n  quit: [\"q\", \"ctrl+q\"]\n  activity.down: [\"j\", \"down\", \"ctrl+n\"]\n```\n\n")
+	b.WriteString("Bindings marked dangerous start actions that ask for confirmation; they are\n")
+	b.WriteString("disabled in read-only mode (`--read-only`) and for viewers.\n")
+	for _, s := range allKeys() {
+		fmt.Fprintf(&b, "\n## %s\n\n| name | keys | action |\n| --- | --- | --- |\n", s.title)
+		for _, k := range s.bindings {
+			keys := make([]string, len(k.Keys()))
+			for i, kk := range k.Keys() {
+				keys[i] = "`" + kk + "`"
+			}
+			desc := k.Help().Desc
+			if k.Dangerous {
+				desc += " (dangerous)"
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", k.Name, strings.Join(keys, " "), desc)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,45 @@
+package app
+
+import (
+	"charm.land/bubbles/v2/help"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/vigilops/vigil/ui/activity"
+	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/welcome"
+)
+
+// Pane is one screen of the console. Each lives in its own package, holds
+// the session context, and draws in the cells SetSize gives it.
+type Pane interface {
+	Init() tea.Cmd
+	// Update handles messages: keys only while the pane has focus, every
+	// other message always (data arrives for panes in the background).
+	Update(tea.Msg) tea.Cmd
+	View() string
+	SetSize(width, height int)
+	Title() string
+	// Status is a short summary shown in the pane's frame, e.g. a count.
+	Status() string
+	KeyMap() help.KeyMap
+	Bindings() []*common.Binding
+}
+
+// Filterable panes receive the filter bar's text.
+type Filterable interface {
+	SetFilter(string)
+	Filter() string
+}
+
+var (
+	_ Pane       = (*activity.Model)(nil)
+	_ Filterable = (*activity.Model)(nil)
+	_ Pane       = (*welcome.Model)(nil)
+)
+
+// slot is a pane and the number key that focuses it (0 for none). Numbers
+// are fixed per pane, so muscle memory holds whichever panes exist.
+type slot struct {
+	key  int
+	pane Pane
+}

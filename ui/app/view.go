@@ -1,0 +1,266 @@
+package app
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/components"
+)
+
+// frame is the layout for the current size, focus and theme, with the
+// parts of the screen that change only with those rendered in advance.
+type frame struct {
+	w, h         int
+	tabs, status bool // whether the tab bar and the status bar fit
+	boxed        bool // whether the pane gets a border
+	bodyH        int  // rows between the tab bar and the status bar
+	paneW, paneH int
+
+	tabBar      string
+	statusLeft  string // the focused pane's short help
+	health      string
+	side        string // the border's "│"
+	bottom      string // the border's bottom line
+	border      func(...string) string
+	emptyInside string
+}
+
+// shortNames are the status bar's names for the integrations.
+var shortNames = map[string]string{
+	"digitalocean": "do", "ansible": "ansible", "kubernetes": "k8s", "prometheus": "prom", "alertmanager": "am",
+}
+
+// layout recomputes the frame and the panes' sizes. It runs on resize,
+// focus, theme and health changes, never while drawing.
+func (m *Model) layout() {
+	w, h := max(m.ctx.Width, 0), max(m.ctx.Height, 0)
+	st := m.ctx.Styles
+	f := frame{w: w, h: h, tabs: h >= 3, status: h >= 2}
+	f.bodyH = h
+	if f.tabs {
+		f.bodyH--
+	}
+	if f.status {
+		f.bodyH--
+	}
+	f.boxed = f.bodyH >= 3 && w >= 8
+	f.paneW, f.paneH = w, f.bodyH
+	if f.boxed {
+		f.paneW, f.paneH = w-2, f.bodyH-2
+		f.border = st.Frame.Render
+		f.side = f.border("│")
+		f.bottom = f.border("╰" + strings.Repeat("─", w-2) + "╯")
+		f.emptyInside = strings.Repeat(" ", f.paneW)
+	}
+	for _, s := range m.slots {
+		s.pane.SetSize(f.paneW, f.paneH)
+	}
+
+	// Tab bar and identity.
+	tabs := make([]components.Tab, len(m.slots))
+	for i, s := range m.slots {
+		tabs[i] = components.Tab{Title: s.pane.Title()}
+		if s.key > 0 {
+			tabs[i].Key = fmt.Sprint(s.key)
+		}
+	}
+	who := st.StatusBar.Render(" " + m.ctx.Actor.Name + " · " + string(m.ctx.Actor.Role) + " ")
+	if m.ctx.Guard.ReadOnly {
+		who = st.StatusWarn.Render(" READ-ONLY ") + who
+	}
+	left := components.Tabs(tabs, m.active, w, st)
+	f.tabBar = components.Bar(left, who, w)
+
+	// Status bar: the pane's keys, then the global ones.
+	if p := m.Pane(); p != nil {
+		m.help.SetWidth(w)
+		keys := append(p.KeyMap().ShortHelp(), common.Keys(m.keys.Filter, m.keys.Help, m.keys.Palette, m.keys.Quit)...)
+		f.statusLeft = " " + m.help.ShortHelpView(keys)
+	}
+	var hb strings.Builder
+	for _, name := range m.ctx.Config.Integrations() {
+		h, ok := m.health[name]
+		if !ok {
+			continue
+		}
+		mark, style := "●", st.StatusOK
+		switch h.State {
+		case common.Degraded:
+			mark, style = "▲", st.StatusWarn
+		case common.Down:
+			mark, style = "✗", st.StatusCrit
+		}
+		hb.WriteString(shortNames[name] + " " + style.Render(mark) + "  ")
+	}
+	f.health = hb.String()
+	m.frame = f
+}
+
+// View draws the screen. It only assembles what Update prepared.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.WindowTitle = "vigil"
+	return v
+}
+
+func (m *Model) render() string {
+	f := &m.frame
+	if f.w <= 0 || f.h <= 0 {
+		return ""
+	}
+	var b strings.Builder
+	if f.tabs {
+		b.WriteString(f.tabBar)
+		b.WriteByte('\n')
+	}
+	m.body(&b)
+	if f.status {
+		b.WriteString(m.bottomLine())
+	}
+	screen := strings.TrimSuffix(b.String(), "\n")
+	return m.overlays(screen)
+}
+
+// body writes the focused pane, in its border when there is room, exactly
+// bodyH lines, each cut to the pane's width.
+func (m *Model) body(b *strings.Builder) {
+	f := &m.frame
+	p := m.Pane()
+	content := ""
+	title := ""
+	if p != nil {
+		content = p.View()
+		title = p.Title()
+		if s := p.Status(); s != "" {
+			title += " · " + s
+		}
+	}
+	if f.boxed {
+		title = ansi.Truncate(title, max(f.w-6, 0), "…")
+		fill := max(f.w-4-ansi.StringWidth(title), 0)
+		b.WriteString(f.border("╭ ") + m.ctx.Styles.Body.Bold(true).Render(title) + f.border(" "+strings.Repeat("─", fill)+"╮"))
+		b.WriteByte('\n')
+	}
+	rows := 0
+	for line := range strings.SplitSeq(content, "\n") {
+		if rows == f.paneH {
+			break
+		}
+		m.paneLine(b, line)
+		rows++
+	}
+	for ; rows < f.paneH; rows++ {
+		m.paneLine(b, "")
+	}
+	if f.boxed {
+		b.WriteString(f.bottom)
+		b.WriteByte('\n')
+	}
+}
+
+func (m *Model) paneLine(b *strings.Builder, line string) {
+	f := &m.frame
+	w := ansi.StringWidth(line)
+	if w > f.paneW {
+		line, w = ansi.Truncate(line, f.paneW, "…"), f.paneW
+	}
+	if f.boxed {
+		b.WriteString(f.side)
+		b.WriteString(line)
+		b.WriteString(f.emptyInside[:f.paneW-w])
+		b.WriteString(f.side)
+	} else {
+		b.WriteString(line)
+	}
+	b.WriteByte('\n')
+}
+
+func (m *Model) bottomLine() string {
+	f := &m.frame
+	switch {
+	case m.palette.Active():
+		return m.palette.View(f.w)
+	case m.filter.Active():
+		return m.filter.View(f.w)
+	}
+	clock := m.ctx.Styles.StatusBar.Render(" " + m.ctx.Now().Format("15:04:05") + " ")
+	return components.Bar(f.statusLeft, f.health+clock, f.w)
+}
+
+// overlays draws, over the screen: palette matches, toasts, help, dialog.
+func (m *Model) overlays(screen string) string {
+	f := &m.frame
+	st := m.ctx.Styles
+	if f.w < 10 || f.h < 4 {
+		return screen
+	}
+	bottom := f.h - 1 // the row of the status bar
+	if m.palette.Active() {
+		if s := m.palette.SuggestionsView(f.w, min(6, bottom), st); s != "" {
+			screen = components.Overlay(screen, s, 0, bottom-strings.Count(s, "\n")-1)
+		}
+	}
+	if m.toasts.Len() > 0 {
+		s := m.toasts.View(min(f.w, 70), st)
+		w := 0
+		for l := range strings.SplitSeq(s, "\n") {
+			w = max(w, ansi.StringWidth(l))
+		}
+		screen = components.Overlay(screen, s, f.w-w, max(bottom-strings.Count(s, "\n")-1, 0))
+	}
+	var box string
+	switch {
+	case m.confirm != nil:
+		box = m.confirm.View(f.w, st)
+	case m.showHelp:
+		box = m.helpView()
+	default:
+		return screen
+	}
+	lines := strings.Split(box, "\n")
+	bw := 0
+	for _, l := range lines {
+		bw = max(bw, ansi.StringWidth(l))
+	}
+	if len(lines) > f.h {
+		box = strings.Join(lines[:f.h], "\n")
+	}
+	return components.Overlay(screen, box, max((f.w-bw)/2, 0), max((f.h-len(lines))/2, 0))
+}
+
+// helpView is the help overlay: the focused pane's keys, the global keys
+// and the palette's commands, from their KeyMaps and command table.
+func (m *Model) helpView() string {
+	st := m.ctx.Styles
+	inner := max(min(m.frame.w-4, 110), 6)
+	var groups [][]key.Binding
+	title := "Help"
+	if p := m.Pane(); p != nil {
+		groups = append(groups, p.KeyMap().FullHelp()...)
+		title += " · " + p.Title()
+	}
+	groups = append(groups, m.keys.helpGroup())
+	var cmds []key.Binding
+	for _, s := range m.reg.Specs() {
+		k := ":" + s.Name
+		if s.Args != "" {
+			k += " " + s.Args
+		}
+		cmds = append(cmds, key.NewBinding(key.WithKeys(s.Name), key.WithHelp(k, s.Help)))
+	}
+	groups = append(groups, cmds)
+	m.help.SetWidth(inner)
+	body := m.help.FullHelpView(groups)
+	lines := strings.Split(body, "\n")
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, inner, "…")
+	}
+	footer := st.Muted.Render(ansi.Truncate("? or esc closes · keys are remappable, see docs/keys.md", inner, "…"))
+	return components.Box(st.DialogTitle.Render(ansi.Truncate(title, inner, "…"))+"\n\n"+strings.Join(lines, "\n")+"\n\n"+footer, inner, st)
+}

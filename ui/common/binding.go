@@ -1,0 +1,78 @@
+package common
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+)
+
+// Binding is a key binding with the name config remaps it by, and whether
+// it triggers a dangerous action: dangerous bindings are disabled, and so
+// gone from help, in read-only mode and for viewers.
+type Binding struct {
+	key.Binding
+	Name      string
+	Dangerous bool
+}
+
+// NewBinding declares a binding called name, shown in help as helpKey desc.
+func NewBinding(name, helpKey, desc string, keys ...string) *Binding {
+	return &Binding{Name: name, Binding: key.NewBinding(key.WithKeys(keys...), key.WithHelp(helpKey, desc))}
+}
+
+// Danger marks b as triggering a dangerous action.
+func (b *Binding) Danger() *Binding {
+	b.Dangerous = true
+	return b
+}
+
+// Keys returns the bubbles bindings of bs, for help.KeyMap.
+func Keys(bs ...*Binding) []key.Binding {
+	out := make([]key.Binding, len(bs))
+	for i, b := range bs {
+		out[i] = b.Binding
+	}
+	return out
+}
+
+// Remap gives the bindings named in remap their new keys, and their help
+// the new keys too. It returns the names in remap that match no binding.
+func Remap(bs []*Binding, remap map[string][]string) (unknown []string) {
+	byName := make(map[string]*Binding, len(bs))
+	for _, b := range bs {
+		byName[b.Name] = b
+	}
+	for name, keys := range remap {
+		b, ok := byName[name]
+		if !ok {
+			unknown = append(unknown, name)
+			continue
+		}
+		b.SetKeys(keys...)
+		b.SetHelp(strings.Join(keys, "/"), b.Help().Desc)
+	}
+	slices.Sort(unknown)
+	return unknown
+}
+
+// Restrict disables the dangerous bindings of bs when the session may not act.
+func Restrict(bs []*Binding, mayAct bool) {
+	for _, b := range bs {
+		if b.Dangerous {
+			b.SetEnabled(mayAct)
+		}
+	}
+}
+
+// UnknownBindingsError names config keys that match no binding.
+type UnknownBindingsError struct {
+	Unknown []string
+	Known   []string
+}
+
+func (e *UnknownBindingsError) Error() string {
+	return fmt.Sprintf("keys: unknown binding %s: use one of %s (docs/keys.md lists them)",
+		strings.Join(e.Unknown, ", "), strings.Join(e.Known, ", "))
+}

@@ -1,0 +1,43 @@
+// Package common is what every pane of a session shares: the session
+// context, named key bindings, and the messages panes send the shell.
+package common
+
+import (
+	"time"
+
+	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/audit"
+	"github.com/vigilops/vigil/ops/config"
+	"github.com/vigilops/vigil/themes"
+	"github.com/vigilops/vigil/ui/styles"
+)
+
+// Context is one session's shared state. The shell owns it and hands the
+// same pointer to every pane; it is never a package global, because
+// `vigil serve` runs one session per SSH connection in one process.
+type Context struct {
+	Width, Height int // the whole terminal
+
+	Config   *config.Config
+	Theme    *themes.Theme
+	ThemeDir string // user themes, for :theme
+	Styles   *styles.Styles
+	NoColor  bool
+
+	Actor   access.Actor
+	Guard   access.Guard
+	Journal *audit.Journal
+	Now     func() time.Time
+}
+
+// MayAct reports whether this session may run mutating actions at all:
+// not in read-only mode and not as a viewer. Finer checks are the Guard's.
+func (c *Context) MayAct() bool {
+	return !c.Guard.ReadOnly && c.Actor.Role.AtLeast(access.Operator)
+}
+
+// SetTheme switches the session to t, building its styles once.
+func (c *Context) SetTheme(t *themes.Theme) {
+	c.Theme = t
+	c.Styles = styles.New(t, c.NoColor)
+}

@@ -1,0 +1,78 @@
+package components
+
+import (
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/vigilops/vigil/ui/styles"
+)
+
+// Overlay draws fg over bg with its top-left corner at column x, row y.
+// Both are lines of styled text; what falls outside bg is cut off.
+// lipgloss's Canvas does the same cell by cell; cutting lines is cheaper
+// for the few overlays the shell shows.
+func Overlay(bg, fg string, x, y int) string {
+	lines := strings.Split(bg, "\n")
+	for i, fl := range strings.Split(fg, "\n") {
+		row := y + i
+		if row < 0 || row >= len(lines) {
+			continue
+		}
+		bl := lines[row]
+		bw := ansi.StringWidth(bl)
+		left := ansi.Truncate(bl, x, "")
+		if lw := ansi.StringWidth(left); lw < x {
+			left += strings.Repeat(" ", x-lw)
+		}
+		fw := ansi.StringWidth(fl)
+		right := ""
+		if x+fw < bw {
+			right = ansi.TruncateLeft(bl, x+fw, "")
+		}
+		lines[row] = left + "\x1b[m" + fl + "\x1b[m" + right
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Tab is one entry of the tab bar.
+type Tab struct {
+	Key   string // "1"…"6", "" for none
+	Title string
+	Badge string // e.g. "●2"
+}
+
+// Tabs renders the tab bar with tab active highlighted, cut to width.
+func Tabs(tabs []Tab, active, width int, st *styles.Styles) string {
+	var b strings.Builder
+	for i, t := range tabs {
+		label := " " + t.Title + " "
+		if t.Key != "" {
+			label = " " + t.Key + " " + t.Title + " "
+		}
+		if t.Badge != "" {
+			label += t.Badge + " "
+		}
+		if i == active {
+			b.WriteString(st.TabActive.Render(label))
+		} else {
+			b.WriteString(st.TabInactive.Render(label))
+		}
+	}
+	return ansi.Truncate(b.String(), width, "…")
+}
+
+// Bar puts left and right on one line of exactly width cells, cutting
+// left first and then right when both do not fit.
+func Bar(left, right string, width int) string {
+	lw, rw := ansi.StringWidth(left), ansi.StringWidth(right)
+	if rw > width {
+		right, rw = ansi.TruncateLeft(right, rw-width, ""), width
+	}
+	if lw+rw+1 > width {
+		left = ansi.Truncate(left, max(width-rw-1, 0), "…")
+		lw = ansi.StringWidth(left)
+	}
+	gap := max(width-lw-rw, 0)
+	return left + strings.Repeat(" ", gap) + right
+}

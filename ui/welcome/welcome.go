@@ -1,0 +1,108 @@
+// Package welcome is the screen vigil opens on when no integration is
+// configured: how to configure it, and how to try it on the demo lab.
+package welcome
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/vigilops/vigil/ops/config"
+	"github.com/vigilops/vigil/ui/common"
+)
+
+// KeyMap is empty: the welcome screen is read, not driven.
+type KeyMap struct{}
+
+// ShortHelp implements help.KeyMap.
+func (KeyMap) ShortHelp() []key.Binding { return nil }
+
+// FullHelp implements help.KeyMap.
+func (KeyMap) FullHelp() [][]key.Binding { return nil }
+
+// Model is the welcome screen.
+type Model struct {
+	ctx        *common.Context
+	configPath string
+	width      int
+	height     int
+	text       string // rendered for the current width and theme
+}
+
+// New returns the welcome screen; configPath is where `vigil config init` writes.
+func New(ctx *common.Context) *Model {
+	path := ctx.Config.Path
+	if path == "" {
+		path = config.Resolve("")
+	}
+	return &Model{ctx: ctx, configPath: path}
+}
+
+// Title names the screen in its tab.
+func (m *Model) Title() string { return "Welcome" }
+
+// Status is shown in the frame title.
+func (m *Model) Status() string { return "no integration configured" }
+
+// KeyMap returns no bindings.
+func (m *Model) KeyMap() help.KeyMap { return KeyMap{} }
+
+// Bindings lists no bindings.
+func (m *Model) Bindings() []*common.Binding { return nil }
+
+// Init does nothing: the screen is static.
+func (m *Model) Init() tea.Cmd { return nil }
+
+// Update re-renders after a theme change.
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	if _, ok := msg.(common.ThemeChangedMsg); ok {
+		m.render()
+	}
+	return nil
+}
+
+// SetSize re-renders the text for the new size.
+func (m *Model) SetSize(width, height int) {
+	m.width, m.height = width, height
+	m.render()
+}
+
+func (m *Model) render() {
+	if m.width <= 0 {
+		m.text = ""
+		return
+	}
+	st := m.ctx.Styles
+	wrap := func(s string) string { return lipgloss.Wrap(s, m.width, " ") }
+	cmd := func(c, what string) string {
+		return wrap("  " + st.HelpKey.Render(c) + "  " + st.HelpDesc.Render(what))
+	}
+	parts := []string{
+		st.DialogTitle.Render(wrap("Welcome to vigil")),
+		"",
+		wrap("No integration is configured, so there is nothing to supervise yet. " +
+			"The audit journal is already open: press 5 for Activity."),
+		"",
+		st.TableHeader.Render("Configure vigil"),
+		cmd("vigil config init", "writes a commented example config to "+m.configPath),
+		cmd("$EDITOR "+m.configPath, "fill in digitalocean, kubernetes, prometheus, alertmanager, ansible"),
+		cmd("vigil config validate", "checks it, naming the file, line and key of any mistake"),
+		"",
+		st.TableHeader.Render("Or try it on the local lab"),
+		cmd("make demo", "starts the lab (Kubernetes, Prometheus, Alertmanager, droplets) and opens vigil on it"),
+		"",
+		st.Muted.Render(wrap("? lists the keys, : opens the command palette, q quits.")),
+	}
+	lines := strings.Split(strings.Join(parts, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, m.width, "…")
+	}
+	m.text = strings.Join(lines, "\n")
+}
+
+// View returns the text rendered for the current size.
+func (m *Model) View() string { return m.text }
