@@ -41,14 +41,14 @@ type Model struct {
 	slots  []slot
 	active int
 
-	reg     *components.Registry
-	palette *components.Palette
-	filter  *components.FilterBar
-	toasts  components.Toasts
-	confirm *components.Confirm
+	reg         *components.Registry
+	palette     *components.Palette
+	filter      *components.FilterBar
+	toasts      components.Toasts
+	confirm     *components.Confirm
 	confirmKeys components.ConfirmKeys
-	showHelp bool
-	help     help.Model
+	showHelp    bool
+	help        help.Model
 
 	health  map[string]common.HealthMsg
 	ticking bool // a clock tick is scheduled

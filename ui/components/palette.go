@@ -154,7 +154,9 @@ func (k PaletteKeys) Bindings() []*common.Binding {
 }
 
 // ShortHelp implements help.KeyMap.
-func (k PaletteKeys) ShortHelp() []key.Binding { return common.Keys(k.Run, k.Complete, k.Older, k.Cancel) }
+func (k PaletteKeys) ShortHelp() []key.Binding {
+	return common.Keys(k.Run, k.Complete, k.Older, k.Cancel)
+}
 
 // FullHelp implements help.KeyMap.
 func (k PaletteKeys) FullHelp() [][]key.Binding { return [][]key.Binding{common.Keys(k.Bindings()...)} }
