@@ -362,3 +362,11 @@ func (c *Client) Untag(ctx context.Context, tag string, ids []int) error {
 	}
 	return nil
 }
+
+// DestroyVolume deletes a volume that is attached to no droplet.
+func (c *Client) DestroyVolume(ctx context.Context, id string) error {
+	if _, err := c.api.Storage.DeleteVolume(ctx, id); err != nil {
+		return apiError("delete volume "+id, err)
+	}
+	return nil
+}
