@@ -42,6 +42,7 @@ func (s *Server) routes() {
 	s.volumeRoutes(m)
 	m.HandleFunc("POST /_lab/faults", s.setFault)
 	m.HandleFunc("DELETE /_lab/faults", s.clearFault)
+	m.HandleFunc("PUT /_lab/ratelimit", s.setRateLimit)
 	s.mux = m
 }
 
@@ -62,6 +63,27 @@ func (s *Server) setFault(w http.ResponseWriter, r *http.Request) {
 	s.fault = &f
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"fault": f})
+}
+
+// setRateLimit changes the per-token budget at run time and starts every
+// token's window afresh, so tests can run a client into its limit.
+func (s *Server) setRateLimit(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Limit         int `json:"limit"`
+		WindowSeconds int `json:"window_seconds"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.Limit < 1 || req.WindowSeconds < 1 {
+		unprocessable(w, `A rate limit needs a limit and a window_seconds of at least 1, like {"limit":100,"window_seconds":60}.`)
+		return
+	}
+	s.mu.Lock()
+	s.cfg.RateLimit, s.cfg.RateWindow = req.Limit, time.Duration(req.WindowSeconds)*time.Second
+	s.limits = map[string]*budget{}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, req)
 }
 
 func (s *Server) clearFault(w http.ResponseWriter, r *http.Request) {

@@ -509,6 +509,29 @@ func TestRateLimitBudget(t *testing.T) {
 	if !isStatus(err, 429) || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("over budget: %v", err)
 	}
+	// A new budget set at run time starts afresh.
+	if res := labRequest(t, l, "PUT", "/_lab/ratelimit", `{"limit":10,"window_seconds":60}`); res.StatusCode != 200 {
+		t.Fatalf("set rate limit: %d", res.StatusCode)
+	}
+	_, resp, err = l.client.Regions.List(ctx, nil)
+	if err != nil || resp.Rate.Limit != 10 || resp.Rate.Remaining != 9 || time.Until(resp.Rate.Reset.Time) > time.Minute {
+		t.Fatalf("after setting 10 a minute: %+v %v", resp.Rate, err)
+	}
+}
+
+func TestUnknownPathIsJSON404(t *testing.T) {
+	l := startLab(t, "")
+	req, _ := http.NewRequest("GET", l.http.URL+"/v2/floating_ips", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body map[string]string
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil || res.StatusCode != 404 || body["id"] != "not_found" {
+		t.Fatalf("unknown path: %d %v %v", res.StatusCode, body, err)
+	}
 }
 
 func TestStateSurvivesRestart(t *testing.T) {

@@ -253,7 +253,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || token != s.cfg.Token {
-		s.setLimitHeaders(w, s.cfg.RateLimit, time.Now().Add(s.cfg.RateWindow))
+		s.mu.Lock()
+		limit, window := s.cfg.RateLimit, s.cfg.RateWindow
+		s.mu.Unlock()
+		setLimitHeaders(w, limit, limit, time.Now().Add(window))
 		writeError(w, http.StatusUnauthorized, "unauthorized", "Unable to authenticate you")
 		return
 	}
@@ -261,8 +264,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mux.ServeHTTP(w, r)
 		return
 	}
-	remaining, reset, fault := s.admit(token)
-	s.setLimitHeaders(w, remaining, reset)
+	limit, remaining, reset, fault := s.admit(token)
+	setLimitHeaders(w, limit, remaining, reset)
 	switch {
 	case fault != nil:
 		if fault.Status == http.StatusTooManyRequests {
@@ -285,7 +288,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // admit charges one request to the token's budget and takes a pending fault.
 // The /_lab endpoints are neither charged nor faulted.
-func (s *Server) admit(token string) (remaining int, reset time.Time, fault *Fault) {
+func (s *Server) admit(token string) (limit, remaining int, reset time.Time, fault *Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
@@ -300,14 +303,14 @@ func (s *Server) admit(token string) (remaining int, reset time.Time, fault *Fau
 		if s.fault.Count--; s.fault.Count <= 0 {
 			s.fault = nil
 		}
-		return s.cfg.RateLimit - b.used, b.reset, &f
+		return s.cfg.RateLimit, s.cfg.RateLimit - b.used, b.reset, &f
 	}
-	return s.cfg.RateLimit - b.used, b.reset, nil
+	return s.cfg.RateLimit, s.cfg.RateLimit - b.used, b.reset, nil
 }
 
-func (s *Server) setLimitHeaders(w http.ResponseWriter, remaining int, reset time.Time) {
+func setLimitHeaders(w http.ResponseWriter, limit, remaining int, reset time.Time) {
 	h := w.Header()
-	h.Set("RateLimit-Limit", strconv.Itoa(s.cfg.RateLimit))
+	h.Set("RateLimit-Limit", strconv.Itoa(limit))
 	h.Set("RateLimit-Remaining", strconv.Itoa(max(remaining, 0)))
 	h.Set("RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
 }
