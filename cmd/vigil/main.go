@@ -1,0 +1,48 @@
+// Command vigil is the terminal operations console: run without arguments
+// it opens the console; its subcommands check the config and read the
+// audit journal.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/vigilops/vigil/ops/config"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes the command line and returns the process exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd(stdout, stderr)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	var (
+		reported *reportedError
+		cfgErrs  config.Errors
+	)
+	switch {
+	case errors.As(err, &reported):
+	case errors.As(err, &cfgErrs) && len(cfgErrs) > 0:
+		for _, e := range cfgErrs {
+			fmt.Fprintln(stderr, e)
+		}
+		fmt.Fprintf(stderr, "vigil: %s has %d error(s): fix them, then check with `vigil config validate %s`\n",
+			cfgErrs[0].File, len(cfgErrs), cfgErrs[0].File)
+	default:
+		fmt.Fprintf(stderr, "vigil: %v\n", err)
+	}
+	return 1
+}
+
+// reportedError marks a failure whose details the command already printed.
+type reportedError struct{ msg string }
+
+func (e *reportedError) Error() string { return e.msg }

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/spf13/cobra"
+
+	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/audit"
+	"github.com/vigilops/vigil/ops/config"
+	"github.com/vigilops/vigil/themes"
+	"github.com/vigilops/vigil/ui/app"
+)
+
+// globals are the persistent flags every command shares.
+type globals struct {
+	configPath string
+	theme      string
+	readOnly   bool
+	logFile    string
+}
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "vigil",
+		Short: "A terminal operations console for on-call administrators",
+		Long: "vigil provisions, configures, deploys and supervises from one keyboard-driven console.\n" +
+			"Run without arguments to open the console.",
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runConsole(g)
+		},
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	f := root.PersistentFlags()
+	f.StringVar(&g.configPath, "config", "", "config file (default $VIGIL_CONFIG, else $XDG_CONFIG_HOME/vigil/config.yaml)")
+	f.StringVar(&g.theme, "theme", "", "colour theme, overriding the config's (built-in or from $XDG_CONFIG_HOME/vigil/themes)")
+	f.BoolVar(&g.readOnly, "read-only", false, "open the console with every mutating action disabled")
+	f.StringVar(&g.logFile, "log-file", "", "log file (default $XDG_STATE_HOME/vigil/vigil.log)")
+	root.AddCommand(newVersionCmd(), newConfigCmd(g), newAuditCmd(g))
+	return root
+}
+
+// loadConfig reads the config the flags and environment point at. A file
+// named by --config or $VIGIL_CONFIG must exist; the default path may be
+// absent, and then the defaults apply.
+func (g *globals) loadConfig() (*config.Config, error) {
+	path := config.Resolve(g.configPath)
+	explicit := g.configPath != "" || os.Getenv("VIGIL_CONFIG") != ""
+	return config.LoadOrDefault(path, explicit)
+}
+
+// runConsole opens the interactive console. It writes nothing to stdout
+// but the TUI itself: logs go to the log file, errors are returned and
+// printed on stderr once the terminal is restored.
+func runConsole(g *globals) error {
+	logPath := g.logFile
+	if logPath == "" {
+		logPath = filepath.Join(stateDir(), "vigil", "vigil.log")
+	}
+	logf, err := openLog(logPath)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	slog.SetDefault(slog.New(slog.NewTextHandler(logf, nil)))
+
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return err
+	}
+	actor, err := localActor(cfg.Identity)
+	if err != nil {
+		return fmt.Errorf("%s: identity.role: %w", cfg.Path, err)
+	}
+	themeName := cfg.Theme
+	if g.theme != "" {
+		themeName = g.theme
+	}
+	themeDir := themes.UserDir()
+	theme, err := themes.Load(themeName, themeDir)
+	if err != nil {
+		return err
+	}
+	journal, err := audit.Open(cfg.Audit.Path)
+	if err != nil {
+		return err
+	}
+	defer journal.Close()
+
+	slog.Info("console starting", "config", cfg.Path, "actor", actor.Name, "role", actor.Role,
+		"theme", theme.Name, "read_only", g.readOnly, "version", currentBuild().Version)
+	model := app.New(app.Options{
+		Config:   cfg,
+		Theme:    theme,
+		ThemeDir: themeDir,
+		Actor:    actor,
+		Guard:    access.Guard{ReadOnly: g.readOnly},
+		Journal:  journal,
+		NoColor:  os.Getenv("NO_COLOR") != "",
+		Now:      time.Now,
+	})
+	if _, err := tea.NewProgram(model).Run(); err != nil {
+		slog.Error("console stopped", "err", err)
+		return fmt.Errorf("console: %w", err)
+	}
+	slog.Info("console stopped")
+	return nil
+}
+
+// localActor is the person running the console by hand; config has
+// already filled in and validated the identity.
+func localActor(id config.Identity) (access.Actor, error) {
+	role, err := access.ParseRole(id.Role)
+	if err != nil {
+		return access.Actor{}, err
+	}
+	return access.Actor{Name: id.Name, Role: role, Source: "local"}, nil
+}
+
+// stateDir is $XDG_STATE_HOME, or ~/.local/state when it is unset or not absolute.
+func stateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return d
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "vigil-state")
+	}
+	return filepath.Join(home, ".local", "state")
+}
+
+func openLog(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create the log directory: %w (choose another with --log-file)", err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrPermission) {
+			return nil, fmt.Errorf("cannot write the log file %s: permission denied (choose another with --log-file)", path)
+		}
+		return nil, fmt.Errorf("cannot open the log file: %w (choose another with --log-file)", err)
+	}
+	return f, nil
+}
