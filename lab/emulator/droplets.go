@@ -328,6 +328,10 @@ func (s *Server) createDroplets(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if s.cfg.Hosts != nil && len(s.st.Droplets)+len(names) > s.cfg.MaxHosts {
+		unprocessable(w, fmt.Sprintf("The lab runs at most %d droplets with hosts (%d exist); delete some, or run the emulator with --max-hosts or --no-hosts.", s.cfg.MaxHosts, len(s.st.Droplets)))
+		return
+	}
 	taken := map[int]bool{}
 	for _, d := range s.st.Droplets {
 		taken[d.IPIndex] = true

@@ -67,7 +67,7 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-func newClient(t *testing.T, url, token string) *godo.Client {
+func newClient(t testing.TB, url, token string) *godo.Client {
 	t.Helper()
 	c, err := godo.New(&http.Client{Transport: bearer{token}}, godo.SetBaseURL(url+"/"))
 	if err != nil {

@@ -32,6 +32,7 @@ func TestHostsFollowDroplets(t *testing.T) {
 		}
 		c.IPBase = "127.0.97"
 		c.Hosts = m
+		c.MaxHosts = 1
 	}
 	l := startLab(t, dir, withHosts)
 	ctx := context.Background()
@@ -40,6 +41,9 @@ func TestHostsFollowDroplets(t *testing.T) {
 	ssh, exporter := ip+":22", ip+":9100"
 	if !listening(ssh) || !listening(exporter) {
 		t.Fatalf("active droplet %s: sshd %v, exporter %v", ip, listening(ssh), listening(exporter))
+	}
+	if _, _, err := l.client.Droplets.CreateMultiple(ctx, createReq("host-2")); !isStatus(err, 422) {
+		t.Fatalf("a droplet over --max-hosts: %v, want 422", err)
 	}
 	act := func(do func() (*godo.Action, *godo.Response, error)) {
 		t.Helper()

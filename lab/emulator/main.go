@@ -28,6 +28,7 @@ func Main(args []string) error {
 	pubkey := fs.String("ssh-pubkey", "", "OpenSSH public key file registered as the lab key and authorized on every droplet")
 	fileSD := fs.String("file-sd", "", "Prometheus file_sd JSON file to keep up to date with the droplets")
 	noHosts := fs.Bool("no-hosts", false, "do not run sshd and a node exporter per droplet")
+	maxHosts := fs.Int("max-hosts", 20, "most droplets allowed while hosts run (each costs about 25 MB)")
 	ipBase := fs.String("ip-base", "127.0.10", "loopback prefix for droplet addresses")
 	delay := fs.Duration("action-delay", 1500*time.Millisecond, "how long droplet actions stay in-progress")
 	rate := fs.Int("rate-limit", 5000, "API requests allowed per token and rate window")
@@ -40,7 +41,7 @@ func Main(args []string) error {
 	}
 	cfg := Config{
 		StateDir: *stateDir, Token: *token, FileSD: *fileSD, IPBase: *ipBase,
-		ActionDelay: *delay, RateLimit: *rate, RateWindow: *window,
+		ActionDelay: *delay, RateLimit: *rate, RateWindow: *window, MaxHosts: *maxHosts,
 	}
 	if *pubkey != "" {
 		b, err := os.ReadFile(*pubkey)

@@ -41,6 +41,9 @@ type Config struct {
 	LabKey string
 	FileSD string // Prometheus file_sd path written on every change; empty: none
 	Hosts  Hosts  // nil: droplets have no hosts
+	// MaxHosts caps the droplets when Hosts is set (each host costs about
+	// 25 MB); creating more fails with 422. Default 20.
+	MaxHosts int
 	// IPBase holds the first two octets and the starting third octet of the
 	// droplets' addresses, like "127.0.10": droplets get 127.0.10.2, 127.0.10.3, …
 	IPBase      string
@@ -91,6 +94,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.ActionDelay == 0 {
 		cfg.ActionDelay = 1500 * time.Millisecond
+	}
+	if cfg.MaxHosts == 0 {
+		cfg.MaxHosts = 20
 	}
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = 5000
