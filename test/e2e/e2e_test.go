@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -103,6 +104,56 @@ func TestE2EConsole(t *testing.T) {
 	if log := readLog(t, s); !strings.Contains(log, "console stopped") || strings.Contains(log, "level=ERROR") {
 		t.Errorf("the log does not show a clean stop:\n%s", log)
 	}
+}
+
+// TestE2EFlags checks that the persistent flags and NO_COLOR reach the
+// console: the read-only marker, no colour at all, the chosen theme, and
+// the log where --log-file says.
+func TestE2EFlags(t *testing.T) {
+	needTmux(t)
+	bin := vigilBinary(t)
+	s := newSandbox(t, e2eConfig)
+	tm := startTmux(t, append(s.env(), "NO_COLOR=1"), 100, 30)
+	const wait = 5 * time.Second
+	logPath := filepath.Join(s.dir, "custom.log")
+
+	tm.firstFrame(append(consoleArgv(bin, s), "--read-only", "--theme", "high-contrast", "--log-file", logPath),
+		wait, "READ-ONLY", "e2e-alice · operator", "Welcome to vigil")
+	if colours := colourSGR(tm.captureStyled()); len(colours) > 0 {
+		t.Errorf("NO_COLOR is set but the screen uses colours: %q", colours)
+	}
+	tm.keys("q")
+	if status := tm.exitStatus(wait); status != 0 {
+		t.Fatalf("vigil exited with status %d; screen:\n%s", status, tm.capture())
+	}
+	data, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatalf("--log-file was not used: %v", err)
+	}
+	for _, want := range []string{"console starting", "read_only=true", "theme=high-contrast", "actor=e2e-alice", "console stopped"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("log lacks %q:\n%s", want, data)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(s.state, "vigil", "vigil.log")); err == nil {
+		t.Errorf("the default log was written although --log-file was given")
+	}
+}
+
+// colourSGR lists the SGR sequences of a styled screen that set a
+// foreground or background colour.
+func colourSGR(styled string) []string {
+	var out []string
+	for _, seq := range sgr.FindAllString(styled, -1) {
+		for p := range strings.FieldsFuncSeq(seq[2:len(seq)-1], func(r rune) bool { return r == ';' || r == ':' }) {
+			n, _ := strconv.Atoi(p)
+			if n >= 30 && n <= 48 && n != 39 || n >= 90 && n <= 107 && n != 99 {
+				out = append(out, seq)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // assertFits checks that a screen uses the whole window without
