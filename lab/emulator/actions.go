@@ -192,7 +192,14 @@ func (s *Server) postDropletAction(w http.ResponseWriter, r *http.Request) {
 		unprocessable(w, why)
 		return
 	}
-	a := s.startAction(d, req.Type, req.Size+req.Name)
+	arg := ""
+	switch req.Type {
+	case "resize":
+		arg = req.Size
+	case "rename":
+		arg = req.Name
+	}
+	a := s.startAction(d, req.Type, arg)
 	writeJSON(w, http.StatusCreated, map[string]any{"action": renderAction(a)})
 }
 

@@ -59,7 +59,7 @@ type Server struct {
 	ipA     int // second octet
 	ipB     int // first third octet
 	mux     *http.ServeMux
-	mu      sync.Mutex
+	mu      sync.Mutex // guards the fields below and cfg's rate limit
 	st      *state
 	timers  map[int]*time.Timer
 	limits  map[string]*budget
