@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -113,6 +114,10 @@ func runConsole(g *globals) error {
 	})
 	if _, err := tea.NewProgram(model).Run(); err != nil {
 		slog.Error("console stopped", "err", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) && pe.Path == "/dev/tty" {
+			return fmt.Errorf("the console needs a terminal and there is none (%v): run vigil in an interactive terminal; its subcommands (vigil --help) work without one", pe.Err)
+		}
 		return fmt.Errorf("console: %w", err)
 	}
 	slog.Info("console stopped")
