@@ -9,7 +9,9 @@ package hosts
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,8 +75,8 @@ func NewManager(dir string) (*Manager, error) {
 
 func (m *Manager) hostDir(id int) string { return filepath.Join(m.Dir, strconv.Itoa(id)) }
 
-// Start brings up the host's sshd and node exporter and returns once sshd
-// accepts connections. Starting a running host does nothing.
+// Start brings up the host's sshd and node exporter and returns once both
+// accept connections. Starting a running host does nothing.
 func (m *Manager) Start(spec Spec) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -120,9 +122,8 @@ exec chroot %[4]s %[5]s -D -e -f /etc/ssh/lab/sshd_config`, shellQuote(spec.Name
 	go func() { sshd.Wait(); close(h.exited) }()
 	writePid(dir, "sshd.pid", sshd.Process.Pid)
 
-	if err := waitListening(net.JoinHostPort(spec.IP, "22"), h.exited, 10*time.Second); err != nil {
-		stop(sshd, h.exited)
-		killNamespace(dir)
+	if err := waitReady(sshBanner(net.JoinHostPort(spec.IP, "22")), h.exited, 10*time.Second); err != nil {
+		m.stopHost(h)
 		return fmt.Errorf("droplet %d: sshd on %s: %w (see %s)", spec.ID, spec.IP, err, filepath.Join(dir, "host.log"))
 	}
 
@@ -132,18 +133,17 @@ exec chroot %[4]s %[5]s -D -e -f /etc/ssh/lab/sshd_config`, shellQuote(spec.Name
 	exp.Stdout, exp.Stderr = logf, logf
 	exp.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := exp.Start(); err != nil {
-		stop(sshd, h.exited)
+		m.stopHost(h)
 		return fmt.Errorf("start node exporter for droplet %d: %w", spec.ID, err)
 	}
-	h.exporter = exp
+	h.exporter, h.exporterExited = exp, make(chan struct{})
+	go func() { exp.Wait(); close(h.exporterExited) }()
 	writePid(dir, "exporter.pid", exp.Process.Pid)
-	m.running[spec.ID] = h
-	expExited := make(chan struct{})
-	go func() { exp.Wait(); close(expExited) }()
-	h.exporterExited = expExited
-	if err := waitListening(net.JoinHostPort(spec.IP, "9100"), expExited, 10*time.Second); err != nil {
+	if err := waitReady(exporterUp(net.JoinHostPort(spec.IP, "9100")), h.exporterExited, 10*time.Second); err != nil {
+		m.stopHost(h)
 		return fmt.Errorf("droplet %d: node exporter on %s: %w (see %s)", spec.ID, spec.IP, err, filepath.Join(dir, "host.log"))
 	}
+	m.running[spec.ID] = h
 	return nil
 }
 
@@ -194,14 +194,6 @@ func (m *Manager) Close() error {
 	}
 	wg.Wait()
 	return nil
-}
-
-// Running reports whether the host of droplet id is up.
-func (m *Manager) Running(id int) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, ok := m.running[id]
-	return ok
 }
 
 func writeSSHConfig(conf string, spec Spec) error {
@@ -257,22 +249,57 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-func waitListening(addr string, exited <-chan struct{}, timeout time.Duration) error {
+// waitReady polls check until it passes, the process exits or timeout
+// passes.
+func waitReady(check func() error, exited <-chan struct{}, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		err := check()
 		if err == nil {
-			c.Close()
 			return nil
 		}
 		select {
 		case <-exited:
-			return errors.New("exited before listening")
+			return errors.New("exited before serving")
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("not listening after %s", timeout)
+			return fmt.Errorf("not serving after %s: %v", timeout, err)
 		}
+	}
+}
+
+// sshBanner checks that an SSH server (not merely some listener) answers.
+func sshBanner(addr string) func() error {
+	return func() error {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		buf := make([]byte, 4)
+		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "SSH-" {
+			return fmt.Errorf("%s does not answer as an SSH server", addr)
+		}
+		return nil
+	}
+}
+
+// exporterUp checks that a node exporter answers on addr.
+func exporterUp(addr string) func() error {
+	client := &http.Client{Timeout: time.Second}
+	return func() error {
+		res, err := client.Get("http://" + addr + "/")
+		if err != nil {
+			return err
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+		if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "Node Exporter") {
+			return fmt.Errorf("%s does not answer as a node exporter", addr)
+		}
+		return nil
 	}
 }
 

@@ -141,3 +141,22 @@ func chrooted(dir string) []string {
 	}
 	return out
 }
+
+func TestStartFailsCleanlyWhenTheAddressIsTaken(t *testing.T) {
+	m := newManager(t)
+	ln, err := net.Listen("tcp", "127.0.99.9:22")
+	if err != nil {
+		t.Skipf("cannot take the address: %v", err)
+	}
+	defer ln.Close()
+	err = m.Start(Spec{ID: 9, Name: "busy", IP: "127.0.99.9"})
+	if err == nil || !strings.Contains(err.Error(), "host.log") {
+		t.Fatalf("Start on a taken address: %v", err)
+	}
+	if left := chrooted(filepath.Join(m.Dir, "9/root")); len(left) > 0 {
+		t.Fatalf("processes left after a failed start: %v", left)
+	}
+	if listening("127.0.99.9:9100") {
+		t.Fatal("the exporter runs after a failed start")
+	}
+}
