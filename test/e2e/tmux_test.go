@@ -258,13 +258,6 @@ func (tm *tmux) exitStatus(timeout time.Duration) int {
 func (tm *tmux) firstFrame(argv []string, timeout time.Duration, texts ...string) (time.Duration, string) {
 	tm.t.Helper()
 	start := tm.respawn(argv...)
-	screen := tm.waitFor(fmt.Sprintf("first frame %q", texts), timeout, func(s string) bool {
-		for _, x := range texts {
-			if !strings.Contains(s, x) {
-				return false
-			}
-		}
-		return true
-	})
+	screen := tm.waitText(timeout, texts...)
 	return time.Since(start), screen
 }
