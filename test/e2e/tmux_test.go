@@ -129,7 +129,11 @@ func startTmux(t testing.TB, env []string, width, height int) *tmux {
 		status: filepath.Join(t.TempDir(), "status"),
 	}
 	tm.run("-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-x", fmt.Sprint(width), "-y", fmt.Sprint(height), "sleep", "3600")
-	t.Cleanup(func() { _, _ = tm.exec("kill-server") })
+	socketPath := strings.TrimSpace(tm.run("display-message", "-p", "#{socket_path}"))
+	t.Cleanup(func() {
+		_, _ = tm.exec("kill-server")
+		os.Remove(socketPath) // kill-server leaves the socket file behind
+	})
 	tm.run("set-option", "-g", "remain-on-exit", "on")
 	tm.run("set-option", "-g", "default-terminal", "xterm-256color")
 	return tm
