@@ -64,16 +64,23 @@ func (c Cluster) Create(ctx context.Context) error {
 		"--kube-scheduler-port", strconv.Itoa(p.Scheduler),
 	}
 	// kwokctl binds every component to 0.0.0.0; these later flags win.
+	// kwokctl v0.8.0 groups extra args correctly only when the k-th
+	// component named first appears as the k-th flag: one flag of each
+	// component first, the rest after.
 	for _, kv := range []string{
 		"etcd=listen-client-urls=" + loop(p.Etcd),
-		"etcd=advertise-client-urls=" + loop(p.Etcd),
-		"etcd=listen-peer-urls=" + loop(p.EtcdPeer),
-		"etcd=initial-advertise-peer-urls=" + loop(p.EtcdPeer),
-		"etcd=initial-cluster=node0=" + loop(p.EtcdPeer),
 		"kube-apiserver=bind-address=127.0.0.1",
 		"kube-controller-manager=bind-address=127.0.0.1",
 		"kube-scheduler=bind-address=127.0.0.1",
 		"kwok-controller=server-address=127.0.0.1:" + strconv.Itoa(p.KwokController),
+		"etcd=advertise-client-urls=" + loop(p.Etcd),
+		"etcd=listen-peer-urls=" + loop(p.EtcdPeer),
+		"etcd=initial-advertise-peer-urls=" + loop(p.EtcdPeer),
+		"etcd=initial-cluster=node0=" + loop(p.EtcdPeer),
+		// A lone instance needs no election, and a lease renewal missed
+		// on a busy machine would make it exit.
+		"kube-controller-manager=leader-elect=false",
+		"kube-scheduler=leader-elect=false",
 	} {
 		args = append(args, "--extra-args", kv)
 	}

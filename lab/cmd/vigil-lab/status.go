@@ -95,4 +95,3 @@ func printMemory(procs []daemon.Process) {
 	}
 	fmt.Printf("memory: %.0f MB resident in %d lab processes\n", float64(total)/1e6, len(procs))
 }
-
