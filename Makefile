@@ -47,8 +47,12 @@ lab-status:
 demo: build lab-up
 	@set -a; . "$$(cd lab && $(GO) run ./cmd/vigil-lab env --path)"; set +a; exec ./$(BIN)
 
+# goreleaser v2.15.1 is the newest that builds with this Go and the module
+# proxy alone; it is built once into a cache outside the repo.
+GORELEASER := $(HOME)/.cache/vigil-tools/bin/goreleaser
 release-check:
-	./scripts/goreleaser.sh check
+	test -x $(GORELEASER) || GOBIN=$(HOME)/.cache/vigil-tools/bin $(GO) install github.com/goreleaser/goreleaser/v2@v2.15.1
+	$(GORELEASER) check
 
 clean:
 	rm -rf bin
