@@ -1,0 +1,243 @@
+package serve
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/ssh"
+	"charm.land/wish/v2"
+	"charm.land/wish/v2/bubbletea"
+
+	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/presence"
+)
+
+// endReason says why a session's program ended, for the line printed
+// after the console closes.
+type endReason int32
+
+const (
+	endNone     endReason = iota // still running, or ended by the client going away
+	endQuit                      // the user quit
+	endIdle                      // serve.idle_timeout passed without input
+	endShutdown                  // the server is stopping
+	endPanic                     // the session's model panicked
+)
+
+// session is one SSH session's server-side state.
+type session struct {
+	actor    access.Actor
+	ctx      context.Context
+	presence *presence.Session
+	changes  <-chan struct{} // presence changes
+	unsub    func()
+
+	reason atomic.Int32
+
+	mu      sync.Mutex
+	program *tea.Program
+	model   tea.Model // the console, once built
+}
+
+// close releases what the console holds beyond the program, such as
+// journal feeds, when it has a Close method.
+func (se *session) close() {
+	se.mu.Lock()
+	m := se.model
+	se.mu.Unlock()
+	if c, ok := m.(interface{ Close() }); ok {
+		c.Close()
+	}
+}
+
+type sessionKey struct{}
+
+// send hands msg to the session's program, if it runs.
+func (se *session) send(msg tea.Msg) {
+	se.mu.Lock()
+	p := se.program
+	se.mu.Unlock()
+	if p != nil {
+		p.Send(msg)
+	}
+}
+
+// end records why the session ends (the first reason wins) and quits its program.
+func (se *session) end(r endReason) {
+	se.reason.CompareAndSwap(int32(endNone), int32(r))
+	se.send(tea.Quit())
+}
+
+// admit is the middleware in front of each session's program: it finds the
+// actor, answers a session without a PTY, enforces serve.max_sessions,
+// joins the presence and journals the session's start and end.
+func (s *Server) admit(next ssh.Handler) ssh.Handler {
+	return func(sess ssh.Session) {
+		actor, ok := actorOf(sess.Permissions().Permissions, sess.RemoteAddr().String())
+		if !ok {
+			wish.Fatalln(sess, "vigil: this connection has no identity; connect with a public key listed in serve.users")
+			return
+		}
+		pty, _, hasPTY := sess.Pty()
+		if !hasPTY {
+			s.metrics.sessionsOpen.WithLabelValues("no_pty").Inc()
+			wish.Print(sess, s.noPTYText(sess, actor))
+			_ = sess.Exit(1)
+			return
+		}
+		se, err := s.join(sess, actor)
+		if err != nil {
+			s.metrics.sessionsOpen.WithLabelValues("full").Inc()
+			wish.Fatalln(sess, "vigil: "+err.Error())
+			return
+		}
+		defer s.leave(se)
+		s.metrics.sessionsOpen.WithLabelValues("opened").Inc()
+		s.log.Info("session opened", "actor", actor.Name, "role", actor.Role, "key", actor.KeyFingerprint,
+			"address", actor.Address, "term", pty.Term, "width", pty.Window.Width, "height", pty.Window.Height)
+		s.record(se, "session.open", map[string]string{"address": actor.Address, "term": pty.Term})
+
+		sess.Context().SetValue(sessionKey{}, se)
+		next(sess)
+		se.close()
+
+		reason := endReason(se.reason.Load())
+		if reason == endNone && se.ctx.Err() == nil {
+			// The program stopped by itself without a quit: Bubble Tea
+			// caught a panic in one of the session's commands.
+			reason = endPanic
+		}
+		if text := endText(reason, s.opts.Serve.IdleTimeout.String()); text != "" {
+			wish.Print(sess, text)
+		}
+		s.record(se, "session.close", map[string]string{"address": actor.Address, "reason": reason.String()})
+		s.log.Info("session closed", "actor", actor.Name, "address", actor.Address, "reason", reason.String())
+		if reason != endQuit && reason != endNone {
+			_ = sess.Exit(1)
+		}
+	}
+}
+
+// join admits a session unless the server is full or stopping.
+func (s *Server) join(sess ssh.Session, actor access.Actor) (*session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return nil, fmt.Errorf("the server is shutting down; connect again in a moment")
+	}
+	if max := s.opts.Serve.MaxSessions; max > 0 && len(s.live) >= max {
+		return nil, fmt.Errorf("the server already has %d sessions, its limit (serve.max_sessions); try again later", max)
+	}
+	ps := s.pres.Join(actor)
+	changes, unsub := s.pres.Subscribe()
+	se := &session{
+		actor:    actor,
+		ctx:      presence.WithSession(sess.Context(), ps),
+		presence: ps,
+		changes:  changes,
+		unsub:    unsub,
+	}
+	s.live[se] = struct{}{}
+	s.metrics.sessions.Set(float64(len(s.live)))
+	return se, nil
+}
+
+func (s *Server) leave(se *session) {
+	se.unsub()
+	se.presence.Leave()
+	s.mu.Lock()
+	delete(s.live, se)
+	s.metrics.sessions.Set(float64(len(s.live)))
+	s.drainedLocked()
+	s.mu.Unlock()
+}
+
+// record journals a session event; a journal error is logged, since the
+// session itself goes on.
+func (s *Server) record(se *session, action string, params map[string]string) {
+	j := s.opts.Services.Journal
+	if j == nil {
+		return
+	}
+	if err := j.Record(context.Background(), se.actor, action, "ssh", params, nil); err != nil {
+		s.log.Error("journal", "action", action, "actor", se.actor.Name, "err", err)
+	}
+}
+
+// program builds the session's Bubble Tea program for wish's middleware.
+func (s *Server) program(sess ssh.Session) *tea.Program {
+	se, ok := sess.Context().Value(sessionKey{}).(*session)
+	if !ok {
+		return nil
+	}
+	noColor := false
+	for _, kv := range sess.Environ() {
+		noColor = noColor || strings.HasPrefix(kv, "NO_COLOR=") && kv != "NO_COLOR="
+	}
+	inner := s.opts.NewModel(Session{Actor: se.actor, NoColor: noColor, Context: se.ctx, Presence: se.presence})
+	m := newModel(inner, se, s.pres, s.opts.Serve.IdleTimeout, s.opts.Services.Now, s.log)
+	opts := append(bubbletea.MakeOptions(sess),
+		// The server handles signals; a program must not quit on SIGTERM by itself.
+		tea.WithoutSignalHandler(),
+		// Replaces MakeOptions' filter, and keeps what it does: there is no
+		// suspending a remote session.
+		tea.WithFilter(func(_ tea.Model, msg tea.Msg) tea.Msg {
+			switch msg.(type) {
+			case tea.SuspendMsg:
+				return tea.ResumeMsg{}
+			case tea.QuitMsg:
+				if se.ctx.Err() == nil { // not the middleware quitting a disconnected session
+					se.reason.CompareAndSwap(int32(endNone), int32(endQuit))
+				}
+			}
+			return msg
+		}),
+	)
+	p := tea.NewProgram(m, opts...)
+	se.mu.Lock()
+	se.program, se.model = p, inner
+	se.mu.Unlock()
+	return p
+}
+
+// noPTYText answers `ssh host` without -t: who you are and how to connect.
+func (s *Server) noPTYText(sess ssh.Session, a access.Actor) string {
+	host, port, err := net.SplitHostPort(sess.LocalAddr().String())
+	if err != nil {
+		host, port = sess.LocalAddr().String(), "22"
+	}
+	return fmt.Sprintf("vigil: you are %s (%s), key %s, from %s.\r\n"+
+		"vigil is an interactive console and needs a terminal: connect with\r\n"+
+		"  ssh -t -p %s %s@%s\r\n", a.Name, a.Role, a.KeyFingerprint, a.Address, port, sess.User(), host)
+}
+
+func endText(r endReason, idle string) string {
+	switch r {
+	case endIdle:
+		return "vigil: session closed after " + idle + " without input (serve.idle_timeout).\r\n"
+	case endShutdown:
+		return "vigil: the server is shutting down; connect again in a moment.\r\n"
+	case endPanic:
+		return "vigil: this session hit an internal error and was closed; the server and the other sessions go on. Connect again to continue.\r\n"
+	}
+	return ""
+}
+
+func (r endReason) String() string {
+	switch r {
+	case endQuit:
+		return "quit"
+	case endIdle:
+		return "idle"
+	case endShutdown:
+		return "shutdown"
+	case endPanic:
+		return "error"
+	}
+	return "disconnected"
+}
