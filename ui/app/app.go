@@ -180,11 +180,6 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		var cmd tea.Cmd
 		m.confirm, cmd = components.NewConfirm(msg, m.confirmKeys, m.ctx.Styles)
 		return cmd
-	case components.FilterChangedMsg:
-		if f, ok := m.Pane().(Filterable); ok {
-			f.SetFilter(msg.Filter)
-		}
-		return nil
 	}
 	if m.toasts.Update(msg) {
 		return nil
@@ -219,7 +214,14 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	case m.palette.Active():
 		return m.palette.Update(k)
 	case m.filter.Active():
-		return m.filter.Update(k)
+		before := m.filter.Value()
+		cmd := m.filter.Update(k)
+		if v := m.filter.Value(); v != before {
+			if f, ok := m.Pane().(Filterable); ok {
+				f.SetFilter(v)
+			}
+		}
+		return cmd
 	case m.showHelp:
 		switch {
 		case key.Matches(k, m.keys.Quit.Binding):

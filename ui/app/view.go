@@ -6,6 +6,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vigilops/vigil/ui/common"
@@ -235,7 +236,8 @@ func (m *Model) overlays(screen string) string {
 }
 
 // helpView is the help overlay: the focused pane's keys, the global keys
-// and the palette's commands, from their KeyMaps and command table.
+// and the palette's commands, from their KeyMaps and command table. The
+// columns wrap to the next row when the screen is narrow.
 func (m *Model) helpView() string {
 	st := m.ctx.Styles
 	inner := max(min(m.frame.w-4, 110), 6)
@@ -254,13 +256,41 @@ func (m *Model) helpView() string {
 		}
 		cmds = append(cmds, key.NewBinding(key.WithKeys(s.Name), key.WithHelp(k, s.Help)))
 	}
-	groups = append(groups, cmds)
-	m.help.SetWidth(inner)
-	body := m.help.FullHelpView(groups)
+	m.help.SetWidth(0) // columns are packed below, not cut
+	body := m.packColumns(groups, inner) + "\n\n" + st.TableHeader.Render("Commands") + "\n" + m.packColumns([][]key.Binding{cmds}, inner)
 	lines := strings.Split(body, "\n")
 	for i, l := range lines {
 		lines[i] = ansi.Truncate(l, inner, "…")
 	}
 	footer := st.Muted.Render(ansi.Truncate("? or esc closes · keys are remappable, see docs/keys.md", inner, "…"))
 	return components.Box(st.DialogTitle.Render(ansi.Truncate(title, inner, "…"))+"\n\n"+strings.Join(lines, "\n")+"\n\n"+footer, inner, st)
+}
+
+// packColumns renders each group as a help column and lays the columns
+// side by side, starting a new row when the next does not fit in width.
+func (m *Model) packColumns(groups [][]key.Binding, width int) string {
+	const gap = "    "
+	var rows, cur []string
+	curW := 0
+	for _, g := range groups {
+		col := m.help.FullHelpView([][]key.Binding{g})
+		if col == "" {
+			continue
+		}
+		cw := lipgloss.Width(col)
+		if len(cur) > 0 && curW+len(gap)+cw > width {
+			rows = append(rows, lipgloss.JoinHorizontal(lipgloss.Top, cur...))
+			cur, curW = nil, 0
+		}
+		if len(cur) > 0 {
+			cur = append(cur, gap)
+			curW += len(gap)
+		}
+		cur = append(cur, col)
+		curW += cw
+	}
+	if len(cur) > 0 {
+		rows = append(rows, lipgloss.JoinHorizontal(lipgloss.Top, cur...))
+	}
+	return strings.Join(rows, "\n\n")
 }

@@ -32,9 +32,6 @@ func (k FilterKeys) ShortHelp() []key.Binding { return common.Keys(k.Apply, k.Cl
 // FullHelp implements help.KeyMap.
 func (k FilterKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
 
-// FilterChangedMsg carries the filter to the focused pane, as it is typed.
-type FilterChangedMsg struct{ Filter string }
-
 // FilterBar is the `/` line whose text filters the focused pane.
 type FilterBar struct {
 	Keys  FilterKeys
@@ -63,8 +60,12 @@ func (f *FilterBar) Open(current string) tea.Cmd {
 	return f.input.Focus()
 }
 
-// Update handles a key while the bar is open; the returned command
-// delivers a FilterChangedMsg whenever the filter changes.
+// Value is the filter typed so far.
+func (f *FilterBar) Value() string { return f.input.Value() }
+
+// Update handles a key while the bar is open. The caller compares Value
+// before and after, and filters the pane at once: a message per change
+// could arrive out of order.
 func (f *FilterBar) Update(msg tea.Msg) tea.Cmd {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
@@ -76,20 +77,12 @@ func (f *FilterBar) Update(msg tea.Msg) tea.Cmd {
 			f.open = false
 			f.input.Blur()
 			f.input.Reset()
-			return changed("")
+			return nil
 		}
 	}
-	before := f.input.Value()
 	var cmd tea.Cmd
 	f.input, cmd = f.input.Update(msg)
-	if v := f.input.Value(); v != before {
-		return tea.Batch(cmd, changed(v))
-	}
 	return cmd
-}
-
-func changed(v string) tea.Cmd {
-	return func() tea.Msg { return FilterChangedMsg{Filter: v} }
 }
 
 // View renders the filter line, width cells wide.

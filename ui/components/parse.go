@@ -29,7 +29,11 @@ func ParseCommand(line string) (Command, error) {
 	if !validName(name) {
 		return Command{}, fmt.Errorf("%q is not a command name: names are lower-case letters, digits and -, like theme", name)
 	}
-	return Command{Name: name, Args: words[1:]}, nil
+	c := Command{Name: name}
+	if len(words) > 1 {
+		c.Args = words[1:]
+	}
+	return c, nil
 }
 
 func validName(s string) bool {

@@ -78,8 +78,10 @@ func (m *Model) render() {
 	}
 	st := m.ctx.Styles
 	wrap := func(s string) string { return lipgloss.Wrap(s, m.width, " ") }
+	// A command on its line, what it does indented below it.
 	cmd := func(c, what string) string {
-		return wrap("  " + st.HelpKey.Render(c) + "  " + st.HelpDesc.Render(what))
+		desc := lipgloss.Wrap(what, max(m.width-6, 10), " ")
+		return "  " + st.HelpKey.Render(c) + "\n" + st.HelpDesc.Render("      "+strings.ReplaceAll(desc, "\n", "\n      "))
 	}
 	parts := []string{
 		st.DialogTitle.Render(wrap("Welcome to vigil")),

@@ -1,0 +1,220 @@
+package activity
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/audit"
+	"github.com/vigilops/vigil/ops/config"
+	"github.com/vigilops/vigil/themes"
+	"github.com/vigilops/vigil/ui/common"
+)
+
+var t0 = time.Date(2026, 11, 29, 14, 0, 0, 0, time.UTC)
+
+func setup(t *testing.T, entries ...audit.Entry) (*Model, *audit.Journal) {
+	t.Helper()
+	j, err := audit.Open(filepath.Join(t.TempDir(), "j.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	for _, e := range entries {
+		if _, err := j.Append(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	th, err := themes.Load("dark", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := &common.Context{Config: config.Default(), Actor: access.Actor{Name: "alice", Role: access.Operator},
+		Journal: j, Now: func() time.Time { return t0 }}
+	ctx.SetTheme(th)
+	m := New(ctx, NewKeyMap())
+	m.SetSize(100, 10)
+	return m, j
+}
+
+// load runs Init and delivers its result; it returns the feed's wait command.
+func load(t *testing.T, m *Model) tea.Cmd {
+	t.Helper()
+	return m.Update(m.Init()())
+}
+
+// next waits for the feed's next message and delivers it.
+func next(t *testing.T, m *Model, wait tea.Cmd) tea.Cmd {
+	t.Helper()
+	done := make(chan tea.Msg, 1)
+	go func() { done <- wait() }()
+	select {
+	case msg := <-done:
+		return m.Update(msg)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no entry from the live feed")
+		return nil
+	}
+}
+
+func e(min int, actor, action, target string, r audit.Result) audit.Entry {
+	return audit.Entry{Time: t0.Add(time.Duration(min) * time.Minute), Actor: actor, Action: action, Target: target, Result: r}
+}
+
+func actions(es []audit.Entry) string {
+	var s []string
+	for _, e := range es {
+		s = append(s, e.Action)
+	}
+	return strings.Join(s, ",")
+}
+
+func press(s string) tea.KeyPressMsg {
+	switch s {
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "pgdown":
+		return tea.KeyPressMsg{Code: tea.KeyPgDown}
+	}
+	return tea.KeyPressMsg{Code: []rune(s)[0], Text: s}
+}
+
+func TestTimelineNewestFirstAndLive(t *testing.T) {
+	m, j := setup(t,
+		e(-3, "alice", "a1", "prod/api", audit.OK),
+		e(-2, "bob", "a2", "prod/web", audit.Failed),
+		e(-1, "carol", "a3", "dev/api", audit.Refused))
+	wait := load(t, m)
+	if got := actions(m.Visible()); got != "a3,a2,a1" {
+		t.Fatalf("timeline %s, want newest first", got)
+	}
+	m.Update(press("j")) // select a2
+	if s, _ := m.Selected(); s.Action != "a2" {
+		t.Fatalf("selected %s", s.Action)
+	}
+	if _, err := j.Append(e(0, "dave", "a4", "prod/api", audit.OK)); err != nil {
+		t.Fatal(err)
+	}
+	wait = next(t, m, wait)
+	if got := actions(m.Visible()); got != "a4,a3,a2,a1" {
+		t.Fatalf("after a live entry: %s", got)
+	}
+	if s, _ := m.Selected(); s.Action != "a2" {
+		t.Fatalf("the selection moved to %s with the new entry", s.Action)
+	}
+	if wait == nil {
+		t.Fatal("the feed was not re-armed")
+	}
+	view := ansi.Strip(m.View())
+	if !strings.Contains(view, "dave") || !strings.Contains(view, "failed") || !strings.HasPrefix(view, "TIME") {
+		t.Fatalf("view:\n%s", view)
+	}
+}
+
+func TestFilter(t *testing.T) {
+	m, j := setup(t,
+		e(-4, "alice", "promote", "prod/api", audit.OK),
+		e(-3, "bob", "promote", "prod/api-v2", audit.OK),
+		e(-2, "bob", "rollback", "prod", audit.Failed),
+		e(-1, "alice", "silence", "alerts/HostDown", audit.OK))
+	wait := load(t, m)
+	cases := map[string]string{
+		"actor:bob":                   "rollback,promote",
+		"actor:BOB target:prod/api":   "",
+		"target:prod":                 "rollback,promote,promote",
+		"target:prod/api":             "promote",
+		"target:prod/api/":            "promote",
+		"actor:alice target:prod/api": "promote",
+		"failed":                      "rollback",
+		"HOSTDOWN":                    "silence",
+		"promote api-v2":              "promote",
+		"":                            "silence,rollback,promote,promote",
+	}
+	for f, want := range cases {
+		m.SetFilter(f)
+		if got := actions(m.Visible()); got != want {
+			t.Errorf("filter %q: %s, want %s", f, got, want)
+		}
+	}
+	m.SetFilter("actor:bob")
+	if !strings.Contains(m.Status(), "2 of 4") {
+		t.Errorf("status %q", m.Status())
+	}
+	// A live entry that the filter hides stays hidden; one it lets through shows.
+	j.Append(e(0, "alice", "hidden", "x", audit.OK))
+	wait = next(t, m, wait)
+	j.Append(e(1, "bob", "shown", "x", audit.OK))
+	next(t, m, wait)
+	if got := actions(m.Visible()); got != "shown,rollback,promote" {
+		t.Errorf("live entries under a filter: %s", got)
+	}
+	m.SetFilter("nomatch")
+	if v := ansi.Strip(m.View()); !strings.Contains(v, "No entry matches the filter nomatch") {
+		t.Errorf("no-match view: %q", v)
+	}
+}
+
+func TestNavigationAndDetail(t *testing.T) {
+	var es []audit.Entry
+	for i := range 30 {
+		es = append(es, e(i, "alice", "act"+string(rune('A'+i)), "prod/api", audit.OK))
+	}
+	es[0].Parameters = map[string]string{"version": "2.5.0", "from": "preprod"}
+	es[0].Result, es[0].Error = audit.Failed, "rollout stalled: 1/3 ready after 5m"
+	m, _ := setup(t, es...)
+	load(t, m)
+	sel := func() string { s, _ := m.Selected(); return s.Action }
+	m.Update(press("G"))
+	if sel() != "actA" {
+		t.Fatalf("G: %s", sel())
+	}
+	if v := ansi.Strip(m.View()); !strings.Contains(v, "actA") || strings.Count(v, "\n") != 9 {
+		t.Fatalf("after G the last entry must be drawn in 10 lines:\n%s", v)
+	}
+	m.Update(press("enter"))
+	if !m.InDetail() {
+		t.Fatal("enter did not open the details")
+	}
+	v := ansi.Strip(m.View())
+	for _, want := range []string{"from = preprod", "version = 2.5.0", "rollout stalled", "failed"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("details lack %q:\n%s", want, v)
+		}
+	}
+	if strings.Index(v, "from =") > strings.Index(v, "version =") {
+		t.Error("parameters are not sorted")
+	}
+	m.Update(press("esc"))
+	m.Update(press("g"))
+	if m.InDetail() || sel() != "act"+string(rune('A'+29)) {
+		t.Fatalf("esc then g: detail %v, selected %s", m.InDetail(), sel())
+	}
+	m.Update(press("pgdown"))
+	if want := "act" + string(rune('A'+29-9)); sel() != want {
+		t.Fatalf("pgdown selected %s, want %s", sel(), want)
+	}
+	m.Update(press("k"))
+	m.Update(press("j"))
+	m.Update(press("j"))
+	if want := "act" + string(rune('A'+29-10)); sel() != want {
+		t.Fatalf("k j j selected %s, want %s", sel(), want)
+	}
+}
+
+func TestEmptyJournal(t *testing.T) {
+	m, _ := setup(t)
+	if v := m.View(); !strings.Contains(v, "Reading the journal") {
+		t.Fatalf("before load: %q", v)
+	}
+	load(t, m)
+	if v := ansi.Strip(m.View()); !strings.Contains(v, "Nothing journaled yet") {
+		t.Fatalf("empty: %q", v)
+	}
+}
