@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/audit"
+	"github.com/vigilops/vigil/themes"
+	"github.com/vigilops/vigil/ui/serve"
+)
+
+// newServeCmd is `vigil serve`: the console over SSH for the users listed
+// in the config's serve section.
+func newServeCmd(g *globals) *cobra.Command {
+	var listen, httpListen string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the console over SSH to the users of the config's serve section",
+		Long: "vigil serve lets several administrators use the console at once over SSH.\n" +
+			"Each user in serve.users logs in with one of their public keys; the journal\n" +
+			"names them and their key. SIGTERM or SIGINT stops the server gracefully:\n" +
+			"sessions are told, and actions in progress finish first.",
+		Example: "  vigil serve\n" +
+			"  vigil serve --listen 0.0.0.0:2222\n" +
+			"  ssh -t -p 2222 alice@bastion",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return runServe(ctx, g, listen, httpListen, cmd.ErrOrStderr())
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "", "SSH address, overriding serve.listen (default 127.0.0.1:2222)")
+	cmd.Flags().StringVar(&httpListen, "http-listen", "", "address of /healthz, /metrics and the webhook, overriding serve.http_listen (default 127.0.0.1:9464)")
+	return cmd
+}
+
+func runServe(ctx context.Context, g *globals, listen, httpListen string, stderr io.Writer) error {
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return err
+	}
+	if cfg.Serve == nil {
+		return fmt.Errorf("%s has no serve section: add serve.users (name, role and public keys) to serve the console over SSH (`vigil config init` writes an example)", configName(cfg.Path))
+	}
+	opts := *cfg.Serve
+	if listen != "" {
+		opts.Listen = listen
+	}
+	if httpListen != "" {
+		opts.HTTPListen = httpListen
+	}
+	if opts.HostKey == "" {
+		opts.HostKey = filepath.Join(stateDir(), "vigil", "ssh_host_ed25519_key")
+	}
+
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	if g.logFile != "" {
+		logf, err := openLog(g.logFile)
+		if err != nil {
+			return err
+		}
+		defer logf.Close()
+		logger = slog.New(slog.NewTextHandler(logf, nil))
+	}
+	slog.SetDefault(logger)
+
+	themeName := cfg.Theme
+	if g.theme != "" {
+		themeName = g.theme
+	}
+	themeDir := themes.UserDir()
+	theme, err := themes.Load(themeName, themeDir)
+	if err != nil {
+		return err
+	}
+	journal, err := audit.Open(cfg.Audit.Path)
+	if err != nil {
+		return err
+	}
+	defer journal.Close()
+
+	srv, err := serve.Listen(serve.Options{
+		Serve: opts,
+		Services: serve.Services{
+			Config:   cfg,
+			Journal:  journal,
+			Guard:    access.Guard{ReadOnly: g.readOnly},
+			Theme:    theme,
+			ThemeDir: themeDir,
+			Now:      time.Now,
+		},
+		Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "vigil serve: ssh on %s, /healthz and /metrics on http://%s (version %s)\n",
+		srv.Addr(), srv.HTTPAddr(), currentBuild().Version)
+	err = srv.Serve(ctx)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	fmt.Fprintln(stderr, "vigil serve: stopped")
+	return nil
+}
+
+// configName names the config in messages, even when only defaults apply.
+func configName(path string) string {
+	if path == "" {
+		return "the config"
+	}
+	if _, err := os.Stat(path); err != nil {
+		return "the config (" + path + ", absent)"
+	}
+	return path
+}
