@@ -82,7 +82,10 @@ func (r *Runner) Run(ctx context.Context, spec playbook.Spec, emit func(playbook
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Env = append(os.Environ(), r.env()...)
 	// Passwords go through pipes the child inherits as fd 3, 4, …: never a
-	// file, an argument or an environment variable.
+	// file, an argument or an environment variable. Ansible resolves a
+	// /dev/fd path to an unreadable pipe:[…] name, and runs password scripts
+	// with every other fd closed, so each flag names a script that reads the
+	// pipe through its parent, ansible-playbook: /proc/$PPID/fd/N.
 	var feeds []func()
 	for _, pw := range []struct {
 		flag   string
@@ -96,9 +99,14 @@ func (r *Runner) Run(ctx context.Context, spec playbook.Spec, emit func(playbook
 			return fmt.Errorf("pipe for a password: %w", err)
 		}
 		defer rd.Close()
+		defer wr.Close()
 		fd := 3 + len(cmd.ExtraFiles)
 		cmd.ExtraFiles = append(cmd.ExtraFiles, rd)
-		cmd.Args = slices.Insert(cmd.Args, 1, pw.flag, fmt.Sprintf("/dev/fd/%d", fd))
+		script := filepath.Join(dir, fmt.Sprintf("password-%d", fd))
+		if err := os.WriteFile(script, fmt.Appendf(nil, "#!/bin/sh\nexec cat /proc/$PPID/fd/%d\n", fd), 0o700); err != nil {
+			return fmt.Errorf("write the password reader: %w", err)
+		}
+		cmd.Args = slices.Insert(cmd.Args, 1, pw.flag, script)
 		secret := pw.secret
 		feeds = append(feeds, func() {
 			wr.Write(secret)
