@@ -72,7 +72,7 @@ func drive(m *Model, cmd tea.Cmd) {
 		var msg tea.Msg
 		select {
 		case msg = <-done:
-		case <-time.After(50 * time.Millisecond):
+		case <-timeAfter():
 			continue // a tick or a wait on the journal's feed
 		}
 		switch msg := msg.(type) {
@@ -88,6 +88,10 @@ func drive(m *Model, cmd tea.Cmd) {
 		}
 	}
 }
+
+// timeAfter is how long a command may take before drive takes it for a
+// tick or a wait on the journal's feed, and moves on.
+func timeAfter() <-chan time.Time { return time.After(50 * time.Millisecond) }
 
 func press(m *Model, keys ...string) {
 	for _, k := range keys {

@@ -116,6 +116,7 @@ func (m *Model) render() string {
 		return ""
 	}
 	var b strings.Builder
+	b.Grow(f.w * f.h * 3) // box-drawing characters take 3 bytes
 	if f.tabs {
 		b.WriteString(f.tabBar)
 		b.WriteByte('\n')
