@@ -218,3 +218,19 @@ func TestEmptyJournal(t *testing.T) {
 		t.Fatalf("empty: %q", v)
 	}
 }
+
+func TestCloseEndsTheFeed(t *testing.T) {
+	m, _ := setup(t)
+	wait := load(t, m)
+	m.Close()
+	done := make(chan tea.Msg, 1)
+	go func() { done <- wait() }()
+	select {
+	case msg := <-done:
+		if _, ok := msg.(feedClosedMsg); !ok {
+			t.Fatalf("after Close the feed gave %T", msg)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the feed is still open after Close")
+	}
+}

@@ -137,6 +137,16 @@ func (m *Model) Pane() Pane {
 	return m.slots[m.active].pane
 }
 
+// Close releases what the panes hold, such as their journal
+// subscriptions. Call it once the program has ended.
+func (m *Model) Close() {
+	for _, s := range m.slots {
+		if c, ok := s.pane.(Closer); ok {
+			c.Close()
+		}
+	}
+}
+
 // Init starts the panes.
 func (m *Model) Init() tea.Cmd { return m.initCmd }
 
@@ -165,6 +175,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.key(msg)
 	case clockTickMsg:
 		m.ticking = false
+		m.frame.health = m.healthView() // the ages of the states change with the clock
 		return nil
 	case themeLoadedMsg:
 		if msg.err != nil {
@@ -239,6 +250,8 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case key.Matches(k, m.keys.Palette.Binding):
 		return m.palette.Open()
+	case m.Pane() == nil:
+		return nil
 	case key.Matches(k, m.keys.Filter.Binding):
 		if f, ok := m.Pane().(Filterable); ok {
 			return m.filter.Open(f.Filter())
@@ -256,10 +269,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 			return m.focusKey(i + 1)
 		}
 	}
-	if p := m.Pane(); p != nil {
-		return p.Update(k)
-	}
-	return nil
+	return m.Pane().Update(k)
 }
 
 // focusKey focuses the pane on number key n, or says why there is none.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -304,9 +305,9 @@ func TestHealthInStatusBar(t *testing.T) {
 	if l := last(); !strings.Contains(l, "prom ●") || strings.Contains(l, "k8s") || !strings.Contains(l, "14:02:31") {
 		t.Fatalf("status bar: %q", l)
 	}
-	_, cmd := m.Update(common.HealthMsg{Name: "alertmanager", State: common.Down, Since: fixedNow, Err: errors.New("connection refused")})
+	_, cmd := m.Update(common.HealthMsg{Name: "alertmanager", State: common.Down, Since: fixedNow.Add(-3 * time.Minute), Err: errors.New("connection refused")})
 	drive(m, cmd)
-	if l := last(); !strings.Contains(l, "am ✗") {
+	if l := last(); !strings.Contains(l, "am ✗ 3m") {
 		t.Fatalf("status bar: %q", l)
 	}
 	if !strings.Contains(screen(m), "alertmanager is down: connection refused") {

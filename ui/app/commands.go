@@ -43,6 +43,11 @@ func (m *Model) registerCommands() {
 		Run: func(args []string) (tea.Cmd, error) { return tea.Quit, nil },
 	})
 	for i, s := range m.slots {
+		if c, ok := s.pane.(Commander); ok {
+			for _, spec := range c.Commands() {
+				m.reg.Add(spec)
+			}
+		}
 		m.reg.Add(components.Spec{
 			Name: strings.ToLower(s.pane.Title()), Help: "go to the " + s.pane.Title() + " pane",
 			Run: func(args []string) (tea.Cmd, error) {

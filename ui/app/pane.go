@@ -6,6 +6,7 @@ import (
 
 	"github.com/vigilops/vigil/ui/activity"
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/components"
 	"github.com/vigilops/vigil/ui/welcome"
 )
 
@@ -31,9 +32,21 @@ type Filterable interface {
 	Filter() string
 }
 
+// Commander panes add palette commands of their own.
+type Commander interface {
+	Commands() []components.Spec
+}
+
+// Closer panes hold resources, such as a journal subscription, that must
+// be released when the session ends.
+type Closer interface {
+	Close()
+}
+
 var (
 	_ Pane       = (*activity.Model)(nil)
 	_ Filterable = (*activity.Model)(nil)
+	_ Closer     = (*activity.Model)(nil)
 	_ Pane       = (*welcome.Model)(nil)
 )
 

@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -83,7 +84,15 @@ func (m *Model) layout() {
 		keys := append(p.KeyMap().ShortHelp(), common.Keys(m.keys.Filter, m.keys.Help, m.keys.Palette, m.keys.Quit)...)
 		f.statusLeft = " " + m.help.ShortHelpView(keys)
 	}
-	var hb strings.Builder
+	m.frame = f
+	m.frame.health = m.healthView()
+}
+
+// healthView shows each configured integration that has reported: a mark
+// for its state and, unless it is healthy, for how long.
+func (m *Model) healthView() string {
+	st := m.ctx.Styles
+	var b strings.Builder
 	for _, name := range m.ctx.Config.Integrations() {
 		h, ok := m.health[name]
 		if !ok {
@@ -96,10 +105,26 @@ func (m *Model) layout() {
 		case common.Down:
 			mark, style = "✗", st.StatusCrit
 		}
-		hb.WriteString(shortNames[name] + " " + style.Render(mark) + "  ")
+		b.WriteString(shortNames[name] + " " + style.Render(mark))
+		if h.State != common.Healthy && !h.Since.IsZero() {
+			b.WriteString(" " + age(m.ctx.Now().Sub(h.Since)))
+		}
+		b.WriteString("  ")
 	}
-	f.health = hb.String()
-	m.frame = f
+	return b.String()
+}
+
+// age is a short duration: 45s, 12m, 3h, 2d.
+func age(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", max(int(d.Seconds()), 0))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
 }
 
 // View draws the screen. It only assembles what Update prepared.
