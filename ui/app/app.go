@@ -48,6 +48,9 @@ type Model struct {
 	confirm     *components.Confirm
 	confirmKeys components.ConfirmKeys
 	showHelp    bool
+	helpOff     int    // the first line of help shown, when it is taller than the screen
+	helpBox     string // the help overlay, rendered when opened, scrolled or resized
+	helpKeys    HelpKeys
 	help        help.Model
 
 	health  map[string]common.HealthMsg
@@ -82,6 +85,7 @@ func New(opts Options) *Model {
 		keys:        NewGlobalKeys(),
 		reg:         &components.Registry{},
 		confirmKeys: components.NewConfirmKeys(),
+		helpKeys:    NewHelpKeys(),
 		help:        help.New(),
 		health:      map[string]common.HealthMsg{},
 	}
@@ -117,6 +121,7 @@ func (m *Model) bindings() []*common.Binding {
 	all = append(all, m.palette.Keys.Bindings()...)
 	all = append(all, m.filter.Keys.Bindings()...)
 	all = append(all, m.confirmKeys.Bindings()...)
+	all = append(all, m.helpKeys.Bindings()...)
 	for _, s := range m.slots {
 		all = append(all, s.pane.Bindings()...)
 	}
@@ -237,8 +242,14 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		switch {
 		case key.Matches(k, m.keys.Quit.Binding):
 			return tea.Quit
-		case key.Matches(k, m.keys.Help.Binding), k.String() == "esc":
+		case key.Matches(k, m.helpKeys.Close.Binding):
 			m.showHelp = false
+		case key.Matches(k, m.helpKeys.Down.Binding):
+			m.helpOff++
+			m.renderHelp()
+		case key.Matches(k, m.helpKeys.Up.Binding):
+			m.helpOff = max(m.helpOff-1, 0)
+			m.renderHelp()
 		}
 		return nil
 	}
@@ -246,7 +257,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, m.keys.Quit.Binding):
 		return tea.Quit
 	case key.Matches(k, m.keys.Help.Binding):
-		m.showHelp = true
+		m.openHelp()
 		return nil
 	case key.Matches(k, m.keys.Palette.Binding):
 		return m.palette.Open()

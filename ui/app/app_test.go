@@ -376,3 +376,23 @@ func TestKeysDocUpToDate(t *testing.T) {
 		t.Fatal("docs/keys.md is stale: run make docs (go test ./ui/app -run TestKeysDocUpToDate -update) and commit it")
 	}
 }
+
+func TestHelpScrollsWhenShort(t *testing.T) {
+	m := newShell(t, nil, nil)
+	press(m, "5")
+	resize(m, 40, 12)
+	press(m, "?")
+	if s := screen(m); strings.Contains(s, ":theme") || !strings.Contains(s, "scroll") {
+		t.Fatalf("help at 40x12 should scroll:\n%s", s)
+	}
+	for range 40 {
+		press(m, "j")
+	}
+	if s := screen(m); !strings.Contains(s, ":theme") {
+		t.Fatalf("scrolled to the end, the commands should show:\n%s", s)
+	}
+	press(m, "esc")
+	if strings.Contains(screen(m), "Help ·") {
+		t.Fatal("esc did not close help")
+	}
+}

@@ -34,7 +34,7 @@ func (m *Model) registerCommands() {
 	m.reg.Add(components.Spec{
 		Name: "help", Help: "show the keys and commands",
 		Run: func(args []string) (tea.Cmd, error) {
-			m.showHelp = true
+			m.openHelp()
 			return nil, nil
 		},
 	})

@@ -45,6 +45,23 @@ func (k GlobalKeys) helpGroup() []key.Binding {
 	return common.Keys(k.NextPane, k.PrevPane, k.Filter, k.Palette, k.Help, k.Quit)
 }
 
+// HelpKeys are the help overlay's bindings.
+type HelpKeys struct {
+	Up, Down, Close *common.Binding
+}
+
+// NewHelpKeys declares the help overlay's default bindings.
+func NewHelpKeys() HelpKeys {
+	return HelpKeys{
+		Up:    common.NewBinding("help.up", "↑/k", "scroll up", "up", "k"),
+		Down:  common.NewBinding("help.down", "↓/j", "scroll down", "down", "j"),
+		Close: common.NewBinding("help.close", "?/esc", "close help", "?", "esc"),
+	}
+}
+
+// Bindings lists every help overlay binding.
+func (k HelpKeys) Bindings() []*common.Binding { return []*common.Binding{k.Up, k.Down, k.Close} }
+
 // keySection is one table of docs/keys.md.
 type keySection struct {
 	title    string
@@ -59,6 +76,7 @@ func allKeys() []keySection {
 		{"Global", NewGlobalKeys().Bindings()},
 		{"Command palette (:)", components.NewPaletteKeys().Bindings()},
 		{"Filter bar (/)", components.NewFilterKeys().Bindings()},
+		{"Help (?)", NewHelpKeys().Bindings()},
 		{"Confirm dialog", components.NewConfirmKeys().Bindings()},
 		{"Activity pane (5)", activity.NewKeyMap().Bindings()},
 	}

@@ -86,6 +86,9 @@ func (m *Model) layout() {
 	}
 	m.frame = f
 	m.frame.health = m.healthView()
+	if m.showHelp {
+		m.renderHelp()
+	}
 }
 
 // healthView shows each configured integration that has reported: a mark
@@ -246,7 +249,7 @@ func (m *Model) overlays(screen string) string {
 	case m.confirm != nil:
 		box = m.confirm.View(f.w, st)
 	case m.showHelp:
-		box = m.helpView()
+		box = m.helpBox
 	default:
 		return screen
 	}
@@ -261,10 +264,16 @@ func (m *Model) overlays(screen string) string {
 	return components.Overlay(screen, box, max((f.w-bw)/2, 0), max((f.h-len(lines))/2, 0))
 }
 
-// helpView is the help overlay: the focused pane's keys, the global keys
-// and the palette's commands, from their KeyMaps and command table. The
-// columns wrap to the next row when the screen is narrow.
-func (m *Model) helpView() string {
+func (m *Model) openHelp() {
+	m.showHelp, m.helpOff = true, 0
+	m.renderHelp()
+}
+
+// renderHelp renders the help overlay: the focused pane's keys, the global
+// keys and the palette's commands, from their KeyMaps and command table.
+// The columns wrap to the next row when the screen is narrow, and the
+// lines scroll when it is short.
+func (m *Model) renderHelp() {
 	st := m.ctx.Styles
 	inner := max(min(m.frame.w-4, 110), 6)
 	var groups [][]key.Binding
@@ -285,11 +294,20 @@ func (m *Model) helpView() string {
 	m.help.SetWidth(0) // columns are packed below, not cut
 	body := m.packColumns(groups, inner) + "\n\n" + st.TableHeader.Render("Commands") + "\n" + m.packColumns([][]key.Binding{cmds}, inner)
 	lines := strings.Split(body, "\n")
+	footer := "? or esc closes · keys are remappable, see docs/keys.md"
+	// Title, footer, two blank lines and the border take 6 rows.
+	if room := max(m.frame.h-6, 1); len(lines) > room {
+		m.helpOff = min(m.helpOff, len(lines)-room)
+		lines = lines[m.helpOff : m.helpOff+room]
+		footer = fmt.Sprintf("↑/↓ scroll (%d more) · ", len(strings.Split(body, "\n"))-room) + footer
+	} else {
+		m.helpOff = 0
+	}
 	for i, l := range lines {
 		lines[i] = ansi.Truncate(l, inner, "…")
 	}
-	footer := st.Muted.Render(ansi.Truncate("? or esc closes · keys are remappable, see docs/keys.md", inner, "…"))
-	return components.Box(st.DialogTitle.Render(ansi.Truncate(title, inner, "…"))+"\n\n"+strings.Join(lines, "\n")+"\n\n"+footer, inner, st)
+	footer = st.Muted.Render(ansi.Truncate(footer, inner, "…"))
+	m.helpBox = components.Box(st.DialogTitle.Render(ansi.Truncate(title, inner, "…"))+"\n\n"+strings.Join(lines, "\n")+"\n\n"+footer, inner, st)
 }
 
 // packColumns renders each group as a help column and lays the columns
