@@ -136,12 +136,17 @@ type Progress struct {
 	TasksDone, TasksTotal int
 	Play, Task            string
 	Hosts                 map[string]HostProgress
-	Recent                []Event // the last RecentEvents events, oldest first
+	// Recent holds the last RecentEvents events, oldest first, without
+	// their outputs (Stdout, Stderr, Diff) and with Msg cut at
+	// recentMsg bytes: read the full events with Service.Events.
+	Recent []Event
 }
 
 // RecentEvents is how many events a live run keeps in memory; all of them
 // are in the history.
 const RecentEvents = 200
+
+const recentMsg = 512
 
 // tracker folds events into a run's live state, in bounded memory: per-host
 // state, and a ring of recent events.
@@ -166,12 +171,7 @@ func newTracker(run Run, hosts []string, total int) *tracker {
 
 func (t *tracker) apply(e Event) {
 	t.run.Events++
-	if len(t.recent) < RecentEvents {
-		t.recent = append(t.recent, e)
-	} else {
-		t.recent[t.next] = e
-		t.next = (t.next + 1) % RecentEvents
-	}
+	t.remember(e)
 	switch e.Kind {
 	case KindPlay:
 		t.play = e.Play
@@ -213,6 +213,20 @@ func (t *tracker) apply(e Event) {
 		t.live = maps.Clone(e.Recap)
 	}
 	t.run.Recap = t.live
+}
+
+// remember keeps a light copy of e in the ring of recent events.
+func (t *tracker) remember(e Event) {
+	e.Stdout, e.Stderr, e.Diff = "", "", ""
+	if len(e.Msg) > recentMsg {
+		e.Msg = strings.Clone(e.Msg[:recentMsg]) + "…"
+	}
+	if len(t.recent) < RecentEvents {
+		t.recent = append(t.recent, e)
+		return
+	}
+	t.recent[t.next] = e
+	t.next = (t.next + 1) % RecentEvents
 }
 
 func (t *tracker) progress() Progress {

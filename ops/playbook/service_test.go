@@ -70,7 +70,7 @@ type fixture struct {
 	dir     string
 }
 
-func setup(t *testing.T, r *replay) fixture {
+func setup(t testing.TB, r *replay) fixture {
 	t.Helper()
 	dir := t.TempDir()
 	pbs := filepath.Join(dir, "playbooks")
