@@ -102,8 +102,10 @@ func New(opts Options) *Model {
 
 	all := m.bindings()
 	var cmds []tea.Cmd
-	if unknown := common.Remap(all, cfg.Keys); len(unknown) > 0 {
-		err := &common.UnknownBindingsError{Unknown: unknown, Known: BindingNames()}
+	// Names of panes that do not exist in this session are not mistakes:
+	// ValidateKeys checks against every pane.
+	common.Remap(all, cfg.Keys)
+	if err := ValidateKeys(cfg.Keys); err != nil {
 		cmds = append(cmds, common.ToastCmd(common.Error, err.Error()))
 	}
 	common.Restrict(all, ctx.MayAct())
@@ -127,12 +129,6 @@ func (m *Model) bindings() []*common.Binding {
 	}
 	return all
 }
-
-// Context is the session's shared state.
-func (m *Model) Context() *common.Context { return m.ctx }
-
-// Registry is the palette's command table; panes add their commands to it.
-func (m *Model) Registry() *components.Registry { return m.reg }
 
 // Pane returns the focused pane.
 func (m *Model) Pane() Pane {

@@ -39,7 +39,6 @@ func Overlay(bg, fg string, x, y int) string {
 type Tab struct {
 	Key   string // "1"…"6", "" for none
 	Title string
-	Badge string // e.g. "●2"
 }
 
 // Tabs renders the tab bar with tab active highlighted, cut to width.
@@ -49,9 +48,6 @@ func Tabs(tabs []Tab, active, width int, st *styles.Styles) string {
 		label := " " + t.Title + " "
 		if t.Key != "" {
 			label = " " + t.Key + " " + t.Title + " "
-		}
-		if t.Badge != "" {
-			label += t.Badge + " "
 		}
 		if i == active {
 			b.WriteString(st.TabActive.Render(label))
