@@ -226,16 +226,17 @@ func (s *store) rebuild() {
 		}
 	}
 	clear(s.dirty)
+	if added {
+		sort.Slice(rows, func(i, j int) bool { return rows[i].App < rows[j].App })
+	}
+	m.Rows = rows
+	// Stored under the lock: a concurrent rebuild must start from this one.
+	s.cur.Store(m)
 	subs := make([]chan struct{}, 0, len(s.subs))
 	for c := range s.subs {
 		subs = append(subs, c)
 	}
 	s.mu.Unlock()
-	if added {
-		sort.Slice(rows, func(i, j int) bool { return rows[i].App < rows[j].App })
-	}
-	m.Rows = rows
-	s.cur.Store(m)
 	for _, c := range subs {
 		select {
 		case c <- struct{}{}:
