@@ -1,0 +1,314 @@
+package release
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/config"
+)
+
+var pipeline = []Env{
+	{Name: "dev", Namespace: "dev"},
+	{Name: "test", Namespace: "test"},
+	{Name: "preprod", Namespace: "preprod"},
+	{Name: "prod", Namespace: "prod", Protected: true},
+}
+
+func healthy(name, version string, n int32) Workload {
+	return Workload{
+		Kind: Deployment, Name: name, Settled: true,
+		Containers: []Container{{Name: name, Image: "reg.example/" + name + ":" + version}},
+		Desired:    n, Current: n, Updated: n, Ready: n, Available: n,
+		Conditions: []Condition{{Type: "Available", Status: "True"}, {Type: "Progressing", Status: "True", Reason: "NewReplicaSetAvailable"}},
+	}
+}
+
+func TestHealth(t *testing.T) {
+	stalled := healthy("api", "1", 3)
+	stalled.Updated, stalled.Available = 1, 2
+	stalled.Conditions[1] = Condition{Type: "Progressing", Status: "False", Reason: "ProgressDeadlineExceeded"}
+	unobserved := stalled
+	unobserved.Settled = false
+	rolling := healthy("api", "1", 3)
+	rolling.Updated, rolling.Current = 1, 4
+	paused := rolling
+	paused.Paused = true
+	degraded := healthy("api", "1", 3)
+	degraded.Available = 2
+	unavailable := healthy("api", "1", 3)
+	unavailable.Conditions[0].Status = "False"
+	cases := []struct {
+		name string
+		w    Workload
+		want Health
+	}{
+		{"healthy", healthy("api", "1", 3), Healthy},
+		{"deadline exceeded", stalled, Stalled},
+		{"spec not yet observed: old conditions do not count", unobserved, Progressing},
+		{"rolling", rolling, Progressing},
+		{"paused", paused, Paused},
+		{"fewer available", degraded, Degraded},
+		{"Available=False", unavailable, Degraded},
+		{"scaled to zero", healthy("api", "1", 0), Healthy},
+	}
+	for _, c := range cases {
+		if got := c.w.Health(); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+}
+
+func TestImageVersion(t *testing.T) {
+	for in, want := range map[string]string{
+		"nginx":                         "latest",
+		"nginx:1.25":                    "1.25",
+		"localhost:5000/shop/api":       "latest",
+		"localhost:5000/shop/api:2.5.0": "2.5.0",
+		"reg.io/api@sha256:abcd":        "sha256:abcd",
+	} {
+		if got := ImageVersion(in); got != want {
+			t.Errorf("ImageVersion(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestEnvsFromConfig(t *testing.T) {
+	envs, err := EnvsFromConfig(&config.Kubernetes{Environments: []config.Environment{
+		{Name: "dev", Namespace: "dev"}, {Name: "prod", Namespace: "prod", Context: "big", Protected: true, AutoRollback: true},
+	}})
+	if err != nil || len(envs) != 2 || envs[1] != (Env{Name: "prod", Namespace: "prod", Context: "big", Protected: true, AutoRollback: true}) {
+		t.Fatalf("%+v %v", envs, err)
+	}
+	for _, bad := range [][]config.Environment{
+		nil,
+		{{Name: "dev"}},
+		{{Name: "dev", Namespace: "a"}, {Name: "dev", Namespace: "b"}},
+	} {
+		if _, err := EnvsFromConfig(&config.Kubernetes{Environments: bad}); err == nil {
+			t.Errorf("%+v should be refused", bad)
+		}
+	}
+}
+
+func TestMatrixRowsDriftAndDeletes(t *testing.T) {
+	s := newStore(pipeline)
+	for i, e := range pipeline {
+		v := "2.5.0"
+		if e.Name == "prod" {
+			v = "2.4.1"
+		}
+		s.Workload(e.Name, healthy("api", v, int32(i+1)))
+	}
+	s.Workload("dev", healthy("web", "1.9.0", 2))
+	s.Workload("prod", healthy("web", "1.8.3", 2))
+	s.Workload("elsewhere", healthy("ghost", "1", 1)) // not in the pipeline: ignored
+	s.rebuild()
+	m := s.cur.Load()
+	if len(m.Rows) != 2 || m.Rows[0].App != "api" || m.Rows[1].App != "web" {
+		t.Fatalf("rows: %+v", m.Rows)
+	}
+	api, _ := m.Row("api")
+	for i, c := range api.Cells {
+		wantDrift := i == 3
+		if c.Drift != wantDrift || c.Health != Healthy {
+			t.Errorf("api in %s: drift %v health %s", c.Env, c.Drift, c.Health)
+		}
+	}
+	if api.Cells[3].DriftFrom != "2.5.0" || api.Cells[3].Version != "2.4.1" {
+		t.Errorf("prod cell: %+v", api.Cells[3])
+	}
+	// A gap in the pipeline is no drift: the environment before has no web.
+	if c, ok := m.Cell("web", "prod"); !ok || c.Drift {
+		t.Errorf("web in prod: %+v", c)
+	}
+	if c, ok := m.Cell("web", "test"); ok || c.Health != Missing {
+		t.Errorf("web in test should be missing: %+v", c)
+	}
+
+	s.WorkloadGone("dev", Deployment, "web")
+	s.WorkloadGone("prod", StatefulSet, "web") // wrong kind: kept
+	s.rebuild()
+	if c, ok := s.cur.Load().Cell("web", "prod"); !ok {
+		t.Fatalf("web in prod was dropped by a delete of another kind: %+v", c)
+	}
+	s.WorkloadGone("prod", Deployment, "web")
+	s.rebuild()
+	if _, ok := s.cur.Load().Row("web"); ok {
+		t.Fatal("an app gone from every environment should leave the matrix")
+	}
+	// The previous snapshot is untouched: panes may still be drawing it.
+	if _, ok := m.Row("web"); !ok {
+		t.Fatal("an old matrix changed under its readers")
+	}
+}
+
+func TestMatrixEnvStateAndSubscribe(t *testing.T) {
+	s := newStore(pipeline)
+	ch, cancel := s.subscribe()
+	defer cancel()
+	until := time.Now().Add(time.Hour)
+	s.Freeze("prod", &Freeze{Reason: "launch", Until: until})
+	s.Conn(Conn{Context: "", Connected: true, LastData: time.Now()})
+	s.rebuild()
+	select {
+	case <-ch:
+	default:
+		t.Fatal("no notification after a change")
+	}
+	m := s.cur.Load()
+	if !m.Envs[3].Freeze.Active(time.Now()) || !m.Envs[0].Conn.Connected || m.Envs[0].Freeze != nil {
+		t.Fatalf("env states: %+v", m.Envs)
+	}
+	s.rebuild() // nothing changed: same matrix, no notification
+	if s.cur.Load() != m {
+		t.Fatal("a rebuild without changes made a new matrix")
+	}
+	select {
+	case <-ch:
+		t.Fatal("notified without a change")
+	default:
+	}
+}
+
+// Changes from many goroutines while rebuilds run: none is lost.
+func TestMatrixConcurrentChanges(t *testing.T) {
+	s := newStore(pipeline)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				s.Workload(pipeline[i%4].Name, healthy(fmt.Sprintf("app%d-%d", g, i/4), "1", 1))
+				if i%17 == 0 {
+					s.rebuild()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	s.rebuild()
+	if n := len(s.cur.Load().Rows); n != 8*50 {
+		t.Fatalf("%d rows, want 400", n)
+	}
+	for _, r := range s.cur.Load().Rows {
+		for _, c := range r.Cells {
+			if c.Workload == nil {
+				t.Fatalf("%s lost its %s cell", r.App, c.Env)
+			}
+		}
+	}
+}
+
+func newTestService(opt Options) *Service {
+	s := New(pipeline, nil, nil, opt)
+	for _, e := range pipeline {
+		v := "2.5.0"
+		if e.Name == "prod" {
+			v = "2.4.1"
+		}
+		w := healthy("api", v, 3)
+		w.Containers = append([]Container{{Name: "migrate", Image: "reg.example/migrate:" + v, Init: true}}, w.Containers...)
+		s.store.Workload(e.Name, w)
+	}
+	s.store.Workload("dev", healthy("web", "1.9.0", 2))
+	s.store.Workload("prod", healthy("web", "1.8.3", 2))
+	s.store.rebuild()
+	return s
+}
+
+func TestPlanPromote(t *testing.T) {
+	s := newTestService(Options{})
+	alice := access.Actor{Name: "alice", Role: access.Operator}
+	p, err := s.PlanPromote(alice, "api", "", "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.From.Name != "preprod" || !p.To.Protected || !p.Changes() || len(p.Images) != 2 {
+		t.Fatalf("plan: %+v", p)
+	}
+	if p.Images[0] != (ImageChange{Container: "migrate", Init: true, From: "reg.example/migrate:2.4.1", To: "reg.example/migrate:2.5.0"}) {
+		t.Errorf("init container change: %+v", p.Images[0])
+	}
+	if p.Annotations[AnnotationPromotedFrom] != "preprod" || p.Annotations[AnnotationPromotedBy] != "alice" ||
+		!strings.Contains(p.Annotations[AnnotationChangeCause], "alice promoted api 2.5.0 from preprod") {
+		t.Errorf("annotations: %v", p.Annotations)
+	}
+	if p, _ := s.PlanPromote(alice, "api", "dev", "test"); p.Changes() {
+		t.Errorf("same images should change nothing: %+v", p.Images)
+	}
+	for _, c := range []struct{ app, from, to, want string }{
+		{"api", "", "dev", "first environment"},
+		{"api", "prod", "prod", "to itself"},
+		{"api", "", "staging", `no environment "staging"`},
+		{"web", "", "preprod", `test has no app "web" to promote from`},
+		{"web", "dev", "test", "prepare the environment first"},
+	} {
+		if _, err := s.PlanPromote(alice, c.app, c.from, c.to); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("PlanPromote(%s, %q, %s): %v, want %q", c.app, c.from, c.to, err, c.want)
+		}
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	denied := &access.DeniedError{Actor: access.Actor{Name: "v", Role: access.Viewer}, Action: ActPromote}
+	for err, want := range map[error]int{
+		nil:                                          ExitOK,
+		fmt.Errorf("promote: %w", denied):            ExitRefused,
+		access.ErrReadOnly:                           ExitRefused,
+		&FrozenError{Env: "prod"}:                    ExitRefused,
+		&LockedError{Holder: "bob"}:                  ExitRefused,
+		&StalledError{App: "a", Env: "b"}:            ExitFailed,
+		errors.New("connection refused"):             ExitFailed,
+		&HookError{Job: "j", Err: errString("boom")}: ExitFailed,
+	} {
+		if got := ExitCode(err); got != want {
+			t.Errorf("ExitCode(%v) = %d, want %d", err, got, want)
+		}
+	}
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
+
+// BenchmarkMatrixBuild builds the whole matrix of 500 apps × 4
+// environments, as after the first sync.
+func BenchmarkMatrixBuild(b *testing.B) {
+	ws := make([]Workload, 500)
+	for i := range ws {
+		ws[i] = healthy(fmt.Sprintf("app-%03d", i), "1.0.0", 3)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		s := newStore(pipeline)
+		for _, e := range pipeline {
+			for _, w := range ws {
+				s.Workload(e.Name, w)
+			}
+		}
+		s.rebuild()
+	}
+}
+
+// BenchmarkMatrixUpdate is one workload changing in a built 500 × 4 matrix.
+func BenchmarkMatrixUpdate(b *testing.B) {
+	s := newStore(pipeline)
+	for _, e := range pipeline {
+		for i := range 500 {
+			s.Workload(e.Name, healthy(fmt.Sprintf("app-%03d", i), "1.0.0", 3))
+		}
+	}
+	s.rebuild()
+	w := healthy("app-250", "1.0.1", 3)
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Workload("test", w)
+		s.rebuild()
+	}
+}
