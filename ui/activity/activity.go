@@ -394,8 +394,6 @@ func (m *Model) View() string {
 	st := m.ctx.Styles
 	msg := ""
 	switch {
-	case m.ctx.Journal == nil:
-		msg = "No journal is open."
 	case !m.loaded:
 		msg = "Reading the journal…"
 	case m.err != nil:

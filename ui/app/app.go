@@ -42,6 +42,7 @@ type Model struct {
 	active int
 
 	reg         *components.Registry
+	themeNames  []string // for :theme completion, read once
 	palette     *components.Palette
 	filter      *components.FilterBar
 	toasts      components.Toasts
@@ -109,6 +110,7 @@ func New(opts Options) *Model {
 		cmds = append(cmds, common.ToastCmd(common.Error, err.Error()))
 	}
 	common.Restrict(all, ctx.MayAct())
+	m.themeNames = themes.Available(ctx.ThemeDir)
 	m.registerCommands()
 	for _, s := range m.slots {
 		cmds = append(cmds, s.pane.Init())
@@ -183,7 +185,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			return common.ToastCmd(common.Error, msg.err.Error())
 		}
 		m.setTheme(msg.theme)
-		return tea.Batch(m.broadcast(common.ThemeChangedMsg{}), common.ToastCmd(common.Info, "theme "+msg.theme.Name))
+		return tea.Batch(m.broadcast(common.ThemeChangedMsg{}), common.ToastCmd(common.Success, "theme "+msg.theme.Name))
 	case common.HealthMsg:
 		return m.setHealth(msg)
 	case common.ToastMsg:

@@ -18,11 +18,11 @@ func (m *Model) registerCommands() {
 			if i > 0 {
 				return nil
 			}
-			return themes.Available(m.ctx.ThemeDir)
+			return m.themeNames
 		},
 		Run: func(args []string) (tea.Cmd, error) {
 			if len(args) != 1 {
-				return nil, fmt.Errorf("theme takes one name: :theme NAME, with NAME one of %s", strings.Join(themes.Available(m.ctx.ThemeDir), ", "))
+				return nil, fmt.Errorf("theme takes one name: :theme NAME, with NAME one of %s", strings.Join(m.themeNames, ", "))
 			}
 			dir := m.ctx.ThemeDir
 			return func() tea.Msg {

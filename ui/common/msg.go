@@ -30,7 +30,8 @@ type ThemeChangedMsg struct{}
 type ToastLevel int
 
 const (
-	Info ToastLevel = iota
+	Info    ToastLevel = iota // a notice
+	Success                   // an action's result
 	Error
 )
 

@@ -82,8 +82,11 @@ func (t *Toasts) View(width int, st *styles.Styles) string {
 	}
 	lines := make([]string, len(t.items))
 	for i, it := range t.items {
-		style, mark := st.StatusOK, "✓ "
-		if it.level == common.Error {
+		style, mark := st.Body, "• "
+		switch it.level {
+		case common.Success:
+			style, mark = st.StatusOK, "✓ "
+		case common.Error:
 			style, mark = st.StatusCrit, "✗ "
 		}
 		text := ansi.Truncate(mark+it.text, width-2, "…")
