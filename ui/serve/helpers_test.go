@@ -117,18 +117,44 @@ func dial(addr string, auth ...gossh.AuthMethod) (*gossh.Client, error) {
 	})
 }
 
-// buffer is a bytes.Buffer safe for a writer goroutine and a reader.
+// buffer is a bytes.Buffer safe for a writer goroutine and a reader. It
+// timestamps the first write after each mark, for latency measurements.
 type buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-	n  int64 // bytes ever written
+	mu      sync.Mutex
+	b       bytes.Buffer
+	n       int64 // bytes ever written
+	firstAt time.Time
+	wrote   chan struct{} // signalled on the first write after mark
 }
 
 func (b *buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.n += int64(len(p))
+	if b.firstAt.IsZero() {
+		b.firstAt = time.Now()
+		if b.wrote != nil {
+			close(b.wrote)
+			b.wrote = nil
+		}
+	}
 	return b.b.Write(p)
+}
+
+// mark forgets earlier writes and returns a channel closed on the next one.
+func (b *buffer) mark() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.firstAt = time.Time{}
+	b.wrote = make(chan struct{})
+	return b.wrote
+}
+
+// first is the time of the first write after the last mark.
+func (b *buffer) first() time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.firstAt
 }
 
 func (b *buffer) String() string {
