@@ -92,6 +92,9 @@ func (c *Client) jobLogs(ctx context.Context, cl *cluster, ns, job string) strin
 	if err != nil {
 		return "cannot list the job's pods: " + err.Error()
 	}
+	if len(pods.Items) == 0 {
+		return "the job left no pods to read logs from (see `kubectl -n " + ns + " describe job " + job + "`)"
+	}
 	var b strings.Builder
 	for _, p := range pods.Items {
 		for _, ct := range p.Spec.Containers {

@@ -1,0 +1,100 @@
+package kubernetes_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/vigilops/vigil/ops/release"
+)
+
+func (f *fixture) cronJob(env, name string, edit func(*corev1.PodSpec, *batchv1.JobSpec)) {
+	f.t.Helper()
+	suspend := true
+	backoff := int32(0)
+	job := batchv1.JobSpec{
+		BackoffLimit: &backoff,
+		Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever,
+			Containers:    []corev1.Container{{Name: "api", Image: "registry.lab.local/test/api:0.0.0"}},
+		}},
+	}
+	edit(&job.Template.Spec, &job)
+	cj := &batchv1.CronJob{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       batchv1.CronJobSpec{Schedule: "0 0 1 1 *", Suspend: &suspend, JobTemplate: batchv1.JobTemplateSpec{Spec: job}},
+	}
+	if _, err := f.cs.BatchV1().CronJobs(f.env(env).Namespace).Create(f.ctx, cj, metav1.CreateOptions{}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) annotate(env, app, key, value string) {
+	f.t.Helper()
+	patch := `{"metadata":{"annotations":{"` + key + `":"` + value + `"}}}`
+	if _, err := f.cs.AppsV1().Deployments(f.env(env).Namespace).Patch(f.ctx, app, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func TestPromotionHooks(t *testing.T) {
+	f := newFixture(t, lab(t), "dev", "test")
+	f.deploy("dev", "api", "2.0.0", 1)
+	f.deploy("test", "api", "1.0.0", 1)
+	f.cronJob("test", "migrate", func(*corev1.PodSpec, *batchv1.JobSpec) {})
+	// A job no node can run, with a short deadline: it fails.
+	f.cronJob("test", "migrate-fails", func(p *corev1.PodSpec, j *batchv1.JobSpec) {
+		p.NodeSelector = map[string]string{"vigil-test": "no-such-node"}
+		deadline := int64(3)
+		j.ActiveDeadlineSeconds = &deadline
+	})
+	f.annotate("test", "api", release.AnnotationHook, "migrate")
+	f.start()
+
+	plan, err := f.svc.PlanPromote(alice, "api", "", "test")
+	if err != nil || plan.Hook != "migrate" {
+		t.Fatalf("plan: hook %q, %v", plan.Hook, err)
+	}
+	if err := f.svc.Promote(f.ctx, alice, plan); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := f.cs.BatchV1().Jobs(f.env("test").Namespace).List(f.ctx, metav1.ListOptions{})
+	if err != nil || len(jobs.Items) != 1 {
+		t.Fatalf("jobs: %v %v", jobs, err)
+	}
+	j := jobs.Items[0]
+	if !strings.HasPrefix(j.Name, "migrate-") || j.Status.Succeeded != 1 || j.Spec.Template.Spec.Containers[0].Image != "registry.lab.local/test/api:2.0.0" {
+		t.Fatalf("the hook job should have run the promoted image to completion: %s %+v %s", j.Name, j.Status, j.Spec.Template.Spec.Containers[0].Image)
+	}
+	f.waitHealthy("test", "api", "2.0.0")
+
+	f.release("dev", "api", "3.0.0")
+	f.annotate("test", "api", release.AnnotationHook, "migrate-fails")
+	waitFor(t, "the new release and hook in the cache", func() bool {
+		d, _ := f.svc.Matrix().Cell("api", "dev")
+		c, _ := f.svc.Matrix().Cell("api", "test")
+		return d.Version == "3.0.0" && c.Workload.Hook == "migrate-fails"
+	})
+	plan, err = f.svc.PlanPromote(alice, "api", "", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = f.svc.Promote(f.ctx, alice, plan)
+	var hook *release.HookError
+	if !errors.As(err, &hook) || !strings.HasPrefix(hook.Job, "migrate-fails-") || !strings.Contains(err.Error(), "DeadlineExceeded") || hook.Logs == "" {
+		t.Fatalf("a failed hook should stop the promotion with its logs: %v", err)
+	}
+	if img := f.live("test", "api").Spec.Template.Spec.Containers[0].Image; !strings.HasSuffix(img, ":2.0.0") {
+		t.Fatalf("the promotion went on after its hook failed: %s", img)
+	}
+	// The failed promotion freed its lock.
+	if err := f.client.Lock(f.ctx, f.env("test").Target(), "vigil-promote-api", "bob", 30*time.Second); err != nil {
+		t.Fatalf("the lock stayed held after a failed hook: %v", err)
+	}
+}
