@@ -3,6 +3,7 @@ package incident
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sync"
 	"time"
 
@@ -251,12 +252,15 @@ func (s *Service) build(now time.Time) *Snapshot {
 	}
 	for fp, a := range merged {
 		a.FirstSeen = now
-		if old, ok := s.active[fp]; ok {
-			a.FirstSeen = old.FirstSeen
-		}
 		a.correlate()
 		a.Rule = s.ruleFor(a)
 		s.applySilences(a, silences)
+		if old, ok := s.active[fp]; ok {
+			a.FirstSeen = old.FirstSeen
+			if reflect.DeepEqual(old, a) {
+				merged[fp] = old // unchanged: same pointer, a pane's cached row stays valid
+			}
+		}
 	}
 
 	for fp, old := range s.active {

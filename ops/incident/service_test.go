@@ -132,6 +132,10 @@ func TestResolvedRecentlyAndRetention(t *testing.T) {
 	f.svc.Refresh(context.Background())
 	a1, _ := f.svc.Snapshot().Alert("a1")
 	b1, _ := f.svc.Snapshot().Alert("b1")
+	f.svc.Refresh(context.Background())
+	if again, _ := f.svc.Snapshot().Alert("a1"); again != a1 {
+		t.Fatal("an unchanged alert should keep its pointer from one snapshot to the next")
+	}
 	if !a1.FirstSeen.Equal(t0) || !b1.FirstSeen.Equal(f.clock.Now()) {
 		t.Fatalf("first seen: a1 %s (want %s), b1 %s", a1.FirstSeen, t0, b1.FirstSeen)
 	}

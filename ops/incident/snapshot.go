@@ -30,7 +30,8 @@ func (c *Counts) add(a *Alert) {
 type Snapshot struct {
 	Time time.Time
 	// Alerts are sorted: active before resolved, then by severity (most
-	// urgent first), then by age (oldest first).
+	// urgent first), then by age (oldest first). An alert that did not
+	// change since the previous snapshot is the same pointer.
 	Alerts []*Alert
 	// Silences are Alertmanager's, active first, then pending, then expired.
 	Silences                 []Silence
