@@ -51,6 +51,8 @@ func (c Cluster) Create(ctx context.Context) error {
 	loop := func(port int) string { return "http://127.0.0.1:" + strconv.Itoa(port) }
 	args := []string{
 		"create", "cluster", "--config", stagesFile, "--runtime", "binary", "--wait", "2m",
+		// The load mode's thousands of pods need the controllers unthrottled.
+		"--disable-qps-limits",
 		"--kubeconfig", c.Kubeconfig,
 		"--etcd-binary", bin("etcd"),
 		"--kube-apiserver-binary", bin("kube-apiserver"),
