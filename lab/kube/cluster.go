@@ -99,7 +99,11 @@ func (c Cluster) Delete(ctx context.Context) error {
 	return c.kwokctl(ctx, "delete", "cluster", "--kubeconfig", c.Kubeconfig)
 }
 
-// Components lists the cluster's processes by kwokctl's pid files.
+// Components are the cluster's processes, as kwokctl names them.
+var Components = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok-controller"}
+
+// Components returns the pids of the cluster's processes, from kwokctl's
+// pid files.
 func (c Cluster) Components() map[string]int {
 	out := map[string]int{}
 	files, _ := filepath.Glob(filepath.Join(c.Dir(), "pids", "*.pid"))

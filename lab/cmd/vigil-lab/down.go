@@ -41,11 +41,15 @@ func runDown(ctx context.Context, _ []string) error {
 	if c.Exists() {
 		components := c.Components()
 		if err := c.Delete(ctx); err != nil {
-			errs = append(errs, err)
+			// Without kwokctl (a wiped cache, say), stop it by hand.
+			logf(l.out, "kwokctl delete cluster failed (%v): killing the cluster's processes", err)
 			for _, pid := range components {
 				if l.daemons.Alive(pid) {
 					_ = syscall.Kill(pid, syscall.SIGKILL)
 				}
+			}
+			if err := os.RemoveAll(c.Dir()); err != nil {
+				errs = append(errs, err)
 			}
 		} else {
 			logf(l.out, "%-12s deleted", "kubernetes")

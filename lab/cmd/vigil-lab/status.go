@@ -11,6 +11,7 @@ import (
 
 	"github.com/vigilops/vigil/lab/internal/daemon"
 	"github.com/vigilops/vigil/lab/internal/labstate"
+	"github.com/vigilops/vigil/lab/kube"
 )
 
 func runStatus(_ context.Context, args []string) error {
@@ -46,8 +47,7 @@ func runStatus(_ context.Context, args []string) error {
 		fmt.Fprintf(w, "%s\t%s\t%d\t%s\n", name, p, portOf[name], state)
 	}
 	components := l.cluster("").Components()
-	names := []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok-controller"}
-	for _, name := range names {
+	for _, name := range kube.Components {
 		pid := components[name]
 		state := "up"
 		if pid == 0 || !l.daemons.Alive(pid) {

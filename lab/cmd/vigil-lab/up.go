@@ -67,8 +67,15 @@ func runUp(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	if err := l.ensureCluster(ctx, bin); err != nil {
+	created, err := l.ensureCluster(ctx, bin)
+	if err != nil {
 		return err
+	}
+	if created {
+		// An exporter of a previous cluster trusts that cluster's CA only.
+		if err := l.daemons.Stop("exporter", 5*time.Second); err != nil {
+			return err
+		}
 	}
 	if err := l.startDaemon(byName["exporter"]); err != nil {
 		return err
@@ -141,44 +148,57 @@ func (l *lab) startDaemon(s daemonSpec) error {
 }
 
 // ensureCluster creates the cluster with its nodes and the demo product
-// unless it is up already. A cluster left stopped (after a reboot) is
-// recreated.
-func (l *lab) ensureCluster(ctx context.Context, bin string) error {
+// unless it is up already, and reports whether it did. A cluster that does
+// not answer or lost a component (after a reboot, say) is recreated.
+func (l *lab) ensureCluster(ctx context.Context, bin string) (bool, error) {
 	c := l.cluster(bin)
 	if c.Exists() {
-		if cs, err := kube.Client(l.kubeconfig()); err == nil {
-			rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-			err = kube.Ready(rctx, cs)
-			cancel()
-			if err == nil {
-				logf(l.out, "%-12s runs (port %d)", "kubernetes", l.ports.APIServer)
-				return nil
-			}
+		err := l.clusterHealthy(ctx, c)
+		if err == nil {
+			logf(l.out, "%-12s runs (port %d)", "kubernetes", l.ports.APIServer)
+			return false, nil
 		}
-		logf(l.out, "the cluster exists but does not answer: recreating it")
+		logf(l.out, "the cluster is not healthy (%v): recreating it", err)
 		if err := c.Delete(ctx); err != nil {
-			return err
+			return false, err
 		}
 	}
 	t := time.Now()
 	if err := c.Create(ctx); err != nil {
-		return err
+		return true, err
 	}
 	if err := c.ScaleNodes(ctx, Nodes); err != nil {
-		return err
+		return true, err
+	}
+	cs, err := kube.Client(l.kubeconfig())
+	if err != nil {
+		return true, err
+	}
+	if err := kube.ApplyNamespaces(ctx, cs); err != nil {
+		return true, err
+	}
+	if err := kube.Apply(ctx, cs, kube.Shop(), 8); err != nil {
+		return true, fmt.Errorf("applying the shop demo product: %w", err)
+	}
+	logf(l.out, "%-12s created with %d nodes and the shop product in %s (port %d)", "kubernetes", Nodes, time.Since(t).Round(100*time.Millisecond), l.ports.APIServer)
+	return true, nil
+}
+
+// clusterHealthy checks that every component runs and the API server is ready.
+func (l *lab) clusterHealthy(ctx context.Context, c kube.Cluster) error {
+	running := c.Components()
+	for _, name := range kube.Components {
+		if pid, ok := running[name]; !ok || !l.daemons.Alive(pid) {
+			return fmt.Errorf("%s does not run", name)
+		}
 	}
 	cs, err := kube.Client(l.kubeconfig())
 	if err != nil {
 		return err
 	}
-	if err := kube.ApplyNamespaces(ctx, cs); err != nil {
-		return err
-	}
-	if err := kube.Apply(ctx, cs, kube.Shop(), 8); err != nil {
-		return fmt.Errorf("applying the shop demo product: %w", err)
-	}
-	logf(l.out, "%-12s created with %d nodes and the shop product in %s (port %d)", "kubernetes", Nodes, time.Since(t).Round(100*time.Millisecond), l.ports.APIServer)
-	return nil
+	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	return kube.Ready(rctx, cs)
 }
 
 // tail returns the last n lines of a log file, indented.
