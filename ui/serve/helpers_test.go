@@ -198,10 +198,15 @@ func tryTerm(addr string, key gossh.Signer, w, h int, env ...string) (*term, err
 		c.Close()
 		return nil, err
 	}
+	termName := "xterm-256color"
 	for i := 0; i+1 < len(env); i += 2 {
+		if env[i] == "TERM" { // the PTY request's terminal type
+			termName = env[i+1]
+			continue
+		}
 		_ = sess.Setenv(env[i], env[i+1])
 	}
-	if err := sess.RequestPty("xterm-256color", h, w, gossh.TerminalModes{}); err != nil {
+	if err := sess.RequestPty(termName, h, w, gossh.TerminalModes{}); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -274,6 +279,7 @@ type probe struct {
 	snaps  []presence.Snapshot
 	toasts []string
 	keys   int
+	size   tea.WindowSizeMsg
 }
 
 func (p *probe) Init() tea.Cmd { return nil }
@@ -284,6 +290,8 @@ func (p *probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case presence.Snapshot:
 		p.snaps = append(p.snaps, msg)
+	case tea.WindowSizeMsg:
+		p.size = msg
 	case common.ToastMsg:
 		p.toasts = append(p.toasts, msg.Text)
 	case tea.KeyPressMsg:
@@ -312,6 +320,12 @@ func (p *probe) View() tea.View {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return tea.NewView(fmt.Sprintf("probe %s keys=%d toasts=%s", p.Actor.Name, p.keys, strings.Join(p.toasts, "|")))
+}
+
+func (p *probe) windowSize() tea.WindowSizeMsg {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.size
 }
 
 func (p *probe) keyCount() int {

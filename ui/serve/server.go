@@ -52,8 +52,10 @@ type Services struct {
 type Session struct {
 	Actor   access.Actor
 	NoColor bool // the client sent NO_COLOR
-	// Context ends with the SSH session and carries its presence, so ops
-	// services reached with it show their actions to every session.
+	// Context carries the session's presence, so that ops services reached
+	// with it show their actions to every session. It is not cancelled when
+	// the client goes away: an action started in the session finishes and
+	// is journaled, and a shutdown waits for it.
 	Context  context.Context
 	Presence *presence.Session
 }

@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/vigilops/vigil/ops/access"
@@ -154,6 +156,13 @@ func TestSessionActorAndJournal(t *testing.T) {
 	if !p.NoColor {
 		t.Error("NO_COLOR from the client did not reach the session")
 	}
+	if got := p.windowSize(); got.Width != 100 || got.Height != 30 {
+		t.Errorf("window size = %+v, want the client's 100×30", got)
+	}
+	if err := tm.sess.WindowChange(50, 160); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the resize to reach the console", func() bool { return p.windowSize() == tea.WindowSizeMsg{Width: 160, Height: 50} })
 	tm.send(t, "q")
 	if code := tm.wait(t); code != 0 {
 		t.Errorf("exit status after q = %d, want 0", code)
@@ -407,5 +416,35 @@ func TestTransportMetrics(t *testing.T) {
 	}
 	if got["ok"] != 2 || got["error"] != 1 {
 		t.Errorf("requests by outcome = %v, want ok 2, error 1", got)
+	}
+}
+
+// Each session gets the colour profile of its own client.
+func TestColourProfilePerSession(t *testing.T) {
+	ts := startServer(t, nil) // the real console
+	sgr := regexp.MustCompile(`\x1b\[[0-9;]*m`)
+	for _, c := range []struct {
+		name string
+		env  []string
+		want *regexp.Regexp
+		not  *regexp.Regexp
+	}{
+		{"truecolor", []string{"COLORTERM", "truecolor"}, regexp.MustCompile(`[34]8;2;`), nil},
+		{"256 colours", nil, regexp.MustCompile(`[34]8;5;`), regexp.MustCompile(`[34]8;2;`)},
+		{"16 colours", []string{"TERM", "xterm"}, regexp.MustCompile(`\x1b\[[0-9;]*3[0-7][;m]`), regexp.MustCompile(`[34]8;[25];`)},
+		{"NO_COLOR", []string{"NO_COLOR", "1"}, nil, regexp.MustCompile(`[34]8;|\x1b\[[0-9;]*3[0-7]m`)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tm := openTerm(t, ts.Addr().String(), ts.alice, 100, 30, c.env...)
+			tm.waitFor(t, "alice")
+			settle(tm, 200*time.Millisecond)
+			out := strings.Join(sgr.FindAllString(tm.out.String(), -1), " ")
+			if c.want != nil && !c.want.MatchString(out) {
+				t.Errorf("no %s colours in %q", c.name, tail(out, 300))
+			}
+			if c.not != nil && c.not.MatchString(out) {
+				t.Errorf("colours beyond %s: %q", c.name, c.not.FindString(out))
+			}
+		})
 	}
 }

@@ -179,7 +179,7 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 	for _, kv := range sess.Environ() {
 		noColor = noColor || strings.HasPrefix(kv, "NO_COLOR=") && kv != "NO_COLOR="
 	}
-	inner := s.opts.NewModel(Session{Actor: se.actor, NoColor: noColor, Context: se.ctx, Presence: se.presence})
+	inner := s.opts.NewModel(Session{Actor: se.actor, NoColor: noColor, Context: context.WithoutCancel(se.ctx), Presence: se.presence})
 	m := newModel(inner, se, s.pres, s.opts.Serve.IdleTimeout, s.opts.Services.Now, s.log)
 	opts := append(bubbletea.MakeOptions(sess),
 		// The server handles signals; a program must not quit on SIGTERM by itself.
