@@ -64,7 +64,7 @@ func clientset(t *testing.T, kubeconfig string) k8s.Interface {
 }
 
 // newFixture makes one namespace per environment name (a name ending in
-// "+auto" rolls back automatically) and returns a started service over them.
+// "+auto" rolls back automatically; "+absent" gets no namespace yet).
 func newFixture(t *testing.T, kubeconfig string, envNames ...string) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -74,9 +74,12 @@ func newFixture(t *testing.T, kubeconfig string, envNames ...string) *fixture {
 	_, _ = rand.Read(suffix)
 	for _, n := range envNames {
 		name, auto := strings.CutSuffix(n, "+auto")
+		name, absent := strings.CutSuffix(name, "+absent")
 		ns := "vt-" + hex.EncodeToString(suffix) + "-" + name
-		if _, err := f.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
+		if !absent {
+			if _, err := f.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		t.Cleanup(func() {
 			_ = f.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})

@@ -77,6 +77,34 @@ type Hooks interface {
 	RunHook(ctx context.Context, t Target, template string, images []Container) error
 }
 
+// Seeder copies an environment's objects into a new one.
+type Seeder interface {
+	// PlanSeed lists, from the live clusters, what seeding to from from
+	// would create: apps matching selector, Services and ConfigMaps; and the
+	// Secrets, which are never copied.
+	PlanSeed(ctx context.Context, from, to Target, selector string) (Seed, error)
+	// Seed creates to's namespace if needed, then copies objects from from,
+	// skipping those that exist in to by then.
+	Seed(ctx context.Context, from, to Target, objects []SeedObject) error
+}
+
+// Seed is what preparing an environment finds.
+type Seed struct {
+	NamespaceExists bool         `json:"namespace_exists"`
+	Objects         []SeedObject `json:"objects"`
+	Secrets         []string     `json:"secrets,omitempty"` // in the source; must be provided in the target
+}
+
+// SeedObject is one object of a seed.
+type SeedObject struct {
+	Kind string `json:"kind"` // Deployment, StatefulSet, Service, ConfigMap
+	Name string `json:"name"`
+	// Exists is true when the target already has it: it is left alone.
+	Exists bool `json:"exists,omitempty"`
+	// Volumes names a StatefulSet's volume claim templates.
+	Volumes []string `json:"volumes,omitempty"`
+}
+
 // Cluster is everything release needs from Kubernetes.
 type Cluster interface {
 	Watcher
@@ -85,6 +113,7 @@ type Cluster interface {
 	Freezer
 	Locker
 	Hooks
+	Seeder
 }
 
 // Journal is the audit journal as release uses it.

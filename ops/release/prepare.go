@@ -1,0 +1,68 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/vigilops/vigil/ops/access"
+)
+
+// ActPrepare creates and seeds an environment.
+var ActPrepare = access.Action{Name: "prepare an environment", MinRole: access.Operator, Mutates: true, Dangerous: true}
+
+// PreparePlan is the preview of preparing an environment.
+type PreparePlan struct {
+	Env  Env  `json:"env"`
+	From Env  `json:"from"`
+	Seed Seed `json:"seed"`
+	// Warnings are shown with the preview (Secrets to provide, …).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Creates lists the objects the plan creates.
+func (p *PreparePlan) Creates() []SeedObject {
+	var out []SeedObject
+	for _, o := range p.Seed.Objects {
+		if !o.Exists {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// PlanPrepare previews seeding env from the environment before it. It
+// reads the clusters: run it in a command, not in a getter.
+func (s *Service) PlanPrepare(ctx context.Context, envName string) (PreparePlan, error) {
+	env, err := s.Env(envName)
+	if err != nil {
+		return PreparePlan{}, err
+	}
+	from, err := s.Previous(envName)
+	if err != nil {
+		return PreparePlan{}, fmt.Errorf("cannot prepare %s: %w", envName, err)
+	}
+	seed, err := s.cluster.PlanSeed(ctx, from.Target(), env.Target(), s.opt.Selector)
+	if err != nil {
+		return PreparePlan{}, err
+	}
+	p := PreparePlan{Env: env, From: from, Seed: seed}
+	if len(seed.Secrets) > 0 {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%s uses Secrets that vigil does not copy: create %s in namespace %s before the apps can start",
+			from.Name, strings.Join(seed.Secrets, ", "), env.Namespace))
+	}
+	if len(p.Creates()) == 0 {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%s already holds everything %s has: nothing to create", env.Name, from.Name))
+	}
+	return p, nil
+}
+
+// Prepare applies plan as actor.
+func (s *Service) Prepare(ctx context.Context, actor access.Actor, plan PreparePlan) error {
+	params := map[string]string{"from": plan.From.Name, "objects": fmt.Sprint(len(plan.Creates()))}
+	if err := s.opt.Guard.Check(actor, ActPrepare); err != nil {
+		return s.record(ctx, actor, ActPrepare, plan.Env.Name, params, err)
+	}
+	err := s.cluster.Seed(ctx, plan.From.Target(), plan.Env.Target(), plan.Creates())
+	return s.record(ctx, actor, ActPrepare, plan.Env.Name, params, err)
+}
