@@ -196,7 +196,7 @@ func (m *Model) body(b *strings.Builder) {
 
 func (m *Model) paneLine(b *strings.Builder, line string) {
 	f := &m.frame
-	w := ansi.StringWidth(line)
+	w := components.Width(line)
 	if w > f.paneW {
 		line, w = ansi.Truncate(line, f.paneW, "…"), f.paneW
 	}

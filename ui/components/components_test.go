@@ -274,3 +274,25 @@ func TestOverlayAndBar(t *testing.T) {
 }
 
 func stripANSI(s string) string { return ansi.Strip(s) }
+
+func TestWidth(t *testing.T) {
+	for _, s := range []string{
+		"", "plain", "\x1b[1;38;2;1;2;3mbold\x1b[m tail", "wide 日本", "ellipsis…", "\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\",
+		"tab\there", "\x1b[", "a\x1b[38;5", "emoji 👍🏽",
+	} {
+		if got, want := Width(s), ansi.StringWidth(s); got != want {
+			t.Errorf("Width(%q) = %d, ansi.StringWidth says %d", s, got, want)
+		}
+	}
+}
+
+// FuzzWidth checks the fast path of Width against ansi.StringWidth.
+func FuzzWidth(f *testing.F) {
+	f.Add("\x1b[1mbold\x1b[m plain")
+	f.Add("日本\x1b[38;2;1;2;3m…")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := Width(s), ansi.StringWidth(s); got != want {
+			t.Fatalf("Width(%q) = %d, ansi.StringWidth says %d", s, got, want)
+		}
+	})
+}

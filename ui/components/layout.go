@@ -72,3 +72,35 @@ func Bar(left, right string, width int) string {
 	gap := max(width-lw-rw, 0)
 	return left + strings.Repeat(" ", gap) + right
 }
+
+// Width is the display width of a line of styled text. Lines of ASCII and
+// SGR sequences, most of what panes draw, are measured by counting bytes;
+// others go through ansi.StringWidth, whose grapheme segmentation is most
+// of the cost of drawing a frame.
+func Width(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 0x80:
+			return ansi.StringWidth(s)
+		case c == 0x1b:
+			if i+1 >= len(s) || s[i+1] != '[' {
+				return ansi.StringWidth(s)
+			}
+			// Skip an SGR sequence, ESC [ digits ; : m; anything else
+			// is left to ansi.
+			i += 2
+			for i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] == ';' || s[i] == ':') {
+				i++
+			}
+			if i >= len(s) || s[i] != 'm' {
+				return ansi.StringWidth(s)
+			}
+		case c >= 0x20 && c < 0x7f:
+			n++
+		default:
+			return ansi.StringWidth(s)
+		}
+	}
+	return n
+}
