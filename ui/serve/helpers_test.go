@@ -275,6 +275,7 @@ func tail(s string, n int) string {
 // probe is a stand-in console that records what the server hands it.
 type probe struct {
 	Session
+	journal *audit.Journal
 	mu     sync.Mutex
 	snaps  []presence.Snapshot
 	toasts []string
@@ -306,9 +307,13 @@ func (p *probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case "a":
 			// An action that takes a while, like a rollout being watched.
 			end := presence.Begin(p.Context, "rolling back api in prod")
+			ctx, actor, j := p.Context, p.Actor, p.journal
 			return p, func() tea.Msg {
+				defer end()
 				time.Sleep(300 * time.Millisecond)
-				end()
+				if err := j.Record(ctx, actor, "rollback", "prod/api", nil, nil); err != nil {
+					panic(err)
+				}
 				return nil
 			}
 		}
@@ -360,7 +365,7 @@ func (p *probe) lastSnapshot() presence.Snapshot {
 func withProbes(o *Options) <-chan *probe {
 	ch := make(chan *probe, 64)
 	o.NewModel = func(se Session) tea.Model {
-		p := &probe{Session: se}
+		p := &probe{Session: se, journal: o.Services.Journal}
 		ch <- p
 		return p
 	}

@@ -325,8 +325,8 @@ func TestGracefulShutdownWaitsForActions(t *testing.T) {
 		t.Error("a connection was accepted after shutdown")
 	}
 	es, _ := ts.journal.Query(audit.Query{Actor: "alice"})
-	if len(es) != 2 || es[1].Parameters["reason"] != "shutdown" {
-		t.Errorf("journal = %+v, want the session closed with reason shutdown", es)
+	if len(es) != 3 || es[1].Action != "rollback" || es[1].Result != audit.OK || es[2].Parameters["reason"] != "shutdown" {
+		t.Errorf("journal = %+v, want the rollback finished, then the session closed with reason shutdown", es)
 	}
 }
 
