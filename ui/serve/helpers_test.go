@@ -276,11 +276,11 @@ func tail(s string, n int) string {
 type probe struct {
 	Session
 	journal *audit.Journal
-	mu     sync.Mutex
-	snaps  []presence.Snapshot
-	toasts []string
-	keys   int
-	size   tea.WindowSizeMsg
+	mu      sync.Mutex
+	snaps   []presence.Snapshot
+	toasts  []string
+	keys    int
+	size    tea.WindowSizeMsg
 }
 
 func (p *probe) Init() tea.Cmd { return nil }
