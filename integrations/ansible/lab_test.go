@@ -157,4 +157,57 @@ func TestLabPlaybooksOnThreeHosts(t *testing.T) {
 	if !slices.Equal(again.Limit, names[2:]) || len(again.Recap) != 1 || again.Recap[names[2]].Failed != 1 {
 		t.Fatalf("rerun of failed hosts: limit %v recap %+v", again.Limit, again.Recap)
 	}
+
+	// Cancel a run in the middle of a long task on the three hosts.
+	testdata, _ := filepath.Abs("testdata")
+	slow, err := playbook.New(&ansible.Runner{Grace: 10 * time.Second}, journal, history, playbook.Options{
+		PlaybookDir: testdata,
+		Inventory:   playbook.InventoryOptions{User: "root", PrivateKey: env["VIGIL_LAB_SSH_KEY"]},
+		Hosts:       func() []inventory.Host { return inv.State().Hosts },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	updates, stop := slow.Subscribe()
+	defer stop()
+	id, err := slow.Start(ctx, alice, playbook.Request{Playbook: "slow.yml", Target: onTag})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, ok := slow.Progress(id); ok && p.Task != "wait a long time"; p, ok = slow.Progress(id) {
+		<-updates
+	}
+	time.Sleep(3 * time.Second) // the sleeps are running on the hosts
+	if err := slow.Cancel(ctx, alice, id); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-slow.Done(id):
+	case <-time.After(30 * time.Second):
+		t.Fatal("the cancelled run did not end within 30s")
+	}
+	cancelled, _ := history.Get(id)
+	if cancelled.State != playbook.Cancelled || cancelled.Recap[names[0]].OK != 1 {
+		t.Fatalf("cancelled run: %s, recap %+v", cancelled.State, cancelled.Recap)
+	}
+	es, _ := journal.Query(audit.Query{Target: "playbook/slow.yml"})
+	if len(es) != 2 || es[0].Action != "cancel playbook run" || es[1].Result != audit.Cancelled {
+		t.Fatalf("journal of the cancelled run: %+v", es)
+	}
+	if left := localProcesses("slow.yml"); len(left) > 0 {
+		t.Fatalf("ansible processes left after the cancel: %q", left)
+	}
+}
+
+// localProcesses lists the command lines that contain s.
+func localProcesses(s string) []string {
+	dirs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	var out []string
+	for _, d := range dirs {
+		b, err := os.ReadFile(d)
+		if cmd := string(bytes.ReplaceAll(b, []byte{0}, []byte{' '})); err == nil && strings.Contains(cmd, s) {
+			out = append(out, cmd)
+		}
+	}
+	return out
 }
