@@ -58,3 +58,40 @@ func WritePrometheusSD(ctx context.Context, src HostLister, path string) (int, e
 	}
 	return len(groups), nil
 }
+
+// KeepPrometheusSD rewrites the file_sd file at path whenever changes
+// signals a new inventory state (inventory.Service.Subscribe), with the
+// hosts that hosts returns then, until ctx ends or changes is closed. It
+// writes once at the start. A failed write is reported through onError and
+// retried on the next change.
+func KeepPrometheusSD(ctx context.Context, changes <-chan struct{}, hosts func() []inventory.Host, path string, onError func(error)) {
+	last := []byte(nil)
+	write := func() {
+		data, err := json.MarshalIndent(FileSD(hosts()), "", "  ")
+		if err == nil && string(data) == string(last) {
+			return // Prometheus watches the file: leave it alone when nothing changed
+		}
+		if err == nil {
+			err = writeAtomic(path, append(data, '\n'), 0o644)
+		}
+		if err != nil {
+			if onError != nil {
+				onError(fmt.Errorf("write Prometheus file_sd %s: %w", path, err))
+			}
+			return
+		}
+		last = data
+	}
+	write()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-changes:
+			if !ok {
+				return
+			}
+			write()
+		}
+	}
+}

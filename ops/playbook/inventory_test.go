@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/vigilops/vigil/ops/inventory"
@@ -139,5 +140,37 @@ func TestFileSD(t *testing.T) {
 	first := got[0]
 	if first.Targets[0] != "127.0.80.4:9100" || first.Labels["droplet"] != "db-1" || first.Labels["region"] != "ams3" || first.Labels["tags"] != ",db,all,9lives," {
 		t.Fatalf("first group %+v", first)
+	}
+}
+
+func TestKeepPrometheusSD(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "targets.json")
+	changes := make(chan struct{})
+	current := fleet[:1]
+	var mu sync.Mutex
+	hostsNow := func() []inventory.Host { mu.Lock(); defer mu.Unlock(); return current }
+	done := make(chan struct{})
+	go func() {
+		KeepPrometheusSD(context.Background(), changes, hostsNow, path, func(err error) { t.Error(err) })
+		close(done)
+	}()
+	read := func() []SDGroup {
+		var g []SDGroup
+		b, _ := os.ReadFile(path)
+		json.Unmarshal(b, &g)
+		return g
+	}
+	changes <- struct{}{} // the first write has happened once this is taken
+	if g := read(); len(g) != 1 {
+		t.Fatalf("%d groups at start, want 1", len(g))
+	}
+	mu.Lock()
+	current = fleet
+	mu.Unlock()
+	changes <- struct{}{}
+	close(changes)
+	<-done
+	if g := read(); len(g) != 3 {
+		t.Fatalf("%d groups after the change, want 3", len(g))
 	}
 }
