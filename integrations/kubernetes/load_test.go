@@ -1,0 +1,72 @@
+package kubernetes_test
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigilops/vigil/integrations/kubernetes"
+	"github.com/vigilops/vigil/ops/release"
+)
+
+// BenchmarkMatrixOnLoad measures the start of the release service on a
+// cluster holding the lab's load (`vigil-lab load --apps N`: apps labelled
+// app.kubernetes.io/part-of=load in dev, test, preprod and prod): the time
+// until the whole matrix is built, the Go heap the caches keep, and the
+// process RSS. Point VIGIL_BENCH_KUBECONFIG at such a cluster (not the
+// shared lab while others use it: the load is heavy).
+func BenchmarkMatrixOnLoad(b *testing.B) {
+	kubeconfig := os.Getenv("VIGIL_BENCH_KUBECONFIG")
+	if kubeconfig == "" {
+		b.Skip("set VIGIL_BENCH_KUBECONFIG to a kubeconfig of a cluster loaded by `vigil-lab load --apps 500`")
+	}
+	var envs []release.Env
+	for _, n := range []string{"dev", "test", "preprod", "prod"} {
+		envs = append(envs, release.Env{Name: n, Namespace: n})
+	}
+	for b.Loop() {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		ctx, cancel := context.WithCancel(context.Background())
+		start := time.Now()
+		svc := release.New(envs, kubernetes.New(ctx, kubeconfig), nil, release.Options{Selector: "app.kubernetes.io/part-of=load"})
+		if err := svc.Start(ctx); err != nil {
+			b.Fatal(err)
+		}
+		elapsed := time.Since(start)
+		m := svc.Matrix()
+		for _, r := range m.Rows {
+			for _, c := range r.Cells {
+				if c.Workload == nil {
+					b.Fatalf("%s has no cell in %s", r.App, c.Env)
+				}
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(len(m.Rows)), "apps")
+		b.ReportMetric(float64(elapsed.Milliseconds()), "ms-to-matrix")
+		b.ReportMetric(float64(after.HeapInuse-before.HeapInuse)/(1<<20), "MB-heap")
+		b.ReportMetric(rssMB(), "MB-rss")
+		cancel()
+	}
+}
+
+func rssMB() float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
