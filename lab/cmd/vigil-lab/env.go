@@ -53,6 +53,13 @@ func (l *lab) vigilConfig(labDir string) string {
 	fmt.Fprintf(&b, "prometheus:\n  url: %s\n", q(l.url(l.ports.Prometheus)))
 	fmt.Fprintf(&b, "alertmanager:\n  urls: [%s]\n", q(l.url(l.ports.Alertmanager)))
 	fmt.Fprintf(&b, "digitalocean:\n  api_url: %s\n  token:\n    file: %s\n", q(l.url(l.ports.Emulator)+"/"), q(l.tokenFile()))
+	// The emulator registers the lab key as "vigil-lab"; lab/playbooks/flaky.yml
+	// fails on hosts tagged flaky.
+	b.WriteString(`  templates:
+    - {name: web, region: ams3, size: s-1vcpu-1gb, image: debian-12-x64, ssh_keys: [vigil-lab], tags: [web, shop]}
+    - {name: worker, region: fra1, size: s-2vcpu-4gb, image: debian-12-x64, ssh_keys: [vigil-lab], tags: [worker, shop]}
+    - {name: flaky, region: ams3, size: s-1vcpu-1gb, image: debian-12-x64, ssh_keys: [vigil-lab], tags: [flaky]}
+`)
 	fmt.Fprintf(&b, "ansible:\n  playbook_dir: %s\n  private_key: %s\n  user: root\n  prometheus_sd: %s\n",
 		q(filepath.Join(labDir, "playbooks")), q(l.sshKey()), q(filepath.Join(l.mon.FileSDDir(), "vigil.json")))
 	fmt.Fprintf(&b, "audit:\n  path: %s\n", q(l.path("vigil", "journal.db")))
