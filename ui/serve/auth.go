@@ -53,24 +53,33 @@ func newUsers(list []config.User) (users, error) {
 	return out, nil
 }
 
-// publicKeyCallback accepts the configured keys only. The user's identity
-// comes from the key, not from the login name. An unknown key is refused
-// with a banner that says why and what to do, which OpenSSH prints.
-func (us users) publicKeyCallback(conn gossh.ConnMetadata, key gossh.PublicKey) (*gossh.Permissions, error) {
-	fp := gossh.FingerprintSHA256(key)
-	u, ok := us[string(key.Marshal())]
-	if !ok {
-		return nil, &gossh.BannerError{
-			Err: errUnknownKey,
-			Message: fmt.Sprintf("vigil: the key %s is not allowed here.\r\n"+
-				"Ask an administrator to add its public key to serve.users in vigil's config.\r\n", fp),
+// publicKeyCallback returns the public key check of one connection: it
+// accepts the configured keys only, and the user's identity comes from the
+// key, not from the login name. The first unknown key a connection offers
+// is refused with a banner, which OpenSSH prints, saying which key and what
+// to do; later ones quietly, since a client with several keys tries each.
+func (us users) publicKeyCallback() func(gossh.ConnMetadata, gossh.PublicKey) (*gossh.Permissions, error) {
+	told := false
+	return func(_ gossh.ConnMetadata, key gossh.PublicKey) (*gossh.Permissions, error) {
+		fp := gossh.FingerprintSHA256(key)
+		u, ok := us[string(key.Marshal())]
+		if !ok {
+			if told {
+				return nil, errUnknownKey
+			}
+			told = true
+			return nil, &gossh.BannerError{
+				Err: errUnknownKey,
+				Message: fmt.Sprintf("vigil: the key %s is not allowed here.\r\n"+
+					"Ask an administrator to add its public key to serve.users in vigil's config.\r\n", fp),
+			}
 		}
+		return &gossh.Permissions{Extensions: map[string]string{
+			extUser: u.name,
+			extRole: string(u.role),
+			extKey:  fp,
+		}}, nil
 	}
-	return &gossh.Permissions{Extensions: map[string]string{
-		extUser: u.name,
-		extRole: string(u.role),
-		extKey:  fp,
-	}}, nil
 }
 
 // actorOf is the actor behind an authenticated connection.

@@ -134,11 +134,11 @@ func Listen(opts Options) (*Server, error) {
 		func(srv *ssh.Server) error {
 			srv.AddHostKey(signer)
 			srv.HandshakeTimeout = 30 * time.Second
-			srv.ServerConfigCallback = func(ssh.Context) *gossh.ServerConfig {
+			srv.ServerConfigCallback = func(ssh.Context) *gossh.ServerConfig { // once per connection
 				// Public keys only: with no password or keyboard-interactive
 				// callback, those methods are refused.
 				return &gossh.ServerConfig{
-					PublicKeyCallback: us.publicKeyCallback,
+					PublicKeyCallback: us.publicKeyCallback(),
 					AuthLogCallback:   s.authLog,
 				}
 			}

@@ -448,3 +448,50 @@ func TestColourProfilePerSession(t *testing.T) {
 		})
 	}
 }
+
+// A client offering several keys is told about the first unknown one
+// only, and gets in with the known one.
+func TestSeveralKeysOneBanner(t *testing.T) {
+	ts := startServer(t, func(o *Options) { withProbes(o) })
+	s1, _ := newKey(t)
+	s2, _ := newKey(t)
+	var banner string
+	c, err := gossh.Dial("tcp", ts.Addr().String(), &gossh.ClientConfig{
+		User:            "alice",
+		Auth:            []gossh.AuthMethod{gossh.PublicKeys(s1, s2, ts.alice)},
+		HostKeyCallback: gossh.InsecureIgnoreHostKey(),
+		BannerCallback:  func(m string) error { banner += m; return nil },
+	})
+	if err != nil {
+		t.Fatalf("the known key after two unknown ones: %v", err)
+	}
+	c.Close()
+	if n := strings.Count(banner, "is not allowed here"); n != 1 || !strings.Contains(banner, gossh.FingerprintSHA256(s1.PublicKey())) {
+		t.Errorf("banner = %q, want one line naming the first unknown key", banner)
+	}
+}
+
+// Only the console is served: no commands, no port forwarding, no subsystems.
+func TestOnlyTheConsole(t *testing.T) {
+	ts := startServer(t, func(o *Options) { withProbes(o) })
+	c, err := dial(ts.Addr().String(), gossh.PublicKeys(ts.alice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	sess, _ := c.NewSession()
+	sess.RequestPty("xterm", 24, 80, nil)
+	out, err := sess.CombinedOutput("cat /etc/passwd")
+	if err == nil || !strings.Contains(string(out), "runs the console only") {
+		t.Errorf("a command with a PTY: %v %q", err, out)
+	}
+	if conn, err := c.Dial("tcp", ts.HTTPAddr().String()); err == nil {
+		conn.Close()
+		t.Error("local port forwarding was allowed")
+	}
+	sess, _ = c.NewSession()
+	if err := sess.RequestSubsystem("sftp"); err == nil {
+		t.Error("the sftp subsystem was allowed")
+	}
+}

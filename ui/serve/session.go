@@ -90,6 +90,10 @@ func (s *Server) admit(next ssh.Handler) ssh.Handler {
 			_ = sess.Exit(1)
 			return
 		}
+		if len(sess.Command()) > 0 {
+			wish.Fatalln(sess, "vigil: this server runs the console only, not commands: connect without one, as in ssh -t HOST")
+			return
+		}
 		se, err := s.join(sess, actor)
 		if err != nil {
 			s.metrics.sessionsOpen.WithLabelValues("full").Inc()
