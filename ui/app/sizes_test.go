@@ -91,7 +91,7 @@ func drive(m *Model, cmd tea.Cmd) {
 
 // timeAfter is how long a command may take before drive takes it for a
 // tick or a wait on the journal's feed, and moves on.
-func timeAfter() <-chan time.Time { return time.After(50 * time.Millisecond) }
+func timeAfter() <-chan time.Time { return time.After(200 * time.Millisecond) }
 
 func press(m *Model, keys ...string) {
 	for _, k := range keys {
@@ -167,8 +167,13 @@ func TestEverySize(t *testing.T) {
 	m := New(testOptions(t, nil))
 	drive(m, m.Init())
 	var sizes [][2]int
-	for w := 1; w <= 300; w += 7 {
-		for h := 1; h <= 100; h += 5 {
+	for w := 1; w <= 300; w += 11 {
+		for h := 1; h <= 100; h += 7 {
+			sizes = append(sizes, [2]int{w, h})
+		}
+	}
+	for w := range 13 {
+		for h := range 7 {
 			sizes = append(sizes, [2]int{w, h})
 		}
 	}

@@ -94,7 +94,7 @@ func (c *Confirm) Update(msg tea.Msg) (Decision, tea.Cmd) {
 
 // View renders the dialog box, at most width cells wide.
 func (c *Confirm) View(width int, st *styles.Styles) string {
-	inner := max(min(width-4, 60), 10)
+	inner := max(min(width-4, 60), 1)
 	var b strings.Builder
 	b.WriteString(st.DialogTitle.Render(c.req.Title))
 	if c.req.Body != "" {
@@ -105,7 +105,7 @@ func (c *Confirm) View(width int, st *styles.Styles) string {
 		b.WriteString(st.HelpKey.Render("y") + st.HelpDesc.Render(" confirm  ") + st.HelpKey.Render("n/esc") + st.HelpDesc.Render(" cancel"))
 	} else {
 		b.WriteString(lipgloss.Wrap("Type "+c.req.TypeName+" to confirm:", inner, " ") + "\n")
-		c.input.SetWidth(inner - 3)
+		c.input.SetWidth(max(inner-3, 1))
 		b.WriteString(c.input.View())
 		if c.Mismatch {
 			b.WriteString("\n" + st.StatusCrit.Render("that is not the name"))
