@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -131,37 +132,41 @@ func (m *model) look() {
 }
 
 // presence hands the console the current snapshot, and toasts who joined,
-// who left and who started an action since the last one.
+// who left and who started an action since the last one: one toast for
+// the joins and one for the departures, however many there were.
 func (m *model) presence() tea.Cmd {
 	snap := m.reg.Snapshot(m.se.presence.ID())
 	others := snap.Others()
-	var news []string
-	if m.seen == nil {
+	var joined, left, news []string
+	first := m.seen == nil
+	if first {
 		m.seen = map[uint64]presence.Entry{}
-		if len(others) > 0 {
-			names := make([]string, len(others))
-			for i, e := range others {
-				names[i] = who(e)
-			}
-			news = append(news, "also here: "+strings.Join(names, ", "))
+	}
+	now := map[uint64]bool{}
+	for _, e := range others {
+		now[e.ID] = true
+		prev, ok := m.seen[e.ID]
+		switch {
+		case !ok:
+			joined = append(joined, who(e))
+		case e.Doing() != "" && e.Doing() != prev.Doing():
+			news = append(news, e.Doing())
 		}
-	} else {
-		now := map[uint64]bool{}
-		for _, e := range others {
-			now[e.ID] = true
-			prev, ok := m.seen[e.ID]
-			switch {
-			case !ok:
-				news = append(news, who(e)+" joined")
-			case e.Doing() != "" && e.Doing() != prev.Doing():
-				news = append(news, e.Doing())
-			}
+	}
+	for id, e := range m.seen {
+		if !now[id] {
+			left = append(left, e.Actor.Name)
 		}
-		for id, e := range m.seen {
-			if !now[id] {
-				news = append(news, e.Actor.Name+" left")
-			}
-		}
+	}
+	slices.Sort(left)
+	switch {
+	case first && len(joined) > 0:
+		news = append(news, "also here: "+names(joined))
+	case len(joined) > 0:
+		news = append(news, names(joined)+" joined")
+	}
+	if len(left) > 0 {
+		news = append(news, names(left)+" left")
 	}
 	clear(m.seen)
 	for _, e := range others {
@@ -174,6 +179,15 @@ func (m *model) presence() tea.Cmd {
 		cmds = append(cmds, c)
 	}
 	return tea.Batch(cmds...)
+}
+
+// names lists a few names and counts the rest: "a, b, c and 4 others".
+func names(list []string) string {
+	const shown = 3
+	if len(list) <= shown {
+		return strings.Join(list, ", ")
+	}
+	return fmt.Sprintf("%s and %d others", strings.Join(list[:shown], ", "), len(list)-shown)
 }
 
 func who(e presence.Entry) string {

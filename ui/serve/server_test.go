@@ -495,3 +495,18 @@ func TestOnlyTheConsole(t *testing.T) {
 		t.Error("the sftp subsystem was allowed")
 	}
 }
+
+func TestNames(t *testing.T) {
+	for _, c := range []struct {
+		in   []string
+		want string
+	}{
+		{[]string{"a"}, "a"},
+		{[]string{"a", "b", "c"}, "a, b, c"},
+		{[]string{"a", "b", "c", "d", "e"}, "a, b, c and 2 others"},
+	} {
+		if got := names(c.in); got != c.want {
+			t.Errorf("names(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
