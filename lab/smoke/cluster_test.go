@@ -127,8 +127,8 @@ type targets struct {
 }
 
 // Every Prometheus target is up: Prometheus, Alertmanager, the lab exporter
-// and the droplets there are (but those powered off); and the exporter
-// serves every shop workload.
+// and every active droplet (other tests may be powering droplets off or
+// destroying them meanwhile); and the exporter serves every shop workload.
 func TestPrometheusTargetsUp(t *testing.T) {
 	env := labEnv(t)
 	prom := env["VIGIL_LAB_PROMETHEUS_URL"]
@@ -137,7 +137,7 @@ func TestPrometheusTargetsUp(t *testing.T) {
 		if err := getJSON(prom+"/api/v1/targets?state=active", &ts); err != nil {
 			return err
 		}
-		off, err := dropletsOff(env)
+		status, err := dropletStatus(env)
 		if err != nil {
 			return err
 		}
@@ -145,7 +145,7 @@ func TestPrometheusTargetsUp(t *testing.T) {
 		var down []string
 		for _, tg := range ts.Data.ActiveTargets {
 			jobs[tg.Labels["job"]] = true
-			if tg.Health != "up" && !(tg.Labels["job"] == "droplets" && off[tg.Labels["droplet"]]) {
+			if tg.Health != "up" && (tg.Labels["job"] != "droplets" || status[tg.Labels["droplet"]] == "active") {
 				down = append(down, fmt.Sprintf("%s %s: %s %s", tg.Labels["job"], tg.Labels["instance"], tg.Health, tg.LastError))
 			}
 		}
@@ -178,9 +178,8 @@ func TestPrometheusTargetsUp(t *testing.T) {
 	})
 }
 
-// dropletsOff returns the names of the droplets that the emulator has
-// powered off: their targets are down on purpose.
-func dropletsOff(env map[string]string) (map[string]bool, error) {
+// dropletStatus returns the emulator's droplets' status by name.
+func dropletStatus(env map[string]string) (map[string]string, error) {
 	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(env["DIGITALOCEAN_API_URL"], "/")+"/v2/droplets?per_page=200", nil)
 	if err != nil {
 		return nil, err
@@ -203,13 +202,11 @@ func dropletsOff(env map[string]string) (map[string]bool, error) {
 	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
 		return nil, err
 	}
-	off := map[string]bool{}
+	status := map[string]string{}
 	for _, d := range list.Droplets {
-		if d.Status == "off" {
-			off[d.Name] = true
-		}
+		status[d.Name] = d.Status
 	}
-	return off, nil
+	return status, nil
 }
 
 // kubectl runs the cached kubectl against the lab.
