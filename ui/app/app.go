@@ -95,7 +95,11 @@ func New(opts Options) *Model {
 	m.filter = components.NewFilterBar(components.NewFilterKeys(), ctx.Styles)
 
 	if len(cfg.Integrations()) == 0 {
-		m.slots = append(m.slots, slot{pane: welcome.New(ctx)})
+		var toActivity *common.Binding
+		if ctx.Journal != nil {
+			toActivity = m.keys.Pane[4]
+		}
+		m.slots = append(m.slots, slot{pane: welcome.New(ctx, toActivity)})
 	}
 	if ctx.Journal != nil {
 		m.slots = append(m.slots, slot{key: 5, pane: activity.New(ctx, activity.NewKeyMap())})

@@ -396,3 +396,15 @@ func TestHelpScrollsWhenShort(t *testing.T) {
 		t.Fatal("esc did not close help")
 	}
 }
+
+func TestWelcomeFollowsRemappedKeys(t *testing.T) {
+	cfg := &config.Config{Identity: config.Identity{Name: "alice", Role: "operator"}, Keys: map[string][]string{"pane_5": {"a"}}}
+	m := newShell(t, cfg, nil)
+	if s := screen(m); !strings.Contains(s, "press a for Activity") {
+		t.Fatalf("welcome does not name the remapped key:\n%s", s)
+	}
+	press(m, "a")
+	if m.Pane().Title() != "Activity" {
+		t.Fatalf("a (remapped pane_5) focused %s", m.Pane().Title())
+	}
+}

@@ -28,18 +28,20 @@ func (KeyMap) FullHelp() [][]key.Binding { return nil }
 type Model struct {
 	ctx        *common.Context
 	configPath string
+	activity   *common.Binding // the key to the Activity pane; nil without one
 	width      int
 	height     int
 	text       string // rendered for the current width and theme
 }
 
-// New returns the welcome screen; configPath is where `vigil config init` writes.
-func New(ctx *common.Context) *Model {
+// New returns the welcome screen. activity is the binding that opens the
+// Activity pane, nil when there is none.
+func New(ctx *common.Context, activity *common.Binding) *Model {
 	path := ctx.Config.Path
 	if path == "" {
-		path = config.Resolve("")
+		path = config.Resolve("") // where `vigil config init` writes
 	}
-	return &Model{ctx: ctx, configPath: path}
+	return &Model{ctx: ctx, configPath: path, activity: activity}
 }
 
 // Title names the screen in its tab.
@@ -83,11 +85,14 @@ func (m *Model) render() {
 		desc := lipgloss.Wrap(what, max(m.width-6, 10), " ")
 		return "  " + st.HelpKey.Render(c) + "\n" + st.HelpDesc.Render("      "+strings.ReplaceAll(desc, "\n", "\n      "))
 	}
+	intro := "No integration is configured, so there is nothing to supervise yet."
+	if m.activity != nil {
+		intro += " The audit journal is already open: press " + m.activity.Help().Key + " for Activity."
+	}
 	parts := []string{
 		st.DialogTitle.Render(wrap("Welcome to vigil")),
 		"",
-		wrap("No integration is configured, so there is nothing to supervise yet. " +
-			"The audit journal is already open: press 5 for Activity."),
+		wrap(intro),
 		"",
 		st.TableHeader.Render("Configure vigil"),
 		cmd("vigil config init", "writes a commented example config to "+m.configPath),
