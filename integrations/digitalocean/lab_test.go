@@ -196,6 +196,20 @@ func TestLabCreateThreeHostsActionsAndProtectedDestroy(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Resizing a running host powers it off, resizes, and powers it on.
+	var kinds []string
+	if err := svc.Act(ctx, alice, hosts[1], inventory.ActionRequest{Kind: inventory.Resize, Size: "s-1vcpu-2gb"}, func(s inventory.ActionStatus) {
+		if s.Status == "completed" {
+			kinds = append(kinds, s.Kind)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := svc.State().Host(names[1]); h.Size != "s-1vcpu-2gb" || h.PriceMonthly != 12 || h.Status != "active" ||
+		!slices.Equal(kinds, []string{"power_off", "resize", "power_on"}) {
+		t.Fatalf("after resize: %+v, actions %v", h, kinds)
+	}
+
 	// Protect one host: destroying by tag lists all three, refuses that one.
 	if err := svc.Tag(ctx, alice, inventory.ProtectedTag, hosts[2:]); err != nil {
 		t.Fatal(err)
@@ -224,7 +238,7 @@ func TestLabCreateThreeHostsActionsAndProtectedDestroy(t *testing.T) {
 		count[e.Action+" "+string(e.Result)]++
 	}
 	wantCount := map[string]int{
-		"create host refused": 1, "create host ok": 3, "power off host ok": 1, "power on host ok": 1,
+		"create host refused": 1, "create host ok": 3, "power off host ok": 1, "power on host ok": 1, "resize host ok": 1,
 		"tag host ok": 1, "destroy host ok": 2, "destroy host failed": 1,
 	}
 	for k, v := range wantCount {

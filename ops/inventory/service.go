@@ -41,7 +41,7 @@ var Actions = map[ActionKind]struct {
 	PowerCycle: {ActPowerCycle, "A power cycle cuts the power and restarts the host: services stop abruptly."},
 	Reboot:     {ActReboot, "Rebooting stops every service on the host until it is back."},
 	Shutdown:   {ActShutdown, "Shutting down stops every service on the host."},
-	Resize:     {ActResize, "Resizing powers the host off first, and a disk resize cannot be undone: the host is down during the resize."},
+	Resize:     {ActResize, "Resizing powers the host off, resizes it (its disk too, which cannot shrink back) and powers it on again: the host is down meanwhile."},
 	Snapshot:   {ActSnapshot, "A snapshot of a running host may miss data not yet written to disk."},
 }
 
@@ -305,12 +305,40 @@ func (s *Service) Act(ctx context.Context, actor access.Actor, h Host, a ActionR
 	if err := s.check(ctx, actor, info.Access, []string{target(h)}, params); err != nil {
 		return err
 	}
-	err := s.cloud.Act(ctx, h.ID, a, progress)
+	var err error
+	if a.Kind == Resize {
+		err = s.resize(ctx, h.ID, a, params, progress)
+	} else {
+		err = s.cloud.Act(ctx, h.ID, a, progress)
+	}
 	if jerr := s.record(ctx, actor, info.Access, target(h), params, err); jerr != nil {
 		err = errors.Join(err, jerr)
 	}
 	s.refreshQuietly(ctx)
 	return err
+}
+
+// resize powers a running host off, resizes it and powers it on again, as
+// the cloud only resizes hosts that are off.
+func (s *Service) resize(ctx context.Context, id int, a ActionRequest, params map[string]string, progress func(ActionStatus)) error {
+	h, err := s.cloud.Host(ctx, id)
+	if err != nil {
+		return err
+	}
+	wasOn := h.Status == "active"
+	if wasOn {
+		params["powered_off"] = "true"
+		if err := s.cloud.Act(ctx, id, ActionRequest{Kind: PowerOff}, progress); err != nil {
+			return err
+		}
+	}
+	if err := s.cloud.Act(ctx, id, a, progress); err != nil {
+		return err
+	}
+	if wasOn {
+		return s.cloud.Act(ctx, id, ActionRequest{Kind: PowerOn}, progress)
+	}
+	return nil
 }
 
 // Tag adds tag to the hosts.
