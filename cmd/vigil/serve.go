@@ -62,7 +62,7 @@ func runServe(ctx context.Context, g *globals, listen, httpListen string, stderr
 		opts.HTTPListen = httpListen
 	}
 	if opts.HostKey == "" {
-		opts.HostKey = filepath.Join(stateDir(), "vigil", "ssh_host_ed25519_key")
+		opts.HostKey = filepath.Join(stateDir(), "vigil", "host_ed25519")
 	}
 
 	logger := slog.New(slog.NewTextHandler(stderr, nil))

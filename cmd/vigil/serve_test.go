@@ -84,7 +84,7 @@ serve:
 		t.Errorf("no-PTY answer = %q", out)
 	}
 	// The host key went to the state directory by default, private.
-	info, err := os.Stat(filepath.Join(dir, "state", "vigil", "ssh_host_ed25519_key"))
+	info, err := os.Stat(filepath.Join(dir, "state", "vigil", "host_ed25519"))
 	if err != nil || info.Mode().Perm() != 0o600 {
 		t.Errorf("host key: %v, %v", info, err)
 	}
