@@ -197,6 +197,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case common.ConfirmMsg:
 		var cmd tea.Cmd
 		m.confirm, cmd = components.NewConfirm(msg, m.confirmKeys, m.ctx.Styles)
+		m.confirm.SetWidth(m.frame.w)
 		return cmd
 	}
 	if m.toasts.Update(msg) {

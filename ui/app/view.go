@@ -62,6 +62,11 @@ func (m *Model) layout() {
 	for _, s := range m.slots {
 		s.pane.SetSize(f.paneW, f.paneH)
 	}
+	m.palette.SetWidth(w)
+	m.filter.SetWidth(w)
+	if m.confirm != nil {
+		m.confirm.SetWidth(w)
+	}
 
 	// Tab bar and identity.
 	tabs := make([]components.Tab, len(m.slots))
@@ -174,7 +179,7 @@ func (m *Model) body(b *strings.Builder) {
 	if f.boxed {
 		title = ansi.Truncate(title, max(f.w-6, 0), "…")
 		fill := max(f.w-4-ansi.StringWidth(title), 0)
-		b.WriteString(f.border("╭ ") + m.ctx.Styles.Body.Bold(true).Render(title) + f.border(" "+strings.Repeat("─", fill)+"╮"))
+		b.WriteString(f.border("╭ ") + m.ctx.Styles.Title.Render(title) + f.border(" "+strings.Repeat("─", fill)+"╮"))
 		b.WriteByte('\n')
 	}
 	rows := 0

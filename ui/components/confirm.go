@@ -92,9 +92,14 @@ func (c *Confirm) Update(msg tea.Msg) (Decision, tea.Cmd) {
 	return Pending, cmd
 }
 
+func dialogInner(width int) int { return max(min(width-4, 60), 1) }
+
+// SetWidth fits the name input to a screen width cells wide.
+func (c *Confirm) SetWidth(width int) { c.input.SetWidth(max(dialogInner(width)-3, 1)) }
+
 // View renders the dialog box, at most width cells wide.
 func (c *Confirm) View(width int, st *styles.Styles) string {
-	inner := max(min(width-4, 60), 1)
+	inner := dialogInner(width)
 	var b strings.Builder
 	b.WriteString(st.DialogTitle.Render(c.req.Title))
 	if c.req.Body != "" {
@@ -105,7 +110,6 @@ func (c *Confirm) View(width int, st *styles.Styles) string {
 		b.WriteString(st.HelpKey.Render("y") + st.HelpDesc.Render(" confirm  ") + st.HelpKey.Render("n/esc") + st.HelpDesc.Render(" cancel"))
 	} else {
 		b.WriteString(lipgloss.Wrap("Type "+c.req.TypeName+" to confirm:", inner, " ") + "\n")
-		c.input.SetWidth(max(inner-3, 1))
 		b.WriteString(c.input.View())
 		if c.Mismatch {
 			b.WriteString("\n" + st.StatusCrit.Render("that is not the name"))

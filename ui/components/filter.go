@@ -85,8 +85,10 @@ func (f *FilterBar) Update(msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
-// View renders the filter line, width cells wide.
+// SetWidth fits the filter line to width cells.
+func (f *FilterBar) SetWidth(width int) { f.input.SetWidth(max(width-2, 1)) }
+
+// View renders the filter line, cut to width cells.
 func (f *FilterBar) View(width int) string {
-	f.input.SetWidth(max(width-2, 1))
 	return ansi.Truncate(f.input.View(), width, "")
 }

@@ -290,9 +290,11 @@ func (p *Palette) Update(msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
-// View renders the command line, width cells wide.
+// SetWidth fits the command line to width cells.
+func (p *Palette) SetWidth(width int) { p.input.SetWidth(max(width-2, 1)) }
+
+// View renders the command line, cut to width cells.
 func (p *Palette) View(width int) string {
-	p.input.SetWidth(max(width-2, 1))
 	return ansi.Truncate(p.input.View(), width, "")
 }
 

@@ -15,6 +15,7 @@ type Styles struct {
 	NoColor bool
 
 	Body          lipgloss.Style
+	Title         lipgloss.Style // a pane's title in its frame
 	Muted         lipgloss.Style
 	Frame         lipgloss.Style // the colour of the focused pane's frame lines
 	BorderFocused lipgloss.Style // a rounded border in the focused colour
@@ -66,6 +67,7 @@ func New(t *themes.Theme, noColor bool) *Styles {
 		s.TableSelected = s.TableSelected.Reverse(true).Bold(true)
 		s.TabActive = s.TabActive.Reverse(true).Bold(true)
 	}
+	s.Title = s.Body.Bold(true)
 	s.BorderFocused = b.border(t.Border.Focused)
 	s.BorderBlurred = b.border(t.Border.Blurred)
 	s.DialogBorder = b.border(t.Dialog.Border)
