@@ -5,9 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/inventory"
 )
 
 // pages serves n droplets in DigitalOcean's JSON shape and page links, the
@@ -87,4 +92,43 @@ func BenchmarkHosts10k(b *testing.B) {
 			b.Fatalf("%d hosts, %v", len(hs), err)
 		}
 	}
+}
+
+// TestTenThousandDropletsMemory loads 10,000 droplets into the inventory
+// and checks what the process keeps of them.
+func TestTenThousandDropletsMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("lists 10,000 droplets")
+	}
+	srv := pages(t, 10000)
+	c, err := New(Options{APIURL: srv.URL, Token: "tok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	svc := inventory.New(c, nopJournal{}, inventory.Options{})
+	if err := svc.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	kept := after.HeapAlloc - min(after.HeapAlloc, before.HeapAlloc)
+	st := svc.State()
+	t.Logf("10,000 droplets listed and tabled in %s; heap kept %.1f MB", took, float64(kept)/(1<<20))
+	if len(st.Rows) != 10000 || st.Rows[9999].Name != "web-10000" || st.MonthlyTotal != 60000 {
+		t.Fatalf("%d rows, last %+v, total %v", len(st.Rows), st.Rows[len(st.Rows)-1], st.MonthlyTotal)
+	}
+	if kept > 40<<20 {
+		t.Fatalf("10,000 droplets keep %d MB of heap, want under 40", kept>>20)
+	}
+}
+
+type nopJournal struct{}
+
+func (nopJournal) Record(context.Context, access.Actor, string, string, map[string]string, error) error {
+	return nil
 }
