@@ -281,6 +281,7 @@ type probe struct {
 	toasts  []string
 	keys    int
 	size    tea.WindowSizeMsg
+	broken  bool // View panics
 }
 
 func (p *probe) Init() tea.Cmd { return nil }
@@ -304,6 +305,8 @@ func (p *probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			panic("probe asked to panic")
 		case "c":
 			return p, func() tea.Msg { panic("probe's command asked to panic") }
+		case "v":
+			p.broken = true
 		case "a":
 			// An action that takes a while, like a rollout being watched.
 			end := presence.Begin(p.Context, "rolling back api in prod")
@@ -324,6 +327,9 @@ func (p *probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (p *probe) View() tea.View {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.broken {
+		panic("probe's view asked to panic")
+	}
 	return tea.NewView(fmt.Sprintf("probe %s keys=%d toasts=%s", p.Actor.Name, p.keys, strings.Join(p.toasts, "|")))
 }
 

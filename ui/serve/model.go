@@ -95,7 +95,9 @@ func (m *model) View() (v tea.View) {
 		if r := recover(); r != nil {
 			m.crash(r)
 			v = tea.NewView("")
-			m.se.send(tea.Quit())
+			// View runs on the program's event loop, which Send would
+			// wait on: quit from another goroutine.
+			go m.se.send(tea.Quit())
 		}
 	}()
 	return m.inner.View()

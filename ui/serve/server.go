@@ -208,8 +208,10 @@ func (s *Server) shutdown() error {
 	s.mu.Unlock()
 	_ = s.sshLn.Close() // no new connections; the ones open go on for now
 	s.log.Info("shutting down", "sessions", len(live))
+	// Sends wait for each program's event loop; one stuck session must not
+	// hold up the shutdown, which ends at the grace period whatever happens.
 	for _, se := range live {
-		se.send(shutdownMsg{})
+		go se.send(shutdownMsg{})
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Grace)
@@ -220,7 +222,7 @@ func (s *Server) shutdown() error {
 		}
 	}
 	for _, se := range live {
-		se.end(endShutdown)
+		go se.end(endShutdown)
 	}
 	select {
 	case <-s.drained:

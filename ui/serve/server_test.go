@@ -274,7 +274,7 @@ func TestIdleTimeout(t *testing.T) {
 }
 
 func TestPanicEndsOnlyThatSession(t *testing.T) {
-	for _, key := range []string{"p", "c"} { // in Update, in a command
+	for _, key := range []string{"p", "c", "v"} { // in Update, in a command, in View
 		t.Run(key, func(t *testing.T) {
 			var probes <-chan *probe
 			ts := startServer(t, func(o *Options) { probes = withProbes(o) })
