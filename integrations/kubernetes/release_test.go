@@ -85,6 +85,30 @@ func TestBrokenReleaseStallsAndRollbackRestores(t *testing.T) {
 	f.release("dev", "web", "1.1.0-broken")
 	waitFor(t, "the broken release in dev", func() bool { c, _ := f.svc.Matrix().Cell("web", "dev"); return c.Version == "1.1.0-broken" })
 
+	// The live detail of dev's rollout sees its pods fail and calls it a stall.
+	wctx, stop := context.WithTimeout(f.ctx, time.Minute)
+	details, err := f.svc.WatchRollout(wctx, "web", "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last release.Detail
+	for d := range details {
+		last = d
+		if d.Stall != "" {
+			break
+		}
+	}
+	stop()
+	crashing := 0
+	for _, p := range last.Pods {
+		if p.Reason == "CrashLoopBackOff" && p.Owner == last.New.Name && !p.Ready {
+			crashing++
+		}
+	}
+	if last.Stall == "" || crashing == 0 {
+		t.Fatalf("no stall seen in dev's rollout: %q, pods %+v", last.Stall, last.Pods)
+	}
+
 	// Manual: the stall is detected and reported, rollback restores health.
 	var out bytes.Buffer
 	if code := f.svc.PromoteCLI(f.ctx, alice, &out, "web", "", "test", true); code != release.ExitFailed {

@@ -38,6 +38,26 @@ type Inspector interface {
 	History(ref Ref) ([]Revision, error)
 }
 
+// PodWatcher watches the pods of one workload, only while its detail is
+// open: the matrix needs no pods, the counts are in the workload's status.
+type PodWatcher interface {
+	// WatchPods calls fn with ref's pods now and after every change, until
+	// ctx ends.
+	WatchPods(ctx context.Context, ref Ref, fn func([]Pod)) error
+}
+
+// Pod is one pod of a workload, as the rollout detail shows it.
+type Pod struct {
+	Name     string    `json:"name"`
+	Owner    string    `json:"owner"` // ReplicaSet (or StatefulSet) name
+	Revision string    `json:"revision,omitempty"`
+	Phase    string    `json:"phase"`
+	Ready    bool      `json:"ready"`
+	Restarts int32     `json:"restarts"`
+	Reason   string    `json:"reason,omitempty"` // why a container waits or ended, e.g. CrashLoopBackOff
+	Created  time.Time `json:"created"`
+}
+
 // Mutator changes workloads.
 type Mutator interface {
 	// SetImages sets the images of the named containers and the given
@@ -114,6 +134,7 @@ type Cluster interface {
 	Locker
 	Hooks
 	Seeder
+	PodWatcher
 }
 
 // Journal is the audit journal as release uses it.
@@ -150,6 +171,10 @@ type Detail struct {
 	New    *ReplicaSet  `json:"new,omitempty"`
 	Old    []ReplicaSet `json:"old,omitempty"`
 	Events []Event      `json:"events,omitempty"` // newest last
+	// Pods are set by Service.WatchRollout only.
+	Pods []Pod `json:"pods,omitempty"`
+	// Stall says why the rollout stopped progressing, "" while it is fine.
+	Stall string `json:"stall,omitempty"`
 }
 
 // Revision is one entry of a workload's history.

@@ -1,0 +1,113 @@
+package kubernetes
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/vigilops/vigil/ops/release"
+)
+
+// WatchPods implements release.PodWatcher with an informer of its own,
+// limited to the workload's selector, that lives as long as ctx.
+func (c *Client) WatchPods(ctx context.Context, ref release.Ref, fn func([]release.Pod)) error {
+	sp, ok := c.watched(ref.Target)
+	if !ok {
+		return fmt.Errorf("%s is not watched: start the release service first", ref)
+	}
+	var sel *metav1.LabelSelector
+	key := sp.ns + "/" + ref.Name
+	switch ref.Kind {
+	case release.Deployment:
+		if o, ok, _ := sp.deploy.GetIndexer().GetByKey(key); ok {
+			sel = o.(*appsv1.Deployment).Spec.Selector
+		}
+	case release.StatefulSet:
+		if o, ok, _ := sp.sts.GetIndexer().GetByKey(key); ok {
+			sel = o.(*appsv1.StatefulSet).Spec.Selector
+		}
+	}
+	if sel == nil {
+		return fmt.Errorf("%s is not in the cache", ref)
+	}
+	selector, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return fmt.Errorf("%s has a bad selector: %w", ref, err)
+	}
+	cl, err := c.cluster(ref.Context)
+	if err != nil {
+		return err
+	}
+	factory := informers.NewSharedInformerFactoryWithOptions(cl.cs, 0, informers.WithNamespace(ref.Namespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector.String() }))
+	inf := factory.Core().V1().Pods().Informer()
+	if err := inf.SetTransform(trimPod); err != nil {
+		return err
+	}
+	report := func(any) {
+		objs := inf.GetStore().List()
+		pods := make([]release.Pod, 0, len(objs))
+		for _, o := range objs {
+			pods = append(pods, podOf(o.(*corev1.Pod)))
+		}
+		slices.SortFunc(pods, func(a, b release.Pod) int { return strings.Compare(a.Name, b.Name) })
+		fn(pods)
+	}
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    report,
+		UpdateFunc: func(_, o any) { report(o) },
+		DeleteFunc: report,
+	}); err != nil {
+		return err
+	}
+	factory.Start(ctx.Done())
+	return nil
+}
+
+// trimPod keeps what podOf reads.
+func trimPod(obj any) (any, error) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return obj, nil
+	}
+	slim := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, ResourceVersion: p.ResourceVersion, CreationTimestamp: p.CreationTimestamp, OwnerReferences: p.OwnerReferences,
+			Labels: map[string]string{appsv1.DefaultDeploymentUniqueLabelKey: p.Labels[appsv1.DefaultDeploymentUniqueLabelKey], appsv1.StatefulSetRevisionLabel: p.Labels[appsv1.StatefulSetRevisionLabel]}},
+		Status: corev1.PodStatus{Phase: p.Status.Phase, Conditions: p.Status.Conditions, ContainerStatuses: p.Status.ContainerStatuses, InitContainerStatuses: p.Status.InitContainerStatuses},
+	}
+	return slim, nil
+}
+
+func podOf(p *corev1.Pod) release.Pod {
+	out := release.Pod{Name: p.Name, Phase: string(p.Status.Phase), Created: p.CreationTimestamp.Time}
+	if ref := metav1.GetControllerOfNoCopy(p); ref != nil {
+		out.Owner = ref.Name
+	}
+	out.Revision = p.Labels[appsv1.DefaultDeploymentUniqueLabelKey]
+	if r := p.Labels[appsv1.StatefulSetRevisionLabel]; r != "" {
+		out.Revision = r
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			out.Ready = c.Status == corev1.ConditionTrue
+		}
+	}
+	for _, cs := range slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses) {
+		out.Restarts += cs.RestartCount
+		switch {
+		case out.Reason != "":
+		case cs.State.Waiting != nil && cs.State.Waiting.Reason != "" && cs.State.Waiting.Reason != "PodInitializing" && cs.State.Waiting.Reason != "ContainerCreating":
+			out.Reason = cs.State.Waiting.Reason
+		case cs.State.Terminated != nil && cs.State.Terminated.ExitCode != 0:
+			out.Reason = cs.State.Terminated.Reason
+		}
+	}
+	return out
+}

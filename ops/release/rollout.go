@@ -1,0 +1,87 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// failingReasons are container states that mean a pod will not become
+// ready by waiting.
+var failingReasons = map[string]bool{
+	"CrashLoopBackOff":           true,
+	"ImagePullBackOff":           true,
+	"ErrImagePull":               true,
+	"InvalidImageName":           true,
+	"CreateContainerConfigError": true,
+	"CreateContainerError":       true,
+	"RunContainerError":          true,
+}
+
+// stall says why d's rollout stopped progressing: the progress deadline
+// passed, or a pod of the new revision is failing.
+func stall(d *Detail) string {
+	if d.Workload.Health() == Stalled {
+		c, _ := d.Workload.Condition("Progressing")
+		return "progress deadline exceeded: " + c.Message
+	}
+	for _, p := range d.Pods {
+		if failingReasons[p.Reason] && (d.New == nil || p.Owner == d.New.Name || d.Workload.Kind == StatefulSet) {
+			return fmt.Sprintf("pod %s is failing (%s, %d restarts)", p.Name, p.Reason, p.Restarts)
+		}
+	}
+	return ""
+}
+
+// WatchRollout sends the live detail of app in env, pods included, now and
+// after every change, until ctx ends. Only the latest detail waits in the
+// channel: a slow reader skips to it. Detail.Stall is set when the rollout
+// stalled; offer a rollback then.
+func (s *Service) WatchRollout(ctx context.Context, app, env string) (<-chan Detail, error) {
+	_, ref, _, err := s.ref(app, env)
+	if err != nil {
+		return nil, err
+	}
+	changes, cancel := s.Subscribe()
+	wake := make(chan struct{}, 1)
+	var mu sync.Mutex
+	var pods []Pod
+	err = s.cluster.WatchPods(ctx, ref, func(p []Pod) {
+		mu.Lock()
+		pods = p
+		mu.Unlock()
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	out := make(chan Detail, 1)
+	go func() {
+		defer cancel()
+		defer close(out)
+		for {
+			if d, ok := s.cluster.Detail(ref); ok {
+				mu.Lock()
+				d.Pods = pods
+				mu.Unlock()
+				d.Stall = stall(&d)
+				select {
+				case <-out: // drop the unread older detail
+				default:
+				}
+				out <- d
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-changes:
+			case <-wake:
+			}
+		}
+	}()
+	return out, nil
+}
