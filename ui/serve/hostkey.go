@@ -17,6 +17,9 @@ import (
 // ed25519 key there (mode 0600, in a 0700 directory) on first start. Like
 // sshd, it refuses a key that others may read.
 func LoadHostKey(path string) (gossh.Signer, error) {
+	if path == "" {
+		return nil, errors.New("host key: no path: set serve.host_key, e.g. ~/.local/state/vigil/host_ed25519")
+	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		data, err = writeHostKey(path)

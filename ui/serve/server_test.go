@@ -50,6 +50,9 @@ func TestHostKeyGeneratedOnceAndReused(t *testing.T) {
 	if _, err := LoadHostKey(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
 		t.Errorf("a world-readable host key: err = %v, want a refusal that says chmod 600", err)
 	}
+	if _, err := LoadHostKey(""); err == nil || !strings.Contains(err.Error(), "serve.host_key") {
+		t.Errorf("no path: err = %v, want one naming serve.host_key", err)
+	}
 	bad := filepath.Join(t.TempDir(), "bad")
 	os.WriteFile(bad, []byte("not a key"), 0o600)
 	if _, err := LoadHostKey(bad); err == nil || !strings.Contains(err.Error(), bad) {
