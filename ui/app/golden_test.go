@@ -2,6 +2,8 @@ package app
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +31,7 @@ func ascii(t *testing.T, s string) string {
 // needed when the keys start a command whose result must be drawn.
 type step struct {
 	keys string // space-separated keys; "" to only wait
+	size [2]int // a terminal size to resize to first, when set
 	want string
 }
 
@@ -68,14 +71,23 @@ func (p *probe) waitFor(t *testing.T, want string) {
 	t.Fatalf("%q not on screen after 5s:\n%s", want, p.last)
 }
 
-// runGolden runs the shell in a teatest program at w×h, plays steps, and
-// compares the final view, in the ASCII profile, with its golden file.
+// runGolden compares the final view of play with its golden file.
 func runGolden(t *testing.T, w, h int, steps ...step) {
+	t.Helper()
+	golden.RequireEqual(t, play(t, w, h, steps...))
+}
+
+// play runs the shell in a teatest program at w×h, plays steps, and
+// returns the final view in the ASCII profile.
+func play(t *testing.T, w, h int, steps ...step) string {
 	t.Helper()
 	m := &probe{Model: New(testOptions(t, nil))}
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(w, h),
 		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.ASCII)))
 	for _, s := range steps {
+		if s.size != [2]int{} {
+			tm.Send(tea.WindowSizeMsg{Width: s.size[0], Height: s.size[1]})
+		}
 		if s.keys != "" {
 			for _, k := range strings.Fields(s.keys) {
 				tm.Send(keyMsg(k))
@@ -90,7 +102,7 @@ func runGolden(t *testing.T, w, h int, steps ...step) {
 		t.Fatal(err)
 	}
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*probe)
-	golden.RequireEqual(t, ascii(t, final.View().Content))
+	return ascii(t, final.View().Content)
 }
 
 func TestGolden(t *testing.T) {
@@ -116,6 +128,18 @@ func TestGolden(t *testing.T) {
 			})
 			t.Run("palette", func(t *testing.T) {
 				runGolden(t, size.w, size.h, step{keys: "5", want: "4 entries"}, step{keys: ": t h"})
+			})
+			t.Run("resize", func(t *testing.T) {
+				// Through the smallest size and back: the same screen as "activity".
+				got := play(t, size.w, size.h, step{keys: "5", want: "4 entries"}, step{keys: "j"},
+					step{size: [2]int{40, 10}, want: "14:00 alice"}, step{size: [2]int{size.w, size.h}, want: "11-29 14:00:31"})
+				want, err := os.ReadFile(filepath.Join("testdata", "TestGolden", size.name, "activity.golden"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != string(want) {
+					t.Fatalf("after a resize to 40x10 and back, the screen differs from activity.golden:\n%s", got)
+				}
 			})
 			t.Run("theme", func(t *testing.T) {
 				runGolden(t, size.w, size.h, step{keys: "5", want: "4 entries"},

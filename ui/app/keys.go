@@ -40,9 +40,18 @@ func (k GlobalKeys) Bindings() []*common.Binding {
 	return append([]*common.Binding{k.Quit, k.Help, k.Palette, k.Filter, k.NextPane, k.PrevPane}, k.Pane[:]...)
 }
 
-// helpGroup is the global column of the help overlay.
-func (k GlobalKeys) helpGroup() []key.Binding {
-	return common.Keys(k.NextPane, k.PrevPane, k.Filter, k.Palette, k.Help, k.Quit)
+// helpGroup is the global column of the help overlay; panes lists the
+// number keys of the panes that exist.
+func (k GlobalKeys) helpGroup(panes []slot) []key.Binding {
+	var g []key.Binding
+	for _, s := range panes {
+		if s.key > 0 {
+			b := k.Pane[s.key-1].Binding
+			b.SetHelp(b.Help().Key, s.pane.Title())
+			g = append(g, b)
+		}
+	}
+	return append(g, common.Keys(k.NextPane, k.PrevPane, k.Filter, k.Palette, k.Help, k.Quit)...)
 }
 
 // HelpKeys are the help overlay's bindings.

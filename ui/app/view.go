@@ -287,7 +287,7 @@ func (m *Model) renderHelp() {
 		groups = append(groups, p.KeyMap().FullHelp()...)
 		title += " · " + p.Title()
 	}
-	groups = append(groups, m.keys.helpGroup())
+	groups = append(groups, m.keys.helpGroup(m.slots))
 	var cmds []key.Binding
 	for _, s := range m.reg.Specs() {
 		k := ":" + s.Name
