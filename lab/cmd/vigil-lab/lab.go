@@ -59,14 +59,19 @@ type daemonSpec struct {
 func (l *lab) daemonSpecs(token string) []daemonSpec {
 	p := l.ports
 	self := l.selfBinary()
+	emulatorArgs := []string{
+		self, "emulator", "--listen", "127.0.0.1:" + strconv.Itoa(p.Emulator),
+		"--state-dir", l.path("emulator"), "--token", token,
+		"--ssh-pubkey", l.sshKey() + ".pub", "--file-sd", filepath.Join(l.mon.FileSDDir(), "droplets.json"),
+	}
+	if os.Geteuid() != 0 {
+		// Droplet hosts need root (mount namespaces, sshd on port 22).
+		emulatorArgs = append(emulatorArgs, "--no-hosts")
+	}
 	return []daemonSpec{
 		{"prometheus", p.Prometheus, l.mon.PrometheusArgs(p), func() error { return httpOK(l.url(p.Prometheus)+"/-/ready", "") }},
 		{"alertmanager", p.Alertmanager, l.mon.AlertmanagerArgs(p), func() error { return httpOK(l.url(p.Alertmanager)+"/-/ready", "") }},
-		{"emulator", p.Emulator, []string{
-			self, "emulator", "--listen", "127.0.0.1:" + strconv.Itoa(p.Emulator),
-			"--state-dir", l.path("emulator"), "--token", token,
-			"--ssh-pubkey", l.sshKey() + ".pub", "--file-sd", filepath.Join(l.mon.FileSDDir(), "droplets.json"),
-		}, func() error { return httpOK(l.url(p.Emulator)+"/v2/account", token) }},
+		{"emulator", p.Emulator, emulatorArgs, func() error { return httpOK(l.url(p.Emulator)+"/v2/account", token) }},
 		{"exporter", p.Exporter, []string{
 			self, "exporter", "--kubeconfig", l.kubeconfig(), "--listen", "127.0.0.1:" + strconv.Itoa(p.Exporter),
 		}, func() error { return httpOK(l.url(p.Exporter)+"/healthz", "") }},

@@ -107,6 +107,9 @@ func runUp(ctx context.Context, args []string) error {
 	if err := l.writeEnv(token, dir); err != nil {
 		return err
 	}
+	if os.Geteuid() != 0 {
+		logf(l.out, "not root: droplets are API objects only, without SSH hosts")
+	}
 	logf(l.out, "lab up in %s; state in %s", time.Since(start).Round(100*time.Millisecond), l.state)
 	logf(l.out, "use it with:  set -a; . %s; set +a", l.envFile())
 	return nil
