@@ -96,7 +96,11 @@ receivers:
 		}
 		return false
 	})
-	t.Logf("alert posted to Alertmanager → listed through the webhook: %s", time.Since(sent).Round(time.Millisecond))
+	took := time.Since(sent)
+	t.Logf("alert posted to Alertmanager → listed through the webhook: %s", took.Round(time.Millisecond))
+	if took > time.Second {
+		t.Fatalf("the webhook path took %s, want under 1 s", took)
+	}
 	mu.Lock()
 	if statuses[0] != http.StatusNoContent || !strings.Contains(bodies[0], `"version":"4"`) {
 		t.Fatalf("first notification: %d %s", statuses[0], bodies[0])
