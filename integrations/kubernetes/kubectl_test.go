@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -137,6 +138,13 @@ func TestAPIServerLossAndRecovery(t *testing.T) {
 	if c := f.svc.Matrix().Envs[0].Conn; !c.Connected {
 		t.Fatalf("connection after start: %+v", c)
 	}
+	// At idle vigil only watches: no list request reaches the API server
+	// (on this private cluster, nobody else lists either).
+	lists := listRequests(t, f)
+	time.Sleep(3 * time.Second)
+	if again := listRequests(t, f); again != lists {
+		t.Errorf("%.0f list requests at idle", again-lists)
+	}
 
 	kwokctl("stop", "cluster")
 	stopped := time.Now()
@@ -195,3 +203,25 @@ componentsPatches:
   - key: leader-elect
     value: "false"
 `
+
+// listRequests sums the API server's LIST requests from its metrics.
+func listRequests(t *testing.T, f *fixture) float64 {
+	t.Helper()
+	raw, err := f.cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n float64
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "apiserver_request_total{") && strings.Contains(line, `verb="LIST"`) {
+			if f := strings.Fields(line); len(f) == 2 {
+				v, _ := strconv.ParseFloat(f[1], 64)
+				n += v
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no LIST requests in the API server's metrics: cannot tell idle from broken")
+	}
+	return n
+}
