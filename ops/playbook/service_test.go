@@ -246,6 +246,9 @@ func TestStartRefusalsAndBadRequests(t *testing.T) {
 	if len(f.runner.specs) != 0 {
 		t.Fatal("a refused run reached the runner")
 	}
+	if pbs, err := f.svc.Playbooks(); err != nil || !slices.Equal(pbs, []string{"site.yml"}) {
+		t.Fatalf("playbooks %v, %v", pbs, err)
+	}
 }
 
 func TestHistoryMarksLeftoverRunsInterrupted(t *testing.T) {
