@@ -189,6 +189,22 @@ func TestUnknownBindingNames(t *testing.T) {
 	if err := ValidateKeys(map[string][]string{"quit": {"x"}, "activity.details": {"o"}}); err != nil {
 		t.Fatalf("valid keys: %v", err)
 	}
+	if err := ValidateKeys(nil); err != nil {
+		t.Fatalf("the default bindings conflict: %v", err)
+	}
+	for want, keys := range map[string]map[string][]string{
+		`quit and activity.down both use "j" (Activity pane (5))`: {"activity.down": {"j"}, "quit": {"j"}},
+		`activity.top and activity.bottom both use "g"`:           {"activity.bottom": {"g"}},
+		`palette.run and palette.complete both use "enter"`:       {"palette.complete": {"enter"}},
+	} {
+		if err := ValidateKeys(keys); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ValidateKeys(%v) = %v, want %q", keys, err, want)
+		}
+	}
+	// A key may mean one thing in the palette and another in a pane.
+	if err := ValidateKeys(map[string][]string{"palette.complete": {"j"}}); err != nil {
+		t.Errorf("a palette key equal to a pane key: %v", err)
+	}
 	m := newShell(t, &config.Config{Identity: config.Identity{Name: "alice", Role: "operator"}, Keys: keys}, nil)
 	if s := screen(m); !strings.Contains(s, "unknown binding") {
 		t.Fatalf("no toast for unknown binding names:\n%s", s)

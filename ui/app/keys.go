@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -75,6 +76,9 @@ func (k HelpKeys) Bindings() []*common.Binding { return []*common.Binding{k.Up, 
 type keySection struct {
 	title    string
 	bindings []*common.Binding
+	// pane sections share the keyboard with the global bindings; the
+	// others (palette, dialogs) take every key while they are open.
+	pane bool
 }
 
 // allKeys declares the default bindings of the shell and of every pane.
@@ -82,12 +86,12 @@ type keySection struct {
 // docs/keys.md know it.
 func allKeys() []keySection {
 	return []keySection{
-		{"Global", NewGlobalKeys().Bindings()},
-		{"Command palette (:)", components.NewPaletteKeys().Bindings()},
-		{"Filter bar (/)", components.NewFilterKeys().Bindings()},
-		{"Help (?)", NewHelpKeys().Bindings()},
-		{"Confirm dialog", components.NewConfirmKeys().Bindings()},
-		{"Activity pane (5)", activity.NewKeyMap().Bindings()},
+		{"Global", NewGlobalKeys().Bindings(), false},
+		{"Command palette (:)", components.NewPaletteKeys().Bindings(), false},
+		{"Filter bar (/)", components.NewFilterKeys().Bindings(), false},
+		{"Help (?)", NewHelpKeys().Bindings(), false},
+		{"Confirm dialog", components.NewConfirmKeys().Bindings(), false},
+		{"Activity pane (5)", activity.NewKeyMap().Bindings(), true},
 	}
 }
 
@@ -103,17 +107,44 @@ func BindingNames() []string {
 	return names
 }
 
-// ValidateKeys checks that every name in a config's `keys` section is a
-// binding; the error names the unknown ones and lists the known.
+// ValidateKeys checks a config's `keys` section: every name must be a
+// binding, and no key may do two things at once (in a pane, with the
+// global bindings; in the palette or a dialog, among its own).
 func ValidateKeys(keys map[string][]string) error {
+	sections := allKeys()
 	var all []*common.Binding
-	for _, s := range allKeys() {
+	for _, s := range sections {
 		all = append(all, s.bindings...)
 	}
+	var errs []error
 	if unknown := common.Remap(all, keys); len(unknown) > 0 {
-		return &common.UnknownBindingsError{Unknown: unknown, Known: BindingNames()}
+		errs = append(errs, &common.UnknownBindingsError{Unknown: unknown, Known: BindingNames()})
 	}
-	return nil
+	global := sections[0]
+	for _, s := range sections {
+		scope := s.bindings
+		if s.pane {
+			scope = append(slices.Clone(global.bindings), s.bindings...)
+		}
+		errs = append(errs, conflicts(scope, s.title)...)
+	}
+	return errors.Join(errs...)
+}
+
+// conflicts reports keys bound twice in bs.
+func conflicts(bs []*common.Binding, where string) []error {
+	var errs []error
+	owner := map[string]string{}
+	for _, b := range bs {
+		for _, k := range b.Keys() {
+			if o, ok := owner[k]; ok && o != b.Name {
+				errs = append(errs, fmt.Errorf("keys: %s and %s both use %q (%s): give one of them another key", o, b.Name, k, where))
+				continue
+			}
+			owner[k] = b.Name
+		}
+	}
+	return errs
 }
 
 // KeysMarkdown renders docs/keys.md from the default KeyMaps.
