@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilops/vigil/ops/config"
 	"github.com/vigilops/vigil/ops/incident"
 )
 
@@ -63,5 +64,21 @@ func TestCLICore(t *testing.T) {
 	f.prom.set(nil, nil)
 	if v, snap, err := f.svc.List(ctx, ""); err != nil || len(v.Alerts) != 2 || len(snap.Problems()) != 1 {
 		t.Fatalf("one source down: %d alerts, %v, problems %q", len(v.Alerts), err, snap.Problems())
+	}
+}
+
+func TestPollInterval(t *testing.T) {
+	for _, c := range []struct {
+		cfg  config.Config
+		want time.Duration
+	}{
+		{config.Config{}, incident.DefaultInterval},
+		{config.Config{Prometheus: &config.Prometheus{PollInterval: 10 * time.Second}}, 10 * time.Second},
+		{config.Config{Prometheus: &config.Prometheus{PollInterval: 10 * time.Second}, Alertmanager: &config.Alertmanager{PollInterval: 2 * time.Second}}, 2 * time.Second},
+		{config.Config{Prometheus: &config.Prometheus{}, Alertmanager: &config.Alertmanager{PollInterval: 3 * time.Second}}, 3 * time.Second},
+	} {
+		if got := incident.PollInterval(&c.cfg); got != c.want {
+			t.Errorf("PollInterval(%+v) = %s, want %s", c.cfg, got, c.want)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/config"
 )
 
 // DefaultInterval is how often the list is polled when the config says nothing.
@@ -332,4 +333,21 @@ func targets(sil *Silence, labels map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// PollInterval is the list's interval for a configuration: the shorter of
+// Prometheus's and Alertmanager's poll_interval, DefaultInterval when
+// neither is set.
+func PollInterval(c *config.Config) time.Duration {
+	var d time.Duration
+	if c.Prometheus != nil {
+		d = c.Prometheus.PollInterval
+	}
+	if c.Alertmanager != nil && c.Alertmanager.PollInterval > 0 && (d == 0 || c.Alertmanager.PollInterval < d) {
+		d = c.Alertmanager.PollInterval
+	}
+	if d <= 0 {
+		return DefaultInterval
+	}
+	return d
 }
