@@ -74,7 +74,8 @@ func (se *session) end(r endReason) {
 }
 
 // admit is the middleware in front of each session's program: it finds the
-// actor, answers a session without a PTY, enforces serve.max_sessions,
+// actor, answers a session without a PTY (as wish's activeterm does, but
+// saying who you are and how to connect), enforces serve.max_sessions,
 // joins the presence and journals the session's start and end.
 func (s *Server) admit(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
