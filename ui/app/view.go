@@ -203,7 +203,8 @@ func (m *Model) paneLine(b *strings.Builder, line string) {
 	f := &m.frame
 	w := components.Width(line)
 	if w > f.paneW {
-		line, w = ansi.Truncate(line, f.paneW, "…"), f.paneW
+		line = ansi.Truncate(line, f.paneW, "…")
+		w = components.Width(line) // a wide character may leave a cell free
 	}
 	if f.boxed {
 		b.WriteString(f.side)
