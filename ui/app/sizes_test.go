@@ -164,7 +164,13 @@ func checkFits(t *testing.T, what string, view string, w, h int) {
 // TestEverySize draws the shell, with each overlay, at many sizes,
 // resizing one model through all of them.
 func TestEverySize(t *testing.T) {
-	m := New(testOptions(t, nil))
+	opts := testOptions(t, nil)
+	// Wide characters and a long error, to be cut at every width.
+	if _, err := opts.Journal.Append(audit.Entry{Time: fixedNow, Actor: "渡辺", Action: "デプロイ", Target: "prod/🚀/api",
+		Result: audit.Failed, Error: strings.Repeat("エラー ", 40)}); err != nil {
+		t.Fatal(err)
+	}
+	m := New(opts)
 	drive(m, m.Init())
 	var sizes [][2]int
 	for w := 1; w <= 300; w += 11 {
