@@ -249,6 +249,10 @@ func (m *Model) key(k tea.KeyPressMsg) {
 		m.cursor = 0
 	case key.Matches(k, m.keys.Bottom.Binding):
 		m.cursor = len(m.visible) - 1
+	case key.Matches(k, m.keys.Back.Binding):
+		if m.filterText != "" {
+			m.SetFilter("")
+		}
 	case key.Matches(k, m.keys.Details.Binding):
 		if len(m.visible) > 0 {
 			m.detailOff = 0

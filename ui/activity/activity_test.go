@@ -155,6 +155,10 @@ func TestFilter(t *testing.T) {
 	if got := actions(m.Visible()); got != "shown,rollback,promote" {
 		t.Errorf("live entries under a filter: %s", got)
 	}
+	m.Update(press("esc"))
+	if m.Filter() != "" || len(m.Visible()) != 6 {
+		t.Errorf("esc left the filter %q, %d entries shown", m.Filter(), len(m.Visible()))
+	}
 	m.SetFilter("nomatch")
 	if v := ansi.Strip(m.View()); !strings.Contains(v, "No entry matches the filter nomatch") {
 		t.Errorf("no-match view: %q", v)

@@ -21,7 +21,7 @@ func NewKeyMap() KeyMap {
 		Top:      common.NewBinding("activity.top", "g", "newest entry", "g", "home"),
 		Bottom:   common.NewBinding("activity.bottom", "G", "oldest entry", "G", "end"),
 		Details:  common.NewBinding("activity.details", "enter", "parameters and error", "enter"),
-		Back:     common.NewBinding("activity.back", "esc", "back to the timeline", "esc"),
+		Back:     common.NewBinding("activity.back", "esc", "back: close details, then clear the filter", "esc"),
 	}
 }
 
