@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -99,6 +100,14 @@ func runConsole(g *globals) error {
 		return err
 	}
 	defer journal.Close()
+	guard := access.Guard{ReadOnly: g.readOnly}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	services, stopServices, err := startServices(ctx, wiring{cfg: cfg, journal: journal, guard: guard, log: slog.Default()})
+	if err != nil {
+		return err
+	}
+	defer stopServices()
 
 	slog.Info("console starting", "config", cfg.Path, "actor", actor.Name, "role", actor.Role,
 		"theme", theme.Name, "read_only", g.readOnly, "version", currentBuild().Version)
@@ -107,8 +116,9 @@ func runConsole(g *globals) error {
 		Theme:    theme,
 		ThemeDir: themeDir,
 		Actor:    actor,
-		Guard:    access.Guard{ReadOnly: g.readOnly},
+		Guard:    guard,
 		Journal:  journal,
+		Services: services,
 		NoColor:  os.Getenv("NO_COLOR") != "",
 		Now:      time.Now,
 	})

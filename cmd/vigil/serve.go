@@ -90,13 +90,20 @@ func runServe(ctx context.Context, g *globals, listen, httpListen string, stderr
 		return err
 	}
 	defer journal.Close()
+	guard := access.Guard{ReadOnly: g.readOnly}
+	services, stopServices, err := startServices(ctx, wiring{cfg: cfg, journal: journal, guard: guard, log: logger})
+	if err != nil {
+		return err
+	}
+	defer stopServices()
 
 	srv, err := serve.Listen(serve.Options{
 		Serve: opts,
 		Services: serve.Services{
 			Config:   cfg,
 			Journal:  journal,
-			Guard:    access.Guard{ReadOnly: g.readOnly},
+			Guard:    guard,
+			Ops:      services,
 			Theme:    theme,
 			ThemeDir: themeDir,
 			Now:      time.Now,

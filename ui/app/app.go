@@ -29,6 +29,7 @@ type Options struct {
 	Actor    access.Actor
 	Guard    access.Guard
 	Journal  *audit.Journal
+	Services *common.Services // shared ops services; nil for none
 	NoColor  bool             // NO_COLOR: attributes only, no colours
 	Now      func() time.Time // the clock; time.Now when nil
 }
@@ -75,9 +76,13 @@ func New(opts Options) *Model {
 		// The embedded default theme always loads; themes' tests check it.
 		theme, _ = themes.Load(themes.Default, "")
 	}
+	services := opts.Services
+	if services == nil {
+		services = &common.Services{}
+	}
 	ctx := &common.Context{
 		Config: cfg, ThemeDir: opts.ThemeDir, NoColor: opts.NoColor,
-		Actor: opts.Actor, Guard: opts.Guard, Journal: opts.Journal, Now: now,
+		Actor: opts.Actor, Guard: opts.Guard, Journal: opts.Journal, Services: services, Now: now,
 	}
 	ctx.SetTheme(theme)
 

@@ -24,10 +24,11 @@ type Context struct {
 	Styles   *styles.Styles
 	NoColor  bool
 
-	Actor   access.Actor
-	Guard   access.Guard
-	Journal *audit.Journal
-	Now     func() time.Time
+	Actor    access.Actor
+	Guard    access.Guard
+	Journal  *audit.Journal
+	Services *Services // never nil
+	Now      func() time.Time
 }
 
 // MayAct reports whether this session may run mutating actions at all:

@@ -29,6 +29,7 @@ import (
 	"github.com/vigilops/vigil/ops/presence"
 	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/app"
+	"github.com/vigilops/vigil/ui/common"
 )
 
 // Services are built once per process and shared by every session, so a
@@ -45,7 +46,9 @@ type Services struct {
 	// Webhook receives Alertmanager's notifications at /webhook/alertmanager
 	// on the HTTP listener, when set.
 	Webhook http.Handler
-	Now     func() time.Time
+	// Ops are the ops services every session's panes share.
+	Ops *common.Services
+	Now func() time.Time
 }
 
 // Session is what a session's model is built from.
@@ -282,6 +285,7 @@ func consoleModel(svc Services) func(Session) tea.Model {
 			Actor:    se.Actor,
 			Guard:    svc.Guard,
 			Journal:  svc.Journal,
+			Services: svc.Ops,
 			NoColor:  se.NoColor,
 			Now:      svc.Now,
 		})

@@ -1,0 +1,19 @@
+package common
+
+import (
+	"github.com/vigilops/vigil/ops/incident"
+	"github.com/vigilops/vigil/ops/inventory"
+	"github.com/vigilops/vigil/ops/playbook"
+	"github.com/vigilops/vigil/ops/release"
+)
+
+// Services are the ops services of the process, built once from the config
+// and shared by every session (the console's, or each SSH session's in
+// vigil serve). A nil field is an integration that is not configured: its
+// pane does not exist.
+type Services struct {
+	Release   *release.Service
+	Incident  *incident.Service
+	Inventory *inventory.Service
+	Playbook  *playbook.Service
+}
