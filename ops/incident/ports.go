@@ -15,7 +15,6 @@ type Prometheus interface {
 	Alerts(ctx context.Context) ([]Alert, error)
 	// Rules returns the alerting rules, with thresholds where readable.
 	Rules(ctx context.Context) ([]Rule, error)
-	Query(ctx context.Context, expr string, at time.Time) ([]Sample, error)
 	QueryRange(ctx context.Context, expr string, r Range) ([]Series, error)
 }
 
@@ -25,7 +24,6 @@ type Alertmanager interface {
 	// Alerts returns the active alerts with their silenced and inhibited
 	// state, deduplicated by fingerprint.
 	Alerts(ctx context.Context) ([]Alert, error)
-	Groups(ctx context.Context) ([]Group, error)
 	Silences(ctx context.Context) ([]Silence, error)
 	// CreateSilence returns the new silence's id.
 	CreateSilence(ctx context.Context, s Silence) (string, error)

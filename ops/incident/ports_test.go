@@ -43,10 +43,6 @@ func (p *memProm) Rules(context.Context) ([]incident.Rule, error) {
 	return p.rules, p.err
 }
 
-func (p *memProm) Query(context.Context, string, time.Time) ([]incident.Sample, error) {
-	return nil, fmt.Errorf("not used")
-}
-
 func (p *memProm) QueryRange(_ context.Context, _ string, _ incident.Range) ([]incident.Series, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -86,8 +82,6 @@ func (m *memAM) Alerts(context.Context) ([]incident.Alert, error) {
 	}
 	return out, nil
 }
-
-func (m *memAM) Groups(context.Context) ([]incident.Group, error) { return nil, fmt.Errorf("not used") }
 
 func (m *memAM) Silences(context.Context) ([]incident.Silence, error) {
 	m.mu.Lock()
