@@ -105,6 +105,12 @@ func (s *Service) PromoteCLI(ctx context.Context, actor access.Actor, out io.Wri
 		return ExitCode(err)
 	}
 	fmt.Fprintf(out, "promoted %s to %s\n", app, plan.To.Name)
+	// The process ends here: free the lock now rather than at its TTL.
+	defer func() {
+		if err := s.unlock(context.WithoutCancel(ctx), plan, actor.Name); err != nil {
+			fmt.Fprintf(out, "vigil promote: could not free the promotion lock (it expires in %s): %v\n", s.opt.LockTTL, err)
+		}
+	}()
 	if !wait {
 		return ExitOK
 	}

@@ -193,6 +193,11 @@ func (s *Service) apply(ctx context.Context, plan PromotePlan) error {
 	return s.cluster.SetImages(ctx, ref, images, plan.Annotations)
 }
 
+// unlock frees the promotion lock plan took, if holder still holds it.
+func (s *Service) unlock(ctx context.Context, plan PromotePlan, holder string) error {
+	return s.cluster.Unlock(ctx, plan.To.Target(), lockName(plan.App), holder)
+}
+
 // unlockWhenSettled frees the promotion lock once the rollout is healthy or
 // stalled; the lock's TTL frees it otherwise.
 func (s *Service) unlockWhenSettled(ctx context.Context, plan PromotePlan, holder string) {
@@ -204,7 +209,7 @@ func (s *Service) unlockWhenSettled(ctx context.Context, plan PromotePlan, holde
 	for {
 		if c, ok := s.Matrix().Cell(plan.App, plan.To.Name); ok && hasImages(c.Workload.Containers, want) {
 			if c.Health == Healthy || c.Health == Stalled {
-				_ = s.cluster.Unlock(ctx, plan.To.Target(), lockName(plan.App), holder)
+				_ = s.unlock(ctx, plan, holder)
 				return
 			}
 		}

@@ -97,13 +97,13 @@ func New(envs []Env, cluster Cluster, journal Journal, opt Options) *Service {
 
 // Start watches the clusters; it returns once the caches hold the current
 // state and the matrix is built, and keeps it up to date until ctx ends.
+// When the caches do not sync in time it returns the error, and the matrix
+// still fills in as the clusters answer.
 func (s *Service) Start(ctx context.Context) error {
-	if err := s.cluster.Watch(ctx, s.envs, s.opt.Selector, s.store); err != nil {
-		return err
-	}
-	s.store.rebuild()
 	go s.store.run(ctx)
-	return nil
+	err := s.cluster.Watch(ctx, s.envs, s.opt.Selector, s.store)
+	s.store.rebuild()
+	return err
 }
 
 // Envs returns the pipeline.
@@ -179,7 +179,9 @@ func (s *Service) record(ctx context.Context, actor access.Actor, action access.
 	return err
 }
 
-// Rollback restores revision (0: the previous one) of app in env.
+// Rollback restores revision (0: the previous one) of app in env. Neither a
+// freeze nor a promotion lock stops it: taking a bad release back must
+// always be possible.
 // It returns the revision restored, numbered as it was before the rollback.
 func (s *Service) Rollback(ctx context.Context, actor access.Actor, app, envName string, revision int64) (Revision, error) {
 	params := map[string]string{"to-revision": strconv.FormatInt(revision, 10)}
