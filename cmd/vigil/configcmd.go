@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigilops/vigil/ops/config"
+	"github.com/vigilops/vigil/ui/app"
 )
 
 func newConfigCmd(g *globals) *cobra.Command {
@@ -25,7 +26,11 @@ func newConfigCmd(g *globals) *cobra.Command {
 			if len(args) == 1 {
 				path = args[0]
 			}
-			if _, err := config.Load(path); err != nil {
+			cfg, err := config.Load(path)
+			if err == nil {
+				err = keysError(cfg)
+			}
+			if err != nil {
 				errs := splitErrors(err)
 				for _, e := range errs {
 					fmt.Fprintln(cmd.ErrOrStderr(), e)
@@ -34,7 +39,7 @@ func newConfigCmd(g *globals) *cobra.Command {
 				fmt.Fprintln(cmd.ErrOrStderr(), msg)
 				return &reportedError{msg}
 			}
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", path)
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", path)
 			return err
 		},
 	})
@@ -67,4 +72,13 @@ func splitErrors(err error) []error {
 		return all
 	}
 	return []error{err}
+}
+
+// keysError checks the config's key remapping against the console's
+// bindings, which ops/config cannot know.
+func keysError(cfg *config.Config) error {
+	if err := app.ValidateKeys(cfg.Keys); err != nil {
+		return fmt.Errorf("%s: %w", cfg.Path, err)
+	}
+	return nil
 }

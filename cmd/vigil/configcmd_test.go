@@ -128,3 +128,19 @@ func TestConfigInitRefusesOverwrite(t *testing.T) {
 		t.Errorf("init changed the existing file: %q", got)
 	}
 }
+
+// Key remapping names the console's bindings, which only ui knows: validate
+// checks them too.
+func TestConfigValidateKeys(t *testing.T) {
+	dir := sandbox(t)
+	path := filepath.Join(dir, "keys.yaml")
+	writeFile(t, path, "keys:\n  quitt: [x]\n")
+	code, _, errOut := cli(t, "config", "validate", path)
+	if code != 1 || !strings.Contains(errOut, "unknown binding quitt") || !strings.Contains(errOut, "quit") {
+		t.Fatalf("exit %d, stderr %q; want exit 1 naming the unknown binding and the known ones", code, errOut)
+	}
+	writeFile(t, path, "keys:\n  quit: [x]\n")
+	if code, out, errOut := cli(t, "config", "validate", path); code != 0 {
+		t.Fatalf("a valid remap: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}

@@ -82,6 +82,9 @@ func runConsole(g *globals) error {
 	if err != nil {
 		return err
 	}
+	if err := keysError(cfg); err != nil {
+		return err
+	}
 	actor, err := localActor(cfg.Identity)
 	if err != nil {
 		return fmt.Errorf("%s: identity.role: %w", cfg.Path, err)
@@ -122,7 +125,9 @@ func runConsole(g *globals) error {
 		NoColor:  os.Getenv("NO_COLOR") != "",
 		Now:      time.Now,
 	})
-	if _, err := tea.NewProgram(model).Run(); err != nil {
+	_, err = tea.NewProgram(model).Run()
+	model.Close()
+	if err != nil {
 		slog.Error("console stopped", "err", err)
 		var pe *fs.PathError
 		if errors.As(err, &pe) && pe.Path == "/dev/tty" {
