@@ -14,6 +14,7 @@ import (
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
+	"github.com/vigilops/vigil/ops/presence"
 	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/activity"
 	"github.com/vigilops/vigil/ui/common"
@@ -55,10 +56,11 @@ type Model struct {
 	helpKeys    HelpKeys
 	help        help.Model
 
-	health  map[string]common.HealthMsg
-	ticking bool // a clock tick is scheduled
-	frame   frame
-	initCmd tea.Cmd
+	health   map[string]common.HealthMsg
+	presence presence.Snapshot // the other sessions of vigil serve
+	ticking  bool              // a clock tick is scheduled
+	frame    frame
+	initCmd  tea.Cmd
 }
 
 // New builds the shell for one session.
@@ -197,6 +199,10 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return tea.Batch(m.broadcast(common.ThemeChangedMsg{}), common.ToastCmd(common.Success, "theme "+msg.theme.Name))
 	case common.HealthMsg:
 		return m.setHealth(msg)
+	case presence.Snapshot:
+		m.presence = msg
+		m.layout()
+		return nil
 	case common.ToastMsg:
 		return m.toasts.Push(msg)
 	case common.ConfirmMsg:

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/config"
+	"github.com/vigilops/vigil/ops/presence"
 	"github.com/vigilops/vigil/ui/activity"
 	"github.com/vigilops/vigil/ui/common"
 )
@@ -422,5 +423,26 @@ func TestWelcomeFollowsRemappedKeys(t *testing.T) {
 	press(m, "a")
 	if m.Pane().Title() != "Activity" {
 		t.Fatalf("a (remapped pane_5) focused %s", m.Pane().Title())
+	}
+}
+
+// Under vigil serve, the tab bar names the other administrators, where they
+// are, and what one of them is doing.
+func TestPresenceInTabBar(t *testing.T) {
+	m := newShell(t, nil, nil)
+	first := func() string { s := screen(m); return s[:strings.Index(s, "\n")] }
+	if strings.Contains(first(), "+") {
+		t.Fatalf("presence shown with nobody else here: %q", first())
+	}
+	alice := presence.Entry{ID: 1, Actor: access.Actor{Name: "alice"}, Pane: "Activity"}
+	bob := presence.Entry{ID: 2, Actor: access.Actor{Name: "bob"}, Pane: "Alerts",
+		Actions: []presence.Action{{What: "rolling back api in prod", Since: fixedNow}}}
+	m.Update(presence.Snapshot{Self: 1, Sessions: []presence.Entry{alice, bob}})
+	if l := first(); !strings.Contains(l, "+1 bob:Alerts") || !strings.Contains(l, "bob is rolling back api in prod") || strings.Contains(l, "alice:") {
+		t.Fatalf("tab bar: %q", l)
+	}
+	m.Update(presence.Snapshot{Self: 1, Sessions: []presence.Entry{alice}})
+	if strings.Contains(first(), "bob") {
+		t.Fatalf("bob still shown after leaving: %q", first())
 	}
 }

@@ -81,7 +81,7 @@ func (m *Model) layout() {
 		who = st.StatusWarn.Render(" READ-ONLY ") + who
 	}
 	left := components.Tabs(tabs, m.active, w, st)
-	f.tabBar = components.Bar(left, who, w)
+	f.tabBar = components.Bar(left, m.presenceView()+who, w)
 
 	// Status bar: the pane's keys, then the global ones.
 	if p := m.Pane(); p != nil {
@@ -94,6 +94,33 @@ func (m *Model) layout() {
 	if m.showHelp {
 		m.renderHelp()
 	}
+}
+
+// presenceView names the other administrators connected to vigil serve and
+// where they are, and what one of them is doing right now, if anything:
+// "alice is rolling back api in prod · +2 bob:Alerts carol:Activity".
+func (m *Model) presenceView() string {
+	others := m.presence.Others()
+	if len(others) == 0 {
+		return ""
+	}
+	st := m.ctx.Styles
+	var b strings.Builder
+	for _, e := range m.presence.InProgress() {
+		if e.ID != m.presence.Self {
+			b.WriteString(st.StatusWarn.Render(" "+e.Doing()+" ") + " ·")
+			break
+		}
+	}
+	fmt.Fprintf(&b, " +%d", len(others))
+	for _, e := range others {
+		b.WriteString(" " + e.Actor.Name)
+		if e.Pane != "" {
+			b.WriteString(":" + e.Pane)
+		}
+	}
+	b.WriteString(" ")
+	return b.String()
 }
 
 // healthView shows each configured integration that has reported: a mark
