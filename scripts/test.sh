@@ -52,4 +52,5 @@ if left=$(pgrep -af -- "$VIGIL_LAB_STATE"); then
 	echo "$left" >&2
 	exit 1
 fi
+(cd lab && VIGIL_LAB_EXPECT_DOWN=1 go test -count=1 -run TestLabIsDown ./smoke)
 echo "lab down: nothing left running"
