@@ -4,6 +4,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -31,6 +32,7 @@ type Options struct {
 	Guard    access.Guard
 	Journal  *audit.Journal
 	Services *common.Services // shared ops services; nil for none
+	Context  context.Context  // the session's; carries its presence under vigil serve
 	NoColor  bool             // NO_COLOR: attributes only, no colours
 	Now      func() time.Time // the clock; time.Now when nil
 }
@@ -82,7 +84,11 @@ func New(opts Options) *Model {
 	if services == nil {
 		services = &common.Services{}
 	}
-	ctx := &common.Context{
+	base := opts.Context
+	if base == nil {
+		base = context.Background()
+	}
+	ctx := &common.Context{Base: base,
 		Config: cfg, ThemeDir: opts.ThemeDir, NoColor: opts.NoColor,
 		Actor: opts.Actor, Guard: opts.Guard, Journal: opts.Journal, Services: services, Now: now,
 	}

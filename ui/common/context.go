@@ -3,6 +3,7 @@
 package common
 
 import (
+	"context"
 	"time"
 
 	"github.com/vigilops/vigil/ops/access"
@@ -28,7 +29,11 @@ type Context struct {
 	Guard    access.Guard
 	Journal  *audit.Journal
 	Services *Services // never nil
-	Now      func() time.Time
+	// Base is the context every action of the session starts from: under
+	// vigil serve it carries the session's presence, so that an action in
+	// progress shows to every administrator. Never nil.
+	Base context.Context
+	Now  func() time.Time
 }
 
 // MayAct reports whether this session may run mutating actions at all:

@@ -286,6 +286,7 @@ func consoleModel(svc Services) func(Session) tea.Model {
 			Guard:    svc.Guard,
 			Journal:  svc.Journal,
 			Services: svc.Ops,
+			Context:  se.Context,
 			NoColor:  se.NoColor,
 			Now:      svc.Now,
 		})
