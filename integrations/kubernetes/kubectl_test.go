@@ -96,6 +96,48 @@ func TestRollbackMatchesKubectlUndo(t *testing.T) {
 	}
 }
 
+// The same for StatefulSets, whose history is in ControllerRevisions.
+func TestStatefulSetRollbackMatchesKubectlUndo(t *testing.T) {
+	kubeconfig := lab(t)
+	f := newFixture(t, kubeconfig, "dev")
+	ns := f.env("dev").Namespace
+	twins := []string{"sts-one", "sts-two"}
+	for _, app := range twins {
+		f.statefulSet("dev", app, "15.0")
+	}
+	f.start()
+	for _, app := range twins {
+		f.waitHealthy("dev", app, "15.0")
+	}
+	for _, v := range []string{"15.1", "15.2"} {
+		for _, app := range twins {
+			f.release("dev", app, v)
+		}
+		for _, app := range twins {
+			f.waitHealthy("dev", app, v)
+		}
+	}
+	rev, err := f.svc.Rollback(f.ctx, alice, "sts-one", "dev", 1)
+	if err != nil || rev.Number != 1 {
+		t.Fatalf("rollback: %+v %v", rev, err)
+	}
+	kubectl(t, kubeconfig, "-n", ns, "rollout", "undo", "statefulset/sts-two", "--to-revision=1")
+	for _, app := range twins {
+		f.waitHealthy("dev", app, "15.0")
+	}
+	for _, args := range [][]string{{}, {"--revision=4"}} {
+		one := kubectl(t, kubeconfig, append([]string{"-n", ns, "rollout", "history", "statefulset/sts-one"}, args...)...)
+		two := kubectl(t, kubeconfig, append([]string{"-n", ns, "rollout", "history", "statefulset/sts-two"}, args...)...)
+		if strings.ReplaceAll(two, "sts-two", "sts-one") != one {
+			t.Errorf("kubectl rollout history %v differs:\nafter vigil rollback:\n%s\nafter kubectl rollout undo:\n%s", args, one, two)
+		}
+	}
+	h, err := f.svc.History("sts-one", "dev")
+	if err != nil || len(h) != 3 || h[0].Number != 4 || !h[0].Current || !strings.HasSuffix(h[0].Containers[1].Image, ":15.0") {
+		t.Fatalf("history after rollback: %+v %v", h, err)
+	}
+}
+
 // Killing the API server shows as a disconnection with the age of the last
 // data, the data stays, and everything recovers by itself once it is back.
 // This runs on a throwaway kwok cluster, not on the shared lab.

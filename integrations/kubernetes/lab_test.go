@@ -119,7 +119,7 @@ func (f *fixture) env(name string) release.Env {
 func (f *fixture) deploy(env, app, version string, replicas int32) {
 	f.t.Helper()
 	labels := map[string]string{"app.kubernetes.io/name": app, "app.kubernetes.io/part-of": partOf}
-	deadline := int32(10)
+	deadline := int32(20)
 	d := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: app, Labels: labels},
 		Spec: appsv1.DeploymentSpec{
@@ -140,12 +140,40 @@ func (f *fixture) deploy(env, app, version string, replicas int32) {
 	}
 }
 
-// release sets app's images in env to version, as a CI pipeline would.
+// release sets app's images in env to version, as a CI pipeline would
+// (apps named sts-… are StatefulSets).
 func (f *fixture) release(env, app, version string) {
 	f.t.Helper()
 	patch := fmt.Sprintf(`{"metadata":{"annotations":{"kubernetes.io/change-cause":"ci: %[1]s %[2]s"}},"spec":{"template":{"spec":{"initContainers":[{"name":"migrate","image":%[3]q}],"containers":[{"name":%[1]q,"image":%[4]q}]}}}}`,
 		app, version, fmt.Sprintf(image, app+"-migrate", version), fmt.Sprintf(image, app, version))
-	if _, err := f.cs.AppsV1().Deployments(f.env(env).Namespace).Patch(f.ctx, app, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+	var err error
+	if strings.HasPrefix(app, "sts-") {
+		_, err = f.cs.AppsV1().StatefulSets(f.env(env).Namespace).Patch(f.ctx, app, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+	} else {
+		_, err = f.cs.AppsV1().Deployments(f.env(env).Namespace).Patch(f.ctx, app, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+	}
+	if err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// statefulSet creates a StatefulSet app (named sts-…) at version in env.
+func (f *fixture) statefulSet(env, app, version string) {
+	f.t.Helper()
+	labels := map[string]string{"app.kubernetes.io/name": app, "app.kubernetes.io/part-of": partOf}
+	one := int32(1)
+	s := &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Name: app, Labels: labels},
+		Spec: appsv1.StatefulSetSpec{
+			Replicas: &one, ServiceName: app,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/name": app}},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
+				InitContainers: []corev1.Container{{Name: "migrate", Image: fmt.Sprintf(image, app+"-migrate", version)}},
+				Containers:     []corev1.Container{{Name: app, Image: fmt.Sprintf(image, app, version)}},
+			}},
+		},
+	}
+	if _, err := f.cs.AppsV1().StatefulSets(f.env(env).Namespace).Create(f.ctx, s, metav1.CreateOptions{}); err != nil {
 		f.t.Fatal(err)
 	}
 }
