@@ -44,7 +44,9 @@ func (c *cloud) Sizes(context.Context) ([]Size, error) {
 func (c *cloud) Volumes(context.Context) ([]Volume, error) {
 	return []Volume{{ID: "v1", Name: "db-data", SizeGB: 100, HostIDs: []int{2}}}, nil
 }
-func (c *cloud) Create(context.Context, CreateRequest) ([]Host, error) { return nil, errors.New("unused") }
+func (c *cloud) Create(context.Context, CreateRequest) ([]Host, error) {
+	return nil, errors.New("unused")
+}
 func (c *cloud) Destroy(_ context.Context, id int) error {
 	c.destroyed = append(c.destroyed, id)
 	delete(c.hosts, id)
