@@ -212,6 +212,16 @@ func TestLabCreateThreeHostsActionsAndProtectedDestroy(t *testing.T) {
 		t.Fatalf("after resize: %+v, actions %v", h, kinds)
 	}
 
+	if err := svc.Act(ctx, alice, hosts[0], inventory.ActionRequest{Kind: inventory.Snapshot, Name: tag + "-snap"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Untag(ctx, alice, "web", hosts[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := svc.State().Host(names[0]); h.HasTag("web") || !h.HasTag(tag) {
+		t.Fatalf("after untag web: tags %v", h.Tags)
+	}
+
 	// Protect one host: destroying by tag lists all three, refuses that one.
 	if err := svc.Tag(ctx, alice, inventory.ProtectedTag, hosts[2:]); err != nil {
 		t.Fatal(err)
@@ -240,7 +250,7 @@ func TestLabCreateThreeHostsActionsAndProtectedDestroy(t *testing.T) {
 		count[e.Action+" "+string(e.Result)]++
 	}
 	wantCount := map[string]int{
-		"create host refused": 1, "create host ok": 3, "power off host ok": 1, "power on host ok": 1, "resize host ok": 1,
+		"create host refused": 1, "create host ok": 3, "power off host ok": 1, "power on host ok": 1, "resize host ok": 1, "snapshot host ok": 1, "untag host ok": 1,
 		"tag host ok": 1, "destroy host ok": 2, "destroy host failed": 1,
 	}
 	for k, v := range wantCount {
