@@ -15,9 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigilops/vigil/ops/access"
-	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
-	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/app"
 )
 
@@ -89,39 +87,24 @@ func runConsole(g *globals) error {
 	if err != nil {
 		return fmt.Errorf("%s: identity.role: %w", cfg.Path, err)
 	}
-	themeName := cfg.Theme
-	if g.theme != "" {
-		themeName = g.theme
-	}
-	themeDir := themes.UserDir()
-	theme, err := themes.Load(themeName, themeDir)
-	if err != nil {
-		return err
-	}
-	journal, err := audit.Open(cfg.Audit.Path)
-	if err != nil {
-		return err
-	}
-	defer journal.Close()
-	guard := access.Guard{ReadOnly: g.readOnly}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	services, stopServices, err := startServices(ctx, wiring{cfg: cfg, journal: journal, guard: guard, log: slog.Default()})
+	b, err := openBackend(ctx, g, cfg, slog.Default())
 	if err != nil {
 		return err
 	}
-	defer stopServices()
+	defer b.close()
 
 	slog.Info("console starting", "config", cfg.Path, "actor", actor.Name, "role", actor.Role,
-		"theme", theme.Name, "read_only", g.readOnly, "version", currentBuild().Version)
+		"theme", b.theme.Name, "read_only", g.readOnly, "version", currentBuild().Version)
 	model := app.New(app.Options{
 		Config:   cfg,
-		Theme:    theme,
-		ThemeDir: themeDir,
+		Theme:    b.theme,
+		ThemeDir: b.themeDir,
 		Actor:    actor,
-		Guard:    guard,
-		Journal:  journal,
-		Services: services,
+		Guard:    b.guard,
+		Journal:  b.journal,
+		Services: b.services,
 		NoColor:  os.Getenv("NO_COLOR") != "",
 		Now:      time.Now,
 	})

@@ -14,9 +14,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vigilops/vigil/ops/access"
-	"github.com/vigilops/vigil/ops/audit"
-	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/serve"
 )
 
@@ -76,36 +73,21 @@ func runServe(ctx context.Context, g *globals, listen, httpListen string, stderr
 	}
 	slog.SetDefault(logger)
 
-	themeName := cfg.Theme
-	if g.theme != "" {
-		themeName = g.theme
-	}
-	themeDir := themes.UserDir()
-	theme, err := themes.Load(themeName, themeDir)
+	b, err := openBackend(ctx, g, cfg, logger)
 	if err != nil {
 		return err
 	}
-	journal, err := audit.Open(cfg.Audit.Path)
-	if err != nil {
-		return err
-	}
-	defer journal.Close()
-	guard := access.Guard{ReadOnly: g.readOnly}
-	services, stopServices, err := startServices(ctx, wiring{cfg: cfg, journal: journal, guard: guard, log: logger})
-	if err != nil {
-		return err
-	}
-	defer stopServices()
+	defer b.close()
 
 	srv, err := serve.Listen(serve.Options{
 		Serve: opts,
 		Services: serve.Services{
 			Config:   cfg,
-			Journal:  journal,
-			Guard:    guard,
-			Ops:      services,
-			Theme:    theme,
-			ThemeDir: themeDir,
+			Journal:  b.journal,
+			Guard:    b.guard,
+			Ops:      b.services,
+			Theme:    b.theme,
+			ThemeDir: b.themeDir,
 			Now:      time.Now,
 		},
 		Logger: logger,

@@ -7,6 +7,7 @@ import (
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
+	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/common"
 )
 
@@ -17,6 +18,44 @@ type wiring struct {
 	journal *audit.Journal
 	guard   access.Guard
 	log     *slog.Logger
+}
+
+// backend is what the console and vigil serve both open before their
+// first session: the theme, the journal, the guard and the ops services.
+type backend struct {
+	theme    *themes.Theme
+	themeDir string
+	journal  *audit.Journal
+	guard    access.Guard
+	services *common.Services
+	stop     func()
+}
+
+func openBackend(ctx context.Context, g *globals, cfg *config.Config, log *slog.Logger) (*backend, error) {
+	name := cfg.Theme
+	if g.theme != "" {
+		name = g.theme
+	}
+	b := &backend{themeDir: themes.UserDir(), guard: access.Guard{ReadOnly: g.readOnly}}
+	var err error
+	if b.theme, err = themes.Load(name, b.themeDir); err != nil {
+		return nil, err
+	}
+	if b.journal, err = audit.Open(cfg.Audit.Path); err != nil {
+		return nil, err
+	}
+	b.services, b.stop, err = startServices(ctx, wiring{cfg: cfg, journal: b.journal, guard: b.guard, log: log})
+	if err != nil {
+		b.journal.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// close stops the services, then closes the journal they write to.
+func (b *backend) close() {
+	b.stop()
+	b.journal.Close()
 }
 
 // startServices builds the process's ops services from the configured
