@@ -211,6 +211,8 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case common.ToastMsg:
 		return m.toasts.Push(msg)
+	case common.GotoMsg:
+		return m.goTo(msg)
 	case common.ConfirmMsg:
 		var cmd tea.Cmd
 		m.confirm, cmd = components.NewConfirm(msg, m.confirmKeys, m.ctx.Styles)
@@ -273,6 +275,9 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
+	if c, ok := m.Pane().(Capturer); ok && c.Capturing() {
+		return m.Pane().Update(k)
+	}
 	switch {
 	case key.Matches(k, m.keys.Quit.Binding):
 		return tea.Quit
@@ -312,6 +317,17 @@ func (m *Model) focusKey(n int) tea.Cmd {
 		}
 	}
 	return common.ToastCmd(common.Info, fmt.Sprintf("no pane %d: its integration is not configured (vigil config init writes an example)", n))
+}
+
+// goTo focuses the pane a GotoMsg names and hands it the message.
+func (m *Model) goTo(g common.GotoMsg) tea.Cmd {
+	for i, s := range m.slots {
+		if s.key == g.Pane {
+			m.focus(i)
+			return s.pane.Update(g)
+		}
+	}
+	return common.ToastCmd(common.Info, fmt.Sprintf("cannot show %s: no pane %d in this session (its integration is not configured)", g.Target, g.Pane))
 }
 
 func (m *Model) focus(i int) {

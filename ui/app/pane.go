@@ -37,6 +37,12 @@ type Commander interface {
 	Commands() []components.Spec
 }
 
+// Capturer panes take every key while Capturing, even the shell's own
+// (q, digits, :, /): a pane's dialog with a text input needs them.
+type Capturer interface {
+	Capturing() bool
+}
+
 // Closer panes hold resources, such as a journal subscription, that must
 // be released when the session ends.
 type Closer interface {

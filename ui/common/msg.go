@@ -54,3 +54,22 @@ type ConfirmMsg struct {
 	TypeName string
 	OnYes    tea.Cmd
 }
+
+// Pane numbers, fixed per pane whichever panes a session has.
+const (
+	InventoryPane    = 1
+	EnvironmentsPane = 2
+	RolloutsPane     = 3
+	AlertsPane       = 4
+	ActivityPane     = 5
+	RunsPane         = 6
+)
+
+// GotoMsg asks the shell to focus the pane on number key Pane and hand it
+// this message, so that it opens Target: "namespace/name" of a workload for
+// the Rollouts pane, a host's name for the Inventory pane. When the session
+// has no such pane, a toast says so.
+type GotoMsg struct {
+	Pane   int
+	Target string
+}
