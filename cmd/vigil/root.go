@@ -49,6 +49,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.BoolVar(&g.readOnly, "read-only", false, "open the console with every mutating action disabled")
 	f.StringVar(&g.logFile, "log-file", "", "log file (default $XDG_STATE_HOME/vigil/vigil.log)")
 	root.AddCommand(newVersionCmd(), newConfigCmd(g), newAuditCmd(g), newServeCmd(g))
+	root.AddCommand(newInventoryCmd(g))
 	return root
 }
 

@@ -69,7 +69,9 @@ func startServices(ctx context.Context, w wiring) (svc *common.Services, stop fu
 			stops[i]()
 		}
 	}
-	for _, start := range []func(context.Context, wiring, *common.Services) (func(), error){} {
+	for _, start := range []func(context.Context, wiring, *common.Services) (func(), error){
+		startInventory,
+	} {
 		s, err := start(ctx, w, svc)
 		if err != nil {
 			stop()

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/vigilops/vigil/integrations/ansible"
+	"github.com/vigilops/vigil/integrations/digitalocean"
+	"github.com/vigilops/vigil/ops/config"
+	"github.com/vigilops/vigil/ops/inventory"
+	"github.com/vigilops/vigil/ops/playbook"
+	"github.com/vigilops/vigil/ui/common"
+)
+
+// How often the inventory is read again from the cloud; after a failure it
+// is retried sooner, so that a pane showing the error recovers quickly.
+const (
+	inventoryRefresh = 30 * time.Second
+	inventoryRetry   = 5 * time.Second
+)
+
+// cloudClient builds the DigitalOcean client from the config.
+func cloudClient(do *config.DigitalOcean, onWait func(string, time.Duration)) (*digitalocean.Client, error) {
+	token, err := do.Token.Value()
+	if err != nil {
+		return nil, fmt.Errorf("digitalocean.token: %w", err)
+	}
+	return digitalocean.New(digitalocean.Options{APIURL: do.APIURL, Token: token, OnWait: onWait})
+}
+
+// inventoryOptions are the connection variables the config gives every host.
+func inventoryOptions(a *config.Ansible) playbook.InventoryOptions {
+	if a == nil {
+		return playbook.InventoryOptions{}
+	}
+	return playbook.InventoryOptions{User: a.User, PrivateKey: a.PrivateKey}
+}
+
+// historyPath is the run history's file, beside the audit journal.
+func historyPath(cfg *config.Config) string {
+	return filepath.Join(filepath.Dir(cfg.Audit.Path), "runs.db")
+}
+
+// startInventory builds the inventory (config.DigitalOcean) and, with
+// config.Ansible too, the playbook runs on its hosts. It keeps the
+// inventory fresh, and the Prometheus file_sd file with it when configured.
+func startInventory(ctx context.Context, w wiring, svc *common.Services) (func(), error) {
+	do := w.cfg.DigitalOcean
+	if do == nil {
+		return nil, nil
+	}
+	cloud, err := cloudClient(do, func(reason string, d time.Duration) {
+		w.log.Info("digitalocean: waiting", "reason", reason, "for", d)
+	})
+	if err != nil {
+		return nil, err
+	}
+	inv := inventory.New(cloud, w.journal, inventory.Options{Guard: w.guard, Templates: inventory.TemplatesFrom(do.Templates)})
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	stop := func() { cancel(); wg.Wait() }
+	wg.Go(func() { keepFresh(ctx, inv, w) })
+
+	if a := w.cfg.Ansible; a != nil {
+		history, err := playbook.OpenHistory(historyPath(w.cfg))
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		runs, err := playbook.New(&ansible.Runner{}, w.journal, history, playbook.Options{
+			Guard: w.guard, PlaybookDir: a.PlaybookDir, Inventory: inventoryOptions(a),
+			Hosts: func() []inventory.Host { return inv.State().Hosts },
+		})
+		if err != nil {
+			history.Close()
+			stop()
+			return nil, err
+		}
+		svc.Playbook = runs
+		if a.PrometheusSD != "" {
+			changes, unsubscribe := inv.Subscribe()
+			wg.Go(func() {
+				defer unsubscribe()
+				playbook.KeepPrometheusSD(ctx, changes, func() []inventory.Host { return inv.State().Hosts }, a.PrometheusSD,
+					func(err error) { w.log.Error("ansible.prometheus_sd: write failed", "err", err) })
+			})
+		}
+		prev := stop
+		stop = func() { prev(); history.Close() }
+	}
+	svc.Inventory = inv
+	return stop, nil
+}
+
+// keepFresh refreshes the inventory until ctx ends.
+func keepFresh(ctx context.Context, inv *inventory.Service, w wiring) {
+	for {
+		rctx, cancel := context.WithTimeout(ctx, time.Minute)
+		err := inv.Refresh(rctx)
+		cancel()
+		wait := inventoryRefresh
+		if err != nil && ctx.Err() == nil {
+			w.log.Error("digitalocean: refresh failed", "err", err)
+			wait = inventoryRetry
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
