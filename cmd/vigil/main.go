@@ -26,9 +26,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	var (
 		reported *reportedError
+		coded    *exitCodeError
 		cfgErrs  config.Errors
 	)
 	switch {
+	case errors.As(err, &coded):
+		return coded.code
 	case errors.As(err, &reported):
 	case errors.As(err, &cfgErrs) && len(cfgErrs) > 0:
 		for _, e := range cfgErrs {

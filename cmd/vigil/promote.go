@@ -1,0 +1,33 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+func newPromoteCmd(g *globals) *cobra.Command {
+	var from, to string
+	var wait bool
+	cmd := &cobra.Command{
+		Use:   "promote APP --to ENV",
+		Short: "Promote an app's images from one environment to the next",
+		Long: "Copy APP's container images from the environment before ENV (or --from) into ENV, with\n" +
+			"provenance annotations, after printing exactly what changes.\n\n" +
+			"Exit codes: 0 promoted (and with --wait, healthy), 1 failed or the rollout stalled,\n" +
+			"2 bad arguments, 3 refused (role, --read-only, freeze or another actor's lock).",
+		Example: "  vigil promote api --to prod --wait\n  vigil promote web --from dev --to preprod",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := openReleaseCLI(cmd.Context(), g, true)
+			if err != nil {
+				return err
+			}
+			defer r.close()
+			return exitCode(r.svc.PromoteCLI(cmd.Context(), r.actor, cmd.OutOrStdout(), args[0], from, to, wait))
+		},
+	}
+	cmd.Flags().StringVar(&to, "to", "", "the environment to promote into (required)")
+	cmd.Flags().StringVar(&from, "from", "", "the environment to promote from (default: the one before --to)")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the rollout to complete, or to stall")
+	_ = cmd.MarkFlagRequired("to")
+	return cmd
+}

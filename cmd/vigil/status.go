@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/audit"
+	"github.com/vigilops/vigil/ops/release"
+)
+
+// cliSyncTimeout bounds how long a verb waits for the clusters' caches.
+const cliSyncTimeout = 30 * time.Second
+
+// releaseCLI is what the release verbs open: the started service, the
+// local actor, and a close func.
+type releaseCLI struct {
+	svc   *release.Service
+	actor access.Actor
+	close func()
+}
+
+// openReleaseCLI starts the release service for one verb. With journal
+// set, mutations are journaled to the config's audit journal.
+func openReleaseCLI(ctx context.Context, g *globals, journal bool) (*releaseCLI, error) {
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Kubernetes == nil {
+		return nil, fmt.Errorf("%s has no kubernetes section: add one with the environments (vigil config init writes an example)", cfg.Path)
+	}
+	actor, err := localActor(cfg.Identity)
+	if err != nil {
+		return nil, fmt.Errorf("%s: identity.role: %w", cfg.Path, err)
+	}
+	w := wiring{cfg: cfg, guard: access.Guard{ReadOnly: g.readOnly}, log: slog.New(slog.DiscardHandler)}
+	closeJournal := func() {}
+	if journal {
+		if w.journal, err = audit.Open(cfg.Audit.Path); err != nil {
+			return nil, err
+		}
+		closeJournal = func() { w.journal.Close() }
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	svc, err := newRelease(ctx, w)
+	if err != nil {
+		cancel()
+		closeJournal()
+		return nil, err
+	}
+	sctx, stop := context.WithTimeout(ctx, cliSyncTimeout)
+	defer stop()
+	started := make(chan error, 1)
+	go func() { started <- svc.Start(ctx) }()
+	select {
+	case err = <-started:
+	case <-sctx.Done():
+		err = fmt.Errorf("the clusters did not answer within %s", cliSyncTimeout)
+	}
+	if err != nil {
+		cancel()
+		closeJournal()
+		return nil, fmt.Errorf("cannot read the environments: %w; check that the API servers of kubernetes.kubeconfig are reachable", err)
+	}
+	return &releaseCLI{svc: svc, actor: actor, close: func() { cancel(); closeJournal() }}, nil
+}
+
+// exitCodeError ends a verb with an exit code other than 1, its output
+// already printed.
+type exitCodeError struct{ code int }
+
+func (e *exitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// exitCode ends a verb with code (release.Exit…).
+func exitCode(code int) error {
+	if code == release.ExitOK {
+		return nil
+	}
+	return &exitCodeError{code: code}
+}
+
+func newStatusCmd(g *globals) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Print the release matrix: each app's version and health in every environment",
+		Long: "Print the release matrix: each app's version, available/desired replicas and health in every\n" +
+			"environment of the pipeline, with drift from the environment before it.",
+		Example: "  vigil status\n  vigil status --json | jq '.apps[].app'",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := openReleaseCLI(cmd.Context(), g, false)
+			if err != nil {
+				return err
+			}
+			defer r.close()
+			return r.svc.WriteStatus(cmd.OutOrStdout(), asJSON)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the matrix as JSON")
+	return cmd
+}
