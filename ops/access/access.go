@@ -105,3 +105,27 @@ func (g Guard) Check(actor Actor, action Action) error {
 	}
 	return nil
 }
+
+// Refusal is an error that refuses an action by policy (a freeze, a lock
+// someone else holds, a protected host) rather than failing it: the journal
+// records it as refused, and the CLI exits with its refusal code.
+type Refusal interface {
+	error
+	Refused() bool
+}
+
+// Refuse marks err as a Refusal; errors.Is and errors.As still see err.
+func Refuse(err error) error { return refusal{err} }
+
+type refusal struct{ error }
+
+func (refusal) Refused() bool   { return true }
+func (r refusal) Unwrap() error { return r.error }
+
+// IsRefusal reports whether err refuses an action: a role that may not,
+// read-only mode, or a Refusal.
+func IsRefusal(err error) bool {
+	var denied *DeniedError
+	var r Refusal
+	return errors.As(err, &denied) || errors.Is(err, ErrReadOnly) || (errors.As(err, &r) && r.Refused())
+}

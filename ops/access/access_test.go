@@ -2,6 +2,7 @@ package access
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -53,5 +54,28 @@ func TestParseRole(t *testing.T) {
 	}
 	if _, err := ParseRole("root"); err == nil {
 		t.Fatal("ParseRole(root) should fail")
+	}
+}
+
+func TestIsRefusal(t *testing.T) {
+	base := errors.New("host is tagged protected")
+	refused := Refuse(base)
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{refused, true},
+		{fmt.Errorf("destroy web-1: %w", refused), true},
+		{&DeniedError{Actor: Actor{Name: "v", Role: Viewer}, Action: Action{Name: "x", MinRole: Operator}}, true},
+		{fmt.Errorf("promote: %w", ErrReadOnly), true},
+		{base, false},
+		{nil, false},
+	} {
+		if got := IsRefusal(c.err); got != c.want {
+			t.Errorf("IsRefusal(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+	if !errors.Is(refused, base) || refused.Error() != base.Error() {
+		t.Fatal("Refuse hides the error it wraps")
 	}
 }

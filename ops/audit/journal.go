@@ -216,11 +216,10 @@ func (j *Journal) Record(ctx context.Context, actor access.Actor, action, target
 
 // ResultOf classifies an action's error for the journal.
 func ResultOf(ctx context.Context, err error) Result {
-	var denied *access.DeniedError
 	switch {
 	case err == nil:
 		return OK
-	case errors.As(err, &denied), errors.Is(err, access.ErrReadOnly):
+	case access.IsRefusal(err):
 		return Refused
 	case errors.Is(err, context.Canceled), errors.Is(ctx.Err(), context.Canceled):
 		// The second case catches errors that hide the cancellation, like

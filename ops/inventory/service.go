@@ -46,7 +46,7 @@ var Actions = map[ActionKind]struct {
 }
 
 // ErrProtected is returned when destroying a host tagged ProtectedTag.
-var ErrProtected = errors.New("host is tagged " + ProtectedTag + ": remove the tag first if it really must go")
+var ErrProtected = access.Refuse(errors.New("host is tagged " + ProtectedTag + ": remove the tag first if it really must go"))
 
 // Options tune a Service; zero values take the defaults.
 type Options struct {

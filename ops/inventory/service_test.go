@@ -124,7 +124,7 @@ func TestDestroyRefusesProtectedEvenIfTaggedAfterPlan(t *testing.T) {
 		t.Fatalf("destroy: %v, destroyed %v; want both refused", err, c.destroyed)
 	}
 	es, _ := j.Query(audit.Query{Target: "host/web-1"})
-	if len(es) != 2 || es[1].Result != audit.Failed || es[1].Error == "" {
+	if len(es) != 2 || es[1].Result != audit.Refused || es[1].Error == "" {
 		t.Fatalf("journal for web-1: %+v", es)
 	}
 }
