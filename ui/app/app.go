@@ -20,6 +20,7 @@ import (
 	"github.com/vigilops/vigil/ui/activity"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
+	"github.com/vigilops/vigil/ui/inventory"
 	"github.com/vigilops/vigil/ui/welcome"
 )
 
@@ -113,6 +114,9 @@ func New(opts Options) *Model {
 			toActivity = m.keys.Pane[4]
 		}
 		m.slots = append(m.slots, slot{pane: welcome.New(ctx, toActivity)})
+	}
+	if ctx.Services.Inventory != nil {
+		m.slots = append(m.slots, slot{key: 1, pane: inventory.New(ctx, ctx.Services.Inventory, inventory.NewKeyMap())})
 	}
 	if ctx.Journal != nil {
 		m.slots = append(m.slots, slot{key: 5, pane: activity.New(ctx, activity.NewKeyMap())})

@@ -1,0 +1,461 @@
+// Package inventory is the Inventory pane: the hosts (droplets) as a table
+// with details, a selection, a filter, the power, resize, snapshot, tag and
+// destroy actions, and the creation of hosts from a template, followed live.
+package inventory
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/vigilops/vigil/ops/inventory"
+	"github.com/vigilops/vigil/ui/common"
+)
+
+// Health is the name the status bar shows the cloud's health under.
+const Health = "digitalocean"
+
+// stateMsg says the inventory service has a new state.
+type stateMsg struct{}
+
+// feedClosedMsg says the service stopped publishing.
+type feedClosedMsg struct{}
+
+// Model is the Inventory pane.
+type Model struct {
+	ctx  *common.Context
+	svc  *inventory.Service
+	keys KeyMap
+
+	width, height int
+	cols          []column
+
+	state  *inventory.State
+	feed   <-chan struct{}
+	cancel func()
+	health common.HealthState
+
+	filterText string
+	words      []string
+	visible    []int // indexes into state.Hosts that pass the filter
+	cursor     int   // index into visible
+	offset     int
+	selected   map[int]bool // host ids
+
+	rows map[int]string // rendered rows by index into state.Hosts
+
+	detail    bool
+	detailOff int
+	prompt    *Prompt
+	create    *creation // the last creation, running or finished
+	watching  bool      // the creation view is open
+	busy      map[string]string
+}
+
+// New returns the pane over the inventory service.
+func New(ctx *common.Context, svc *inventory.Service, keys KeyMap) *Model {
+	return &Model{ctx: ctx, svc: svc, keys: keys, state: svc.State(), selected: map[int]bool{},
+		rows: map[int]string{}, busy: map[string]string{}}
+}
+
+// Title names the pane in its tab.
+func (m *Model) Title() string { return "Inventory" }
+
+// KeyMap returns the pane's bindings, for help.
+func (m *Model) KeyMap() help.KeyMap { return m.keys }
+
+// Bindings lists the pane's bindings.
+func (m *Model) Bindings() []*common.Binding { return m.keys.Bindings() }
+
+// Capturing reports whether a prompt takes every key.
+func (m *Model) Capturing() bool { return m.prompt != nil }
+
+// Init subscribes to the inventory's changes and shows its current state.
+func (m *Model) Init() tea.Cmd {
+	m.feed, m.cancel = m.svc.Subscribe()
+	return tea.Batch(func() tea.Msg { return stateMsg{} }, waitCmd(m.feed))
+}
+
+// Close ends the subscription.
+func (m *Model) Close() {
+	if m.cancel != nil {
+		m.cancel()
+	}
+}
+
+func waitCmd(feed <-chan struct{}) tea.Cmd {
+	return func() tea.Msg {
+		if _, ok := <-feed; !ok {
+			return feedClosedMsg{}
+		}
+		return stateMsg{}
+	}
+}
+
+// Update handles the service's messages, the results of actions and keys.
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case stateMsg:
+		cmd := m.setState(m.svc.State())
+		if m.feed != nil {
+			return tea.Batch(cmd, waitCmd(m.feed))
+		}
+		return cmd
+	case feedClosedMsg:
+		m.feed = nil
+	case common.ThemeChangedMsg:
+		clear(m.rows)
+	case common.GotoMsg:
+		m.show(msg.Target)
+	case createProgressMsg:
+		return m.onCreateProgress(msg)
+	case createDoneMsg:
+		return m.onCreateDone(msg)
+	case busyMsg:
+		return m.onBusy(msg)
+	case actionDoneMsg:
+		return m.onActionDone(msg)
+	case planMsg:
+		return m.onPlan(msg)
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	}
+	return nil
+}
+
+// setState takes a new inventory state, keeping the cursor on its host,
+// and reports a change of the cloud's health to the status bar.
+func (m *Model) setState(st *inventory.State) tea.Cmd {
+	var keep int
+	if h, ok := m.Selected(); ok {
+		keep = h.ID
+	}
+	m.state = st
+	clear(m.rows)
+	m.refilter()
+	if keep != 0 {
+		if i := slices.IndexFunc(m.visible, func(j int) bool { return st.Hosts[j].ID == keep }); i >= 0 {
+			m.cursor = i
+		}
+	}
+	m.clamp()
+	if st.Fetched.IsZero() && st.Err == nil {
+		return nil // not loaded yet
+	}
+	h := common.HealthMsg{Name: Health, State: common.Healthy, Since: st.Fetched}
+	if st.Err != nil {
+		h.State, h.Since, h.Err = common.Down, st.ErrAt, st.Err
+	}
+	if h.State == m.health {
+		return nil
+	}
+	m.health = h.State
+	return func() tea.Msg { return h }
+}
+
+// show opens the details of the host called name, clearing the filter.
+func (m *Model) show(name string) {
+	m.SetFilter("")
+	i := slices.IndexFunc(m.visible, func(j int) bool { return m.state.Hosts[j].Name == name })
+	if i < 0 {
+		return
+	}
+	m.cursor = i
+	m.clamp()
+	m.detail, m.detailOff, m.watching = true, 0, false
+}
+
+// SetFilter shows only the hosts whose cells contain every word of s.
+func (m *Model) SetFilter(s string) {
+	m.filterText = s
+	m.words = strings.Fields(strings.ToLower(s))
+	m.cursor, m.offset = 0, 0
+	m.refilter()
+}
+
+// Filter is the current filter text.
+func (m *Model) Filter() string { return m.filterText }
+
+func (m *Model) refilter() {
+	m.visible = m.visible[:0]
+	for i := range m.state.Rows {
+		if m.match(&m.state.Rows[i]) {
+			m.visible = append(m.visible, i)
+		}
+	}
+	m.clamp()
+}
+
+func (m *Model) match(r *inventory.Row) bool {
+	for _, w := range m.words {
+		if !strings.Contains(r.Search, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// Selected returns the host under the cursor.
+func (m *Model) Selected() (inventory.Host, bool) {
+	if len(m.visible) == 0 {
+		return inventory.Host{}, false
+	}
+	return m.state.Hosts[m.visible[m.cursor]], true
+}
+
+// Targets are the hosts an action applies to: the selection, in table
+// order, or else the host under the cursor.
+func (m *Model) Targets() []inventory.Host {
+	var out []inventory.Host
+	for _, h := range m.state.Hosts {
+		if m.selected[h.ID] {
+			out = append(out, h)
+		}
+	}
+	if len(out) == 0 {
+		if h, ok := m.Selected(); ok {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+func (m *Model) listHeight() int {
+	h := m.height - 1 // the header
+	if m.state.Err != nil {
+		h--
+	}
+	if m.prompt != nil {
+		h -= len(m.prompt.Lines(m.width, m.ctx.Styles))
+	}
+	return max(h, 1)
+}
+
+func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
+	if m.prompt != nil {
+		done, cmd := m.prompt.Update(k, m.keys.Submit, m.keys.Cancel)
+		if done {
+			m.prompt = nil
+			m.clamp()
+		}
+		return cmd
+	}
+	if m.watching {
+		if key.Matches(k, m.keys.Back.Binding, m.keys.Progress.Binding) {
+			m.watching = false
+		}
+		return nil
+	}
+	if m.detail {
+		return m.detailKey(k)
+	}
+	page := m.listHeight()
+	switch {
+	case key.Matches(k, m.keys.Down.Binding):
+		m.cursor++
+	case key.Matches(k, m.keys.Up.Binding):
+		m.cursor--
+	case key.Matches(k, m.keys.PageDown.Binding):
+		m.cursor += page
+	case key.Matches(k, m.keys.PageUp.Binding):
+		m.cursor -= page
+	case key.Matches(k, m.keys.Top.Binding):
+		m.cursor = 0
+	case key.Matches(k, m.keys.Bottom.Binding):
+		m.cursor = len(m.visible) - 1
+	case key.Matches(k, m.keys.Select.Binding):
+		if h, ok := m.Selected(); ok {
+			m.toggle(h.ID)
+			m.cursor++
+		}
+	case key.Matches(k, m.keys.SelectAll.Binding):
+		m.selectAll()
+	case key.Matches(k, m.keys.Details.Binding):
+		if len(m.visible) > 0 {
+			m.detail, m.detailOff = true, 0
+		}
+	case key.Matches(k, m.keys.Back.Binding):
+		switch {
+		case len(m.selected) > 0:
+			clear(m.selected)
+			clear(m.rows)
+		case m.filterText != "":
+			m.SetFilter("")
+		}
+	case key.Matches(k, m.keys.Progress.Binding):
+		if m.create != nil {
+			m.watching = true
+		} else {
+			return common.ToastCmd(common.Info, "no hosts are being created: press "+m.keys.Create.Help().Key+" to create some")
+		}
+	default:
+		return m.actionKey(k)
+	}
+	m.clamp()
+	return nil
+}
+
+func (m *Model) detailKey(k tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case key.Matches(k, m.keys.Back.Binding):
+		m.detail = false
+	case key.Matches(k, m.keys.Down.Binding):
+		m.detailOff++
+	case key.Matches(k, m.keys.Up.Binding):
+		m.detailOff = max(m.detailOff-1, 0)
+	default:
+		return m.actionKey(k)
+	}
+	return nil
+}
+
+func (m *Model) toggle(id int) {
+	if m.selected[id] {
+		delete(m.selected, id)
+	} else {
+		m.selected[id] = true
+	}
+}
+
+// selectAll selects every host shown, or clears the selection when they
+// all are selected already.
+func (m *Model) selectAll() {
+	all := true
+	for _, i := range m.visible {
+		all = all && m.selected[m.state.Hosts[i].ID]
+	}
+	for _, i := range m.visible {
+		if all {
+			delete(m.selected, m.state.Hosts[i].ID)
+		} else {
+			m.selected[m.state.Hosts[i].ID] = true
+		}
+	}
+}
+
+func (m *Model) clamp() {
+	m.cursor = max(min(m.cursor, len(m.visible)-1), 0)
+	h := m.listHeight()
+	if m.cursor < m.offset {
+		m.offset = m.cursor
+	}
+	if m.cursor >= m.offset+h {
+		m.offset = m.cursor - h + 1
+	}
+	m.offset = max(min(m.offset, len(m.visible)-h), 0)
+}
+
+// SetSize sets the cells the pane draws in.
+func (m *Model) SetSize(width, height int) {
+	if width != m.width {
+		clear(m.rows)
+		m.cols = layout(width)
+	}
+	m.width, m.height = width, height
+	m.clamp()
+}
+
+// Status summarises the pane for its frame title.
+func (m *Model) Status() string {
+	st := m.state
+	if st.Fetched.IsZero() && st.Err == nil {
+		return ""
+	}
+	s := fmt.Sprintf("%d hosts · $%.2f/mo", len(st.Hosts), st.MonthlyTotal)
+	if m.filterText != "" {
+		s = fmt.Sprintf("%d of %d hosts · filter %s", len(m.visible), len(st.Hosts), m.filterText)
+	}
+	if len(m.selected) > 0 {
+		s += fmt.Sprintf(" · %d selected", len(m.selected))
+	}
+	if c := m.create; c != nil && !c.done {
+		s += fmt.Sprintf(" · creating %d/%d", c.reachable(), len(c.names))
+	}
+	return s
+}
+
+func splitLines(s string) []string { return strings.Split(s, "\n") }
+
+// View draws the visible rows only.
+func (m *Model) View() string {
+	if m.width <= 0 || m.height <= 0 {
+		return ""
+	}
+	st := m.ctx.Styles
+	var lines []string
+	if m.state.Err != nil {
+		age := "never loaded"
+		if !m.state.Fetched.IsZero() {
+			age = "data from " + since(m.ctx.Now().Sub(m.state.Fetched)) + " ago"
+		}
+		lines = append(lines, st.StatusCrit.Render(ansi.Truncate("DigitalOcean unreachable · "+age+" · retrying: "+m.state.Err.Error(), m.width, "…")))
+	}
+	switch {
+	case m.watching:
+		lines = append(lines, m.creationLines()...)
+	case m.detail:
+		d := m.detailLines()
+		off := max(min(m.detailOff, len(d)-m.height+len(lines)), 0)
+		lines = append(lines, d[off:]...)
+	case m.state.Fetched.IsZero() && m.state.Err == nil:
+		lines = append(lines, st.Muted.Render(lipgloss.Wrap("Reading the hosts from DigitalOcean…", m.width, " ")))
+	case len(m.state.Hosts) == 0 && m.state.Err == nil:
+		lines = append(lines, st.Muted.Render(lipgloss.Wrap("No hosts yet: press "+m.keys.Create.Help().Key+" to create some from a template.", m.width, " ")))
+	case len(m.visible) == 0 && m.filterText != "":
+		lines = append(lines, st.Muted.Render(lipgloss.Wrap("No host matches the filter "+m.filterText+": press / to change it (esc in the filter clears it).", m.width, " ")))
+	default:
+		lines = append(lines, m.tableLines()...)
+	}
+	if m.prompt != nil {
+		p := m.prompt.Lines(m.width, st)
+		keep := max(m.height-len(p), 0)
+		lines = append(lines[:min(len(lines), keep)], p...)
+	}
+	if len(lines) > m.height {
+		lines = lines[:m.height]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (m *Model) tableLines() []string {
+	st := m.ctx.Styles
+	lines := make([]string, 0, m.listHeight()+1)
+	if m.height > 1 {
+		lines = append(lines, st.TableHeader.Render(m.header()))
+	}
+	end := min(m.offset+m.listHeight(), len(m.visible))
+	for i := m.offset; i < end; i++ {
+		j := m.visible[i]
+		h := &m.state.Hosts[j]
+		mark := "  "
+		if m.selected[h.ID] {
+			mark = "● "
+		}
+		if i == m.cursor {
+			lines = append(lines, st.TableSelected.Render(ansi.Truncate(mark+m.plain(j), m.width, "")))
+			continue
+		}
+		lines = append(lines, m.row(j, mark))
+	}
+	return lines
+}
+
+// since is a short age: 45s, 12m, 5h, 3d.
+func since(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(max(d, 0).Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}

@@ -1,0 +1,71 @@
+package inventory
+
+import (
+	"charm.land/bubbles/v2/key"
+
+	"github.com/vigilops/vigil/ui/common"
+)
+
+// KeyMap is the Inventory pane's bindings. Actions apply to the selected
+// hosts, or to the host under the cursor when none is selected.
+type KeyMap struct {
+	Up, Down, PageUp, PageDown, Top, Bottom *common.Binding
+	Select, SelectAll, Details, Back        *common.Binding
+	Create, PowerOn, PowerOff, PowerCycle   *common.Binding
+	Reboot, Resize, Snapshot, Tag, Untag    *common.Binding
+	Destroy, Refresh, Progress, RunPlaybook *common.Binding
+	Submit, Cancel                          *common.Binding // in a prompt
+}
+
+// NewKeyMap declares the pane's default bindings.
+func NewKeyMap() KeyMap {
+	return KeyMap{
+		Up:          common.NewBinding("inventory.up", "↑/k", "previous host", "up", "k"),
+		Down:        common.NewBinding("inventory.down", "↓/j", "next host", "down", "j"),
+		PageUp:      common.NewBinding("inventory.page_up", "pgup", "page up", "pgup", "ctrl+u"),
+		PageDown:    common.NewBinding("inventory.page_down", "pgdn", "page down", "pgdown", "ctrl+d"),
+		Top:         common.NewBinding("inventory.top", "g", "first host", "g", "home"),
+		Bottom:      common.NewBinding("inventory.bottom", "G", "last host", "G", "end"),
+		Select:      common.NewBinding("inventory.select", "space", "select the host", "space"),
+		SelectAll:   common.NewBinding("inventory.select_all", "A", "select every host shown, or none", "A"),
+		Details:     common.NewBinding("inventory.details", "enter", "host details", "enter"),
+		Back:        common.NewBinding("inventory.back", "esc", "back: close details, clear the selection, then the filter", "esc"),
+		Create:      common.NewBinding("inventory.create", "n", "new hosts from a template", "n"),
+		PowerOn:     common.NewBinding("inventory.power_on", "o", "power on", "o"),
+		PowerOff:    common.NewBinding("inventory.power_off", "O", "power off", "O").Danger(),
+		PowerCycle:  common.NewBinding("inventory.power_cycle", "C", "power cycle", "C").Danger(),
+		Reboot:      common.NewBinding("inventory.reboot", "b", "reboot", "b").Danger(),
+		Resize:      common.NewBinding("inventory.resize", "R", "resize (powers off)", "R").Danger(),
+		Snapshot:    common.NewBinding("inventory.snapshot", "s", "snapshot", "s"),
+		Tag:         common.NewBinding("inventory.tag", "t", "add a tag", "t"),
+		Untag:       common.NewBinding("inventory.untag", "T", "remove a tag", "T"),
+		Destroy:     common.NewBinding("inventory.destroy", "D", "destroy (type the name)", "D").Danger(),
+		Refresh:     common.NewBinding("inventory.refresh", "ctrl+r", "refresh from the cloud", "ctrl+r"),
+		Progress:    common.NewBinding("inventory.progress", "w", "watch the hosts being created", "w"),
+		RunPlaybook: common.NewBinding("inventory.run", "x", "run a playbook on these hosts", "x"),
+		Submit:      common.NewBinding("inventory.submit", "enter", "accept the prompt", "enter"),
+		Cancel:      common.NewBinding("inventory.cancel", "esc", "close the prompt", "esc", "ctrl+c"),
+	}
+}
+
+// Bindings lists every binding of the pane.
+func (k KeyMap) Bindings() []*common.Binding {
+	return []*common.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Select, k.SelectAll,
+		k.Details, k.Back, k.Create, k.PowerOn, k.PowerOff, k.PowerCycle, k.Reboot, k.Resize, k.Snapshot,
+		k.Tag, k.Untag, k.Destroy, k.Refresh, k.Progress, k.RunPlaybook, k.Submit, k.Cancel}
+}
+
+// ShortHelp implements help.KeyMap.
+func (k KeyMap) ShortHelp() []key.Binding {
+	return common.Keys(k.Select, k.Details, k.Create, k.RunPlaybook, k.Destroy)
+}
+
+// FullHelp implements help.KeyMap.
+func (k KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		common.Keys(k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom),
+		common.Keys(k.Select, k.SelectAll, k.Details, k.Back, k.Refresh, k.Progress),
+		common.Keys(k.Create, k.PowerOn, k.PowerOff, k.PowerCycle, k.Reboot, k.Resize),
+		common.Keys(k.Snapshot, k.Tag, k.Untag, k.Destroy, k.RunPlaybook),
+	}
+}
