@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -47,12 +48,18 @@ func BenchmarkMatrixOnLoad(b *testing.B) {
 				}
 			}
 		}
+		// Idle: after the sync, only watch events (none here) should wake vigil.
+		time.Sleep(time.Second)
+		cpu0, wall0 := cpuTime(), time.Now()
+		time.Sleep(5 * time.Second)
+		idle := float64(cpuTime()-cpu0) / float64(time.Since(wall0)) * 100
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		b.ReportMetric(float64(len(m.Rows)), "apps")
 		b.ReportMetric(float64(elapsed.Milliseconds()), "ms-to-matrix")
 		b.ReportMetric(float64(after.HeapInuse-before.HeapInuse)/(1<<20), "MB-heap")
 		b.ReportMetric(rssMB(), "MB-rss")
+		b.ReportMetric(idle, "%-core-idle")
 		cancel()
 	}
 }
@@ -69,4 +76,13 @@ func rssMB() float64 {
 		}
 	}
 	return 0
+}
+
+// cpuTime is the CPU time the process has used (user and system).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
