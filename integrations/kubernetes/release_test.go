@@ -189,6 +189,13 @@ func TestConcurrentPromotionsOneWins(t *testing.T) {
 	if by := f.live("test", "worker").Annotations[release.AnnotationPromotedBy]; by != names[winner] {
 		t.Fatalf("promoted-by is %q, want the winner %s", by, names[winner])
 	}
+	results := map[string]audit.Result{}
+	for _, e := range f.entries("promote") {
+		results[e.Actor] = e.Result
+	}
+	if results[names[winner]] != audit.OK || results[names[loser]] != audit.Refused {
+		t.Fatalf("journal results: %v", results)
+	}
 }
 
 func TestFreezeRefusesPromotionUntilItExpires(t *testing.T) {
@@ -208,6 +215,9 @@ func TestFreezeRefusesPromotionUntilItExpires(t *testing.T) {
 		t.Fatalf("refusal says: %s", out.String())
 	}
 	waitFor(t, "the matrix to show the freeze", func() bool { return f.svc.Matrix().Envs[1].Freeze.Active(time.Now()) })
+	if es := f.entries("promote"); len(es) != 1 || es[0].Result != audit.Refused || !strings.Contains(es[0].Error, "frozen") {
+		t.Fatalf("the journal should hold the refusal: %+v", es)
+	}
 
 	// A freeze whose expiry has passed (as another vigil left it) no longer refuses.
 	past := &release.Freeze{Reason: "old", By: "ada", At: time.Now().Add(-2 * time.Hour), Until: time.Now().Add(-time.Hour)}

@@ -25,7 +25,7 @@ func ExitCode(err error) int {
 	switch {
 	case err == nil:
 		return ExitOK
-	case Refused(err):
+	case access.IsRefusal(err):
 		return ExitRefused
 	}
 	return ExitFailed

@@ -193,6 +193,9 @@ type LockedError struct {
 	Until  time.Time
 }
 
+// Refused marks a held lock as a refusal (access.Refusal).
+func (e *LockedError) Refused() bool { return true }
+
 func (e *LockedError) Error() string {
 	return fmt.Sprintf("%s is locked by %s until %s: wait for their promotion to finish, or ask them", e.Lock, e.Holder, e.Until.Format(time.RFC3339))
 }

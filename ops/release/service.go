@@ -37,6 +37,10 @@ type FrozenError struct {
 	Freeze Freeze
 }
 
+// Refused marks a freeze as a refusal (access.Refusal) for the journal and
+// the exit code.
+func (e *FrozenError) Refused() bool { return true }
+
 func (e *FrozenError) Error() string {
 	return fmt.Sprintf("%s is frozen by %s until %s (%s): promote after the freeze ends, or unfreeze it",
 		e.Env, e.Freeze.By, e.Freeze.Until.Format(time.RFC3339), e.Freeze.Reason)
@@ -59,14 +63,6 @@ func (e *StalledError) Error() string {
 	return msg + "; roll it back with `vigil rollback " + e.App + " --env " + e.Env + "`"
 }
 
-// Refused reports whether err is a refusal (role, read-only mode, freeze,
-// lock) rather than a failure.
-func Refused(err error) bool {
-	var denied *access.DeniedError
-	var frozen *FrozenError
-	var locked *LockedError
-	return errors.As(err, &denied) || errors.Is(err, access.ErrReadOnly) || errors.As(err, &frozen) || errors.As(err, &locked)
-}
 
 // Options tune a Service.
 type Options struct {
