@@ -63,7 +63,6 @@ func (e *StalledError) Error() string {
 	return msg + "; roll it back with `vigil rollback " + e.App + " --env " + e.Env + "`"
 }
 
-
 // Options tune a Service.
 type Options struct {
 	// Selector finds apps (a label selector); empty means every workload.
