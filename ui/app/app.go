@@ -18,6 +18,7 @@ import (
 	"github.com/vigilops/vigil/ops/presence"
 	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/activity"
+	"github.com/vigilops/vigil/ui/alerts"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
 	"github.com/vigilops/vigil/ui/inventory"
@@ -117,6 +118,9 @@ func New(opts Options) *Model {
 	}
 	if ctx.Services.Inventory != nil {
 		m.slots = append(m.slots, slot{key: 1, pane: inventory.New(ctx, ctx.Services.Inventory, inventory.NewKeyMap())})
+	}
+	if ctx.Services.Incident != nil {
+		m.slots = append(m.slots, slot{key: 4, pane: alerts.New(ctx, alerts.NewKeyMap())})
 	}
 	if ctx.Journal != nil {
 		m.slots = append(m.slots, slot{key: 5, pane: activity.New(ctx, activity.NewKeyMap())})

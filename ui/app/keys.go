@@ -9,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/key"
 
 	"github.com/vigilops/vigil/ui/activity"
+	"github.com/vigilops/vigil/ui/alerts"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
 )
@@ -91,6 +92,7 @@ func allKeys() []keySection {
 		{"Filter bar (/)", components.NewFilterKeys().Bindings(), false},
 		{"Help (?)", NewHelpKeys().Bindings(), false},
 		{"Confirm dialog", components.NewConfirmKeys().Bindings(), false},
+		{"Alerts pane (4)", alerts.NewKeyMap().Bindings(), true},
 		{"Activity pane (5)", activity.NewKeyMap().Bindings(), true},
 	}
 }

@@ -1,0 +1,707 @@
+// Package alerts is the Alerts pane: the live alert list of ops/incident,
+// grouped and filtered, an alert's detail with its graph and recent
+// changes, acknowledgement, silences, and jumps to the workload or host.
+package alerts
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/vigilops/vigil/ops/incident"
+	"github.com/vigilops/vigil/ui/common"
+)
+
+// HighlightFor is how long a newly arrived alert stays highlighted.
+const HighlightFor = 5 * time.Second
+
+// actionTimeout bounds an acknowledgement, an expiry or a graph query.
+const actionTimeout = 15 * time.Second
+
+// SnapshotMsg is a new alert list from the service.
+type SnapshotMsg struct{ Snap *incident.Snapshot }
+
+// subscribedMsg carries the subscription opened by Init.
+type subscribedMsg struct {
+	feed   <-chan *incident.Snapshot
+	cancel func()
+}
+
+// highlightEndMsg redraws once the newest highlight has faded.
+type highlightEndMsg struct{}
+
+type mode int
+
+const (
+	listMode mode = iota
+	detailMode
+	silencesMode
+)
+
+// line is one line of the list: a group's header, or an alert.
+type line struct {
+	group *incident.AlertGroup
+	alert *incident.Alert
+}
+
+// row is an alert's rendered line, valid while dyn (its age and ack time
+// left) and hi (highlighted) do not change, for one width and theme.
+type row struct {
+	dyn    string
+	hi     bool
+	plain  string
+	styled string
+}
+
+// Model is the Alerts pane.
+type Model struct {
+	ctx  *common.Context
+	svc  *incident.Service
+	keys KeyMap
+	loc  *time.Location
+
+	width, height int
+
+	snap     *incident.Snapshot
+	baseline time.Time // the first poll's time: alerts seen later are new
+	feed     <-chan *incident.Snapshot
+	cancel   func()
+	done     chan struct{} // closed by Close: ends the feed's wait
+	health   map[string]common.HealthState
+
+	filterText string
+	filter     []incident.Matcher
+	filterErr  error
+	groupBy    string // "alertname", or altGroup
+	altGroup   string // the label `t` groups by
+
+	view   incident.View
+	lines  []line
+	cursor int // index into lines, always on an alert when there is one
+	offset int
+	rows   map[*incident.Alert]row
+	hiTick bool
+
+	mode     mode
+	detail   *detail
+	silences silenceList
+	dialog   *ackDialog
+	// pendingAck is the alert :ack opens the dialog for once the shell
+	// has focused this pane.
+	pendingAck *incident.Alert
+}
+
+// New returns the pane over the session's incident service.
+func New(ctx *common.Context, keys KeyMap) *Model {
+	m := &Model{
+		ctx: ctx, svc: ctx.Services.Incident, keys: keys, loc: ctx.Now().Location(),
+		done: make(chan struct{}), health: map[string]common.HealthState{},
+		groupBy: "alertname", altGroup: "namespace", rows: map[*incident.Alert]row{},
+	}
+	m.setSnapshot(m.svc.Snapshot())
+	return m
+}
+
+// Title names the pane in its tab.
+func (m *Model) Title() string { return "Alerts" }
+
+// KeyMap returns the pane's bindings, for help.
+func (m *Model) KeyMap() help.KeyMap { return m.keys }
+
+// Bindings lists the pane's bindings.
+func (m *Model) Bindings() []*common.Binding { return m.keys.Bindings() }
+
+// Init subscribes to the alert list.
+func (m *Model) Init() tea.Cmd {
+	svc := m.svc
+	return func() tea.Msg {
+		feed, cancel := svc.Subscribe()
+		return subscribedMsg{feed: feed, cancel: cancel}
+	}
+}
+
+// Close ends the subscription.
+func (m *Model) Close() {
+	select {
+	case <-m.done:
+	default:
+		close(m.done)
+	}
+	if m.cancel != nil {
+		m.cancel()
+	}
+}
+
+func (m *Model) waitCmd() tea.Cmd {
+	feed, done := m.feed, m.done
+	return func() tea.Msg {
+		select {
+		case s := <-feed:
+			return SnapshotMsg{Snap: s}
+		case <-done:
+			return nil
+		}
+	}
+}
+
+// Capturing reports whether a dialog with a text input is open: it takes
+// every key, the shell's included.
+func (m *Model) Capturing() bool { return m.dialog != nil }
+
+// Update handles the service's messages and the pane's keys.
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case subscribedMsg:
+		m.feed, m.cancel = msg.feed, msg.cancel
+		select {
+		case <-m.done: // closed before the subscription arrived
+			m.cancel()
+			return nil
+		default:
+		}
+		// A poll may have ended between New and the subscription.
+		return tea.Batch(m.snapshot(m.svc.Snapshot()), m.waitCmd())
+	case SnapshotMsg:
+		return tea.Batch(m.snapshot(msg.Snap), m.waitCmd())
+	case highlightEndMsg:
+		m.hiTick = false
+		return m.armHighlight()
+	case graphMsg:
+		m.gotGraph(msg)
+	case actionDoneMsg:
+		return msg.toast()
+	case common.ThemeChangedMsg:
+		clear(m.rows)
+		m.rebuildDetail()
+		m.dialog.setStyles(m.ctx.Styles)
+	case common.GotoMsg:
+		return m.goTo(msg)
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	}
+	if m.dialog != nil {
+		return m.dialog.update(msg)
+	}
+	return nil
+}
+
+// snapshot applies a new list and reports the sources' health on change.
+func (m *Model) snapshot(s *incident.Snapshot) tea.Cmd {
+	if s == nil || s == m.snap {
+		return nil
+	}
+	m.setSnapshot(s)
+	var cmds []tea.Cmd
+	for _, src := range []struct {
+		name string
+		st   incident.SourceStatus
+	}{{"prometheus", s.Prometheus}, {"alertmanager", s.Alertmanager}} {
+		if !src.st.Configured || (src.st.Err == nil && src.st.LastOK.IsZero()) {
+			continue // not polled yet
+		}
+		h := common.HealthMsg{Name: src.name, State: common.Healthy, Since: src.st.LastOK}
+		if src.st.Err != nil {
+			h.State, h.Err = common.Down, src.st.Err
+			h.Since = s.Time
+		}
+		if m.health[src.name] != h.State {
+			m.health[src.name] = h.State
+			cmds = append(cmds, func() tea.Msg { return h })
+		}
+	}
+	if m.mode == detailMode {
+		cmds = append(cmds, m.refreshDetail())
+	}
+	return tea.Batch(append(cmds, m.armHighlight())...)
+}
+
+func (m *Model) setSnapshot(s *incident.Snapshot) {
+	m.snap = s
+	if m.baseline.IsZero() && (!s.Prometheus.LastOK.IsZero() || !s.Alertmanager.LastOK.IsZero()) {
+		m.baseline = s.Time
+	}
+	m.regroup()
+	m.silences.set(s.Silences)
+}
+
+// regroup filters and groups the snapshot, keeping the cursor on the
+// alert it was on. It runs when the data, filter or grouping change.
+func (m *Model) regroup() {
+	sel := m.Selected()
+	m.view = m.snap.View(m.filter, m.groupBy)
+	m.lines = m.lines[:0]
+	live := make(map[*incident.Alert]bool, len(m.view.Alerts))
+	for i := range m.view.Groups {
+		g := &m.view.Groups[i]
+		m.lines = append(m.lines, line{group: g})
+		for _, a := range g.Alerts {
+			m.lines = append(m.lines, line{alert: a})
+			live[a] = true
+		}
+	}
+	for a := range m.rows {
+		if !live[a] {
+			delete(m.rows, a)
+		}
+	}
+	m.cursor = 0
+	if sel != nil {
+		for i, l := range m.lines {
+			if l.alert != nil && l.alert.Fingerprint == sel.Fingerprint {
+				m.cursor = i
+				break
+			}
+		}
+	}
+	m.moveCursor(0)
+}
+
+// isNew reports whether a arrived in the last HighlightFor, after the first poll.
+func (m *Model) isNew(a *incident.Alert, now time.Time) bool {
+	return !m.baseline.IsZero() && a.FirstSeen.After(m.baseline) && now.Sub(a.FirstSeen) < HighlightFor
+}
+
+// armHighlight schedules a redraw when the newest highlight fades; none
+// when nothing is highlighted, so an idle pane does not wake the program.
+func (m *Model) armHighlight() tea.Cmd {
+	if m.hiTick {
+		return nil
+	}
+	now := m.ctx.Now()
+	var last time.Time
+	for _, a := range m.view.Alerts {
+		if m.isNew(a, now) && a.FirstSeen.After(last) {
+			last = a.FirstSeen
+		}
+	}
+	if last.IsZero() {
+		return nil
+	}
+	m.hiTick = true
+	return tea.Tick(last.Add(HighlightFor).Sub(now)+10*time.Millisecond, func(time.Time) tea.Msg { return highlightEndMsg{} })
+}
+
+// SetFilter filters with Alertmanager matchers. A bad filter keeps the
+// previous one in force and shows the parser's error.
+func (m *Model) SetFilter(s string) {
+	m.filterText = s
+	ms, err := m.svc.ParseFilter(s)
+	m.filterErr = err
+	if err != nil {
+		return
+	}
+	m.filter = ms
+	m.regroup()
+}
+
+// Filter is the current filter text.
+func (m *Model) Filter() string { return m.filterText }
+
+// FilterError is the parser's error for the current filter text, if any.
+func (m *Model) FilterError() error { return m.filterErr }
+
+// GroupBy is the label the list is grouped by.
+func (m *Model) GroupBy() string { return m.groupBy }
+
+// SetGroupBy groups the list by label, and makes it the one `t` toggles to.
+func (m *Model) SetGroupBy(label string) {
+	if label != "alertname" {
+		m.altGroup = label
+	}
+	m.groupBy = label
+	m.regroup()
+}
+
+// Visible returns the alerts the filter lets through, in list order.
+func (m *Model) Visible() []*incident.Alert {
+	var out []*incident.Alert
+	for _, l := range m.lines {
+		if l.alert != nil {
+			out = append(out, l.alert)
+		}
+	}
+	return out
+}
+
+// Selected returns the alert under the cursor, nil when there is none.
+func (m *Model) Selected() *incident.Alert {
+	if m.cursor < len(m.lines) {
+		return m.lines[m.cursor].alert
+	}
+	return nil
+}
+
+// Mode names what the pane shows: "list", "detail" or "silences".
+func (m *Model) Mode() string {
+	return [...]string{"list", "detail", "silences"}[m.mode]
+}
+
+func (m *Model) banner() []string {
+	var out []string
+	if m.snap != nil {
+		for _, p := range m.snap.Problems() {
+			out = append(out, m.ctx.Styles.StatusCrit.Render("✗ "+p))
+		}
+	}
+	if m.filterErr != nil {
+		out = append(out, m.ctx.Styles.StatusCrit.Render("filter "+m.filterText+": "+m.filterErr.Error()))
+	}
+	return out
+}
+
+func (m *Model) listHeight() int { return max(m.height-len(m.banner()), 1) }
+
+// moveCursor moves by delta lines, onto an alert, and keeps it in view.
+func (m *Model) moveCursor(delta int) {
+	n := len(m.lines)
+	if n == 0 {
+		m.cursor, m.offset = 0, 0
+		return
+	}
+	c := max(min(m.cursor+delta, n-1), 0)
+	step := 1
+	if delta < 0 {
+		step = -1
+	}
+	for c >= 0 && c < n && m.lines[c].alert == nil {
+		c += step
+	}
+	if c < 0 || c >= n { // ran past the end: search the other way
+		c = max(min(m.cursor+delta, n-1), 0)
+		for c >= 0 && c < n && m.lines[c].alert == nil {
+			c -= step
+		}
+	}
+	m.cursor = max(min(c, n-1), 0)
+	h := m.listHeight()
+	if m.cursor < m.offset {
+		m.offset = m.cursor
+		if m.offset > 0 && m.lines[m.offset-1].group != nil {
+			m.offset-- // show the group's header with its first alert
+		}
+	}
+	if m.cursor >= m.offset+h {
+		m.offset = m.cursor - h + 1
+	}
+	m.offset = max(min(m.offset, n-h), 0)
+}
+
+func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
+	if m.dialog != nil {
+		return m.dialogKey(k)
+	}
+	switch m.mode {
+	case detailMode:
+		return m.detailKey(k)
+	case silencesMode:
+		return m.silencesKey(k)
+	}
+	switch {
+	case key.Matches(k, m.keys.Down.Binding):
+		m.moveCursor(1)
+	case key.Matches(k, m.keys.Up.Binding):
+		m.moveCursor(-1)
+	case key.Matches(k, m.keys.PageDown.Binding):
+		m.moveCursor(m.listHeight())
+	case key.Matches(k, m.keys.PageUp.Binding):
+		m.moveCursor(-m.listHeight())
+	case key.Matches(k, m.keys.Top.Binding):
+		m.moveCursor(-len(m.lines))
+	case key.Matches(k, m.keys.Bottom.Binding):
+		m.moveCursor(len(m.lines))
+	case key.Matches(k, m.keys.Back.Binding):
+		if m.filterText != "" {
+			m.SetFilter("")
+		}
+	case key.Matches(k, m.keys.Group.Binding):
+		if m.groupBy == "alertname" {
+			m.SetGroupBy(m.altGroup)
+		} else {
+			m.SetGroupBy("alertname")
+		}
+	case key.Matches(k, m.keys.Details.Binding):
+		if a := m.Selected(); a != nil {
+			return m.openDetail(a)
+		}
+	case key.Matches(k, m.keys.Silences.Binding):
+		m.mode = silencesMode
+		m.silences.clamp(m.height)
+	default:
+		return m.alertKey(k, m.Selected())
+	}
+	return nil
+}
+
+// alertKey handles the keys that act on one alert, in the list and in its detail.
+func (m *Model) alertKey(k tea.KeyPressMsg, a *incident.Alert) tea.Cmd {
+	if a == nil {
+		return nil
+	}
+	switch {
+	case key.Matches(k, m.keys.Ack.Binding):
+		return m.openAck(a)
+	case key.Matches(k, m.keys.Unack.Binding):
+		return m.confirmUnack(a)
+	case key.Matches(k, m.keys.Workload.Binding):
+		if a.Workload == "" {
+			return common.ToastCmd(common.Info, a.Name+" names no workload: it has no namespace and deployment or statefulset labels")
+		}
+		g := common.GotoMsg{Pane: common.RolloutsPane, Target: a.Workload}
+		return func() tea.Msg { return g }
+	case key.Matches(k, m.keys.Host.Binding):
+		if a.Host == "" {
+			return common.ToastCmd(common.Info, a.Name+" names no host: it has no droplet or instance label")
+		}
+		g := common.GotoMsg{Pane: common.InventoryPane, Target: a.Host}
+		return func() tea.Msg { return g }
+	}
+	return nil
+}
+
+// goTo selects the alert a GotoMsg names by fingerprint.
+func (m *Model) goTo(g common.GotoMsg) tea.Cmd {
+	if g.Pane != common.AlertsPane {
+		return nil
+	}
+	for i, l := range m.lines {
+		if l.alert != nil && l.alert.Fingerprint == g.Target {
+			m.cursor = i
+			m.moveCursor(0)
+			break
+		}
+	}
+	if m.pendingAck != nil && m.pendingAck.Fingerprint == g.Target {
+		a := m.pendingAck
+		m.pendingAck = nil
+		return m.openAck(a)
+	}
+	return nil
+}
+
+// SetSize sets the cells the pane draws in.
+func (m *Model) SetSize(width, height int) {
+	if width != m.width {
+		clear(m.rows)
+	}
+	m.width, m.height = width, height
+	m.moveCursor(0)
+	m.silences.clamp(height)
+	m.rebuildDetail()
+	m.dialog.setWidth(width)
+}
+
+// Status summarises the pane for its frame title: the counts of critical,
+// warning and all active alerts, and what is stale.
+func (m *Model) Status() string {
+	if m.mode == detailMode && m.detail != nil {
+		return m.detail.status()
+	}
+	c := m.snap.Counts
+	s := fmt.Sprintf("%d critical · %d warning · %d active", c.Critical, c.Warning, c.Total)
+	if m.filterText != "" && m.filterErr == nil {
+		s += fmt.Sprintf(" · %d shown · filter %s", len(m.view.Alerts), m.filterText)
+	}
+	if m.groupBy != "alertname" {
+		s += " · by " + m.groupBy
+	}
+	if m.snap.Stale() {
+		s += " · stale"
+	}
+	return s
+}
+
+// View draws the visible lines only.
+func (m *Model) View() string {
+	if m.width <= 0 || m.height <= 0 {
+		return ""
+	}
+	var out string
+	switch m.mode {
+	case detailMode:
+		out = m.detailView()
+	case silencesMode:
+		out = m.silences.view(m)
+	default:
+		out = m.listView()
+	}
+	if m.dialog != nil {
+		out = m.dialog.overlay(out, m.width, m.height, m.ctx.Styles)
+	}
+	return out
+}
+
+func (m *Model) listView() string {
+	st := m.ctx.Styles
+	var b strings.Builder
+	for _, l := range m.banner() {
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(ansi.Truncate(l, m.width, "…"))
+	}
+	msg := ""
+	switch {
+	case len(m.lines) > 0:
+	case m.snap.Prometheus.LastOK.IsZero() && m.snap.Alertmanager.LastOK.IsZero() && !m.snap.Stale():
+		msg = "Asking Prometheus and Alertmanager for alerts…"
+	case m.snap.Counts.Total > 0:
+		msg = "No alert matches the filter " + m.filterText + ": press / to change it (esc clears it)."
+	case len(m.snap.Alerts) == 0 && !m.snap.Stale():
+		msg = "No alert is firing. Nothing is on fire."
+	}
+	if msg != "" {
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(st.Muted.Render(lipgloss.Wrap(msg, m.width, " ")))
+		return b.String()
+	}
+	now := m.ctx.Now()
+	end := min(m.offset+m.listHeight(), len(m.lines))
+	for i := m.offset; i < end; i++ {
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		l := m.lines[i]
+		if l.group != nil {
+			b.WriteString(m.groupLine(l.group))
+			continue
+		}
+		r := m.row(l.alert, now)
+		if i == m.cursor {
+			b.WriteString(st.TableSelected.Render(r.plain))
+		} else {
+			b.WriteString(r.styled)
+		}
+	}
+	return b.String()
+}
+
+func (m *Model) groupLine(g *incident.AlertGroup) string {
+	v := g.Value
+	if v == "" {
+		v = "(no " + g.Label + ")"
+	}
+	s := fmt.Sprintf("%s=%s  %d", g.Label, v, len(g.Alerts))
+	if g.Counts.Critical > 0 {
+		s += fmt.Sprintf(" · %d critical", g.Counts.Critical)
+	}
+	return m.ctx.Styles.TableHeader.Render(ansi.Truncate(s, m.width, "…"))
+}
+
+// columns are the widths of a row's cells for a pane width.
+type columns struct{ name, on, state, age, summary int }
+
+func (m *Model) columns() columns {
+	w := m.width - 2 // the severity mark and a space
+	c := columns{name: 24, on: 22, state: 18, age: 5}
+	if w < 90 {
+		c = columns{name: 18, on: 14, state: 10, age: 4}
+	}
+	c.summary = w - c.name - c.on - c.state - c.age - 4
+	if c.summary < 8 {
+		c.summary = 0
+	}
+	return c
+}
+
+func (m *Model) severityStyle(s incident.Severity) (string, lipgloss.Style) {
+	st := m.ctx.Styles
+	switch s {
+	case incident.Critical, incident.Error:
+		return "●", st.StatusCrit
+	case incident.Warning:
+		return "▲", st.StatusWarn
+	case incident.Info:
+		return "•", st.StatusOK
+	}
+	return "•", st.StatusUnknown
+}
+
+// stateText is an alert's state as the list shows it; it changes with the clock.
+func stateText(a *incident.Alert, now time.Time) string {
+	switch {
+	case a.State == incident.Acknowledged && a.Ack != nil:
+		return "ack " + a.Ack.Owner + " " + Age(a.Ack.Remaining(now))
+	case a.State == incident.Firing:
+		return "firing"
+	}
+	return string(a.State)
+}
+
+func (m *Model) row(a *incident.Alert, now time.Time) row {
+	dyn := stateText(a, now) + "\x00" + Age(a.Age(now))
+	hi := m.isNew(a, now)
+	if r, ok := m.rows[a]; ok && r.dyn == dyn && r.hi == hi {
+		return r
+	}
+	c := m.columns()
+	on := a.Workload
+	if on == "" {
+		on = a.Host
+	}
+	mark, sev := m.severityStyle(a.Severity)
+	state := stateText(a, now)
+	body := cell(a.Name, c.name) + " " + cell(on, c.on) + " " + cell(state, c.state) + " " + cellRight(Age(a.Age(now)), c.age)
+	if c.summary > 0 {
+		body += "  " + cell(oneLine(a.Annotations["summary"]), c.summary)
+	}
+	st := m.ctx.Styles
+	bodyStyle := st.Body
+	switch {
+	case hi:
+		bodyStyle = st.StatusWarn.Bold(true)
+	case a.State == incident.Acknowledged || a.State == incident.Silenced || a.State == incident.Resolved:
+		bodyStyle = st.Muted
+	}
+	r := row{dyn: dyn, hi: hi, plain: ansi.Truncate(mark+" "+body, m.width, "")}
+	r.styled = ansi.Truncate(sev.Render(mark)+" "+bodyStyle.Render(body), m.width, "")
+	m.rows[a] = r
+	return r
+}
+
+// Age is a short duration: 45s, 12m, 3h, 2d.
+func Age(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return strconv.Itoa(max(int(d.Seconds()), 0)) + "s"
+	case d < time.Hour:
+		return strconv.Itoa(int(d.Minutes())) + "m"
+	case d < 48*time.Hour:
+		return strconv.Itoa(int(d.Hours())) + "h"
+	}
+	return strconv.Itoa(int(d.Hours()/24)) + "d"
+}
+
+func cell(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	s = ansi.Truncate(s, w, "…")
+	if sw := ansi.StringWidth(s); sw < w {
+		s += strings.Repeat(" ", w-sw)
+	}
+	return s
+}
+
+func cellRight(s string, w int) string {
+	if sw := ansi.StringWidth(s); sw < w {
+		return strings.Repeat(" ", w-sw) + s
+	}
+	return ansi.Truncate(s, w, "")
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// contextTimeout is the context an action of the session runs in.
+func contextTimeout(base context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(base, actionTimeout)
+}

@@ -1,0 +1,57 @@
+package alerts
+
+import (
+	"charm.land/bubbles/v2/key"
+
+	"github.com/vigilops/vigil/ui/common"
+)
+
+// KeyMap is the Alerts pane's bindings.
+type KeyMap struct {
+	Up, Down, PageUp, PageDown, Top, Bottom *common.Binding
+	Details, Back                           *common.Binding
+	Ack, Unack, Silences                    *common.Binding
+	Workload, Host, Group, Window           *common.Binding
+}
+
+// NewKeyMap declares the pane's default bindings. Expiring a silence
+// unmutes alerts: it is dangerous, and gone for viewers and in read-only mode.
+func NewKeyMap() KeyMap {
+	return KeyMap{
+		Up:       common.NewBinding("alerts.up", "↑/k", "previous alert", "up", "k"),
+		Down:     common.NewBinding("alerts.down", "↓/j", "next alert", "down", "j"),
+		PageUp:   common.NewBinding("alerts.page_up", "pgup", "page up", "pgup", "ctrl+u"),
+		PageDown: common.NewBinding("alerts.page_down", "pgdn", "page down", "pgdown", "ctrl+d"),
+		Top:      common.NewBinding("alerts.top", "home", "first alert", "home"),
+		Bottom:   common.NewBinding("alerts.bottom", "end", "last alert", "end"),
+		Details:  common.NewBinding("alerts.details", "enter", "detail and graph", "enter"),
+		Back:     common.NewBinding("alerts.back", "esc", "back: close the detail, then clear the filter", "esc"),
+		Ack:      common.NewBinding("alerts.ack", "a", "acknowledge", "a"),
+		Unack:    common.NewBinding("alerts.unack", "A", "unacknowledge (expire the silence)", "A").Danger(),
+		Silences: common.NewBinding("alerts.silences", "S", "silences", "S"),
+		Workload: common.NewBinding("alerts.workload", "g", "go to the workload's rollout", "g"),
+		Host:     common.NewBinding("alerts.host", "h", "go to the host", "h"),
+		Group:    common.NewBinding("alerts.group", "t", "group by alertname / label", "t"),
+		Window:   common.NewBinding("alerts.window", "w", "graph window 1h/6h/24h", "w"),
+	}
+}
+
+// Bindings lists every binding of the pane.
+func (k KeyMap) Bindings() []*common.Binding {
+	return []*common.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Details, k.Back,
+		k.Ack, k.Unack, k.Silences, k.Workload, k.Host, k.Group, k.Window}
+}
+
+// ShortHelp implements help.KeyMap.
+func (k KeyMap) ShortHelp() []key.Binding {
+	return common.Keys(k.Ack, k.Unack, k.Workload, k.Host, k.Details, k.Window)
+}
+
+// FullHelp implements help.KeyMap.
+func (k KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		common.Keys(k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom),
+		common.Keys(k.Details, k.Back, k.Group, k.Window, k.Silences),
+		common.Keys(k.Ack, k.Unack, k.Workload, k.Host),
+	}
+}

@@ -1,0 +1,106 @@
+package alerts
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/vigilops/vigil/ops/incident"
+)
+
+// silenceList is Alertmanager's silences, active first.
+type silenceList struct {
+	items  []incident.Silence
+	cursor int
+	offset int
+}
+
+func (l *silenceList) set(items []incident.Silence) {
+	l.items = items
+	l.cursor = max(min(l.cursor, len(items)-1), 0)
+}
+
+func (l *silenceList) clamp(height int) {
+	h := max(height-1, 1) // minus the header
+	l.cursor = max(min(l.cursor, len(l.items)-1), 0)
+	if l.cursor < l.offset {
+		l.offset = l.cursor
+	}
+	if l.cursor >= l.offset+h {
+		l.offset = l.cursor - h + 1
+	}
+	l.offset = max(min(l.offset, len(l.items)-h), 0)
+}
+
+// Silences are Alertmanager's silences as the pane lists them.
+func (m *Model) Silences() []incident.Silence { return m.silences.items }
+
+func (m *Model) silencesKey(k tea.KeyPressMsg) tea.Cmd {
+	l := &m.silences
+	switch {
+	case key.Matches(k, m.keys.Back.Binding), key.Matches(k, m.keys.Silences.Binding):
+		m.mode = listMode
+	case key.Matches(k, m.keys.Down.Binding):
+		l.cursor++
+	case key.Matches(k, m.keys.Up.Binding):
+		l.cursor--
+	case key.Matches(k, m.keys.PageDown.Binding):
+		l.cursor += m.height
+	case key.Matches(k, m.keys.PageUp.Binding):
+		l.cursor -= m.height
+	case key.Matches(k, m.keys.Top.Binding):
+		l.cursor = 0
+	case key.Matches(k, m.keys.Bottom.Binding):
+		l.cursor = len(l.items)
+	case key.Matches(k, m.keys.Unack.Binding):
+		if len(l.items) == 0 {
+			return nil
+		}
+		s := l.items[min(l.cursor, len(l.items)-1)]
+		if s.State == "expired" {
+			return nil
+		}
+		return m.confirmExpire(s.ID, "The alerts it mutes will notify again. "+matchers(s)+" by "+s.CreatedBy+": "+s.Comment)
+	}
+	l.clamp(m.height)
+	return nil
+}
+
+func matchers(s incident.Silence) string {
+	parts := make([]string, len(s.Matchers))
+	for i, mt := range s.Matchers {
+		parts[i] = mt.String()
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+func (l *silenceList) view(m *Model) string {
+	st := m.ctx.Styles
+	if len(l.items) == 0 {
+		return st.Muted.Render("No silence in Alertmanager. esc goes back to the alerts.")
+	}
+	now := m.ctx.Now()
+	var b strings.Builder
+	b.WriteString(st.TableHeader.Render(ansi.Truncate(cell("STATE", 8)+" "+cell("ENDS", 5)+" "+cell("BY", 12)+" "+cell("ID", 10)+" MATCHERS · COMMENT", m.width, "")))
+	end := min(l.offset+max(m.height-1, 1), len(l.items))
+	for i := l.offset; i < end; i++ {
+		s := l.items[i]
+		ends := "-"
+		if s.State != "expired" {
+			ends = Age(s.EndsAt.Sub(now))
+		}
+		text := ansi.Truncate(cell(s.State, 8)+" "+cellRight(ends, 5)+" "+cell(s.CreatedBy, 12)+" "+cell(s.ID, 10)+" "+matchers(s)+" · "+oneLine(s.Comment), m.width, "…")
+		b.WriteByte('\n')
+		switch {
+		case i == l.cursor:
+			b.WriteString(st.TableSelected.Render(text))
+		case s.State == "expired":
+			b.WriteString(st.Muted.Render(text))
+		default:
+			b.WriteString(st.Body.Render(text))
+		}
+	}
+	return b.String()
+}
