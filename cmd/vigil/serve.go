@@ -86,6 +86,7 @@ func runServe(ctx context.Context, g *globals, listen, httpListen string, stderr
 			Journal:  b.journal,
 			Guard:    b.guard,
 			Ops:      b.services,
+			Webhook:  incidentWebhook(b.services),
 			Theme:    b.theme,
 			ThemeDir: b.themeDir,
 			Now:      time.Now,

@@ -72,6 +72,7 @@ func startServices(ctx context.Context, w wiring) (svc *common.Services, stop fu
 	for _, start := range []func(context.Context, wiring, *common.Services) (func(), error){
 		startInventory,
 		startRelease,
+		startIncident,
 	} {
 		s, err := start(ctx, w, svc)
 		if err != nil {

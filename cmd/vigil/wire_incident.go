@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/vigilops/vigil/integrations/alertmanager"
+	"github.com/vigilops/vigil/integrations/prometheus"
+	"github.com/vigilops/vigil/ops/incident"
+	"github.com/vigilops/vigil/ui/common"
+)
+
+// newIncident builds the Prometheus and Alertmanager clients and the
+// incident service from config.Prometheus and config.Alertmanager, without
+// polling; nil when neither is configured.
+func newIncident(w wiring) (*incident.Service, error) {
+	o := incident.Options{
+		ParseMatchers: alertmanager.ParseMatchers,
+		Journal:       w.journal,
+		Guard:         w.guard,
+		Interval:      incident.PollInterval(w.cfg),
+	}
+	if p := w.cfg.Prometheus; p != nil {
+		c, err := prometheus.New(p.URL)
+		if err != nil {
+			return nil, err
+		}
+		o.Prometheus = c
+	}
+	if a := w.cfg.Alertmanager; a != nil {
+		c, err := alertmanager.New(a.URLs)
+		if err != nil {
+			return nil, err
+		}
+		o.Alertmanager = c
+	}
+	if o.Prometheus == nil && o.Alertmanager == nil {
+		return nil, nil
+	}
+	return incident.New(o)
+}
+
+// startIncident builds the alert list once per process and polls it until
+// the process ends. An unreachable source is not fatal: the pane shows it
+// and polling retries.
+func startIncident(ctx context.Context, w wiring, svc *common.Services) (func(), error) {
+	inc, err := newIncident(w)
+	if err != nil || inc == nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		inc.Run(ctx)
+	}()
+	svc.Incident = inc
+	return func() { cancel(); <-done }, nil
+}
+
+// incidentWebhook is the Alertmanager webhook receiver vigil serve mounts,
+// nil when alerts are not configured.
+func incidentWebhook(svc *common.Services) http.Handler {
+	if svc.Incident == nil {
+		return nil
+	}
+	return svc.Incident.WebhookHandler()
+}
