@@ -10,6 +10,11 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	k8s "k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
 	"github.com/vigilops/vigil/integrations/kubernetes"
 	"github.com/vigilops/vigil/ops/release"
 )
@@ -48,6 +53,8 @@ func BenchmarkMatrixOnLoad(b *testing.B) {
 				}
 			}
 		}
+		// A change reaches the matrix through the watch.
+		updated := updateLatency(b, ctx, kubeconfig, svc)
 		// Idle: after the sync, only watch events (none here) should wake vigil.
 		time.Sleep(time.Second)
 		cpu0, wall0 := cpuTime(), time.Now()
@@ -60,6 +67,7 @@ func BenchmarkMatrixOnLoad(b *testing.B) {
 		b.ReportMetric(float64(after.HeapInuse-before.HeapInuse)/(1<<20), "MB-heap")
 		b.ReportMetric(rssMB(), "MB-rss")
 		b.ReportMetric(idle, "%-core-idle")
+		b.ReportMetric(float64(updated.Microseconds())/1000, "ms-to-update")
 		cancel()
 	}
 }
@@ -85,4 +93,37 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// updateLatency changes the change-cause of app-0000 in dev and returns how
+// long the matrix took to show it.
+func updateLatency(b *testing.B, ctx context.Context, kubeconfig string, svc *release.Service) time.Duration {
+	b.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cs, err := k8s.NewForConfig(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	changes, stop := svc.Subscribe()
+	defer stop()
+	cause := "bench " + time.Now().Format(time.RFC3339Nano)
+	patch := []byte(`{"metadata":{"annotations":{"kubernetes.io/change-cause":"` + cause + `"}}}`)
+	start := time.Now()
+	if _, err := cs.AppsV1().Deployments("dev").Patch(ctx, "app-0000", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	timeout := time.After(10 * time.Second)
+	for {
+		if c, ok := svc.Matrix().Cell("app-0000", "dev"); ok && c.Workload.ChangeCause == cause {
+			return time.Since(start)
+		}
+		select {
+		case <-changes:
+		case <-timeout:
+			b.Fatal("the change did not reach the matrix within 10s")
+		}
+	}
 }
