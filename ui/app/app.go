@@ -22,6 +22,7 @@ import (
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
 	"github.com/vigilops/vigil/ui/inventory"
+	"github.com/vigilops/vigil/ui/runs"
 	"github.com/vigilops/vigil/ui/welcome"
 )
 
@@ -124,6 +125,9 @@ func New(opts Options) *Model {
 	}
 	if ctx.Journal != nil {
 		m.slots = append(m.slots, slot{key: 5, pane: activity.New(ctx, activity.NewKeyMap())})
+	}
+	if ctx.Services.Playbook != nil {
+		m.slots = append(m.slots, slot{key: 6, pane: runs.New(ctx, ctx.Services.Playbook, runs.NewKeyMap())})
 	}
 
 	all := m.bindings()

@@ -1,0 +1,300 @@
+package runs
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/vigilops/vigil/ops/playbook"
+)
+
+func cell(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	s = ansi.Truncate(s, w, "…")
+	if sw := ansi.StringWidth(s); sw < w {
+		s += strings.Repeat(" ", w-sw)
+	}
+	return s
+}
+
+func num(n int) string {
+	if n == 0 {
+		return "·"
+	}
+	return fmt.Sprint(n)
+}
+
+// list columns: started, playbook, target (flex), mode, actor, state, recap.
+func listCols(w int) [7]int {
+	c := [7]int{14, 14, 0, 5, 10, 10, 22}
+	if w < 100 {
+		c = [7]int{11, 12, 0, 5, 0, 10, 16}
+	}
+	fixed := 0
+	for _, x := range c {
+		if x > 0 {
+			fixed += x + 1
+		}
+	}
+	c[2] = max(w-fixed, 0)
+	return c
+}
+
+func joinCells(cells []string, widths []int) string {
+	var b strings.Builder
+	for i, s := range cells {
+		if widths[i] <= 0 {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(cell(s, widths[i]))
+	}
+	return b.String()
+}
+
+func listHeader(w int) string {
+	c := listCols(w)
+	return ansi.Truncate(joinCells([]string{"STARTED", "PLAYBOOK", "TARGET", "MODE", "ACTOR", "STATE", "RECAP"}, c[:]), w, "")
+}
+
+// recapLine sums a recap over its hosts.
+func recapLine(rc map[string]playbook.Recap) string {
+	var t playbook.Recap
+	for _, r := range rc {
+		t.OK += r.OK
+		t.Changed += r.Changed
+		t.Failed += r.Failed
+		t.Unreachable += r.Unreachable
+	}
+	s := fmt.Sprintf("%d hosts ok %d ch %d", len(rc), t.OK, t.Changed)
+	if t.Failed+t.Unreachable > 0 {
+		s += fmt.Sprintf(" fail %d", t.Failed+t.Unreachable)
+	}
+	return s
+}
+
+func (m *Model) stateStyle(state playbook.State) lipgloss.Style {
+	st := m.ctx.Styles
+	switch state {
+	case playbook.Succeeded:
+		return st.StatusOK
+	case playbook.Failed, playbook.Errored:
+		return st.StatusCrit
+	case playbook.Running:
+		return st.StatusWarn
+	}
+	return st.StatusUnknown
+}
+
+// rebuild renders the history rows and the open run's header and rows.
+func (m *Model) rebuild() {
+	st := m.ctx.Styles
+	loc := m.ctx.Now().Location()
+	c := listCols(m.width)
+	m.runRows = m.runRows[:0]
+	for _, r := range m.runs {
+		started := r.Started.In(loc).Format("01-02 15:04:05")
+		if c[0] < 14 {
+			started = r.Started.In(loc).Format("15:04:05")
+		}
+		left := joinCells([]string{started, r.Playbook, r.Target.String(), string(r.Mode), r.Actor}, c[:5])
+		line := st.Body.Render(left+" ") + m.stateStyle(r.State).Render(cell(string(r.State), c[5])) +
+			st.Body.Render(" "+cell(recapLine(r.Recap), c[6]))
+		m.runRows = append(m.runRows, ansi.Truncate(line, m.width, ""))
+	}
+	m.offset = scroll(m.cursor, m.offset, m.listHeight(), len(m.runs))
+	if m.view != listView {
+		m.rebuildRun()
+	}
+	if m.view == eventsView || m.view == eventView {
+		m.rebuildEvents()
+	}
+}
+
+// host columns: host, task (flex), last, then the seven recap counts.
+var recapTitles = []string{"OK", "CHANGED", "UNREACH", "FAILED", "SKIPPED", "RESCUED", "IGNORED"}
+
+func hostCols(w int) (host, task, last, count int) {
+	host, last, count = 18, 9, 8
+	if w < 100 {
+		host, last, count = 14, 0, 4
+	}
+	fixed := host + 1 + len(recapTitles)*(count+1)
+	if last > 0 {
+		fixed += last + 1
+	}
+	return host, max(w-fixed-1, 0), last, count
+}
+
+func hostHeader(w int) string {
+	host, task, last, count := hostCols(w)
+	titles := recapTitles
+	if count < 7 {
+		titles = []string{"ok", "chg", "unr", "fail", "skip", "resc", "ign"}
+	}
+	cells := append([]string{"HOST", "TASK", "LAST"}, titles...)
+	widths := []int{host, task, last}
+	for range titles {
+		widths = append(widths, count)
+	}
+	return ansi.Truncate(joinCells(cells, widths), w, "")
+}
+
+func (m *Model) rebuildRun() {
+	st := m.ctx.Styles
+	r := m.open
+	head := fmt.Sprintf("%s · %s · %s · by %s · ", r.Playbook, r.Target, r.Mode, r.Actor)
+	var second string
+	if m.live {
+		total := "?"
+		if m.progress.TasksTotal > 0 {
+			total = fmt.Sprint(m.progress.TasksTotal)
+		}
+		head += fmt.Sprintf("tasks %d/%s", m.progress.TasksDone, total)
+		second = "play " + m.progress.Play + " · task " + m.progress.Task
+	} else {
+		head += fmt.Sprintf("%d tasks", r.Tasks)
+		if !r.Ended.IsZero() {
+			head += " in " + r.Ended.Sub(r.Started).Round(time.Second).String()
+		}
+		if r.RerunOf != "" {
+			second = "rerun of the failed hosts of " + r.RerunOf
+		}
+	}
+	m.head = []string{ansi.Truncate(st.TableHeader.Render(head)+" "+m.stateStyle(r.State).Render(string(r.State)), m.width, "…")}
+	if second != "" {
+		m.head = append(m.head, st.Muted.Render(ansi.Truncate(second, m.width, "…")))
+	}
+	if r.Error != "" {
+		m.head = append(m.head, st.StatusCrit.Render(ansi.Truncate(r.Error, m.width, "…")))
+	}
+	if m.live && m.progress.TasksTotal > 0 && m.width > 10 {
+		m.head = append(m.head, bar(m.progress.TasksDone, m.progress.TasksTotal, m.width, st.StatusOK, st.Muted))
+	}
+
+	set := map[string]bool{}
+	for h := range r.Recap {
+		set[h] = true
+	}
+	for h := range m.progress.Hosts {
+		if m.live {
+			set[h] = true
+		}
+	}
+	m.hosts = slices.Sorted(maps.Keys(set))
+	hw, tw, lw, cw := hostCols(m.width)
+	m.hostRows = m.hostRows[:0]
+	for _, h := range m.hosts {
+		rc := r.Recap[h]
+		var task, last string
+		if hp, ok := m.progress.Hosts[h]; ok && m.live {
+			task, last = hp.Task, string(hp.Last)
+		}
+		counts := []int{rc.OK, rc.Changed, rc.Unreachable, rc.Failed, rc.Skipped, rc.Rescued, rc.Ignored}
+		var b strings.Builder
+		b.WriteString(st.Body.Render(cell(h, hw) + " "))
+		if tw > 0 {
+			b.WriteString(st.Body.Render(cell(task, tw) + " "))
+		}
+		if lw > 0 {
+			b.WriteString(m.statusStyle(playbook.Status(last)).Render(cell(last, lw)) + " ")
+		}
+		for i, n := range counts {
+			text := cell(num(n), cw)
+			switch {
+			case n > 0 && (i == 2 || i == 3):
+				text = st.StatusCrit.Render(text)
+			case n > 0 && i == 1:
+				text = st.StatusWarn.Render(text)
+			default:
+				text = st.Body.Render(text)
+			}
+			if i > 0 {
+				b.WriteString(" ")
+			}
+			b.WriteString(text)
+		}
+		m.hostRows = append(m.hostRows, ansi.Truncate(b.String(), m.width, ""))
+	}
+	m.hostCur = max(min(m.hostCur, len(m.hosts)-1), 0)
+}
+
+// bar is a progress bar of done out of total across width cells.
+func bar(done, total, width int, on, off lipgloss.Style) string {
+	label := fmt.Sprintf(" %d%%", 100*done/total)
+	w := max(width-len(label), 1)
+	fill := min(w*done/total, w)
+	return on.Render(strings.Repeat("█", fill)) + off.Render(strings.Repeat("░", w-fill)) + label
+}
+
+func (m *Model) statusStyle(s playbook.Status) lipgloss.Style {
+	st := m.ctx.Styles
+	switch s {
+	case playbook.StatusOK:
+		return st.StatusOK
+	case playbook.StatusChanged:
+		return st.StatusWarn
+	case playbook.StatusFailed, playbook.StatusUnreachable:
+		return st.StatusCrit
+	}
+	return st.Muted
+}
+
+// rebuildEvents renders the drill-down rows: host, status, task, message.
+func (m *Model) rebuildEvents() {
+	st := m.ctx.Styles
+	hw, sw := 16, 11
+	tw := max(min(30, (m.width-hw-sw)/2), 0)
+	mw := max(m.width-hw-sw-tw-3, 0)
+	m.evRows = m.evRows[:0]
+	for _, e := range m.events {
+		msg := strings.Join(strings.Fields(e.Msg), " ")
+		line := st.Body.Render(cell(e.Host, hw)+" ") + m.statusStyle(e.Status).Render(cell(string(e.Status), sw)) +
+			st.Body.Render(" "+cell(e.Task, tw)+" "+cell(msg, mw))
+		m.evRows = append(m.evRows, ansi.Truncate(line, m.width, ""))
+	}
+	m.evOff = scroll(m.evCur, m.evOff, m.height-1, len(m.events))
+	if m.view == eventView {
+		m.rebuildDetail()
+	}
+}
+
+// rebuildDetail lays out the result under the cursor: msg, stdout, stderr, diff.
+func (m *Model) rebuildDetail() {
+	if len(m.events) == 0 {
+		m.detail = nil
+		return
+	}
+	e := m.events[min(m.evCur, len(m.events)-1)]
+	st := m.ctx.Styles
+	label := func(s string) string { return st.TableHeader.Render(fmt.Sprintf("%-8s", s)) }
+	lines := []string{
+		label("host") + e.Host,
+		label("task") + e.Task,
+		label("module") + e.Action,
+		label("status") + m.statusStyle(e.Status).Render(string(e.Status)),
+		label("time") + e.Time.In(m.ctx.Now().Location()).Format(time.DateTime),
+	}
+	for _, f := range []struct{ name, text string }{{"msg", e.Msg}, {"stdout", e.Stdout}, {"stderr", e.Stderr}, {"diff", e.Diff}} {
+		if f.text == "" {
+			continue
+		}
+		lines = append(lines, "", st.TableHeader.Render(f.name))
+		for _, l := range strings.Split(strings.TrimRight(f.text, "\n"), "\n") {
+			lines = append(lines, strings.Split(lipgloss.Wrap(strings.ReplaceAll(l, "\t", "    "), max(m.width, 1), " "), "\n")...)
+		}
+	}
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, m.width, "…")
+	}
+	m.detail = lines
+}

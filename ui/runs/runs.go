@@ -1,0 +1,476 @@
+// Package runs is the Runs pane: the history of playbook runs, a live run
+// with each host's progress, the recap, a drill-down into task results
+// filtered to changed or failed ones, rerun-failed, cancel, and masked
+// prompts for the vault and become passwords.
+package runs
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/vigilops/vigil/ops/playbook"
+	"github.com/vigilops/vigil/ui/common"
+	uinv "github.com/vigilops/vigil/ui/inventory"
+)
+
+// view is what the pane shows.
+type view int
+
+const (
+	listView   view = iota // the history
+	runView                // one run: progress and recap per host
+	eventsView             // its task results
+	eventView              // one result: msg, stdout, stderr, diff
+)
+
+// results filters of the drill-down, cycled by the filter key.
+var results = []struct {
+	name   string
+	filter playbook.Filter
+}{
+	{"all results", playbook.Filter{Results: true}},
+	{"changed", playbook.Filter{Results: true, Changed: true}},
+	{"failed", playbook.Filter{Results: true, Failed: true}},
+}
+
+// MaxEvents bounds the results the drill-down reads at once.
+const MaxEvents = 5000
+
+// changedMsg says runs changed; feedClosedMsg that the service stopped.
+type (
+	changedMsg    struct{}
+	feedClosedMsg struct{}
+)
+
+// Model is the Runs pane.
+type Model struct {
+	ctx  *common.Context
+	svc  *playbook.Service
+	keys KeyMap
+
+	width, height int
+	feed          <-chan struct{}
+	cancel        func()
+
+	runs    []playbook.Run
+	runRows []string // rendered list rows, rebuilt when runs change
+	cursor  int
+	offset  int
+
+	view     view
+	open     playbook.Run // the run shown in runView and below
+	live     bool
+	progress playbook.Progress
+	head     []string // runView's header lines
+	hosts    []string // runView's rows: host names, sorted
+	hostRows []string
+	hostCur  int
+	hostOff  int
+
+	filter  int // index into results
+	events  []playbook.Event
+	evRows  []string
+	evErr   error
+	evCur   int
+	evOff   int
+	detail  []string
+	detOff  int
+	loading bool
+
+	prompt *uinv.Prompt
+	vault  []byte
+	become []byte
+	target string // from the Inventory pane, for the next run
+}
+
+// New returns the pane over the playbook service.
+func New(ctx *common.Context, svc *playbook.Service, keys KeyMap) *Model {
+	return &Model{ctx: ctx, svc: svc, keys: keys}
+}
+
+// Title names the pane in its tab.
+func (m *Model) Title() string { return "Runs" }
+
+// KeyMap returns the pane's bindings, for help.
+func (m *Model) KeyMap() help.KeyMap { return m.keys }
+
+// Bindings lists the pane's bindings.
+func (m *Model) Bindings() []*common.Binding { return m.keys.Bindings() }
+
+// Capturing reports whether a prompt takes every key.
+func (m *Model) Capturing() bool { return m.prompt != nil }
+
+// Init subscribes to the runs' changes and shows the history.
+func (m *Model) Init() tea.Cmd {
+	m.feed, m.cancel = m.svc.Subscribe()
+	return tea.Batch(func() tea.Msg { return changedMsg{} }, waitCmd(m.feed))
+}
+
+// Close ends the subscription and forgets the passwords.
+func (m *Model) Close() {
+	if m.cancel != nil {
+		m.cancel()
+	}
+	clear(m.vault)
+	clear(m.become)
+}
+
+func waitCmd(feed <-chan struct{}) tea.Cmd {
+	return func() tea.Msg {
+		if _, ok := <-feed; !ok {
+			return feedClosedMsg{}
+		}
+		return changedMsg{}
+	}
+}
+
+// Update handles the service's messages, results and keys.
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case changedMsg:
+		m.refresh()
+		if m.feed != nil {
+			return waitCmd(m.feed)
+		}
+	case feedClosedMsg:
+		m.feed = nil
+	case common.ThemeChangedMsg:
+		m.rebuild()
+	case common.GotoMsg:
+		if t, ok := strings.CutPrefix(msg.Target, "hosts:"); ok && t != "" {
+			m.target = "hosts:" + t
+			return m.askRun()
+		}
+	case playbooksMsg:
+		return m.onPlaybooks(msg)
+	case startedMsg:
+		return m.onStarted(msg)
+	case eventsMsg:
+		m.loading = false
+		if msg.run == m.open.ID && msg.filter == m.filter {
+			m.events, m.evErr = msg.events, msg.err
+			m.evCur = min(m.evCur, max(len(m.events)-1, 0))
+			m.rebuildEvents()
+		}
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	}
+	return nil
+}
+
+// refresh reads the runs and the open run's progress; the service's
+// getters copy and do no IO.
+func (m *Model) refresh() {
+	var keep string
+	if r, ok := m.Selected(); ok {
+		keep = r.ID
+	}
+	m.runs = m.svc.Runs()
+	if i := slices.IndexFunc(m.runs, func(r playbook.Run) bool { return r.ID == keep }); i >= 0 {
+		m.cursor = i
+	}
+	if m.view != listView {
+		m.load(m.open.ID)
+	}
+	m.rebuild()
+}
+
+// load reads run id into the run view's state.
+func (m *Model) load(id string) {
+	if p, ok := m.svc.Progress(id); ok {
+		m.open, m.progress, m.live = p.Run, p, true
+		return
+	}
+	m.live = false
+	if i := slices.IndexFunc(m.runs, func(r playbook.Run) bool { return r.ID == id }); i >= 0 {
+		m.open = m.runs[i]
+	}
+}
+
+// Selected returns the run under the cursor in the history.
+func (m *Model) Selected() (playbook.Run, bool) {
+	if len(m.runs) == 0 {
+		return playbook.Run{}, false
+	}
+	return m.runs[min(m.cursor, len(m.runs)-1)], true
+}
+
+// Open returns the run the pane shows, if any.
+func (m *Model) Open() (playbook.Run, bool) { return m.open, m.view != listView }
+
+// Events returns the task results the drill-down shows.
+func (m *Model) Events() []playbook.Event { return m.events }
+
+func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
+	if m.prompt != nil {
+		done, cmd := m.prompt.Update(k, m.keys.Submit, m.keys.Close)
+		if done {
+			m.prompt = nil
+		}
+		return cmd
+	}
+	switch {
+	case key.Matches(k, m.keys.Run.Binding):
+		return m.askRun()
+	case key.Matches(k, m.keys.VaultPassword.Binding):
+		return m.askPassword("Vault password (empty: forget it)", &m.vault)
+	case key.Matches(k, m.keys.BecomePassword.Binding):
+		return m.askPassword("Become (sudo) password (empty: forget it)", &m.become)
+	case key.Matches(k, m.keys.Cancel.Binding):
+		if r, ok := m.current(); ok {
+			return m.CancelRun(r.ID)
+		}
+		return nil
+	case key.Matches(k, m.keys.RerunFailed.Binding):
+		if r, ok := m.current(); ok {
+			return m.RerunFailed(r)
+		}
+		return nil
+	}
+	switch m.view {
+	case listView:
+		return m.listKey(k)
+	case runView:
+		return m.runKey(k)
+	case eventsView:
+		return m.eventsKey(k)
+	default:
+		return m.eventKey(k)
+	}
+}
+
+// current is the run a key acts on: the open one, or the one under the cursor.
+func (m *Model) current() (playbook.Run, bool) {
+	if m.view != listView {
+		return m.open, true
+	}
+	return m.Selected()
+}
+
+// move applies a motion key to a cursor over n items, in pages of page.
+func (m *Model) move(k tea.KeyPressMsg, cur *int, n, page int) bool {
+	switch {
+	case key.Matches(k, m.keys.Down.Binding):
+		*cur++
+	case key.Matches(k, m.keys.Up.Binding):
+		*cur--
+	case key.Matches(k, m.keys.PageDown.Binding):
+		*cur += page
+	case key.Matches(k, m.keys.PageUp.Binding):
+		*cur -= page
+	case key.Matches(k, m.keys.Top.Binding):
+		*cur = 0
+	case key.Matches(k, m.keys.Bottom.Binding):
+		*cur = n - 1
+	default:
+		return false
+	}
+	*cur = max(min(*cur, n-1), 0)
+	return true
+}
+
+func (m *Model) listKey(k tea.KeyPressMsg) tea.Cmd {
+	if m.move(k, &m.cursor, len(m.runs), m.listHeight()) {
+		m.offset = scroll(m.cursor, m.offset, m.listHeight(), len(m.runs))
+		return nil
+	}
+	if key.Matches(k, m.keys.Open.Binding) {
+		if r, ok := m.Selected(); ok {
+			m.openRun(r.ID)
+		}
+	}
+	return nil
+}
+
+// openRun shows run id.
+func (m *Model) openRun(id string) {
+	m.view, m.hostCur, m.hostOff = runView, 0, 0
+	m.load(id)
+	m.rebuild()
+}
+
+func (m *Model) runKey(k tea.KeyPressMsg) tea.Cmd {
+	h := m.height - len(m.head) - 1
+	if m.move(k, &m.hostCur, len(m.hosts), h) {
+		m.hostOff = scroll(m.hostCur, m.hostOff, h, len(m.hosts))
+		return nil
+	}
+	switch {
+	case key.Matches(k, m.keys.Back.Binding):
+		m.view = listView
+	case key.Matches(k, m.keys.Open.Binding):
+		m.view, m.evCur, m.evOff = eventsView, 0, 0
+		return m.loadEvents()
+	case key.Matches(k, m.keys.Filter.Binding):
+		m.view, m.evCur, m.evOff = eventsView, 0, 0
+		m.filter = (m.filter + 1) % len(results)
+		return m.loadEvents()
+	}
+	return nil
+}
+
+func (m *Model) eventsKey(k tea.KeyPressMsg) tea.Cmd {
+	h := m.height - 1
+	if m.move(k, &m.evCur, len(m.events), h) {
+		m.evOff = scroll(m.evCur, m.evOff, h, len(m.events))
+		return nil
+	}
+	switch {
+	case key.Matches(k, m.keys.Back.Binding):
+		m.view = runView
+	case key.Matches(k, m.keys.Filter.Binding):
+		m.filter = (m.filter + 1) % len(results)
+		m.evCur, m.evOff = 0, 0
+		return m.loadEvents()
+	case key.Matches(k, m.keys.Reload.Binding):
+		return m.loadEvents()
+	case key.Matches(k, m.keys.Open.Binding):
+		if len(m.events) > 0 {
+			m.view, m.detOff = eventView, 0
+			m.rebuildDetail()
+		}
+	}
+	return nil
+}
+
+func (m *Model) eventKey(k tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case key.Matches(k, m.keys.Back.Binding):
+		m.view = eventsView
+	case key.Matches(k, m.keys.Down.Binding):
+		m.detOff++
+	case key.Matches(k, m.keys.Up.Binding):
+		m.detOff--
+	case key.Matches(k, m.keys.PageDown.Binding):
+		m.detOff += m.height
+	case key.Matches(k, m.keys.PageUp.Binding):
+		m.detOff -= m.height
+	case key.Matches(k, m.keys.Top.Binding):
+		m.detOff = 0
+	case key.Matches(k, m.keys.Bottom.Binding):
+		m.detOff = len(m.detail)
+	}
+	m.detOff = max(min(m.detOff, len(m.detail)-m.height), 0)
+	return nil
+}
+
+// scroll keeps cur within the h rows shown from off.
+func scroll(cur, off, h, n int) int {
+	h = max(h, 1)
+	if cur < off {
+		off = cur
+	}
+	if cur >= off+h {
+		off = cur - h + 1
+	}
+	return max(min(off, n-h), 0)
+}
+
+func (m *Model) listHeight() int { return max(m.height-1, 1) }
+
+// SetSize sets the cells the pane draws in.
+func (m *Model) SetSize(width, height int) {
+	resized := width != m.width
+	m.width, m.height = width, height
+	if resized {
+		m.rebuild()
+	}
+	m.offset = scroll(m.cursor, m.offset, m.listHeight(), len(m.runs))
+}
+
+// Status summarises the pane for its frame title.
+func (m *Model) Status() string {
+	var s string
+	switch m.view {
+	case listView:
+		live := 0
+		for _, r := range m.runs {
+			if r.State == playbook.Running {
+				live++
+			}
+		}
+		s = fmt.Sprintf("%d runs", len(m.runs))
+		if live > 0 {
+			s += fmt.Sprintf(" · %d running", live)
+		}
+	case runView:
+		s = m.open.Playbook + " · " + string(m.open.State)
+	default:
+		s = fmt.Sprintf("%s · %s · %d", m.open.Playbook, results[m.filter].name, len(m.events))
+	}
+	if len(m.vault) > 0 {
+		s += " · vault ●"
+	}
+	if len(m.become) > 0 {
+		s += " · become ●"
+	}
+	return s
+}
+
+// View draws the visible rows only; rows are rendered when data changes.
+func (m *Model) View() string {
+	if m.width <= 0 || m.height <= 0 {
+		return ""
+	}
+	st := m.ctx.Styles
+	var lines []string
+	switch m.view {
+	case listView:
+		if len(m.runs) == 0 {
+			lines = append(lines, st.Muted.Render(lipgloss.Wrap("No playbook run yet: press "+m.keys.Run.Help().Key+
+				" to run one, or x on hosts in the Inventory pane.", m.width, " ")))
+			break
+		}
+		lines = append(lines, st.TableHeader.Render(listHeader(m.width)))
+		lines = m.window(lines, m.runRows, m.cursor, m.offset, m.listHeight())
+	case runView:
+		lines = append(lines, m.head...)
+		lines = append(lines, st.TableHeader.Render(hostHeader(m.width)))
+		lines = m.window(lines, m.hostRows, m.hostCur, m.hostOff, m.height-len(lines))
+	case eventsView:
+		lines = append(lines, st.TableHeader.Render(ansi.Truncate(fmt.Sprintf("%s · %s · %d results · f: all/changed/failed · enter: details",
+			m.open.Playbook, results[m.filter].name, len(m.events)), m.width, "…")))
+		switch {
+		case m.evErr != nil:
+			lines = append(lines, st.StatusCrit.Render(ansi.Truncate("results could not be read: "+m.evErr.Error(), m.width, "…")))
+		case m.loading && len(m.events) == 0:
+			lines = append(lines, st.Muted.Render("Reading the results…"))
+		case len(m.events) == 0:
+			lines = append(lines, st.Muted.Render(ansi.Truncate("No "+results[m.filter].name+" result in this run.", m.width, "…")))
+		default:
+			lines = m.window(lines, m.evRows, m.evCur, m.evOff, m.height-1)
+		}
+	case eventView:
+		end := min(m.detOff+m.height, len(m.detail))
+		lines = append(lines, m.detail[min(m.detOff, end):end]...)
+	}
+	if m.prompt != nil {
+		p := m.prompt.Lines(m.width, st)
+		keep := max(m.height-len(p), 0)
+		lines = append(lines[:min(len(lines), keep)], p...)
+	}
+	if len(lines) > m.height {
+		lines = lines[:m.height]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// window appends the h rows of rows shown from off, with cur highlighted.
+func (m *Model) window(lines, rows []string, cur, off, h int) []string {
+	end := min(off+max(h, 0), len(rows))
+	for i := off; i < end; i++ {
+		if i == cur {
+			lines = append(lines, m.ctx.Styles.TableSelected.Render(ansi.Strip(rows[i])))
+		} else {
+			lines = append(lines, rows[i])
+		}
+	}
+	return lines
+}
