@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/incident"
+)
+
+// cliTimeout bounds an alert verb's requests to Prometheus and Alertmanager.
+const cliTimeout = 30 * time.Second
+
+// Exit codes of the alert verbs, as the release verbs use them.
+const (
+	exitFailed  = 1
+	exitRefused = 3
+)
+
+// alertExit ends a verb whose error is printed here with its exit code:
+// 3 when refused (role, read-only mode), 1 when it failed.
+func alertExit(stderr io.Writer, err error) error {
+	if err == nil {
+		return nil
+	}
+	fmt.Fprintln(stderr, "vigil: "+err.Error())
+	if access.IsRefusal(err) {
+		return &exitCodeError{code: exitRefused}
+	}
+	return &exitCodeError{code: exitFailed}
+}
+
+func newAckCmd(g *globals) *cobra.Command {
+	var match, comment string
+	var dur time.Duration
+	cmd := &cobra.Command{
+		Use:   "ack (FINGERPRINT | --match M) --for D --comment C",
+		Short: "Acknowledge alerts: an Alertmanager silence with you as its author",
+		Long: "Acknowledge one alert by its fingerprint (from `vigil alerts`), or every alert matching\n" +
+			"--match, with a silence that lasts --for and says --comment. It is journaled.\n\n" +
+			"Exit codes: 0 acknowledged, 1 failed, 2 bad arguments, 3 refused (role, --read-only).",
+		Example: "  vigil ack 3f2a9c1d0b7e6a54 --for 1h --comment 'rolling back api'\n" +
+			"  vigil ack --match 'alertname=\"HostDown\",droplet=\"web-02\"' --for 4h --comment 'rebuilding web-02'",
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req := incident.AckRequest{Match: match, Duration: dur, Comment: comment}
+			if len(args) == 1 {
+				req.Fingerprint = args[0]
+			}
+			if (req.Fingerprint == "") == (req.Match == "") {
+				return errors.New("ack takes an alert's FINGERPRINT or --match matchers, one of the two")
+			}
+			c, err := openIncidentCLI(g)
+			if err != nil {
+				return err
+			}
+			defer c.close()
+			return alertExit(cmd.ErrOrStderr(), ack(cmd.Context(), c, req, cmd.OutOrStdout()))
+		},
+	}
+	cmd.Flags().StringVar(&match, "match", "", "acknowledge every alert these Alertmanager matchers select")
+	cmd.Flags().DurationVar(&dur, "for", 0, "how long the acknowledgement lasts: 30m, 1h, 4h… (required)")
+	cmd.Flags().StringVar(&comment, "comment", "", "what you are doing about it (required)")
+	_ = cmd.MarkFlagRequired("for")
+	_ = cmd.MarkFlagRequired("comment")
+	return cmd
+}
+
+func ack(ctx context.Context, c *incidentCLI, req incident.AckRequest, out io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, cliTimeout)
+	defer cancel()
+	sil, err := c.svc.Acknowledge(ctx, c.actor, req)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "acknowledged by %s until %s: silence %s\n", sil.CreatedBy, sil.EndsAt.Local().Format("2006-01-02 15:04"), sil.ID)
+	return nil
+}
+
+func newUnackCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "unack SILENCE",
+		Short: "Expire the silence of an acknowledgement",
+		Long: "Expire a silence (its id is in `vigil alerts` and in the Alerts pane's silences): the\n" +
+			"alerts it muted notify again. It is journaled.\n\n" +
+			"Exit codes: 0 expired, 1 failed, 2 bad arguments, 3 refused (role, --read-only).",
+		Example: "  vigil unack 6c1b2a4e-0d7f-4c1e-9a51-2b8f3e7d9c10",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := openIncidentCLI(g)
+			if err != nil {
+				return err
+			}
+			defer c.close()
+			ctx, cancel := context.WithTimeout(cmd.Context(), cliTimeout)
+			defer cancel()
+			if err := c.svc.Unacknowledge(ctx, c.actor, args[0]); err != nil {
+				return alertExit(cmd.ErrOrStderr(), err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "expired silence %s\n", args[0])
+			return nil
+		},
+	}
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/audit"
+	"github.com/vigilops/vigil/ops/incident"
+)
+
+// incidentCLI is what the alert verbs open: the service (not polling: the
+// verbs ask once), the local actor, and a close func.
+type incidentCLI struct {
+	svc   *incident.Service
+	actor access.Actor
+	close func()
+}
+
+// openIncidentCLI builds the incident service for one verb, journaling to
+// the config's audit journal.
+func openIncidentCLI(g *globals) (*incidentCLI, error) {
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Prometheus == nil && cfg.Alertmanager == nil {
+		return nil, fmt.Errorf("%s has no prometheus or alertmanager section: add prometheus.url and alertmanager.urls (vigil config init writes an example)", configName(cfg.Path))
+	}
+	actor, err := localActor(cfg.Identity)
+	if err != nil {
+		return nil, fmt.Errorf("%s: identity.role: %w", cfg.Path, err)
+	}
+	w := wiring{cfg: cfg, guard: access.Guard{ReadOnly: g.readOnly}, log: slog.New(slog.DiscardHandler)}
+	if w.journal, err = audit.Open(cfg.Audit.Path); err != nil {
+		return nil, err
+	}
+	svc, err := newIncident(w)
+	if err != nil {
+		w.journal.Close()
+		return nil, err
+	}
+	return &incidentCLI{svc: svc, actor: actor, close: func() { w.journal.Close() }}, nil
+}
+
+func newAlertsCmd(g *globals) *cobra.Command {
+	var asJSON bool
+	var filter string
+	cmd := &cobra.Command{
+		Use:   "alerts",
+		Short: "List the active alerts of Prometheus and Alertmanager",
+		Long: "List the alerts vigil's Alerts pane shows: most severe first, then oldest, with their\n" +
+			"state (acknowledged alerts name their owner, time left and silence), age and fingerprint.\n" +
+			"A source that does not answer is named on stderr; when none answers, vigil exits 1.",
+		Example: "  vigil alerts\n  vigil alerts --filter 'severity=\"critical\",namespace=~\"prod.*\"'\n  vigil alerts --json | jq '.[].fingerprint'",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := openIncidentCLI(g)
+			if err != nil {
+				return err
+			}
+			defer c.close()
+			return listAlerts(cmd.Context(), c.svc, filter, asJSON, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the alerts as one JSON array")
+	cmd.Flags().StringVar(&filter, "filter", "", "Alertmanager matchers, e.g. 'severity=\"critical\",namespace=~\"prod.*\"'")
+	return cmd
+}
+
+func listAlerts(ctx context.Context, svc *incident.Service, filter string, asJSON bool, stdout, stderr io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, cliTimeout)
+	defer cancel()
+	view, snap, err := svc.List(ctx, filter)
+	if snap != nil {
+		for _, p := range snap.Problems() {
+			fmt.Fprintln(stderr, "vigil: "+p)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return incident.WriteJSON(stdout, view.Alerts)
+	}
+	return incident.WriteTable(stdout, view.Alerts, snap.Time)
+}
