@@ -21,7 +21,9 @@ import (
 	"github.com/vigilops/vigil/ui/alerts"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
+	"github.com/vigilops/vigil/ui/environments"
 	"github.com/vigilops/vigil/ui/inventory"
+	"github.com/vigilops/vigil/ui/rollouts"
 	"github.com/vigilops/vigil/ui/runs"
 	"github.com/vigilops/vigil/ui/welcome"
 )
@@ -119,6 +121,10 @@ func New(opts Options) *Model {
 	}
 	if ctx.Services.Inventory != nil {
 		m.slots = append(m.slots, slot{key: 1, pane: inventory.New(ctx, ctx.Services.Inventory, inventory.NewKeyMap())})
+	}
+	if ctx.Services.Release != nil {
+		m.slots = append(m.slots, slot{key: 2, pane: environments.New(ctx, ctx.Services.Release, environments.NewKeyMap())},
+			slot{key: 3, pane: rollouts.New(ctx, ctx.Services.Release, rollouts.NewKeyMap())})
 	}
 	if ctx.Services.Incident != nil {
 		m.slots = append(m.slots, slot{key: 4, pane: alerts.New(ctx, alerts.NewKeyMap())})

@@ -1,0 +1,111 @@
+package environments
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/vigilops/vigil/ui/components"
+)
+
+// Commands are the pane's palette commands. They reach ops whatever the
+// session's role: a viewer's attempt is refused there, and journaled.
+func (m *Model) Commands() []components.Spec {
+	return []components.Spec{
+		{
+			Name: "promote", Args: "APP ENV", Help: "promote APP into ENV from the environment before it, after a preview",
+			Complete: m.complete,
+			Run: func(args []string) (tea.Cmd, error) {
+				if len(args) != 2 {
+					return nil, fmt.Errorf("promote takes an app and an environment: :promote APP ENV, e.g. :promote api prod")
+				}
+				return m.PromoteCmd(args[0], "", args[1]), nil
+			},
+		},
+		{
+			Name: "freeze", Args: "ENV REASON DURATION", Help: "stop promotions into ENV for DURATION (e.g. 2h), saying why",
+			Complete: func(i int) []string {
+				if i == 0 {
+					return m.envNames()
+				}
+				return nil
+			},
+			Run: func(args []string) (tea.Cmd, error) {
+				if len(args) != 3 {
+					return nil, fmt.Errorf("freeze takes an environment, a reason and a duration: :freeze prod 'release window' 2h (quote a reason with spaces)")
+				}
+				d, err := time.ParseDuration(args[2])
+				if err != nil || d <= 0 {
+					return nil, fmt.Errorf("freeze: %q is not a duration: use e.g. 30m, 2h or 24h", args[2])
+				}
+				return m.FreezeCmd(args[0], args[1], d), nil
+			},
+		},
+		{
+			Name: "unfreeze", Args: "ENV", Help: "allow promotions into ENV again",
+			Complete: func(i int) []string {
+				if i == 0 {
+					return m.envNames()
+				}
+				return nil
+			},
+			Run: func(args []string) (tea.Cmd, error) {
+				if len(args) != 1 {
+					return nil, fmt.Errorf("unfreeze takes an environment: :unfreeze ENV")
+				}
+				return m.UnfreezeCmd(args[0]), nil
+			},
+		},
+	}
+}
+
+func (m *Model) complete(i int) []string {
+	switch i {
+	case 0:
+		if m.matrix == nil {
+			return nil
+		}
+		apps := make([]string, len(m.matrix.Rows))
+		for j, r := range m.matrix.Rows {
+			apps[j] = r.App
+		}
+		return apps
+	case 1:
+		return m.envNames()
+	}
+	return nil
+}
+
+func (m *Model) envNames() []string {
+	envs := m.svc.Envs()
+	out := make([]string, len(envs))
+	for i, e := range envs {
+		out[i] = e.Name
+	}
+	return out
+}
+
+// FreezeCmd asks to confirm freezing env for d, then freezes it.
+func (m *Model) FreezeCmd(env, reason string, d time.Duration) tea.Cmd {
+	svc, base, actor, now := m.svc, m.ctx.Base, m.ctx.Actor, m.ctx.Now
+	run := func() tea.Msg {
+		ctx, cancel := context.WithTimeout(base, ActionTimeout)
+		defer cancel()
+		return FreezeMsg{Env: env, Frozen: true, Err: svc.Freeze(ctx, actor, env, reason, now().Add(d))}
+	}
+	return m.confirm(fmt.Sprintf("Freeze %s for %s?", env, d), "No promotion into "+env+" until the freeze ends or is lifted. Reason: "+strings.TrimSpace(reason), run)
+}
+
+// UnfreezeCmd asks to confirm lifting env's freeze, then lifts it.
+func (m *Model) UnfreezeCmd(env string) tea.Cmd {
+	svc, base, actor := m.svc, m.ctx.Base, m.ctx.Actor
+	run := func() tea.Msg {
+		ctx, cancel := context.WithTimeout(base, ActionTimeout)
+		defer cancel()
+		return FreezeMsg{Env: env, Err: svc.Unfreeze(ctx, actor, env)}
+	}
+	return m.confirm("Unfreeze "+env+"?", "Promotions into "+env+" are allowed again at once.", run)
+}

@@ -1,0 +1,500 @@
+// Package environments is the Environments pane: the release matrix, apps ×
+// environments, with versions, replica counts, health and drift; and
+// promotion of a cell to the next environment, through a preview and the
+// confirm dialog.
+package environments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/release"
+	"github.com/vigilops/vigil/ui/common"
+)
+
+// ActionTimeout bounds one promotion, its hook included, or one freeze.
+const ActionTimeout = 5 * time.Minute
+
+// MatrixMsg carries a new snapshot of the matrix.
+type MatrixMsg struct{ Matrix *release.Matrix }
+
+// subscribedMsg carries the subscription Init opened.
+type subscribedMsg struct {
+	changes <-chan struct{}
+	cancel  func()
+	matrix  *release.Matrix
+}
+
+// PromotedMsg is the outcome of a promotion.
+type PromotedMsg struct {
+	Plan release.PromotePlan
+	Err  error
+}
+
+// FreezeMsg is the outcome of a freeze or an unfreeze.
+type FreezeMsg struct {
+	Env    string
+	Frozen bool // the freeze was set, rather than lifted
+	Err    error
+}
+
+// cachedRow is a rendered row and what it was rendered from.
+type cachedRow struct {
+	cells *release.Cell // the row's Cells array: a rebuilt row has a new one
+	text  string
+}
+
+// Model is the Environments pane.
+type Model struct {
+	ctx  *common.Context
+	svc  *release.Service
+	keys KeyMap
+
+	width, height int
+
+	matrix  *release.Matrix
+	changes <-chan struct{}
+	cancel  func()
+	health  common.HealthMsg // the last health sent to the status bar
+
+	filterText string
+	words      []string
+	visible    []int // indexes into matrix.Rows that pass the filter
+	cursor     int   // index into visible
+	col        int   // environment index of the cursor
+	offset     int   // first visible row drawn
+	drift      int   // cells with drift, for the status
+
+	lay  layout
+	rows map[string]cachedRow // by app, for the current width, columns and theme
+}
+
+// New returns the pane over the release service svc.
+func New(ctx *common.Context, svc *release.Service, keys KeyMap) *Model {
+	return &Model{ctx: ctx, svc: svc, keys: keys, rows: map[string]cachedRow{}}
+}
+
+// Title names the pane in its tab.
+func (m *Model) Title() string { return "Environments" }
+
+// KeyMap returns the pane's bindings, for help.
+func (m *Model) KeyMap() help.KeyMap { return m.keys }
+
+// Bindings lists the pane's bindings.
+func (m *Model) Bindings() []*common.Binding { return m.keys.Bindings() }
+
+// Init subscribes to the matrix's changes.
+func (m *Model) Init() tea.Cmd {
+	svc := m.svc
+	return func() tea.Msg {
+		ch, cancel := svc.Subscribe()
+		return subscribedMsg{changes: ch, cancel: cancel, matrix: svc.Matrix()}
+	}
+}
+
+// Close ends the subscription.
+func (m *Model) Close() {
+	if m.cancel != nil {
+		m.cancel()
+	}
+}
+
+// WaitCmd waits for the next change of svc's matrix on changes.
+func WaitCmd(svc *release.Service, changes <-chan struct{}) tea.Cmd {
+	return func() tea.Msg {
+		<-changes
+		return MatrixMsg{Matrix: svc.Matrix()}
+	}
+}
+
+// Update handles the matrix's messages and the pane's keys.
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case subscribedMsg:
+		m.changes, m.cancel = msg.changes, msg.cancel
+		return tea.Batch(m.SetMatrix(msg.matrix), WaitCmd(m.svc, m.changes))
+	case MatrixMsg:
+		return tea.Batch(m.SetMatrix(msg.Matrix), WaitCmd(m.svc, m.changes))
+	case PromotedMsg:
+		return promotedToast(msg)
+	case FreezeMsg:
+		return freezeToast(msg)
+	case common.ThemeChangedMsg:
+		clear(m.rows)
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	}
+	return nil
+}
+
+// SetMatrix shows mat, keeping the cursor on the app it was on, and
+// returns the status bar's health message when the clusters' state changed.
+func (m *Model) SetMatrix(mat *release.Matrix) tea.Cmd {
+	if mat == nil {
+		return nil
+	}
+	app := ""
+	if r, ok := m.Selected(); ok {
+		app = r.App
+	}
+	if m.matrix == nil || len(m.matrix.Envs) != len(mat.Envs) {
+		clear(m.rows)
+	}
+	m.matrix = mat
+	m.lay = columns(m.width, mat)
+	m.refilter()
+	if app != "" {
+		for i, r := range m.visible {
+			if mat.Rows[r].App == app {
+				m.cursor = i
+				break
+			}
+		}
+	}
+	m.drift = 0
+	for _, r := range mat.Rows {
+		for _, c := range r.Cells {
+			if c.Drift {
+				m.drift++
+			}
+		}
+	}
+	m.clamp()
+	return m.healthCmd()
+}
+
+// healthCmd reports the Kubernetes contexts' connection to the status bar
+// when it changed: ok when all are connected, degraded when some are not,
+// down when none is.
+func (m *Model) healthCmd() tea.Cmd {
+	seen := map[string]bool{}
+	var down []release.Conn
+	total := 0
+	for _, e := range m.matrix.Envs {
+		if seen[e.Conn.Context] {
+			continue
+		}
+		seen[e.Conn.Context] = true
+		total++
+		if !e.Conn.Connected {
+			down = append(down, e.Conn)
+		}
+	}
+	h := common.HealthMsg{Name: "kubernetes", State: common.Healthy}
+	if len(down) > 0 {
+		h.State = common.Degraded
+		if len(down) == total {
+			h.State = common.Down
+		}
+		msgs := make([]string, len(down))
+		for i, c := range down {
+			msgs[i] = connText(c, m.ctx.Now())
+			if h.Since.IsZero() || c.LastData.Before(h.Since) {
+				h.Since = c.LastData
+			}
+		}
+		h.Err = errors.New(strings.Join(msgs, "; "))
+	}
+	if h.State == m.health.State && errText(h.Err) == errText(m.health.Err) {
+		return nil
+	}
+	if h.State == common.Healthy {
+		h.Since = m.ctx.Now()
+	}
+	m.health = h
+	return func() tea.Msg { return h }
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// connText says which context is disconnected, since when, and why.
+func connText(c release.Conn, now time.Time) string {
+	name := c.Context
+	if name == "" {
+		name = "the current kube context"
+	}
+	s := name + " disconnected"
+	if !c.LastData.IsZero() {
+		s += ", last data " + Age(now.Sub(c.LastData)) + " ago"
+	}
+	if c.Err != "" {
+		s += ": " + c.Err
+	}
+	return s
+}
+
+// Age formats d compactly: 45s, 12m, 3h, 5d.
+func Age(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", max(int(d.Seconds()), 0))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+// SetFilter keeps the apps whose name, or a version in some environment,
+// contains every word of s (any case).
+func (m *Model) SetFilter(s string) {
+	m.filterText = s
+	m.words = strings.Fields(strings.ToLower(s))
+	m.cursor, m.offset = 0, 0
+	m.refilter()
+	m.clamp()
+}
+
+// Filter is the current filter text.
+func (m *Model) Filter() string { return m.filterText }
+
+func (m *Model) refilter() {
+	m.visible = m.visible[:0]
+	if m.matrix == nil {
+		return
+	}
+	for i := range m.matrix.Rows {
+		if m.match(&m.matrix.Rows[i]) {
+			m.visible = append(m.visible, i)
+		}
+	}
+}
+
+func (m *Model) match(r *release.Row) bool {
+	for _, w := range m.words {
+		found := strings.Contains(strings.ToLower(r.App), w)
+		for _, c := range r.Cells {
+			found = found || strings.Contains(strings.ToLower(c.Version), w)
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// Selected returns the row under the cursor.
+func (m *Model) Selected() (*release.Row, bool) {
+	if m.matrix == nil || len(m.visible) == 0 {
+		return nil, false
+	}
+	return &m.matrix.Rows[m.visible[m.cursor]], true
+}
+
+// Cell returns the app and environment under the cursor.
+func (m *Model) Cell() (app, env string, ok bool) {
+	r, ok := m.Selected()
+	if !ok || m.col >= len(r.Cells) {
+		return "", "", false
+	}
+	return r.App, r.Cells[m.col].Env, true
+}
+
+func (m *Model) listHeight() int { return max(m.height-1-m.noticeLines(), 1) }
+
+func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
+	envs := 0
+	if m.matrix != nil {
+		envs = len(m.matrix.Envs)
+	}
+	switch {
+	case key.Matches(k, m.keys.Down.Binding):
+		m.cursor++
+	case key.Matches(k, m.keys.Up.Binding):
+		m.cursor--
+	case key.Matches(k, m.keys.Right.Binding):
+		m.col = min(m.col+1, max(envs-1, 0))
+	case key.Matches(k, m.keys.Left.Binding):
+		m.col = max(m.col-1, 0)
+	case key.Matches(k, m.keys.PageDown.Binding):
+		m.cursor += m.listHeight()
+	case key.Matches(k, m.keys.PageUp.Binding):
+		m.cursor -= m.listHeight()
+	case key.Matches(k, m.keys.Top.Binding):
+		m.cursor = 0
+	case key.Matches(k, m.keys.Bottom.Binding):
+		m.cursor = len(m.visible) - 1
+	case key.Matches(k, m.keys.Back.Binding):
+		if m.filterText != "" {
+			m.SetFilter("")
+		}
+	case key.Matches(k, m.keys.Detail.Binding):
+		app, env, ok := m.Cell()
+		if !ok {
+			return nil
+		}
+		return func() tea.Msg { return common.GotoMsg{Pane: common.RolloutsPane, Target: env + "/" + app} }
+	case key.Matches(k, m.keys.Promote.Binding):
+		app, env, ok := m.Cell()
+		if !ok {
+			return nil
+		}
+		next, err := m.svc.Next(env)
+		if err != nil {
+			return common.ToastCmd(common.Error, err.Error())
+		}
+		return m.PromoteCmd(app, env, next.Name)
+	}
+	m.clamp()
+	return nil
+}
+
+// PromoteCmd previews the promotion of app from from ("" for the
+// environment before to) into to, and asks to confirm it; a protected
+// environment asks for its name to be typed. A freeze known from the cache
+// refuses at once. A session that may not act skips the dialog: ops refuses
+// and journals the attempt.
+func (m *Model) PromoteCmd(app, from, to string) tea.Cmd {
+	actor := m.ctx.Actor
+	plan, err := m.svc.PlanPromote(actor, app, from, to)
+	if err != nil {
+		return common.ToastCmd(common.Error, "cannot promote: "+err.Error())
+	}
+	if plan.Frozen != nil {
+		return common.ToastCmd(common.Error, "refused: "+(&release.FrozenError{Env: to, Freeze: *plan.Frozen}).Error())
+	}
+	if !plan.Changes() {
+		return common.ToastCmd(common.Info, fmt.Sprintf("%s in %s already runs the images of %s: nothing to promote", app, plan.To.Name, plan.From.Name))
+	}
+	svc, base := m.svc, m.ctx.Base
+	run := func() tea.Msg {
+		ctx, cancel := context.WithTimeout(base, ActionTimeout)
+		defer cancel()
+		return PromotedMsg{Plan: plan, Err: svc.Promote(ctx, actor, plan)}
+	}
+	if !m.ctx.MayAct() {
+		return run
+	}
+	req := common.ConfirmMsg{Title: fmt.Sprintf("Promote %s from %s to %s?", app, plan.From.Name, plan.To.Name), Body: Preview(plan), OnYes: run}
+	if plan.To.Protected {
+		req.TypeName = plan.To.Name
+	}
+	return func() tea.Msg { return req }
+}
+
+// confirm asks to confirm a dangerous action, or, in a session that may
+// not act, sends it straight to ops, which refuses and journals it.
+func (m *Model) confirm(title, body string, run tea.Cmd) tea.Cmd {
+	if !m.ctx.MayAct() {
+		return run
+	}
+	req := common.ConfirmMsg{Title: title, Body: body, OnYes: run}
+	return func() tea.Msg { return req }
+}
+
+// Preview says exactly what plan changes, one line per container.
+func Preview(plan release.PromotePlan) string {
+	var b strings.Builder
+	for _, c := range plan.Images {
+		kind := "container"
+		if c.Init {
+			kind = "init container"
+		}
+		if c.Changed() {
+			fmt.Fprintf(&b, "%s %s: %s → %s\n", kind, c.Container, c.From, c.To)
+		} else {
+			fmt.Fprintf(&b, "%s %s: %s (unchanged)\n", kind, c.Container, c.From)
+		}
+	}
+	if plan.Hook != "" {
+		fmt.Fprintf(&b, "first, job template %s runs in %s and must succeed\n", plan.Hook, plan.To.Name)
+	}
+	fmt.Fprintf(&b, "annotations: %s=%s, %s=%s", release.AnnotationPromotedFrom, plan.From.Name, release.AnnotationPromotedBy, plan.Annotations[release.AnnotationPromotedBy])
+	if plan.To.Protected {
+		b.WriteString("\n" + plan.To.Name + " is protected.")
+	}
+	return b.String()
+}
+
+func promotedToast(msg PromotedMsg) tea.Cmd {
+	p := msg.Plan
+	switch {
+	case msg.Err == nil:
+		return common.ToastCmd(common.Success, fmt.Sprintf("promoted %s to %s: the rollout is under way (enter shows it)", p.App, p.To.Name))
+	case access.IsRefusal(msg.Err):
+		return common.ToastCmd(common.Error, "refused: "+msg.Err.Error())
+	}
+	return common.ToastCmd(common.Error, fmt.Sprintf("promoting %s to %s failed: %v", p.App, p.To.Name, msg.Err))
+}
+
+func freezeToast(msg FreezeMsg) tea.Cmd {
+	what := "unfroze " + msg.Env
+	if msg.Frozen {
+		what = "froze " + msg.Env
+	}
+	switch {
+	case msg.Err == nil:
+		return common.ToastCmd(common.Success, what)
+	case access.IsRefusal(msg.Err):
+		return common.ToastCmd(common.Error, "refused: "+msg.Err.Error())
+	}
+	return common.ToastCmd(common.Error, "could not "+strings.Replace(what, "froze", "freeze", 1)+": "+msg.Err.Error())
+}
+
+// clamp keeps the cursor on a row and the offset showing it.
+func (m *Model) clamp() {
+	m.cursor = max(min(m.cursor, len(m.visible)-1), 0)
+	if m.matrix != nil {
+		m.col = max(min(m.col, len(m.matrix.Envs)-1), 0)
+	}
+	h := m.listHeight()
+	if m.cursor < m.offset {
+		m.offset = m.cursor
+	}
+	if m.cursor >= m.offset+h {
+		m.offset = m.cursor - h + 1
+	}
+	m.offset = max(min(m.offset, len(m.visible)-h), 0)
+	if lay := m.lay; lay.shown > 0 {
+		first := lay.first
+		if m.col < first {
+			first = m.col
+		}
+		if m.col >= first+lay.shown {
+			first = m.col - lay.shown + 1
+		}
+		if first != lay.first {
+			m.lay.first = first
+			clear(m.rows)
+		}
+	}
+}
+
+// SetSize sets the cells the pane draws in.
+func (m *Model) SetSize(width, height int) {
+	if width != m.width {
+		clear(m.rows)
+		m.lay = columns(width, m.matrix)
+	}
+	m.width, m.height = width, height
+	m.clamp()
+}
+
+// Status summarises the pane for its frame title.
+func (m *Model) Status() string {
+	if m.matrix == nil {
+		return ""
+	}
+	s := fmt.Sprintf("%d apps · %d environments", len(m.matrix.Rows), len(m.matrix.Envs))
+	if m.drift > 0 {
+		s += fmt.Sprintf(" · %d drift", m.drift)
+	}
+	if m.filterText != "" {
+		s = fmt.Sprintf("%d of %d apps · filter %s", len(m.visible), len(m.matrix.Rows), m.filterText)
+	}
+	return s
+}

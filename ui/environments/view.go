@@ -1,0 +1,278 @@
+package environments
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/vigilops/vigil/ops/release"
+	"github.com/vigilops/vigil/ui/styles"
+)
+
+// layout is the matrix's columns at one width: the app column, the width
+// of each environment's column, and which environments show.
+type layout struct {
+	app, cell    int
+	first, shown int
+}
+
+const (
+	minCell = 15 // "◂ 2.5.0 3/3 ✓ "
+	maxCell = 24
+	maxApp  = 24
+)
+
+func columns(w int, mat *release.Matrix) layout {
+	if mat == nil || len(mat.Envs) == 0 || w <= 0 {
+		return layout{}
+	}
+	app := 3
+	for _, r := range mat.Rows {
+		app = max(app, ansi.StringWidth(r.App))
+	}
+	app = min(app+2, maxApp)
+	if w < app+minCell {
+		app = max(min(app, w/3), 1)
+	}
+	n := len(mat.Envs)
+	shown := max(min(n, (w-app)/minCell), 1)
+	cell := min(max((w-app)/shown, 1), maxCell)
+	return layout{app: app, cell: cell, shown: shown}
+}
+
+// Mark is the one-cell mark of a health.
+func Mark(h release.Health) string {
+	switch h {
+	case release.Healthy:
+		return "✓"
+	case release.Progressing:
+		return "↻"
+	case release.Paused:
+		return "‖"
+	case release.Degraded:
+		return "!"
+	case release.Stalled:
+		return "✗"
+	}
+	return "·"
+}
+
+// HealthStyle is the theme's colour of a health.
+func HealthStyle(h release.Health, st *styles.Styles) lipgloss.Style {
+	switch h {
+	case release.Healthy:
+		return st.StatusOK
+	case release.Progressing, release.Degraded:
+		return st.StatusWarn
+	case release.Paused:
+		return st.StatusUnknown
+	case release.Stalled:
+		return st.StatusCrit
+	}
+	return st.Muted
+}
+
+// pad cuts s to w cells, or pads it with spaces to w.
+func pad(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	s = ansi.Truncate(s, w, "…")
+	if sw := ansi.StringWidth(s); sw < w {
+		s += strings.Repeat(" ", w-sw)
+	}
+	return s
+}
+
+// cellText is a cell's plain text, without its drift marker: cw-3 wide.
+func cellText(c *release.Cell, cw int) string {
+	inner := cw - 3 // marker, space, and a gap after the cell
+	if inner <= 0 {
+		return ""
+	}
+	if c.Workload == nil {
+		return pad("-", inner)
+	}
+	glyph := Mark(c.Health)
+	tail := fmt.Sprintf(" %d/%d %s", c.Workload.Ready, c.Workload.Desired, glyph)
+	if ansi.StringWidth(tail)+1 > inner {
+		tail = " " + glyph
+	}
+	return pad(c.Version, inner-ansi.StringWidth(tail)) + tail
+}
+
+// renderCell draws a cell cw wide: the drift marker, then the text, the
+// glyph in its health's colour; selected draws the text as the cursor.
+func (m *Model) renderCell(c *release.Cell, cw int, selected bool) string {
+	st := m.ctx.Styles
+	if cw < 3 {
+		return pad("", cw)
+	}
+	mark := " "
+	if c.Drift {
+		mark = st.StatusWarn.Render("◂")
+	}
+	text := cellText(c, cw)
+	var body string
+	switch {
+	case selected:
+		body = st.TableSelected.Render(text)
+	case c.Workload == nil:
+		body = st.Muted.Render(text)
+	default:
+		glyph := Mark(c.Health)
+		head, found := strings.CutSuffix(text, glyph)
+		if !found { // the glyph was cut off
+			glyph = ""
+		}
+		body = st.Body.Render(head) + HealthStyle(c.Health, st).Render(glyph)
+	}
+	return mark + " " + body + " "
+}
+
+// renderRow draws row r; the cursor's row is drawn afresh, others come
+// from the cache while their cells are unchanged.
+func (m *Model) renderRow(r *release.Row, cursor bool) string {
+	st := m.ctx.Styles
+	var key *release.Cell
+	if len(r.Cells) > 0 {
+		key = &r.Cells[0]
+	}
+	if !cursor {
+		if c, ok := m.rows[r.App]; ok && c.cells == key {
+			return c.text
+		}
+	}
+	l := m.lay
+	var b strings.Builder
+	name := pad(r.App, l.app)
+	if cursor {
+		b.WriteString(st.Title.Render(name))
+	} else {
+		b.WriteString(st.Body.Render(name))
+	}
+	for i := l.first; i < min(l.first+l.shown, len(r.Cells)); i++ {
+		b.WriteString(m.renderCell(&r.Cells[i], l.cell, cursor && i == m.col))
+	}
+	text := ansi.Truncate(b.String(), m.width, "")
+	if !cursor {
+		m.rows[r.App] = cachedRow{cells: key, text: text}
+	}
+	return text
+}
+
+func (m *Model) header() string {
+	l := m.lay
+	now := m.ctx.Now()
+	var b strings.Builder
+	b.WriteString(pad("APP", l.app))
+	for i := l.first; i < min(l.first+l.shown, len(m.matrix.Envs)); i++ {
+		e := m.matrix.Envs[i]
+		h := e.Name
+		if e.Protected {
+			h += " ⛨"
+		}
+		if e.Freeze.Active(now) {
+			h += " ❄"
+		}
+		if !e.Conn.Connected {
+			h += " ⚠"
+		}
+		b.WriteString("  " + pad(h, l.cell-2))
+	}
+	return m.ctx.Styles.TableHeader.Render(ansi.Truncate(b.String(), m.width, ""))
+}
+
+// notices are the lines above the matrix: disconnected clusters (the data
+// shown is their last), and frozen environments.
+func (m *Model) notices() []string {
+	if m.matrix == nil {
+		return nil
+	}
+	st := m.ctx.Styles
+	now := m.ctx.Now()
+	var out []string
+	seen := map[string]bool{}
+	for _, e := range m.matrix.Envs {
+		if !e.Conn.Connected && !seen[e.Conn.Context] {
+			seen[e.Conn.Context] = true
+			out = append(out, st.StatusCrit.Render("⚠ "+connText(e.Conn, now)+" · showing the last data, retrying"))
+		}
+	}
+	for _, e := range m.matrix.Envs {
+		if f := e.Freeze; f.Active(now) {
+			out = append(out, st.StatusWarn.Render(fmt.Sprintf("❄ %s frozen by %s for %s more: %s", e.Name, f.By, Age(f.Until.Sub(now)), f.Reason)))
+		}
+	}
+	return out
+}
+
+// noticeLines is how many notice lines show: at most half the pane.
+func (m *Model) noticeLines() int {
+	if m.matrix == nil {
+		return 0
+	}
+	now := m.ctx.Now()
+	n := 0
+	seen := map[string]bool{}
+	for _, e := range m.matrix.Envs {
+		if !e.Conn.Connected && !seen[e.Conn.Context] {
+			seen[e.Conn.Context] = true
+			n++
+		}
+		if e.Freeze.Active(now) {
+			n++
+		}
+	}
+	return min(n, m.height/2)
+}
+
+// View draws the notices, the header and the visible rows only.
+func (m *Model) View() string {
+	if m.width <= 0 || m.height <= 0 {
+		return ""
+	}
+	st := m.ctx.Styles
+	msg := ""
+	switch {
+	case m.matrix == nil:
+		msg = "Reading the clusters…"
+	case len(m.matrix.Rows) == 0:
+		msg = "No apps in the environments yet."
+		if k := m.ctx.Config.Kubernetes; k != nil && k.AppSelector != "" {
+			msg += " Apps are the Deployments and StatefulSets with the label " + k.AppSelector + " (kubernetes.app_selector)."
+		}
+	case len(m.visible) == 0:
+		msg = "No app matches the filter " + m.filterText + ": press / to change it, esc to clear it."
+	}
+	var lines []string
+	for i, n := range m.notices() {
+		if i == m.noticeLines() {
+			break
+		}
+		lines = append(lines, ansi.Truncate(n, m.width, "…"))
+	}
+	if msg != "" {
+		lines = append(lines, st.Muted.Render(lipgloss.Wrap(msg, m.width, " ")))
+		return clip(strings.Join(lines, "\n"), m.height)
+	}
+	if m.height > len(lines) {
+		lines = append(lines, m.header())
+	}
+	end := min(m.offset+m.listHeight(), len(m.visible))
+	for i := m.offset; i < end && len(lines) < m.height; i++ {
+		lines = append(lines, m.renderRow(&m.matrix.Rows[m.visible[i]], i == m.cursor))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// clip keeps the first h lines of s.
+func clip(s string, h int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	return strings.Join(lines, "\n")
+}

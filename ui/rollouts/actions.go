@@ -1,0 +1,417 @@
+package rollouts
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/release"
+	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/components"
+)
+
+func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
+	if m.prompt != nil {
+		return m.promptKey(k)
+	}
+	switch m.mode {
+	case chooseMode:
+		return m.chooseKey(k)
+	case detailMode:
+		switch {
+		case key.Matches(k, m.keys.Back.Binding):
+			m.closeDetail()
+			m.mode = listMode
+			return nil
+		case key.Matches(k, m.keys.Down.Binding):
+			m.scroll++
+		case key.Matches(k, m.keys.Up.Binding):
+			m.scroll--
+		case key.Matches(k, m.keys.PageDown.Binding):
+			m.scroll += m.height
+		case key.Matches(k, m.keys.PageUp.Binding):
+			m.scroll -= m.height
+		case key.Matches(k, m.keys.Top.Binding):
+			m.scroll = 0
+		case key.Matches(k, m.keys.Bottom.Binding):
+			m.scroll = len(m.lines)
+		default:
+			return m.actionKey(k, m.app, m.env)
+		}
+		m.scroll = max(min(m.scroll, len(m.lines)-m.height), 0)
+		return nil
+	}
+	switch {
+	case key.Matches(k, m.keys.Down.Binding):
+		m.cursor++
+	case key.Matches(k, m.keys.Up.Binding):
+		m.cursor--
+	case key.Matches(k, m.keys.PageDown.Binding):
+		m.cursor += m.listHeight()
+	case key.Matches(k, m.keys.PageUp.Binding):
+		m.cursor -= m.listHeight()
+	case key.Matches(k, m.keys.Top.Binding):
+		m.cursor = 0
+	case key.Matches(k, m.keys.Bottom.Binding):
+		m.cursor = len(m.visible) - 1
+	case key.Matches(k, m.keys.Back.Binding):
+		if m.filterText != "" {
+			m.SetFilter("")
+		}
+	case key.Matches(k, m.keys.Open.Binding):
+		if e, ok := m.Selected(); ok {
+			return m.openDetail(e.app, e.env)
+		}
+	default:
+		if e, ok := m.Selected(); ok {
+			return m.actionKey(k, e.app, e.env)
+		}
+	}
+	m.clamp()
+	return nil
+}
+
+// actionKey handles the dangerous keys on app in env. Disabled bindings
+// (read-only, viewer) match nothing.
+func (m *Model) actionKey(k tea.KeyPressMsg, app, env string) tea.Cmd {
+	switch {
+	case key.Matches(k, m.keys.Rollback.Binding):
+		if m.mode == listMode || m.app != app || m.env != env {
+			cmd := m.openDetail(app, env)
+			m.choosing = true
+			return cmd
+		}
+		if m.history == nil {
+			m.choosing = true
+			return nil
+		}
+		return m.startChoose()
+	case key.Matches(k, m.keys.Pause.Binding):
+		c, ok := m.matrix.Cell(app, env)
+		if ok && c.Workload.Paused {
+			return m.ResumeCmd(app, env)
+		}
+		return m.PauseCmd(app, env)
+	case key.Matches(k, m.keys.Restart.Binding):
+		return m.RestartCmd(app, env)
+	case key.Matches(k, m.keys.Scale.Binding):
+		now := ""
+		if c, ok := m.matrix.Cell(app, env); ok {
+			now = fmt.Sprintf(" (now %d)", c.Workload.Desired)
+		}
+		return m.ask(fmt.Sprintf("replicas of %s in %s%s: ", app, env, now), func(v string) tea.Cmd {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
+			if err != nil || n < 0 {
+				return common.ToastCmd(common.Error, fmt.Sprintf("%q is not a replica count: type 0 or more", v))
+			}
+			return m.ScaleCmd(app, env, int32(n))
+		})
+	case key.Matches(k, m.keys.Freeze.Binding):
+		if m.frozen(env) {
+			return m.UnfreezeCmd(env)
+		}
+		return m.ask("freeze "+env+", reason and duration (e.g. release window 2h): ", func(v string) tea.Cmd {
+			reason, d, err := parseFreeze(v)
+			if err != nil {
+				return common.ToastCmd(common.Error, err.Error())
+			}
+			return m.FreezeCmd(env, reason, d)
+		})
+	}
+	return nil
+}
+
+func (m *Model) frozen(env string) bool {
+	if m.matrix == nil {
+		return false
+	}
+	for _, e := range m.matrix.Envs {
+		if e.Name == env {
+			return e.Freeze.Active(m.ctx.Now())
+		}
+	}
+	return false
+}
+
+// parseFreeze reads "REASON… DURATION".
+func parseFreeze(v string) (string, time.Duration, error) {
+	words := strings.Fields(v)
+	if len(words) < 2 {
+		return "", 0, fmt.Errorf("a freeze needs a reason and a duration, e.g. release window 2h")
+	}
+	d, err := time.ParseDuration(words[len(words)-1])
+	if err != nil || d <= 0 {
+		return "", 0, fmt.Errorf("%q is not a duration: end with one, e.g. 30m, 2h or 24h", words[len(words)-1])
+	}
+	return strings.Join(words[:len(words)-1], " "), d, nil
+}
+
+// ask opens a prompt on the pane's last line; enter hands its value to submit.
+func (m *Model) ask(label string, submit func(string) tea.Cmd) tea.Cmd {
+	in := textinput.New()
+	in.Prompt = ""
+	in.SetWidth(max(m.width-len(label)-4, 1))
+	m.prompt = &prompt{label: label, input: in, submit: submit}
+	m.clamp()
+	return m.prompt.input.Focus()
+}
+
+func (m *Model) promptKey(k tea.KeyPressMsg) tea.Cmd {
+	switch k.String() {
+	case "esc", "ctrl+c":
+		m.prompt = nil
+		return nil
+	case "enter":
+		p := m.prompt
+		m.prompt = nil
+		return p.submit(p.input.Value())
+	}
+	var cmd tea.Cmd
+	m.prompt.input, cmd = m.prompt.input.Update(k)
+	return cmd
+}
+
+// startChoose lets the user pick the revision to roll back to, starting on
+// the one before the current.
+func (m *Model) startChoose() tea.Cmd {
+	if m.histErr != nil {
+		return common.ToastCmd(common.Error, "cannot read the history of "+m.app+" in "+m.env+": "+m.histErr.Error())
+	}
+	if len(m.history) < 2 {
+		return common.ToastCmd(common.Info, m.app+" in "+m.env+" has no earlier revision to roll back to")
+	}
+	m.mode = chooseMode
+	m.choice = 0
+	for i, r := range m.history {
+		if !r.Current {
+			m.choice = i
+			break
+		}
+	}
+	m.rebuild()
+	return nil
+}
+
+func (m *Model) chooseKey(k tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case key.Matches(k, m.keys.Back.Binding):
+		m.mode = detailMode
+	case key.Matches(k, m.keys.Down.Binding):
+		m.choice = min(m.choice+1, len(m.history)-1)
+	case key.Matches(k, m.keys.Up.Binding):
+		m.choice = max(m.choice-1, 0)
+	case key.Matches(k, m.keys.Open.Binding):
+		r := m.history[m.choice]
+		if r.Current {
+			return common.ToastCmd(common.Info, fmt.Sprintf("revision %d is the current one: choose an earlier one", r.Number))
+		}
+		m.mode = detailMode
+		m.rebuild()
+		return m.RollbackCmd(m.app, m.env, r)
+	}
+	m.rebuild()
+	return nil
+}
+
+func (m *Model) protected(env string) bool {
+	e, err := m.svc.Env(env)
+	return err == nil && e.Protected
+}
+
+// confirm asks to confirm run (typing typeName, when set, to accept), or, in a session that may not act, sends
+// it straight to ops, which refuses and journals it.
+func (m *Model) confirm(title, body, typeName string, run tea.Cmd) tea.Cmd {
+	if !m.ctx.MayAct() {
+		return run
+	}
+	req := common.ConfirmMsg{Title: title, Body: body, TypeName: typeName, OnYes: run}
+	return func() tea.Msg { return req }
+}
+
+// act runs do with a timeout, as the session's actor, into an ActionMsg.
+func (m *Model) act(what string, do func(ctx context.Context, actor access.Actor) error) tea.Cmd {
+	base, actor := m.ctx.Base, m.ctx.Actor
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(base, ActionTimeout)
+		defer cancel()
+		return ActionMsg{What: what, Err: do(ctx, actor)}
+	}
+}
+
+// RollbackCmd asks to confirm rolling app in env back to rev, then does.
+func (m *Model) RollbackCmd(app, env string, rev release.Revision) tea.Cmd {
+	what := fmt.Sprintf("roll %s in %s back to revision %d", app, env, rev.Number)
+	if rev.Number == 0 {
+		what = fmt.Sprintf("roll %s in %s back to the previous revision", app, env)
+	}
+	run := m.act(what, func(ctx context.Context, actor access.Actor) error {
+		_, err := m.svc.Rollback(ctx, actor, app, env, rev.Number)
+		return err
+	})
+	body := "A freeze or a promotion lock does not stop a rollback."
+	if len(rev.Containers) > 0 {
+		body = "Restores " + images(rev.Containers) + ". " + body
+	}
+	typeName := ""
+	if m.protected(env) {
+		typeName = env
+	}
+	return m.confirm(capital(what)+"?", body, typeName, run)
+}
+
+// PauseCmd asks to confirm pausing app's rollout in env.
+func (m *Model) PauseCmd(app, env string) tea.Cmd {
+	what := "pause the rollout of " + app + " in " + env
+	return m.confirm(capital(what)+"?", "New pods stop rolling out until it is resumed.", "",
+		m.act(what, func(ctx context.Context, a access.Actor) error { return m.svc.Pause(ctx, a, app, env) }))
+}
+
+// ResumeCmd asks to confirm resuming app's paused rollout in env.
+func (m *Model) ResumeCmd(app, env string) tea.Cmd {
+	what := "resume the rollout of " + app + " in " + env
+	return m.confirm(capital(what)+"?", "The rollout goes on from where it stopped.", "",
+		m.act(what, func(ctx context.Context, a access.Actor) error { return m.svc.Resume(ctx, a, app, env) }))
+}
+
+// RestartCmd asks to confirm restarting app's pods in env.
+func (m *Model) RestartCmd(app, env string) tea.Cmd {
+	what := "restart " + app + " in " + env
+	return m.confirm(capital(what)+"?", "Every pod is replaced, as kubectl rollout restart does.", "",
+		m.act(what, func(ctx context.Context, a access.Actor) error { return m.svc.Restart(ctx, a, app, env) }))
+}
+
+// ScaleCmd asks to confirm scaling app in env to n replicas.
+func (m *Model) ScaleCmd(app, env string, n int32) tea.Cmd {
+	what := fmt.Sprintf("scale %s in %s to %d", app, env, n)
+	return m.confirm(capital(what)+"?", "", "",
+		m.act(what, func(ctx context.Context, a access.Actor) error { return m.svc.Scale(ctx, a, app, env, n) }))
+}
+
+// FreezeCmd asks to confirm freezing env for d.
+func (m *Model) FreezeCmd(env, reason string, d time.Duration) tea.Cmd {
+	what := "freeze " + env + " for " + d.String()
+	until := m.ctx.Now().Add(d)
+	return m.confirm(capital(what)+"?", "No promotion into "+env+" until it ends or is lifted. Reason: "+reason, "",
+		m.act(what, func(ctx context.Context, a access.Actor) error { return m.svc.Freeze(ctx, a, env, reason, until) }))
+}
+
+// UnfreezeCmd asks to confirm lifting env's freeze.
+func (m *Model) UnfreezeCmd(env string) tea.Cmd {
+	what := "unfreeze " + env
+	return m.confirm(capital(what)+"?", "Promotions into "+env+" are allowed again at once.", "",
+		m.act(what, func(ctx context.Context, a access.Actor) error { return m.svc.Unfreeze(ctx, a, env) }))
+}
+
+func capital(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func images(cs []release.Container) string {
+	var out []string
+	for _, c := range cs {
+		if !c.Init {
+			out = append(out, c.Image)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+func actionToast(msg ActionMsg) tea.Cmd {
+	switch {
+	case msg.Err == nil:
+		return common.ToastCmd(common.Success, "done: "+msg.What)
+	case access.IsRefusal(msg.Err):
+		return common.ToastCmd(common.Error, "refused: "+msg.Err.Error())
+	}
+	return common.ToastCmd(common.Error, "could not "+msg.What+": "+msg.Err.Error())
+}
+
+// Commands are the pane's palette commands. They reach ops whatever the
+// session's role: a viewer's attempt is refused there, and journaled.
+func (m *Model) Commands() []components.Spec {
+	two := func(name, usage string, do func(app, env string) tea.Cmd) func([]string) (tea.Cmd, error) {
+		return func(args []string) (tea.Cmd, error) {
+			if len(args) != 2 {
+				return nil, fmt.Errorf("%s takes an app and an environment: :%s %s", name, name, usage)
+			}
+			return do(args[0], args[1]), nil
+		}
+	}
+	return []components.Spec{
+		{
+			Name: "rollback", Args: "APP ENV [REVISION]", Help: "roll APP in ENV back to the previous revision, or to REVISION",
+			Complete: m.complete,
+			Run: func(args []string) (tea.Cmd, error) {
+				if len(args) != 2 && len(args) != 3 {
+					return nil, fmt.Errorf("rollback takes an app, an environment and maybe a revision: :rollback api prod, or :rollback api prod 4")
+				}
+				var rev release.Revision
+				if len(args) == 3 {
+					n, err := strconv.ParseInt(args[2], 10, 64)
+					if err != nil || n <= 0 {
+						return nil, fmt.Errorf("rollback: %q is not a revision number: see the history in the rollout detail", args[2])
+					}
+					rev.Number = n
+				}
+				return m.RollbackCmd(args[0], args[1], rev), nil
+			},
+		},
+		{Name: "restart", Args: "APP ENV", Help: "restart APP's pods in ENV", Complete: m.complete,
+			Run: two("restart", "APP ENV", m.RestartCmd)},
+		{Name: "pause", Args: "APP ENV", Help: "pause APP's rollout in ENV", Complete: m.complete,
+			Run: two("pause", "APP ENV", m.PauseCmd)},
+		{Name: "resume", Args: "APP ENV", Help: "resume APP's paused rollout in ENV", Complete: m.complete,
+			Run: two("resume", "APP ENV", m.ResumeCmd)},
+		{
+			Name: "scale", Args: "APP ENV REPLICAS", Help: "set APP's replicas in ENV", Complete: m.complete,
+			Run: func(args []string) (tea.Cmd, error) {
+				if len(args) != 3 {
+					return nil, fmt.Errorf("scale takes an app, an environment and a count: :scale api prod 4")
+				}
+				n, err := strconv.ParseInt(args[2], 10, 32)
+				if err != nil || n < 0 {
+					return nil, fmt.Errorf("scale: %q is not a replica count: use 0 or more", args[2])
+				}
+				return m.ScaleCmd(args[0], args[1], int32(n)), nil
+			},
+		},
+		{
+			Name: "rollout", Args: "ENV/APP", Help: "open the live rollout detail of APP in ENV",
+			Run: func(args []string) (tea.Cmd, error) {
+				if len(args) != 1 {
+					return nil, fmt.Errorf("rollout takes one workload: :rollout prod/api")
+				}
+				target := args[0]
+				return func() tea.Msg { return common.GotoMsg{Pane: common.RolloutsPane, Target: target} }, nil
+			},
+		},
+	}
+}
+
+func (m *Model) complete(i int) []string {
+	switch {
+	case i == 0 && m.matrix != nil:
+		apps := make([]string, len(m.matrix.Rows))
+		for j, r := range m.matrix.Rows {
+			apps[j] = r.App
+		}
+		return apps
+	case i == 1:
+		var envs []string
+		for _, e := range m.svc.Envs() {
+			envs = append(envs, e.Name)
+		}
+		return envs
+	}
+	return nil
+}

@@ -1,0 +1,52 @@
+package rollouts
+
+import (
+	"charm.land/bubbles/v2/key"
+
+	"github.com/vigilops/vigil/ui/common"
+)
+
+// KeyMap is the Rollouts pane's bindings. Every binding that changes a
+// workload or an environment is dangerous: gone in read-only mode and for
+// viewers.
+type KeyMap struct {
+	Up, Down, PageUp, PageDown, Top, Bottom, Open, Back *common.Binding
+	Rollback, Pause, Restart, Scale, Freeze             *common.Binding
+}
+
+// NewKeyMap declares the pane's default bindings.
+func NewKeyMap() KeyMap {
+	return KeyMap{
+		Up:       common.NewBinding("rollouts.up", "↑/k", "previous rollout or line", "up", "k"),
+		Down:     common.NewBinding("rollouts.down", "↓/j", "next rollout or line", "down", "j"),
+		PageUp:   common.NewBinding("rollouts.page_up", "pgup", "page up", "pgup", "ctrl+u"),
+		PageDown: common.NewBinding("rollouts.page_down", "pgdn", "page down", "pgdown", "ctrl+d"),
+		Top:      common.NewBinding("rollouts.top", "g", "top", "g", "home"),
+		Bottom:   common.NewBinding("rollouts.bottom", "G", "bottom", "G", "end"),
+		Open:     common.NewBinding("rollouts.open", "enter", "live detail; choose", "enter"),
+		Back:     common.NewBinding("rollouts.back", "esc", "back", "esc"),
+		Rollback: common.NewBinding("rollouts.rollback", "u", "roll back (choose a revision)", "u").Danger(),
+		Pause:    common.NewBinding("rollouts.pause", "space", "pause/resume the rollout", "space").Danger(),
+		Restart:  common.NewBinding("rollouts.restart", "r", "restart the pods", "r").Danger(),
+		Scale:    common.NewBinding("rollouts.scale", "s", "scale", "s").Danger(),
+		Freeze:   common.NewBinding("rollouts.freeze", "f", "freeze/unfreeze the environment", "f").Danger(),
+	}
+}
+
+// Bindings lists every binding of the pane.
+func (k KeyMap) Bindings() []*common.Binding {
+	return []*common.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Open, k.Back,
+		k.Rollback, k.Pause, k.Restart, k.Scale, k.Freeze}
+}
+
+// ShortHelp implements help.KeyMap.
+func (k KeyMap) ShortHelp() []key.Binding { return common.Keys(k.Open, k.Rollback, k.Pause, k.Back) }
+
+// FullHelp implements help.KeyMap.
+func (k KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		common.Keys(k.Up, k.Down, k.PageUp, k.PageDown),
+		common.Keys(k.Top, k.Bottom, k.Open, k.Back),
+		common.Keys(k.Rollback, k.Pause, k.Restart, k.Scale, k.Freeze),
+	}
+}

@@ -1,0 +1,425 @@
+// Package rollouts is the Rollouts pane: the rollouts of every environment,
+// unsettled ones first, then the most recent; and the live detail of one
+// (progress, ReplicaSets, conditions, pods, events, history), with
+// rollback, pause/resume, restart, scale and freeze.
+package rollouts
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/vigilops/vigil/ops/release"
+	"github.com/vigilops/vigil/ui/common"
+)
+
+// ActionTimeout bounds one action on a workload or an environment.
+const ActionTimeout = time.Minute
+
+// timeStep is how stale the ages in the detail may grow before it is redrawn.
+const timeStep = time.Second
+
+type subscribedMsg struct {
+	changes <-chan struct{}
+	cancel  func()
+	matrix  *release.Matrix
+}
+
+type matrixMsg struct{ matrix *release.Matrix }
+
+// watchMsg carries the live detail feed of the open workload; gen tells
+// it from the feeds of workloads opened before.
+type watchMsg struct {
+	gen    int
+	feed   <-chan release.Detail
+	cancel func()
+	err    error
+}
+
+// DetailMsg is a new live detail of the open workload.
+type DetailMsg struct {
+	gen    int
+	Detail release.Detail
+}
+
+type feedClosedMsg struct{ gen int }
+
+// HistoryMsg carries the open workload's revisions, newest first.
+type HistoryMsg struct {
+	gen       int
+	Revisions []release.Revision
+	Err       error
+}
+
+// ActionMsg is the outcome of an action of the pane.
+type ActionMsg struct {
+	What string // e.g. "roll back api in prod"
+	Err  error
+}
+
+// entry is one workload of the list.
+type entry struct {
+	env, app string
+	cell     *release.Cell
+}
+
+// mode is what the keys do.
+type mode int
+
+const (
+	listMode   mode = iota
+	detailMode      // the live detail of one workload
+	chooseMode      // choosing the revision to roll back to
+)
+
+// prompt asks for a value typed on the pane's last line.
+type prompt struct {
+	label  string
+	input  textinput.Model
+	submit func(string) tea.Cmd
+}
+
+// Model is the Rollouts pane.
+type Model struct {
+	ctx  *common.Context
+	svc  *release.Service
+	keys KeyMap
+
+	width, height int
+
+	matrix  *release.Matrix
+	changes <-chan struct{}
+	cancel  func()
+
+	entries    []entry
+	visible    []int
+	filterText string
+	cursor     int
+	offset     int
+
+	mode mode
+	// The open workload.
+	gen      int
+	app, env string
+	stop     func() // ends the live feed
+	feed     <-chan release.Detail
+	detail   *release.Detail
+	watchErr error
+	history  []release.Revision
+	histErr  error
+	histRev  int64 // the revision the history was read at
+	lines    []string
+	built    time.Time // when lines were built: their ages change with time
+	scroll   int
+	choice   int  // index into history in chooseMode
+	choosing bool // u was pressed before the history arrived
+
+	prompt *prompt
+	rows   map[string]string // rendered list rows by env/app for the current width and theme
+	rowKey map[string]*release.Cell
+	rowsAt time.Time // when rows were last cleared
+}
+
+// New returns the pane over the release service svc.
+func New(ctx *common.Context, svc *release.Service, keys KeyMap) *Model {
+	return &Model{ctx: ctx, svc: svc, keys: keys, rows: map[string]string{}, rowKey: map[string]*release.Cell{}}
+}
+
+// Title names the pane in its tab.
+func (m *Model) Title() string { return "Rollouts" }
+
+// KeyMap returns the pane's bindings, for help.
+func (m *Model) KeyMap() help.KeyMap { return m.keys }
+
+// Bindings lists the pane's bindings.
+func (m *Model) Bindings() []*common.Binding { return m.keys.Bindings() }
+
+// Capturing reports whether a prompt takes every key.
+func (m *Model) Capturing() bool { return m.prompt != nil }
+
+// Init subscribes to the matrix's changes.
+func (m *Model) Init() tea.Cmd {
+	svc := m.svc
+	return func() tea.Msg {
+		ch, cancel := svc.Subscribe()
+		return subscribedMsg{changes: ch, cancel: cancel, matrix: svc.Matrix()}
+	}
+}
+
+// Close ends the subscriptions.
+func (m *Model) Close() {
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.closeDetail()
+}
+
+func waitCmd(svc *release.Service, changes <-chan struct{}) tea.Cmd {
+	return func() tea.Msg {
+		<-changes
+		return matrixMsg{matrix: svc.Matrix()}
+	}
+}
+
+func feedCmd(gen int, feed <-chan release.Detail) tea.Cmd {
+	return func() tea.Msg {
+		d, ok := <-feed
+		if !ok {
+			return feedClosedMsg{gen: gen}
+		}
+		return DetailMsg{gen: gen, Detail: d}
+	}
+}
+
+// Update handles the pane's messages and keys.
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case subscribedMsg:
+		m.changes, m.cancel = msg.changes, msg.cancel
+		m.SetMatrix(msg.matrix)
+		return waitCmd(m.svc, m.changes)
+	case matrixMsg:
+		m.SetMatrix(msg.matrix)
+		return waitCmd(m.svc, m.changes)
+	case watchMsg:
+		if msg.gen != m.gen {
+			if msg.cancel != nil {
+				msg.cancel()
+			}
+			return nil
+		}
+		m.stop, m.feed, m.watchErr = msg.cancel, msg.feed, msg.err
+		m.rebuild()
+		if msg.err != nil {
+			return nil
+		}
+		return feedCmd(msg.gen, msg.feed)
+	case DetailMsg:
+		if msg.gen != m.gen {
+			return nil
+		}
+		return tea.Batch(m.setDetail(msg.Detail), feedCmd(msg.gen, m.feed))
+	case feedClosedMsg:
+		return nil
+	case HistoryMsg:
+		if msg.gen != m.gen {
+			return nil
+		}
+		m.history, m.histErr = msg.Revisions, msg.Err
+		m.rebuild()
+		if m.choosing {
+			m.choosing = false
+			return m.startChoose()
+		}
+		return nil
+	case ActionMsg:
+		return actionToast(msg)
+	case common.GotoMsg:
+		return m.goTo(msg.Target)
+	case common.ThemeChangedMsg:
+		clear(m.rows)
+		m.rebuild()
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	}
+	return nil
+}
+
+// SetMatrix lists mat's workloads: unsettled first, then by their last
+// change, newest first.
+func (m *Model) SetMatrix(mat *release.Matrix) {
+	if mat == nil {
+		return
+	}
+	sel, hadSel := m.Selected()
+	m.matrix = mat
+	m.entries = m.entries[:0]
+	for ri := range mat.Rows {
+		r := &mat.Rows[ri]
+		for ci := range r.Cells {
+			if c := &r.Cells[ci]; c.Workload != nil {
+				m.entries = append(m.entries, entry{env: c.Env, app: r.App, cell: c})
+			}
+		}
+	}
+	slices.SortStableFunc(m.entries, func(a, b entry) int {
+		ua, ub := a.cell.Health != release.Healthy, b.cell.Health != release.Healthy
+		switch {
+		case ua != ub:
+			if ua {
+				return -1
+			}
+			return 1
+		case !a.cell.Workload.ChangedAt.Equal(b.cell.Workload.ChangedAt):
+			return b.cell.Workload.ChangedAt.Compare(a.cell.Workload.ChangedAt)
+		}
+		return strings.Compare(a.env+"/"+a.app, b.env+"/"+b.app)
+	})
+	m.refilter()
+	if hadSel {
+		for i, v := range m.visible {
+			if e := m.entries[v]; e.env == sel.env && e.app == sel.app {
+				m.cursor = i
+			}
+		}
+	}
+	m.clamp()
+	if m.mode != listMode {
+		m.rebuild() // the freeze and the connection show in the detail
+	}
+}
+
+// SetFilter keeps the rollouts whose environment, app or version contains
+// every word of s.
+func (m *Model) SetFilter(s string) {
+	m.filterText = s
+	m.cursor, m.offset = 0, 0
+	m.refilter()
+	m.clamp()
+}
+
+// Filter is the current filter text.
+func (m *Model) Filter() string { return m.filterText }
+
+func (m *Model) refilter() {
+	words := strings.Fields(strings.ToLower(m.filterText))
+	m.visible = m.visible[:0]
+	for i, e := range m.entries {
+		text := strings.ToLower(e.env + "/" + e.app + " " + e.cell.Version + " " + string(e.cell.Health))
+		ok := true
+		for _, w := range words {
+			ok = ok && strings.Contains(text, w)
+		}
+		if ok {
+			m.visible = append(m.visible, i)
+		}
+	}
+}
+
+// Selected returns the rollout under the list's cursor.
+func (m *Model) Selected() (entry, bool) {
+	if len(m.visible) == 0 {
+		return entry{}, false
+	}
+	return m.entries[m.visible[m.cursor]], true
+}
+
+// Open returns the workload whose detail is open.
+func (m *Model) Open() (app, env string, ok bool) { return m.app, m.env, m.mode != listMode }
+
+// goTo opens the detail of target: "env/app", or "namespace/app".
+func (m *Model) goTo(target string) tea.Cmd {
+	first, app, ok := strings.Cut(target, "/")
+	if !ok {
+		return common.ToastCmd(common.Error, "cannot open "+target+": name a workload as ENV/APP or NAMESPACE/APP")
+	}
+	env := ""
+	for _, e := range m.svc.Envs() {
+		if e.Name == first {
+			env = e.Name
+			break
+		}
+	}
+	if env == "" {
+		for _, e := range m.svc.Envs() {
+			if e.Namespace == first {
+				env = e.Name
+				break
+			}
+		}
+	}
+	if env == "" {
+		return common.ToastCmd(common.Error, "cannot open "+target+": "+first+" is no environment or namespace of the pipeline")
+	}
+	return m.openDetail(app, env)
+}
+
+// openDetail starts the live detail of app in env and reads its history.
+func (m *Model) openDetail(app, env string) tea.Cmd {
+	m.closeDetail()
+	m.gen++
+	m.app, m.env, m.mode = app, env, detailMode
+	m.detail, m.watchErr, m.history, m.histErr, m.histRev, m.scroll = nil, nil, nil, nil, 0, 0
+	m.rebuild()
+	gen, svc, base := m.gen, m.svc, m.ctx.Base
+	watch := func() tea.Msg {
+		ctx, cancel := context.WithCancel(base)
+		feed, err := svc.WatchRollout(ctx, app, env)
+		if err != nil {
+			cancel()
+			return watchMsg{gen: gen, err: err}
+		}
+		return watchMsg{gen: gen, feed: feed, cancel: cancel}
+	}
+	return tea.Batch(watch, m.historyCmd())
+}
+
+func (m *Model) historyCmd() tea.Cmd {
+	gen, svc, app, env := m.gen, m.svc, m.app, m.env
+	return func() tea.Msg {
+		revs, err := svc.History(app, env)
+		return HistoryMsg{gen: gen, Revisions: revs, Err: err}
+	}
+}
+
+// closeDetail ends the open workload's live feed.
+func (m *Model) closeDetail() {
+	if m.stop != nil {
+		m.stop()
+		m.stop = nil
+	}
+	m.feed = nil
+}
+
+// setDetail shows d, and reads the history again when the revision moved.
+func (m *Model) setDetail(d release.Detail) tea.Cmd {
+	m.detail = &d
+	m.rebuild()
+	if m.history != nil && d.Workload.Revision != m.histRev {
+		m.histRev = d.Workload.Revision
+		return m.historyCmd()
+	}
+	if m.history == nil {
+		m.histRev = d.Workload.Revision
+	}
+	return nil
+}
+
+// SetSize sets the cells the pane draws in.
+func (m *Model) SetSize(width, height int) {
+	if width != m.width {
+		clear(m.rows)
+	}
+	m.width, m.height = width, height
+	if m.prompt != nil {
+		m.prompt.input.SetWidth(max(width-len(m.prompt.label)-4, 1))
+	}
+	m.clamp()
+	m.rebuild()
+}
+
+func (m *Model) listHeight() int {
+	h := m.height - 1 // the header
+	if m.prompt != nil {
+		h--
+	}
+	return max(h, 1)
+}
+
+// clamp keeps the cursor on a row and the offset showing it.
+func (m *Model) clamp() {
+	m.cursor = max(min(m.cursor, len(m.visible)-1), 0)
+	h := m.listHeight()
+	if m.cursor < m.offset {
+		m.offset = m.cursor
+	}
+	if m.cursor >= m.offset+h {
+		m.offset = m.cursor - h + 1
+	}
+	m.offset = max(min(m.offset, len(m.visible)-h), 0)
+}

@@ -1,0 +1,351 @@
+package rollouts
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/vigilops/vigil/ops/release"
+	"github.com/vigilops/vigil/ui/environments"
+)
+
+// pad cuts s to w cells, or pads it with spaces to w.
+func pad(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	s = ansi.Truncate(s, w, "…")
+	if sw := ansi.StringWidth(s); sw < w {
+		s += strings.Repeat(" ", w-sw)
+	}
+	return s
+}
+
+// Bar draws n of total as a bar w cells wide.
+func Bar(n, total int32, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	full := w
+	if total > 0 {
+		full = int(int64(min(max(n, 0), total)) * int64(w) / int64(total))
+	}
+	return strings.Repeat("█", full) + strings.Repeat("░", w-full)
+}
+
+// list columns: env, app, version, progress bar, counts, health, changed, by.
+type cols struct{ env, app, version, bar, counts, health, age, by int }
+
+func (m *Model) cols() cols {
+	c := cols{env: 8, app: 14, version: 10, bar: 10, counts: 7, health: 12, age: 5}
+	c.by = m.width - (c.env + c.app + c.version + c.bar + c.counts + c.health + c.age + 7)
+	if c.by < 10 {
+		c.by = 0
+	}
+	if m.width < 80 {
+		c = cols{env: 7, app: 10, version: 8, bar: 6, counts: 5, health: 2, age: 4}
+	}
+	return c
+}
+
+func (m *Model) row(e entry, cursor bool) string {
+	k := e.env + "/" + e.app
+	if !cursor && m.rowKey[k] == e.cell {
+		if r, ok := m.rows[k]; ok {
+			return r
+		}
+	}
+	st := m.ctx.Styles
+	c := m.cols()
+	w := e.cell.Workload
+	health := string(e.cell.Health)
+	if c.health < 4 {
+		health = environments.Mark(e.cell.Health)
+	}
+	by := ""
+	if w.PromotedBy != "" {
+		by = w.PromotedBy
+		if w.PromotedFrom != "" {
+			by += " ← " + w.PromotedFrom
+		}
+	} else if w.ChangeCause != "" {
+		by = w.ChangeCause
+	}
+	age := ""
+	if !w.ChangedAt.IsZero() {
+		age = environments.Age(m.ctx.Now().Sub(w.ChangedAt))
+	}
+	head := pad(e.env, c.env) + " " + pad(e.app, c.app) + " " + pad(e.cell.Version, c.version) + " "
+	bar := Bar(w.Updated, w.Desired, c.bar)
+	counts := " " + pad(fmt.Sprintf("%d/%d", w.Ready, w.Desired), c.counts) + " "
+	tail := " " + pad(age, c.age) + " " + pad(by, c.by)
+	var s string
+	if cursor {
+		s = st.TableSelected.Render(ansi.Truncate(head+bar+counts+pad(health, c.health)+tail, m.width, ""))
+	} else {
+		hs := environments.HealthStyle(e.cell.Health, st)
+		s = ansi.Truncate(st.Body.Render(head)+hs.Render(bar)+st.Body.Render(counts)+hs.Render(pad(health, c.health))+st.Muted.Render(tail), m.width, "")
+		m.rows[k], m.rowKey[k] = s, e.cell
+	}
+	return s
+}
+
+func (m *Model) listHeader() string {
+	c := m.cols()
+	h := pad("ENV", c.env) + " " + pad("APP", c.app) + " " + pad("VERSION", c.version) + " " + pad("PROGRESS", c.bar+c.counts+2) +
+		pad("HEALTH", c.health) + " " + pad("AGE", c.age) + " " + pad("BY", c.by)
+	return m.ctx.Styles.TableHeader.Render(ansi.Truncate(h, m.width, ""))
+}
+
+// rebuild renders the open workload's detail (or the revision chooser)
+// into lines, when it, the size or the theme changes.
+func (m *Model) rebuild() {
+	if m.mode == listMode || m.width <= 0 {
+		m.lines = nil
+		return
+	}
+	m.built = m.ctx.Now()
+	var lines []string
+	if m.mode == chooseMode {
+		lines = m.chooseLines()
+	} else {
+		lines = m.detailLines()
+	}
+	m.lines = m.lines[:0]
+	for _, l := range lines {
+		for _, w := range strings.Split(l, "\n") {
+			m.lines = append(m.lines, ansi.Truncate(w, m.width, "…"))
+		}
+	}
+	m.scroll = max(min(m.scroll, len(m.lines)-m.height), 0)
+}
+
+func (m *Model) section(title string) string { return "\n" + m.ctx.Styles.TableHeader.Render(title) }
+
+func (m *Model) detailLines() []string {
+	st := m.ctx.Styles
+	now := m.ctx.Now()
+	title := st.Title.Render(m.app + " in " + m.env)
+	if m.watchErr != nil {
+		return []string{title, st.StatusCrit.Render(lipgloss.Wrap("cannot watch the rollout: "+m.watchErr.Error(), m.width, " "))}
+	}
+	if m.detail == nil {
+		return []string{title, st.Muted.Render("Reading the rollout…")}
+	}
+	d := m.detail
+	w := &d.Workload
+	health := w.Health()
+	hs := environments.HealthStyle(health, st)
+	head := fmt.Sprintf("%s · %s · revision %d · %s · ", title, w.Kind, w.Revision, w.Version())
+	lines := []string{head + hs.Render(environments.Mark(health)+" "+string(health))}
+	if w.PromotedBy != "" {
+		lines = append(lines, st.Muted.Render(fmt.Sprintf("promoted by %s from %s %s ago", w.PromotedBy, w.PromotedFrom, environments.Age(now.Sub(w.PromotedAt)))))
+	}
+	if w.ChangeCause != "" {
+		lines = append(lines, st.Muted.Render("change-cause: "+w.ChangeCause))
+	}
+	for _, es := range m.envStates() {
+		if es.Freeze.Active(now) {
+			lines = append(lines, st.StatusWarn.Render(fmt.Sprintf("❄ %s is frozen by %s for %s more: %s", es.Name, es.Freeze.By, environments.Age(es.Freeze.Until.Sub(now)), es.Freeze.Reason)))
+		}
+		if !es.Conn.Connected {
+			lines = append(lines, st.StatusCrit.Render(fmt.Sprintf("⚠ %s is disconnected (%s): this is the last data, retrying", es.Conn.Context, es.Conn.Err)))
+		}
+	}
+	if d.Stall != "" {
+		offer := "u rolls back"
+		for _, r := range m.history {
+			if !r.Current {
+				offer = fmt.Sprintf("u rolls back to revision %d (%s)", r.Number, images(r.Containers))
+				break
+			}
+		}
+		lines = append(lines, st.StatusCrit.Render(lipgloss.Wrap("✗ stalled: "+d.Stall+" · "+offer, m.width, " ")))
+	}
+	if w.Paused {
+		lines = append(lines, st.StatusUnknown.Render("‖ paused: space resumes"))
+	}
+	barW := max(min(m.width-26, 40), 4)
+	lines = append(lines, "")
+	for _, p := range []struct {
+		name string
+		n    int32
+	}{{"updated", w.Updated}, {"ready", w.Ready}, {"available", w.Available}} {
+		lines = append(lines, fmt.Sprintf("%-10s %s %d/%d", p.name, hs.Render(Bar(p.n, w.Desired, barW)), p.n, w.Desired))
+	}
+	lines = append(lines, m.section("REPLICASETS"))
+	rs := func(label string, r release.ReplicaSet) string {
+		return fmt.Sprintf("%-4s %s  rev %d  %s  ready %d/%d  %s", label, r.Name, r.Revision, images(r.Containers), r.Ready, r.Desired, environments.Age(now.Sub(r.Created)))
+	}
+	if d.New != nil {
+		lines = append(lines, rs("new", *d.New))
+	}
+	for _, r := range d.Old {
+		lines = append(lines, st.Muted.Render(rs("old", r)))
+	}
+	if d.New == nil && len(d.Old) == 0 {
+		lines = append(lines, st.Muted.Render("none"))
+	}
+	lines = append(lines, m.section("CONDITIONS"))
+	for _, c := range w.Conditions {
+		s := st.StatusOK
+		if c.Status != "True" {
+			s = st.StatusWarn
+		}
+		lines = append(lines, fmt.Sprintf("%-12s %s %s %s ago: %s", c.Type, s.Render(pad(c.Status, 7)), c.Reason, environments.Age(now.Sub(c.Updated)), c.Message))
+	}
+	if len(d.Pods) > 0 {
+		lines = append(lines, m.section("PODS"))
+		for _, p := range d.Pods {
+			ready := st.StatusWarn.Render("not ready")
+			if p.Ready {
+				ready = st.StatusOK.Render("ready")
+			}
+			line := fmt.Sprintf("%s  %s  %s  %d restarts  %s", p.Name, p.Phase, ready, p.Restarts, environments.Age(now.Sub(p.Created)))
+			if p.Reason != "" {
+				line += "  " + st.StatusCrit.Render(p.Reason)
+			}
+			lines = append(lines, line)
+		}
+	}
+	lines = append(lines, m.section("EVENTS"))
+	events := d.Events
+	if len(events) > 10 {
+		events = events[len(events)-10:]
+	}
+	for _, e := range events {
+		s := st.Body
+		if e.Type == "Warning" {
+			s = st.StatusWarn
+		}
+		lines = append(lines, s.Render(fmt.Sprintf("%4s %-8s %s %s: %s", environments.Age(now.Sub(e.Last)), e.Type, e.Reason, e.Object, e.Message)))
+	}
+	if len(events) == 0 {
+		lines = append(lines, st.Muted.Render("none recent"))
+	}
+	lines = append(lines, m.section("HISTORY"))
+	switch {
+	case m.histErr != nil:
+		lines = append(lines, st.StatusCrit.Render("cannot read the history: "+m.histErr.Error()))
+	case m.history == nil:
+		lines = append(lines, st.Muted.Render("reading…"))
+	}
+	for _, r := range m.history {
+		lines = append(lines, m.revisionLine(r))
+	}
+	return lines
+}
+
+func (m *Model) revisionLine(r release.Revision) string {
+	mark := " "
+	if r.Current {
+		mark = "●"
+	}
+	s := fmt.Sprintf("%s %4d  %s  %s", mark, r.Number, images(r.Containers), environments.Age(m.ctx.Now().Sub(r.Created)))
+	if r.ChangeCause != "" {
+		s += "  " + r.ChangeCause
+	}
+	return s
+}
+
+func (m *Model) chooseLines() []string {
+	st := m.ctx.Styles
+	lines := []string{st.Title.Render(fmt.Sprintf("Roll %s in %s back to which revision?", m.app, m.env)),
+		st.Muted.Render("↑/↓ choose · enter roll back · esc cancel"), ""}
+	for i, r := range m.history {
+		l := pad(m.revisionLine(r), m.width)
+		if i == m.choice {
+			l = st.TableSelected.Render(l)
+		}
+		lines = append(lines, l)
+	}
+	return lines
+}
+
+func (m *Model) envStates() []release.EnvState {
+	if m.matrix == nil {
+		return nil
+	}
+	for _, es := range m.matrix.Envs {
+		if es.Name == m.env {
+			return []release.EnvState{es}
+		}
+	}
+	return nil
+}
+
+// Status summarises the pane for its frame title.
+func (m *Model) Status() string {
+	switch {
+	case m.mode != listMode:
+		return m.env + "/" + m.app
+	case m.filterText != "":
+		return fmt.Sprintf("%d of %d · filter %s", len(m.visible), len(m.entries), m.filterText)
+	}
+	n := 0
+	for _, e := range m.entries {
+		if e.cell.Health != release.Healthy {
+			n++
+		}
+	}
+	return fmt.Sprintf("%d unsettled · %d workloads", n, len(m.entries))
+}
+
+// View draws the list's visible rows, or the detail's visible lines, and
+// the prompt when one is open.
+func (m *Model) View() string {
+	if m.width <= 0 || m.height <= 0 {
+		return ""
+	}
+	st := m.ctx.Styles
+	var out []string
+	h := m.height
+	if m.prompt != nil {
+		h--
+	}
+	if m.mode != listMode {
+		if m.ctx.Now().Sub(m.built) >= timeStep {
+			m.rebuild() // the ages moved
+		}
+		end := min(m.scroll+h, len(m.lines))
+		out = append(out, m.lines[m.scroll:end]...)
+	} else {
+		msg := ""
+		switch {
+		case m.matrix == nil:
+			msg = "Reading the clusters…"
+		case len(m.entries) == 0:
+			msg = "No workloads in the environments yet."
+		case len(m.visible) == 0:
+			msg = "No rollout matches the filter " + m.filterText + ": press / to change it, esc to clear it."
+		}
+		if msg != "" {
+			out = append(out, strings.Split(st.Muted.Render(lipgloss.Wrap(msg, m.width, " ")), "\n")...)
+		} else {
+			if now := m.ctx.Now(); now.Sub(m.rowsAt) >= time.Minute {
+				clear(m.rows) // their ages moved
+				m.rowsAt = now
+			}
+			if h > 1 {
+				out = append(out, m.listHeader())
+			}
+			end := min(m.offset+m.listHeight(), len(m.visible))
+			for i := m.offset; i < end; i++ {
+				out = append(out, m.row(m.entries[m.visible[i]], i == m.cursor))
+			}
+		}
+		if len(out) > h {
+			out = out[:h]
+		}
+	}
+	if m.prompt != nil {
+		for len(out) < m.height-1 {
+			out = append(out, "")
+		}
+		out = append(out, ansi.Truncate(st.Title.Render(m.prompt.label)+m.prompt.input.View(), m.width, ""))
+	}
+	return strings.Join(out, "\n")
+}
