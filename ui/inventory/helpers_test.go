@@ -1,0 +1,326 @@
+package inventory_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/audit"
+	"github.com/vigilops/vigil/ops/config"
+	"github.com/vigilops/vigil/ops/inventory"
+	"github.com/vigilops/vigil/themes"
+	"github.com/vigilops/vigil/ui/common"
+	uinv "github.com/vigilops/vigil/ui/inventory"
+)
+
+var t0 = time.Date(2026, 11, 29, 14, 0, 0, 0, time.UTC)
+
+// cloud is an in-memory inventory.Cloud: hosts become active with an
+// address on their first lookup after creation.
+type cloud struct {
+	mu     sync.Mutex
+	hosts  []inventory.Host
+	next   int
+	fail   error // every call fails with it when set
+	acts   []string
+	tagged map[string][]int
+}
+
+var _ inventory.Cloud = (*cloud)(nil)
+
+func (c *cloud) err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fail
+}
+
+func (c *cloud) Hosts(_ context.Context, tag string) ([]inventory.Host, error) {
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []inventory.Host
+	for _, h := range c.hosts {
+		if tag == "" || h.HasTag(tag) {
+			h.Tags = slices.Clone(h.Tags)
+			out = append(out, h)
+		}
+	}
+	return out, nil
+}
+
+func (c *cloud) Host(_ context.Context, id int) (inventory.Host, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, h := range c.hosts {
+		if h.ID == id {
+			if h.Status == "new" {
+				c.hosts[i].Status, c.hosts[i].PublicIPv4 = "active", fmt.Sprintf("127.0.9.%d", id%250)
+				return c.hosts[i], nil
+			}
+			return h, nil
+		}
+	}
+	return inventory.Host{}, fmt.Errorf("no droplet %d", id)
+}
+
+func (c *cloud) Sizes(context.Context) ([]inventory.Size, error) {
+	return []inventory.Size{{Slug: "s-1vcpu-1gb", PriceMonthly: 6}, {Slug: "s-2vcpu-4gb", PriceMonthly: 24}}, c.err()
+}
+
+func (c *cloud) Volumes(context.Context) ([]inventory.Volume, error) {
+	return []inventory.Volume{{ID: "v1", Name: "db-01-data", Region: "ams3", SizeGB: 50, HostIDs: []int{3}}}, c.err()
+}
+
+func (c *cloud) Create(_ context.Context, req inventory.CreateRequest) ([]inventory.Host, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []inventory.Host
+	for _, n := range req.Names {
+		c.next++
+		h := inventory.Host{ID: 1000 + c.next, Name: n, Status: "new", Region: req.Region, Size: req.Size, Image: req.Image, Tags: req.Tags, Created: t0}
+		c.hosts = append(c.hosts, h)
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+func (c *cloud) Destroy(_ context.Context, id int) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hosts = slices.DeleteFunc(c.hosts, func(h inventory.Host) bool { return h.ID == id })
+	return nil
+}
+
+func (c *cloud) Act(_ context.Context, id int, a inventory.ActionRequest, progress func(inventory.ActionStatus)) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.acts = append(c.acts, fmt.Sprintf("%s %d", a.Kind, id))
+	for i := range c.hosts {
+		if c.hosts[i].ID == id {
+			switch a.Kind {
+			case inventory.PowerOff:
+				c.hosts[i].Status = "off"
+			case inventory.PowerOn:
+				c.hosts[i].Status = "active"
+			case inventory.Resize:
+				c.hosts[i].Size = a.Size
+			}
+		}
+	}
+	return nil
+}
+
+func (c *cloud) CreateVolume(context.Context, inventory.VolumeRequest) (inventory.Volume, error) {
+	return inventory.Volume{}, errors.New("volumes are not emulated here")
+}
+
+func (c *cloud) AttachVolume(context.Context, string, int, func(inventory.ActionStatus)) error {
+	return errors.New("volumes are not emulated here")
+}
+
+func (c *cloud) tag(tag string, ids []int, add bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range c.hosts {
+		if !slices.Contains(ids, c.hosts[i].ID) {
+			continue
+		}
+		c.hosts[i].Tags = slices.DeleteFunc(slices.Clone(c.hosts[i].Tags), func(t string) bool { return t == tag })
+		if add {
+			c.hosts[i].Tags = append(c.hosts[i].Tags, tag)
+		}
+	}
+	return nil
+}
+
+func (c *cloud) Tag(_ context.Context, tag string, ids []int) error   { return c.tag(tag, ids, true) }
+func (c *cloud) Untag(_ context.Context, tag string, ids []int) error { return c.tag(tag, ids, false) }
+
+// fleet is a few hosts of every kind the table shows.
+func fleet() []inventory.Host {
+	return []inventory.Host{
+		{ID: 1, Name: "web-01", Status: "active", Region: "ams3", Size: "s-1vcpu-1gb", Image: "debian-12-x64", PublicIPv4: "127.0.1.11", PrivateIPv4: "10.0.0.11", Tags: []string{"web", "shop"}, Created: t0.Add(-50 * time.Hour)},
+		{ID: 2, Name: "web-02", Status: "off", Region: "ams3", Size: "s-1vcpu-1gb", Image: "debian-12-x64", PublicIPv4: "127.0.1.12", PrivateIPv4: "10.0.0.12", Tags: []string{"web", "shop"}, Created: t0.Add(-3 * time.Hour)},
+		{ID: 3, Name: "db-01", Status: "active", Region: "fra1", Size: "s-2vcpu-4gb", Image: "debian-12-x64", PublicIPv4: "127.0.1.13", PrivateIPv4: "10.0.0.13", Tags: []string{"db", "protected"}, Created: t0.Add(-400 * time.Hour)},
+		{ID: 4, Name: "worker-01", Status: "new", Region: "fra1", Size: "s-2vcpu-4gb", Image: "debian-12-x64", Tags: []string{"worker"}, Created: t0.Add(-time.Minute)},
+	}
+}
+
+type env struct {
+	m       *uinv.Model
+	cloud   *cloud
+	svc     *inventory.Service
+	journal *audit.Journal
+	ctx     *common.Context
+	// msgs the pane sent outwards (toasts, confirmations, health, goto).
+	msgs    []tea.Msg
+	pending []chan tea.Msg
+}
+
+func newContext(t testing.TB, j *audit.Journal, role access.Role) *common.Context {
+	t.Helper()
+	th, err := themes.Load("dark", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := &common.Context{Config: config.Default(), Actor: access.Actor{Name: "alice", Role: role, Source: "local"},
+		Journal: j, Services: &common.Services{}, Base: context.Background(), Now: func() time.Time { return t0 }}
+	ctx.SetTheme(th)
+	return ctx
+}
+
+// setup builds the pane over a service over hosts, loaded and sized w×h.
+func setup(t testing.TB, hosts []inventory.Host, w, h int) *env {
+	t.Helper()
+	j, err := audit.Open(filepath.Join(t.TempDir(), "journal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	c := &cloud{hosts: hosts}
+	svc := inventory.New(c, j, inventory.Options{
+		PollInterval: time.Millisecond,
+		Probe:        func(context.Context, string) error { return nil },
+		Templates:    []inventory.Template{{Name: "web", Region: "ams3", Size: "s-1vcpu-1gb", Image: "debian-12-x64", Tags: []string{"web"}}},
+	})
+	if err := svc.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{cloud: c, svc: svc, journal: j, ctx: newContext(t, j, access.Operator)}
+	e.m = uinv.New(e.ctx, svc, uinv.NewKeyMap())
+	t.Cleanup(e.m.Close)
+	e.m.SetSize(w, h)
+	e.drive(e.m.Init())
+	return e
+}
+
+// drive runs cmd's messages through the pane as the program would; the
+// messages for the shell are kept in e.msgs. A command that does not
+// answer at once is a wait on the service's feed: it stays pending, and
+// its message is handled when it comes.
+func (e *env) drive(cmd tea.Cmd) {
+	queue := []tea.Cmd{cmd}
+	for {
+		for len(queue) > 0 {
+			c := queue[0]
+			queue = queue[1:]
+			if c == nil {
+				continue
+			}
+			done := make(chan tea.Msg, 1)
+			go func() { done <- c() }()
+			select {
+			case msg := <-done:
+				queue = append(e.handle(msg), queue...)
+			case <-time.After(100 * time.Millisecond):
+				e.pending = append(e.pending, done)
+			}
+		}
+		// Give pending waits a moment: a change published by the last
+		// command reaches them at once.
+		deadline := time.After(30 * time.Millisecond)
+	wait:
+		for len(queue) == 0 {
+			for i, ch := range e.pending {
+				select {
+				case msg := <-ch:
+					e.pending = slices.Delete(e.pending, i, i+1)
+					queue = append(queue, e.handle(msg)...)
+					continue wait
+				default:
+				}
+			}
+			select {
+			case <-deadline:
+				break wait
+			case <-time.After(time.Millisecond):
+			}
+		}
+		if len(queue) == 0 {
+			return
+		}
+	}
+}
+
+// handle delivers msg and returns the commands that follow it.
+func (e *env) handle(msg tea.Msg) []tea.Cmd {
+	switch msg := msg.(type) {
+	case nil:
+		return nil
+	case tea.BatchMsg:
+		return msg
+	case common.ToastMsg, common.ConfirmMsg, common.HealthMsg, common.GotoMsg:
+		e.msgs = append(e.msgs, msg)
+		return nil
+	}
+	if seq, ok := sequence(msg); ok {
+		return seq
+	}
+	return []tea.Cmd{e.m.Update(msg)}
+}
+
+// sequence unpacks tea.Sequence's message, whose type is unexported.
+func sequence(msg tea.Msg) ([]tea.Cmd, bool) {
+	v := reflect.ValueOf(msg)
+	if v.Kind() != reflect.Slice || v.Type().Elem() != reflect.TypeFor[tea.Cmd]() {
+		return nil, false
+	}
+	out := make([]tea.Cmd, v.Len())
+	for i := range out {
+		out[i] = v.Index(i).Interface().(tea.Cmd)
+	}
+	return out, true
+}
+
+// press types keys: single characters, or names such as enter and esc.
+func (e *env) press(keys ...string) {
+	for _, k := range keys {
+		e.drive(func() tea.Msg { return keyMsg(k) })
+	}
+}
+
+func (e *env) typeText(s string) {
+	for _, r := range s {
+		e.drive(func() tea.Msg { return tea.KeyPressMsg{Code: r, Text: string(r)} })
+	}
+}
+
+func keyMsg(k string) tea.KeyPressMsg {
+	switch k {
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "space":
+		return tea.KeyPressMsg{Code: ' ', Text: " "}
+	case "down":
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	}
+	r := []rune(k)
+	if len(r) != 1 {
+		panic("keyMsg: unknown key " + k)
+	}
+	return tea.KeyPressMsg{Code: r[0], Text: k}
+}
+
+// last returns the last message of type T the pane sent outwards.
+func last[T any](e *env) (T, bool) {
+	for i := len(e.msgs) - 1; i >= 0; i-- {
+		if m, ok := e.msgs[i].(T); ok {
+			return m, true
+		}
+	}
+	var zero T
+	return zero, false
+}
