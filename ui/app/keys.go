@@ -12,6 +12,8 @@ import (
 	"github.com/vigilops/vigil/ui/alerts"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
+	"github.com/vigilops/vigil/ui/environments"
+	"github.com/vigilops/vigil/ui/rollouts"
 )
 
 // GlobalKeys are the bindings that work on every pane.
@@ -92,6 +94,8 @@ func allKeys() []keySection {
 		{"Filter bar (/)", components.NewFilterKeys().Bindings(), false},
 		{"Help (?)", NewHelpKeys().Bindings(), false},
 		{"Confirm dialog", components.NewConfirmKeys().Bindings(), false},
+		{"Environments pane (2)", environments.NewKeyMap().Bindings(), true},
+		{"Rollouts pane (3)", rollouts.NewKeyMap().Bindings(), true},
 		{"Alerts pane (4)", alerts.NewKeyMap().Bindings(), true},
 		{"Activity pane (5)", activity.NewKeyMap().Bindings(), true},
 	}
