@@ -98,7 +98,7 @@ func (c *Client) Watch(ctx context.Context, envs []release.Env, selector string,
 	if _, err := labels.Parse(selector); err != nil {
 		return fmt.Errorf("kubernetes.app_selector %q is not a label selector: %w", selector, err)
 	}
-	var regs []cache.InformerSynced
+	var synced []<-chan struct{}
 	var stops []func()
 	for _, env := range envs {
 		cl, err := c.cluster(env.Context)
@@ -164,11 +164,11 @@ func (c *Client) Watch(ctx context.Context, envs []release.Env, selector string,
 			if err != nil {
 				return err
 			}
-			regs = append(regs, reg.HasSynced)
+			synced = append(synced, reg.HasSyncedChecker().Done())
 			inf := h.inf
 			stops = append(stops, func() { _ = inf.RemoveEventHandler(reg) })
 		}
-		regs = append(regs, sp.events.HasSynced)
+		// Events only feed the rollout detail: the matrix does not wait for them.
 		stops = append(stops, cl.health.listen(sink.Conn))
 	}
 	go func() {
@@ -177,10 +177,16 @@ func (c *Client) Watch(ctx context.Context, envs []release.Env, selector string,
 			stop()
 		}
 	}()
-	sctx, cancel := context.WithTimeout(ctx, syncTimeout)
-	defer cancel()
-	if !cache.WaitForCacheSync(sctx.Done(), regs...) {
-		return fmt.Errorf("the Kubernetes caches did not sync within %s: check that the clusters are reachable (vigil keeps retrying)", syncTimeout)
+	timeout := time.NewTimer(syncTimeout)
+	defer timeout.Stop()
+	for _, done := range synced {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timeout.C:
+			return fmt.Errorf("the Kubernetes caches did not sync within %s: check that the clusters are reachable (vigil keeps retrying)", syncTimeout)
+		}
 	}
 	return nil
 }
