@@ -110,10 +110,19 @@ func (d *ackDialog) duration() (time.Duration, error) {
 	return dur, nil
 }
 
+// durationLabel is a duration as people write it: 30m, 1h, 1h30m, 45s.
 func durationLabel(d time.Duration) string {
-	s := d.String()
-	s = strings.TrimSuffix(s, "0s")
-	return strings.TrimSuffix(s, "0m")
+	var b strings.Builder
+	if h := d / time.Hour; h > 0 {
+		fmt.Fprintf(&b, "%dh", h)
+	}
+	if m := d % time.Hour / time.Minute; m > 0 {
+		fmt.Fprintf(&b, "%dm", m)
+	}
+	if s := d % time.Minute / time.Second; s > 0 || b.Len() == 0 {
+		fmt.Fprintf(&b, "%ds", s)
+	}
+	return b.String()
 }
 
 // openAck opens the acknowledgement dialog for a, when the session may.
@@ -262,7 +271,7 @@ func (d *ackDialog) overlay(bg string, width, height int, st *styles.Styles) str
 	if d.err != "" {
 		b.WriteString("\n" + st.StatusCrit.Render(lipgloss.Wrap(d.err, inner, " ")))
 	}
-	b.WriteString("\n\n" + st.HelpKey.Render("tab") + st.HelpDesc.Render(" comment/duration  ") +
+	b.WriteString("\n\n" + st.HelpKey.Render("tab") + st.HelpDesc.Render(" field  ") +
 		st.HelpKey.Render("←/→") + st.HelpDesc.Render(" duration  ") +
 		st.HelpKey.Render("enter") + st.HelpDesc.Render(" acknowledge  ") + st.HelpKey.Render("esc") + st.HelpDesc.Render(" cancel"))
 	box := components.Box(b.String(), inner, st)

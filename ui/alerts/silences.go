@@ -83,7 +83,11 @@ func (l *silenceList) view(m *Model) string {
 	}
 	now := m.ctx.Now()
 	var b strings.Builder
-	b.WriteString(st.TableHeader.Render(ansi.Truncate(cell("STATE", 8)+" "+cell("ENDS", 5)+" "+cell("BY", 12)+" "+cell("ID", 10)+" MATCHERS · COMMENT", m.width, "")))
+	cw := 24
+	if m.width >= 100 {
+		cw = 36
+	}
+	b.WriteString(st.TableHeader.Render(ansi.Truncate(cell("STATE", 8)+" "+cell("ENDS", 5)+" "+cell("BY", 12)+" "+cell("ID", 10)+" "+cell("COMMENT", cw)+" MATCHERS", m.width, "")))
 	end := min(l.offset+max(m.height-1, 1), len(l.items))
 	for i := l.offset; i < end; i++ {
 		s := l.items[i]
@@ -91,7 +95,7 @@ func (l *silenceList) view(m *Model) string {
 		if s.State != "expired" {
 			ends = Age(s.EndsAt.Sub(now))
 		}
-		text := ansi.Truncate(cell(s.State, 8)+" "+cellRight(ends, 5)+" "+cell(s.CreatedBy, 12)+" "+cell(s.ID, 10)+" "+matchers(s)+" · "+oneLine(s.Comment), m.width, "…")
+		text := ansi.Truncate(cell(s.State, 8)+" "+cellRight(ends, 5)+" "+cell(s.CreatedBy, 12)+" "+cell(s.ID, 10)+" "+cell(oneLine(s.Comment), cw)+" "+matchers(s), m.width, "…")
 		b.WriteByte('\n')
 		switch {
 		case i == l.cursor:
