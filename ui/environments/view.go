@@ -22,6 +22,8 @@ const (
 	minCell = 15 // "◂ 2.5.0 3/3 ✓ "
 	maxCell = 24
 	maxApp  = 24
+	// maxVersion is the version's share of a cell: the counts follow it.
+	maxVersion = 8
 )
 
 func columns(w int, mat *release.Matrix) layout {
@@ -100,7 +102,8 @@ func cellText(c *release.Cell, cw int) string {
 	if ansi.StringWidth(tail)+1 > inner {
 		tail = " " + glyph
 	}
-	return pad(c.Version, inner-ansi.StringWidth(tail)) + tail
+	vw := min(inner-ansi.StringWidth(tail), maxVersion)
+	return pad(pad(c.Version, vw)+tail, inner)
 }
 
 // renderCell draws a cell cw wide: the drift marker, then the text, the
@@ -123,11 +126,11 @@ func (m *Model) renderCell(c *release.Cell, cw int, selected bool) string {
 		body = st.Muted.Render(text)
 	default:
 		glyph := Mark(c.Health)
-		head, found := strings.CutSuffix(text, glyph)
+		head, rest, found := strings.Cut(text, glyph)
 		if !found { // the glyph was cut off
-			glyph = ""
+			glyph, rest = "", ""
 		}
-		body = st.Body.Render(head) + HealthStyle(c.Health, st).Render(glyph)
+		body = st.Body.Render(head) + HealthStyle(c.Health, st).Render(glyph) + rest
 	}
 	return mark + " " + body + " "
 }

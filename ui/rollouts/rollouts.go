@@ -65,6 +65,7 @@ type ActionMsg struct {
 // entry is one workload of the list.
 type entry struct {
 	env, app string
+	envIdx   int
 	cell     *release.Cell
 }
 
@@ -243,7 +244,7 @@ func (m *Model) SetMatrix(mat *release.Matrix) {
 		r := &mat.Rows[ri]
 		for ci := range r.Cells {
 			if c := &r.Cells[ci]; c.Workload != nil {
-				m.entries = append(m.entries, entry{env: c.Env, app: r.App, cell: c})
+				m.entries = append(m.entries, entry{env: c.Env, envIdx: ci, app: r.App, cell: c})
 			}
 		}
 	}
@@ -257,8 +258,10 @@ func (m *Model) SetMatrix(mat *release.Matrix) {
 			return 1
 		case !a.cell.Workload.ChangedAt.Equal(b.cell.Workload.ChangedAt):
 			return b.cell.Workload.ChangedAt.Compare(a.cell.Workload.ChangedAt)
+		case a.app != b.app:
+			return strings.Compare(a.app, b.app)
 		}
-		return strings.Compare(a.env+"/"+a.app, b.env+"/"+b.app)
+		return a.envIdx - b.envIdx // pipeline order
 	})
 	m.refilter()
 	if hadSel {

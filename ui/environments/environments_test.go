@@ -1,0 +1,335 @@
+package environments
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/config"
+	"github.com/vigilops/vigil/ops/release"
+	"github.com/vigilops/vigil/themes"
+	"github.com/vigilops/vigil/ui/common"
+)
+
+var fixedNow = time.Date(2026, 11, 29, 14, 2, 31, 0, time.UTC)
+
+func testContext(t testing.TB, role access.Role) *common.Context {
+	t.Helper()
+	theme, err := themes.Load("dark", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := &common.Context{Config: &config.Config{Kubernetes: &config.Kubernetes{AppSelector: "app.kubernetes.io/part-of"}},
+		Actor: access.Actor{Name: "alice", Role: role}, Services: &common.Services{}, Base: context.Background(),
+		Now: func() time.Time { return fixedNow }}
+	ctx.SetTheme(theme)
+	return ctx
+}
+
+var pipeline = []release.Env{
+	{Name: "dev", Context: "lab", Namespace: "dev"},
+	{Name: "test", Context: "lab", Namespace: "test"},
+	{Name: "preprod", Context: "lab", Namespace: "preprod"},
+	{Name: "prod", Context: "prod-cluster", Namespace: "prod", Protected: true},
+}
+
+func workload(name, version string, ready, desired int32) *release.Workload {
+	return &release.Workload{Kind: release.Deployment, Name: name, Settled: true,
+		Containers: []release.Container{{Name: name, Image: "registry.lab.local/shop/" + name + ":" + version}},
+		Desired:    desired, Current: desired, Updated: desired, Ready: ready, Available: ready,
+		ChangedAt: fixedNow.Add(-time.Hour)}
+}
+
+// row builds an app's row from one version per environment ("" for
+// absent), with drift as the matrix computes it.
+func row(app string, versions ...string) release.Row {
+	r := release.Row{App: app, Kind: release.Deployment}
+	var prev *release.Workload
+	for i, v := range versions {
+		c := release.Cell{Env: pipeline[i].Name, Health: release.Missing}
+		if v != "" {
+			w := workload(app, v, 3, 3)
+			c.Workload, c.Version, c.Health = w, v, w.Health()
+			if prev != nil && prev.Version() != v {
+				c.Drift, c.DriftFrom = true, prev.Version()
+			}
+		}
+		prev = c.Workload
+		r.Cells = append(r.Cells, c)
+	}
+	return r
+}
+
+// shopMatrix is the lab's shop with a rollout under way in test, a stall
+// in preprod, a frozen prod and an app missing from prod.
+func shopMatrix(connected bool) *release.Matrix {
+	m := &release.Matrix{Built: fixedNow}
+	for _, e := range pipeline {
+		es := release.EnvState{Env: e, Conn: release.Conn{Context: e.Context, Connected: true, LastData: fixedNow}}
+		if e.Name == "prod" {
+			es.Freeze = &release.Freeze{Reason: "black friday", By: "bob", At: fixedNow.Add(-time.Hour), Until: fixedNow.Add(3 * time.Hour)}
+			if !connected {
+				es.Conn = release.Conn{Context: e.Context, LastData: fixedNow.Add(-2 * time.Minute), Err: "dial tcp 127.0.0.1:6443: connection refused"}
+			}
+		}
+		m.Envs = append(m.Envs, es)
+	}
+	m.Rows = []release.Row{
+		row("api", "2.5.0", "2.5.0", "2.5.0", "2.4.1"),
+		row("db", "15.4", "15.4", "15.4", "15.4"),
+		row("web", "1.9.0", "1.9.0", "1.8.3", "1.8.3"),
+		row("worker", "3.1.0", "3.0.2", "3.0.2", ""),
+	}
+	w := m.Rows[2].Cells[1].Workload // web in test: rolling out
+	w.Updated, w.Ready = 1, 2
+	m.Rows[2].Cells[1].Health = w.Health()
+	w = m.Rows[0].Cells[2].Workload // api in preprod: stalled
+	w.Conditions = []release.Condition{{Type: "Progressing", Status: "False", Reason: "ProgressDeadlineExceeded"}}
+	m.Rows[0].Cells[2].Health = w.Health()
+	return m
+}
+
+// bigMatrix is apps × 4 environments, every tenth app drifting.
+func bigMatrix(apps int) *release.Matrix {
+	m := shopMatrix(true)
+	m.Rows = m.Rows[:0]
+	for i := range apps {
+		v := "1.0." + fmt.Sprint(i%7)
+		last := v
+		if i%10 == 0 {
+			last = "0.9.0"
+		}
+		m.Rows = append(m.Rows, row(fmt.Sprintf("app-%04d", i), v, v, v, last))
+	}
+	return m
+}
+
+func newModel(t testing.TB, role access.Role, mat *release.Matrix, w, h int) *Model {
+	t.Helper()
+	m := New(testContext(t, role), nil, NewKeyMap())
+	common.Restrict(m.Bindings(), m.ctx.MayAct())
+	m.SetSize(w, h)
+	m.SetMatrix(mat)
+	return m
+}
+
+func ascii(t *testing.T, s string) string {
+	t.Helper()
+	var b bytes.Buffer
+	w := &colorprofile.Writer{Forward: &b, Profile: colorprofile.ASCII}
+	if _, err := w.WriteString(s); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func press(m *Model, keys ...string) tea.Cmd {
+	var cmd tea.Cmd
+	for _, k := range keys {
+		var msg tea.KeyPressMsg
+		switch k {
+		case "enter":
+			msg = tea.KeyPressMsg{Code: tea.KeyEnter}
+		case "esc":
+			msg = tea.KeyPressMsg{Code: tea.KeyEscape}
+		default:
+			msg = tea.KeyPressMsg{Code: []rune(k)[0], Text: k}
+		}
+		cmd = m.Update(msg)
+	}
+	return cmd
+}
+
+func TestGolden(t *testing.T) {
+	for _, sz := range [][2]int{{80, 24}, {120, 40}} {
+		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
+			t.Run("matrix", func(t *testing.T) {
+				m := newModel(t, access.Operator, shopMatrix(true), sz[0], sz[1])
+				press(m, "j", "j", "l")
+				golden.RequireEqual(t, ascii(t, m.View()))
+			})
+			t.Run("disconnected", func(t *testing.T) {
+				golden.RequireEqual(t, ascii(t, newModel(t, access.Operator, shopMatrix(false), sz[0], sz[1]).View()))
+			})
+		})
+	}
+}
+
+func TestEverySize(t *testing.T) {
+	m := newModel(t, access.Operator, shopMatrix(false), 80, 24)
+	m.SetMatrix(bigMatrix(60))
+	for w := 0; w <= 300; w += 7 {
+		for h := 0; h <= 100; h += 5 {
+			for _, filter := range []string{"", "app-001", "nothing"} {
+				m.SetFilter(filter)
+				m.SetSize(w, h)
+				press(m, "G", "l", "l", "l")
+				checkFits(t, m.View(), w, h)
+			}
+		}
+	}
+	for w := 40; w <= 300; w += 13 {
+		for h := 10; h <= 100; h += 9 {
+			m := newModel(t, access.Operator, shopMatrix(false), w, h)
+			checkFits(t, m.View(), w, h)
+		}
+	}
+}
+
+func checkFits(t *testing.T, view string, w, h int) {
+	t.Helper()
+	lines := strings.Split(view, "\n")
+	if view == "" {
+		lines = nil
+	}
+	if len(lines) > h {
+		t.Fatalf("at %dx%d: %d lines", w, h, len(lines))
+	}
+	for i, l := range lines {
+		if lw := ansi.StringWidth(l); lw > w {
+			t.Fatalf("at %dx%d: line %d is %d wide: %q", w, h, i, lw, ansi.Strip(l))
+		}
+	}
+}
+
+func TestCells(t *testing.T) {
+	m := newModel(t, access.Operator, shopMatrix(true), 120, 40)
+	view := ansi.Strip(m.View())
+	for _, want := range []string{
+		"prod ⛨ ❄",                  // protected and frozen
+		"❄ prod frozen by bob for 3h", // the freeze, with its reason
+		"◂ 2.4.1",                     // api drifts in prod
+		"2.5.0    3/3 ✗",              // stalled in preprod
+		"1.9.0    2/3 ↻",              // rolling out in test
+	} {
+		if !strings.Contains(view, want) {
+			t.Errorf("view lacks %q:\n%s", want, view)
+		}
+	}
+	if got := m.Status(); got != "4 apps · 4 environments · 3 drift" {
+		t.Errorf("status %q", got)
+	}
+}
+
+func TestCursorFollowsApp(t *testing.T) {
+	m := newModel(t, access.Operator, shopMatrix(true), 120, 40)
+	press(m, "j", "j", "l")
+	if app, env, _ := m.Cell(); app != "web" || env != "test" {
+		t.Fatalf("cursor on %s/%s, want test/web", env, app)
+	}
+	mat := shopMatrix(true)
+	mat.Rows = append([]release.Row{row("aaa", "1", "1", "1", "1")}, mat.Rows...)
+	m.SetMatrix(mat)
+	if app, env, _ := m.Cell(); app != "web" || env != "test" {
+		t.Fatalf("after a new app, cursor on %s/%s, want test/web", env, app)
+	}
+	m.SetFilter("3.0")
+	if app, _, _ := m.Cell(); app != "worker" || len(m.visible) != 1 {
+		t.Fatalf("filter 3.0: cursor on %s, %d visible", app, len(m.visible))
+	}
+	press(m, "esc")
+	if m.Filter() != "" || len(m.visible) != 5 {
+		t.Fatalf("esc left filter %q, %d visible", m.Filter(), len(m.visible))
+	}
+}
+
+func TestEnterOpensTheRollout(t *testing.T) {
+	m := newModel(t, access.Operator, shopMatrix(true), 120, 40)
+	cmd := press(m, "j", "l", "l", "l", "enter")
+	if cmd == nil {
+		t.Fatal("enter returned no command")
+	}
+	if got, ok := cmd().(common.GotoMsg); !ok || got != (common.GotoMsg{Pane: common.RolloutsPane, Target: "prod/db"}) {
+		t.Fatalf("enter sent %#v", got)
+	}
+}
+
+// A viewer has no promote key: p does nothing (the pane has no service
+// here, so reaching for it would panic).
+func TestViewerHasNoPromoteKey(t *testing.T) {
+	for _, role := range []access.Role{access.Viewer, access.Operator} {
+		m := newModel(t, role, shopMatrix(true), 120, 40)
+		if enabled := m.keys.Promote.Enabled(); enabled != (role == access.Operator) {
+			t.Fatalf("%s: promote enabled = %v", role, enabled)
+		}
+		if role == access.Viewer {
+			if cmd := press(m, "p"); cmd != nil {
+				t.Fatalf("viewer: p returned a command")
+			}
+		}
+	}
+}
+
+func TestHealth(t *testing.T) {
+	m := New(testContext(t, access.Operator), nil, NewKeyMap())
+	m.SetSize(80, 24)
+	health := func(mat *release.Matrix) *common.HealthMsg {
+		cmd := m.SetMatrix(mat)
+		if cmd == nil {
+			return nil
+		}
+		h := cmd().(common.HealthMsg)
+		return &h
+	}
+	if h := health(shopMatrix(true)); h == nil || h.State != common.Healthy || h.Name != "kubernetes" {
+		t.Fatalf("connected: %+v", h)
+	}
+	if h := health(shopMatrix(true)); h != nil {
+		t.Fatalf("no change, yet %+v", h)
+	}
+	h := health(shopMatrix(false))
+	if h == nil || h.State != common.Degraded || !h.Since.Equal(fixedNow.Add(-2*time.Minute)) ||
+		!strings.Contains(h.Err.Error(), "prod-cluster disconnected, last data 2m ago: dial tcp") {
+		t.Fatalf("one of two contexts down: %+v", h)
+	}
+	all := shopMatrix(false)
+	for i := range all.Envs {
+		all.Envs[i].Conn.Connected = false
+	}
+	if h := health(all); h == nil || h.State != common.Down {
+		t.Fatalf("every context down: %+v", h)
+	}
+	if h := health(shopMatrix(true)); h == nil || h.State != common.Healthy {
+		t.Fatalf("back: %+v", h)
+	}
+}
+
+func TestPreview(t *testing.T) {
+	plan := release.PromotePlan{App: "api", From: pipeline[2], To: pipeline[3], Hook: "migrate",
+		Images: []release.ImageChange{
+			{Container: "api", From: "r/api:2.4.1", To: "r/api:2.5.0"},
+			{Container: "init-db", Init: true, From: "r/init:1", To: "r/init:1"},
+		},
+		Annotations: map[string]string{release.AnnotationPromotedBy: "alice (operator)"}}
+	want := "container api: r/api:2.4.1 → r/api:2.5.0\n" +
+		"init container init-db: r/init:1 (unchanged)\n" +
+		"first, job template migrate runs in prod and must succeed\n" +
+		"annotations: vigil.dev/promoted-from=preprod, vigil.dev/promoted-by=alice (operator)\n" +
+		"prod is protected."
+	if got := Preview(plan); got != want {
+		t.Fatalf("preview:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// BenchmarkView draws a 500 apps × 4 environments matrix at 120×40, the
+// cursor moving every frame, as a user scrolling does.
+func BenchmarkView(b *testing.B) {
+	m := New(testContext(b, access.Operator), nil, NewKeyMap())
+	m.SetSize(120, 40)
+	m.SetMatrix(bigMatrix(500))
+	down := tea.KeyPressMsg{Code: 'j', Text: "j"}
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Update(down)
+		_ = m.View()
+	}
+}
