@@ -205,7 +205,7 @@ func TestCells(t *testing.T) {
 	m := newModel(t, access.Operator, shopMatrix(true), 120, 40)
 	view := ansi.Strip(m.View())
 	for _, want := range []string{
-		"prod ⛨ ❄",                  // protected and frozen
+		"prod ⛨ ❄",                    // protected and frozen
 		"❄ prod frozen by bob for 3h", // the freeze, with its reason
 		"◂ 2.4.1",                     // api drifts in prod
 		"2.5.0    3/3 ✗",              // stalled in preprod
