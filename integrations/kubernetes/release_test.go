@@ -124,6 +124,13 @@ func TestBrokenReleaseStallsAndRollbackRestores(t *testing.T) {
 	if err != nil || d.New == nil || len(d.Old) == 0 || !strings.HasSuffix(d.New.Containers[1].Image, "1.1.0-broken") || d.Old[0].Available != 2 {
 		t.Fatalf("stalled detail: new %+v old %+v err %v", d.New, d.Old, err)
 	}
+	scaled := false
+	for _, e := range d.Events {
+		scaled = scaled || (e.Reason == "ScalingReplicaSet" && e.Object == "Deployment/web")
+	}
+	if !scaled {
+		t.Fatalf("the detail's events should tell of the ReplicaSets being scaled: %+v", d.Events)
+	}
 	out.Reset()
 	if code := f.svc.RollbackCLI(f.ctx, alice, &out, "web", "test", 0, true); code != release.ExitOK {
 		t.Fatalf("rollback: exit %d\n%s", code, out.String())
@@ -140,7 +147,7 @@ func TestBrokenReleaseStallsAndRollbackRestores(t *testing.T) {
 	if err := f.svc.Promote(f.ctx, alice, plan); err != nil {
 		t.Fatal(err)
 	}
-	err = f.svc.Wait(f.ctx, alice, "web", "prod", nil)
+	err = f.svc.Wait(f.ctx, alice, "web", "prod", plan.Containers())
 	var stalled *release.StalledError
 	if !errors.As(err, &stalled) || stalled.RolledBackTo != 1 || !strings.Contains(err.Error(), "rolls back automatically") {
 		t.Fatalf("auto rollback: %v", err)

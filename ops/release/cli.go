@@ -114,7 +114,7 @@ func (s *Service) PromoteCLI(ctx context.Context, actor access.Actor, out io.Wri
 	if !wait {
 		return ExitOK
 	}
-	if err := s.Wait(ctx, actor, app, plan.To.Name, plan.containers()); err != nil {
+	if err := s.Wait(ctx, actor, app, plan.To.Name, plan.Containers()); err != nil {
 		fmt.Fprintln(out, "vigil promote:", err)
 		return ExitFailed
 	}

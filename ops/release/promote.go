@@ -44,7 +44,8 @@ func (p *PromotePlan) Changes() bool {
 	return false
 }
 
-func (p *PromotePlan) containers() []Container {
+// Containers are the target's containers once promoted: what Wait waits for.
+func (p *PromotePlan) Containers() []Container {
 	out := make([]Container, len(p.Images))
 	for i, c := range p.Images {
 		out[i] = Container{Name: c.Container, Image: c.To, Init: c.Init}
@@ -184,7 +185,7 @@ func (s *Service) Promote(ctx context.Context, actor access.Actor, plan PromoteP
 
 func (s *Service) apply(ctx context.Context, plan PromotePlan) error {
 	ref := Ref{Target: plan.To.Target(), Kind: plan.Kind, Name: plan.App}
-	images := plan.containers()
+	images := plan.Containers()
 	if plan.Hook != "" {
 		if err := s.cluster.RunHook(ctx, ref.Target, plan.Hook, images); err != nil {
 			return err
@@ -205,7 +206,7 @@ func (s *Service) unlockWhenSettled(ctx context.Context, plan PromotePlan, holde
 	defer cancel()
 	ch, stop := s.Subscribe()
 	defer stop()
-	want := plan.containers()
+	want := plan.Containers()
 	for {
 		if c, ok := s.Matrix().Cell(plan.App, plan.To.Name); ok && hasImages(c.Workload.Containers, want) {
 			if c.Health == Healthy || c.Health == Stalled {

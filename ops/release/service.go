@@ -262,8 +262,9 @@ func (s *Service) Unfreeze(ctx context.Context, actor access.Actor, envName stri
 	return s.record(ctx, actor, ActUnfreeze, envName, nil, err)
 }
 
-// Wait waits until app's rollout in env has taken images (nil: whatever
-// the spec holds) and settled. It returns nil when healthy and a
+// Wait waits until app's rollout in env has taken images and settled.
+// After a change, pass the images it set (PromotePlan.Containers): with nil,
+// Wait takes whatever the cache holds, which may predate the change. It returns nil when healthy and a
 // *StalledError when it stalled; an environment with auto-rollback then
 // rolls back (as actor, journaled) and the error says so.
 func (s *Service) Wait(ctx context.Context, actor access.Actor, app, envName string, images []Container) error {
