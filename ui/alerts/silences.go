@@ -5,6 +5,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vigilops/vigil/ops/incident"
@@ -79,7 +80,7 @@ func matchers(s incident.Silence) string {
 func (l *silenceList) view(m *Model) string {
 	st := m.ctx.Styles
 	if len(l.items) == 0 {
-		return st.Muted.Render("No silence in Alertmanager. esc goes back to the alerts.")
+		return st.Muted.Render(lipgloss.Wrap("No silence in Alertmanager. esc goes back to the alerts.", m.width, " "))
 	}
 	now := m.ctx.Now()
 	var b strings.Builder
