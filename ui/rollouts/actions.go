@@ -129,13 +129,8 @@ func (m *Model) actionKey(k tea.KeyPressMsg, app, env string) tea.Cmd {
 }
 
 func (m *Model) frozen(env string) bool {
-	if m.matrix == nil {
-		return false
-	}
-	for _, e := range m.matrix.Envs {
-		if e.Name == env {
-			return e.Freeze.Active(m.ctx.Now())
-		}
+	for _, e := range m.envStates(env) {
+		return e.Freeze.Active(m.ctx.Now())
 	}
 	return false
 }
@@ -221,8 +216,10 @@ func (m *Model) chooseKey(k tea.KeyPressMsg) tea.Cmd {
 }
 
 func (m *Model) protected(env string) bool {
-	e, err := m.svc.Env(env)
-	return err == nil && e.Protected
+	for _, e := range m.envStates(env) {
+		return e.Protected
+	}
+	return false
 }
 
 // confirm asks to confirm run (typing typeName, when set, to accept), or, in a session that may not act, sends

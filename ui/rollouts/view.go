@@ -147,7 +147,7 @@ func (m *Model) detailLines() []string {
 	if w.ChangeCause != "" {
 		lines = append(lines, st.Muted.Render("change-cause: "+w.ChangeCause))
 	}
-	for _, es := range m.envStates() {
+	for _, es := range m.envStates(m.env) {
 		if es.Freeze.Active(now) {
 			lines = append(lines, st.StatusWarn.Render(fmt.Sprintf("❄ %s is frozen by %s for %s more: %s", es.Name, es.Freeze.By, environments.Age(es.Freeze.Until.Sub(now)), es.Freeze.Reason)))
 		}
@@ -265,12 +265,13 @@ func (m *Model) chooseLines() []string {
 	return lines
 }
 
-func (m *Model) envStates() []release.EnvState {
+// envStates returns env's state in the matrix, when it has it.
+func (m *Model) envStates(env string) []release.EnvState {
 	if m.matrix == nil {
 		return nil
 	}
 	for _, es := range m.matrix.Envs {
-		if es.Name == m.env {
+		if es.Name == env {
 			return []release.EnvState{es}
 		}
 	}

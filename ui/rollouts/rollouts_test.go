@@ -1,0 +1,320 @@
+package rollouts
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/config"
+	"github.com/vigilops/vigil/ops/release"
+	"github.com/vigilops/vigil/themes"
+	"github.com/vigilops/vigil/ui/common"
+)
+
+var fixedNow = time.Date(2026, 11, 29, 14, 2, 31, 0, time.UTC)
+
+func testContext(t testing.TB, role access.Role) *common.Context {
+	t.Helper()
+	theme, err := themes.Load("dark", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := &common.Context{Config: &config.Config{}, Actor: access.Actor{Name: "alice", Role: role},
+		Services: &common.Services{}, Base: context.Background(), Now: func() time.Time { return fixedNow }}
+	ctx.SetTheme(theme)
+	return ctx
+}
+
+var envs = []string{"dev", "test", "prod"}
+
+func workload(app, version string, updated, ready, desired int32, age time.Duration) *release.Workload {
+	return &release.Workload{Kind: release.Deployment, Name: app, Settled: true,
+		Containers: []release.Container{{Name: app, Image: "registry.lab.local/shop/" + app + ":" + version}},
+		Desired:    desired, Current: desired, Updated: updated, Ready: ready, Available: ready, Revision: 4,
+		ChangedAt: fixedNow.Add(-age), PromotedBy: "bob (operator)", PromotedFrom: "test", PromotedAt: fixedNow.Add(-age),
+		Conditions: []release.Condition{
+			{Type: "Available", Status: "True", Reason: "MinimumReplicasAvailable", Message: "Deployment has minimum availability.", Updated: fixedNow.Add(-age)},
+			{Type: "Progressing", Status: "True", Reason: "ReplicaSetUpdated", Message: `ReplicaSet "` + app + `-7c9" is progressing.`, Updated: fixedNow.Add(-age)},
+		}}
+}
+
+func testMatrix() *release.Matrix {
+	m := &release.Matrix{Built: fixedNow}
+	for _, e := range envs {
+		m.Envs = append(m.Envs, release.EnvState{Env: release.Env{Name: e, Namespace: e, Protected: e == "prod"},
+			Conn: release.Conn{Connected: true, LastData: fixedNow}})
+	}
+	m.Envs[2].Freeze = &release.Freeze{Reason: "black friday", By: "bob", Until: fixedNow.Add(2 * time.Hour)}
+	add := func(app string, ws ...*release.Workload) {
+		r := release.Row{App: app, Kind: release.Deployment}
+		for i, w := range ws {
+			c := release.Cell{Env: envs[i], Workload: w, Version: w.Version(), Health: w.Health()}
+			r.Cells = append(r.Cells, c)
+		}
+		m.Rows = append(m.Rows, r)
+	}
+	add("api", workload("api", "2.5.0", 3, 3, 3, 3*time.Hour), workload("api", "2.5.0", 3, 3, 3, 2*time.Hour), workload("api", "2.5.0", 1, 2, 3, 2*time.Minute))
+	add("web", workload("web", "1.9.0", 2, 2, 2, 5*time.Hour), workload("web", "1.9.0", 2, 2, 2, 30*time.Minute), workload("web", "1.8.3", 4, 4, 4, 48*time.Hour))
+	return m
+}
+
+func testDetail() release.Detail {
+	w := *workload("api", "2.5.0", 1, 2, 3, 2*time.Minute)
+	w.ChangeCause = "vigil: bob promoted api 2.5.0 from test"
+	w.Conditions[1] = release.Condition{Type: "Progressing", Status: "False", Reason: "ProgressDeadlineExceeded",
+		Message: `ReplicaSet "api-7c9" has timed out progressing.`, Updated: fixedNow.Add(-time.Minute)}
+	return release.Detail{
+		Workload: w,
+		New:      &release.ReplicaSet{Name: "api-7c9", Revision: 4, Containers: w.Containers, Desired: 1, Ready: 0, Created: fixedNow.Add(-2 * time.Minute)},
+		Old: []release.ReplicaSet{{Name: "api-5d6", Revision: 3, Containers: []release.Container{{Name: "api", Image: "registry.lab.local/shop/api:2.4.1"}},
+			Desired: 2, Ready: 2, Available: 2, Created: fixedNow.Add(-48 * time.Hour)}},
+		Events: []release.Event{{Type: "Normal", Reason: "ScalingReplicaSet", Object: "Deployment/api", Message: "Scaled up replica set api-7c9 from 0 to 1", Count: 1, Last: fixedNow.Add(-2 * time.Minute)},
+			{Type: "Warning", Reason: "BackOff", Object: "Pod/api-7c9-x2f", Message: "Back-off restarting failed container", Count: 4, Last: fixedNow.Add(-30 * time.Second)}},
+		Pods: []release.Pod{{Name: "api-7c9-x2f", Owner: "api-7c9", Phase: "Running", Restarts: 4, Reason: "CrashLoopBackOff", Created: fixedNow.Add(-2 * time.Minute)}},
+		Stall: "progress deadline exceeded: ReplicaSet \"api-7c9\" has timed out progressing.",
+	}
+}
+
+func testHistory() []release.Revision {
+	return []release.Revision{
+		{Number: 4, Containers: []release.Container{{Name: "api", Image: "registry.lab.local/shop/api:2.5.0"}}, ChangeCause: "vigil: bob promoted api 2.5.0 from test", Created: fixedNow.Add(-2 * time.Minute), Current: true},
+		{Number: 3, Containers: []release.Container{{Name: "api", Image: "registry.lab.local/shop/api:2.4.1"}}, ChangeCause: "vigil: alice promoted api 2.4.1 from test", Created: fixedNow.Add(-48 * time.Hour)},
+		{Number: 1, Containers: []release.Container{{Name: "api", Image: "registry.lab.local/shop/api:2.3.0"}}, Created: fixedNow.Add(-96 * time.Hour)},
+	}
+}
+
+func newModel(t testing.TB, role access.Role, w, h int) *Model {
+	t.Helper()
+	m := New(testContext(t, role), nil, NewKeyMap())
+	common.Restrict(m.Bindings(), m.ctx.MayAct())
+	m.SetSize(w, h)
+	m.SetMatrix(testMatrix())
+	return m
+}
+
+// open shows api in prod as if the live feed and the history had come.
+func open(m *Model) {
+	m.gen++
+	m.app, m.env, m.mode = "api", "prod", detailMode
+	m.Update(DetailMsg{gen: m.gen, Detail: testDetail()})
+	m.Update(HistoryMsg{gen: m.gen, Revisions: testHistory()})
+}
+
+func ascii(t *testing.T, s string) string {
+	t.Helper()
+	var b bytes.Buffer
+	w := &colorprofile.Writer{Forward: &b, Profile: colorprofile.ASCII}
+	if _, err := w.WriteString(s); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func keyMsg(k string) tea.KeyPressMsg {
+	switch k {
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "space":
+		return tea.KeyPressMsg{Code: ' ', Text: " "}
+	}
+	return tea.KeyPressMsg{Code: []rune(k)[0], Text: k}
+}
+
+func press(m *Model, keys ...string) tea.Cmd {
+	var cmd tea.Cmd
+	for _, k := range keys {
+		cmd = m.Update(keyMsg(k))
+	}
+	return cmd
+}
+
+func TestGolden(t *testing.T) {
+	for _, sz := range [][2]int{{80, 24}, {120, 40}} {
+		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
+			t.Run("list", func(t *testing.T) {
+				golden.RequireEqual(t, ascii(t, newModel(t, access.Operator, sz[0], sz[1]).View()))
+			})
+			t.Run("detail", func(t *testing.T) {
+				m := newModel(t, access.Operator, sz[0], sz[1])
+				open(m)
+				golden.RequireEqual(t, ascii(t, m.View()))
+			})
+			t.Run("choose", func(t *testing.T) {
+				m := newModel(t, access.Operator, sz[0], sz[1])
+				open(m)
+				press(m, "u")
+				golden.RequireEqual(t, ascii(t, m.View()))
+			})
+		})
+	}
+}
+
+func TestListOrder(t *testing.T) {
+	m := newModel(t, access.Operator, 120, 40)
+	var got []string
+	for _, i := range m.visible {
+		got = append(got, m.entries[i].env+"/"+m.entries[i].app)
+	}
+	// The unsettled rollout first, then the newest change.
+	want := "prod/api test/web test/api dev/api dev/web prod/web"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("order %q, want %q", strings.Join(got, " "), want)
+	}
+	if s := m.Status(); s != "1 unsettled · 6 workloads" {
+		t.Fatalf("status %q", s)
+	}
+	m.SetFilter("web 1.9")
+	if len(m.visible) != 2 {
+		t.Fatalf("filter web 1.9: %d visible", len(m.visible))
+	}
+}
+
+func TestDetail(t *testing.T) {
+	m := newModel(t, access.Operator, 120, 60)
+	open(m)
+	view := ansi.Strip(m.View())
+	for _, want := range []string{
+		"api in prod · Deployment · revision 4 · 2.5.0 · ✗ stalled",
+		"❄ prod is frozen by bob for 2h more: black friday",
+		"✗ stalled: progress deadline exceeded", "u rolls back to revision 3",
+		"updated    " + Bar(1, 3, 40) + " 1/3",
+		"new  api-7c9  rev 4", "old  api-5d6  rev 3",
+		"Progressing  False", "CrashLoopBackOff", "Warning  BackOff Pod/api-7c9-x2f",
+		"●    4  registry.lab.local/shop/api:2.5.0  2m  vigil: bob promoted",
+	} {
+		if !strings.Contains(view, want) {
+			t.Errorf("detail lacks %q:\n%s", want, view)
+		}
+	}
+	// An old feed's detail is ignored.
+	m.Update(DetailMsg{gen: m.gen - 1, Detail: release.Detail{Workload: release.Workload{Name: "stale"}}})
+	if m.detail.Workload.Name != "api" {
+		t.Fatal("a detail from an earlier feed replaced the open one")
+	}
+}
+
+func TestChooseRevision(t *testing.T) {
+	m := newModel(t, access.Operator, 120, 40)
+	open(m)
+	press(m, "u")
+	if m.mode != chooseMode || m.history[m.choice].Number != 3 {
+		t.Fatalf("u: mode %d, choice %d", m.mode, m.choice)
+	}
+	press(m, "k")
+	if cmd := press(m, "enter"); cmd == nil || m.mode != chooseMode {
+		t.Fatal("enter on the current revision should say so and stay")
+	}
+	press(m, "j", "j")
+	cmd := press(m, "enter")
+	if m.mode != detailMode || cmd == nil {
+		t.Fatalf("enter on revision 1: mode %d", m.mode)
+	}
+	req, ok := cmd().(common.ConfirmMsg)
+	if !ok || req.Title != "Roll api in prod back to revision 1?" || req.TypeName != "prod" {
+		t.Fatalf("confirm %#v", req)
+	}
+	if !strings.Contains(req.Body, "registry.lab.local/shop/api:2.3.0") {
+		t.Fatalf("confirm body %q", req.Body)
+	}
+}
+
+func TestPrompt(t *testing.T) {
+	m := newModel(t, access.Operator, 120, 40)
+	press(m, "s")
+	if !m.Capturing() {
+		t.Fatal("s opened no prompt")
+	}
+	if v := ansi.Strip(m.View()); !strings.Contains(v, "replicas of api in prod (now 3): ") {
+		t.Fatalf("prompt not shown:\n%s", v)
+	}
+	press(m, "x")
+	cmd := press(m, "enter")
+	if m.Capturing() || cmd == nil {
+		t.Fatal("enter did not close the prompt")
+	}
+	if toast, ok := cmd().(common.ToastMsg); !ok || !strings.Contains(toast.Text, `"x" is not a replica count`) {
+		t.Fatalf("bad count: %#v", toast)
+	}
+	press(m, "s", "esc")
+	if m.Capturing() {
+		t.Fatal("esc left the prompt open")
+	}
+	for _, c := range []struct {
+		in     string
+		reason string
+		d      time.Duration
+		err    string
+	}{
+		{"release window 2h", "release window", 2 * time.Hour, ""},
+		{"2h", "", 0, "needs a reason and a duration"},
+		{"incident soon", "", 0, `"soon" is not a duration`},
+	} {
+		reason, d, err := parseFreeze(c.in)
+		if reason != c.reason || d != c.d || (err == nil) != (c.err == "") || (err != nil && !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("parseFreeze(%q) = %q, %s, %v", c.in, reason, d, err)
+		}
+	}
+}
+
+func TestViewerHasNoDangerousKeys(t *testing.T) {
+	m := newModel(t, access.Viewer, 120, 40)
+	for _, b := range []*common.Binding{m.keys.Rollback, m.keys.Pause, m.keys.Restart, m.keys.Scale, m.keys.Freeze} {
+		if !b.Dangerous || b.Enabled() {
+			t.Errorf("%s: dangerous %v, enabled %v for a viewer", b.Name, b.Dangerous, b.Enabled())
+		}
+	}
+	// Without a service, reaching ops would panic: the keys do nothing.
+	for _, k := range []string{"u", "space", "r", "s", "f"} {
+		if cmd := press(m, k); cmd != nil || m.Capturing() {
+			t.Fatalf("viewer: %s did something", k)
+		}
+	}
+}
+
+func TestEverySize(t *testing.T) {
+	m := newModel(t, access.Operator, 80, 24)
+	for _, mode := range []string{"list", "detail", "choose", "prompt"} {
+		switch mode {
+		case "detail":
+			open(m)
+		case "choose":
+			press(m, "u")
+		case "prompt":
+			press(m, "esc", "s")
+		}
+		for w := 0; w <= 300; w += 7 {
+			for h := 0; h <= 100; h += 6 {
+				m.SetSize(w, h)
+				press(m, "G")
+				checkFits(t, mode, m.View(), w, h)
+			}
+		}
+	}
+}
+
+func checkFits(t *testing.T, what, view string, w, h int) {
+	t.Helper()
+	lines := strings.Split(view, "\n")
+	if view == "" {
+		lines = nil
+	}
+	if len(lines) > h {
+		t.Fatalf("%s at %dx%d: %d lines", what, w, h, len(lines))
+	}
+	for i, l := range lines {
+		if lw := ansi.StringWidth(l); lw > w {
+			t.Fatalf("%s at %dx%d: line %d is %d wide: %q", what, w, h, i, lw, ansi.Strip(l))
+		}
+	}
+}
