@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/release"
@@ -315,5 +317,43 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		case <-time.After(50 * time.Millisecond):
 		}
+	}
+}
+
+// A lock whose holder vanished expires after its TTL; until then it names
+// its holder; its holder may renew it, and only its holder frees it.
+func TestPromotionLockLease(t *testing.T) {
+	f := newFixture(t, lab(t), "dev")
+	f.start()
+	target := f.env("dev").Target()
+	if err := f.client.Lock(f.ctx, target, "vigil-promote-api", "bob", 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.client.Lock(f.ctx, target, "vigil-promote-api", "bob", 2*time.Second); err != nil {
+		t.Fatalf("the holder could not renew its lock: %v", err)
+	}
+	var locked *release.LockedError
+	if err := f.client.Lock(f.ctx, target, "vigil-promote-api", "alice", time.Minute); !errors.As(err, &locked) || locked.Holder != "bob" {
+		t.Fatalf("alice took bob's lock: %v", err)
+	}
+	if err := f.client.Unlock(f.ctx, target, "vigil-promote-api", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.client.Lock(f.ctx, target, "vigil-promote-api", "carol", time.Minute); !errors.As(err, &locked) {
+		t.Fatalf("alice's unlock freed bob's lock: %v", err)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	if err := f.client.Lock(f.ctx, target, "vigil-promote-api", "alice", time.Minute); err != nil {
+		t.Fatalf("an expired lock still refused: %v", err)
+	}
+	lease, err := f.cs.CoordinationV1().Leases(target.Namespace).Get(f.ctx, "vigil-promote-api", metav1.GetOptions{})
+	if err != nil || *lease.Spec.HolderIdentity != "alice" || *lease.Spec.LeaseDurationSeconds != 60 {
+		t.Fatalf("lease: %+v %v", lease.Spec, err)
+	}
+	if err := f.client.Unlock(f.ctx, target, "vigil-promote-api", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.cs.CoordinationV1().Leases(target.Namespace).Get(f.ctx, "vigil-promote-api", metav1.GetOptions{}); err == nil {
+		t.Fatal("the holder's unlock left the lease")
 	}
 }

@@ -1,6 +1,7 @@
 package release
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -334,5 +335,49 @@ func TestStall(t *testing.T) {
 		if got := stall(&c.d); got != c.want {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)
 		}
+	}
+}
+
+func TestWriteStatus(t *testing.T) {
+	s := newTestService(Options{})
+	s.store.Freeze("prod", &Freeze{Reason: "launch", Until: time.Now().Add(time.Hour)})
+	s.store.Conn(Conn{Connected: true})
+	s.store.rebuild()
+	var text strings.Builder
+	if err := s.WriteStatus(&text, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"prod (protected) (frozen)", "2.4.1 3/3 healthy (drift from 2.5.0)", "web"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, text.String())
+		}
+	}
+	if strings.Contains(text.String(), "disconnected") {
+		t.Errorf("a connected cluster shows as disconnected:\n%s", text.String())
+	}
+	var js strings.Builder
+	if err := s.WriteStatus(&js, true); err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Envs []struct {
+			Name   string `json:"name"`
+			Freeze *struct{ Reason string }
+		} `json:"environments"`
+		Apps []struct {
+			App   string `json:"app"`
+			Cells []struct {
+				Env     string `json:"env"`
+				Version string `json:"version"`
+				Drift   bool   `json:"drift"`
+			} `json:"cells"`
+		} `json:"apps"`
+	}
+	if err := json.Unmarshal([]byte(js.String()), &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Envs) != 4 || m.Envs[3].Freeze == nil || m.Envs[3].Freeze.Reason != "launch" || len(m.Apps) != 2 || m.Apps[0].App != "api" ||
+		m.Apps[0].Cells[3].Version != "2.4.1" || !m.Apps[0].Cells[3].Drift {
+		t.Fatalf("status --json: %+v", m)
 	}
 }
