@@ -106,7 +106,11 @@ type health struct {
 }
 
 func (h *health) conn() release.Conn {
-	return release.Conn{Context: h.name, Connected: h.connected, LastData: time.Unix(0, h.lastData.Load()), Err: h.err}
+	c := release.Conn{Context: h.name, Connected: h.connected, Err: h.err}
+	if ns := h.lastData.Load(); ns != 0 {
+		c.LastData = time.Unix(0, ns)
+	}
+	return c
 }
 
 func (h *health) ok() {
