@@ -1,0 +1,233 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8s "k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/vigilops/vigil/integrations/kubernetes"
+	"github.com/vigilops/vigil/internal/labtest"
+	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/audit"
+	"github.com/vigilops/vigil/ops/config"
+	"github.com/vigilops/vigil/ops/release"
+	"github.com/vigilops/vigil/ui/common"
+)
+
+// releaseLab is the lab's pipeline (from its vigil.yaml) watched through
+// a label of this test only: its app lives in the lab's dev and test
+// namespaces beside the shop, which it leaves alone, and is deleted after.
+type releaseLab struct {
+	t       *testing.T
+	cfg     *config.Config
+	svc     *release.Service
+	journal *audit.Journal
+	app     string
+}
+
+func newReleaseLab(t *testing.T) *releaseLab {
+	t.Helper()
+	labtest.Env(t, "KUBECONFIG")
+	cfg, err := config.Load(filepath.Join(labtest.StateDir(), "vigil.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	envs, err := release.EnvsFromConfig(cfg.Kubernetes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	t.Cleanup(cancel)
+	suffix := make([]byte, 3)
+	_, _ = rand.Read(suffix)
+	l := &releaseLab{t: t, cfg: cfg, app: "uiflow-" + hex.EncodeToString(suffix)}
+	partOf := "vigil-ui-test-" + hex.EncodeToString(suffix)
+
+	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: cfg.Kubernetes.Kubeconfig}
+	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: envs[0].Context}).ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := k8s.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, version := range []string{"1.1.0", "1.0.0"} { // dev, test
+		ns := envs[i].Namespace
+		labels := map[string]string{"app.kubernetes.io/name": l.app, "app.kubernetes.io/part-of": partOf}
+		two := int32(2)
+		d := &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Name: l.app, Labels: labels},
+			Spec: appsv1.DeploymentSpec{
+				Replicas: &two,
+				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/name": l.app}},
+				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
+					Containers: []corev1.Container{{Name: "app", Image: "registry.lab.local/test/uiflow:" + version}},
+				}},
+			},
+		}
+		if _, err := cs.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			bg := context.Background()
+			_ = cs.AppsV1().Deployments(ns).Delete(bg, l.app, metav1.DeleteOptions{})
+			_ = cs.CoordinationV1().Leases(ns).Delete(bg, "vigil-promote-"+l.app, metav1.DeleteOptions{})
+		})
+	}
+	if l.journal, err = audit.Open(filepath.Join(t.TempDir(), "journal.db")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.journal.Close() })
+	l.svc = release.New(envs, kubernetes.New(ctx, cfg.Kubernetes.Kubeconfig), l.journal,
+		release.Options{Selector: "app.kubernetes.io/part-of=" + partOf, LockTTL: time.Minute})
+	if err := l.svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l.waitCell("dev", "1.1.0")
+	l.waitCell("test", "1.0.0")
+	return l
+}
+
+// waitCell waits until the app runs version in env, healthy.
+func (l *releaseLab) waitCell(env, version string) {
+	l.t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, ok := l.svc.Matrix().Cell(l.app, env); ok && c.Version == version && c.Health == release.Healthy {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c, _ := l.svc.Matrix().Cell(l.app, env)
+	l.t.Fatalf("%s in %s is not healthy at %s after 90s: %s %s", l.app, env, version, c.Version, c.Health)
+}
+
+// console runs the shell over the lab's release service as actor.
+func (l *releaseLab) console(actor access.Actor) (*teatest.TestModel, *probe) {
+	l.t.Helper()
+	opts := testOptions(l.t, l.cfg)
+	opts.Actor, opts.Journal, opts.Now = actor, l.journal, time.Now
+	opts.Services = &common.Services{Release: l.svc}
+	p := &probe{Model: New(opts)}
+	tm := teatest.NewTestModel(l.t, p, teatest.WithInitialTermSize(120, 40),
+		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.ASCII)))
+	l.t.Cleanup(func() { _ = tm.Quit(); p.Close() })
+	return tm, p
+}
+
+func sendKeys(tm *teatest.TestModel, keys string) {
+	for _, k := range strings.Fields(keys) {
+		tm.Send(keyMsg(k))
+	}
+}
+
+func sendText(tm *teatest.TestModel, s string) {
+	for _, r := range s {
+		if r == ' ' {
+			tm.Send(keyMsg("space"))
+		} else {
+			tm.Send(keyMsg(string(r)))
+		}
+	}
+}
+
+// entry returns the journal's entry for action, failing when there is none.
+func (l *releaseLab) entry(action string) audit.Entry {
+	l.t.Helper()
+	all, err := l.journal.Query(audit.Query{})
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	for _, e := range all {
+		if e.Action == action {
+			return e
+		}
+	}
+	l.t.Fatalf("no %q in the journal: %+v", action, all)
+	return audit.Entry{}
+}
+
+// TestReleaseFlowOnTheLab opens the matrix, promotes a cell through the
+// preview and the confirm dialog, watches the rollout complete, and rolls
+// it back from the Rollouts pane, on the lab's real control plane.
+func TestReleaseFlowOnTheLab(t *testing.T) {
+	l := newReleaseLab(t)
+	tm, p := l.console(access.Actor{Name: "alice", Role: access.Operator, Source: "local"})
+
+	sendKeys(tm, "2")
+	p.waitFor(t, l.app)
+	p.waitFor(t, "p promote")
+	sendKeys(tm, "p")
+	p.waitFor(t, "Promote "+l.app+" from dev to test?")
+	p.waitFor(t, "container app: registry.lab.local/test/uiflow:1.0.0 →") // the dialog wraps the line
+	p.waitFor(t, "registry.lab.local/test/uiflow:1.1.0")
+	sendKeys(tm, "y")
+	p.waitFor(t, "promoted "+l.app+" to test")
+	l.waitCell("test", "1.1.0")
+	if e := l.entry("promote"); e.Result != audit.OK || e.Target != "test/"+l.app || e.Actor != "alice" {
+		t.Fatalf("promote journaled as %+v", e)
+	}
+
+	// The rollout detail of the promoted cell, then a rollback to revision 1.
+	sendKeys(tm, "l enter")
+	p.waitFor(t, l.app+" in test · Deployment · revision 2 · 1.1.0")
+	p.waitFor(t, "promoted by alice")
+	p.waitFor(t, "●    2  registry.lab.local/test/uiflow:1.1.0")
+	sendKeys(tm, "u")
+	p.waitFor(t, "Roll "+l.app+" in test back to which revision?")
+	sendKeys(tm, "enter")
+	p.waitFor(t, "Roll "+l.app+" in test back to revision 1?")
+	sendKeys(tm, "y")
+	p.waitFor(t, "done: roll "+l.app+" in test back to revision 1")
+	l.waitCell("test", "1.0.0")
+	p.waitFor(t, "revision 3 · 1.0.0")
+	if e := l.entry("roll back"); e.Result != audit.OK || e.Parameters["restored"] != "1" {
+		t.Fatalf("rollback journaled as %+v", e)
+	}
+}
+
+// TestViewerCannotPromoteOnTheLab: a viewer's console has no promote key,
+// and the palette's :promote reaches ops, which refuses and journals it.
+func TestViewerCannotPromoteOnTheLab(t *testing.T) {
+	l := newReleaseLab(t)
+	tm, p := l.console(access.Actor{Name: "victor", Role: access.Viewer, Source: "local"})
+
+	sendKeys(tm, "2")
+	p.waitFor(t, l.app)
+	sendKeys(tm, "p ?")
+	p.waitFor(t, "rollout detail")
+	if strings.Contains(p.screen(), "promote to the next environment") {
+		t.Fatalf("a viewer's help offers promote:\n%s", p.screen())
+	}
+	sendKeys(tm, "esc :")
+	sendText(tm, "promote "+l.app+" test")
+	sendKeys(tm, "enter")
+	p.waitFor(t, "refused: ")
+	e := l.entry("promote")
+	if e.Result != audit.Refused || e.Actor != "victor" || e.Target != "test/"+l.app {
+		t.Fatalf("refusal journaled as %+v", e)
+	}
+	if c, _ := l.svc.Matrix().Cell(l.app, "test"); c.Version != "1.0.0" {
+		t.Fatalf("test runs %s after a viewer's promote", c.Version)
+	}
+}
+
+func (p *probe) screen() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.last
+}
