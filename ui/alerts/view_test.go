@@ -3,6 +3,7 @@ package alerts
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -179,4 +180,25 @@ func fiveThousand(b *testing.B) *fixture {
 	f.am.set(alerts...)
 	f.poll()
 	return f
+}
+
+// BenchmarkHeld5000 reports the heap that the service and one pane
+// holding 5,000 alerts keep (heap-MB), after garbage collection, with a
+// frame drawn and every row of the list rendered once.
+func BenchmarkHeld5000(b *testing.B) {
+	var before, after runtime.MemStats
+	for b.Loop() {
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		f := fiveThousand(b)
+		f.m.SetSize(200, 50)
+		for range len(f.m.lines) / 50 {
+			f.m.View()
+			f.m.moveCursor(50)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		runtime.KeepAlive(f)
+	}
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "heap-MB")
 }
