@@ -1,0 +1,146 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startAlertmanager runs an Alertmanager of the test's own, without
+// gossip, and returns its URL.
+func startAlertmanager(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("prometheus-alertmanager")
+	if err != nil {
+		t.Skip("prometheus-alertmanager is not installed: apt-get install prometheus-alertmanager")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "alertmanager.yml")
+	writeFile(t, cfg, "route: {receiver: none}\nreceivers: [{name: none}]\n")
+	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr, "--cluster.listen-address=")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	})
+	url := "http://" + addr
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if res, err := http.Get(url + "/-/ready"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return url
+			}
+		}
+	}
+	t.Fatalf("alertmanager on %s not ready after 20 s", addr)
+	return ""
+}
+
+func alertsConfig(t *testing.T, dir, amURL string) {
+	t.Helper()
+	path := filepath.Join(dir, "vigil.yaml")
+	writeFile(t, path, fmt.Sprintf("identity: {name: carol, role: operator}\nalertmanager:\n  urls: [%q]\naudit:\n  path: %q\n",
+		amURL, filepath.Join(dir, "journal.db")))
+	t.Setenv("VIGIL_CONFIG", path)
+}
+
+// TestAlertVerbs lists, acknowledges and unacknowledges an alert of a
+// real Alertmanager with the CLI, as an operator and in read-only mode.
+func TestAlertVerbs(t *testing.T) {
+	dir := sandbox(t)
+	amURL := startAlertmanager(t)
+	alertsConfig(t, dir, amURL)
+	res, err := http.Post(amURL+"/api/v2/alerts", "application/json", strings.NewReader(
+		`[{"labels":{"alertname":"CLIProbe","severity":"warning","namespace":"prod","deployment":"api"},"annotations":{"summary":"probe of the CLI"}}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+
+	code, out, errOut := cli(t, "alerts")
+	if code != 0 || !strings.Contains(out, "SEVERITY") || !strings.Contains(out, "CLIProbe") || !strings.Contains(out, "prod/api") || !strings.Contains(out, "probe of the CLI") {
+		t.Fatalf("vigil alerts: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = cli(t, "alerts", "--json", "--filter", `alertname="CLIProbe",namespace=~"pro.*"`)
+	var listed []struct {
+		Fingerprint, State string
+		Workload           string
+	}
+	if err := json.Unmarshal([]byte(out), &listed); code != 0 || err != nil || len(listed) != 1 || listed[0].Workload != "prod/api" || listed[0].State != "firing" {
+		t.Fatalf("vigil alerts --json: exit %d, %v\n%s%s", code, err, out, errOut)
+	}
+	fp := listed[0].Fingerprint
+	if code, out, _ := cli(t, "alerts", "--json", "--filter", `alertname="Other"`); code != 0 || strings.TrimSpace(out) != "[]" {
+		t.Fatalf("a filter matching nothing: exit %d, %q", code, out)
+	}
+	if code, _, errOut := cli(t, "alerts", "--filter", `alertname=~"(`); code != 1 || !strings.Contains(errOut, "bad --filter") {
+		t.Fatalf("a bad filter: exit %d, %s", code, errOut)
+	}
+
+	if code, _, errOut := cli(t, "--read-only", "ack", fp, "--for", "1h", "--comment", "on it"); code != 3 || !strings.Contains(errOut, "read-only") {
+		t.Fatalf("ack in read-only mode: exit %d, %s", code, errOut)
+	}
+	if code, _, errOut := cli(t, "ack", "--for", "1h", "--comment", "on it"); code == 0 || !strings.Contains(errOut, "FINGERPRINT or --match") {
+		t.Fatalf("ack without a target: exit %d, %s", code, errOut)
+	}
+	code, out, errOut = cli(t, "ack", fp, "--for", "1h", "--comment", "on it")
+	if code != 0 || !strings.Contains(out, "acknowledged by carol until") {
+		t.Fatalf("vigil ack: exit %d\n%s%s", code, out, errOut)
+	}
+	silence := strings.TrimSpace(out[strings.LastIndex(out, "silence ")+len("silence "):])
+	if code, out, _ := cli(t, "alerts"); code != 0 || !strings.Contains(out, "acknowledged by carol") || !strings.Contains(out, silence) {
+		t.Fatalf("vigil alerts after ack: exit %d\n%s", code, out)
+	}
+	if code, out, errOut := cli(t, "unack", silence); code != 0 || !strings.Contains(out, "expired silence "+silence) {
+		t.Fatalf("vigil unack: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, _ := cli(t, "alerts"); code != 0 || strings.Contains(out, "acknowledged") {
+		t.Fatalf("vigil alerts after unack: exit %d\n%s", code, out)
+	}
+	if code, out, errOut := cli(t, "ack", "--match", `alertname="CLIProbe"`, "--for", "30m", "--comment", "all of them"); code != 0 || !strings.Contains(out, "silence ") {
+		t.Fatalf("vigil ack --match: exit %d\n%s%s", code, out, errOut)
+	}
+
+	code, out, _ = cli(t, "audit", "--json")
+	for _, want := range []string{`"alert.ack"`, `"alert.unack"`, `"refused"`, `"carol"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the journal lacks %s:\n%s", want, out)
+		}
+	}
+}
+
+func TestAlertsUnreachable(t *testing.T) {
+	dir := sandbox(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + l.Addr().String()
+	l.Close()
+	alertsConfig(t, dir, dead)
+	code, _, errOut := cli(t, "alerts")
+	if code != 1 || !strings.Contains(errOut, "Alertmanager unreachable") {
+		t.Fatalf("unreachable Alertmanager: exit %d, %s", code, errOut)
+	}
+	sandbox(t)
+	if code, _, errOut := cli(t, "alerts"); code != 1 || !strings.Contains(errOut, "no prometheus or alertmanager section") {
+		t.Fatalf("no alerts configured: exit %d, %s", code, errOut)
+	}
+}
