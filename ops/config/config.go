@@ -67,17 +67,23 @@ type Ansible struct {
 }
 
 type Kubernetes struct {
-	Kubeconfig   string        `yaml:"kubeconfig"`
-	AppSelector  string        `yaml:"app_selector"` // label selector; empty: all workloads
-	Environments []Environment `yaml:"environments"` // ordered pipeline
+	Kubeconfig  string `yaml:"kubeconfig"`
+	AppSelector string `yaml:"app_selector"` // label selector; empty: all workloads
+	// PromotionHooks maps an app to the suspended CronJob whose job template
+	// runs in the target namespace before the app is promoted there, in
+	// every environment. An environment's own entry for the app wins, and
+	// both win over the workload's vigil.dev/promotion-hook annotation.
+	PromotionHooks map[string]string `yaml:"promotion_hooks"`
+	Environments   []Environment     `yaml:"environments"` // ordered pipeline
 }
 
 type Environment struct {
-	Name         string `yaml:"name"`
-	Context      string `yaml:"context"`
-	Namespace    string `yaml:"namespace"`
-	Protected    bool   `yaml:"protected"`
-	AutoRollback bool   `yaml:"auto_rollback"`
+	Name           string            `yaml:"name"`
+	Context        string            `yaml:"context"`
+	Namespace      string            `yaml:"namespace"`
+	Protected      bool              `yaml:"protected"`
+	AutoRollback   bool              `yaml:"auto_rollback"`
+	PromotionHooks map[string]string `yaml:"promotion_hooks"` // app → CronJob, in this environment only
 }
 
 type Prometheus struct {

@@ -56,6 +56,13 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"environment names unique", "kubernetes:\n  environments:\n    - name: dev\n    - name: prod\n    - name: dev\n", 5, "kubernetes.environments[2].name", "already environments[0]"},
 		{"no environments", "kubernetes:\n  kubeconfig: /k\n", 1, "kubernetes.environments", "missing"},
 		{"namespace syntax", "kubernetes:\n  environments:\n    - name: dev\n      namespace: Shop Dev\n", 4, "kubernetes.environments[0].namespace", "invalid namespace"},
+		{"promotion hooks key", "kubernetes:\n  promotion_hook:\n    api: m\n", 2, "kubernetes.promotion_hook", `did you mean "promotion_hooks"?`},
+		{"promotion hooks list", "kubernetes:\n  environments: [{name: dev}]\n  promotion_hooks: [api-migrate]\n", 3, "kubernetes.promotion_hooks", "expected a mapping"},
+		{"promotion hook CronJob name", "kubernetes:\n  environments: [{name: dev}]\n  promotion_hooks:\n    api: Migrate_DB\n", 4, "kubernetes.promotion_hooks.api", `invalid CronJob name "Migrate_DB"`},
+		{"promotion hook CronJob length", "kubernetes:\n  environments: [{name: dev}]\n  promotion_hooks:\n    api: " + strings.Repeat("m", 53) + "\n", 4, "kubernetes.promotion_hooks.api", "up to 52 characters"},
+		{"promotion hook app name", "kubernetes:\n  environments: [{name: dev}]\n  promotion_hooks:\n    API: migrate\n", 4, "kubernetes.promotion_hooks.API", `invalid app name "API"`},
+		{"promotion hook empty", "kubernetes:\n  environments:\n    - name: prod\n      promotion_hooks:\n        api: \"\"\n", 5, "kubernetes.environments[0].promotion_hooks.api", "missing: set the name of the suspended CronJob"},
+		{"promotion hooks duplicate app", "kubernetes:\n  environments: [{name: dev}]\n  promotion_hooks:\n    api: a\n    api: b\n", 5, "kubernetes.promotion_hooks.api", "duplicate key"},
 		{"role", "identity:\n  role: root\n", 2, "identity.role", `unknown role "root"`},
 		{"theme syntax", "theme: Dark Mode\n", 1, "theme", "invalid theme name"},
 		{"empty key list", "keys:\n  quit: []\n", 2, "keys.quit", "no keys"},
@@ -339,6 +346,9 @@ func TestExampleLoads(t *testing.T) {
 	}
 	if n := len(c.Kubernetes.Environments); n != 4 {
 		t.Errorf("example has %d environments, want the 4 of the pipeline", n)
+	}
+	if k := c.Kubernetes; k.PromotionHooks["api"] != "api-migrate" || k.Environments[3].PromotionHooks["api"] != "api-migrate-prod" || k.Environments[0].PromotionHooks != nil {
+		t.Errorf("promotion hooks: pipeline %v, per environment %v", k.PromotionHooks, k.Environments)
 	}
 	// Every key of the Config types appears in the example.
 	var doc yaml.Node

@@ -15,9 +15,12 @@ import (
 
 var (
 	// dnsLabel is what Kubernetes accepts as a namespace name (RFC 1123 label).
-	dnsLabel  = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
-	themeName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
-	yamlLine  = regexp.MustCompile(`line (\d+)`)
+	dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+	// dnsSubdomain is what Kubernetes accepts as a Deployment or CronJob
+	// name (RFC 1123 subdomain); lengths are checked apart.
+	dnsSubdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+	themeName    = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+	yamlLine     = regexp.MustCompile(`line (\d+)`)
 )
 
 // yamlErrLine extracts the line from a yaml.v3 syntax error, 0 when absent.
@@ -206,6 +209,28 @@ func (v *validator) kubernetes(k *Kubernetes) {
 		seen[e.Name] = i
 		if e.Namespace != e.Name && !dnsLabel.MatchString(e.Namespace) {
 			v.errorf(p+".namespace", "invalid namespace %q: use lower-case letters, digits and -, up to 63 characters", e.Namespace)
+		}
+		v.hooks(p+".promotion_hooks", e.PromotionHooks)
+	}
+	v.hooks("kubernetes.promotion_hooks", k.PromotionHooks)
+}
+
+// Kubernetes refuses CronJob names longer than this: the Jobs it makes
+// from them add a suffix.
+const maxCronJobName = 52
+
+// hooks checks a map of app → promotion hook CronJob.
+func (v *validator) hooks(path string, hooks map[string]string) {
+	for app, cronJob := range hooks {
+		p := join(path, app)
+		if len(app) > 253 || !dnsSubdomain.MatchString(app) {
+			v.errorf(p, "invalid app name %q: write the name of the Deployment or StatefulSet, in lower-case letters, digits, - and .", app)
+		}
+		if !v.required(p, cronJob, "the name of the suspended CronJob whose job template runs before the promotion") {
+			continue
+		}
+		if len(cronJob) > maxCronJobName || !dnsSubdomain.MatchString(cronJob) {
+			v.errorf(p, "invalid CronJob name %q: use lower-case letters, digits, - and ., up to %d characters", cronJob, maxCronJobName)
 		}
 	}
 }

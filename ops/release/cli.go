@@ -94,7 +94,7 @@ func (s *Service) PromoteCLI(ctx context.Context, actor access.Actor, out io.Wri
 		fmt.Fprintf(out, "  %s %s:%s\n", kind, c.Container, mark)
 	}
 	if plan.Hook != "" {
-		fmt.Fprintf(out, "  hook: job template %s runs first\n", plan.Hook)
+		fmt.Fprintf(out, "  hook: job template %s runs first (named in %s)\n", plan.Hook, plan.HookFrom)
 	}
 	if !plan.Changes() {
 		fmt.Fprintf(out, "%s in %s already runs these images: nothing to promote\n", app, plan.To.Name)

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -82,8 +84,29 @@ func TestEnvsFromConfig(t *testing.T) {
 	envs, err := EnvsFromConfig(&config.Kubernetes{Environments: []config.Environment{
 		{Name: "dev", Namespace: "dev"}, {Name: "prod", Namespace: "prod", Context: "big", Protected: true, AutoRollback: true},
 	}})
-	if err != nil || len(envs) != 2 || envs[1] != (Env{Name: "prod", Namespace: "prod", Context: "big", Protected: true, AutoRollback: true}) {
+	if err != nil || len(envs) != 2 || !reflect.DeepEqual(envs[1], Env{Name: "prod", Namespace: "prod", Context: "big", Protected: true, AutoRollback: true}) {
 		t.Fatalf("%+v %v", envs, err)
+	}
+	// An environment's hook for an app wins over the pipeline's.
+	k := &config.Kubernetes{
+		PromotionHooks: map[string]string{"api": "migrate", "web": "web-migrate"},
+		Environments: []config.Environment{
+			{Name: "dev", Namespace: "dev"},
+			{Name: "prod", Namespace: "prod", PromotionHooks: map[string]string{"api": "migrate-prod", "db": "db-migrate"}},
+		},
+	}
+	envs, err = EnvsFromConfig(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"api": "migrate", "web": "web-migrate"}; !maps.Equal(envs[0].Hooks, want) {
+		t.Errorf("dev hooks = %v, want %v", envs[0].Hooks, want)
+	}
+	if want := map[string]string{"api": "migrate-prod", "web": "web-migrate", "db": "db-migrate"}; !maps.Equal(envs[1].Hooks, want) {
+		t.Errorf("prod hooks = %v, want %v", envs[1].Hooks, want)
+	}
+	if k.PromotionHooks["api"] != "migrate" {
+		t.Errorf("merging changed the config: %v", k.PromotionHooks)
 	}
 	for _, bad := range [][]config.Environment{
 		nil,
@@ -252,6 +275,40 @@ func TestPlanPromote(t *testing.T) {
 	} {
 		if _, err := s.PlanPromote(alice, c.app, c.from, c.to); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("PlanPromote(%s, %q, %s): %v, want %q", c.app, c.from, c.to, err, c.want)
+		}
+	}
+}
+
+func TestPlanPromoteHook(t *testing.T) {
+	alice := access.Actor{Name: "alice", Role: access.Operator}
+	cases := []struct {
+		name               string
+		config, src, dst   string
+		wantHook, wantFrom string
+	}{
+		{"none", "", "", "", "", ""},
+		{"annotation on the source", "", "src-hook", "", "src-hook", HookFromAnnotation},
+		{"annotation on the target wins over the source", "", "src-hook", "dst-hook", "dst-hook", HookFromAnnotation},
+		{"config wins over annotations", "cfg-hook", "src-hook", "dst-hook", "cfg-hook", HookFromConfig},
+		{"config alone", "cfg-hook", "", "", "cfg-hook", HookFromConfig},
+	}
+	for _, c := range cases {
+		envs := []Env{{Name: "dev", Namespace: "dev"}, {Name: "test", Namespace: "test", Hooks: map[string]string{"web": "web-hook"}}}
+		if c.config != "" {
+			envs[1].Hooks["api"] = c.config
+		}
+		s := New(envs, nil, nil, Options{})
+		src, dst := healthy("api", "2.0.0", 1), healthy("api", "1.0.0", 1)
+		src.Hook, dst.Hook = c.src, c.dst
+		s.store.Workload("dev", src)
+		s.store.Workload("test", dst)
+		s.store.rebuild()
+		p, err := s.PlanPromote(alice, "api", "", "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Hook != c.wantHook || p.HookFrom != c.wantFrom {
+			t.Errorf("%s: hook %q from %q, want %q from %q", c.name, p.Hook, p.HookFrom, c.wantHook, c.wantFrom)
 		}
 	}
 }

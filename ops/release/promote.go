@@ -28,8 +28,10 @@ type PromotePlan struct {
 	To          Env               `json:"to"`
 	Images      []ImageChange     `json:"images"`
 	Annotations map[string]string `json:"annotations"`
-	// Hook is the job template run in the target before the rollout.
-	Hook string `json:"hook,omitempty"`
+	// Hook is the job template run in the target before the rollout, and
+	// HookFrom where it was named: HookFromConfig or HookFromAnnotation.
+	Hook     string `json:"hook,omitempty"`
+	HookFrom string `json:"hook_from,omitempty"`
 	// Frozen is the target's freeze as last seen (Promote checks it again).
 	Frozen *Freeze `json:"frozen,omitempty"`
 }
@@ -110,10 +112,8 @@ func (s *Service) PlanPromote(actor access.Actor, app, from, to string) (Promote
 	if src.Workload.Kind != dst.Workload.Kind {
 		return PromotePlan{}, fmt.Errorf("%s is a %s in %s but a %s in %s: align the workloads first", app, src.Workload.Kind, fromEnv.Name, dst.Workload.Kind, toEnv.Name)
 	}
-	plan := PromotePlan{App: app, Kind: dst.Workload.Kind, From: fromEnv, To: toEnv, Hook: dst.Workload.Hook}
-	if plan.Hook == "" {
-		plan.Hook = src.Workload.Hook
-	}
+	plan := PromotePlan{App: app, Kind: dst.Workload.Kind, From: fromEnv, To: toEnv}
+	plan.Hook, plan.HookFrom = hook(toEnv, src.Workload, dst.Workload)
 	for _, sc := range src.Workload.Containers {
 		found := false
 		for _, dc := range dst.Workload.Containers {
@@ -140,6 +140,29 @@ func (s *Service) PlanPromote(actor access.Actor, app, from, to string) (Promote
 		}
 	}
 	return plan, nil
+}
+
+// Where a promotion hook was named.
+const (
+	HookFromConfig     = "config"
+	HookFromAnnotation = "annotation " + AnnotationHook
+)
+
+// hook picks the promotion hook of promoting src into dst in env: the one
+// the config names for the app in env, else the annotation on the target
+// workload, else the one on the source. Config wins because it is the
+// administrators' reviewed choice for the whole pipeline, while anyone who
+// can edit a workload can annotate it.
+func hook(env Env, src, dst *Workload) (name, from string) {
+	if h := env.Hooks[dst.Name]; h != "" {
+		return h, HookFromConfig
+	}
+	for _, w := range []*Workload{dst, src} {
+		if w.Hook != "" {
+			return w.Hook, HookFromAnnotation
+		}
+	}
+	return "", ""
 }
 
 func lockName(app string) string { return "vigil-promote-" + app }

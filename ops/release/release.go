@@ -10,6 +10,7 @@ package release
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -34,6 +35,10 @@ type Env struct {
 	Namespace    string `json:"namespace"`
 	Protected    bool   `json:"protected"`
 	AutoRollback bool   `json:"auto_rollback"`
+	// Hooks names, by app, the promotion hook from config: the suspended
+	// CronJob whose job template runs here before the app is promoted here.
+	// It wins over the workloads' AnnotationHook.
+	Hooks map[string]string `json:"hooks,omitempty"`
 }
 
 // Target is where an environment lives.
@@ -54,9 +59,24 @@ func EnvsFromConfig(k *config.Kubernetes) ([]Env, error) {
 			return nil, fmt.Errorf("kubernetes.environments[%d]: environment %q is listed twice", i, e.Name)
 		}
 		seen[e.Name] = true
-		envs = append(envs, Env{Name: e.Name, Context: e.Context, Namespace: e.Namespace, Protected: e.Protected, AutoRollback: e.AutoRollback})
+		envs = append(envs, Env{Name: e.Name, Context: e.Context, Namespace: e.Namespace, Protected: e.Protected, AutoRollback: e.AutoRollback,
+			Hooks: mergeHooks(k.PromotionHooks, e.PromotionHooks)})
 	}
 	return envs, nil
+}
+
+// mergeHooks returns the pipeline's hooks overridden by one environment's,
+// nil when there are none.
+func mergeHooks(pipeline, env map[string]string) map[string]string {
+	if len(pipeline)+len(env) == 0 {
+		return nil
+	}
+	out := maps.Clone(pipeline)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, env)
+	return out
 }
 
 // Target is one namespace of one cluster (kubeconfig context).
