@@ -231,6 +231,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.toasts.Push(msg)
 	case common.GotoMsg:
 		return m.goTo(msg)
+	case common.BadgeChangedMsg:
+		m.layout()
+		return nil
 	case common.ConfirmMsg:
 		var cmd tea.Cmd
 		m.confirm, cmd = components.NewConfirm(msg, m.confirmKeys, m.ctx.Styles)

@@ -14,8 +14,11 @@ import (
 // capturePane records what it is handed; while capturing it takes every key.
 type capturePane struct {
 	capturing bool
+	badge     string
 	got       []tea.Msg
 }
+
+func (p *capturePane) Badge() string { return p.badge }
 
 func (p *capturePane) Init() tea.Cmd               { return nil }
 func (p *capturePane) Update(msg tea.Msg) tea.Cmd  { p.got = append(p.got, msg); return nil }
@@ -62,5 +65,21 @@ func TestGotoFocusesThePaneOrSaysItIsMissing(t *testing.T) {
 	p.capturing = false
 	if !quits(m, "q") {
 		t.Fatal("q does not quit once the pane stops capturing")
+	}
+}
+
+func TestBadgeInTheTabBar(t *testing.T) {
+	m := newShell(t, nil, nil)
+	p := &capturePane{}
+	m.slots = append(m.slots, slot{key: common.RolloutsPane, pane: p})
+	m.layout()
+	if !strings.Contains(screen(m), " 3 Rollouts ") {
+		t.Fatalf("no tab for the pane:\n%s", screen(m))
+	}
+	p.badge = "●2 ▲1 5"
+	_, cmd := m.Update(common.BadgeChangedMsg{})
+	drive(m, cmd)
+	if !strings.Contains(strings.Split(screen(m), "\n")[0], " 3 Rollouts ●2 ▲1 5 ") {
+		t.Fatalf("the badge is not in the tab bar:\n%s", screen(m))
 	}
 }

@@ -37,6 +37,12 @@ type Commander interface {
 	Commands() []components.Spec
 }
 
+// Badged panes show a short summary after their title in the tab bar,
+// such as counts of alerts; they send common.BadgeChangedMsg when it changes.
+type Badged interface {
+	Badge() string
+}
+
 // Capturer panes take every key while Capturing, even the shell's own
 // (q, digits, :, /): a pane's dialog with a text input needs them.
 type Capturer interface {

@@ -72,6 +72,9 @@ func (m *Model) layout() {
 	tabs := make([]components.Tab, len(m.slots))
 	for i, s := range m.slots {
 		tabs[i] = components.Tab{Title: s.pane.Title()}
+		if b, ok := s.pane.(Badged); ok && b.Badge() != "" {
+			tabs[i].Title += " " + b.Badge()
+		}
 		if s.key > 0 {
 			tabs[i].Key = fmt.Sprint(s.key)
 		}

@@ -65,6 +65,10 @@ const (
 	RunsPane         = 6
 )
 
+// BadgeChangedMsg tells the shell that a pane's badge (app.Badged)
+// changed, so the tab bar is drawn again.
+type BadgeChangedMsg struct{}
+
 // GotoMsg asks the shell to focus the pane on number key Pane and hand it
 // this message, so that it opens Target: "namespace/name" of a workload for
 // the Rollouts pane, a host's name for the Inventory pane. When the session
