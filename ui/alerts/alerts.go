@@ -90,6 +90,8 @@ type Model struct {
 	rows   map[*incident.Alert]row
 	hiTick bool
 
+	badge string // the tab bar's counts, as last announced
+
 	mode     mode
 	detail   *detail
 	silences silenceList
@@ -216,6 +218,10 @@ func (m *Model) snapshot(s *incident.Snapshot) tea.Cmd {
 			m.health[src.name] = h.State
 			cmds = append(cmds, func() tea.Msg { return h })
 		}
+	}
+	if b := m.Badge(); b != m.badge {
+		m.badge = b
+		cmds = append(cmds, func() tea.Msg { return common.BadgeChangedMsg{} })
 	}
 	if m.mode == detailMode {
 		cmds = append(cmds, m.refreshDetail())
@@ -496,6 +502,23 @@ func (m *Model) SetSize(width, height int) {
 	m.silences.clamp(height)
 	m.rebuildDetail()
 	m.dialog.setWidth(width)
+}
+
+// Badge is what the tab bar shows after the title: the counts of critical,
+// warning and all active alerts, e.g. "●2 ▲1 5"; nothing when none is active.
+func (m *Model) Badge() string {
+	c := m.snap.Counts
+	if c.Total == 0 {
+		return ""
+	}
+	s := ""
+	if c.Critical > 0 {
+		s += "●" + strconv.Itoa(c.Critical) + " "
+	}
+	if c.Warning > 0 {
+		s += "▲" + strconv.Itoa(c.Warning) + " "
+	}
+	return s + strconv.Itoa(c.Total)
 }
 
 // Status summarises the pane for its frame title: the counts of critical,

@@ -50,6 +50,9 @@ func TestListGroupedSortedAndCounted(t *testing.T) {
 	if s := f.m.Status(); s != "2 critical · 1 warning · 3 active" {
 		t.Fatalf("status %q", s)
 	}
+	if b := f.m.Badge(); b != "●2 ▲1 3" || !slices.Contains(msgs, tea.Msg(common.BadgeChangedMsg{})) {
+		t.Fatalf("badge %q, announced: %v", b, msgs)
+	}
 	v := screen(f.m)
 	for _, want := range []string{"alertname=AppHighErrorRate  1 · 1 critical", "prod/api", "web-02", "HostDown summary", "12m"} {
 		if !strings.Contains(v, want) {

@@ -202,7 +202,7 @@ func run(m *Model, cmd tea.Cmd) []tea.Msg {
 		switch msg := msg.(type) {
 		case tea.BatchMsg:
 			queue = append(queue, msg...)
-		case common.ToastMsg, common.ConfirmMsg, common.GotoMsg, common.HealthMsg:
+		case common.ToastMsg, common.ConfirmMsg, common.GotoMsg, common.HealthMsg, common.BadgeChangedMsg:
 			out = append(out, msg)
 		case nil:
 		default:
