@@ -98,3 +98,76 @@ func TestPromotionHooks(t *testing.T) {
 		t.Fatalf("the lock stayed held after a failed hook: %v", err)
 	}
 }
+
+// A hook named in config runs before the rollout, wins over the
+// annotation, and a failing one stops the promotion with its logs.
+func TestPromotionHooksFromConfig(t *testing.T) {
+	f := newFixture(t, lab(t), "dev", "test")
+	f.envs[1].Hooks = map[string]string{"api": "cfg-migrate", "web": "cfg-migrate-fails"}
+	for _, app := range []string{"api", "web"} {
+		f.deploy("dev", app, "2.0.0", 1)
+		f.deploy("test", app, "1.0.0", 1)
+	}
+	f.cronJob("test", "cfg-migrate", func(*corev1.PodSpec, *batchv1.JobSpec) {})
+	// A job no node can run, with a short deadline: it fails.
+	f.cronJob("test", "cfg-migrate-fails", func(p *corev1.PodSpec, j *batchv1.JobSpec) {
+		p.NodeSelector = map[string]string{"vigil-test": "no-such-node"}
+		deadline := int64(3)
+		j.ActiveDeadlineSeconds = &deadline
+	})
+	// Were the annotation obeyed, api's promotion would fail.
+	f.annotate("test", "api", release.AnnotationHook, "cfg-migrate-fails")
+	f.start()
+	ns := f.env("test").Namespace
+
+	plan, err := f.svc.PlanPromote(alice, "api", "", "test")
+	if err != nil || plan.Hook != "cfg-migrate" || plan.HookFrom != release.HookFromConfig {
+		t.Fatalf("plan: hook %q from %q, %v; want cfg-migrate from config", plan.Hook, plan.HookFrom, err)
+	}
+	if err := f.svc.Promote(f.ctx, alice, plan); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := f.cs.BatchV1().Jobs(ns).List(f.ctx, metav1.ListOptions{})
+	if err != nil || len(jobs.Items) != 1 {
+		t.Fatalf("want the one config-named hook job, got %v %v", jobs, err)
+	}
+	j := jobs.Items[0]
+	if !strings.HasPrefix(j.Name, "cfg-migrate-") || j.Status.Succeeded != 1 || j.Spec.Template.Spec.Containers[0].Image != "registry.lab.local/test/api:2.0.0" {
+		t.Fatalf("the hook job should have run the promoted image to completion: %s %+v %s", j.Name, j.Status, j.Spec.Template.Spec.Containers[0].Image)
+	}
+	// The rollout began after the hook completed: the ReplicaSet of the
+	// promoted image is no older than the job's completion.
+	rss, err := f.cs.AppsV1().ReplicaSets(ns).List(f.ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var promoted *metav1.Time
+	for _, rs := range rss.Items {
+		if rs.Spec.Template.Spec.Containers[0].Image == "registry.lab.local/test/api:2.0.0" {
+			promoted = &rs.CreationTimestamp
+		}
+	}
+	if promoted == nil || j.Status.CompletionTime == nil || promoted.Before(j.Status.CompletionTime) {
+		t.Fatalf("the rollout should start after the hook completed: ReplicaSet created %v, job completed %v", promoted, j.Status.CompletionTime)
+	}
+	f.waitHealthy("test", "api", "2.0.0")
+	if e := f.entries("promote"); len(e) != 1 || e[0].Parameters["hook"] != "cfg-migrate" || e[0].Error != "" {
+		t.Errorf("journal: %+v, want one successful promotion naming its hook", e)
+	}
+
+	plan, err = f.svc.PlanPromote(alice, "web", "", "test")
+	if err != nil || plan.Hook != "cfg-migrate-fails" {
+		t.Fatalf("plan: hook %q, %v", plan.Hook, err)
+	}
+	err = f.svc.Promote(f.ctx, alice, plan)
+	var hook *release.HookError
+	if !errors.As(err, &hook) || !strings.HasPrefix(hook.Job, "cfg-migrate-fails-") || !strings.Contains(err.Error(), "DeadlineExceeded") || hook.Logs == "" {
+		t.Fatalf("a failed config-named hook should stop the promotion with its logs: %v", err)
+	}
+	if img := f.live("test", "web").Spec.Template.Spec.Containers[0].Image; !strings.HasSuffix(img, ":1.0.0") {
+		t.Fatalf("the promotion went on after its hook failed: %s", img)
+	}
+	if e := f.entries("promote"); len(e) != 2 || e[1].Target != "test/web" || !strings.Contains(e[1].Error, "promotion hook job cfg-migrate-fails-") {
+		t.Errorf("journal: %+v, want the failed promotion of web with the hook's error", e)
+	}
+}

@@ -174,6 +174,9 @@ func (s *Service) Promote(ctx context.Context, actor access.Actor, plan PromoteP
 	action := PromoteAction(plan.To)
 	tgt := target(plan.App, plan.To.Name)
 	params := map[string]string{"from": plan.From.Name}
+	if plan.Hook != "" {
+		params["hook"] = plan.Hook
+	}
 	for _, c := range plan.Images {
 		if c.Changed() {
 			params["image."+c.Container] = c.From + " -> " + c.To
