@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/presence"
 )
 
 // ActPrepare creates and seeds an environment.
@@ -63,6 +64,7 @@ func (s *Service) Prepare(ctx context.Context, actor access.Actor, plan PrepareP
 	if err := s.opt.Guard.Check(actor, ActPrepare); err != nil {
 		return s.record(ctx, actor, ActPrepare, plan.Env.Name, params, err)
 	}
+	defer presence.Begin(ctx, "preparing "+plan.Env.Name+" from "+plan.From.Name)()
 	err := s.cluster.Seed(ctx, plan.From.Target(), plan.Env.Target(), plan.Creates())
 	return s.record(ctx, actor, ActPrepare, plan.Env.Name, params, err)
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/presence"
 )
 
 // ImageChange is one container of the target workload in a promotion plan.
@@ -185,28 +186,42 @@ func (s *Service) Promote(ctx context.Context, actor access.Actor, plan PromoteP
 	if err := s.opt.Guard.Check(actor, action); err != nil {
 		return s.record(ctx, actor, action, tgt, params, err)
 	}
+	// Every session sees the promotion until its rollout settles, as long
+	// as the lock covers it.
+	end := presence.Begin(ctx, "promoting "+plan.App+" to "+plan.To.Name)
+	perr := s.promote(ctx, actor, plan)
+	err := s.record(ctx, actor, action, tgt, params, perr)
+	if perr != nil {
+		end()
+		return err
+	}
+	go s.unlockWhenSettled(context.WithoutCancel(ctx), plan, actor.Name, end)
+	return err
+}
+
+// promote checks the freeze, takes the lock and applies plan; on failure
+// it frees the lock.
+func (s *Service) promote(ctx context.Context, actor access.Actor, plan PromotePlan) error {
 	t := plan.To.Target()
 	f, err := s.cluster.GetFreeze(ctx, t)
 	if err != nil {
-		return s.record(ctx, actor, action, tgt, params, fmt.Errorf("cannot read the freeze of %s: %w", plan.To.Name, err))
+		return fmt.Errorf("cannot read the freeze of %s: %w", plan.To.Name, err)
 	}
 	if f.Active(time.Now()) {
-		return s.record(ctx, actor, action, tgt, params, &FrozenError{Env: plan.To.Name, Freeze: *f})
+		return &FrozenError{Env: plan.To.Name, Freeze: *f}
 	}
 	lock := lockName(plan.App)
 	if err := s.cluster.Lock(ctx, t, lock, actor.Name, s.opt.LockTTL); err != nil {
-		return s.record(ctx, actor, action, tgt, params, err)
+		return err
 	}
-	err = s.apply(ctx, plan)
-	if err != nil {
+	if err := s.apply(ctx, plan); err != nil {
 		// Free the lock even if ctx was cancelled.
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		_ = s.cluster.Unlock(uctx, t, lock, actor.Name)
 		cancel()
-		return s.record(ctx, actor, action, tgt, params, err)
+		return err
 	}
-	go s.unlockWhenSettled(context.WithoutCancel(ctx), plan, actor.Name)
-	return s.record(ctx, actor, action, tgt, params, nil)
+	return nil
 }
 
 func (s *Service) apply(ctx context.Context, plan PromotePlan) error {
@@ -226,8 +241,9 @@ func (s *Service) unlock(ctx context.Context, plan PromotePlan, holder string) e
 }
 
 // unlockWhenSettled frees the promotion lock once the rollout is healthy or
-// stalled; the lock's TTL frees it otherwise.
-func (s *Service) unlockWhenSettled(ctx context.Context, plan PromotePlan, holder string) {
+// stalled; the lock's TTL frees it otherwise. Then it calls end.
+func (s *Service) unlockWhenSettled(ctx context.Context, plan PromotePlan, holder string, end func()) {
+	defer end()
 	ctx, cancel := context.WithTimeout(ctx, s.opt.LockTTL)
 	defer cancel()
 	ch, stop := s.Subscribe()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/presence"
 )
 
 // Actions release performs, for the guard, the journal and the KeyMaps.
@@ -188,6 +189,11 @@ func (s *Service) Rollback(ctx context.Context, actor access.Actor, app, envName
 	if err != nil {
 		return Revision{}, s.record(ctx, actor, ActRollback, tgt, params, err)
 	}
+	what := "rolling back " + app + " in " + envName
+	if revision > 0 {
+		what += " to revision " + strconv.FormatInt(revision, 10)
+	}
+	defer presence.Begin(ctx, what)()
 	got, err := s.cluster.Rollback(ctx, ref, revision)
 	if err == nil {
 		params["restored"] = strconv.FormatInt(got.Number, 10)
@@ -197,17 +203,17 @@ func (s *Service) Rollback(ctx context.Context, actor access.Actor, app, envName
 
 // Pause pauses app's rollout in env (Deployments only).
 func (s *Service) Pause(ctx context.Context, actor access.Actor, app, env string) error {
-	return s.simple(ctx, actor, ActPause, app, env, nil, func(ref Ref) error { return s.cluster.SetPaused(ctx, ref, true) })
+	return s.simple(ctx, actor, ActPause, app, env, nil, "pausing the rollout of "+app+" in "+env, func(ref Ref) error { return s.cluster.SetPaused(ctx, ref, true) })
 }
 
 // Resume resumes app's paused rollout in env.
 func (s *Service) Resume(ctx context.Context, actor access.Actor, app, env string) error {
-	return s.simple(ctx, actor, ActResume, app, env, nil, func(ref Ref) error { return s.cluster.SetPaused(ctx, ref, false) })
+	return s.simple(ctx, actor, ActResume, app, env, nil, "resuming the rollout of "+app+" in "+env, func(ref Ref) error { return s.cluster.SetPaused(ctx, ref, false) })
 }
 
 // Restart restarts app's pods in env as `kubectl rollout restart` does.
 func (s *Service) Restart(ctx context.Context, actor access.Actor, app, env string) error {
-	return s.simple(ctx, actor, ActRestart, app, env, nil, func(ref Ref) error { return s.cluster.Restart(ctx, ref, time.Now()) })
+	return s.simple(ctx, actor, ActRestart, app, env, nil, "restarting "+app+" in "+env, func(ref Ref) error { return s.cluster.Restart(ctx, ref, time.Now()) })
 }
 
 // Scale sets app's replicas in env.
@@ -216,16 +222,19 @@ func (s *Service) Scale(ctx context.Context, actor access.Actor, app, env string
 		return fmt.Errorf("cannot scale %s to %d replicas: use 0 or more", app, replicas)
 	}
 	params := map[string]string{"replicas": strconv.Itoa(int(replicas))}
-	return s.simple(ctx, actor, ActScale, app, env, params, func(ref Ref) error { return s.cluster.Scale(ctx, ref, replicas) })
+	what := fmt.Sprintf("scaling %s in %s to %d replicas", app, env, replicas)
+	return s.simple(ctx, actor, ActScale, app, env, params, what, func(ref Ref) error { return s.cluster.Scale(ctx, ref, replicas) })
 }
 
-func (s *Service) simple(ctx context.Context, actor access.Actor, action access.Action, app, env string, params map[string]string, do func(Ref) error) error {
+// simple runs one mutation of app in env, shown to every session as what.
+func (s *Service) simple(ctx context.Context, actor access.Actor, action access.Action, app, env string, params map[string]string, what string, do func(Ref) error) error {
 	tgt := target(app, env)
 	if err := s.opt.Guard.Check(actor, action); err != nil {
 		return s.record(ctx, actor, action, tgt, params, err)
 	}
 	_, ref, _, err := s.ref(app, env)
 	if err == nil {
+		defer presence.Begin(ctx, what)()
 		err = do(ref)
 	}
 	return s.record(ctx, actor, action, tgt, params, err)
