@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/presence"
 )
 
 // Actions on alerts, with the role they need. Expiring a silence unmutes
@@ -66,12 +67,35 @@ func (s *Service) Acknowledge(ctx context.Context, actor access.Actor, req AckRe
 		target = "alerts/" + req.Match
 	}
 	params := map[string]string{"duration": req.Duration.String(), "comment": req.Comment}
+	if s.o.Guard.Check(actor, AckAction) == nil {
+		defer presence.Begin(ctx, s.ackWhat(req))()
+	}
 	sil, err := s.acknowledge(ctx, actor, req, params)
 	if jerr := s.record(ctx, actor, "alert.ack", target, params, err); jerr != nil && err == nil {
 		// The silence exists but its trace does not: say so rather than hide it.
 		return sil, fmt.Errorf("silence %s created, but the journal failed: %w", sil.ID, jerr)
 	}
 	return sil, err
+}
+
+// ackWhat says what an acknowledgement does, for the other sessions:
+// "acknowledging HostDown on web-02".
+func (s *Service) ackWhat(req AckRequest) string {
+	if req.Fingerprint == "" {
+		return "acknowledging alerts matching " + req.Match
+	}
+	a, ok := s.Snapshot().Alert(req.Fingerprint)
+	if !ok {
+		return "acknowledging alert " + req.Fingerprint
+	}
+	on := a.Workload
+	if on == "" {
+		on = a.Host
+	}
+	if on == "" {
+		return "acknowledging " + a.Name
+	}
+	return "acknowledging " + a.Name + " on " + on
 }
 
 func (s *Service) acknowledge(ctx context.Context, actor access.Actor, req AckRequest, params map[string]string) (Silence, error) {
@@ -148,11 +172,30 @@ func (s *Service) acknowledge(ctx context.Context, actor access.Actor, req AckRe
 // Unacknowledge expires the silence with this id. The attempt is
 // journaled, refusals included.
 func (s *Service) Unacknowledge(ctx context.Context, actor access.Actor, silenceID string) error {
+	if s.o.Guard.Check(actor, UnackAction) == nil {
+		defer presence.Begin(ctx, s.unackWhat(silenceID))()
+	}
 	err := s.unacknowledge(ctx, actor, silenceID)
 	if jerr := s.record(ctx, actor, "alert.unack", "silence/"+silenceID, map[string]string{"silence": silenceID}, err); jerr != nil && err == nil {
 		return fmt.Errorf("silence %s expired, but the journal failed: %w", silenceID, jerr)
 	}
 	return err
+}
+
+// unackWhat says what expiring a silence does, for the other sessions:
+// "expiring the silence of AppHighErrorRate" when it silences one alert name.
+func (s *Service) unackWhat(id string) string {
+	for _, sil := range s.Snapshot().Silences {
+		if sil.ID != id {
+			continue
+		}
+		for _, m := range sil.Matchers {
+			if m.Name == "alertname" && m.Type == MatchEqual {
+				return "expiring the silence of " + m.Value
+			}
+		}
+	}
+	return "expiring silence " + id
 }
 
 func (s *Service) unacknowledge(ctx context.Context, actor access.Actor, silenceID string) error {
