@@ -88,6 +88,7 @@ type Model struct {
 	cursor int // index into lines, always on an alert when there is one
 	offset int
 	rows   map[*incident.Alert]row
+	banner []string // rendered problems above the list
 	hiTick bool
 
 	badge string // the tab bar's counts, as last announced
@@ -182,6 +183,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		return msg.toast()
 	case common.ThemeChangedMsg:
 		clear(m.rows)
+		m.rebuildBanner()
 		m.rebuildDetail()
 		m.dialog.setStyles(m.ctx.Styles)
 	case common.GotoMsg:
@@ -231,6 +233,7 @@ func (m *Model) snapshot(s *incident.Snapshot) tea.Cmd {
 
 func (m *Model) setSnapshot(s *incident.Snapshot) {
 	m.snap = s
+	m.rebuildBanner()
 	if m.baseline.IsZero() && (!s.Prometheus.LastOK.IsZero() || !s.Alertmanager.LastOK.IsZero()) {
 		m.baseline = s.Time
 	}
@@ -301,6 +304,7 @@ func (m *Model) SetFilter(s string) {
 	m.filterText = s
 	ms, err := m.svc.ParseFilter(s)
 	m.filterErr = err
+	m.rebuildBanner()
 	if err != nil {
 		return
 	}
@@ -350,20 +354,39 @@ func (m *Model) Mode() string {
 	return [...]string{"list", "detail", "silences"}[m.mode]
 }
 
-func (m *Model) banner() []string {
-	var out []string
+// maxBannerLines bounds each problem's lines, so the list stays in view.
+const maxBannerLines = 3
+
+// rebuildBanner renders what is wrong above the list: sources that failed
+// their last poll (with the age of the data shown) and a bad filter. It
+// runs when the data, the filter, the size or the theme change.
+func (m *Model) rebuildBanner() {
+	m.banner = m.banner[:0]
+	if m.width <= 0 {
+		return
+	}
+	var texts []string
 	if m.snap != nil {
 		for _, p := range m.snap.Problems() {
-			out = append(out, m.ctx.Styles.StatusCrit.Render("✗ "+p))
+			texts = append(texts, "✗ "+p)
 		}
 	}
 	if m.filterErr != nil {
-		out = append(out, m.ctx.Styles.StatusCrit.Render("filter "+m.filterText+": "+m.filterErr.Error()))
+		texts = append(texts, "filter "+m.filterText+": "+m.filterErr.Error())
 	}
-	return out
+	for _, t := range texts {
+		lines := strings.Split(lipgloss.Wrap(t, m.width, " "), "\n")
+		if len(lines) > maxBannerLines {
+			lines = lines[:maxBannerLines]
+			lines[maxBannerLines-1] = ansi.Truncate(lines[maxBannerLines-1]+" …", m.width, "…")
+		}
+		for _, l := range lines {
+			m.banner = append(m.banner, m.ctx.Styles.StatusCrit.Render(ansi.Truncate(l, m.width, "…")))
+		}
+	}
 }
 
-func (m *Model) listHeight() int { return max(m.height-len(m.banner()), 1) }
+func (m *Model) listHeight() int { return max(m.height-len(m.banner), 1) }
 
 // moveCursor moves by delta lines, onto an alert, and keeps it in view.
 func (m *Model) moveCursor(delta int) {
@@ -498,6 +521,7 @@ func (m *Model) SetSize(width, height int) {
 		clear(m.rows)
 	}
 	m.width, m.height = width, height
+	m.rebuildBanner()
 	m.moveCursor(0)
 	m.silences.clamp(height)
 	m.rebuildDetail()
@@ -564,11 +588,11 @@ func (m *Model) View() string {
 func (m *Model) listView() string {
 	st := m.ctx.Styles
 	var b strings.Builder
-	for _, l := range m.banner() {
+	for _, l := range m.banner {
 		if b.Len() > 0 {
 			b.WriteByte('\n')
 		}
-		b.WriteString(ansi.Truncate(l, m.width, "…"))
+		b.WriteString(l)
 	}
 	msg := ""
 	switch {

@@ -195,9 +195,7 @@ func (m *Model) rebuildDetail() {
 	mark, sev := m.severityStyle(a.Severity)
 	head := sev.Render(mark+" "+orDash(string(a.Severity))) + "  " + st.Title.Render(a.Name) + "  " + string(a.State) + " " + Age(a.Age(now))
 	lines = append(lines, head)
-	for _, p := range m.banner() {
-		lines = append(lines, p)
-	}
+	lines = append(lines, m.banner...)
 	field("summary", oneLine(a.Annotations["summary"]))
 	field("description", oneLine(a.Annotations["description"]))
 	field("runbook", a.Annotations["runbook_url"])

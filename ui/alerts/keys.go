@@ -24,15 +24,15 @@ func NewKeyMap() KeyMap {
 		PageDown: common.NewBinding("alerts.page_down", "pgdn", "page down", "pgdown", "ctrl+d"),
 		Top:      common.NewBinding("alerts.top", "home", "first alert", "home"),
 		Bottom:   common.NewBinding("alerts.bottom", "end", "last alert", "end"),
-		Details:  common.NewBinding("alerts.details", "enter", "detail and graph", "enter"),
+		Details:  common.NewBinding("alerts.details", "enter", "detail", "enter"),
 		Back:     common.NewBinding("alerts.back", "esc", "back: close the detail, then clear the filter", "esc"),
 		Ack:      common.NewBinding("alerts.ack", "a", "acknowledge", "a"),
-		Unack:    common.NewBinding("alerts.unack", "A", "unacknowledge (expire the silence)", "A").Danger(),
+		Unack:    common.NewBinding("alerts.unack", "A", "unacknowledge", "A").Danger(),
 		Silences: common.NewBinding("alerts.silences", "S", "silences", "S"),
-		Workload: common.NewBinding("alerts.workload", "g", "go to the workload's rollout", "g"),
-		Host:     common.NewBinding("alerts.host", "h", "go to the host", "h"),
+		Workload: common.NewBinding("alerts.workload", "g", "go to workload", "g"),
+		Host:     common.NewBinding("alerts.host", "h", "go to host", "h"),
 		Group:    common.NewBinding("alerts.group", "t", "group by alertname / label", "t"),
-		Window:   common.NewBinding("alerts.window", "w", "graph window 1h/6h/24h", "w"),
+		Window:   common.NewBinding("alerts.window", "w", "graph 1h/6h/24h", "w"),
 	}
 }
 

@@ -55,6 +55,12 @@ func (p *probe) View() tea.View {
 	return v
 }
 
+func (p *probe) screen() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.last
+}
+
 // waitFor waits until a line of the screen holds every one of wants.
 func (p *probe) waitFor(t *testing.T, timeout time.Duration, wants ...string) string {
 	t.Helper()
