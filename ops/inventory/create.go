@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/presence"
 )
 
 // Stage is how far a new host has come.
@@ -50,6 +51,7 @@ func (s *Service) Create(ctx context.Context, actor access.Actor, template strin
 	if err := s.check(ctx, actor, ActCreate, targets, params); err != nil {
 		return nil, err
 	}
+	defer presence.Begin(ctx, "creating "+hostNames(names)+" from template "+template)()
 	var mu sync.Mutex
 	report := func(p CreateProgress) {
 		if progress != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/config"
+	"github.com/vigilops/vigil/ops/presence"
 )
 
 // Guarded actions, with their least role and danger, so that help, read-only
@@ -251,6 +252,11 @@ func (s *Service) Destroy(ctx context.Context, actor access.Actor, plan DestroyP
 	if err := s.check(ctx, actor, ActDestroy, targets, nil); err != nil {
 		return err
 	}
+	names := make([]string, len(all))
+	for i, h := range all {
+		names[i] = h.Name
+	}
+	defer presence.Begin(ctx, "destroying "+hostNames(names))()
 	var errs []error
 	for _, h := range all {
 		err := s.destroyOne(ctx, h.ID)
@@ -305,6 +311,7 @@ func (s *Service) Act(ctx context.Context, actor access.Actor, h Host, a ActionR
 	if err := s.check(ctx, actor, info.Access, []string{target(h)}, params); err != nil {
 		return err
 	}
+	defer presence.Begin(ctx, actingOn(h, a))()
 	var err error
 	if a.Kind == Resize {
 		err = s.resize(ctx, h.ID, a, params, progress)
@@ -316,6 +323,43 @@ func (s *Service) Act(ctx context.Context, actor access.Actor, h Host, a ActionR
 	}
 	s.refreshQuietly(ctx)
 	return err
+}
+
+// actingOn says what a host action does, for the other sessions:
+// "powering off web-01".
+func actingOn(h Host, a ActionRequest) string {
+	switch a.Kind {
+	case PowerOn:
+		return "powering on " + h.Name
+	case PowerOff:
+		return "powering off " + h.Name
+	case PowerCycle:
+		return "power-cycling " + h.Name
+	case Reboot:
+		return "rebooting " + h.Name
+	case Shutdown:
+		return "shutting down " + h.Name
+	case Resize:
+		return "resizing " + h.Name + " to " + a.Size
+	case Snapshot:
+		return "taking snapshot " + a.Name + " of " + h.Name
+	}
+	return string(a.Kind) + " on " + h.Name
+}
+
+// hostNames names up to three hosts, or counts them: "web-01 and web-02",
+// "5 hosts".
+func hostNames(names []string) string {
+	switch n := len(names); {
+	case n == 0:
+		return "no hosts"
+	case n == 1:
+		return names[0]
+	case n <= 3:
+		return strings.Join(names[:n-1], ", ") + " and " + names[n-1]
+	default:
+		return strconv.Itoa(n) + " hosts"
+	}
 }
 
 // resize powers a running host off, resizes it and powers it on again, as
