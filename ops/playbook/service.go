@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/inventory"
+	"github.com/vigilops/vigil/ops/presence"
 )
 
 // Guarded actions. Applying a playbook changes servers; a check run does not.
@@ -328,8 +330,33 @@ func (s *Service) start(ctx context.Context, actor access.Actor, req Request, re
 	s.live[run.ID] = lr
 	s.notify()
 	s.mu.Unlock()
-	go s.execute(runCtx, actor, lr, spec)
+	// The run shows to every session until it is journaled.
+	end := presence.Begin(ctx, running(run, hosts))
+	go s.execute(runCtx, actor, lr, spec, end)
 	return run.ID, nil
+}
+
+// running says what a run does, for the other sessions: "running site.yml
+// on web-1 and web-2", "rerunning site.yml in check mode on 5 hosts".
+func running(r Run, hosts []string) string {
+	verb := "running "
+	if r.RerunOf != "" {
+		verb = "rerunning "
+	}
+	mode := ""
+	if r.Mode == Check {
+		mode = " in check mode"
+	}
+	var on string
+	switch n := len(hosts); {
+	case n == 1:
+		on = hosts[0]
+	case n <= 3:
+		on = strings.Join(hosts[:n-1], ", ") + " and " + hosts[n-1]
+	default:
+		on = strconv.Itoa(n) + " hosts"
+	}
+	return verb + r.Playbook + mode + " on " + on
 }
 
 // newID makes a run id that sorts by start time.
@@ -363,7 +390,8 @@ const (
 	flushAge    = 250 * time.Millisecond
 )
 
-func (s *Service) execute(ctx context.Context, actor access.Actor, lr *liveRun, spec Spec) {
+// execute runs lr to its end, records it, then calls end.
+func (s *Service) execute(ctx context.Context, actor access.Actor, lr *liveRun, spec Spec, end func()) {
 	id := lr.t.run.ID
 	var pending []Event
 	var herr error
@@ -421,6 +449,7 @@ func (s *Service) execute(ctx context.Context, actor access.Actor, lr *liveRun, 
 	if perr != nil || jerr != nil {
 		run.Error = strings.TrimPrefix(run.Error+"; ", "; ") + errors.Join(perr, jerr).Error()
 	}
+	end()
 
 	s.mu.Lock()
 	delete(s.live, id)
