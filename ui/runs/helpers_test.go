@@ -1,0 +1,277 @@
+package runs
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/audit"
+	"github.com/vigilops/vigil/ops/config"
+	"github.com/vigilops/vigil/ops/inventory"
+	"github.com/vigilops/vigil/ops/playbook"
+	"github.com/vigilops/vigil/themes"
+	"github.com/vigilops/vigil/ui/common"
+)
+
+var t0 = time.Date(2026, 11, 29, 14, 0, 0, 0, time.UTC)
+
+// runner plays a scripted Ansible run: tasks on every host of the spec,
+// failing on hosts whose name starts with "flaky" at task 2. With gate set,
+// it waits for a value on it before each task.
+type runner struct {
+	tasks int
+	hosts []string // every host, for a run without a limit; default three
+	gate  chan struct{}
+	mu    sync.Mutex
+	specs []playbook.Spec
+}
+
+func (r *runner) Run(ctx context.Context, spec playbook.Spec, emit func(playbook.Event)) error {
+	r.mu.Lock()
+	r.specs = append(r.specs, spec)
+	r.mu.Unlock()
+	hosts := spec.Limit
+	if len(hosts) == 0 {
+		hosts = r.hosts
+	}
+	if len(hosts) == 0 {
+		hosts = []string{"flaky-01", "web-01", "web-02"}
+	}
+	recap := map[string]playbook.Recap{}
+	failed := map[string]bool{}
+	emit(playbook.Event{Kind: playbook.KindPlay, Play: "base", Time: t0})
+	for i := 1; i <= r.tasks; i++ {
+		if r.gate != nil {
+			select {
+			case <-r.gate:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		task := fmt.Sprintf("task %02d", i)
+		emit(playbook.Event{Kind: playbook.KindTask, Task: task, TaskID: fmt.Sprint(i), Time: t0})
+		for _, h := range hosts {
+			if failed[h] {
+				continue
+			}
+			e := playbook.Event{Kind: playbook.KindResult, Task: task, Host: h, Action: "ansible.builtin.copy", Status: playbook.StatusOK, Time: t0}
+			rc := recap[h]
+			switch {
+			case strings.HasPrefix(h, "flaky") && i == 2:
+				e.Status, e.Msg, e.Stderr = playbook.StatusFailed, "flaky host refuses", "exit 1 on "+h
+				failed[h] = true
+				rc.Failed++
+			case i == 1:
+				e.Status, e.Diff = playbook.StatusChanged, "--- before\n+++ after\n+motd"
+				rc.OK++
+				rc.Changed++
+			default:
+				e.Stdout = "fine"
+				rc.OK++
+			}
+			recap[h] = rc
+			emit(e)
+		}
+	}
+	emit(playbook.Event{Kind: playbook.KindStats, Recap: recap, Time: t0})
+	if len(failed) > 0 {
+		return fmt.Errorf("%w: %d", playbook.ErrHostsFailed, len(failed))
+	}
+	return nil
+}
+
+func (r *runner) lastSpec() playbook.Spec {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.specs[len(r.specs)-1]
+}
+
+type env struct {
+	m       *Model
+	svc     *playbook.Service
+	run     *runner
+	ctx     *common.Context
+	journal *audit.Journal
+	msgs    []tea.Msg
+	pending []chan tea.Msg
+}
+
+func hostsNamed(names ...string) []inventory.Host {
+	out := make([]inventory.Host, len(names))
+	for i, n := range names {
+		out[i] = inventory.Host{ID: i + 1, Name: n, Status: "active", PublicIPv4: fmt.Sprintf("127.0.2.%d", i+1), Tags: []string{"shop"}}
+	}
+	return out
+}
+
+func setup(t testing.TB, r *runner, hosts []inventory.Host, w, h int) *env {
+	t.Helper()
+	dir := t.TempDir()
+	for _, pb := range []string{"base.yml", "flaky.yml"} {
+		if err := os.WriteFile(filepath.Join(dir, pb), []byte("- hosts: all\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j, err := audit.Open(filepath.Join(dir, "journal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist, err := playbook.OpenHistory(filepath.Join(dir, "runs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := playbook.New(r, j, hist, playbook.Options{PlaybookDir: dir, Hosts: func() []inventory.Host { return hosts }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, err := themes.Load("dark", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := &common.Context{Config: config.Default(), Actor: access.Actor{Name: "alice", Role: access.Operator, Source: "local"},
+		Journal: j, Services: &common.Services{Playbook: svc}, Base: context.Background(), Now: func() time.Time { return t0 }}
+	ctx.SetTheme(th)
+	e := &env{svc: svc, run: r, ctx: ctx, journal: j, m: New(ctx, svc, NewKeyMap())}
+	e.m.SetSize(w, h)
+	t.Cleanup(func() {
+		e.m.Close()
+		for _, r := range svc.Runs() {
+			if r.State == playbook.Running {
+				svc.Cancel(context.Background(), ctx.Actor, r.ID)
+				<-svc.Done(r.ID)
+			}
+		}
+		hist.Close()
+		j.Close()
+	})
+	e.drive(e.m.Init())
+	return e
+}
+
+// drive runs cmd's messages through the pane as the program would; the
+// messages for the shell are kept in e.msgs. A command that does not
+// answer at once is a wait on the service's feed: it stays pending, and
+// its message is handled when it comes.
+func (e *env) drive(cmd tea.Cmd) {
+	queue := []tea.Cmd{cmd}
+	for {
+		for len(queue) > 0 {
+			c := queue[0]
+			queue = queue[1:]
+			if c == nil {
+				continue
+			}
+			done := make(chan tea.Msg, 1)
+			go func() { done <- c() }()
+			select {
+			case msg := <-done:
+				queue = append(e.handle(msg), queue...)
+			case <-time.After(100 * time.Millisecond):
+				e.pending = append(e.pending, done)
+			}
+		}
+		deadline := time.After(30 * time.Millisecond)
+	wait:
+		for len(queue) == 0 {
+			for i, ch := range e.pending {
+				select {
+				case msg := <-ch:
+					e.pending = slices.Delete(e.pending, i, i+1)
+					queue = append(queue, e.handle(msg)...)
+					continue wait
+				default:
+				}
+			}
+			select {
+			case <-deadline:
+				break wait
+			case <-time.After(time.Millisecond):
+			}
+		}
+		if len(queue) == 0 {
+			return
+		}
+	}
+}
+
+func (e *env) handle(msg tea.Msg) []tea.Cmd {
+	switch msg := msg.(type) {
+	case nil:
+		return nil
+	case tea.BatchMsg:
+		return msg
+	case common.ToastMsg, common.ConfirmMsg, common.HealthMsg, common.GotoMsg:
+		e.msgs = append(e.msgs, msg)
+		return nil
+	}
+	if v := reflect.ValueOf(msg); v.Kind() == reflect.Slice && v.Type().Elem() == reflect.TypeFor[tea.Cmd]() {
+		out := make([]tea.Cmd, v.Len()) // tea.Sequence's message
+		for i := range out {
+			out[i] = v.Index(i).Interface().(tea.Cmd)
+		}
+		return out
+	}
+	return []tea.Cmd{e.m.Update(msg)}
+}
+
+// waitFor drives the pane until cond holds, or fails after 10s.
+func (e *env) waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after 10s; the pane shows:\n%s", what, e.m.View())
+		}
+		e.drive(nil)
+	}
+}
+
+func (e *env) press(keys ...string) {
+	for _, k := range keys {
+		e.drive(func() tea.Msg { return keyMsg(k) })
+	}
+}
+
+func (e *env) typeText(s string) {
+	for _, r := range s {
+		e.drive(func() tea.Msg { return tea.KeyPressMsg{Code: r, Text: string(r)} })
+	}
+}
+
+func keyMsg(k string) tea.KeyPressMsg {
+	switch k {
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "space":
+		return tea.KeyPressMsg{Code: ' ', Text: " "}
+	case "ctrl+u":
+		return tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl}
+	}
+	r := []rune(k)
+	if len(r) != 1 {
+		panic("keyMsg: unknown key " + k)
+	}
+	return tea.KeyPressMsg{Code: r[0], Text: k}
+}
+
+func last[T any](e *env) (T, bool) {
+	for i := len(e.msgs) - 1; i >= 0; i-- {
+		if m, ok := e.msgs[i].(T); ok {
+			return m, true
+		}
+	}
+	var zero T
+	return zero, false
+}

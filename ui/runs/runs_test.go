@@ -1,0 +1,301 @@
+package runs
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/vigilops/vigil/ops/playbook"
+	"github.com/vigilops/vigil/ui/common"
+)
+
+var three = []string{"flaky-01", "web-01", "web-02"}
+
+func screen(e *env) string { return ansi.Strip(e.m.View()) }
+
+// startCheck starts base.yml in check mode (no confirmation) from the prompt.
+func startCheck(t *testing.T, e *env, args string) {
+	t.Helper()
+	e.press("n")
+	if !e.m.Capturing() {
+		t.Fatalf("no run prompt:\n%s", screen(e))
+	}
+	e.press("ctrl+u")
+	e.typeText(args)
+	e.press("enter")
+}
+
+func TestLiveRunShowsEachHostsTaskThenTheRecap(t *testing.T) {
+	r := &runner{tasks: 3, gate: make(chan struct{})}
+	e := setup(t, r, hostsNamed(three...), 120, 20)
+	startCheck(t, e, "base.yml all check")
+	r.gate <- struct{}{}
+	r.gate <- struct{}{} // task 02 started: task 01 is done
+	e.waitFor(t, "task 02 on screen", func() bool { return strings.Contains(screen(e), "task 02") })
+	v := screen(e)
+	for _, want := range []string{"base.yml · all hosts · check · by alice", "tasks 1/?", "running", "play base · task task 02", "web-01"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("%q missing from the live run:\n%s", want, v)
+		}
+	}
+	r.gate <- struct{}{}
+	e.waitFor(t, "the run ends", func() bool { return strings.Contains(screen(e), "failed") && strings.Contains(screen(e), "3 tasks") })
+	v = screen(e)
+	for _, want := range []string{"OK", "CHANGED", "UNREACH", "FAILED", "SKIPPED", "RESCUED", "IGNORED"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("recap column %s missing:\n%s", want, v)
+		}
+	}
+	open, _ := e.m.Open()
+	if open.Recap["web-01"] != (playbook.Recap{OK: 3, Changed: 1}) || open.Recap["flaky-01"].Failed != 1 {
+		t.Fatalf("recap %+v", open.Recap)
+	}
+	if got := rowOf(v, "web-01"); got != "web-01 3 1 · · · · ·" {
+		t.Errorf("web-01's recap line %q:\n%s", got, v)
+	}
+}
+
+// rowOf is the line of screen that starts with name, its cells single-spaced.
+func rowOf(screen, name string) string {
+	for _, l := range strings.Split(screen, "\n") {
+		if f := strings.Fields(l); len(f) > 0 && f[0] == name {
+			return strings.Join(f, " ")
+		}
+	}
+	return ""
+}
+
+func finishedRun(t *testing.T, e *env) {
+	t.Helper()
+	startCheck(t, e, "flaky.yml all check")
+	e.waitFor(t, "the run ends", func() bool { o, _ := e.m.Open(); return o.State == playbook.Failed && !e.m.live })
+}
+
+func TestDrillDownFiltersChangedAndFailed(t *testing.T) {
+	e := setup(t, &runner{tasks: 3}, hostsNamed(three...), 120, 20)
+	finishedRun(t, e)
+	e.press("enter")
+	e.waitFor(t, "results read", func() bool { return len(e.m.Events()) > 0 })
+	if n := len(e.m.Events()); n != 8 { // 3 tasks on 3 hosts, flaky-01 stopping after its failure at the second
+		t.Fatalf("%d results, want 8", n)
+	}
+	e.press("f")
+	e.waitFor(t, "changed results", func() bool { return e.m.filter == 1 && !e.m.loading })
+	for _, ev := range e.m.Events() {
+		if ev.Status != playbook.StatusChanged {
+			t.Fatalf("the changed filter shows %s", ev.Status)
+		}
+	}
+	if len(e.m.Events()) != 3 {
+		t.Fatalf("%d changed results, want 3", len(e.m.Events()))
+	}
+	e.press("f")
+	e.waitFor(t, "failed results", func() bool { return e.m.filter == 2 && !e.m.loading })
+	if evs := e.m.Events(); len(evs) != 1 || evs[0].Host != "flaky-01" {
+		t.Fatalf("failed results %+v", evs)
+	}
+	if v := screen(e); !strings.Contains(v, "flaky-01") || !strings.Contains(v, "flaky host refuses") {
+		t.Fatalf("failed results on screen:\n%s", v)
+	}
+	e.press("enter")
+	v := screen(e)
+	for _, want := range []string{"host    flaky-01", "task    task 02", "module  ansible.builtin.copy", "msg", "flaky host refuses", "stderr", "exit 1 on flaky-01"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("%q missing from the result:\n%s", want, v)
+		}
+	}
+	e.press("esc", "esc", "esc")
+	if _, open := e.m.Open(); open {
+		t.Fatal("esc three times did not return to the history")
+	}
+}
+
+func TestRerunFailedTargetsOnlyTheFailedHosts(t *testing.T) {
+	r := &runner{tasks: 3}
+	e := setup(t, r, hostsNamed(three...), 120, 20)
+	e.press("n", "ctrl+u")
+	e.typeText("flaky.yml tag:shop")
+	e.press("enter")
+	c, ok := last[common.ConfirmMsg](e)
+	if !ok || c.Title != "Apply flaky.yml?" || !strings.Contains(c.Body, "tag shop") {
+		t.Fatalf("applying asks first: %+v", c)
+	}
+	e.drive(c.OnYes)
+	e.waitFor(t, "the run ends", func() bool { o, _ := e.m.Open(); return o.State == playbook.Failed && !e.m.live })
+	first, _ := e.m.Open()
+	e.msgs = nil
+	e.press("r")
+	c, ok = last[common.ConfirmMsg](e)
+	if !ok || !strings.Contains(c.Body, "flaky-01") || strings.Contains(c.Body, "web-01") {
+		t.Fatalf("rerun-failed asks first, naming the failed hosts only: %+v", c)
+	}
+	e.drive(c.OnYes)
+	e.waitFor(t, "the rerun ends", func() bool { o, _ := e.m.Open(); return o.ID != first.ID && o.State != playbook.Running })
+	if spec := r.lastSpec(); !slices.Equal(spec.Limit, []string{"flaky-01"}) {
+		t.Fatalf("the rerun ran on %v", spec.Limit)
+	}
+	if v := screen(e); !strings.Contains(v, "rerun of the failed hosts of "+first.ID) {
+		t.Fatalf("the rerun says what it reruns:\n%s", v)
+	}
+}
+
+func TestCancelRecordsTheRunCancelled(t *testing.T) {
+	r := &runner{tasks: 5, gate: make(chan struct{})}
+	e := setup(t, r, hostsNamed(three...), 120, 20)
+	startCheck(t, e, "base.yml all check")
+	r.gate <- struct{}{}
+	e.press("c")
+	e.waitFor(t, "cancelled", func() bool { o, _ := e.m.Open(); return o.State == playbook.Cancelled })
+	if v := screen(e); !strings.Contains(v, "cancelled") {
+		t.Fatalf("cancelled run on screen:\n%s", v)
+	}
+	e.press("esc")
+	if v := screen(e); !strings.Contains(v, "cancelled") {
+		t.Fatalf("history shows the run cancelled:\n%s", v)
+	}
+}
+
+func TestPasswordsAreMaskedAndReachTheRunner(t *testing.T) {
+	r := &runner{tasks: 1}
+	e := setup(t, r, hostsNamed(three...), 120, 20)
+	e.press("v")
+	e.typeText("s3cret-q:1")
+	if v := screen(e); strings.Contains(v, "s3cret") || !strings.Contains(v, "Vault password") {
+		t.Fatalf("the vault prompt shows the password:\n%s", v)
+	}
+	e.press("enter", "B")
+	e.typeText("sudo-pw")
+	e.press("enter")
+	if s := e.m.Status(); !strings.Contains(s, "vault ●") || !strings.Contains(s, "become ●") {
+		t.Fatalf("status %q", s)
+	}
+	startCheck(t, e, "base.yml all check")
+	e.waitFor(t, "the run ends", func() bool { o, _ := e.m.Open(); return o.State != playbook.Running && o.ID != "" })
+	spec := r.lastSpec()
+	if string(spec.VaultPassword) != "s3cret-q:1" || string(spec.BecomePassword) != "sudo-pw" {
+		t.Fatalf("the runner got vault %q become %q", spec.VaultPassword, spec.BecomePassword)
+	}
+	if v := screen(e); strings.Contains(v, "s3cret") {
+		t.Fatalf("password on screen:\n%s", v)
+	}
+}
+
+func TestParseRequest(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want playbook.Request
+		err  bool
+	}{
+		{in: "base.yml", want: playbook.Request{Playbook: "base.yml", Target: playbook.Target{Kind: playbook.TargetAll}, Mode: playbook.Apply}},
+		{in: "base.yml tag:web check", want: playbook.Request{Playbook: "base.yml", Target: playbook.Target{Kind: playbook.TargetTag, Name: "web"}, Mode: playbook.Check}},
+		{in: "app.yml group:region_ams3 version=2.5.0 env=prod", want: playbook.Request{Playbook: "app.yml",
+			Target: playbook.Target{Kind: playbook.TargetGroup, Name: "region_ams3"}, Mode: playbook.Apply, ExtraVars: map[string]string{"version": "2.5.0", "env": "prod"}}},
+		{in: "base.yml hosts:a,b", want: playbook.Request{Playbook: "base.yml", Target: playbook.Target{Kind: playbook.TargetHosts, Hosts: []string{"a", "b"}}, Mode: playbook.Apply}},
+		{in: "", err: true},
+		{in: "base.yml tag:", err: true},
+		{in: "base.yml prod", err: true},
+		{in: "base.yml =x", err: true},
+	} {
+		got, err := ParseRequest(strings.Fields(c.in))
+		if (err != nil) != c.err {
+			t.Errorf("%q: error %v", c.in, err)
+			continue
+		}
+		if !c.err && fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", c.want) {
+			t.Errorf("%q: %+v, want %+v", c.in, got, c.want)
+		}
+	}
+}
+
+func TestGotoFromInventoryPrefillsTheTarget(t *testing.T) {
+	e := setup(t, &runner{tasks: 1}, hostsNamed(three...), 120, 20)
+	e.drive(e.m.Update(common.GotoMsg{Pane: common.RunsPane, Target: "hosts:web-01,web-02"}))
+	if v := screen(e); !e.m.Capturing() || !strings.Contains(v, "base.yml hosts:web-01,web-02") {
+		t.Fatalf("run prompt with the inventory's selection:\n%s", v)
+	}
+}
+
+func TestDangerousKeysAreMarked(t *testing.T) {
+	k := NewKeyMap()
+	if !k.RerunFailed.Dangerous {
+		t.Error("rerun-failed applies a playbook: it is dangerous")
+	}
+	for _, b := range k.Bindings() {
+		if !strings.HasPrefix(b.Name, "runs.") {
+			t.Errorf("binding %s is not under runs.", b.Name)
+		}
+	}
+}
+
+func TestEverySizeFitsTheWidth(t *testing.T) {
+	e := setup(t, &runner{tasks: 3}, hostsNamed(three...), 120, 20)
+	finishedRun(t, e)
+	steps := [][]string{nil, {"enter"}, {"f", "f"}, {"enter"}, {"esc", "esc", "esc"}, {"n"}}
+	for _, keys := range steps {
+		e.press(keys...)
+		e.waitFor(t, "results", func() bool { return !e.m.loading })
+		for w := 40; w <= 300; w += 13 {
+			for h := 10; h <= 100; h += 9 {
+				e.m.SetSize(w, h)
+				lines := strings.Split(e.m.View(), "\n")
+				if len(lines) > h {
+					t.Fatalf("after %v, %dx%d: %d lines", keys, w, h, len(lines))
+				}
+				for _, l := range lines {
+					if lw := ansi.StringWidth(l); lw > w {
+						t.Fatalf("after %v, %dx%d: a line is %d wide: %q", keys, w, h, lw, ansi.Strip(l))
+					}
+				}
+			}
+		}
+	}
+}
+
+// liveRun50x20 holds a run of 50 hosts × 20 tasks at its tenth task.
+func liveRun50x20(t testing.TB) *env {
+	names := make([]string, 50)
+	for i := range names {
+		names[i] = fmt.Sprintf("node-%02d", i)
+	}
+	r := &runner{tasks: 20, hosts: names, gate: make(chan struct{}, 20)}
+	e := setup(t, r, hostsNamed(names...), 120, 40)
+	for range 10 {
+		r.gate <- struct{}{}
+	}
+	e.drive(e.m.Start(playbook.Request{Playbook: "base.yml", Target: playbook.Target{Kind: playbook.TargetAll}, Mode: playbook.Check}))
+	e.waitFor(t, "task 10", func() bool { return strings.Contains(screen(e), "task 10") && e.m.progress.Hosts["node-49"].Done >= 10 })
+	return e
+}
+
+// BenchmarkLiveFrame50x20 is one frame of a live run of 50 hosts × 20
+// tasks: a change notification handled, then the screen drawn.
+func BenchmarkLiveFrame50x20(b *testing.B) {
+	e := liveRun50x20(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		e.m.Update(changedMsg{})
+		_ = e.m.View()
+	}
+}
+
+func TestLiveFrame50x20Under16ms(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures")
+	}
+	e := liveRun50x20(t)
+	r := testing.Benchmark(func(b *testing.B) {
+		for b.Loop() {
+			e.m.Update(changedMsg{})
+			_ = e.m.View()
+		}
+	})
+	per := time.Duration(r.NsPerOp())
+	t.Logf("live run of 50 hosts × 20 tasks: %s a frame, %d B allocated a frame", per, r.AllocedBytesPerOp())
+	if per > 16*time.Millisecond {
+		t.Errorf("a frame takes %s, over 16ms", per)
+	}
+}
