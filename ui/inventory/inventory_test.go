@@ -83,7 +83,7 @@ func TestDetailsShowVolumesAndProtection(t *testing.T) {
 	e := setup(t, fleet(), 100, 30)
 	e.press("enter") // db-01 sorts first
 	v := view(e)
-	for _, want := range []string{"name        db-01", "private IPv4", "protected: vigil refuses to destroy", "db-01-data  50 GB", "$24.00 a month"} {
+	for _, want := range []string{"name         db-01", "private IPv4", "protected: vigil refuses to destroy", "db-01-data  50 GB", "$24.00 a month"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("%q missing from the details:\n%s", want, v)
 		}
@@ -277,7 +277,7 @@ func TestGotoOpensTheHost(t *testing.T) {
 	e := setup(t, fleet(), 100, 20)
 	e.m.SetFilter("db")
 	e.m.Update(common.GotoMsg{Pane: common.InventoryPane, Target: "web-02"})
-	if v := view(e); !strings.Contains(v, "name        web-02") {
+	if v := view(e); !strings.Contains(v, "name         web-02") {
 		t.Fatalf("goto web-02:\n%s", v)
 	}
 }

@@ -168,7 +168,7 @@ func (m *Model) detailLines() []string {
 		return nil
 	}
 	st := m.ctx.Styles
-	label := func(s string) string { return st.TableHeader.Render(fmt.Sprintf("%-12s", s)) }
+	label := func(s string) string { return st.TableHeader.Render(fmt.Sprintf("%-13s", s)) }
 	created := ""
 	if !h.Created.IsZero() {
 		created = h.Created.In(m.ctx.Now().Location()).Format("2006-01-02 15:04") + " (" + since(h.Age(m.ctx.Now())) + " ago)"
