@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
@@ -197,12 +198,15 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-// snapshot applies a new list and reports the sources' health on change.
+// snapshot applies a new list, and reports the sources' health and the
+// badge when they change (the first call reports them as they are).
 func (m *Model) snapshot(s *incident.Snapshot) tea.Cmd {
-	if s == nil || s == m.snap {
+	if s == nil {
 		return nil
 	}
-	m.setSnapshot(s)
+	if s != m.snap {
+		m.setSnapshot(s)
+	}
 	var cmds []tea.Cmd
 	for _, src := range []struct {
 		name string
@@ -375,7 +379,7 @@ func (m *Model) rebuildBanner() {
 		texts = append(texts, "filter "+m.filterText+": "+m.filterErr.Error())
 	}
 	for _, t := range texts {
-		lines := strings.Split(lipgloss.Wrap(t, m.width, " "), "\n")
+		lines := strings.Split(lipgloss.Wrap(printable(t), m.width, " "), "\n")
 		if len(lines) > maxBannerLines {
 			lines = lines[:maxBannerLines]
 			lines[maxBannerLines-1] = ansi.Truncate(lines[maxBannerLines-1]+" …", m.width, "…")
@@ -732,7 +736,7 @@ func cell(s string, w int) string {
 	if w <= 0 {
 		return ""
 	}
-	s = ansi.Truncate(s, w, "…")
+	s = ansi.Truncate(printable(s), w, "…")
 	if sw := ansi.StringWidth(s); sw < w {
 		s += strings.Repeat(" ", w-sw)
 	}
@@ -746,7 +750,19 @@ func cellRight(s string, w int) string {
 	return ansi.Truncate(s, w, "")
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+func oneLine(s string) string { return printable(strings.Join(strings.Fields(s), " ")) }
+
+// printable replaces control characters, which would move the cursor or
+// restyle the terminal, in text that comes from outside: labels,
+// annotations, errors, the filter.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, s)
+}
 
 // contextTimeout is the context an action of the session runs in.
 func contextTimeout(base context.Context) (context.Context, context.CancelFunc) {

@@ -412,3 +412,47 @@ func TestSubscriptionFollowsTheServiceUntilClosed(t *testing.T) {
 		t.Fatal("the feed's wait did not end with Close")
 	}
 }
+
+func TestSubscribingReportsTheCurrentHealth(t *testing.T) {
+	f := newFixture(t, access.Operator)
+	threeAlerts(f)
+	f.svc.Refresh(context.Background())
+	// A session opened after the first poll: New already holds its snapshot.
+	m := New(f.ctx, NewKeyMap())
+	m.SetSize(80, 20)
+	msgs := run(m, m.Update(m.Init()()))
+	m.Close()
+	health := 0
+	for _, msg := range msgs {
+		if _, ok := msg.(common.HealthMsg); ok {
+			health++
+		}
+	}
+	if health != 2 || !slices.Contains(msgs, tea.Msg(common.BadgeChangedMsg{})) {
+		t.Fatalf("subscribing reported %v, want both sources' health and the badge", msgs)
+	}
+}
+
+// FuzzFilter types arbitrary filters into the pane: it never panics, the
+// list stays within the pane, and a filter either applies or shows the
+// parser's error.
+func FuzzFilter(f *testing.F) {
+	for _, s := range []string{`severity="critical",namespace=~"prod.*"`, `{alertname="HostDown"}`, `a!~"x|y"`,
+		`namespace=~"(prod"`, `severity=`, `{a="b"`, `,`, `a="\"\\"`, "\x1b[31m", "日本=\"語\""} {
+		f.Add(s)
+	}
+	fx := newFixture(f, access.Operator)
+	threeAlerts(fx)
+	fx.poll()
+	fx.m.SetSize(60, 12)
+	f.Fuzz(func(t *testing.T, input string) {
+		fx.m.SetFilter(input)
+		if fx.m.FilterError() == nil && fx.m.Filter() != input {
+			t.Fatalf("filter %q kept as %q", input, fx.m.Filter())
+		}
+		checkFits(t, "filtered list", fx.m.View(), 60, 12)
+		if err := fx.m.FilterError(); err != nil && !strings.Contains(ansi.Strip(fx.m.View()), "filter") {
+			t.Fatalf("the error of %q is not shown", input)
+		}
+	})
+}

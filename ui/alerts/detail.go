@@ -183,7 +183,7 @@ func (m *Model) rebuildDetail() {
 		if value == "" {
 			return
 		}
-		for i, l := range wrap(value) {
+		for i, l := range wrap(printable(value)) {
 			if i == 0 {
 				lines = append(lines, label(name)+l)
 			} else {
@@ -193,7 +193,7 @@ func (m *Model) rebuildDetail() {
 	}
 
 	mark, sev := m.severityStyle(a.Severity)
-	head := sev.Render(mark+" "+orDash(string(a.Severity))) + "  " + st.Title.Render(a.Name) + "  " + string(a.State) + " " + Age(a.Age(now))
+	head := sev.Render(mark+" "+printable(orDash(string(a.Severity)))) + "  " + st.Title.Render(printable(a.Name)) + "  " + string(a.State) + " " + Age(a.Age(now))
 	lines = append(lines, head)
 	lines = append(lines, m.banner...)
 	field("summary", oneLine(a.Annotations["summary"]))
@@ -239,12 +239,12 @@ func (m *Model) rebuildDetail() {
 
 	lines = append(lines, "", st.TableHeader.Render("labels"))
 	for _, k := range slices.Sorted(maps.Keys(a.Labels)) {
-		lines = append(lines, "  "+k+"="+a.Labels[k])
+		lines = append(lines, "  "+printable(k+"="+a.Labels[k]))
 	}
 	if rest := otherAnnotations(a.Annotations); len(rest) > 0 {
 		lines = append(lines, "", st.TableHeader.Render("annotations"))
 		for _, k := range rest {
-			lines = append(lines, "  "+k+"="+oneLine(a.Annotations[k]))
+			lines = append(lines, "  "+printable(k)+"="+oneLine(a.Annotations[k]))
 		}
 	}
 	for i, l := range lines {
