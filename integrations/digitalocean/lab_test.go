@@ -251,7 +251,7 @@ func TestLabCreateThreeHostsActionsAndProtectedDestroy(t *testing.T) {
 	}
 	wantCount := map[string]int{
 		"create host refused": 1, "create host ok": 3, "power off host ok": 1, "power on host ok": 1, "resize host ok": 1, "snapshot host ok": 1, "untag host ok": 1,
-		"tag host ok": 1, "destroy host ok": 2, "destroy host failed": 1,
+		"tag host ok": 1, "destroy host ok": 2, "destroy host refused": 1,
 	}
 	for k, v := range wantCount {
 		if count[k] != v {
