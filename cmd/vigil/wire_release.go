@@ -11,8 +11,9 @@ import (
 )
 
 // releaseSyncTimeout bounds how long start-up waits for the clusters'
-// caches; past it the console opens and the matrix fills in as they answer.
-const releaseSyncTimeout = 10 * time.Second
+// caches, so that the first screen shows the whole matrix; past it the
+// console opens anyway and the matrix fills in as the clusters answer.
+const releaseSyncTimeout = 2 * time.Second
 
 // newRelease builds the Kubernetes client and the release service from
 // config.Kubernetes, without starting them; nil when it is not configured.
