@@ -55,7 +55,7 @@ func newAckCmd(g *globals) *cobra.Command {
 			if (req.Fingerprint == "") == (req.Match == "") {
 				return errors.New("ack takes an alert's FINGERPRINT or --match matchers, one of the two")
 			}
-			c, err := openIncidentCLI(g)
+			c, err := openIncidentCLI(g, true)
 			if err != nil {
 				return err
 			}
@@ -92,7 +92,7 @@ func newUnackCmd(g *globals) *cobra.Command {
 		Example: "  vigil unack 6c1b2a4e-0d7f-4c1e-9a51-2b8f3e7d9c10",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := openIncidentCLI(g)
+			c, err := openIncidentCLI(g, true)
 			if err != nil {
 				return err
 			}

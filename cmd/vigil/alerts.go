@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,9 +22,11 @@ type incidentCLI struct {
 	close func()
 }
 
-// openIncidentCLI builds the incident service for one verb, journaling to
-// the config's audit journal.
-func openIncidentCLI(g *globals) (*incidentCLI, error) {
+// openIncidentCLI builds the incident service for one verb. With journal
+// set, acknowledgements are journaled to the config's audit journal;
+// without, the journal is not opened, so that listing works while a
+// console holds it.
+func openIncidentCLI(g *globals, journal bool) (*incidentCLI, error) {
 	cfg, err := g.loadConfig()
 	if err != nil {
 		return nil, err
@@ -36,16 +39,31 @@ func openIncidentCLI(g *globals) (*incidentCLI, error) {
 		return nil, fmt.Errorf("%s: identity.role: %w", cfg.Path, err)
 	}
 	w := wiring{cfg: cfg, guard: access.Guard{ReadOnly: g.readOnly}, log: slog.New(slog.DiscardHandler)}
-	if w.journal, err = audit.Open(cfg.Audit.Path); err != nil {
-		return nil, err
+	var j incident.Journal = noJournal{}
+	closeJournal := func() {}
+	if journal {
+		if w.journal, err = audit.Open(cfg.Audit.Path); err != nil {
+			return nil, err
+		}
+		j, closeJournal = w.journal, func() { w.journal.Close() }
 	}
-	svc, err := newIncident(w)
+	svc, err := newIncidentWith(w, j)
 	if err != nil {
-		w.journal.Close()
+		closeJournal()
 		return nil, err
 	}
-	return &incidentCLI{svc: svc, actor: actor, close: func() { w.journal.Close() }}, nil
+	return &incidentCLI{svc: svc, actor: actor, close: closeJournal}, nil
 }
+
+// noJournal is the journal of a verb that only reads: nothing may be
+// recorded through it.
+type noJournal struct{}
+
+func (noJournal) Record(context.Context, access.Actor, string, string, map[string]string, error) error {
+	return errors.New("this command only lists: it has no journal to record to")
+}
+
+func (noJournal) Query(audit.Query) ([]audit.Entry, error) { return nil, nil }
 
 func newAlertsCmd(g *globals) *cobra.Command {
 	var asJSON bool
@@ -59,7 +77,7 @@ func newAlertsCmd(g *globals) *cobra.Command {
 		Example: "  vigil alerts\n  vigil alerts --filter 'severity=\"critical\",namespace=~\"prod.*\"'\n  vigil alerts --json | jq '.[].fingerprint'",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := openIncidentCLI(g)
+			c, err := openIncidentCLI(g, false)
 			if err != nil {
 				return err
 			}

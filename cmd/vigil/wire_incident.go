@@ -13,10 +13,13 @@ import (
 // newIncident builds the Prometheus and Alertmanager clients and the
 // incident service from config.Prometheus and config.Alertmanager, without
 // polling; nil when neither is configured.
-func newIncident(w wiring) (*incident.Service, error) {
+func newIncident(w wiring) (*incident.Service, error) { return newIncidentWith(w, w.journal) }
+
+// newIncidentWith is newIncident journaling to j.
+func newIncidentWith(w wiring, j incident.Journal) (*incident.Service, error) {
 	o := incident.Options{
 		ParseMatchers: alertmanager.ParseMatchers,
-		Journal:       w.journal,
+		Journal:       j,
 		Guard:         w.guard,
 		Interval:      incident.PollInterval(w.cfg),
 	}
