@@ -28,8 +28,8 @@ import (
 )
 
 // releaseLab is the lab's pipeline (from its vigil.yaml) watched through
-// a label of this test only: its app lives in the lab's dev and test
-// namespaces beside the shop, which it leaves alone, and is deleted after.
+// a label of this test only: its app lives in the lab's namespaces beside
+// the shop, which it leaves alone, and is deleted after.
 type releaseLab struct {
 	t       *testing.T
 	cfg     *config.Config
@@ -65,7 +65,7 @@ func newReleaseLab(t *testing.T) *releaseLab {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, version := range []string{"1.1.0", "1.0.0"} { // dev, test
+	for i, version := range []string{"1.1.0", "1.0.0", "1.1.0", "1.0.0"} { // dev, test, preprod, prod
 		ns := envs[i].Namespace
 		labels := map[string]string{"app.kubernetes.io/name": l.app, "app.kubernetes.io/part-of": partOf}
 		two := int32(2)
@@ -97,8 +97,9 @@ func newReleaseLab(t *testing.T) *releaseLab {
 	if err := l.svc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	l.waitCell("dev", "1.1.0")
-	l.waitCell("test", "1.0.0")
+	for i, v := range []string{"1.1.0", "1.0.0", "1.1.0", "1.0.0"} {
+		l.waitCell(envs[i].Name, v)
+	}
 	return l
 }
 
@@ -197,6 +198,40 @@ func TestReleaseFlowOnTheLab(t *testing.T) {
 	p.waitFor(t, "revision 3 · 1.0.0")
 	if e := l.entry("roll back"); e.Result != audit.OK || e.Parameters["restored"] != "1" {
 		t.Fatalf("rollback journaled as %+v", e)
+	}
+
+	// Into protected prod, the name must be typed: a wrong one does nothing.
+	sendKeys(tm, "esc 2 l p")
+	p.waitFor(t, "Promote "+l.app+" from preprod to prod?")
+	p.waitFor(t, "Type prod to confirm")
+	sendText(tm, "prd")
+	sendKeys(tm, "enter")
+	p.waitFor(t, "that is not the name")
+	sendKeys(tm, "esc")
+	p.waitFor(t, "cancelled: Promote "+l.app)
+
+	// A freeze set from the palette refuses a promotion, and is lifted.
+	if f := l.svc.Matrix().Envs[1].Freeze; f.Active(time.Now()) {
+		t.Skipf("the lab's test environment is already frozen by %s: the freeze part cannot run", f.By)
+	}
+	t.Cleanup(func() { _ = l.svc.Unfreeze(context.Background(), access.Actor{Name: "cleanup", Role: access.Admin}, "test") })
+	sendKeys(tm, ":")
+	sendText(tm, "freeze test 'ui flow test' 5m")
+	sendKeys(tm, "enter")
+	p.waitFor(t, "Freeze test for 5m0s?")
+	sendKeys(tm, "y")
+	p.waitFor(t, "froze test")
+	p.waitFor(t, "test ❄")
+	sendKeys(tm, "h h p")
+	p.waitFor(t, "refused: test is frozen by alice")
+	sendKeys(tm, ":")
+	sendText(tm, "unfreeze test")
+	sendKeys(tm, "enter")
+	p.waitFor(t, "Unfreeze test?")
+	sendKeys(tm, "y")
+	p.waitFor(t, "unfroze test")
+	if c, _ := l.svc.Matrix().Cell(l.app, "prod"); c.Version != "1.0.0" {
+		t.Fatalf("prod runs %s after a cancelled promotion", c.Version)
 	}
 }
 
