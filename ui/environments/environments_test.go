@@ -333,3 +333,15 @@ func BenchmarkView(b *testing.B) {
 		_ = m.View()
 	}
 }
+
+// BenchmarkSetMatrix takes a new 500 × 4 matrix, as after every change.
+func BenchmarkSetMatrix(b *testing.B) {
+	m := New(testContext(b, access.Operator), nil, NewKeyMap())
+	m.SetSize(120, 40)
+	mat := bigMatrix(500)
+	b.ReportAllocs()
+	for b.Loop() {
+		m.SetMatrix(mat)
+		_ = m.View()
+	}
+}

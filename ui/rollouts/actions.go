@@ -94,8 +94,7 @@ func (m *Model) actionKey(k tea.KeyPressMsg, app, env string) tea.Cmd {
 		}
 		return m.startChoose()
 	case key.Matches(k, m.keys.Pause.Binding):
-		c, ok := m.matrix.Cell(app, env)
-		if ok && c.Workload.Paused {
+		if c, ok := m.cell(app, env); ok && c.Workload.Paused {
 			return m.ResumeCmd(app, env)
 		}
 		return m.PauseCmd(app, env)
@@ -103,7 +102,7 @@ func (m *Model) actionKey(k tea.KeyPressMsg, app, env string) tea.Cmd {
 		return m.RestartCmd(app, env)
 	case key.Matches(k, m.keys.Scale.Binding):
 		now := ""
-		if c, ok := m.matrix.Cell(app, env); ok {
+		if c, ok := m.cell(app, env); ok {
 			now = fmt.Sprintf(" (now %d)", c.Workload.Desired)
 		}
 		return m.ask(fmt.Sprintf("replicas of %s in %s%s: ", app, env, now), func(v string) tea.Cmd {
@@ -126,6 +125,14 @@ func (m *Model) actionKey(k tea.KeyPressMsg, app, env string) tea.Cmd {
 		})
 	}
 	return nil
+}
+
+// cell returns app's cell in env from the matrix, when it has one.
+func (m *Model) cell(app, env string) (release.Cell, bool) {
+	if m.matrix == nil {
+		return release.Cell{}, false
+	}
+	return m.matrix.Cell(app, env)
 }
 
 func (m *Model) frozen(env string) bool {

@@ -318,3 +318,24 @@ func checkFits(t *testing.T, what, view string, w, h int) {
 		}
 	}
 }
+
+// BenchmarkSetMatrix lists 500 apps × 3 environments again, as after
+// every change of the matrix.
+func BenchmarkSetMatrix(b *testing.B) {
+	m := New(testContext(b, access.Operator), nil, NewKeyMap())
+	m.SetSize(120, 40)
+	mat := testMatrix()
+	rows := mat.Rows
+	mat.Rows = nil
+	for i := range 250 {
+		for _, r := range rows {
+			r.App = fmt.Sprintf("%s-%03d", r.App, i)
+			mat.Rows = append(mat.Rows, r)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		m.SetMatrix(mat)
+		_ = m.View()
+	}
+}
