@@ -45,7 +45,7 @@ func (m *Model) cols() cols {
 	if c.by < 10 {
 		c.by = 0
 	}
-	if m.width < 80 {
+	if m.width < c.env+c.app+c.version+c.bar+c.counts+c.health+c.age+6 {
 		c = cols{env: 7, app: 10, version: 8, bar: 6, counts: 5, health: 2, age: 4}
 	}
 	return c
