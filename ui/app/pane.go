@@ -5,6 +5,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/vigilops/vigil/ui/activity"
+	"github.com/vigilops/vigil/ui/alerts"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
 	"github.com/vigilops/vigil/ui/welcome"
@@ -60,6 +61,12 @@ var (
 	_ Filterable = (*activity.Model)(nil)
 	_ Closer     = (*activity.Model)(nil)
 	_ Pane       = (*welcome.Model)(nil)
+	_ Pane       = (*alerts.Model)(nil)
+	_ Filterable = (*alerts.Model)(nil)
+	_ Commander  = (*alerts.Model)(nil)
+	_ Closer     = (*alerts.Model)(nil)
+	_ Capturer   = (*alerts.Model)(nil)
+	_ Badged     = (*alerts.Model)(nil)
 )
 
 // slot is a pane and the number key that focuses it (0 for none). Numbers
