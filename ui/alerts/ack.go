@@ -107,6 +107,10 @@ func (d *ackDialog) duration() (time.Duration, error) {
 	if err != nil || dur <= 0 {
 		return 0, fmt.Errorf("custom duration %q: write it like 90m or 2h30m", v)
 	}
+	if dur < time.Minute || dur > incident.MaxAckDuration {
+		return 0, fmt.Errorf("custom duration %s: choose one between 1m and %s; longer is a maintenance window, for Alertmanager itself",
+			durationLabel(dur), durationLabel(incident.MaxAckDuration))
+	}
 	return dur, nil
 }
 

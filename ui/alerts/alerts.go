@@ -552,8 +552,17 @@ func (m *Model) Badge() string {
 // Status summarises the pane for its frame title: the counts of critical,
 // warning and all active alerts, and what is stale.
 func (m *Model) Status() string {
-	if m.mode == detailMode && m.detail != nil {
+	switch m.mode {
+	case detailMode:
 		return m.detail.status()
+	case silencesMode:
+		active := 0
+		for _, s := range m.silences.items {
+			if s.State == "active" {
+				active++
+			}
+		}
+		return fmt.Sprintf("silences · %d active of %d", active, len(m.silences.items))
 	}
 	c := m.snap.Counts
 	s := fmt.Sprintf("%d critical · %d warning · %d active", c.Critical, c.Warning, c.Total)

@@ -165,7 +165,11 @@ func TestAcknowledgeThroughTheDialogThenExpire(t *testing.T) {
 	if !strings.Contains(screen(f.m), "custom") {
 		t.Fatalf("no custom duration:\n%s", screen(f.m))
 	}
-	f.keys("'1h30m", "enter")
+	f.keys("'9999h", "enter")
+	if !f.m.Capturing() || !strings.Contains(screen(f.m), "choose one between 1m and 168h") {
+		t.Fatalf("a custom duration over the maximum was accepted:\n%s", screen(f.m))
+	}
+	f.keys("backspace", "backspace", "backspace", "backspace", "backspace", "'1h30m", "enter")
 	if f.m.Capturing() {
 		t.Fatalf("the dialog stayed open:\n%s", screen(f.m))
 	}
@@ -267,7 +271,7 @@ func TestAckDialogCancelAndPaletteCommands(t *testing.T) {
 	f.poll()
 	cmd, _ = spec(t, f.m, "silences").Run(nil)
 	run(f.m, cmd)
-	if f.m.Mode() != "silences" || !strings.Contains(screen(f.m), "on it") {
+	if f.m.Mode() != "silences" || !strings.Contains(screen(f.m), "on it") || f.m.Status() != "silences · 1 active of 1" {
 		t.Fatalf(":silences:\n%s", screen(f.m))
 	}
 }
