@@ -410,9 +410,9 @@ func (m *Model) complete(i int) []string {
 			apps[j] = r.App
 		}
 		return apps
-	case i == 1:
+	case i == 1 && m.matrix != nil:
 		var envs []string
-		for _, e := range m.svc.Envs() {
+		for _, e := range m.matrix.Envs {
 			envs = append(envs, e.Name)
 		}
 		return envs

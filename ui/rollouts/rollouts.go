@@ -322,17 +322,16 @@ func (m *Model) goTo(target string) tea.Cmd {
 		return common.ToastCmd(common.Error, "cannot open "+target+": name a workload as ENV/APP or NAMESPACE/APP")
 	}
 	env := ""
-	for _, e := range m.svc.Envs() {
-		if e.Name == first {
-			env = e.Name
-			break
-		}
-	}
-	if env == "" {
-		for _, e := range m.svc.Envs() {
-			if e.Namespace == first {
+	if m.matrix != nil {
+		for _, e := range m.matrix.Envs {
+			if e.Name == first {
 				env = e.Name
 				break
+			}
+		}
+		for _, e := range m.matrix.Envs {
+			if env == "" && e.Namespace == first {
+				env = e.Name
 			}
 		}
 	}

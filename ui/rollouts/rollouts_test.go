@@ -50,7 +50,7 @@ func workload(app, version string, updated, ready, desired int32, age time.Durat
 func testMatrix() *release.Matrix {
 	m := &release.Matrix{Built: fixedNow}
 	for _, e := range envs {
-		m.Envs = append(m.Envs, release.EnvState{Env: release.Env{Name: e, Namespace: e, Protected: e == "prod"},
+		m.Envs = append(m.Envs, release.EnvState{Env: release.Env{Name: e, Namespace: "shop-" + e, Protected: e == "prod"},
 			Conn: release.Conn{Connected: true, LastData: fixedNow}})
 	}
 	m.Envs[2].Freeze = &release.Freeze{Reason: "black friday", By: "bob", Until: fixedNow.Add(2 * time.Hour)}
@@ -201,6 +201,27 @@ func TestDetail(t *testing.T) {
 	m.Update(DetailMsg{gen: m.gen - 1, Detail: release.Detail{Workload: release.Workload{Name: "stale"}}})
 	if m.detail.Workload.Name != "api" {
 		t.Fatal("a detail from an earlier feed replaced the open one")
+	}
+}
+
+// Other panes name a workload by environment or by namespace.
+func TestGoto(t *testing.T) {
+	m := newModel(t, access.Operator, 120, 40)
+	for _, c := range []struct{ target, env string }{{"test/web", "test"}, {"shop-prod/api", "prod"}} {
+		if cmd := m.Update(common.GotoMsg{Pane: common.RolloutsPane, Target: c.target}); cmd == nil {
+			t.Fatalf("%s: no command to watch the rollout", c.target)
+		}
+		if app, env, ok := m.Open(); !ok || env != c.env || app != strings.Split(c.target, "/")[1] {
+			t.Fatalf("%s opened %s/%s (%v)", c.target, env, app, ok)
+		}
+	}
+	cmd := m.Update(common.GotoMsg{Pane: common.RolloutsPane, Target: "kube-system/dns"})
+	if toast, ok := cmd().(common.ToastMsg); !ok || !strings.Contains(toast.Text, "kube-system is no environment or namespace of the pipeline") {
+		t.Fatalf("unknown namespace: %#v", toast)
+	}
+	press(m, "esc")
+	if _, _, ok := m.Open(); ok {
+		t.Fatal("esc left the detail open")
 	}
 }
 
