@@ -345,3 +345,34 @@ func BenchmarkSetMatrix(b *testing.B) {
 		_ = m.View()
 	}
 }
+
+func TestCommands(t *testing.T) {
+	m := newModel(t, access.Operator, shopMatrix(true), 120, 40)
+	specs := map[string]func([]string) (tea.Cmd, error){}
+	for _, s := range m.Commands() {
+		specs[s.Name] = s.Run
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		err  string
+	}{
+		{"promote", []string{"api"}, "promote takes an app and an environment"},
+		{"freeze", []string{"prod", "release"}, "freeze takes an environment, a reason and a duration"},
+		{"freeze", []string{"prod", "release", "soon"}, `"soon" is not a duration`},
+		{"freeze", []string{"prod", "release", "-1h"}, `"-1h" is not a duration`},
+		{"unfreeze", nil, "unfreeze takes an environment"},
+	} {
+		if _, err := specs[c.name](c.args); err == nil || !strings.Contains(err.Error(), c.err) {
+			t.Errorf(":%s %q: error %v, want %q", c.name, c.args, err, c.err)
+		}
+	}
+	cmd, err := specs["freeze"]([]string{"prod", "release window", "2h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, ok := cmd().(common.ConfirmMsg)
+	if !ok || req.Title != "Freeze prod for 2h0m0s?" || !strings.Contains(req.Body, "Reason: release window") || req.OnYes == nil {
+		t.Fatalf(":freeze asks %#v", req)
+	}
+}
