@@ -237,6 +237,24 @@ func TestReleaseFlowOnTheLab(t *testing.T) {
 	if c, _ := l.svc.Matrix().Cell(l.app, "prod"); c.Version != "1.0.0" {
 		t.Fatalf("prod runs %s after a cancelled promotion", c.Version)
 	}
+
+	// Scale from the live detail, opened from the palette: the prompt
+	// takes digits, which otherwise switch panes.
+	sendKeys(tm, ":")
+	sendText(tm, "rollout test/"+l.app)
+	sendKeys(tm, "enter")
+	p.waitFor(t, l.app+" in test · Deployment")
+	sendKeys(tm, "s")
+	p.waitFor(t, "replicas of "+l.app+" in test (now 2): ")
+	sendKeys(tm, "3 enter")
+	p.waitFor(t, "Scale "+l.app+" in test to 3?")
+	sendKeys(tm, "y")
+	p.waitFor(t, "done: scale "+l.app+" in test to 3")
+	p.waitFor(t, "available  ")
+	p.waitFor(t, " 3/3")
+	if c, _ := l.svc.Matrix().Cell(l.app, "test"); c.Workload.Desired != 3 {
+		t.Fatalf("test wants %d replicas after scaling to 3", c.Workload.Desired)
+	}
 }
 
 // TestViewerCannotPromoteOnTheLab: a viewer's console has no promote key,
