@@ -38,7 +38,9 @@ type releaseLab struct {
 	app     string
 }
 
-func newReleaseLab(t *testing.T) *releaseLab {
+// newReleaseLab deploys the app at versions, one per environment from
+// the first; a version ending in -broken never becomes ready.
+func newReleaseLab(t *testing.T, versions ...string) *releaseLab {
 	t.Helper()
 	labtest.Env(t, "KUBECONFIG")
 	cfg, err := config.Load(filepath.Join(labtest.StateDir(), "vigil.yaml"))
@@ -65,7 +67,7 @@ func newReleaseLab(t *testing.T) *releaseLab {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, version := range []string{"1.1.0", "1.0.0", "1.1.0", "1.0.0"} { // dev, test, preprod, prod
+	for i, version := range versions {
 		ns := envs[i].Namespace
 		labels := map[string]string{"app.kubernetes.io/name": l.app, "app.kubernetes.io/part-of": partOf}
 		two := int32(2)
@@ -97,8 +99,10 @@ func newReleaseLab(t *testing.T) *releaseLab {
 	if err := l.svc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for i, v := range []string{"1.1.0", "1.0.0", "1.1.0", "1.0.0"} {
-		l.waitCell(envs[i].Name, v)
+	for i, v := range versions {
+		if !strings.HasSuffix(v, "-broken") {
+			l.waitCell(envs[i].Name, v)
+		}
 	}
 	return l
 }
@@ -166,7 +170,7 @@ func (l *releaseLab) entry(action string) audit.Entry {
 // preview and the confirm dialog, watches the rollout complete, and rolls
 // it back from the Rollouts pane, on the lab's real control plane.
 func TestReleaseFlowOnTheLab(t *testing.T) {
-	l := newReleaseLab(t)
+	l := newReleaseLab(t, "1.1.0", "1.0.0", "1.1.0", "1.0.0")
 	tm, p := l.console(access.Actor{Name: "alice", Role: access.Operator, Source: "local"})
 
 	sendKeys(tm, "2")
@@ -260,7 +264,7 @@ func TestReleaseFlowOnTheLab(t *testing.T) {
 // TestViewerCannotPromoteOnTheLab: a viewer's console has no promote key,
 // and the palette's :promote reaches ops, which refuses and journals it.
 func TestViewerCannotPromoteOnTheLab(t *testing.T) {
-	l := newReleaseLab(t)
+	l := newReleaseLab(t, "1.1.0", "1.0.0")
 	tm, p := l.console(access.Actor{Name: "victor", Role: access.Viewer, Source: "local"})
 
 	sendKeys(tm, "2")
@@ -287,4 +291,44 @@ func (p *probe) screen() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.last
+}
+
+// TestStallOnTheLab promotes a -broken release: the Rollouts pane shows the
+// stall, offers the rollback, and u restores health.
+func TestStallOnTheLab(t *testing.T) {
+	l := newReleaseLab(t, "1.1.0-broken", "1.0.0")
+	tm, p := l.console(access.Actor{Name: "alice", Role: access.Operator, Source: "local"})
+
+	sendKeys(tm, ":")
+	sendText(tm, "promote "+l.app+" test")
+	sendKeys(tm, "enter")
+	p.waitFor(t, "Promote "+l.app+" from dev to test?")
+	sendKeys(tm, "y")
+	p.waitFor(t, "promoted "+l.app+" to test")
+	sendKeys(tm, ":")
+	sendText(tm, "rollout test/"+l.app)
+	sendKeys(tm, "enter")
+	p.waitFor(t, l.app+" in test · Deployment · revision 2 · 1.1.0-broken")
+	p.waitForLong(t, "✗ stalled: pod", 60*time.Second)
+	p.waitFor(t, "u rolls back to revision 1")
+	sendKeys(tm, "u")
+	p.waitFor(t, "back to which revision?")
+	sendKeys(tm, "enter")
+	p.waitFor(t, "Roll "+l.app+" in test back to revision 1?")
+	sendKeys(tm, "y")
+	p.waitFor(t, "done: roll "+l.app+" in test back to revision 1")
+	l.waitCell("test", "1.0.0")
+	p.waitFor(t, "revision 3 · 1.0.0 · ✓ healthy")
+}
+
+func (p *probe) waitForLong(t *testing.T, want string, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if strings.Contains(p.screen(), want) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%q not on screen after %s:\n%s", want, d, p.screen())
 }
