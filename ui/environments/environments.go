@@ -196,8 +196,8 @@ func (m *Model) healthCmd() tea.Cmd {
 		}
 		msgs := make([]string, len(down))
 		for i, c := range down {
-			msgs[i] = connText(c, m.ctx.Now())
-			if h.Since.IsZero() || c.LastData.Before(h.Since) {
+			msgs[i] = ConnText(c, m.ctx.Now())
+			if !c.LastData.IsZero() && (h.Since.IsZero() || c.LastData.Before(h.Since)) {
 				h.Since = c.LastData
 			}
 		}
@@ -206,7 +206,7 @@ func (m *Model) healthCmd() tea.Cmd {
 	if h.State == m.health.State && errText(h.Err) == errText(m.health.Err) {
 		return nil
 	}
-	if h.State == common.Healthy {
+	if h.Since.IsZero() { // healthy, or never connected
 		h.Since = m.ctx.Now()
 	}
 	m.health = h
@@ -220,8 +220,8 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// connText says which context is disconnected, since when, and why.
-func connText(c release.Conn, now time.Time) string {
+// ConnText says which context is disconnected, since when, and why.
+func ConnText(c release.Conn, now time.Time) string {
 	name := c.Context
 	if name == "" {
 		name = "the current kube context"

@@ -201,7 +201,7 @@ func (m *Model) notices() []string {
 	for _, e := range m.matrix.Envs {
 		if !e.Conn.Connected && !seen[e.Conn.Context] {
 			seen[e.Conn.Context] = true
-			out = append(out, st.StatusCrit.Render("⚠ "+connText(e.Conn, now)+" · showing the last data, retrying"))
+			out = append(out, st.StatusCrit.Render("⚠ "+ConnText(e.Conn, now)+" · showing the last data, retrying"))
 		}
 	}
 	for _, e := range m.matrix.Envs {

@@ -152,7 +152,7 @@ func (m *Model) detailLines() []string {
 			lines = append(lines, st.StatusWarn.Render(fmt.Sprintf("❄ %s is frozen by %s for %s more: %s", es.Name, es.Freeze.By, environments.Age(es.Freeze.Until.Sub(now)), es.Freeze.Reason)))
 		}
 		if !es.Conn.Connected {
-			lines = append(lines, st.StatusCrit.Render(fmt.Sprintf("⚠ %s is disconnected (%s): this is the last data, retrying", es.Conn.Context, es.Conn.Err)))
+			lines = append(lines, st.StatusCrit.Render("⚠ "+environments.ConnText(es.Conn, now)+" · this is the last data, retrying"))
 		}
 	}
 	if d.Stall != "" {
