@@ -122,6 +122,9 @@ func (l *serveLab) deployment(ns string) *appsv1.Deployment {
 
 func image(d *appsv1.Deployment) string { return d.Spec.Template.Spec.Containers[0].Image }
 
+// tag is an image's tag: the version the matrix shows.
+func tag(image string) string { return image[strings.LastIndex(image, ":")+1:] }
+
 // waitRolledOut waits until the app in ns runs img on all its replicas.
 func (l *serveLab) waitRolledOut(ns, img string, timeout time.Duration) {
 	l.t.Helper()
@@ -278,12 +281,14 @@ func TestE2EServeLabPromote(t *testing.T) {
 			t.Errorf("the preview lacks %q:\n%s", want, screen)
 		}
 	}
+	confirmed := time.Now()
 	tm.keys("y")
 	tm.waitText(10*time.Second, "promoted "+labApp+" to "+labTo)
 
 	// The cluster runs the new image, and the matrix shows it.
 	l.waitRolledOut(labTo, l.fromImg, 90*time.Second)
-	version := l.fromImg[strings.LastIndex(l.fromImg, ":")+1:]
+	t.Logf("confirm → %s rolled out in %s: %v", l.fromImg, labTo, time.Since(confirmed).Round(time.Millisecond))
+	version := tag(l.fromImg)
 	tm.waitFor("the promoted version in "+labTo, 15*time.Second, func(s string) bool {
 		return strings.Count(matrixRow(s, labApp), version) >= 2
 	})
@@ -315,6 +320,13 @@ func TestE2EServeLabViewer(t *testing.T) {
 	l := newServeLab(t)
 	generation := l.deployment(labTo).Generation
 	tm := l.connect(l.viewer)
+	// The viewer sees the app's versions in dev and in test.
+	row := matrixRow(tm.capture(), labApp)
+	for _, img := range []string{l.fromImg, l.toImg} {
+		if v := tag(img); !strings.Contains(row, v) {
+			t.Errorf("the viewer's matrix row lacks version %s: %q", v, row)
+		}
+	}
 
 	// p does nothing: ? after it opens help, and no dialog came between.
 	tm.keys("p", "?")
