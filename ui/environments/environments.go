@@ -63,6 +63,7 @@ type Model struct {
 	matrix  *release.Matrix
 	changes <-chan struct{}
 	cancel  func()
+	done    chan struct{}    // closed by Close
 	health  common.HealthMsg // the last health sent to the status bar
 
 	filterText string
@@ -79,7 +80,7 @@ type Model struct {
 
 // New returns the pane over the release service svc.
 func New(ctx *common.Context, svc *release.Service, keys KeyMap) *Model {
-	return &Model{ctx: ctx, svc: svc, keys: keys, rows: map[string]cachedRow{}}
+	return &Model{ctx: ctx, svc: svc, keys: keys, rows: map[string]cachedRow{}, done: make(chan struct{})}
 }
 
 // Title names the pane in its tab.
@@ -100,18 +101,36 @@ func (m *Model) Init() tea.Cmd {
 	}
 }
 
-// Close ends the subscription.
+// Close ends the subscription and the wait on it.
 func (m *Model) Close() {
+	if m.closed() {
+		return
+	}
+	close(m.done)
 	if m.cancel != nil {
 		m.cancel()
 	}
 }
 
-// WaitCmd waits for the next change of svc's matrix on changes.
-func WaitCmd(svc *release.Service, changes <-chan struct{}) tea.Cmd {
+func (m *Model) closed() bool {
+	select {
+	case <-m.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// WaitCmd waits for the next change of svc's matrix on changes, until
+// done is closed.
+func WaitCmd(svc *release.Service, changes <-chan struct{}, done <-chan struct{}) tea.Cmd {
 	return func() tea.Msg {
-		<-changes
-		return MatrixMsg{Matrix: svc.Matrix()}
+		select {
+		case <-changes:
+			return MatrixMsg{Matrix: svc.Matrix()}
+		case <-done:
+			return nil
+		}
 	}
 }
 
@@ -119,10 +138,14 @@ func WaitCmd(svc *release.Service, changes <-chan struct{}) tea.Cmd {
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case subscribedMsg:
+		if m.closed() { // the session ended before the subscription came
+			msg.cancel()
+			return nil
+		}
 		m.changes, m.cancel = msg.changes, msg.cancel
-		return tea.Batch(m.SetMatrix(msg.matrix), WaitCmd(m.svc, m.changes))
+		return tea.Batch(m.SetMatrix(msg.matrix), WaitCmd(m.svc, m.changes, m.done))
 	case MatrixMsg:
-		return tea.Batch(m.SetMatrix(msg.Matrix), WaitCmd(m.svc, m.changes))
+		return tea.Batch(m.SetMatrix(msg.Matrix), WaitCmd(m.svc, m.changes, m.done))
 	case PromotedMsg:
 		return promotedToast(msg)
 	case FreezeMsg:

@@ -376,3 +376,27 @@ func TestCommands(t *testing.T) {
 		t.Fatalf(":freeze asks %#v", req)
 	}
 }
+
+// Close ends the wait on the matrix, so that an ended session of vigil
+// serve leaves no goroutine behind.
+func TestCloseEndsTheWait(t *testing.T) {
+	m := New(testContext(t, access.Operator), nil, NewKeyMap())
+	cmd := WaitCmd(nil, make(chan struct{}), m.done)
+	got := make(chan tea.Msg, 1)
+	go func() { got <- cmd() }()
+	m.Close()
+	m.Close() // twice is harmless
+	select {
+	case msg := <-got:
+		if msg != nil {
+			t.Fatalf("the ended wait sent %#v", msg)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the wait outlived Close")
+	}
+	cancelled := false
+	m.Update(subscribedMsg{cancel: func() { cancelled = true }})
+	if !cancelled {
+		t.Fatal("a subscription that came after Close was kept")
+	}
+}

@@ -96,6 +96,7 @@ type Model struct {
 	matrix  *release.Matrix
 	changes <-chan struct{}
 	cancel  func()
+	done    chan struct{} // closed by Close
 
 	entries    []entry
 	visible    []int
@@ -128,7 +129,7 @@ type Model struct {
 
 // New returns the pane over the release service svc.
 func New(ctx *common.Context, svc *release.Service, keys KeyMap) *Model {
-	return &Model{ctx: ctx, svc: svc, keys: keys, rows: map[string]string{}, rowKey: map[string]*release.Cell{}}
+	return &Model{ctx: ctx, svc: svc, keys: keys, rows: map[string]string{}, rowKey: map[string]*release.Cell{}, done: make(chan struct{})}
 }
 
 // Title names the pane in its tab.
@@ -152,18 +153,35 @@ func (m *Model) Init() tea.Cmd {
 	}
 }
 
-// Close ends the subscriptions.
+// Close ends the subscriptions and the waits on them.
 func (m *Model) Close() {
+	if m.closed() {
+		return
+	}
+	close(m.done)
 	if m.cancel != nil {
 		m.cancel()
 	}
 	m.closeDetail()
 }
 
-func waitCmd(svc *release.Service, changes <-chan struct{}) tea.Cmd {
+func (m *Model) closed() bool {
+	select {
+	case <-m.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func waitCmd(svc *release.Service, changes <-chan struct{}, done <-chan struct{}) tea.Cmd {
 	return func() tea.Msg {
-		<-changes
-		return matrixMsg{matrix: svc.Matrix()}
+		select {
+		case <-changes:
+			return matrixMsg{matrix: svc.Matrix()}
+		case <-done:
+			return nil
+		}
 	}
 }
 
@@ -181,14 +199,18 @@ func feedCmd(gen int, feed <-chan release.Detail) tea.Cmd {
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case subscribedMsg:
+		if m.closed() { // the session ended before the subscription came
+			msg.cancel()
+			return nil
+		}
 		m.changes, m.cancel = msg.changes, msg.cancel
 		m.SetMatrix(msg.matrix)
-		return waitCmd(m.svc, m.changes)
+		return waitCmd(m.svc, m.changes, m.done)
 	case matrixMsg:
 		m.SetMatrix(msg.matrix)
-		return waitCmd(m.svc, m.changes)
+		return waitCmd(m.svc, m.changes, m.done)
 	case watchMsg:
-		if msg.gen != m.gen {
+		if msg.gen != m.gen || m.closed() {
 			if msg.cancel != nil {
 				msg.cancel()
 			}
