@@ -203,9 +203,10 @@ func (l *serveLab) connect(u serveUser) *tmux {
 	return tm
 }
 
-// matrixRow is the matrix's line for app, or "".
+// matrixRow is the matrix's line for app, or "". A cursor mark may come
+// before the app's name.
 func matrixRow(screen, app string) string {
-	re := regexp.MustCompile(`(?m)^│\s*` + regexp.QuoteMeta(app) + `\s+\S+.*$`)
+	re := regexp.MustCompile(`(?m)^│[^\w│]*` + regexp.QuoteMeta(app) + `\s+\S+.*$`)
 	return re.FindString(screen)
 }
 
