@@ -114,7 +114,12 @@ func hostsNamed(names ...string) []inventory.Host {
 	return out
 }
 
-func setup(t testing.TB, r *runner, hosts []inventory.Host, w, h int) *env {
+// NewScriptedRunner and NewTestService serve the shell tests of runs_test.
+func NewScriptedRunner(tasks int) *runner { return &runner{tasks: tasks} }
+
+// NewTestService is a playbook service over r with base.yml and flaky.yml,
+// running on hosts, with its journal.
+func NewTestService(t testing.TB, r *runner, hosts []inventory.Host) (*playbook.Service, *audit.Journal) {
 	t.Helper()
 	dir := t.TempDir()
 	for _, pb := range []string{"base.yml", "flaky.yml"} {
@@ -134,6 +139,25 @@ func setup(t testing.TB, r *runner, hosts []inventory.Host, w, h int) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		for _, r := range svc.Runs() {
+			if r.State == playbook.Running {
+				svc.Cancel(context.Background(), access.Actor{Name: "test", Role: access.Admin}, r.ID)
+				<-svc.Done(r.ID)
+			}
+		}
+		hist.Close()
+		j.Close()
+	})
+	return svc, j
+}
+
+// HostsNamed are active hosts with an address, tagged shop.
+func HostsNamed(names ...string) []inventory.Host { return hostsNamed(names...) }
+
+func setup(t testing.TB, r *runner, hosts []inventory.Host, w, h int) *env {
+	t.Helper()
+	svc, j := NewTestService(t, r, hosts)
 	th, err := themes.Load("dark", "")
 	if err != nil {
 		t.Fatal(err)
@@ -143,17 +167,7 @@ func setup(t testing.TB, r *runner, hosts []inventory.Host, w, h int) *env {
 	ctx.SetTheme(th)
 	e := &env{svc: svc, run: r, ctx: ctx, journal: j, m: New(ctx, svc, NewKeyMap())}
 	e.m.SetSize(w, h)
-	t.Cleanup(func() {
-		e.m.Close()
-		for _, r := range svc.Runs() {
-			if r.State == playbook.Running {
-				svc.Cancel(context.Background(), ctx.Actor, r.ID)
-				<-svc.Done(r.ID)
-			}
-		}
-		hist.Close()
-		j.Close()
-	})
+	t.Cleanup(e.m.Close)
 	e.drive(e.m.Init())
 	return e
 }
