@@ -371,3 +371,27 @@ func TestView10000UnderTwoMillisecondsAndMemory(t *testing.T) {
 		t.Errorf("%d MB of heap, over 120 MB", heap>>20)
 	}
 }
+
+// TestKeysDoNotClash checks that no key does two things in the pane's
+// views, nor in its prompt.
+func TestKeysDoNotClash(t *testing.T) {
+	k := uinv.NewKeyMap()
+	for _, set := range [][]*common.Binding{k.PaneBindings(), k.PromptBindings()} {
+		owner := map[string]string{}
+		for _, b := range set {
+			for _, key := range b.Keys() {
+				if o, ok := owner[key]; ok {
+					t.Errorf("%s and %s both use %q", o, b.Name, key)
+				}
+				owner[key] = b.Name
+			}
+		}
+	}
+	for _, b := range k.PaneBindings() {
+		for _, key := range b.Keys() {
+			if strings.ContainsAny(key, "123456:/?q") && len(key) == 1 {
+				t.Errorf("%s uses %q, a key of the shell", b.Name, key)
+			}
+		}
+	}
+}

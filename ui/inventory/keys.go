@@ -49,11 +49,19 @@ func NewKeyMap() KeyMap {
 }
 
 // Bindings lists every binding of the pane.
-func (k KeyMap) Bindings() []*common.Binding {
+func (k KeyMap) Bindings() []*common.Binding { return append(k.PaneBindings(), k.PromptBindings()...) }
+
+// PaneBindings are the bindings of the table and details, which share the
+// keyboard with the shell's.
+func (k KeyMap) PaneBindings() []*common.Binding {
 	return []*common.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Select, k.SelectAll,
 		k.Details, k.Back, k.Create, k.PowerOn, k.PowerOff, k.PowerCycle, k.Reboot, k.Resize, k.Snapshot,
-		k.Tag, k.Untag, k.Destroy, k.Refresh, k.Progress, k.RunPlaybook, k.Submit, k.Cancel}
+		k.Tag, k.Untag, k.Destroy, k.Refresh, k.Progress, k.RunPlaybook}
 }
+
+// PromptBindings are those of an open prompt, which takes every key: they
+// may reuse the pane's keys (enter, esc).
+func (k KeyMap) PromptBindings() []*common.Binding { return []*common.Binding{k.Submit, k.Cancel} }
 
 // ShortHelp implements help.KeyMap.
 func (k KeyMap) ShortHelp() []key.Binding {

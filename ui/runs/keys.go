@@ -38,10 +38,18 @@ func NewKeyMap() KeyMap {
 }
 
 // Bindings lists every binding of the pane.
-func (k KeyMap) Bindings() []*common.Binding {
+func (k KeyMap) Bindings() []*common.Binding { return append(k.PaneBindings(), k.PromptBindings()...) }
+
+// PaneBindings are the bindings of the pane's views, which share the
+// keyboard with the shell's.
+func (k KeyMap) PaneBindings() []*common.Binding {
 	return []*common.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Open, k.Back, k.Run,
-		k.Cancel, k.RerunFailed, k.Filter, k.Reload, k.VaultPassword, k.BecomePassword, k.Submit, k.Close}
+		k.Cancel, k.RerunFailed, k.Filter, k.Reload, k.VaultPassword, k.BecomePassword}
 }
+
+// PromptBindings are those of an open prompt, which takes every key: they
+// may reuse the pane's keys (enter, esc).
+func (k KeyMap) PromptBindings() []*common.Binding { return []*common.Binding{k.Submit, k.Close} }
 
 // ShortHelp implements help.KeyMap.
 func (k KeyMap) ShortHelp() []key.Binding {
