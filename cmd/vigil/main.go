@@ -31,6 +31,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	)
 	switch {
 	case errors.As(err, &coded):
+		if coded.msg != "" {
+			fmt.Fprintf(stderr, "vigil: %s\n", coded.msg)
+		}
 		return coded.code
 	case errors.As(err, &reported):
 	case errors.As(err, &cfgErrs) && len(cfgErrs) > 0:

@@ -15,7 +15,7 @@ func newPromoteCmd(g *globals) *cobra.Command {
 			"Exit codes: 0 promoted (and with --wait, healthy), 1 failed or the rollout stalled,\n" +
 			"2 bad arguments, 3 refused (role, --read-only, freeze or another actor's lock).",
 		Example: "  vigil promote api --to prod --wait\n  vigil promote web --from dev --to preprod",
-		Args:    cobra.ExactArgs(1),
+		Args:    releaseArgs("promote APP --to ENV [--from ENV] [--wait]", "to", &to),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := openReleaseCLI(cmd.Context(), g, true)
 			if err != nil {
@@ -28,6 +28,6 @@ func newPromoteCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&to, "to", "", "the environment to promote into (required)")
 	cmd.Flags().StringVar(&from, "from", "", "the environment to promote from (default: the one before --to)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the rollout to complete, or to stall")
-	_ = cmd.MarkFlagRequired("to")
+	cmd.SetFlagErrorFunc(flagUsage)
 	return cmd
 }

@@ -177,3 +177,25 @@ func TestReleaseVerbsOnTheLab(t *testing.T) {
 		t.Fatalf("journal %q, want %q", got, want)
 	}
 }
+
+// A bad command line of promote or rollback exits 2, before any cluster is
+// read, and says what is wrong.
+func TestReleaseVerbUsage(t *testing.T) {
+	sandbox(t)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"promote"}, "promote takes one app"},
+		{[]string{"promote", "api"}, "promote needs --to"},
+		{[]string{"promote", "api", "--bogus"}, "unknown flag: --bogus"},
+		{[]string{"rollback", "api", "web", "--env", "test"}, "rollback takes one app"},
+		{[]string{"rollback", "api"}, "rollback needs --env"},
+		{[]string{"rollback", "api", "--env", "test", "--to-revision", "-1"}, "invalid --to-revision -1"},
+	} {
+		code, _, errOut := cli(t, c.args...)
+		if code != release.ExitUsage || !strings.Contains(errOut, c.want) {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", c.args, code, errOut, c.want)
+		}
+	}
+}

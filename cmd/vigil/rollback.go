@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 )
 
@@ -18,10 +16,10 @@ func newRollbackCmd(g *globals) *cobra.Command {
 			"Exit codes: 0 rolled back (and with --wait, healthy), 1 failed or the rollout stalled,\n" +
 			"2 bad arguments, 3 refused (role or --read-only).",
 		Example: "  vigil rollback api --env prod --wait\n  vigil rollback web --env test --to-revision 3",
-		Args:    cobra.ExactArgs(1),
+		Args:    releaseArgs("rollback APP --env ENV [--to-revision N] [--wait]", "env", &env),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if revision < 0 {
-				return fmt.Errorf("invalid --to-revision %d: use a revision from the history (0 or unset: the previous one)", revision)
+				return usageError("invalid --to-revision %d: use a revision from the history (0 or unset: the previous one)", revision)
 			}
 			r, err := openReleaseCLI(cmd.Context(), g, true)
 			if err != nil {
@@ -34,6 +32,6 @@ func newRollbackCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&env, "env", "", "the environment to roll back in (required)")
 	cmd.Flags().Int64Var(&revision, "to-revision", 0, "the revision to restore (default: the previous one)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the rollout to complete, or to stall")
-	_ = cmd.MarkFlagRequired("env")
+	cmd.SetFlagErrorFunc(flagUsage)
 	return cmd
 }

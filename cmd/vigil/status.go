@@ -70,11 +70,43 @@ func openReleaseCLI(ctx context.Context, g *globals, journal bool) (*releaseCLI,
 	return &releaseCLI{svc: svc, actor: actor, close: func() { cancel(); closeJournal() }}, nil
 }
 
-// exitCodeError ends a verb with an exit code other than 1, its output
-// already printed.
-type exitCodeError struct{ code int }
+// exitCodeError ends a verb with an exit code other than 1; msg, when
+// set, is printed on stderr (otherwise the verb printed its outcome).
+type exitCodeError struct {
+	code int
+	msg  string
+}
 
-func (e *exitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+func (e *exitCodeError) Error() string {
+	if e.msg != "" {
+		return e.msg
+	}
+	return fmt.Sprintf("exit status %d", e.code)
+}
+
+// usageError is a bad command line of a release verb (exit 2).
+func usageError(format string, args ...any) error {
+	return &exitCodeError{code: release.ExitUsage, msg: fmt.Sprintf(format, args...)}
+}
+
+// releaseArgs checks a release verb's command line: one app, and the flag
+// that names the environment.
+func releaseArgs(usage, flag string, value *string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return usageError("%s takes one app: vigil %s", cmd.Name(), usage)
+		}
+		if *value == "" {
+			return usageError("%s needs --%s: vigil %s", cmd.Name(), flag, usage)
+		}
+		return nil
+	}
+}
+
+// flagUsage makes a bad flag of a release verb exit 2.
+func flagUsage(cmd *cobra.Command, err error) error {
+	return usageError("%v: see vigil %s --help", err, cmd.Name())
+}
 
 // exitCode ends a verb with code (release.Exit…).
 func exitCode(code int) error {
