@@ -242,7 +242,11 @@ func (m *Model) Commands() []components.Spec {
 			}
 			return playbook.Run{}, errors.New("no run: give its id")
 		}
-		return m.svc.Run(args[0])
+		// The pane's list, not the history: palette commands run in Update.
+		if i := slices.IndexFunc(m.runs, func(r playbook.Run) bool { return r.ID == args[0] }); i >= 0 {
+			return m.runs[i], nil
+		}
+		return playbook.Run{}, fmt.Errorf("no run %s among the %d recent runs", args[0], len(m.runs))
 	}
 	return []components.Spec{
 		{Name: "run", Args: "PLAYBOOK [TARGET] [check] [KEY=VALUE…]", Help: "run a playbook: TARGET all, tag:NAME, group:NAME or hosts:A,B",
