@@ -73,8 +73,9 @@ func byHand(t *testing.T, inventoryFile, pb string) map[string]playbook.Recap {
 // TestLabConsole drives the console against the lab's DigitalOcean
 // emulator and real Ansible over SSH: three hosts created from a template
 // in the Inventory pane, the base playbook run on them twice from the Runs
-// pane, the recap on screen compared with ansible-playbook's by hand, and
-// one host destroyed by typing its name.
+// pane, the recap on screen compared with ansible-playbook's by hand, the
+// failure of flaky.yml in the drill-down and its rerun on the failed host
+// only, and one host destroyed by typing its name.
 func TestLabConsole(t *testing.T) {
 	env := labtest.Env(t, "DIGITALOCEAN_API_URL", "DIGITALOCEAN_ACCESS_TOKEN", "VIGIL_LAB_SSH_KEY")
 	cfg, err := config.LoadOrDefault(filepath.Join(labtest.StateDir(), "vigil.yaml"), true)
@@ -149,18 +150,9 @@ func TestLabConsole(t *testing.T) {
 		}
 	}
 
-	// apply runs base.yml on the tag from the Runs pane and waits for the
-	// run to end, returning it.
-	apply := func() playbook.Run {
+	// waitRun waits for a run started after there were before runs to end.
+	waitRun := func(before int) playbook.Run {
 		t.Helper()
-		before := len(runs.Runs())
-		s.keys("6 n")
-		s.waitFor(5*time.Second, "Run: PLAYBOOK")
-		s.keys("ctrl+u")
-		s.text("base.yml tag:" + tag)
-		s.keys("enter")
-		s.waitFor(5*time.Second, "Apply base.yml?")
-		s.keys("y")
 		deadline := time.Now().Add(5 * time.Minute)
 		for {
 			rs := runs.Runs()
@@ -173,7 +165,21 @@ func TestLabConsole(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	first := apply()
+	// apply applies a playbook to the tag from the Runs pane, and waits
+	// for the run to end.
+	apply := func(pb string) playbook.Run {
+		t.Helper()
+		before := len(runs.Runs())
+		s.keys("6 n")
+		s.waitFor(5*time.Second, "Run: PLAYBOOK")
+		s.keys("ctrl+u")
+		s.text(pb + " tag:" + tag)
+		s.keys("enter")
+		s.waitFor(5*time.Second, "Apply "+pb+"?")
+		s.keys("y")
+		return waitRun(before)
+	}
+	first := apply("base.yml")
 	if first.State != playbook.Succeeded || len(first.Recap) != 3 {
 		t.Fatalf("first base run: %s %s %+v", first.State, first.Error, first.Recap)
 	}
@@ -194,7 +200,7 @@ func TestLabConsole(t *testing.T) {
 	os.WriteFile(file, static, 0o600)
 	manual := byHand(t, file, filepath.Join(cfg.Ansible.PlaybookDir, "base.yml"))
 	s.keys("esc")
-	second := apply()
+	second := apply("base.yml")
 	if second.State != playbook.Succeeded {
 		t.Fatalf("second base run: %s %s", second.State, second.Error)
 	}
@@ -205,7 +211,36 @@ func TestLabConsole(t *testing.T) {
 		}
 	}
 
-	// Destroy the first host by typing its name, once the creation view is closed.
+	// Tag the third host flaky in the Inventory pane (once the creation view
+	// is closed): flaky.yml fails there, the drill-down shows the failure,
+	// and rerun-failed runs on that host only.
+	s.keys("1 esc /")
+	s.text(names[2])
+	s.keys("enter t")
+	s.waitFor(5*time.Second, "Tag "+names[2]+" with:")
+	s.text("flaky")
+	s.keys("enter")
+	s.waitFor(time.Minute, "tag flaky "+names[2]+": done")
+	flaky := apply("flaky.yml")
+	if flaky.State != playbook.Failed || !slices.Equal(flaky.FailedHosts(), names[2:]) {
+		t.Fatalf("flaky run: %s %s, failed hosts %v", flaky.State, flaky.Error, flaky.FailedHosts())
+	}
+	s.keys("f f")
+	screen = s.waitFor(10*time.Second, "flaky.yml · failed · 1", names[2], "Flaky hosts fail here")
+	if strings.Contains(screen, names[0]) {
+		t.Fatalf("the failed results show %s:\n%s", names[0], screen)
+	}
+	before := len(runs.Runs())
+	s.keys("r")
+	s.waitFor(5*time.Second, "Rerun flaky.yml on the failed hosts?")
+	s.keys("y")
+	rerun := waitRun(before)
+	if rerun.RerunOf != flaky.ID || !slices.Equal(rerun.Limit, names[2:]) || len(rerun.Recap) != 1 {
+		t.Fatalf("rerun of the failed hosts: of %s, limit %v, recap %+v", rerun.RerunOf, rerun.Limit, rerun.Recap)
+	}
+	s.waitFor(10*time.Second, "rerun of the failed hosts of "+flaky.ID)
+
+	// Destroy the first host by typing its name.
 	s.keys("1 esc /")
 	s.text(names[0])
 	s.keys("enter D")
