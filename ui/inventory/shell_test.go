@@ -19,6 +19,7 @@ import (
 	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/app"
 	"github.com/vigilops/vigil/ui/common"
+	uinv "github.com/vigilops/vigil/ui/inventory"
 )
 
 // probe keeps the last frame the shell drew, so a test can wait for text
@@ -128,3 +129,12 @@ func (s *shell) final() string {
 	}
 	return b.String()
 }
+
+// The pane plugs into the shell with these capabilities.
+var (
+	_ app.Pane       = (*uinv.Model)(nil)
+	_ app.Filterable = (*uinv.Model)(nil)
+	_ app.Commander  = (*uinv.Model)(nil)
+	_ app.Closer     = (*uinv.Model)(nil)
+	_ app.Capturer   = (*uinv.Model)(nil)
+)

@@ -137,3 +137,11 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+// The pane plugs into the shell with these capabilities.
+var (
+	_ app.Pane      = (*runs.Model)(nil)
+	_ app.Commander = (*runs.Model)(nil)
+	_ app.Closer    = (*runs.Model)(nil)
+	_ app.Capturer  = (*runs.Model)(nil)
+)
