@@ -26,7 +26,7 @@ func NewKeyMap() KeyMap {
 		Bottom:   common.NewBinding("alerts.bottom", "end", "last alert", "end"),
 		Details:  common.NewBinding("alerts.details", "enter", "detail", "enter"),
 		Back:     common.NewBinding("alerts.back", "esc", "back: close the detail, then clear the filter", "esc"),
-		Ack:      common.NewBinding("alerts.ack", "a", "acknowledge", "a"),
+		Ack:      common.NewBinding("alerts.ack", "a", "acknowledge", "a").Mutate(),
 		Unack:    common.NewBinding("alerts.unack", "A", "unacknowledge", "A").Danger(),
 		Silences: common.NewBinding("alerts.silences", "S", "silences", "S"),
 		Workload: common.NewBinding("alerts.workload", "g", "go to workload", "g"),

@@ -235,6 +235,7 @@ func TestBindingNames(t *testing.T) {
 func TestDangerousBindingsFollowAccess(t *testing.T) {
 	bs := []*common.Binding{
 		common.NewBinding("x.destroy", "D", "destroy", "D").Danger(),
+		common.NewBinding("x.ack", "a", "acknowledge", "a").Mutate(),
 		common.NewBinding("x.down", "j", "down", "j"),
 	}
 	for _, c := range []struct {
@@ -243,7 +244,7 @@ func TestDangerousBindingsFollowAccess(t *testing.T) {
 		may   bool
 		shown int
 	}{
-		{"operator", common.Context{Actor: access.Actor{Role: access.Operator}}, true, 2},
+		{"operator", common.Context{Actor: access.Actor{Role: access.Operator}}, true, 3},
 		{"read-only admin", common.Context{Actor: access.Actor{Role: access.Admin}, Guard: access.Guard{ReadOnly: true}}, false, 1},
 		{"viewer", common.Context{Actor: access.Actor{Role: access.Viewer}}, false, 1},
 	} {

@@ -161,8 +161,9 @@ func KeysMarkdown() string {
 	b.WriteString("Every binding can be remapped by its name in the `keys` section of the config file;\n")
 	b.WriteString("a name that is not listed here is a config error.\n\n")
 	b.WriteString("```yaml\nkeys:\n  quit: [\"q\", \"ctrl+q\"]\n  activity.down: [\"j\", \"down\", \"ctrl+n\"]\n```\n\n")
-	b.WriteString("Bindings marked dangerous start actions that ask for confirmation; they are\n")
-	b.WriteString("disabled in read-only mode (`--read-only`) and for viewers.\n")
+	b.WriteString("Bindings marked dangerous start actions that ask for confirmation. They, and\n")
+	b.WriteString("those marked as changing something, are disabled in read-only mode\n")
+	b.WriteString("(`--read-only`) and for viewers.\n")
 	for _, s := range allKeys() {
 		fmt.Fprintf(&b, "\n## %s\n\n| name | keys | action |\n| --- | --- | --- |\n", s.title)
 		for _, k := range s.bindings {
@@ -171,8 +172,11 @@ func KeysMarkdown() string {
 				keys[i] = "`" + kk + "`"
 			}
 			desc := k.Help().Desc
-			if k.Dangerous {
+			switch {
+			case k.Dangerous:
 				desc += " (dangerous)"
+			case k.Mutates:
+				desc += " (changes something)"
 			}
 			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", k.Name, strings.Join(keys, " "), desc)
 		}

@@ -9,12 +9,14 @@ import (
 )
 
 // Binding is a key binding with the name config remaps it by, and whether
-// it triggers a dangerous action: dangerous bindings are disabled, and so
-// gone from help, in read-only mode and for viewers.
+// it triggers a mutation, dangerous or not: such bindings are disabled, and
+// so gone from help, in read-only mode and for viewers. Dangerous ones also
+// ask for confirmation.
 type Binding struct {
 	key.Binding
 	Name      string
 	Dangerous bool
+	Mutates   bool
 }
 
 // NewBinding declares a binding called name, shown in help as helpKey desc.
@@ -22,9 +24,16 @@ func NewBinding(name, helpKey, desc string, keys ...string) *Binding {
 	return &Binding{Name: name, Binding: key.NewBinding(key.WithKeys(keys...), key.WithHelp(helpKey, desc))}
 }
 
-// Danger marks b as triggering a dangerous action.
+// Danger marks b as triggering a dangerous action (a mutation too).
 func (b *Binding) Danger() *Binding {
-	b.Dangerous = true
+	b.Dangerous, b.Mutates = true, true
+	return b
+}
+
+// Mutate marks b as triggering an action that changes something but needs
+// no confirmation, such as acknowledging an alert.
+func (b *Binding) Mutate() *Binding {
+	b.Mutates = true
 	return b
 }
 
@@ -57,10 +66,11 @@ func Remap(bs []*Binding, remap map[string][]string) (unknown []string) {
 	return unknown
 }
 
-// Restrict disables the dangerous bindings of bs when the session may not act.
+// Restrict disables the bindings of bs that mutate when the session may
+// not act.
 func Restrict(bs []*Binding, mayAct bool) {
 	for _, b := range bs {
-		if b.Dangerous {
+		if b.Mutates {
 			b.SetEnabled(mayAct)
 		}
 	}
