@@ -249,9 +249,14 @@ func TestDangerousKeysAreMarked(t *testing.T) {
 			t.Errorf("%s is not marked dangerous", b.Name)
 		}
 	}
-	for _, b := range []*common.Binding{k.PowerOn, k.Tag, k.Snapshot, k.Up} {
-		if b.Dangerous {
-			t.Errorf("%s is marked dangerous", b.Name)
+	for _, b := range []*common.Binding{k.Create, k.PowerOn, k.Tag, k.Untag, k.Snapshot} {
+		if b.Dangerous || !b.Mutates {
+			t.Errorf("%s: dangerous %v, changes something %v; want a change that needs no confirmation", b.Name, b.Dangerous, b.Mutates)
+		}
+	}
+	for _, b := range []*common.Binding{k.Up, k.Select, k.Details, k.RunPlaybook, k.Refresh} {
+		if b.Mutates {
+			t.Errorf("%s is marked as changing something", b.Name)
 		}
 	}
 	seen := map[string]bool{}
@@ -393,5 +398,19 @@ func TestKeysDoNotClash(t *testing.T) {
 				t.Errorf("%s uses %q, a key of the shell", b.Name, key)
 			}
 		}
+	}
+}
+
+// TestReadOnlyRemovesActions restricts the bindings as the shell does for
+// a read-only session: the action keys do nothing, moving still works.
+func TestReadOnlyRemovesActions(t *testing.T) {
+	e := setup(t, fleet(), 100, 10)
+	common.Restrict(e.m.Bindings(), false)
+	e.press("j", "D", "O", "o", "t", "n")
+	if len(e.msgs) > 1 || e.m.Capturing() || len(e.cloud.acts) > 0 { // the first is the health
+		t.Fatalf("read-only: messages %v, prompt %v, cloud actions %v", e.msgs[1:], e.m.Capturing(), e.cloud.acts)
+	}
+	if h, _ := e.m.Selected(); h.Name != "web-01" {
+		t.Fatalf("j moved to %s", h.Name)
 	}
 }

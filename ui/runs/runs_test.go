@@ -224,6 +224,9 @@ func TestDangerousKeysAreMarked(t *testing.T) {
 	if !k.RerunFailed.Dangerous {
 		t.Error("rerun-failed applies a playbook: it is dangerous")
 	}
+	if !k.Run.Mutates || !k.Cancel.Mutates || k.VaultPassword.Mutates || k.Open.Mutates {
+		t.Error("running and cancelling change something; typing a password or opening a run does not")
+	}
 	for _, b := range k.Bindings() {
 		if !strings.HasPrefix(b.Name, "runs.") {
 			t.Errorf("binding %s is not under runs.", b.Name)
