@@ -13,7 +13,9 @@ import (
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
 	"github.com/vigilops/vigil/ui/environments"
+	"github.com/vigilops/vigil/ui/inventory"
 	"github.com/vigilops/vigil/ui/rollouts"
+	"github.com/vigilops/vigil/ui/runs"
 )
 
 // GlobalKeys are the bindings that work on every pane.
@@ -94,10 +96,14 @@ func allKeys() []keySection {
 		{"Filter bar (/)", components.NewFilterKeys().Bindings(), false},
 		{"Help (?)", NewHelpKeys().Bindings(), false},
 		{"Confirm dialog", components.NewConfirmKeys().Bindings(), false},
+		{"Inventory pane (1)", inventory.NewKeyMap().PaneBindings(), true},
+		{"Inventory prompt", inventory.NewKeyMap().PromptBindings(), false},
 		{"Environments pane (2)", environments.NewKeyMap().Bindings(), true},
 		{"Rollouts pane (3)", rollouts.NewKeyMap().Bindings(), true},
 		{"Alerts pane (4)", alerts.NewKeyMap().Bindings(), true},
 		{"Activity pane (5)", activity.NewKeyMap().Bindings(), true},
+		{"Runs pane (6)", runs.NewKeyMap().PaneBindings(), true},
+		{"Runs prompt", runs.NewKeyMap().PromptBindings(), false},
 	}
 }
 

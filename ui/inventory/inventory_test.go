@@ -289,7 +289,7 @@ func TestGotoOpensTheHost(t *testing.T) {
 
 func TestRunPlaybookGoesToTheRunsPane(t *testing.T) {
 	e := setup(t, fleet(), 100, 10)
-	e.press("j", "space", "space", "x")
+	e.press("j", "space", "space", "p")
 	g, ok := last[common.GotoMsg](e)
 	if !ok || g.Pane != common.RunsPane || g.Target != "hosts:web-01,web-02" {
 		t.Fatalf("goto %+v", g)

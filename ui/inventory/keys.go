@@ -42,7 +42,7 @@ func NewKeyMap() KeyMap {
 		Destroy:     common.NewBinding("inventory.destroy", "D", "destroy (type the name)", "D").Danger(),
 		Refresh:     common.NewBinding("inventory.refresh", "ctrl+r", "refresh from the cloud", "ctrl+r"),
 		Progress:    common.NewBinding("inventory.progress", "w", "watch the hosts being created", "w"),
-		RunPlaybook: common.NewBinding("inventory.run", "x", "run a playbook on these hosts", "x"),
+		RunPlaybook: common.NewBinding("inventory.run", "p", "run a playbook on these hosts", "p"),
 		Submit:      common.NewBinding("inventory.submit", "enter", "accept the prompt", "enter"),
 		Cancel:      common.NewBinding("inventory.cancel", "esc", "close the prompt", "esc", "ctrl+c"),
 	}

@@ -425,7 +425,7 @@ func (m *Model) View() string {
 	case listView:
 		if len(m.runs) == 0 {
 			lines = append(lines, st.Muted.Render(lipgloss.Wrap("No playbook run yet: press "+m.keys.Run.Help().Key+
-				" to run one, or x on hosts in the Inventory pane.", m.width, " ")))
+				" to run one, or p on hosts in the Inventory pane.", m.width, " ")))
 			break
 		}
 		lines = append(lines, st.TableHeader.Render(listHeader(m.width)))
