@@ -3,6 +3,7 @@ module github.com/vigilops/vigil
 go 1.26.8
 
 require (
+	github.com/fsnotify/fsnotify v1.10.1
 	github.com/go-openapi/strfmt v0.27.3
 	github.com/prometheus/alertmanager v0.35.0
 	github.com/prometheus/client_golang v1.25.0

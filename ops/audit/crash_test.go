@@ -101,7 +101,7 @@ func TestKillDuringWrites(t *testing.T) {
 				t.Errorf("round %d: entry %d was reported written but is gone", round, seq)
 			}
 		}
-		if err := j.db.View(func(tx *bolt.Tx) error {
+		if err := j.view(func(tx *bolt.Tx) error {
 			for err := range tx.Check() {
 				return err
 			}

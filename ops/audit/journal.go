@@ -14,61 +14,90 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/vigilops/vigil/ops/access"
 )
 
-var bucket = []byte("entries")
+var (
+	bucket    = []byte("entries")
+	seqBucket = []byte("seq") // Seq (8 bytes) → the entry's key in bucket
+)
 
-// subscriberBuffer is how many entries a subscriber may fall behind before
-// it misses some.
-const subscriberBuffer = 256
-
-// Journal is the append-only audit store, a bbolt file. Each Append is
-// committed and fsynced before it returns. One process holds it at a time.
+// Journal is the append-only audit store, a bbolt file that every vigil on
+// the host shares: each operation opens the file, locks it (exclusively to
+// append, shared to read), and closes it, so no process holds it between
+// operations. Each Append is committed and fsynced before it returns.
 type Journal struct {
-	db   *bolt.DB
 	path string
 
+	// ops orders this process's operations: appends exclusively, reads and
+	// the feed's catch-ups together. The file lock orders the processes.
+	ops sync.RWMutex
+
 	mu     sync.Mutex
+	closed bool
 	subs   map[int]chan Entry
 	nextID int
+	feed   *feed // entries of other processes, while anyone subscribes
 }
 
 // Open opens or creates the journal at path (parent directory 0700, file
-// 0600). It fails after a second when another process holds the file.
+// 0600). It holds nothing open afterwards.
 func Open(path string) (*Journal, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create journal directory: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("journal %s is in use by another vigil: quit it, or use a separate audit.path", path)
+	j := &Journal{path: path, subs: map[int]chan Entry{}}
+	// A journal that has its buckets is only read: no commit, no fsync.
+	ready := false
+	if info, err := os.Stat(path); err == nil && info.Size() > 0 {
+		if err := j.view(func(tx *bolt.Tx) error {
+			ready = tx.Bucket(bucket) != nil && tx.Bucket(seqBucket) != nil
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("open journal %s: %w", path, err)
+		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("open journal %s: %w", path, err)
+	if !ready {
+		if err := j.update(func(tx *bolt.Tx) error {
+			for _, name := range [][]byte{bucket, seqBucket} {
+				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("prepare journal %s: %w", path, err)
+		}
 	}
-	if err := db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(bucket)
-		return err
-	}); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("prepare journal %s: %w", path, err)
-	}
-	return &Journal{db: db, path: path, subs: map[int]chan Entry{}}, nil
+	return j, nil
 }
 
-// Close closes the store and ends every subscription.
+// Close ends every subscription; later operations fail.
 func (j *Journal) Close() error {
 	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		return nil
+	}
+	j.closed = true
 	for id, ch := range j.subs {
 		close(ch)
 		delete(j.subs, id)
 	}
+	f := j.detachFeed()
 	j.mu.Unlock()
-	return j.db.Close()
+	f.stop()
+	return nil
 }
+
+func (j *Journal) isClosed() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.closed
+}
+
+var errClosed = errors.New("the journal is closed")
 
 // key orders entries by time, then by sequence. Flipping the sign bit keeps
 // times before 1970 in order as unsigned bytes.
@@ -79,14 +108,22 @@ func key(e Entry) []byte {
 	return k
 }
 
+func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
 // Append writes e, assigning Seq and, when zero, Time. It returns once the
-// entry is on disk, then hands it to the subscribers.
+// entry is on disk, then hands it to the subscribers. Seq comes from the
+// file, so it is unique across the processes that share it.
 func (j *Journal) Append(e Entry) (Entry, error) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
 	e.Time = e.Time.Round(0) // drop the monotonic reading: the stored time is wall clock
-	err := j.db.Update(func(tx *bolt.Tx) error {
+	j.ops.Lock()
+	defer j.ops.Unlock()
+	if j.isClosed() {
+		return Entry{}, fmt.Errorf("write journal %s: %w", j.path, errClosed)
+	}
+	err := j.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucket)
 		seq, err := b.NextSequence()
 		if err != nil {
@@ -97,45 +134,17 @@ func (j *Journal) Append(e Entry) (Entry, error) {
 		if err != nil {
 			return err
 		}
-		return b.Put(key(e), v)
+		k := key(e)
+		if err := b.Put(k, v); err != nil {
+			return err
+		}
+		return tx.Bucket(seqBucket).Put(seqKey(seq), k)
 	})
 	if err != nil {
 		return Entry{}, fmt.Errorf("write journal %s: %w", j.path, err)
 	}
-	j.publish(e)
+	j.publishOwn(e)
 	return e, nil
-}
-
-func (j *Journal) publish(e Entry) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	for _, ch := range j.subs {
-		select {
-		case ch <- e:
-		default: // a slow subscriber misses entries rather than stalling Append
-		}
-	}
-}
-
-// Subscribe returns a live feed of entries appended from now on, and a
-// function that ends it. The feed is buffered; a subscriber that falls more
-// than its buffer behind misses entries (Append never waits for it) and can
-// catch up with Query. The channel is closed by cancel or by Close.
-func (j *Journal) Subscribe() (<-chan Entry, func()) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	id := j.nextID
-	j.nextID++
-	ch := make(chan Entry, subscriberBuffer)
-	j.subs[id] = ch
-	return ch, func() {
-		j.mu.Lock()
-		defer j.mu.Unlock()
-		if c, ok := j.subs[id]; ok {
-			close(c)
-			delete(j.subs, id)
-		}
-	}
 }
 
 // Matches reports whether e is selected by q's actor, target and time range.
@@ -156,8 +165,13 @@ func (q Query) Matches(e Entry) bool {
 // Query returns the entries q selects, the newest q.Limit of them when
 // Limit > 0, oldest first.
 func (j *Journal) Query(q Query) ([]Entry, error) {
+	j.ops.RLock()
+	defer j.ops.RUnlock()
+	if j.isClosed() {
+		return nil, fmt.Errorf("read journal %s: %w", j.path, errClosed)
+	}
 	var out []Entry
-	err := j.db.View(func(tx *bolt.Tx) error {
+	err := j.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucket).Cursor()
 		var k, v []byte
 		if q.Until.IsZero() {
