@@ -207,22 +207,76 @@ func (m *Model) askPassword(label string, dst *[]byte) tea.Cmd {
 	return cmd
 }
 
-// loadEvents reads the open run's results with the current filter.
+// eventMsg carries one result, whole, for its detail view.
+type eventMsg struct {
+	run   string
+	event playbook.Event
+	err   error
+}
+
+// eventPage is how many results a read of the history returns; listMsg
+// how much of a result's message the list keeps.
+const (
+	eventPage = 200
+	listMsg   = 200
+)
+
+// withTimeout runs read in the background and gives up after eventsTimeout.
+func withTimeout[T any](read func() T, late func(error) T) T {
+	done := make(chan T, 1)
+	go func() { done <- read() }()
+	select {
+	case v := <-done:
+		return v
+	case <-time.After(eventsTimeout):
+		return late(fmt.Errorf("the run history did not answer within %s", eventsTimeout))
+	}
+}
+
+// loadEvents reads the open run's results with the current filter, page by
+// page, keeping them without their outputs.
 func (m *Model) loadEvents() tea.Cmd {
 	svc, id, f, idx := m.svc, m.open.ID, results[m.filter].filter, m.filter
 	m.loading = true
 	return func() tea.Msg {
-		done := make(chan eventsMsg, 1)
-		go func() {
-			evs, err := svc.Events(id, f, 0, MaxEvents)
-			done <- eventsMsg{run: id, filter: idx, events: evs, err: err}
-		}()
-		select {
-		case msg := <-done:
-			return msg
-		case <-time.After(eventsTimeout):
-			return eventsMsg{run: id, filter: idx, err: fmt.Errorf("the run history did not answer within %s", eventsTimeout)}
-		}
+		return withTimeout(func() eventsMsg {
+			var out []playbook.Event
+			for from := 0; len(out) < MaxEvents; {
+				page, err := svc.Events(id, f, from, min(eventPage, MaxEvents-len(out)))
+				if err != nil {
+					return eventsMsg{run: id, filter: idx, events: out, err: err}
+				}
+				for _, e := range page {
+					e.Stdout, e.Stderr, e.Diff = "", "", ""
+					if line, _, _ := strings.Cut(e.Msg, "\n"); len(line) > listMsg || line != e.Msg {
+						e.Msg = strings.Clone(line[:min(len(line), listMsg)])
+					}
+					out = append(out, e)
+				}
+				if len(page) < eventPage {
+					break
+				}
+				from = page[len(page)-1].Seq + 1
+			}
+			return eventsMsg{run: id, filter: idx, events: out}
+		}, func(err error) eventsMsg { return eventsMsg{run: id, filter: idx, err: err} })
+	}
+}
+
+// loadEvent reads the result at seq, whole.
+func (m *Model) loadEvent(seq int) tea.Cmd {
+	svc, id := m.svc, m.open.ID
+	return func() tea.Msg {
+		return withTimeout(func() eventMsg {
+			evs, err := svc.Events(id, playbook.Filter{}, seq, 1)
+			if err == nil && (len(evs) == 0 || evs[0].Seq != seq) {
+				err = fmt.Errorf("result %d of run %s is not in the history", seq, id)
+			}
+			if err != nil {
+				return eventMsg{run: id, err: err}
+			}
+			return eventMsg{run: id, event: evs[0]}
+		}, func(err error) eventMsg { return eventMsg{run: id, err: err} })
 	}
 }
 

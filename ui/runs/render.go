@@ -276,6 +276,16 @@ func (m *Model) rebuildDetail() {
 	}
 	e := m.events[min(m.evCur, len(m.events)-1)]
 	st := m.ctx.Styles
+	switch {
+	case m.full.Seq == e.Seq:
+		e = m.full
+	case m.evErr != nil:
+		m.detail = []string{st.StatusCrit.Render(ansi.Truncate("the result could not be read: "+m.evErr.Error(), m.width, "…"))}
+		return
+	default:
+		m.detail = []string{st.Muted.Render("Reading the result…")}
+		return
+	}
 	label := func(s string) string { return st.TableHeader.Render(fmt.Sprintf("%-8s", s)) }
 	lines := []string{
 		label("host") + e.Host,

@@ -40,8 +40,10 @@ var results = []struct {
 	{"failed", playbook.Filter{Results: true, Failed: true}},
 }
 
-// MaxEvents bounds the results the drill-down reads at once.
-const MaxEvents = 5000
+// MaxEvents bounds the results the drill-down lists. The list holds them
+// without their outputs; one result's outputs are read when it is opened,
+// so that huge outputs stay on disk.
+const MaxEvents = 2000
 
 // changedMsg says runs changed; feedClosedMsg that the service stopped.
 type (
@@ -74,8 +76,9 @@ type Model struct {
 	hostCur  int
 	hostOff  int
 
-	filter  int // index into results
-	events  []playbook.Event
+	filter  int              // index into results
+	events  []playbook.Event // without outputs
+	full    playbook.Event   // the open result, whole
 	evRows  []string
 	evErr   error
 	evCur   int
@@ -152,6 +155,11 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		return m.onPlaybooks(msg)
 	case startedMsg:
 		return m.onStarted(msg)
+	case eventMsg:
+		if msg.run == m.open.ID {
+			m.full, m.evErr = msg.event, msg.err
+			m.rebuildDetail()
+		}
 	case eventsMsg:
 		m.loading = false
 		if msg.run == m.open.ID && msg.filter == m.filter {
@@ -335,6 +343,7 @@ func (m *Model) eventsKey(k tea.KeyPressMsg) tea.Cmd {
 		if len(m.events) > 0 {
 			m.view, m.detOff = eventView, 0
 			m.rebuildDetail()
+			return m.loadEvent(m.events[m.evCur].Seq)
 		}
 	}
 	return nil

@@ -101,7 +101,13 @@ func TestDrillDownFiltersChangedAndFailed(t *testing.T) {
 	if v := screen(e); !strings.Contains(v, "flaky-01") || !strings.Contains(v, "flaky host refuses") {
 		t.Fatalf("failed results on screen:\n%s", v)
 	}
+	for _, ev := range e.m.Events() {
+		if ev.Stdout != "" || ev.Stderr != "" || ev.Diff != "" {
+			t.Fatalf("the list keeps a result's outputs in memory: %+v", ev)
+		}
+	}
 	e.press("enter")
+	e.waitFor(t, "the result read whole", func() bool { return strings.Contains(screen(e), "stderr") })
 	v := screen(e)
 	for _, want := range []string{"host    flaky-01", "task    task 02", "module  ansible.builtin.copy", "msg", "flaky host refuses", "stderr", "exit 1 on flaky-01"} {
 		if !strings.Contains(v, want) {
