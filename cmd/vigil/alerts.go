@@ -24,8 +24,7 @@ type incidentCLI struct {
 
 // openIncidentCLI builds the incident service for one verb. With journal
 // set, acknowledgements are journaled to the config's audit journal;
-// without, the journal is not opened, so that listing works while a
-// console holds it.
+// without, the journal is not opened: listing records nothing.
 func openIncidentCLI(g *globals, journal bool) (*incidentCLI, error) {
 	cfg, err := g.loadConfig()
 	if err != nil {

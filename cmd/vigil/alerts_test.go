@@ -76,7 +76,7 @@ func TestAlertVerbs(t *testing.T) {
 	}
 	res.Body.Close()
 
-	// Listing does not need the journal, which a running console holds.
+	// Listing works beside a console that has the journal open.
 	held, err := audit.Open(filepath.Join(dir, "journal.db"))
 	if err != nil {
 		t.Fatal(err)

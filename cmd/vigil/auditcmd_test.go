@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -145,5 +146,38 @@ func TestAuditWithoutJournal(t *testing.T) {
 	code, out, errOut := cli(t, "audit")
 	if code != 0 || out != "" || !strings.Contains(errOut, "no journal at "+filepath.Join(dir, "state", "vigil", "journal.db")) {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+// TestAuditBesideConsole reads the journal while another vigil, here a
+// subscribed Journal as the console's Activity pane holds it, has it open
+// and writes to it.
+func TestAuditBesideConsole(t *testing.T) {
+	auditFixture(t)
+	console, err := audit.Open(filepath.Join(os.Getenv("XDG_STATE_HOME"), "vigil", "journal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer console.Close()
+	feed, cancel := console.Subscribe()
+	defer cancel()
+	if _, err := console.Append(audit.Entry{Actor: "dave", Action: "rollback", Target: "prod/web", Result: audit.OK}); err != nil {
+		t.Fatal(err)
+	}
+	<-feed
+	code, out, errOut := cli(t, "audit", "--json", "--since", "1h")
+	if code != 0 || errOut != "" {
+		t.Fatalf("vigil audit beside an open journal: exit %d, stderr %q", code, errOut)
+	}
+	var actions []string
+	for line := range strings.Lines(out) {
+		var e audit.Entry
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("not a JSON line: %q: %v", line, err)
+		}
+		actions = append(actions, e.Actor+" "+e.Action)
+	}
+	if want := "alice silence,alice promote,dave rollback"; strings.Join(actions, ",") != want {
+		t.Errorf("entries = %v, want %s", actions, want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -359,5 +360,33 @@ func TestTwoProcesses(t *testing.T) {
 	}
 	if len(all) != mine+theirs || len(unique) != len(all) {
 		t.Errorf("journal holds %d entries (%d distinct seqs), want %d", len(all), len(unique), mine+theirs)
+	}
+}
+
+// BenchmarkFeedFromOtherJournal is the time from another Journal's Append on
+// the same file to the entry on this one's feed, the Append included.
+func BenchmarkFeedFromOtherJournal(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "journal.db")
+	j, err := Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.Close()
+	other, err := Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer other.Close()
+	feed, cancel := j.Subscribe()
+	defer cancel()
+	e := Entry{Actor: "bob", Action: "ack", Target: "alert/HostDown", Result: OK}
+	for b.Loop() {
+		want, err := other.Append(e)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if got := <-feed; got.Seq != want.Seq {
+			b.Fatalf("feed gave %d, want %d", got.Seq, want.Seq)
+		}
 	}
 }
