@@ -347,10 +347,9 @@ func BenchmarkView10000(b *testing.B) {
 	}
 }
 
-func TestView10000UnderTwoMillisecondsAndMemory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measures")
-	}
+// TestMemory10000 bounds the heap that 10,000 hosts cost the service and
+// the pane; BenchmarkView10000 measures the frame time.
+func TestMemory10000(t *testing.T) {
 	heapNow := func() uint64 {
 		runtime.GC()
 		var ms runtime.MemStats
@@ -359,22 +358,13 @@ func TestView10000UnderTwoMillisecondsAndMemory(t *testing.T) {
 	}
 	before := heapNow()
 	e := setup(t, manyHosts(10000), 120, 40)
-	after := heapNow()
-	r := testing.Benchmark(func(b *testing.B) {
-		for b.Loop() {
-			e.m.Update(keyMsg("j"))
-			_ = e.m.View()
-		}
-	})
-	per := time.Duration(r.NsPerOp())
-	heap := after - before
-	t.Logf("10,000 hosts: %s a frame, %d allocs a frame, %.1f MB of heap for the service and pane", per, r.AllocsPerOp(), float64(heap)/1e6)
-	if per > 2*time.Millisecond {
-		t.Errorf("a frame takes %s, over 2ms", per)
-	}
+	_ = e.m.View()
+	heap := heapNow() - before
+	t.Logf("10,000 hosts: %.1f MB of heap for the service and pane", float64(heap)/1e6)
 	if heap > 120<<20 {
 		t.Errorf("%d MB of heap, over 120 MB", heap>>20)
 	}
+	runtime.KeepAlive(e)
 }
 
 // TestKeysDoNotClash checks that no key does two things in the pane's

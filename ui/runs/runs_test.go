@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/charmbracelet/x/ansi"
 
@@ -288,23 +287,5 @@ func BenchmarkLiveFrame50x20(b *testing.B) {
 	for b.Loop() {
 		e.m.Update(changedMsg{})
 		_ = e.m.View()
-	}
-}
-
-func TestLiveFrame50x20Under16ms(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measures")
-	}
-	e := liveRun50x20(t)
-	r := testing.Benchmark(func(b *testing.B) {
-		for b.Loop() {
-			e.m.Update(changedMsg{})
-			_ = e.m.View()
-		}
-	})
-	per := time.Duration(r.NsPerOp())
-	t.Logf("live run of 50 hosts × 20 tasks: %s a frame, %d B allocated a frame", per, r.AllocedBytesPerOp())
-	if per > 16*time.Millisecond {
-		t.Errorf("a frame takes %s, over 16ms", per)
 	}
 }
