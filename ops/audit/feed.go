@@ -101,7 +101,9 @@ func (j *Journal) watch() *feed {
 		return nil
 	}
 	if err := j.view(func(tx *bolt.Tx) error {
-		f.seen = tx.Bucket(bucket).Sequence()
+		if b := tx.Bucket(bucket); b != nil {
+			f.seen = b.Sequence()
+		}
 		return nil
 	}); err != nil {
 		w.Close()
@@ -209,8 +211,11 @@ func (j *Journal) catchUp(f *feed) {
 func (j *Journal) after(seq uint64, n int) ([]Entry, error) {
 	var out []Entry
 	err := j.view(func(tx *bolt.Tx) error {
-		entries := tx.Bucket(bucket)
-		c := tx.Bucket(seqBucket).Cursor()
+		entries, idx := tx.Bucket(bucket), tx.Bucket(seqBucket)
+		if entries == nil || idx == nil {
+			return nil // a file another process is creating again
+		}
+		c := idx.Cursor()
 		for k, v := c.Seek(seqKey(seq + 1)); k != nil && len(out) < n; k, v = c.Next() {
 			raw := entries.Get(v)
 			if raw == nil {

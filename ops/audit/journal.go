@@ -124,7 +124,15 @@ func (j *Journal) Append(e Entry) (Entry, error) {
 		return Entry{}, fmt.Errorf("write journal %s: %w", j.path, errClosed)
 	}
 	err := j.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucket)
+		// The buckets are created again if the file was removed since Open.
+		b, err := tx.CreateBucketIfNotExists(bucket)
+		if err != nil {
+			return err
+		}
+		idx, err := tx.CreateBucketIfNotExists(seqBucket)
+		if err != nil {
+			return err
+		}
 		seq, err := b.NextSequence()
 		if err != nil {
 			return err
@@ -138,7 +146,7 @@ func (j *Journal) Append(e Entry) (Entry, error) {
 		if err := b.Put(k, v); err != nil {
 			return err
 		}
-		return tx.Bucket(seqBucket).Put(seqKey(seq), k)
+		return idx.Put(seqKey(seq), k)
 	})
 	if err != nil {
 		return Entry{}, fmt.Errorf("write journal %s: %w", j.path, err)
@@ -172,7 +180,11 @@ func (j *Journal) Query(q Query) ([]Entry, error) {
 	}
 	var out []Entry
 	err := j.view(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucket).Cursor()
+		b := tx.Bucket(bucket)
+		if b == nil {
+			return nil // a file another process is creating again
+		}
+		c := b.Cursor()
 		var k, v []byte
 		if q.Until.IsZero() {
 			k, v = c.Last()

@@ -390,3 +390,30 @@ func BenchmarkFeedFromOtherJournal(b *testing.B) {
 		}
 	}
 }
+
+// TestFileRemovedWhileOpen: nothing holds the file between operations, so
+// an administrator may move it away; the next Append starts a new one.
+func TestFileRemovedWhileOpen(t *testing.T) {
+	j, path := openTemp(t)
+	feed, cancel := j.Subscribe()
+	defer cancel()
+	if _, err := j.Append(Entry{Actor: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	receive(t, feed)
+	if err := os.Rename(path, path+".old"); err != nil {
+		t.Fatal(err)
+	}
+	e, err := j.Append(Entry{Actor: "bob"})
+	if err != nil {
+		t.Fatalf("Append after the file moved away: %v", err)
+	}
+	if got := receive(t, feed); got.Seq != e.Seq || got.Actor != "bob" {
+		t.Errorf("feed gave %+v, want %+v", got, e)
+	}
+	got, err := j.Query(Query{})
+	if err != nil || len(got) != 1 || got[0].Actor != "bob" {
+		t.Errorf("new file holds %+v (%v), want bob's entry alone", got, err)
+	}
+	quiet(t, feed)
+}
