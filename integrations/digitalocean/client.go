@@ -7,7 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -218,25 +220,78 @@ func volume(v *godo.Volume) inventory.Volume {
 	return out
 }
 
-func sshKeys(keys []string) []godo.DropletCreateSSHKey {
+// sshKeys turns the keys of a template into the API's references: a
+// numeric id or an MD5 fingerprint passes as it is, and a name is looked up
+// in the account's keys, as a person names them in the control panel.
+func (c *Client) sshKeys(ctx context.Context, keys []string) ([]godo.DropletCreateSSHKey, error) {
 	out := make([]godo.DropletCreateSSHKey, 0, len(keys))
+	var byName map[string]godo.Key
 	for _, k := range keys {
 		if id, err := strconv.Atoi(k); err == nil {
 			out = append(out, godo.DropletCreateSSHKey{ID: id})
-		} else {
+			continue
+		}
+		if isFingerprint(k) {
 			out = append(out, godo.DropletCreateSSHKey{Fingerprint: k})
+			continue
+		}
+		if byName == nil {
+			var err error
+			if byName, err = c.keysByName(ctx); err != nil {
+				return nil, err
+			}
+		}
+		key, ok := byName[k]
+		if !ok {
+			names := slices.Sorted(maps.Keys(byName))
+			return nil, fmt.Errorf("ssh key %q is not in the DigitalOcean account: use the name, id or fingerprint of one of %s", k, strings.Join(names, ", "))
+		}
+		out = append(out, godo.DropletCreateSSHKey{ID: key.ID})
+	}
+	return out, nil
+}
+
+// isFingerprint tells an MD5 fingerprint (16 hex pairs joined by colons)
+// from a key's name.
+func isFingerprint(s string) bool {
+	parts := strings.Split(s, ":")
+	if len(parts) != 16 {
+		return false
+	}
+	for _, p := range parts {
+		if _, err := strconv.ParseUint(p, 16, 8); err != nil || len(p) != 2 {
+			return false
 		}
 	}
-	return out
+	return true
+}
+
+func (c *Client) keysByName(ctx context.Context) (map[string]godo.Key, error) {
+	out := map[string]godo.Key{}
+	err := walk(ctx, func(opt *godo.ListOptions) (*godo.Response, error) {
+		ks, resp, err := c.api.Keys.List(ctx, opt)
+		for _, k := range ks {
+			out[k.Name] = k
+		}
+		return resp, err
+	})
+	if err != nil {
+		return nil, apiError("list ssh keys", err)
+	}
+	return out, nil
 }
 
 func (c *Client) Create(ctx context.Context, req inventory.CreateRequest) ([]inventory.Host, error) {
 	if len(req.Names) == 0 {
 		return nil, errors.New("create droplets: no name given")
 	}
+	keys, err := c.sshKeys(ctx, req.SSHKeys)
+	if err != nil {
+		return nil, err
+	}
 	mr := &godo.DropletMultiCreateRequest{
 		Names: req.Names, Region: req.Region, Size: req.Size, Image: godo.DropletCreateImage{Slug: req.Image},
-		SSHKeys: sshKeys(req.SSHKeys), Tags: req.Tags, UserData: req.UserData,
+		SSHKeys: keys, Tags: req.Tags, UserData: req.UserData,
 	}
 	if id, err := strconv.Atoi(req.Image); err == nil {
 		mr.Image = godo.DropletCreateImage{ID: id}

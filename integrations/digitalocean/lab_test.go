@@ -259,3 +259,22 @@ func TestLabCreateThreeHostsActionsAndProtectedDestroy(t *testing.T) {
 		}
 	}
 }
+
+// A template names its SSH keys as a person does, by name; the emulator,
+// like DigitalOcean, takes only ids and fingerprints.
+func TestLabSSHKeyByName(t *testing.T) {
+	l := newLab(t)
+	ctx := context.Background()
+	tag := fmt.Sprintf("keyname-%d", time.Now().UnixNano())
+	l.cleanupTag(t, tag)
+	_, err := l.client.Create(ctx, inventory.CreateRequest{Names: []string{tag + "-1"}, Region: "ams3", Size: "s-1vcpu-1gb",
+		Image: "debian-12-x64", SSHKeys: []string{"no-such-key"}, Tags: []string{tag}})
+	if err == nil || !strings.Contains(err.Error(), `"no-such-key"`) || !strings.Contains(err.Error(), "vigil-lab") {
+		t.Fatalf("an unknown key name: %v; want an error naming it and the account's keys", err)
+	}
+	hs, err := l.client.Create(ctx, inventory.CreateRequest{Names: []string{tag + "-1"}, Region: "ams3", Size: "s-1vcpu-1gb",
+		Image: "debian-12-x64", SSHKeys: []string{"vigil-lab"}, Tags: []string{tag}})
+	if err != nil || len(hs) != 1 {
+		t.Fatalf("create with the key named vigil-lab: %v, %v", hs, err)
+	}
+}

@@ -68,7 +68,7 @@ type Template struct {
 	Region   string
 	Size     string
 	Image    string
-	SSHKeys  []string // fingerprints or numeric ids
+	SSHKeys  []string // names, fingerprints or numeric ids of the account's keys
 	Tags     []string
 	UserData string
 	VolumeGB int // > 0: a volume of this size is created and attached with each host

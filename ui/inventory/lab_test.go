@@ -118,9 +118,6 @@ func TestLabConsole(t *testing.T) {
 	tmpl := inventory.TemplatesFrom(cfg.DigitalOcean.Templates)
 	mine := tmpl[0]
 	mine.Name, mine.Tags = tag, append(slices.Clone(mine.Tags), tag)
-	// The emulator takes SSH keys by id or fingerprint, as the API does; the
-	// lab's hosts accept its key whatever the request names.
-	mine.SSHKeys = nil
 	inv := inventory.New(cloud, journal, inventory.Options{PollInterval: 300 * time.Millisecond, SSHTimeout: 2 * time.Minute,
 		Templates: append([]inventory.Template{mine}, tmpl...)})
 	if err := inv.Refresh(context.Background()); err != nil {
