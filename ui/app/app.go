@@ -127,7 +127,7 @@ func New(opts Options) *Model {
 			slot{key: 3, pane: rollouts.New(ctx, ctx.Services.Release, rollouts.NewKeyMap())})
 	}
 	if ctx.Services.Incident != nil {
-		m.slots = append(m.slots, slot{key: 4, pane: alerts.New(ctx, alerts.NewKeyMap())})
+		m.slots = append(m.slots, slot{key: common.AlertsPane, pane: alerts.New(ctx, alerts.NewKeyMap())})
 	}
 	if ctx.Journal != nil {
 		m.slots = append(m.slots, slot{key: 5, pane: activity.New(ctx, activity.NewKeyMap())})
@@ -135,6 +135,7 @@ func New(opts Options) *Model {
 	if ctx.Services.Playbook != nil {
 		m.slots = append(m.slots, slot{key: 6, pane: runs.New(ctx, ctx.Services.Playbook, runs.NewKeyMap())})
 	}
+	m.active = m.firstPane()
 
 	all := m.bindings()
 	var cmds []tea.Cmd
@@ -152,6 +153,20 @@ func New(opts Options) *Model {
 	}
 	m.initCmd = tea.Batch(cmds...)
 	return m
+}
+
+// firstPane is the pane a session opens on: the one that answers "is
+// anything on fire?" (Alerts), else "what runs where?" (Environments), else
+// the first there is.
+func (m *Model) firstPane() int {
+	for _, key := range []int{common.AlertsPane, common.EnvironmentsPane} {
+		for i, s := range m.slots {
+			if s.key == key {
+				return i
+			}
+		}
+	}
+	return 0
 }
 
 // bindings are every binding of this session, for remapping.
