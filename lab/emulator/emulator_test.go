@@ -615,7 +615,7 @@ func TestFileSDFollowsDroplets(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	want := sdGroup{Targets: []string{"127.0.10.3:9100"}, Labels: map[string]string{
-		"droplet": "n2", "region": "fra1", "size": "s-1vcpu-1gb", "tags": "web,flaky",
+		"droplet": "n2", "region": "fra1", "size": "s-1vcpu-1gb", "tags": ",web,flaky,",
 	}}
 	if fmt.Sprint(groups[0]) != fmt.Sprint(want) {
 		t.Fatalf("file_sd %+v, want %+v", groups[0], want)

@@ -240,15 +240,20 @@ type sdGroup struct {
 }
 
 // fileSD lists one node exporter target per droplet, powered off or not, so
-// that a droplet that is off shows up == 0.
+// that a droplet that is off shows up == 0. Its labels are those vigil's
+// own file_sd (`vigil inventory --prometheus-sd`) gives a host, tags with
+// a comma at each end so that a rule can match ",web,": when both files are
+// read, Prometheus sees one target per droplet, not two.
 func (s *Server) fileSD() []sdGroup {
 	out := []sdGroup{}
 	for _, d := range s.sortedDroplets() {
+		tags := ""
+		if len(d.Tags) > 0 {
+			tags = "," + strings.Join(d.Tags, ",") + ","
+		}
 		out = append(out, sdGroup{
 			Targets: []string{s.publicIP(d) + ":9100"},
-			Labels: map[string]string{
-				"droplet": d.Name, "region": d.Region, "size": d.Size, "tags": strings.Join(d.Tags, ","),
-			},
+			Labels:  map[string]string{"droplet": d.Name, "region": d.Region, "size": d.Size, "tags": tags},
 		})
 	}
 	return out
