@@ -26,6 +26,21 @@ func (m *Model) Commands() []components.Spec {
 			},
 		},
 		{
+			Name: "prepare", Args: "ENV", Help: "create ENV's namespace and seed it from the environment before it, after a preview",
+			Complete: func(i int) []string {
+				if i == 0 {
+					return m.envNames()
+				}
+				return nil
+			},
+			Run: func(args []string) (tea.Cmd, error) {
+				if len(args) != 1 {
+					return nil, fmt.Errorf("prepare takes an environment: :prepare ENV, e.g. :prepare test")
+				}
+				return m.PrepareCmd(args[0]), nil
+			},
+		},
+		{
 			Name: "freeze", Args: "ENV REASON DURATION", Help: "stop promotions into ENV for DURATION (e.g. 2h), saying why",
 			Complete: func(i int) []string {
 				if i == 0 {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,11 +69,12 @@ type Model struct {
 
 	filterText string
 	words      []string
-	visible    []int // indexes into matrix.Rows that pass the filter
-	cursor     int   // index into visible
-	col        int   // environment index of the cursor
-	offset     int   // first visible row drawn
-	drift      int   // cells with drift, for the status
+	visible    []int  // indexes into matrix.Rows that pass the filter
+	cursor     int    // index into visible
+	col        int    // environment index of the cursor
+	offset     int    // first visible row drawn
+	drift      int    // cells with drift, for the status
+	empty      []bool // by environment: connected, and no app in it
 
 	lay  layout
 	rows map[string]cachedRow // by app, for the current width, columns and theme
@@ -150,6 +152,10 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		return promotedToast(msg)
 	case FreezeMsg:
 		return freezeToast(msg)
+	case PreparePlannedMsg:
+		return m.prepareCmd(msg)
+	case PreparedMsg:
+		return preparedToast(msg)
 	case common.ThemeChangedMsg:
 		clear(m.rows)
 	case tea.KeyPressMsg:
@@ -182,6 +188,11 @@ func (m *Model) SetMatrix(mat *release.Matrix) tea.Cmd {
 			}
 		}
 	}
+	empty := emptyEnvs(mat)
+	if !slices.Equal(empty, m.empty) {
+		clear(m.rows)
+	}
+	m.empty = empty
 	m.drift = 0
 	for _, r := range mat.Rows {
 		for _, c := range r.Cells {
@@ -192,6 +203,23 @@ func (m *Model) SetMatrix(mat *release.Matrix) tea.Cmd {
 	}
 	m.clamp()
 	return m.healthCmd()
+}
+
+// emptyEnvs tells, by environment, those whose cluster answers and that
+// hold no app: their namespace is absent or empty, and may be prepared.
+func emptyEnvs(mat *release.Matrix) []bool {
+	out := make([]bool, len(mat.Envs))
+	for i, e := range mat.Envs {
+		out[i] = e.Conn.Connected
+	}
+	for _, r := range mat.Rows {
+		for i, c := range r.Cells {
+			if c.Workload != nil && i < len(out) {
+				out[i] = false
+			}
+		}
+	}
+	return out
 }
 
 // healthCmd reports the Kubernetes contexts' connection to the status bar
@@ -371,6 +399,11 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 			return common.ToastCmd(common.Error, err.Error())
 		}
 		return m.PromoteCmd(app, env, next.Name)
+	case key.Matches(k, m.keys.Prepare.Binding):
+		if envs == 0 {
+			return nil
+		}
+		return m.PrepareCmd(m.matrix.Envs[m.col].Name)
 	}
 	m.clamp()
 	return nil

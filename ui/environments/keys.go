@@ -9,11 +9,11 @@ import (
 // KeyMap is the Environments pane's bindings.
 type KeyMap struct {
 	Up, Down, Left, Right, PageUp, PageDown, Top, Bottom *common.Binding
-	Detail, Promote, Back                                *common.Binding
+	Detail, Promote, Prepare, Back                       *common.Binding
 }
 
-// NewKeyMap declares the pane's default bindings. Promote is dangerous: it
-// is gone in read-only mode and for viewers.
+// NewKeyMap declares the pane's default bindings. Promote and Prepare are
+// dangerous: they are gone in read-only mode and for viewers.
 func NewKeyMap() KeyMap {
 	return KeyMap{
 		Up:       common.NewBinding("environments.up", "↑/k", "previous app", "up", "k"),
@@ -26,13 +26,14 @@ func NewKeyMap() KeyMap {
 		Bottom:   common.NewBinding("environments.bottom", "G", "last app", "G", "end"),
 		Detail:   common.NewBinding("environments.detail", "enter", "rollout detail", "enter"),
 		Promote:  common.NewBinding("environments.promote", "p", "promote to the next environment", "p").Danger(),
+		Prepare:  common.NewBinding("environments.prepare", "P", "prepare the environment from the one before it", "P").Danger(),
 		Back:     common.NewBinding("environments.back", "esc", "clear the filter", "esc"),
 	}
 }
 
 // Bindings lists every binding of the pane.
 func (k KeyMap) Bindings() []*common.Binding {
-	return []*common.Binding{k.Up, k.Down, k.Left, k.Right, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Detail, k.Promote, k.Back}
+	return []*common.Binding{k.Up, k.Down, k.Left, k.Right, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Detail, k.Promote, k.Prepare, k.Back}
 }
 
 // ShortHelp implements help.KeyMap.
@@ -43,6 +44,6 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		common.Keys(k.Up, k.Down, k.Left, k.Right),
 		common.Keys(k.PageUp, k.PageDown, k.Top, k.Bottom),
-		common.Keys(k.Detail, k.Promote, k.Back),
+		common.Keys(k.Detail, k.Promote, k.Prepare, k.Back),
 	}
 }

@@ -89,12 +89,16 @@ func pad(s string, w int) string {
 }
 
 // cellText is a cell's plain text, without its drift marker: cw-3 wide.
-func cellText(c *release.Cell, cw int) string {
+// A cell of an empty environment says so rather than showing an absent app.
+func cellText(c *release.Cell, cw int, empty bool) string {
 	inner := cw - 3 // marker, space, and a gap after the cell
 	if inner <= 0 {
 		return ""
 	}
 	if c.Workload == nil {
+		if empty {
+			return pad("∅ empty", inner)
+		}
 		return pad("-", inner)
 	}
 	glyph := Mark(c.Health)
@@ -108,7 +112,8 @@ func cellText(c *release.Cell, cw int) string {
 
 // renderCell draws a cell cw wide: the drift marker, then the text, the
 // glyph in its health's colour; selected draws the text as the cursor.
-func (m *Model) renderCell(c *release.Cell, cw int, selected bool) string {
+// empty is true when the cell's environment holds no app.
+func (m *Model) renderCell(c *release.Cell, cw int, selected, empty bool) string {
 	st := m.ctx.Styles
 	if cw < 3 {
 		return pad("", cw)
@@ -117,7 +122,7 @@ func (m *Model) renderCell(c *release.Cell, cw int, selected bool) string {
 	if c.Drift {
 		mark = st.StatusWarn.Render("◂")
 	}
-	text := cellText(c, cw)
+	text := cellText(c, cw, empty)
 	var body string
 	switch {
 	case selected:
@@ -157,7 +162,7 @@ func (m *Model) renderRow(r *release.Row, cursor bool) string {
 		b.WriteString(st.Body.Render(name))
 	}
 	for i := l.first; i < min(l.first+l.shown, len(r.Cells)); i++ {
-		b.WriteString(m.renderCell(&r.Cells[i], l.cell, cursor && i == m.col))
+		b.WriteString(m.renderCell(&r.Cells[i], l.cell, cursor && i == m.col, m.isEmpty(i)))
 	}
 	text := ansi.Truncate(b.String(), m.width, "")
 	if !cursor {
@@ -183,13 +188,26 @@ func (m *Model) header() string {
 		if !e.Conn.Connected {
 			h += " ⚠"
 		}
+		if m.isEmpty(i) {
+			h += " ∅"
+		}
 		b.WriteString("  " + pad(h, l.cell-2))
 	}
 	return m.ctx.Styles.TableHeader.Render(ansi.Truncate(b.String(), m.width, ""))
 }
 
+// isEmpty tells whether environment i holds no app.
+func (m *Model) isEmpty(i int) bool { return i < len(m.empty) && m.empty[i] }
+
+// preparable tells whether environment i is empty while the one before it
+// has apps: preparing i would seed it.
+func (m *Model) preparable(i int) bool {
+	return i > 0 && m.isEmpty(i) && !m.isEmpty(i-1) && m.matrix.Envs[i-1].Conn.Connected
+}
+
 // notices are the lines above the matrix: disconnected clusters (the data
-// shown is their last), and frozen environments.
+// shown is their last), frozen environments, and empty ones that may be
+// prepared.
 func (m *Model) notices() []string {
 	if m.matrix == nil {
 		return nil
@@ -209,6 +227,16 @@ func (m *Model) notices() []string {
 			out = append(out, st.StatusWarn.Render(fmt.Sprintf("❄ %s frozen by %s for %s more: %s", e.Name, f.By, Age(f.Until.Sub(now)), f.Reason)))
 		}
 	}
+	for i, e := range m.matrix.Envs {
+		if !m.preparable(i) {
+			continue
+		}
+		how := "an operator can prepare it"
+		if p := m.keys.Prepare; p.Enabled() {
+			how = p.Help().Key + " on its column or :prepare " + e.Name + " prepares it"
+		}
+		out = append(out, st.StatusUnknown.Render(fmt.Sprintf("∅ %s has no apps (namespace %s absent or empty): %s from %s", e.Name, e.Namespace, how, m.matrix.Envs[i-1].Name)))
+	}
 	return out
 }
 
@@ -226,6 +254,11 @@ func (m *Model) noticeLines() int {
 			n++
 		}
 		if e.Freeze.Active(now) {
+			n++
+		}
+	}
+	for i := range m.matrix.Envs {
+		if m.preparable(i) {
 			n++
 		}
 	}
