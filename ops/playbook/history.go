@@ -1,16 +1,20 @@
 package playbook
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
+	"strconv"
+	"sync/atomic"
+	"syscall"
 
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/vigilops/vigil/ops/boltfile"
 )
 
 var (
@@ -18,73 +22,205 @@ var (
 	eventsBucket = []byte("events") // one nested bucket per run, events by sequence
 )
 
-// History keeps runs and their full event logs in a bbolt file.
+// History keeps runs and their full event logs in a bbolt file that every
+// vigil on the host shares: each operation opens the file, locks it
+// (exclusively to write, shared to read) and closes it, so several
+// processes record runs and read each other's. A live run's events arrive
+// in batches (see Service.execute), one commit each.
 type History struct {
-	db   *bolt.DB
-	path string
+	file   boltfile.File
+	closed atomic.Bool
 }
 
-// OpenHistory opens or creates the run history at path. Runs a previous
-// process left running are marked interrupted.
+// stored is a run as the file keeps it: while it runs, with the process
+// that runs it, so that the others can tell a live run from one whose
+// process died.
+type stored struct {
+	Run
+	Owner *owner `json:"owner,omitempty"`
+}
+
+// owner is a process on this host: its pid, and when it started, so that a
+// reused pid is not taken for it.
+type owner struct {
+	PID   int    `json:"pid"`
+	Start uint64 `json:"start,omitempty"` // clock ticks after boot; 0 without /proc
+}
+
+// self is this process as an owner.
+var self = func() owner {
+	start, _ := startTicks(os.Getpid())
+	return owner{PID: os.Getpid(), Start: start}
+}()
+
+// startTicks reads when process pid started, in clock ticks after boot
+// (field 22 of /proc/PID/stat); false when there is no such process or no
+// /proc.
+func startTicks(pid int) (uint64, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	// The command name, field 2, is in parentheses and may hold anything.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
+	fields := bytes.Fields(b[i+1:]) // from field 3 on
+	if len(fields) < 20 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(fields[19]), 10, 64)
+	return n, err == nil
+}
+
+// alive reports whether the process is still running.
+func (o owner) alive() bool {
+	switch {
+	case o == self:
+		return true
+	case o.PID <= 0:
+		return false
+	case o.Start != 0:
+		start, ok := startTicks(o.PID)
+		return ok && start == o.Start
+	}
+	err := syscall.Kill(o.PID, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// orphaned reports whether s is running with no process left to finish it:
+// its owner is gone, or it was written before runs had owners.
+func (s stored) orphaned() bool {
+	return s.State == Running && (s.Owner == nil || !s.Owner.alive())
+}
+
+// interrupt marks an orphaned run.
+func (r *Run) interrupt() {
+	r.State, r.Error = Interrupted, "vigil stopped during the run"
+}
+
+// decode reads a stored run; an orphaned one reads as interrupted.
+func decode(v []byte) (Run, error) {
+	var s stored
+	if err := json.Unmarshal(v, &s); err != nil {
+		return Run{}, err
+	}
+	if s.orphaned() {
+		s.interrupt()
+	}
+	return s.Run, nil
+}
+
+// OpenHistory opens or creates the run history at path (parent directory
+// 0700, file 0600). Runs left running by a process that is gone are marked
+// interrupted; those of live processes are left to them. It holds nothing
+// open afterwards.
 func OpenHistory(path string) (*History, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create run history directory: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("run history %s is in use by another vigil: quit it first", path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("open run history %s: %w", path, err)
-	}
-	h := &History{db: db, path: path}
-	err = db.Update(func(tx *bolt.Tx) error {
-		runs, err := tx.CreateBucketIfNotExists(runsBucket)
-		if err != nil {
-			return err
+	h := &History{file: boltfile.File{Path: path}}
+	// A history with its buckets and no orphaned run is only read: no
+	// commit, no fsync.
+	ready := false
+	if info, err := os.Stat(path); err == nil && info.Size() > 0 {
+		if err := h.file.View(func(tx *bolt.Tx) error {
+			ready = tx.Bucket(runsBucket) != nil && tx.Bucket(eventsBucket) != nil && !hasOrphans(tx)
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("open run history %s: %w", path, err)
 		}
-		if _, err := tx.CreateBucketIfNotExists(eventsBucket); err != nil {
-			return err
+	}
+	if !ready {
+		if err := h.file.Update(prepare); err != nil {
+			return nil, fmt.Errorf("prepare run history %s: %w", path, err)
 		}
-		return runs.ForEach(func(k, v []byte) error {
-			var r Run
-			if json.Unmarshal(v, &r) != nil || r.State != Running {
-				return nil
-			}
-			r.State, r.Error = Interrupted, "vigil stopped during the run"
-			b, err := json.Marshal(r)
-			if err != nil {
-				return err
-			}
-			return runs.Put(k, b)
-		})
-	})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("prepare run history %s: %w", path, err)
 	}
 	return h, nil
 }
 
-// Close closes the file.
-func (h *History) Close() error { return h.db.Close() }
+func hasOrphans(tx *bolt.Tx) bool {
+	c := tx.Bucket(runsBucket).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var s stored
+		if json.Unmarshal(v, &s) == nil && s.orphaned() {
+			return true
+		}
+	}
+	return false
+}
+
+// prepare creates the buckets and marks orphaned runs interrupted.
+func prepare(tx *bolt.Tx) error {
+	runs, err := tx.CreateBucketIfNotExists(runsBucket)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.CreateBucketIfNotExists(eventsBucket); err != nil {
+		return err
+	}
+	return runs.ForEach(func(k, v []byte) error {
+		var s stored
+		if json.Unmarshal(v, &s) != nil || !s.orphaned() {
+			return nil
+		}
+		s.interrupt()
+		b, err := json.Marshal(s.Run)
+		if err != nil {
+			return err
+		}
+		return runs.Put(k, b)
+	})
+}
+
+// Close makes later operations fail; there is no file to release.
+func (h *History) Close() error {
+	h.closed.Store(true)
+	return nil
+}
+
+var errClosed = errors.New("the run history is closed")
+
+func (h *History) update(fn func(*bolt.Tx) error) error {
+	if h.closed.Load() {
+		return h.wrap(errClosed)
+	}
+	return h.wrap(h.file.Update(fn))
+}
+
+func (h *History) view(fn func(*bolt.Tx) error) error {
+	if h.closed.Load() {
+		return h.wrap(errClosed)
+	}
+	return h.wrap(h.file.View(fn))
+}
 
 func (h *History) wrap(err error) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("run history %s: %w", h.path, err)
+	return fmt.Errorf("run history %s: %w", h.file.Path, err)
 }
 
-// Put writes a run's record.
+// Put writes a run's record. A running run is recorded as this process's.
 func (h *History) Put(r Run) error {
-	b, err := json.Marshal(r)
+	s := stored{Run: r}
+	if r.State == Running {
+		s.Owner = &self
+	}
+	b, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}
-	return h.wrap(h.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(runsBucket).Put([]byte(r.ID), b)
-	}))
+	return h.update(func(tx *bolt.Tx) error {
+		// The bucket is created again if the file was removed since Open.
+		runs, err := tx.CreateBucketIfNotExists(runsBucket)
+		if err != nil {
+			return err
+		}
+		return runs.Put([]byte(r.ID), b)
+	})
 }
 
 // Append adds events to a run's log in one transaction.
@@ -92,8 +228,12 @@ func (h *History) Append(runID string, events []Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	return h.wrap(h.db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.Bucket(eventsBucket).CreateBucketIfNotExists([]byte(runID))
+	return h.update(func(tx *bolt.Tx) error {
+		all, err := tx.CreateBucketIfNotExists(eventsBucket)
+		if err != nil {
+			return err
+		}
+		b, err := all.CreateBucketIfNotExists([]byte(runID))
 		if err != nil {
 			return err
 		}
@@ -109,38 +249,47 @@ func (h *History) Append(runID string, events []Event) error {
 			}
 		}
 		return nil
-	}))
+	})
 }
 
 // Get reads one run.
 func (h *History) Get(id string) (Run, error) {
 	var r Run
-	err := h.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(runsBucket).Get([]byte(id))
+	err := h.view(func(tx *bolt.Tx) error {
+		var v []byte
+		if runs := tx.Bucket(runsBucket); runs != nil {
+			v = runs.Get([]byte(id))
+		}
 		if v == nil {
 			return fmt.Errorf("no run %s", id)
 		}
-		return json.Unmarshal(v, &r)
+		var err error
+		r, err = decode(v)
+		return err
 	})
-	return r, h.wrap(err)
+	return r, err
 }
 
 // Runs returns the newest limit runs (all when limit <= 0), newest first.
 // Run ids sort by start time.
 func (h *History) Runs(limit int) ([]Run, error) {
 	var out []Run
-	err := h.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(runsBucket).Cursor()
+	err := h.view(func(tx *bolt.Tx) error {
+		runs := tx.Bucket(runsBucket)
+		if runs == nil {
+			return nil // a file another process is creating again
+		}
+		c := runs.Cursor()
 		for k, v := c.Last(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Prev() {
-			var r Run
-			if err := json.Unmarshal(v, &r); err != nil {
+			r, err := decode(v)
+			if err != nil {
 				return fmt.Errorf("run %s is unreadable: %w", k, err)
 			}
 			out = append(out, r)
 		}
 		return nil
 	})
-	return out, h.wrap(err)
+	return out, err
 }
 
 // Filter selects events for drill-down.
@@ -172,8 +321,12 @@ func (f Filter) match(e Event) bool {
 // from on, at most limit of them (all when limit <= 0).
 func (h *History) Events(runID string, f Filter, from, limit int) ([]Event, error) {
 	var out []Event
-	err := h.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(eventsBucket).Bucket([]byte(runID))
+	err := h.view(func(tx *bolt.Tx) error {
+		all := tx.Bucket(eventsBucket)
+		if all == nil {
+			return nil
+		}
+		b := all.Bucket([]byte(runID))
 		if b == nil {
 			return nil
 		}
@@ -191,5 +344,5 @@ func (h *History) Events(runID string, f Filter, from, limit int) ([]Event, erro
 		}
 		return nil
 	})
-	return out, h.wrap(err)
+	return out, err
 }

@@ -250,22 +250,3 @@ func TestStartRefusalsAndBadRequests(t *testing.T) {
 		t.Fatalf("playbooks %v, %v", pbs, err)
 	}
 }
-
-func TestHistoryMarksLeftoverRunsInterrupted(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "runs.db")
-	h, err := OpenHistory(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.Put(Run{ID: "1", State: Running})
-	h.Put(Run{ID: "2", State: Succeeded})
-	h.Close()
-	if h, err = OpenHistory(path); err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	runs, _ := h.Runs(0)
-	if len(runs) != 2 || runs[0].State != Succeeded || runs[1].State != Interrupted {
-		t.Fatalf("runs %+v", runs)
-	}
-}
