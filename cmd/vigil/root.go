@@ -50,7 +50,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&g.logFile, "log-file", "", "log file (default $XDG_STATE_HOME/vigil/vigil.log)")
 	root.AddCommand(newVersionCmd(), newConfigCmd(g), newAuditCmd(g), newServeCmd(g))
 	root.AddCommand(newInventoryCmd(g))
-	root.AddCommand(newStatusCmd(g), newPromoteCmd(g), newRollbackCmd(g))
+	root.AddCommand(newStatusCmd(g), newPromoteCmd(g), newRollbackCmd(g), newPrepareCmd(g))
 	root.AddCommand(newAlertsCmd(g), newAckCmd(g), newUnackCmd(g))
 	return root
 }

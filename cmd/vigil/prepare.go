@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/release"
+)
+
+// prepareTimeout bounds reading the plan and, separately, applying it.
+const prepareTimeout = 5 * time.Minute
+
+func newPrepareCmd(g *globals) *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "prepare ENV",
+		Short: "Create an environment's namespace and seed it from the environment before it",
+		Long: "Create ENV's namespace if needed and copy into it, from the environment before ENV, the\n" +
+			"Deployments and StatefulSets (with their volume claim templates) of the apps, the Services and\n" +
+			"the ConfigMaps that ENV lacks, after printing exactly what is created. Secrets are not copied:\n" +
+			"they are listed by name, to be provided in ENV. On a terminal vigil asks to confirm (typing\n" +
+			"ENV's name when it is protected); elsewhere pass --yes.\n\n" +
+			"Exit codes: 0 prepared (or nothing to create), 1 failed or not confirmed, 2 bad arguments or\n" +
+			"no terminal to confirm on without --yes, 3 refused (role or --read-only).",
+		Example: "  vigil prepare test\n  vigil prepare preprod --yes",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError("prepare takes one environment: vigil prepare ENV [--yes]")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := openReleaseCLI(cmd.Context(), g, true)
+			if err != nil {
+				return err
+			}
+			defer r.close()
+			p := preparer{
+				svc: r.svc, actor: r.actor, yes: yes,
+				mayAct: access.Guard{ReadOnly: g.readOnly}.Check(r.actor, release.ActPrepare) == nil,
+				in:     cmd.InOrStdin(), terminal: isTerminal(cmd.InOrStdin()), out: cmd.OutOrStdout(),
+			}
+			return exitCode(p.run(cmd.Context(), args[0]))
+		},
+	}
+	cmd.Flags().BoolVar(&yes, "yes", false, "prepare without asking to confirm")
+	cmd.SetFlagErrorFunc(flagUsage)
+	return cmd
+}
+
+// isTerminal reports whether in is a terminal a person can answer on.
+func isTerminal(in io.Reader) bool {
+	f, ok := in.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// preparer runs `vigil prepare ENV`.
+type preparer struct {
+	svc   *release.Service
+	actor access.Actor
+	// mayAct is false when the guard refuses: the attempt then goes
+	// straight to ops, which refuses and journals it, without a question.
+	mayAct, yes, terminal bool
+	in                    io.Reader
+	out                   io.Writer
+}
+
+// run prints the plan, asks to confirm it, applies it and returns the
+// exit code.
+func (p preparer) run(ctx context.Context, env string) int {
+	pctx, cancel := context.WithTimeout(ctx, prepareTimeout)
+	plan, err := p.svc.PlanPrepare(pctx, env)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(p.out, "vigil prepare:", err)
+		return release.ExitCode(err)
+	}
+	writePlan(p.out, plan)
+	if p.mayAct && len(plan.Creates()) == 0 {
+		return release.ExitOK
+	}
+	if p.mayAct && !p.yes {
+		if code, ok := p.confirm(plan); !ok {
+			return code
+		}
+	}
+	actx, cancel := context.WithTimeout(ctx, prepareTimeout)
+	defer cancel()
+	if err := p.svc.Prepare(actx, p.actor, plan); err != nil {
+		fmt.Fprintln(p.out, "vigil prepare:", err)
+		return release.ExitCode(err)
+	}
+	fmt.Fprintf(p.out, "prepared %s from %s: %d objects created\n", plan.Env.Name, plan.From.Name, len(plan.Creates()))
+	if len(plan.Seed.Secrets) > 0 {
+		fmt.Fprintf(p.out, "now create the Secrets %s in namespace %s\n", strings.Join(plan.Seed.Secrets, ", "), plan.Env.Namespace)
+	}
+	return release.ExitOK
+}
+
+// confirm asks on the terminal: y, or the environment's name when it is
+// protected. It returns false, with the exit code, when the answer is no.
+func (p preparer) confirm(plan release.PreparePlan) (int, bool) {
+	if !p.terminal {
+		fmt.Fprintln(p.out, "vigil prepare: no terminal to confirm on: run it in a terminal, or pass --yes")
+		return release.ExitUsage, false
+	}
+	want := "y"
+	if plan.Env.Protected {
+		fmt.Fprintf(p.out, "%s is protected: type its name to prepare it: ", plan.Env.Name)
+		want = plan.Env.Name
+	} else {
+		fmt.Fprintf(p.out, "prepare %s? [y/N] ", plan.Env.Name)
+	}
+	line, _ := bufio.NewReader(p.in).ReadString('\n')
+	answer := strings.TrimSpace(line)
+	if answer == want || want == "y" && strings.EqualFold(answer, "yes") {
+		return 0, true
+	}
+	fmt.Fprintln(p.out, "not confirmed: nothing was created")
+	return release.ExitFailed, false
+}
+
+// writePlan prints what plan creates, one object a line, what it leaves
+// alone, and its warnings.
+func writePlan(w io.Writer, plan release.PreparePlan) {
+	ns := plan.Env.Namespace
+	fmt.Fprintf(w, "prepare %s from %s:\n", plan.Env.Name, plan.From.Name)
+	if plan.Seed.NamespaceExists {
+		fmt.Fprintf(w, "  namespace %s exists\n", ns)
+	} else {
+		fmt.Fprintf(w, "  create namespace %s\n", ns)
+	}
+	for _, o := range plan.Seed.Objects {
+		verb := "create"
+		if o.Exists {
+			verb = "skip (already in " + ns + ")"
+		}
+		line := fmt.Sprintf("  %s %s/%s", verb, o.Kind, o.Name)
+		if len(o.Volumes) > 0 {
+			line += " with volume claim templates " + strings.Join(o.Volumes, ", ")
+		}
+		fmt.Fprintln(w, line)
+	}
+	for _, s := range plan.Seed.Secrets {
+		fmt.Fprintf(w, "  not copied: Secret/%s\n", s)
+	}
+	for _, warn := range plan.Warnings {
+		fmt.Fprintln(w, "warning:", warn)
+	}
+}
