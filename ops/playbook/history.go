@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -48,10 +49,10 @@ type owner struct {
 }
 
 // self is this process as an owner.
-var self = func() owner {
+var self = sync.OnceValue(func() owner {
 	start, _ := startTicks(os.Getpid())
 	return owner{PID: os.Getpid(), Start: start}
-}()
+})
 
 // startTicks reads when process pid started, in clock ticks after boot
 // (field 22 of /proc/PID/stat); false when there is no such process or no
@@ -77,7 +78,7 @@ func startTicks(pid int) (uint64, bool) {
 // alive reports whether the process is still running.
 func (o owner) alive() bool {
 	switch {
-	case o == self:
+	case o == self():
 		return true
 	case o.PID <= 0:
 		return false
@@ -207,7 +208,8 @@ func (h *History) wrap(err error) error {
 func (h *History) Put(r Run) error {
 	s := stored{Run: r}
 	if r.State == Running {
-		s.Owner = &self
+		me := self()
+		s.Owner = &me
 	}
 	b, err := json.Marshal(s)
 	if err != nil {

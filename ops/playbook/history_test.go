@@ -138,13 +138,14 @@ func TestOnlyRunsWithoutALiveOwnerAreInterrupted(t *testing.T) {
 	dead, deadOwner := sleeper(t)
 	dead.Process.Kill()
 	dead.Wait()
-	reused := self
+	me := self()
+	reused := me
 	reused.Start++ // this pid, but started at another time: another process
 	put := map[string]stored{
 		"1-dead":    {Run: Run{ID: "1-dead", State: Running}, Owner: &deadOwner},
 		"2-live":    {Run: Run{ID: "2-live", State: Running}, Owner: &liveOwner},
 		"3-legacy":  {Run: Run{ID: "3-legacy", State: Running}}, // written before runs had owners
-		"4-self":    {Run: Run{ID: "4-self", State: Running}, Owner: &self},
+		"4-self":    {Run: Run{ID: "4-self", State: Running}, Owner: &me},
 		"5-reused":  {Run: Run{ID: "5-reused", State: Running}, Owner: &reused},
 		"6-done":    {Run: Run{ID: "6-done", State: Succeeded}},
 		"7-nolinux": {Run: Run{ID: "7-nolinux", State: Running}, Owner: &owner{PID: liveOwner.PID}},
