@@ -84,7 +84,7 @@ func TestPrepareOnTheLab(t *testing.T) {
 	m.SetSize(120, 30)
 	m.SetMatrix(svc.Matrix())
 	v := ascii(t, m.View())
-	if !strings.Contains(v, "test ∅") || !strings.Contains(v, "∅ test has no apps (namespace "+test+" absent or empty)") || strings.Contains(v, "⚠") {
+	if !strings.Contains(v, "test ∅") || !strings.Contains(v, "∅ test has no apps: P on its column or :prepare test seeds it from dev · namespace "+test+" absent or empty") || strings.Contains(v, "⚠") {
 		t.Fatalf("the absent namespace should show as an empty environment, not a broken one:\n%s", v)
 	}
 

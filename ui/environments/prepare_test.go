@@ -98,7 +98,7 @@ func run(t *testing.T, m *Model, cmd tea.Cmd) tea.Msg {
 func TestEmptyEnvironmentShows(t *testing.T) {
 	m := newModel(t, access.Operator, emptyTest(), 120, 40)
 	v := ascii(t, m.View())
-	for _, want := range []string{"test ∅", "∅ empty", "∅ test has no apps (namespace test absent or empty): P on its column or :prepare test prepares it from dev"} {
+	for _, want := range []string{"test ∅", "∅ empty", "∅ test has no apps: P on its column or :prepare test seeds it from dev · namespace test absent or empty"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("the view lacks %q:\n%s", want, v)
 		}
@@ -108,9 +108,14 @@ func TestEmptyEnvironmentShows(t *testing.T) {
 		t.Errorf("only test should be offered:\n%s", v)
 	}
 	viewer := newModel(t, access.Viewer, emptyTest(), 120, 40)
-	if v := ascii(t, viewer.View()); !strings.Contains(v, "an operator can prepare it from dev") {
+	if v := ascii(t, viewer.View()); !strings.Contains(v, "∅ test has no apps: an operator can seed it from dev") {
 		t.Errorf("a viewer is offered a key:\n%s", v)
 	}
+	for _, sz := range [][2]int{{80, 24}, {40, 10}, {200, 6}} {
+		m.SetSize(sz[0], sz[1])
+		checkFits(t, m.View(), sz[0], sz[1])
+	}
+	m.SetSize(120, 40)
 	// An app arriving in test makes it a column like the others again,
 	// and preprod the one to prepare.
 	mat := emptyTest()

@@ -231,11 +231,11 @@ func (m *Model) notices() []string {
 		if !m.preparable(i) {
 			continue
 		}
-		how := "an operator can prepare it"
+		how := "an operator can seed it"
 		if p := m.keys.Prepare; p.Enabled() {
-			how = p.Help().Key + " on its column or :prepare " + e.Name + " prepares it"
+			how = p.Help().Key + " on its column or :prepare " + e.Name + " seeds it"
 		}
-		out = append(out, st.StatusUnknown.Render(fmt.Sprintf("∅ %s has no apps (namespace %s absent or empty): %s from %s", e.Name, e.Namespace, how, m.matrix.Envs[i-1].Name)))
+		out = append(out, st.StatusUnknown.Render(fmt.Sprintf("∅ %s has no apps: %s from %s · namespace %s absent or empty", e.Name, how, m.matrix.Envs[i-1].Name, e.Namespace)))
 	}
 	return out
 }
