@@ -351,3 +351,22 @@ func TestTwoProcessesShareHistory(t *testing.T) {
 		t.Errorf("the interrupted run kept %d events, want its 1", len(evs))
 	}
 }
+
+// BenchmarkEventsPage reads a drill-down page (50 events from the middle of
+// a 1,000-event run), opening and locking the file as every read does.
+func BenchmarkEventsPage(b *testing.B) {
+	h, err := OpenHistory(filepath.Join(b.TempDir(), "runs.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	if err := record(h, "1", 1000); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if evs, err := h.Events("1", Filter{}, 500, 50); err != nil || len(evs) != 50 {
+			b.Fatal(len(evs), err)
+		}
+	}
+}
