@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/release"
@@ -56,14 +57,11 @@ func newPrepareCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// isTerminal reports whether in is a terminal a person can answer on.
+// isTerminal reports whether in is a terminal a person can answer on
+// (not /dev/null, which is a character device too).
 func isTerminal(in io.Reader) bool {
 	f, ok := in.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // preparer runs `vigil prepare ENV`.
