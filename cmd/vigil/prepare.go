@@ -100,7 +100,11 @@ func (p preparer) run(ctx context.Context, env string) int {
 		fmt.Fprintln(p.out, "vigil prepare:", err)
 		return release.ExitCode(err)
 	}
-	fmt.Fprintf(p.out, "prepared %s from %s: %d objects created\n", plan.Env.Name, plan.From.Name, len(plan.Creates()))
+	objects := "1 object"
+	if n := len(plan.Creates()); n != 1 {
+		objects = fmt.Sprintf("%d objects", n)
+	}
+	fmt.Fprintf(p.out, "prepared %s from %s: %s created\n", plan.Env.Name, plan.From.Name, objects)
 	if len(plan.Seed.Secrets) > 0 {
 		fmt.Fprintf(p.out, "now create the Secrets %s in namespace %s\n", strings.Join(plan.Seed.Secrets, ", "), plan.Env.Namespace)
 	}

@@ -120,6 +120,14 @@ func plural(kind string, n int) string {
 	return fmt.Sprintf("%d %ss", n, kind)
 }
 
+// objects counts n objects in words.
+func objects(n int) string {
+	if n == 1 {
+		return "1 object"
+	}
+	return fmt.Sprintf("%d objects", n)
+}
+
 func listNames(names []string) string {
 	if len(names) <= maxNames {
 		return strings.Join(names, ", ")
@@ -131,7 +139,7 @@ func preparedToast(msg PreparedMsg) tea.Cmd {
 	p := msg.Plan
 	switch {
 	case msg.Err == nil:
-		s := fmt.Sprintf("prepared %s from %s: %d objects created", p.Env.Name, p.From.Name, len(p.Creates()))
+		s := fmt.Sprintf("prepared %s from %s: %s created", p.Env.Name, p.From.Name, objects(len(p.Creates())))
 		if len(p.Seed.Secrets) > 0 {
 			s += "; now create the Secrets " + strings.Join(p.Seed.Secrets, ", ") + " in " + p.Env.Namespace
 		}
