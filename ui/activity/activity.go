@@ -16,6 +16,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vigilops/vigil/ops/audit"
+	"github.com/vigilops/vigil/ops/presence"
 	"github.com/vigilops/vigil/ui/common"
 )
 
@@ -70,6 +71,8 @@ type Model struct {
 
 	detail    []string // the open entry's detail lines; nil when the timeline shows
 	detailOff int
+
+	here string // under vigil serve: who else is connected, and on which pane
 }
 
 // New returns the pane over ctx's journal.
@@ -130,6 +133,8 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		return waitCmd(m.feed)
 	case feedClosedMsg:
 		m.feed = nil
+	case presence.Snapshot:
+		m.here = hereNow(msg)
 	case common.ThemeChangedMsg:
 		clear(m.rows)
 		m.rebuildDetail()
@@ -387,7 +392,24 @@ func (m *Model) Status() string {
 	case m.filterText != "":
 		return fmt.Sprintf("%d of %d · filter %s", len(m.visible), len(m.entries), m.filterText)
 	}
-	return fmt.Sprintf("%d entries", len(m.entries))
+	return fmt.Sprintf("%d entries", len(m.entries)) + m.here
+}
+
+// hereNow names the other administrators connected to vigil serve and the
+// pane each is on, for the pane's title: " · here: bob on Alerts, carol".
+func hereNow(s presence.Snapshot) string {
+	others := s.Others()
+	if len(others) == 0 {
+		return ""
+	}
+	names := make([]string, len(others))
+	for i, e := range others {
+		names[i] = e.Actor.Name
+		if e.Pane != "" {
+			names[i] += " on " + e.Pane
+		}
+	}
+	return " · here: " + strings.Join(names, ", ")
 }
 
 // View draws the visible rows only.

@@ -12,6 +12,7 @@ import (
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
+	"github.com/vigilops/vigil/ops/presence"
 	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/common"
 )
@@ -236,5 +237,22 @@ func TestCloseEndsTheFeed(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the feed is still open after Close")
+	}
+}
+
+// Under vigil serve the pane's title names who else is connected and where.
+func TestWhoIsHere(t *testing.T) {
+	m, _ := setup(t, e(1, "bob", "promote", "prod/api", audit.OK))
+	load(t, m)
+	me := presence.Entry{ID: 1, Actor: access.Actor{Name: "alice"}, Pane: "Activity"}
+	bob := presence.Entry{ID: 2, Actor: access.Actor{Name: "bob"}, Pane: "Alerts"}
+	carol := presence.Entry{ID: 3, Actor: access.Actor{Name: "carol"}}
+	m.Update(presence.Snapshot{Self: 1, Sessions: []presence.Entry{me, bob, carol}})
+	if got := m.Status(); got != "1 entries · here: bob on Alerts, carol" {
+		t.Fatalf("status %q", got)
+	}
+	m.Update(presence.Snapshot{Self: 1, Sessions: []presence.Entry{me}})
+	if got := m.Status(); got != "1 entries" {
+		t.Fatalf("alone: status %q", got)
 	}
 }

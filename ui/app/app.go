@@ -241,7 +241,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case presence.Snapshot:
 		m.presence = msg
 		m.layout()
-		return nil
+		return m.broadcast(msg)
 	case common.ToastMsg:
 		return m.toasts.Push(msg)
 	case common.GotoMsg:
