@@ -18,6 +18,7 @@ import (
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/presence"
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/components"
 )
 
 // MaxEntries is how many entries the pane keeps; older ones are left to `vigil audit`.
@@ -63,9 +64,8 @@ type Model struct {
 
 	filterText string
 	filter     filter
-	visible    []int // indexes into entries that pass the filter
-	cursor     int   // index into visible
-	offset     int   // first visible row drawn
+	visible    []int             // indexes into entries that pass the filter
+	list       components.Cursor // over visible
 
 	rows map[uint64]row // rendered rows by Seq, for the current width and theme
 
@@ -168,9 +168,9 @@ func (m *Model) add(e audit.Entry) {
 	m.visible = m.visible[:n]
 	if m.filter.match(&m.entries[0]) {
 		m.visible = slices.Insert(m.visible, 0, 0)
-		if m.cursor > 0 {
-			m.cursor++
-			m.offset++
+		if m.list.Pos > 0 {
+			m.list.Pos++
+			m.list.Offset++
 		}
 	}
 	m.clamp()
@@ -180,7 +180,7 @@ func (m *Model) add(e audit.Entry) {
 func (m *Model) SetFilter(s string) {
 	m.filterText = s
 	m.filter = parseFilter(s)
-	m.cursor, m.offset = 0, 0
+	m.list.Pos, m.list.Offset = 0, 0
 	m.refilter()
 }
 
@@ -211,7 +211,7 @@ func (m *Model) Selected() (audit.Entry, bool) {
 	if len(m.visible) == 0 {
 		return audit.Entry{}, false
 	}
-	return m.entries[m.visible[m.cursor]], true
+	return m.entries[m.visible[m.list.Pos]], true
 }
 
 // InDetail reports whether an entry's details are open.
@@ -220,40 +220,18 @@ func (m *Model) InDetail() bool { return m.detail != nil }
 func (m *Model) listHeight() int { return max(m.height-1, 1) } // minus the header
 
 func (m *Model) key(k tea.KeyPressMsg) {
-	page := m.listHeight()
 	if m.detail != nil {
-		switch {
-		case key.Matches(k, m.keys.Back.Binding):
+		if key.Matches(k, m.keys.Back.Binding) {
 			m.detail = nil
-		case key.Matches(k, m.keys.Down.Binding):
-			m.detailOff++
-		case key.Matches(k, m.keys.Up.Binding):
-			m.detailOff--
-		case key.Matches(k, m.keys.PageDown.Binding):
-			m.detailOff += m.height
-		case key.Matches(k, m.keys.PageUp.Binding):
-			m.detailOff -= m.height
-		case key.Matches(k, m.keys.Top.Binding):
-			m.detailOff = 0
-		case key.Matches(k, m.keys.Bottom.Binding):
-			m.detailOff = len(m.detail)
+			return
 		}
-		m.detailOff = max(min(m.detailOff, len(m.detail)-m.height), 0)
+		m.detailOff, _ = m.keys.Nav().Scroll(k, m.detailOff, len(m.detail), m.height)
+		return
+	}
+	if m.list.Key(k, m.keys.Nav(), len(m.visible), m.listHeight()) {
 		return
 	}
 	switch {
-	case key.Matches(k, m.keys.Down.Binding):
-		m.cursor++
-	case key.Matches(k, m.keys.Up.Binding):
-		m.cursor--
-	case key.Matches(k, m.keys.PageDown.Binding):
-		m.cursor += page
-	case key.Matches(k, m.keys.PageUp.Binding):
-		m.cursor -= page
-	case key.Matches(k, m.keys.Top.Binding):
-		m.cursor = 0
-	case key.Matches(k, m.keys.Bottom.Binding):
-		m.cursor = len(m.visible) - 1
 	case key.Matches(k, m.keys.Back.Binding):
 		if m.filterText != "" {
 			m.SetFilter("")
@@ -269,17 +247,7 @@ func (m *Model) key(k tea.KeyPressMsg) {
 }
 
 // clamp keeps the cursor on an entry and the offset showing the cursor.
-func (m *Model) clamp() {
-	m.cursor = max(min(m.cursor, len(m.visible)-1), 0)
-	h := m.listHeight()
-	if m.cursor < m.offset {
-		m.offset = m.cursor
-	}
-	if m.cursor >= m.offset+h {
-		m.offset = m.cursor - h + 1
-	}
-	m.offset = max(min(m.offset, len(m.visible)-h), 0)
-}
+func (m *Model) clamp() { m.list.Clamp(len(m.visible), m.listHeight()) }
 
 // SetSize sets the cells the pane draws in.
 func (m *Model) SetSize(width, height int) {
@@ -345,7 +313,7 @@ func (m *Model) rebuildDetail() {
 	if m.detail == nil || len(m.visible) == 0 {
 		return
 	}
-	e := m.entries[m.visible[m.cursor]]
+	e := m.entries[m.visible[m.list.Pos]]
 	st := m.ctx.Styles
 	label := func(s string) string { return st.TableHeader.Render(fmt.Sprintf("%-11s", s)) }
 	who := e.Actor
@@ -442,13 +410,13 @@ func (m *Model) View() string {
 			cell("TARGET", c.target) + " " + cell("RESULT", c.result)
 		b.WriteString(st.TableHeader.Render(ansi.Truncate(hdr, m.width, "")))
 	}
-	end := min(m.offset+m.listHeight(), len(m.visible))
-	for i := m.offset; i < end; i++ {
+	end := min(m.list.Offset+m.listHeight(), len(m.visible))
+	for i := m.list.Offset; i < end; i++ {
 		if b.Len() > 0 {
 			b.WriteByte('\n')
 		}
 		r := m.row(&m.entries[m.visible[i]])
-		if i == m.cursor {
+		if i == m.list.Pos {
 			b.WriteString(st.TableSelected.Render(r.plain))
 		} else {
 			b.WriteString(r.styled)
