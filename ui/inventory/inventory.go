@@ -17,6 +17,7 @@ import (
 
 	"github.com/vigilops/vigil/ops/inventory"
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/components"
 )
 
 // Health is the name the status bar shows the cloud's health under.
@@ -44,10 +45,9 @@ type Model struct {
 
 	filterText string
 	words      []string
-	visible    []int // indexes into state.Hosts that pass the filter
-	cursor     int   // index into visible
-	offset     int
-	selected   map[int]bool // host ids
+	visible    []int             // indexes into state.Hosts that pass the filter
+	list       components.Cursor // over visible
+	selected   map[int]bool      // host ids
 
 	rows map[int]string // rendered rows by index into state.Hosts
 
@@ -142,7 +142,7 @@ func (m *Model) setState(st *inventory.State) tea.Cmd {
 	m.refilter()
 	if keep != 0 {
 		if i := slices.IndexFunc(m.visible, func(j int) bool { return st.Hosts[j].ID == keep }); i >= 0 {
-			m.cursor = i
+			m.list.Pos = i
 		}
 	}
 	m.clamp()
@@ -167,7 +167,7 @@ func (m *Model) show(name string) {
 	if i < 0 {
 		return
 	}
-	m.cursor = i
+	m.list.Pos = i
 	m.clamp()
 	m.detail, m.detailOff, m.watching = true, 0, false
 }
@@ -176,7 +176,7 @@ func (m *Model) show(name string) {
 func (m *Model) SetFilter(s string) {
 	m.filterText = s
 	m.words = strings.Fields(strings.ToLower(s))
-	m.cursor, m.offset = 0, 0
+	m.list.Pos, m.list.Offset = 0, 0
 	m.refilter()
 }
 
@@ -207,7 +207,7 @@ func (m *Model) Selected() (inventory.Host, bool) {
 	if len(m.visible) == 0 {
 		return inventory.Host{}, false
 	}
-	return m.state.Hosts[m.visible[m.cursor]], true
+	return m.state.Hosts[m.visible[m.list.Pos]], true
 }
 
 // Targets are the hosts an action applies to: the selection, in table
@@ -256,24 +256,14 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	if m.detail {
 		return m.detailKey(k)
 	}
-	page := m.listHeight()
+	if m.list.Key(k, m.keys.Nav(), len(m.visible), m.listHeight()) {
+		return nil
+	}
 	switch {
-	case key.Matches(k, m.keys.Down.Binding):
-		m.cursor++
-	case key.Matches(k, m.keys.Up.Binding):
-		m.cursor--
-	case key.Matches(k, m.keys.PageDown.Binding):
-		m.cursor += page
-	case key.Matches(k, m.keys.PageUp.Binding):
-		m.cursor -= page
-	case key.Matches(k, m.keys.Top.Binding):
-		m.cursor = 0
-	case key.Matches(k, m.keys.Bottom.Binding):
-		m.cursor = len(m.visible) - 1
 	case key.Matches(k, m.keys.Select.Binding):
 		if h, ok := m.Selected(); ok {
 			m.toggle(h.ID)
-			m.cursor++
+			m.list.Pos++
 		}
 	case key.Matches(k, m.keys.SelectAll.Binding):
 		m.selectAll()
@@ -340,17 +330,7 @@ func (m *Model) selectAll() {
 	}
 }
 
-func (m *Model) clamp() {
-	m.cursor = max(min(m.cursor, len(m.visible)-1), 0)
-	h := m.listHeight()
-	if m.cursor < m.offset {
-		m.offset = m.cursor
-	}
-	if m.cursor >= m.offset+h {
-		m.offset = m.cursor - h + 1
-	}
-	m.offset = max(min(m.offset, len(m.visible)-h), 0)
-}
+func (m *Model) clamp() { m.list.Clamp(len(m.visible), m.listHeight()) }
 
 // SetSize sets the cells the pane draws in.
 func (m *Model) SetSize(width, height int) {
@@ -430,15 +410,15 @@ func (m *Model) tableLines() []string {
 	if m.height > 1 {
 		lines = append(lines, st.TableHeader.Render(m.header()))
 	}
-	end := min(m.offset+m.listHeight(), len(m.visible))
-	for i := m.offset; i < end; i++ {
+	end := min(m.list.Offset+m.listHeight(), len(m.visible))
+	for i := m.list.Offset; i < end; i++ {
 		j := m.visible[i]
 		h := &m.state.Hosts[j]
 		mark := "  "
 		if m.selected[h.ID] {
 			mark = "● "
 		}
-		if i == m.cursor {
+		if i == m.list.Pos {
 			lines = append(lines, st.TableSelected.Render(ansi.Truncate(mark+m.plain(j), m.width, "")))
 			continue
 		}

@@ -404,3 +404,23 @@ func TestReadOnlyRemovesActions(t *testing.T) {
 		t.Fatalf("j moved to %s", h.Name)
 	}
 }
+
+// TestMovement walks 20 hosts in a list 5 rows high: the cursor moves by a
+// row, a page and to either end, and the host under it stays in view.
+func TestMovement(t *testing.T) {
+	e := setup(t, manyHosts(20), 120, 6)
+	for _, step := range []struct{ key, want string }{
+		{"j", "node-00001"}, {"k", "node-00000"}, {"k", "node-00000"},
+		{"ctrl+d", "node-00005"}, {"G", "node-00019"}, {"j", "node-00019"},
+		{"ctrl+u", "node-00014"}, {"g", "node-00000"},
+	} {
+		e.press(step.key)
+		h, ok := e.m.Selected()
+		if !ok || h.Name != step.want {
+			t.Fatalf("after %s: on %q, want %q", step.key, h.Name, step.want)
+		}
+		if v := view(e); !strings.Contains(v, step.want) {
+			t.Fatalf("after %s: %s is not shown:\n%s", step.key, step.want, v)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"charm.land/bubbles/v2/key"
 
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/components"
 )
 
 // KeyMap is the Inventory pane's bindings. Actions apply to the selected
@@ -76,4 +77,9 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		common.Keys(k.Create, k.PowerOn, k.PowerOff, k.PowerCycle, k.Reboot, k.Resize),
 		common.Keys(k.Snapshot, k.Tag, k.Untag, k.Destroy, k.RunPlaybook),
 	}
+}
+
+// Nav is the bindings that move the cursor and scroll.
+func (k KeyMap) Nav() components.Nav {
+	return components.Nav{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Top: k.Top, Bottom: k.Bottom}
 }
