@@ -25,42 +25,22 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	case chooseMode:
 		return m.chooseKey(k)
 	case detailMode:
-		switch {
-		case key.Matches(k, m.keys.Back.Binding):
+		if key.Matches(k, m.keys.Back.Binding) {
 			m.closeDetail()
 			m.mode = listMode
 			return nil
-		case key.Matches(k, m.keys.Down.Binding):
-			m.scroll++
-		case key.Matches(k, m.keys.Up.Binding):
-			m.scroll--
-		case key.Matches(k, m.keys.PageDown.Binding):
-			m.scroll += m.height
-		case key.Matches(k, m.keys.PageUp.Binding):
-			m.scroll -= m.height
-		case key.Matches(k, m.keys.Top.Binding):
-			m.scroll = 0
-		case key.Matches(k, m.keys.Bottom.Binding):
-			m.scroll = len(m.lines)
-		default:
+		}
+		scroll, ok := m.keys.Nav().Scroll(k, m.scroll, len(m.lines), m.height)
+		if !ok {
 			return m.actionKey(k, m.app, m.env)
 		}
-		m.scroll = max(min(m.scroll, len(m.lines)-m.height), 0)
+		m.scroll = scroll
+		return nil
+	}
+	if m.list.Key(k, m.keys.Nav(), len(m.visible), m.listHeight()) {
 		return nil
 	}
 	switch {
-	case key.Matches(k, m.keys.Down.Binding):
-		m.cursor++
-	case key.Matches(k, m.keys.Up.Binding):
-		m.cursor--
-	case key.Matches(k, m.keys.PageDown.Binding):
-		m.cursor += m.listHeight()
-	case key.Matches(k, m.keys.PageUp.Binding):
-		m.cursor -= m.listHeight()
-	case key.Matches(k, m.keys.Top.Binding):
-		m.cursor = 0
-	case key.Matches(k, m.keys.Bottom.Binding):
-		m.cursor = len(m.visible) - 1
 	case key.Matches(k, m.keys.Back.Binding):
 		if m.filterText != "" {
 			m.SetFilter("")

@@ -4,6 +4,7 @@ import (
 	"charm.land/bubbles/v2/key"
 
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/components"
 )
 
 // KeyMap is the Rollouts pane's bindings. Every binding that changes a
@@ -49,4 +50,9 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		common.Keys(k.Top, k.Bottom, k.Open, k.Back),
 		common.Keys(k.Rollback, k.Pause, k.Restart, k.Scale, k.Freeze),
 	}
+}
+
+// Nav is the bindings that move the cursor and scroll.
+func (k KeyMap) Nav() components.Nav {
+	return components.Nav{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Top: k.Top, Bottom: k.Bottom}
 }

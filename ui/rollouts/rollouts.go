@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigilops/vigil/ops/release"
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/components"
 )
 
 // ActionTimeout bounds one action on a workload or an environment.
@@ -101,8 +102,7 @@ type Model struct {
 	entries    []entry
 	visible    []int
 	filterText string
-	cursor     int
-	offset     int
+	list       components.Cursor // over visible
 
 	mode mode
 	// The open workload.
@@ -289,7 +289,7 @@ func (m *Model) SetMatrix(mat *release.Matrix) {
 	if hadSel {
 		for i, v := range m.visible {
 			if e := m.entries[v]; e.env == sel.env && e.app == sel.app {
-				m.cursor = i
+				m.list.Pos = i
 			}
 		}
 	}
@@ -303,7 +303,7 @@ func (m *Model) SetMatrix(mat *release.Matrix) {
 // every word of s.
 func (m *Model) SetFilter(s string) {
 	m.filterText = s
-	m.cursor, m.offset = 0, 0
+	m.list.Pos, m.list.Offset = 0, 0
 	m.refilter()
 	m.clamp()
 }
@@ -331,7 +331,7 @@ func (m *Model) Selected() (entry, bool) {
 	if len(m.visible) == 0 {
 		return entry{}, false
 	}
-	return m.entries[m.visible[m.cursor]], true
+	return m.entries[m.visible[m.list.Pos]], true
 }
 
 // Open returns the workload whose detail is open.
@@ -436,14 +436,4 @@ func (m *Model) listHeight() int {
 }
 
 // clamp keeps the cursor on a row and the offset showing it.
-func (m *Model) clamp() {
-	m.cursor = max(min(m.cursor, len(m.visible)-1), 0)
-	h := m.listHeight()
-	if m.cursor < m.offset {
-		m.offset = m.cursor
-	}
-	if m.cursor >= m.offset+h {
-		m.offset = m.cursor - h + 1
-	}
-	m.offset = max(min(m.offset, len(m.visible)-h), 0)
-}
+func (m *Model) clamp() { m.list.Clamp(len(m.visible), m.listHeight()) }

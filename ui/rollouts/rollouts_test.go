@@ -127,6 +127,8 @@ func keyMsg(k string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeyEscape}
 	case "space":
 		return tea.KeyPressMsg{Code: ' ', Text: " "}
+	case "ctrl+d", "ctrl+u":
+		return tea.KeyPressMsg{Code: rune(k[5]), Mod: tea.ModCtrl}
 	}
 	return tea.KeyPressMsg{Code: []rune(k)[0], Text: k}
 }
@@ -358,5 +360,39 @@ func BenchmarkSetMatrix(b *testing.B) {
 	for b.Loop() {
 		m.SetMatrix(mat)
 		_ = m.View()
+	}
+}
+
+// TestMovement walks the 6 rollouts 3 rows at a time, then scrolls the
+// detail: by a row, a page and to either end, the cursor kept in view.
+func TestMovement(t *testing.T) {
+	m := newModel(t, access.Operator, 120, 4)
+	for _, step := range []struct {
+		key         string
+		pos, offset int
+	}{
+		{"j", 1, 0}, {"j", 2, 0}, {"j", 3, 1}, {"G", 5, 3}, {"j", 5, 3},
+		{"ctrl+u", 2, 2}, {"k", 1, 1}, {"ctrl+d", 4, 2}, {"g", 0, 0}, {"k", 0, 0},
+	} {
+		press(m, step.key)
+		if m.list.Pos != step.pos || m.list.Offset != step.offset {
+			t.Fatalf("list after %s: cursor %d, offset %d; want %d, %d", step.key, m.list.Pos, m.list.Offset, step.pos, step.offset)
+		}
+	}
+	open(m)
+	n := len(m.lines)
+	if n <= 2*m.height {
+		t.Fatalf("the detail has %d lines, too few to scroll %d at a time", n, m.height)
+	}
+	for _, step := range []struct {
+		key    string
+		scroll int
+	}{
+		{"j", 1}, {"k", 0}, {"k", 0}, {"ctrl+d", 4}, {"G", n - 4}, {"j", n - 4}, {"ctrl+u", n - 8}, {"g", 0},
+	} {
+		press(m, step.key)
+		if m.scroll != step.scroll {
+			t.Fatalf("detail after %s: scroll %d, want %d", step.key, m.scroll, step.scroll)
+		}
 	}
 }

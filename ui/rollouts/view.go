@@ -333,9 +333,9 @@ func (m *Model) View() string {
 			if h > 1 {
 				out = append(out, m.listHeader())
 			}
-			end := min(m.offset+m.listHeight(), len(m.visible))
-			for i := m.offset; i < end; i++ {
-				out = append(out, m.row(m.entries[m.visible[i]], i == m.cursor))
+			end := min(m.list.Offset+m.listHeight(), len(m.visible))
+			for i := m.list.Offset; i < end; i++ {
+				out = append(out, m.row(m.entries[m.visible[i]], i == m.list.Pos))
 			}
 		}
 		if len(out) > h {
