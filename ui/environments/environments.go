@@ -19,6 +19,7 @@ import (
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/release"
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/components"
 )
 
 // ActionTimeout bounds one promotion, its hook included, or one freeze.
@@ -69,12 +70,11 @@ type Model struct {
 
 	filterText string
 	words      []string
-	visible    []int  // indexes into matrix.Rows that pass the filter
-	cursor     int    // index into visible
-	col        int    // environment index of the cursor
-	offset     int    // first visible row drawn
-	drift      int    // cells with drift, for the status
-	empty      []bool // by environment: connected, and no app in it
+	visible    []int             // indexes into matrix.Rows that pass the filter
+	list       components.Cursor // over visible
+	col        int               // environment index of the cursor
+	drift      int               // cells with drift, for the status
+	empty      []bool            // by environment: connected, and no app in it
 
 	lay  layout
 	rows map[string]cachedRow // by app, for the current width, columns and theme
@@ -183,7 +183,7 @@ func (m *Model) SetMatrix(mat *release.Matrix) tea.Cmd {
 	if app != "" {
 		for i, r := range m.visible {
 			if mat.Rows[r].App == app {
-				m.cursor = i
+				m.list.Pos = i
 				break
 			}
 		}
@@ -305,7 +305,7 @@ func Age(d time.Duration) string {
 func (m *Model) SetFilter(s string) {
 	m.filterText = s
 	m.words = strings.Fields(strings.ToLower(s))
-	m.cursor, m.offset = 0, 0
+	m.list.Pos, m.list.Offset = 0, 0
 	m.refilter()
 	m.clamp()
 }
@@ -343,7 +343,7 @@ func (m *Model) Selected() (*release.Row, bool) {
 	if m.matrix == nil || len(m.visible) == 0 {
 		return nil, false
 	}
-	return &m.matrix.Rows[m.visible[m.cursor]], true
+	return &m.matrix.Rows[m.visible[m.list.Pos]], true
 }
 
 // Cell returns the app and environment under the cursor.
@@ -362,23 +362,16 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	if m.matrix != nil {
 		envs = len(m.matrix.Envs)
 	}
+	if pos, ok := m.keys.Nav().Move(k, m.list.Pos, len(m.visible), m.listHeight()); ok {
+		m.list.Pos = pos
+		m.clamp()
+		return nil
+	}
 	switch {
-	case key.Matches(k, m.keys.Down.Binding):
-		m.cursor++
-	case key.Matches(k, m.keys.Up.Binding):
-		m.cursor--
 	case key.Matches(k, m.keys.Right.Binding):
 		m.col = min(m.col+1, max(envs-1, 0))
 	case key.Matches(k, m.keys.Left.Binding):
 		m.col = max(m.col-1, 0)
-	case key.Matches(k, m.keys.PageDown.Binding):
-		m.cursor += m.listHeight()
-	case key.Matches(k, m.keys.PageUp.Binding):
-		m.cursor -= m.listHeight()
-	case key.Matches(k, m.keys.Top.Binding):
-		m.cursor = 0
-	case key.Matches(k, m.keys.Bottom.Binding):
-		m.cursor = len(m.visible) - 1
 	case key.Matches(k, m.keys.Back.Binding):
 		if m.filterText != "" {
 			m.SetFilter("")
@@ -503,18 +496,10 @@ func freezeToast(msg FreezeMsg) tea.Cmd {
 
 // clamp keeps the cursor on a row and the offset showing it.
 func (m *Model) clamp() {
-	m.cursor = max(min(m.cursor, len(m.visible)-1), 0)
 	if m.matrix != nil {
 		m.col = max(min(m.col, len(m.matrix.Envs)-1), 0)
 	}
-	h := m.listHeight()
-	if m.cursor < m.offset {
-		m.offset = m.cursor
-	}
-	if m.cursor >= m.offset+h {
-		m.offset = m.cursor - h + 1
-	}
-	m.offset = max(min(m.offset, len(m.visible)-h), 0)
+	m.list.Clamp(len(m.visible), m.listHeight())
 	if lay := m.lay; lay.shown > 0 {
 		first := lay.first
 		if m.col < first {

@@ -141,6 +141,8 @@ func press(m *Model, keys ...string) tea.Cmd {
 			msg = tea.KeyPressMsg{Code: tea.KeyEnter}
 		case "esc":
 			msg = tea.KeyPressMsg{Code: tea.KeyEscape}
+		case "ctrl+d", "ctrl+u":
+			msg = tea.KeyPressMsg{Code: rune(k[5]), Mod: tea.ModCtrl}
 		default:
 			msg = tea.KeyPressMsg{Code: []rune(k)[0], Text: k}
 		}
@@ -398,5 +400,27 @@ func TestCloseEndsTheWait(t *testing.T) {
 	m.Update(subscribedMsg{cancel: func() { cancelled = true }})
 	if !cancelled {
 		t.Fatal("a subscription that came after Close was kept")
+	}
+}
+
+// TestMovement walks 20 apps 4 rows at a time: by a row, a page and to
+// either end, the cursor kept in view and on its environment.
+func TestMovement(t *testing.T) {
+	m := newModel(t, access.Operator, bigMatrix(20), 120, 6)
+	if h := m.listHeight(); h != 4 {
+		t.Fatalf("list height %d, want 4", h)
+	}
+	press(m, "l")
+	for _, step := range []struct {
+		key         string
+		pos, offset int
+	}{
+		{"j", 1, 0}, {"k", 0, 0}, {"k", 0, 0}, {"ctrl+d", 4, 1}, {"G", 19, 16}, {"j", 19, 16},
+		{"ctrl+u", 15, 15}, {"k", 14, 14}, {"g", 0, 0},
+	} {
+		press(m, step.key)
+		if m.list.Pos != step.pos || m.list.Offset != step.offset || m.col != 1 {
+			t.Fatalf("after %s: cursor %d, offset %d, column %d; want %d, %d, 1", step.key, m.list.Pos, m.list.Offset, m.col, step.pos, step.offset)
+		}
 	}
 }

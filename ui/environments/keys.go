@@ -4,6 +4,7 @@ import (
 	"charm.land/bubbles/v2/key"
 
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/components"
 )
 
 // KeyMap is the Environments pane's bindings.
@@ -46,4 +47,9 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		common.Keys(k.PageUp, k.PageDown, k.Top, k.Bottom),
 		common.Keys(k.Detail, k.Promote, k.Prepare, k.Back),
 	}
+}
+
+// Nav is the bindings that move the cursor and scroll.
+func (k KeyMap) Nav() components.Nav {
+	return components.Nav{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Top: k.Top, Bottom: k.Bottom}
 }

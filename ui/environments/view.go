@@ -297,9 +297,9 @@ func (m *Model) View() string {
 	if m.height > len(lines) {
 		lines = append(lines, m.header())
 	}
-	end := min(m.offset+m.listHeight(), len(m.visible))
-	for i := m.offset; i < end && len(lines) < m.height; i++ {
-		lines = append(lines, m.renderRow(&m.matrix.Rows[m.visible[i]], i == m.cursor))
+	end := min(m.list.Offset+m.listHeight(), len(m.visible))
+	for i := m.list.Offset; i < end && len(lines) < m.height; i++ {
+		lines = append(lines, m.renderRow(&m.matrix.Rows[m.visible[i]], i == m.list.Pos))
 	}
 	return strings.Join(lines, "\n")
 }
