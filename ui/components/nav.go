@@ -64,21 +64,22 @@ func (c *Cursor) Key(k tea.KeyPressMsg, nav Nav, n, height int) bool {
 }
 
 // Clamp keeps the cursor on one of n rows and the offset showing it among
-// height rows (at least one), with no blank rows after the last.
+// height rows, with no blank rows after the last.
 func (c *Cursor) Clamp(n, height int) {
 	c.Pos = max(min(c.Pos, n-1), 0)
-	c.Offset = InView(c.Pos, c.Offset, n, height)
+	c.Follow(n, height)
 }
 
-// InView returns the first row to show, from off, so that row pos of n is
-// among the height rows (at least one) shown.
-func InView(pos, off, n, height int) int {
+// Follow moves the offset as little as it takes to show the row under the
+// cursor among height rows (at least one) of n, with no blank rows after
+// the last; it leaves the cursor where it is.
+func (c *Cursor) Follow(n, height int) {
 	h := max(height, 1)
-	if pos < off {
-		off = pos
+	if c.Pos < c.Offset {
+		c.Offset = c.Pos
 	}
-	if pos >= off+h {
-		off = pos - h + 1
+	if c.Pos >= c.Offset+h {
+		c.Offset = c.Pos - h + 1
 	}
-	return max(min(off, n-h), 0)
+	c.Offset = max(min(c.Offset, n-h), 0)
 }

@@ -115,3 +115,14 @@ func TestNavMove(t *testing.T) {
 		t.Errorf("enter: %d, %v; want 5, false", got, ok)
 	}
 }
+
+func TestCursorFollowLeavesThePosition(t *testing.T) {
+	c := Cursor{Pos: 12, Offset: 0}
+	if c.Follow(8, 4); c != (Cursor{12, 4}) {
+		t.Errorf("following row 12 of 8, 4 high: %+v, want {12 4}", c)
+	}
+	c = Cursor{Pos: 2, Offset: 5}
+	if c.Follow(20, 4); c != (Cursor{2, 2}) {
+		t.Errorf("following row 2 from 5: %+v, want {2 2}", c)
+	}
+}

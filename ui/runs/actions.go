@@ -174,7 +174,7 @@ func (m *Model) onStarted(msg startedMsg) tea.Cmd {
 		return common.ToastCmd(common.Error, msg.what+": "+msg.err.Error())
 	}
 	m.runs = m.svc.Runs()
-	m.cursor = max(slices.IndexFunc(m.runs, func(r playbook.Run) bool { return r.ID == msg.id }), 0)
+	m.list.Pos = max(slices.IndexFunc(m.runs, func(r playbook.Run) bool { return r.ID == msg.id }), 0)
 	m.openRun(msg.id)
 	return common.ToastCmd(common.Info, msg.what+": started")
 }

@@ -4,6 +4,7 @@ import (
 	"charm.land/bubbles/v2/key"
 
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/components"
 )
 
 // KeyMap is the Runs pane's bindings.
@@ -63,4 +64,9 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		common.Keys(k.Open, k.Back, k.Filter, k.Reload),
 		common.Keys(k.Run, k.Cancel, k.RerunFailed, k.VaultPassword, k.BecomePassword),
 	}
+}
+
+// Nav is the bindings that move the cursor and scroll.
+func (k KeyMap) Nav() components.Nav {
+	return components.Nav{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Top: k.Top, Bottom: k.Bottom}
 }

@@ -111,7 +111,7 @@ func (m *Model) rebuild() {
 			st.Body.Render(" "+cell(recapLine(r.Recap), c[6]))
 		m.runRows = append(m.runRows, ansi.Truncate(line, m.width, ""))
 	}
-	m.offset = scroll(m.cursor, m.offset, m.listHeight(), len(m.runs))
+	m.list.Follow(len(m.runs), m.listHeight())
 	if m.view != listView {
 		m.rebuildRun()
 	}
@@ -225,7 +225,7 @@ func (m *Model) rebuildRun() {
 		}
 		m.hostRows = append(m.hostRows, ansi.Truncate(b.String(), m.width, ""))
 	}
-	m.hostCur = max(min(m.hostCur, len(m.hosts)-1), 0)
+	m.hostList.Pos = max(min(m.hostList.Pos, len(m.hosts)-1), 0)
 }
 
 // bar is a progress bar of done out of total across width cells.
@@ -262,7 +262,7 @@ func (m *Model) rebuildEvents() {
 			st.Body.Render(" "+cell(e.Task, tw)+" "+cell(msg, mw))
 		m.evRows = append(m.evRows, ansi.Truncate(line, m.width, ""))
 	}
-	m.evOff = scroll(m.evCur, m.evOff, m.height-1, len(m.events))
+	m.evList.Follow(len(m.events), m.height-1)
 	if m.view == eventView {
 		m.rebuildDetail()
 	}
@@ -274,7 +274,7 @@ func (m *Model) rebuildDetail() {
 		m.detail = nil
 		return
 	}
-	e := m.events[min(m.evCur, len(m.events)-1)]
+	e := m.events[min(m.evList.Pos, len(m.events)-1)]
 	st := m.ctx.Styles
 	switch {
 	case m.full.Seq == e.Seq:

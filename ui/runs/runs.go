@@ -17,6 +17,7 @@ import (
 
 	"github.com/vigilops/vigil/ops/playbook"
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/components"
 	uinv "github.com/vigilops/vigil/ui/inventory"
 )
 
@@ -62,9 +63,8 @@ type Model struct {
 	cancel        func()
 
 	runs    []playbook.Run
-	runRows []string // rendered list rows, rebuilt when runs change
-	cursor  int
-	offset  int
+	runRows []string          // rendered list rows, rebuilt when runs change
+	list    components.Cursor // over runs
 
 	view     view
 	open     playbook.Run // the run shown in runView and below
@@ -73,16 +73,14 @@ type Model struct {
 	head     []string // runView's header lines
 	hosts    []string // runView's rows: host names, sorted
 	hostRows []string
-	hostCur  int
-	hostOff  int
+	hostList components.Cursor // over hosts
 
 	filter  int              // index into results
 	events  []playbook.Event // without outputs
 	full    playbook.Event   // the open result, whole
 	evRows  []string
 	evErr   error
-	evCur   int
-	evOff   int
+	evList  components.Cursor // over events
 	detail  []string
 	detOff  int
 	loading bool
@@ -164,7 +162,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		m.loading = false
 		if msg.run == m.open.ID && msg.filter == m.filter {
 			m.events, m.evErr = msg.events, msg.err
-			m.evCur = min(m.evCur, max(len(m.events)-1, 0))
+			m.evList.Pos = min(m.evList.Pos, max(len(m.events)-1, 0))
 			m.rebuildEvents()
 		}
 	case tea.KeyPressMsg:
@@ -182,7 +180,7 @@ func (m *Model) refresh() {
 	}
 	m.runs = m.svc.Runs()
 	if i := slices.IndexFunc(m.runs, func(r playbook.Run) bool { return r.ID == keep }); i >= 0 {
-		m.cursor = i
+		m.list.Pos = i
 	}
 	if m.view != listView {
 		m.load(m.open.ID)
@@ -207,7 +205,7 @@ func (m *Model) Selected() (playbook.Run, bool) {
 	if len(m.runs) == 0 {
 		return playbook.Run{}, false
 	}
-	return m.runs[min(m.cursor, len(m.runs)-1)], true
+	return m.runs[min(m.list.Pos, len(m.runs)-1)], true
 }
 
 // Open returns the run the pane shows, if any.
@@ -262,31 +260,8 @@ func (m *Model) current() (playbook.Run, bool) {
 	return m.Selected()
 }
 
-// move applies a motion key to a cursor over n items, in pages of page.
-func (m *Model) move(k tea.KeyPressMsg, cur *int, n, page int) bool {
-	switch {
-	case key.Matches(k, m.keys.Down.Binding):
-		*cur++
-	case key.Matches(k, m.keys.Up.Binding):
-		*cur--
-	case key.Matches(k, m.keys.PageDown.Binding):
-		*cur += page
-	case key.Matches(k, m.keys.PageUp.Binding):
-		*cur -= page
-	case key.Matches(k, m.keys.Top.Binding):
-		*cur = 0
-	case key.Matches(k, m.keys.Bottom.Binding):
-		*cur = n - 1
-	default:
-		return false
-	}
-	*cur = max(min(*cur, n-1), 0)
-	return true
-}
-
 func (m *Model) listKey(k tea.KeyPressMsg) tea.Cmd {
-	if m.move(k, &m.cursor, len(m.runs), m.listHeight()) {
-		m.offset = scroll(m.cursor, m.offset, m.listHeight(), len(m.runs))
+	if m.list.Key(k, m.keys.Nav(), len(m.runs), m.listHeight()) {
 		return nil
 	}
 	if key.Matches(k, m.keys.Open.Binding) {
@@ -299,25 +274,24 @@ func (m *Model) listKey(k tea.KeyPressMsg) tea.Cmd {
 
 // openRun shows run id.
 func (m *Model) openRun(id string) {
-	m.view, m.hostCur, m.hostOff = runView, 0, 0
+	m.view, m.hostList.Pos, m.hostList.Offset = runView, 0, 0
 	m.load(id)
 	m.rebuild()
 }
 
 func (m *Model) runKey(k tea.KeyPressMsg) tea.Cmd {
 	h := m.height - len(m.head) - 1
-	if m.move(k, &m.hostCur, len(m.hosts), h) {
-		m.hostOff = scroll(m.hostCur, m.hostOff, h, len(m.hosts))
+	if m.hostList.Key(k, m.keys.Nav(), len(m.hosts), h) {
 		return nil
 	}
 	switch {
 	case key.Matches(k, m.keys.Back.Binding):
 		m.view = listView
 	case key.Matches(k, m.keys.Open.Binding):
-		m.view, m.evCur, m.evOff = eventsView, 0, 0
+		m.view, m.evList.Pos, m.evList.Offset = eventsView, 0, 0
 		return m.loadEvents()
 	case key.Matches(k, m.keys.Filter.Binding):
-		m.view, m.evCur, m.evOff = eventsView, 0, 0
+		m.view, m.evList.Pos, m.evList.Offset = eventsView, 0, 0
 		m.filter = (m.filter + 1) % len(results)
 		return m.loadEvents()
 	}
@@ -326,8 +300,7 @@ func (m *Model) runKey(k tea.KeyPressMsg) tea.Cmd {
 
 func (m *Model) eventsKey(k tea.KeyPressMsg) tea.Cmd {
 	h := m.height - 1
-	if m.move(k, &m.evCur, len(m.events), h) {
-		m.evOff = scroll(m.evCur, m.evOff, h, len(m.events))
+	if m.evList.Key(k, m.keys.Nav(), len(m.events), h) {
 		return nil
 	}
 	switch {
@@ -335,7 +308,7 @@ func (m *Model) eventsKey(k tea.KeyPressMsg) tea.Cmd {
 		m.view = runView
 	case key.Matches(k, m.keys.Filter.Binding):
 		m.filter = (m.filter + 1) % len(results)
-		m.evCur, m.evOff = 0, 0
+		m.evList.Pos, m.evList.Offset = 0, 0
 		return m.loadEvents()
 	case key.Matches(k, m.keys.Reload.Binding):
 		return m.loadEvents()
@@ -343,43 +316,18 @@ func (m *Model) eventsKey(k tea.KeyPressMsg) tea.Cmd {
 		if len(m.events) > 0 {
 			m.view, m.detOff = eventView, 0
 			m.rebuildDetail()
-			return m.loadEvent(m.events[m.evCur].Seq)
+			return m.loadEvent(m.events[m.evList.Pos].Seq)
 		}
 	}
 	return nil
 }
 
 func (m *Model) eventKey(k tea.KeyPressMsg) tea.Cmd {
-	switch {
-	case key.Matches(k, m.keys.Back.Binding):
+	if key.Matches(k, m.keys.Back.Binding) {
 		m.view = eventsView
-	case key.Matches(k, m.keys.Down.Binding):
-		m.detOff++
-	case key.Matches(k, m.keys.Up.Binding):
-		m.detOff--
-	case key.Matches(k, m.keys.PageDown.Binding):
-		m.detOff += m.height
-	case key.Matches(k, m.keys.PageUp.Binding):
-		m.detOff -= m.height
-	case key.Matches(k, m.keys.Top.Binding):
-		m.detOff = 0
-	case key.Matches(k, m.keys.Bottom.Binding):
-		m.detOff = len(m.detail)
 	}
-	m.detOff = max(min(m.detOff, len(m.detail)-m.height), 0)
+	m.detOff, _ = m.keys.Nav().Scroll(k, m.detOff, len(m.detail), m.height)
 	return nil
-}
-
-// scroll keeps cur within the h rows shown from off.
-func scroll(cur, off, h, n int) int {
-	h = max(h, 1)
-	if cur < off {
-		off = cur
-	}
-	if cur >= off+h {
-		off = cur - h + 1
-	}
-	return max(min(off, n-h), 0)
 }
 
 func (m *Model) listHeight() int { return max(m.height-1, 1) }
@@ -391,7 +339,7 @@ func (m *Model) SetSize(width, height int) {
 	if resized {
 		m.rebuild()
 	}
-	m.offset = scroll(m.cursor, m.offset, m.listHeight(), len(m.runs))
+	m.list.Follow(len(m.runs), m.listHeight())
 }
 
 // Status summarises the pane for its frame title.
@@ -438,11 +386,11 @@ func (m *Model) View() string {
 			break
 		}
 		lines = append(lines, st.TableHeader.Render(listHeader(m.width)))
-		lines = m.window(lines, m.runRows, m.cursor, m.offset, m.listHeight())
+		lines = m.window(lines, m.runRows, m.list.Pos, m.list.Offset, m.listHeight())
 	case runView:
 		lines = append(lines, m.head...)
 		lines = append(lines, st.TableHeader.Render(hostHeader(m.width)))
-		lines = m.window(lines, m.hostRows, m.hostCur, m.hostOff, m.height-len(lines))
+		lines = m.window(lines, m.hostRows, m.hostList.Pos, m.hostList.Offset, m.height-len(lines))
 	case eventsView:
 		lines = append(lines, st.TableHeader.Render(ansi.Truncate(fmt.Sprintf("%s · %s · %d results · f: all/changed/failed · enter: details",
 			m.open.Playbook, results[m.filter].name, len(m.events)), m.width, "…")))
@@ -454,7 +402,7 @@ func (m *Model) View() string {
 		case len(m.events) == 0:
 			lines = append(lines, st.Muted.Render(ansi.Truncate("No "+results[m.filter].name+" result in this run.", m.width, "…")))
 		default:
-			lines = m.window(lines, m.evRows, m.evCur, m.evOff, m.height-1)
+			lines = m.window(lines, m.evRows, m.evList.Pos, m.evList.Offset, m.height-1)
 		}
 	case eventView:
 		end := min(m.detOff+m.height, len(m.detail))

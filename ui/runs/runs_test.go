@@ -289,3 +289,35 @@ func BenchmarkLiveFrame50x20(b *testing.B) {
 		_ = e.m.View()
 	}
 }
+
+// TestMovement walks a finished run's 30 hosts, then its results, by a
+// row, a page and to either end, the cursor kept in view.
+func TestMovement(t *testing.T) {
+	names := make([]string, 30)
+	for i := range names {
+		names[i] = fmt.Sprintf("node-%02d", i)
+	}
+	e := setup(t, &runner{tasks: 2, hosts: names}, hostsNamed(names...), 120, 16)
+	startCheck(t, e, "base.yml all check")
+	e.waitFor(t, "the run ends", func() bool { o, _ := e.m.Open(); return o.State == playbook.Succeeded && !e.m.live })
+	type at struct{ pos, off int }
+	walk := func(what string, n, h int, cur func() at) {
+		t.Helper()
+		for _, step := range []struct {
+			key  string
+			want at
+		}{
+			{"j", at{1, 0}}, {"k", at{0, 0}}, {"k", at{0, 0}}, {"ctrl+d", at{h, 1}}, {"G", at{n - 1, n - h}},
+			{"j", at{n - 1, n - h}}, {"ctrl+u", at{n - 1 - h, n - 1 - h}}, {"g", at{0, 0}},
+		} {
+			e.press(step.key)
+			if got := cur(); got != step.want {
+				t.Fatalf("%s after %s: %+v, want %+v (%d rows, %d shown)", what, step.key, got, step.want, n, h)
+			}
+		}
+	}
+	walk("hosts", len(e.m.hosts), e.m.height-len(e.m.head)-1, func() at { return at{e.m.hostList.Pos, e.m.hostList.Offset} })
+	e.press("enter")
+	e.waitFor(t, "results read", func() bool { return len(e.m.Events()) > 0 })
+	walk("results", len(e.m.events), e.m.height-1, func() at { return at{e.m.evList.Pos, e.m.evList.Offset} })
+}
