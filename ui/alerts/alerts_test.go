@@ -3,6 +3,7 @@ package alerts
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -458,4 +459,48 @@ func FuzzFilter(f *testing.F) {
 			t.Fatalf("the error of %q is not shown", input)
 		}
 	})
+}
+
+// TestSilencesAndDetailMovement walks 12 silences 5 rows at a time, then
+// scrolls an alert's detail: by a row, a page and to either end.
+func TestSilencesAndDetailMovement(t *testing.T) {
+	f := newFixture(t, access.Operator)
+	threeAlerts(f)
+	for i := range 12 {
+		f.am.silences = append(f.am.silences, incident.Silence{ID: fmt.Sprintf("s%02d", i), State: "active",
+			StartsAt: t0, EndsAt: t0.Add(time.Hour), CreatedBy: "bob", Comment: fmt.Sprintf("silence %d", i)})
+	}
+	f.poll()
+	f.m.SetSize(120, 6)
+	f.keys("S")
+	l := &f.m.silences
+	for _, step := range []struct {
+		key         string
+		pos, offset int
+	}{
+		{"j", 1, 0}, {"k", 0, 0}, {"k", 0, 0}, {"ctrl+d", 6, 2}, {"end", 11, 7}, {"j", 11, 7},
+		{"ctrl+u", 5, 5}, {"home", 0, 0},
+	} {
+		f.keys(step.key)
+		if l.Pos != step.pos || l.Offset != step.offset {
+			t.Fatalf("silences after %s: cursor %d, offset %d; want %d, %d", step.key, l.Pos, l.Offset, step.pos, step.offset)
+		}
+	}
+	f.keys("esc", "enter")
+	d := f.m.detail
+	if d == nil || len(d.lines) < 14 {
+		t.Fatalf("the detail is not open with 14 lines or more: %+v", d)
+	}
+	n := len(d.lines)
+	for _, step := range []struct {
+		key string
+		off int
+	}{
+		{"j", 1}, {"k", 0}, {"k", 0}, {"ctrl+d", 6}, {"end", n - 6}, {"j", n - 6}, {"ctrl+u", n - 12}, {"home", 0},
+	} {
+		f.keys(step.key)
+		if d.off != step.off {
+			t.Fatalf("detail after %s: offset %d, want %d", step.key, d.off, step.off)
+		}
+	}
 }

@@ -137,32 +137,21 @@ func (m *Model) gotGraph(msg graphMsg) {
 
 func (m *Model) detailKey(k tea.KeyPressMsg) tea.Cmd {
 	d := m.detail
-	switch {
-	case key.Matches(k, m.keys.Back.Binding):
+	if key.Matches(k, m.keys.Back.Binding) {
 		m.mode, m.detail = listMode, nil
 		return nil
-	case key.Matches(k, m.keys.Down.Binding):
-		d.off++
-	case key.Matches(k, m.keys.Up.Binding):
-		d.off--
-	case key.Matches(k, m.keys.PageDown.Binding):
-		d.off += m.height
-	case key.Matches(k, m.keys.PageUp.Binding):
-		d.off -= m.height
-	case key.Matches(k, m.keys.Top.Binding):
-		d.off = 0
-	case key.Matches(k, m.keys.Bottom.Binding):
-		d.off = len(d.lines)
-	case key.Matches(k, m.keys.Window.Binding):
+	}
+	if off, ok := m.keys.Nav().Scroll(k, d.off, len(d.lines), m.height); ok {
+		d.off = off
+		return nil
+	}
+	if key.Matches(k, m.keys.Window.Binding) {
 		d.window = (d.window + 1) % len(incident.GraphWindows)
 		d.graph, d.graphErr = nil, nil
 		m.rebuildDetail()
 		return m.fetchGraph()
-	default:
-		return m.alertKey(k, d.alert)
 	}
-	d.off = max(min(d.off, len(d.lines)-m.height), 0)
-	return nil
+	return m.alertKey(k, d.alert)
 }
 
 // rebuildDetail renders the detail's lines for the width and theme; it

@@ -4,6 +4,7 @@ import (
 	"charm.land/bubbles/v2/key"
 
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/components"
 )
 
 // KeyMap is the Alerts pane's bindings.
@@ -54,4 +55,9 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		common.Keys(k.Details, k.Back, k.Group, k.Window, k.Silences),
 		common.Keys(k.Ack, k.Unack, k.Workload, k.Host),
 	}
+}
+
+// Nav is the bindings that move the cursor and scroll.
+func (k KeyMap) Nav() components.Nav {
+	return components.Nav{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Top: k.Top, Bottom: k.Bottom}
 }

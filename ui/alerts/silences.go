@@ -9,57 +9,40 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vigilops/vigil/ops/incident"
+	"github.com/vigilops/vigil/ui/components"
 )
 
 // silenceList is Alertmanager's silences, active first.
 type silenceList struct {
-	items  []incident.Silence
-	cursor int
-	offset int
+	items []incident.Silence
+	components.Cursor
 }
 
 func (l *silenceList) set(items []incident.Silence) {
 	l.items = items
-	l.cursor = max(min(l.cursor, len(items)-1), 0)
+	l.Pos = max(min(l.Pos, len(items)-1), 0)
 }
 
-func (l *silenceList) clamp(height int) {
-	h := max(height-1, 1) // minus the header
-	l.cursor = max(min(l.cursor, len(l.items)-1), 0)
-	if l.cursor < l.offset {
-		l.offset = l.cursor
-	}
-	if l.cursor >= l.offset+h {
-		l.offset = l.cursor - h + 1
-	}
-	l.offset = max(min(l.offset, len(l.items)-h), 0)
-}
+func (l *silenceList) clamp(height int) { l.Clamp(len(l.items), height-1) } // minus the header
 
 // Silences are Alertmanager's silences as the pane lists them.
 func (m *Model) Silences() []incident.Silence { return m.silences.items }
 
 func (m *Model) silencesKey(k tea.KeyPressMsg) tea.Cmd {
 	l := &m.silences
+	if pos, ok := m.keys.Nav().Move(k, l.Pos, len(l.items), m.height); ok {
+		l.Pos = pos
+		l.clamp(m.height)
+		return nil
+	}
 	switch {
 	case key.Matches(k, m.keys.Back.Binding), key.Matches(k, m.keys.Silences.Binding):
 		m.mode = listMode
-	case key.Matches(k, m.keys.Down.Binding):
-		l.cursor++
-	case key.Matches(k, m.keys.Up.Binding):
-		l.cursor--
-	case key.Matches(k, m.keys.PageDown.Binding):
-		l.cursor += m.height
-	case key.Matches(k, m.keys.PageUp.Binding):
-		l.cursor -= m.height
-	case key.Matches(k, m.keys.Top.Binding):
-		l.cursor = 0
-	case key.Matches(k, m.keys.Bottom.Binding):
-		l.cursor = len(l.items)
 	case key.Matches(k, m.keys.Unack.Binding):
 		if len(l.items) == 0 {
 			return nil
 		}
-		s := l.items[min(l.cursor, len(l.items)-1)]
+		s := l.items[min(l.Pos, len(l.items)-1)]
 		if s.State == "expired" {
 			return nil
 		}
@@ -89,8 +72,8 @@ func (l *silenceList) view(m *Model) string {
 		cw = 36
 	}
 	b.WriteString(st.TableHeader.Render(ansi.Truncate(cell("STATE", 8)+" "+cell("ENDS", 5)+" "+cell("BY", 12)+" "+cell("ID", 10)+" "+cell("COMMENT", cw)+" MATCHERS", m.width, "")))
-	end := min(l.offset+max(m.height-1, 1), len(l.items))
-	for i := l.offset; i < end; i++ {
+	end := min(l.Offset+max(m.height-1, 1), len(l.items))
+	for i := l.Offset; i < end; i++ {
 		s := l.items[i]
 		ends := "-"
 		if s.State != "expired" {
@@ -99,7 +82,7 @@ func (l *silenceList) view(m *Model) string {
 		text := ansi.Truncate(cell(s.State, 8)+" "+cellRight(ends, 5)+" "+cell(s.CreatedBy, 12)+" "+cell(s.ID, 10)+" "+cell(oneLine(s.Comment), cw)+" "+matchers(s), m.width, "…")
 		b.WriteByte('\n')
 		switch {
-		case i == l.cursor:
+		case i == l.Pos:
 			b.WriteString(st.TableSelected.Render(text))
 		case s.State == "expired":
 			b.WriteString(st.Muted.Render(text))
