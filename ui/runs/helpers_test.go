@@ -21,6 +21,7 @@ import (
 	"github.com/vigilops/vigil/ops/playbook"
 	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/uitest"
 )
 
 var t0 = time.Date(2026, 11, 29, 14, 0, 0, 0, time.UTC)
@@ -252,7 +253,7 @@ func (e *env) waitFor(t testing.TB, what string, cond func() bool) {
 
 func (e *env) press(keys ...string) {
 	for _, k := range keys {
-		e.drive(func() tea.Msg { return keyMsg(k) })
+		e.drive(func() tea.Msg { return uitest.Key(k) })
 	}
 }
 
@@ -260,24 +261,6 @@ func (e *env) typeText(s string) {
 	for _, r := range s {
 		e.drive(func() tea.Msg { return tea.KeyPressMsg{Code: r, Text: string(r)} })
 	}
-}
-
-func keyMsg(k string) tea.KeyPressMsg {
-	switch k {
-	case "enter":
-		return tea.KeyPressMsg{Code: tea.KeyEnter}
-	case "esc":
-		return tea.KeyPressMsg{Code: tea.KeyEscape}
-	case "space":
-		return tea.KeyPressMsg{Code: ' ', Text: " "}
-	case "ctrl+u", "ctrl+d":
-		return tea.KeyPressMsg{Code: rune(k[5]), Mod: tea.ModCtrl}
-	}
-	r := []rune(k)
-	if len(r) != 1 {
-		panic("keyMsg: unknown key " + k)
-	}
-	return tea.KeyPressMsg{Code: r[0], Text: k}
 }
 
 func last[T any](e *env) (T, bool) {

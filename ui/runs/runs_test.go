@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigilops/vigil/ops/playbook"
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/uitest"
 )
 
 var three = []string{"flaky-01", "web-01", "web-02"}
@@ -249,14 +250,8 @@ func TestEverySizeFitsTheWidth(t *testing.T) {
 		for w := 40; w <= 300; w += 13 {
 			for h := 10; h <= 100; h += 9 {
 				e.m.SetSize(w, h)
-				lines := strings.Split(e.m.View(), "\n")
-				if len(lines) > h {
-					t.Fatalf("after %v, %dx%d: %d lines", keys, w, h, len(lines))
-				}
-				for _, l := range lines {
-					if lw := ansi.StringWidth(l); lw > w {
-						t.Fatalf("after %v, %dx%d: a line is %d wide: %q", keys, w, h, lw, ansi.Strip(l))
-					}
+				if err := uitest.Fits(e.m.View(), w, h); err != nil {
+					t.Fatalf("after %v, %v", keys, err)
 				}
 			}
 		}
