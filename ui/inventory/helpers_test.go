@@ -20,6 +20,7 @@ import (
 	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/common"
 	uinv "github.com/vigilops/vigil/ui/inventory"
+	"github.com/vigilops/vigil/ui/uitest"
 )
 
 var t0 = time.Date(2026, 11, 29, 14, 0, 0, 0, time.UTC)
@@ -286,7 +287,7 @@ func sequence(msg tea.Msg) ([]tea.Cmd, bool) {
 // press types keys: single characters, or names such as enter and esc.
 func (e *env) press(keys ...string) {
 	for _, k := range keys {
-		e.drive(func() tea.Msg { return keyMsg(k) })
+		e.drive(func() tea.Msg { return uitest.Key(k) })
 	}
 }
 
@@ -294,26 +295,6 @@ func (e *env) typeText(s string) {
 	for _, r := range s {
 		e.drive(func() tea.Msg { return tea.KeyPressMsg{Code: r, Text: string(r)} })
 	}
-}
-
-func keyMsg(k string) tea.KeyPressMsg {
-	switch k {
-	case "enter":
-		return tea.KeyPressMsg{Code: tea.KeyEnter}
-	case "esc":
-		return tea.KeyPressMsg{Code: tea.KeyEscape}
-	case "space":
-		return tea.KeyPressMsg{Code: ' ', Text: " "}
-	case "down":
-		return tea.KeyPressMsg{Code: tea.KeyDown}
-	case "ctrl+d", "ctrl+u":
-		return tea.KeyPressMsg{Code: rune(k[5]), Mod: tea.ModCtrl}
-	}
-	r := []rune(k)
-	if len(r) != 1 {
-		panic("keyMsg: unknown key " + k)
-	}
-	return tea.KeyPressMsg{Code: r[0], Text: k}
 }
 
 // last returns the last message of type T the pane sent outwards.

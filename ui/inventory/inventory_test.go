@@ -18,6 +18,7 @@ import (
 	"github.com/vigilops/vigil/ops/inventory"
 	"github.com/vigilops/vigil/ui/common"
 	uinv "github.com/vigilops/vigil/ui/inventory"
+	"github.com/vigilops/vigil/ui/uitest"
 )
 
 func view(e *env) string { return ansi.Strip(e.m.View()) }
@@ -309,14 +310,8 @@ func TestEverySizeFitsTheWidth(t *testing.T) {
 		for w := 40; w <= 300; w += 13 {
 			for h := 10; h <= 100; h += 9 {
 				e.m.SetSize(w, h)
-				lines := strings.Split(e.m.View(), "\n")
-				if len(lines) > h {
-					t.Fatalf("%dx%d: %d lines", w, h, len(lines))
-				}
-				for _, l := range lines {
-					if lw := ansi.StringWidth(l); lw > w {
-						t.Fatalf("%dx%d: a line is %d wide: %q", w, h, lw, ansi.Strip(l))
-					}
+				if err := uitest.Fits(e.m.View(), w, h); err != nil {
+					t.Fatal(err)
 				}
 			}
 		}
@@ -338,7 +333,7 @@ func manyHosts(n int) []inventory.Host {
 // it, as an administrator scrolling would.
 func BenchmarkView10000(b *testing.B) {
 	e := setup(b, manyHosts(10000), 120, 40)
-	down := keyMsg("j")
+	down := uitest.Key("j")
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {

@@ -157,7 +157,7 @@ func TestLabConsole(t *testing.T) {
 				return rs[0]
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("the run did not end within 5 minutes:\n%s", s.p.screen())
+				t.Fatalf("the run did not end within 5 minutes:\n%s", s.p.Screen())
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
@@ -250,7 +250,7 @@ func TestLabConsole(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s still there 2 minutes after its destroy was confirmed:\n%s", names[0], s.p.screen())
+			t.Fatalf("%s still there 2 minutes after its destroy was confirmed:\n%s", names[0], s.p.Screen())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

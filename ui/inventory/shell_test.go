@@ -1,16 +1,13 @@
 package inventory_test
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
-	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/vigilops/vigil/ops/access"
@@ -20,39 +17,13 @@ import (
 	"github.com/vigilops/vigil/ui/app"
 	"github.com/vigilops/vigil/ui/common"
 	uinv "github.com/vigilops/vigil/ui/inventory"
+	"github.com/vigilops/vigil/ui/uitest"
 )
-
-// probe keeps the last frame the shell drew, so a test can wait for text
-// on screen: the program's output only carries the cells that changed.
-type probe struct {
-	*app.Model
-	mu   sync.Mutex
-	last string
-}
-
-func (p *probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	_, cmd := p.Model.Update(msg)
-	return p, cmd
-}
-
-func (p *probe) View() tea.View {
-	v := p.Model.View()
-	p.mu.Lock()
-	p.last = ansi.Strip(v.Content)
-	p.mu.Unlock()
-	return v
-}
-
-func (p *probe) screen() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.last
-}
 
 // shell is the whole console in a teatest program.
 type shell struct {
 	t  testing.TB
-	p  *probe
+	p  *uitest.Probe
 	tm *teatest.TestModel
 }
 
@@ -64,28 +35,18 @@ func newShell(t testing.TB, cfg *config.Config, svc *common.Services, j *audit.J
 	}
 	m := app.New(app.Options{Config: cfg, Theme: th, Services: svc, Journal: j, Now: now, Context: context.Background(),
 		Actor: access.Actor{Name: "alice", Role: access.Operator, Source: "local"}})
-	p := &probe{Model: m}
+	p := &uitest.Probe{Model: m}
 	tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(w, h),
 		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.ASCII)))
 	t.Cleanup(m.Close)
 	return &shell{t: t, p: p, tm: tm}
 }
 
-// keys sends space-separated keys: characters, or names as keyMsg knows them.
+// keys sends space-separated keys: characters, or names as uitest.Key knows them.
 func (s *shell) keys(keys string) {
 	for _, k := range strings.Fields(keys) {
-		s.tm.Send(shellKey(k))
+		s.tm.Send(uitest.Key(k))
 	}
-}
-
-func shellKey(k string) tea.KeyPressMsg {
-	switch k {
-	case "ctrl+u":
-		return tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl}
-	case "space":
-		return tea.KeyPressMsg{Code: ' ', Text: " "}
-	}
-	return keyMsg(k)
 }
 
 // text types s, spaces included.
@@ -98,21 +59,7 @@ func (s *shell) text(str string) {
 // waitFor waits until every one of want is on screen.
 func (s *shell) waitFor(timeout time.Duration, want ...string) string {
 	s.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		screen := s.p.screen()
-		ok := true
-		for _, w := range want {
-			ok = ok && strings.Contains(screen, w)
-		}
-		if ok {
-			return screen
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("%q not on screen after %s:\n%s", want, timeout, screen)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return s.p.WaitFor(s.t, timeout, want...)
 }
 
 // final quits and returns the last screen in the ASCII profile.
@@ -121,13 +68,8 @@ func (s *shell) final() string {
 	if err := s.tm.Quit(); err != nil {
 		s.t.Fatal(err)
 	}
-	fm := s.tm.FinalModel(s.t, teatest.WithFinalTimeout(5*time.Second)).(*probe)
-	var b bytes.Buffer
-	w := &colorprofile.Writer{Forward: &b, Profile: colorprofile.ASCII}
-	if _, err := w.WriteString(fm.View().Content); err != nil {
-		s.t.Fatal(err)
-	}
-	return b.String()
+	fm := s.tm.FinalModel(s.t, teatest.WithFinalTimeout(5*time.Second)).(*uitest.Probe)
+	return uitest.ASCII(s.t, fm.View().Content)
 }
 
 // The pane plugs into the shell with these capabilities.
