@@ -17,6 +17,7 @@ import (
 	"github.com/vigilops/vigil/ops/incident"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
+	"github.com/vigilops/vigil/ui/uitest"
 )
 
 func threeAlerts(f *fixture) {
@@ -454,7 +455,9 @@ func FuzzFilter(f *testing.F) {
 		if fx.m.FilterError() == nil && fx.m.Filter() != input {
 			t.Fatalf("filter %q kept as %q", input, fx.m.Filter())
 		}
-		checkFits(t, "filtered list", fx.m.View(), 60, 12)
+		if err := uitest.Fits(fx.m.View(), 60, 12); err != nil {
+			t.Fatal("filtered list", err)
+		}
 		if err := fx.m.FilterError(); err != nil && !strings.Contains(ansi.Strip(fx.m.View()), "filter") {
 			t.Fatalf("the error of %q is not shown", input)
 		}

@@ -8,13 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
-	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -33,72 +31,13 @@ import (
 	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/app"
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/uitest"
 )
-
-// probe keeps the last frame the program drew, to wait for text on screen.
-type probe struct {
-	*app.Model
-	mu   sync.Mutex
-	last string
-}
-
-func (p *probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	_, cmd := p.Model.Update(msg)
-	return p, cmd
-}
-
-func (p *probe) View() tea.View {
-	v := p.Model.View()
-	p.mu.Lock()
-	p.last = ansi.Strip(v.Content)
-	p.mu.Unlock()
-	return v
-}
-
-func (p *probe) screen() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.last
-}
-
-// waitFor waits until a line of the screen holds every one of wants.
-func (p *probe) waitFor(t *testing.T, timeout time.Duration, wants ...string) string {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		p.mu.Lock()
-		screen := p.last
-		p.mu.Unlock()
-		for _, l := range strings.Split(screen, "\n") {
-			ok := true
-			for _, w := range wants {
-				ok = ok && strings.Contains(l, w)
-			}
-			if ok {
-				return l
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no line with %q on screen after %s:\n%s", wants, timeout, screen)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func keyMsg(k string) tea.KeyPressMsg {
-	switch k {
-	case "enter":
-		return tea.KeyPressMsg{Code: tea.KeyEnter}
-	case "ctrl+u":
-		return tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl}
-	}
-	return tea.KeyPressMsg{Code: []rune(k)[0], Text: k}
-}
 
 // typeText sends each rune of s as a key press.
 func typeText(tm *teatest.TestModel, s string) {
 	for _, r := range s {
-		tm.Send(keyMsg(string(r)))
+		tm.Send(uitest.Key(string(r)))
 	}
 }
 
@@ -199,29 +138,30 @@ func TestLabAcknowledgeFromThePane(t *testing.T) {
 	actor := access.Actor{Name: "ana-" + hex.EncodeToString(suffix), Role: access.Operator, Source: "local"}
 	cfg := &config.Config{Identity: config.Identity{Name: actor.Name, Role: "operator"},
 		Prometheus: &config.Prometheus{URL: promURL}, Alertmanager: &config.Alertmanager{URLs: []string{amURL}}}
-	m := &probe{Model: app.New(app.Options{Config: cfg, Theme: theme, Actor: actor, Journal: j,
-		Services: &common.Services{Incident: svc}, Now: time.Now})}
-	defer m.Close()
+	console := app.New(app.Options{Config: cfg, Theme: theme, Actor: actor, Journal: j,
+		Services: &common.Services{Incident: svc}, Now: time.Now})
+	defer console.Close()
+	m := &uitest.Probe{Model: console}
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(140, 40),
 		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.ASCII)))
 
 	if err := setImage(ctx, good+"-bad"); err != nil {
 		t.Fatal(err)
 	}
-	tm.Send(keyMsg("4"))
-	tm.Send(keyMsg("/"))
+	tm.Send(uitest.Key("4"))
+	tm.Send(uitest.Key("/"))
 	typeText(tm, fmt.Sprintf(`namespace=%q`, ns))
-	tm.Send(keyMsg("enter"))
-	m.waitFor(t, 3*time.Minute, "AppHighErrorRate", ns+"/web", "firing")
+	tm.Send(uitest.Key("enter"))
+	m.WaitForLine(t, 3*time.Minute, "AppHighErrorRate", ns+"/web", "firing")
 
 	comment := "rolling back web " + hex.EncodeToString(suffix)
-	tm.Send(keyMsg("a"))
-	m.waitFor(t, 5*time.Second, "Investigating AppHighErrorRate on "+ns+"/web")
-	tm.Send(keyMsg("ctrl+u"))
+	tm.Send(uitest.Key("a"))
+	m.WaitForLine(t, 5*time.Second, "Investigating AppHighErrorRate on "+ns+"/web")
+	tm.Send(uitest.Key("ctrl+u"))
 	typeText(tm, comment)
-	tm.Send(keyMsg("enter"))
-	m.waitFor(t, 20*time.Second, "acknowledged AppHighErrorRate for 30m")
-	m.waitFor(t, 10*time.Second, "AppHighErrorRate", ns+"/web", "ack "+actor.Name)
+	tm.Send(uitest.Key("enter"))
+	m.WaitForLine(t, 20*time.Second, "acknowledged AppHighErrorRate for 30m")
+	m.WaitForLine(t, 10*time.Second, "AppHighErrorRate", ns+"/web", "ack "+actor.Name)
 
 	var silence string
 	for _, l := range strings.Split(amtool(t, amURL, "silence", "query", "-o", "extended", "namespace="+ns), "\n") {
@@ -233,17 +173,17 @@ func TestLabAcknowledgeFromThePane(t *testing.T) {
 		t.Fatalf("amtool shows no silence by %s with %q:\n%s", actor.Name, comment, amtool(t, amURL, "silence", "query", "-o", "extended"))
 	}
 
-	tm.Send(keyMsg("A"))
-	m.waitFor(t, 5*time.Second, "Expire silence "+silence+"?")
-	tm.Send(keyMsg("y"))
-	m.waitFor(t, 20*time.Second, "expired silence "+silence)
+	tm.Send(uitest.Key("A"))
+	m.WaitForLine(t, 5*time.Second, "Expire silence "+silence+"?")
+	tm.Send(uitest.Key("y"))
+	m.WaitForLine(t, 20*time.Second, "expired silence "+silence)
 	if strings.Contains(amtool(t, amURL, "silence", "query", "-q"), silence) {
 		t.Fatal("the silence is still active after A, y")
 	}
 	if !strings.Contains(amtool(t, amURL, "silence", "query", "--expired", "-q"), silence) {
 		t.Fatal("amtool does not list the silence as expired")
 	}
-	m.waitFor(t, 10*time.Second, "AppHighErrorRate", ns+"/web", "firing")
+	m.WaitForLine(t, 10*time.Second, "AppHighErrorRate", ns+"/web", "firing")
 
 	es, err := j.Query(audit.Query{Actor: actor.Name})
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/vigilops/vigil/ops/incident"
 	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/uitest"
 )
 
 // The unit tests run the real incident service over in-memory ports and
@@ -212,43 +213,17 @@ func run(m *Model, cmd tea.Cmd) []tea.Msg {
 	return out
 }
 
-func press(s string) tea.KeyPressMsg {
-	switch s {
-	case "enter":
-		return tea.KeyPressMsg{Code: tea.KeyEnter}
-	case "esc":
-		return tea.KeyPressMsg{Code: tea.KeyEscape}
-	case "tab":
-		return tea.KeyPressMsg{Code: tea.KeyTab}
-	case "right":
-		return tea.KeyPressMsg{Code: tea.KeyRight}
-	case "left":
-		return tea.KeyPressMsg{Code: tea.KeyLeft}
-	case "backspace":
-		return tea.KeyPressMsg{Code: tea.KeyBackspace}
-	case "ctrl+u", "ctrl+d":
-		return tea.KeyPressMsg{Code: rune(s[5]), Mod: tea.ModCtrl}
-	case "home":
-		return tea.KeyPressMsg{Code: tea.KeyHome}
-	case "end":
-		return tea.KeyPressMsg{Code: tea.KeyEnd}
-	case "space":
-		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
-	}
-	return tea.KeyPressMsg{Code: []rune(s)[0], Text: s}
-}
-
 // keys presses each key, or types each rune of a word prefixed with "'".
 func (f *fixture) keys(ks ...string) []tea.Msg {
 	var out []tea.Msg
 	for _, k := range ks {
 		if len(k) > 1 && k[0] == '\'' {
 			for _, r := range k[1:] {
-				out = append(out, run(f.m, f.m.Update(press(string(r))))...)
+				out = append(out, run(f.m, f.m.Update(uitest.Key(string(r))))...)
 			}
 			continue
 		}
-		out = append(out, run(f.m, f.m.Update(press(k)))...)
+		out = append(out, run(f.m, f.m.Update(uitest.Key(k)))...)
 	}
 	return out
 }

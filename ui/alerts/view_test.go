@@ -1,32 +1,18 @@
 package alerts
 
 import (
-	"bytes"
 	"fmt"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/charmbracelet/colorprofile"
-	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/incident"
+	"github.com/vigilops/vigil/ui/uitest"
 )
-
-// ascii downsamples a view to the ASCII profile: attributes, no colours.
-func ascii(t *testing.T, s string) string {
-	t.Helper()
-	var b bytes.Buffer
-	w := &colorprofile.Writer{Forward: &b, Profile: colorprofile.ASCII}
-	if _, err := w.WriteString(s); err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
-}
 
 // demo fills f with the sketch's alerts, a rule with a threshold, a graph
 // and a journaled promotion.
@@ -58,19 +44,6 @@ func demo(t testing.TB, f *fixture) {
 	f.poll()
 }
 
-func checkFits(t *testing.T, what, view string, w, h int) {
-	t.Helper()
-	lines := strings.Split(view, "\n")
-	if len(lines) > h {
-		t.Fatalf("%s at %dx%d: %d lines", what, w, h, len(lines))
-	}
-	for i, l := range lines {
-		if lw := ansi.StringWidth(l); lw > w {
-			t.Fatalf("%s at %dx%d: line %d is %d wide: %q", what, w, h, i, lw, ansi.Strip(l))
-		}
-	}
-}
-
 // TestEverySize draws the list, the detail, the dialog and the silences at
 // every size from 40×10 to 300×100: no line wider than the pane, no more
 // lines than its height.
@@ -99,7 +72,9 @@ func TestEverySize(t *testing.T) {
 		for w := 40; w <= 300; w += stride {
 			for h := 10; h <= 100; h += stride {
 				f.m.SetSize(w, h)
-				checkFits(t, v.name, f.m.View(), w, h)
+				if err := uitest.Fits(f.m.View(), w, h); err != nil {
+					t.Fatal(v.name, err)
+				}
 			}
 		}
 	}
@@ -122,7 +97,7 @@ func TestGolden(t *testing.T) {
 				demo(t, f)
 				f.m.SetSize(size[0], size[1])
 				f.keys(view.keys...)
-				golden.RequireEqual(t, ascii(t, f.m.View()))
+				golden.RequireEqual(t, uitest.ASCII(t, f.m.View()))
 			})
 		}
 	}
@@ -144,7 +119,7 @@ func BenchmarkView5000(b *testing.B) {
 func BenchmarkScroll5000(b *testing.B) {
 	f := fiveThousand(b)
 	f.m.SetSize(200, 50)
-	down := press("j")
+	down := uitest.Key("j")
 	for b.Loop() {
 		f.m.Update(down)
 		f.m.View()

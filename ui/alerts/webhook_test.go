@@ -26,6 +26,7 @@ import (
 	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/app"
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/uitest"
 )
 
 // amProc is an Alertmanager of the test's own, on a loopback port it
@@ -104,18 +105,19 @@ func postAlert(t *testing.T, amURL, labels string) {
 }
 
 // console opens the shell with the Alerts pane over svc in a teatest program.
-func console(t *testing.T, svc *incident.Service, j *audit.Journal, cfg *config.Config) (*probe, *teatest.TestModel) {
+func console(t *testing.T, svc *incident.Service, j *audit.Journal, cfg *config.Config) (*uitest.Probe, *teatest.TestModel) {
 	t.Helper()
 	theme, err := themes.Load("dark", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &probe{Model: app.New(app.Options{Config: cfg, Theme: theme, Actor: access.Actor{Name: "ana", Role: access.Operator},
-		Journal: j, Services: &common.Services{Incident: svc}, Now: time.Now})}
-	t.Cleanup(m.Close)
+	console := app.New(app.Options{Config: cfg, Theme: theme, Actor: access.Actor{Name: "ana", Role: access.Operator},
+		Journal: j, Services: &common.Services{Incident: svc}, Now: time.Now})
+	t.Cleanup(console.Close)
+	m := &uitest.Probe{Model: console}
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 30),
 		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.ASCII)))
-	tm.Send(keyMsg("4"))
+	tm.Send(uitest.Key("4"))
 	return m, tm
 }
 
@@ -156,11 +158,11 @@ receivers:
 	svc.Refresh(context.Background()) // the one poll: the alert must come through the webhook
 	m, tm := console(t, svc, j, &config.Config{Identity: config.Identity{Name: "ana", Role: "operator"},
 		Alertmanager: &config.Alertmanager{URLs: []string{am.url}}})
-	m.waitFor(t, 5*time.Second, "No alert is firing")
+	m.WaitForLine(t, 5*time.Second, "No alert is firing")
 
 	sent := time.Now()
 	postAlert(t, am.url, `{"alertname":"WebhookProbe","severity":"critical","namespace":"prod","deployment":"api"}`)
-	m.waitFor(t, 5*time.Second, "WebhookProbe", "prod/api", "firing")
+	m.WaitForLine(t, 5*time.Second, "WebhookProbe", "prod/api", "firing")
 	took := time.Since(sent)
 	t.Logf("alert posted to Alertmanager → drawn by the Alerts pane: %s", took.Round(time.Millisecond))
 	if took > time.Second {
@@ -193,23 +195,23 @@ func TestOutageShowsStaleDataAndRecovers(t *testing.T) {
 	postAlert(t, am.url, `{"alertname":"OutageProbe","severity":"warning","droplet":"web-02"}`)
 	m, tm := console(t, svc, j, &config.Config{Identity: config.Identity{Name: "ana", Role: "operator"},
 		Alertmanager: &config.Alertmanager{URLs: []string{am.url}}})
-	m.waitFor(t, 10*time.Second, "OutageProbe", "web-02", "firing")
+	m.WaitForLine(t, 10*time.Second, "OutageProbe", "web-02", "firing")
 
 	am.stop()
-	m.waitFor(t, 10*time.Second, "Alertmanager unreachable, showing data from", "ago, retrying")
-	if !strings.Contains(m.screen(), "connection refused") {
-		t.Fatalf("the error is not shown:\n%s", m.screen())
+	m.WaitForLine(t, 10*time.Second, "Alertmanager unreachable, showing data from", "ago, retrying")
+	if !strings.Contains(m.Screen(), "connection refused") {
+		t.Fatalf("the error is not shown:\n%s", m.Screen())
 	}
-	m.waitFor(t, time.Second, "OutageProbe", "web-02", "firing")
-	m.waitFor(t, 5*time.Second, "am ✗") // the status bar's health
+	m.WaitForLine(t, time.Second, "OutageProbe", "web-02", "firing")
+	m.WaitForLine(t, 5*time.Second, "am ✗") // the status bar's health
 
 	am.start() // alerts live in memory: Prometheus would send them again
 	postAlert(t, am.url, `{"alertname":"OutageProbe","severity":"warning","droplet":"web-02"}`)
-	m.waitFor(t, 10*time.Second, "am ●")
-	if strings.Contains(m.screen(), "unreachable") {
-		t.Fatalf("still stale after recovery:\n%s", m.screen())
+	m.WaitForLine(t, 10*time.Second, "am ●")
+	if strings.Contains(m.Screen(), "unreachable") {
+		t.Fatalf("still stale after recovery:\n%s", m.Screen())
 	}
-	m.waitFor(t, 5*time.Second, "OutageProbe", "web-02", "firing")
+	m.WaitForLine(t, 5*time.Second, "OutageProbe", "web-02", "firing")
 	if err := tm.Quit(); err != nil {
 		t.Fatal(err)
 	}
