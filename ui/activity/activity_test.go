@@ -15,6 +15,7 @@ import (
 	"github.com/vigilops/vigil/ops/presence"
 	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/uitest"
 )
 
 var t0 = time.Date(2026, 11, 29, 14, 0, 0, 0, time.UTC)
@@ -75,18 +76,6 @@ func actions(es []audit.Entry) string {
 	return strings.Join(s, ",")
 }
 
-func press(s string) tea.KeyPressMsg {
-	switch s {
-	case "enter":
-		return tea.KeyPressMsg{Code: tea.KeyEnter}
-	case "esc":
-		return tea.KeyPressMsg{Code: tea.KeyEscape}
-	case "pgdown":
-		return tea.KeyPressMsg{Code: tea.KeyPgDown}
-	}
-	return tea.KeyPressMsg{Code: []rune(s)[0], Text: s}
-}
-
 func TestTimelineNewestFirstAndLive(t *testing.T) {
 	m, j := setup(t,
 		e(-3, "alice", "a1", "prod/api", audit.OK),
@@ -96,7 +85,7 @@ func TestTimelineNewestFirstAndLive(t *testing.T) {
 	if got := actions(m.Visible()); got != "a3,a2,a1" {
 		t.Fatalf("timeline %s, want newest first", got)
 	}
-	m.Update(press("j")) // select a2
+	m.Update(uitest.Key("j")) // select a2
 	if s, _ := m.Selected(); s.Action != "a2" {
 		t.Fatalf("selected %s", s.Action)
 	}
@@ -156,7 +145,7 @@ func TestFilter(t *testing.T) {
 	if got := actions(m.Visible()); got != "shown,rollback,promote" {
 		t.Errorf("live entries under a filter: %s", got)
 	}
-	m.Update(press("esc"))
+	m.Update(uitest.Key("esc"))
 	if m.Filter() != "" || len(m.Visible()) != 6 {
 		t.Errorf("esc left the filter %q, %d entries shown", m.Filter(), len(m.Visible()))
 	}
@@ -176,14 +165,14 @@ func TestNavigationAndDetail(t *testing.T) {
 	m, _ := setup(t, es...)
 	load(t, m)
 	sel := func() string { s, _ := m.Selected(); return s.Action }
-	m.Update(press("G"))
+	m.Update(uitest.Key("G"))
 	if sel() != "actA" {
 		t.Fatalf("G: %s", sel())
 	}
 	if v := ansi.Strip(m.View()); !strings.Contains(v, "actA") || strings.Count(v, "\n") != 9 {
 		t.Fatalf("after G the last entry must be drawn in 10 lines:\n%s", v)
 	}
-	m.Update(press("enter"))
+	m.Update(uitest.Key("enter"))
 	if !m.InDetail() {
 		t.Fatal("enter did not open the details")
 	}
@@ -196,18 +185,18 @@ func TestNavigationAndDetail(t *testing.T) {
 	if strings.Index(v, "from =") > strings.Index(v, "version =") {
 		t.Error("parameters are not sorted")
 	}
-	m.Update(press("esc"))
-	m.Update(press("g"))
+	m.Update(uitest.Key("esc"))
+	m.Update(uitest.Key("g"))
 	if m.InDetail() || sel() != "act"+string(rune('A'+29)) {
 		t.Fatalf("esc then g: detail %v, selected %s", m.InDetail(), sel())
 	}
-	m.Update(press("pgdown"))
+	m.Update(uitest.Key("pgdown"))
 	if want := "act" + string(rune('A'+29-9)); sel() != want {
 		t.Fatalf("pgdown selected %s, want %s", sel(), want)
 	}
-	m.Update(press("k"))
-	m.Update(press("j"))
-	m.Update(press("j"))
+	m.Update(uitest.Key("k"))
+	m.Update(uitest.Key("j"))
+	m.Update(uitest.Key("j"))
 	if want := "act" + string(rune('A'+29-10)); sel() != want {
 		t.Fatalf("k j j selected %s, want %s", sel(), want)
 	}

@@ -1,7 +1,6 @@
 package environments
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
@@ -18,6 +16,7 @@ import (
 	"github.com/vigilops/vigil/ops/release"
 	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/uitest"
 )
 
 var fixedNow = time.Date(2026, 11, 29, 14, 2, 31, 0, time.UTC)
@@ -122,31 +121,10 @@ func newModel(t testing.TB, role access.Role, mat *release.Matrix, w, h int) *Mo
 	return m
 }
 
-func ascii(t *testing.T, s string) string {
-	t.Helper()
-	var b bytes.Buffer
-	w := &colorprofile.Writer{Forward: &b, Profile: colorprofile.ASCII}
-	if _, err := w.WriteString(s); err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
-}
-
 func press(m *Model, keys ...string) tea.Cmd {
 	var cmd tea.Cmd
 	for _, k := range keys {
-		var msg tea.KeyPressMsg
-		switch k {
-		case "enter":
-			msg = tea.KeyPressMsg{Code: tea.KeyEnter}
-		case "esc":
-			msg = tea.KeyPressMsg{Code: tea.KeyEscape}
-		case "ctrl+d", "ctrl+u":
-			msg = tea.KeyPressMsg{Code: rune(k[5]), Mod: tea.ModCtrl}
-		default:
-			msg = tea.KeyPressMsg{Code: []rune(k)[0], Text: k}
-		}
-		cmd = m.Update(msg)
+		cmd = m.Update(uitest.Key(k))
 	}
 	return cmd
 }
@@ -157,10 +135,10 @@ func TestGolden(t *testing.T) {
 			t.Run("matrix", func(t *testing.T) {
 				m := newModel(t, access.Operator, shopMatrix(true), sz[0], sz[1])
 				press(m, "j", "j", "l")
-				golden.RequireEqual(t, ascii(t, m.View()))
+				golden.RequireEqual(t, uitest.ASCII(t, m.View()))
 			})
 			t.Run("disconnected", func(t *testing.T) {
-				golden.RequireEqual(t, ascii(t, newModel(t, access.Operator, shopMatrix(false), sz[0], sz[1]).View()))
+				golden.RequireEqual(t, uitest.ASCII(t, newModel(t, access.Operator, shopMatrix(false), sz[0], sz[1]).View()))
 			})
 		})
 	}
@@ -175,30 +153,18 @@ func TestEverySize(t *testing.T) {
 				m.SetFilter(filter)
 				m.SetSize(w, h)
 				press(m, "G", "l", "l", "l")
-				checkFits(t, m.View(), w, h)
+				if err := uitest.Fits(m.View(), w, h); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 	}
 	for w := 40; w <= 300; w += 13 {
 		for h := 10; h <= 100; h += 9 {
 			m := newModel(t, access.Operator, shopMatrix(false), w, h)
-			checkFits(t, m.View(), w, h)
-		}
-	}
-}
-
-func checkFits(t *testing.T, view string, w, h int) {
-	t.Helper()
-	lines := strings.Split(view, "\n")
-	if view == "" {
-		lines = nil
-	}
-	if len(lines) > h {
-		t.Fatalf("at %dx%d: %d lines", w, h, len(lines))
-	}
-	for i, l := range lines {
-		if lw := ansi.StringWidth(l); lw > w {
-			t.Fatalf("at %dx%d: line %d is %d wide: %q", w, h, i, lw, ansi.Strip(l))
+			if err := uitest.Fits(m.View(), w, h); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/vigilops/vigil/ops/config"
 	"github.com/vigilops/vigil/ops/release"
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/uitest"
 )
 
 // TestPrepareOnTheLab prepares, from the pane, an environment whose
@@ -83,7 +84,7 @@ func TestPrepareOnTheLab(t *testing.T) {
 	m := New(testContext(t, access.Operator), svc, NewKeyMap())
 	m.SetSize(120, 30)
 	m.SetMatrix(svc.Matrix())
-	v := ascii(t, m.View())
+	v := uitest.ASCII(t, m.View())
 	if !strings.Contains(v, "test ∅") || !strings.Contains(v, "∅ test has no apps: P on its column or :prepare test seeds it from dev · namespace "+test+" absent or empty") || strings.Contains(v, "⚠") {
 		t.Fatalf("the absent namespace should show as an empty environment, not a broken one:\n%s", v)
 	}
@@ -120,7 +121,7 @@ func TestPrepareOnTheLab(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	m.SetMatrix(svc.Matrix())
-	if v := ascii(t, m.View()); strings.Contains(v, "∅") {
+	if v := uitest.ASCII(t, m.View()); strings.Contains(v, "∅") {
 		t.Fatalf("test still shows as empty:\n%s", v)
 	}
 }

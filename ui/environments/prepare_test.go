@@ -12,6 +12,7 @@ import (
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/release"
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/uitest"
 )
 
 // seeder is a cluster that only plans and seeds; the pane needs nothing else
@@ -97,7 +98,7 @@ func run(t *testing.T, m *Model, cmd tea.Cmd) tea.Msg {
 
 func TestEmptyEnvironmentShows(t *testing.T) {
 	m := newModel(t, access.Operator, emptyTest(), 120, 40)
-	v := ascii(t, m.View())
+	v := uitest.ASCII(t, m.View())
 	for _, want := range []string{"test ∅", "∅ empty", "∅ test has no apps: P on its column or :prepare test seeds it from dev · namespace test absent or empty"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("the view lacks %q:\n%s", want, v)
@@ -108,12 +109,14 @@ func TestEmptyEnvironmentShows(t *testing.T) {
 		t.Errorf("only test should be offered:\n%s", v)
 	}
 	viewer := newModel(t, access.Viewer, emptyTest(), 120, 40)
-	if v := ascii(t, viewer.View()); !strings.Contains(v, "∅ test has no apps: an operator can seed it from dev") {
+	if v := uitest.ASCII(t, viewer.View()); !strings.Contains(v, "∅ test has no apps: an operator can seed it from dev") {
 		t.Errorf("a viewer is offered a key:\n%s", v)
 	}
 	for _, sz := range [][2]int{{80, 24}, {40, 10}, {200, 6}} {
 		m.SetSize(sz[0], sz[1])
-		checkFits(t, m.View(), sz[0], sz[1])
+		if err := uitest.Fits(m.View(), sz[0], sz[1]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	m.SetSize(120, 40)
 	// An app arriving in test makes it a column like the others again,
@@ -121,7 +124,7 @@ func TestEmptyEnvironmentShows(t *testing.T) {
 	mat := emptyTest()
 	mat.Rows[0] = row("api", "2.5.0", "2.5.0", "", "")
 	m.SetMatrix(mat)
-	v = ascii(t, m.View())
+	v = uitest.ASCII(t, m.View())
 	if strings.Contains(v, "test ∅") || strings.Contains(v, "test has no apps") || !strings.Contains(v, "∅ preprod has no apps") {
 		t.Errorf("test still shows as empty, or preprod not:\n%s", v)
 	}

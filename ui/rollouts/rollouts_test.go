@@ -1,7 +1,6 @@
 package rollouts
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
@@ -18,6 +16,7 @@ import (
 	"github.com/vigilops/vigil/ops/release"
 	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/uitest"
 )
 
 var fixedNow = time.Date(2026, 11, 29, 14, 2, 31, 0, time.UTC)
@@ -109,34 +108,10 @@ func open(m *Model) {
 	m.Update(HistoryMsg{gen: m.gen, Revisions: testHistory()})
 }
 
-func ascii(t *testing.T, s string) string {
-	t.Helper()
-	var b bytes.Buffer
-	w := &colorprofile.Writer{Forward: &b, Profile: colorprofile.ASCII}
-	if _, err := w.WriteString(s); err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
-}
-
-func keyMsg(k string) tea.KeyPressMsg {
-	switch k {
-	case "enter":
-		return tea.KeyPressMsg{Code: tea.KeyEnter}
-	case "esc":
-		return tea.KeyPressMsg{Code: tea.KeyEscape}
-	case "space":
-		return tea.KeyPressMsg{Code: ' ', Text: " "}
-	case "ctrl+d", "ctrl+u":
-		return tea.KeyPressMsg{Code: rune(k[5]), Mod: tea.ModCtrl}
-	}
-	return tea.KeyPressMsg{Code: []rune(k)[0], Text: k}
-}
-
 func press(m *Model, keys ...string) tea.Cmd {
 	var cmd tea.Cmd
 	for _, k := range keys {
-		cmd = m.Update(keyMsg(k))
+		cmd = m.Update(uitest.Key(k))
 	}
 	return cmd
 }
@@ -145,18 +120,18 @@ func TestGolden(t *testing.T) {
 	for _, sz := range [][2]int{{80, 24}, {120, 40}} {
 		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
 			t.Run("list", func(t *testing.T) {
-				golden.RequireEqual(t, ascii(t, newModel(t, access.Operator, sz[0], sz[1]).View()))
+				golden.RequireEqual(t, uitest.ASCII(t, newModel(t, access.Operator, sz[0], sz[1]).View()))
 			})
 			t.Run("detail", func(t *testing.T) {
 				m := newModel(t, access.Operator, sz[0], sz[1])
 				open(m)
-				golden.RequireEqual(t, ascii(t, m.View()))
+				golden.RequireEqual(t, uitest.ASCII(t, m.View()))
 			})
 			t.Run("choose", func(t *testing.T) {
 				m := newModel(t, access.Operator, sz[0], sz[1])
 				open(m)
 				press(m, "u")
-				golden.RequireEqual(t, ascii(t, m.View()))
+				golden.RequireEqual(t, uitest.ASCII(t, m.View()))
 			})
 		})
 	}
@@ -320,24 +295,10 @@ func TestEverySize(t *testing.T) {
 			for h := 0; h <= 100; h += 6 {
 				m.SetSize(w, h)
 				press(m, "G")
-				checkFits(t, mode, m.View(), w, h)
+				if err := uitest.Fits(m.View(), w, h); err != nil {
+					t.Fatal(mode, err)
+				}
 			}
-		}
-	}
-}
-
-func checkFits(t *testing.T, what, view string, w, h int) {
-	t.Helper()
-	lines := strings.Split(view, "\n")
-	if view == "" {
-		lines = nil
-	}
-	if len(lines) > h {
-		t.Fatalf("%s at %dx%d: %d lines", what, w, h, len(lines))
-	}
-	for i, l := range lines {
-		if lw := ansi.StringWidth(l); lw > w {
-			t.Fatalf("%s at %dx%d: line %d is %d wide: %q", what, w, h, i, lw, ansi.Strip(l))
 		}
 	}
 }
