@@ -12,6 +12,7 @@ import (
 	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/styles"
+	"github.com/vigilops/vigil/ui/uitest"
 )
 
 func testStyles(t *testing.T) *styles.Styles {
@@ -23,25 +24,9 @@ func testStyles(t *testing.T) *styles.Styles {
 	return styles.New(th, false)
 }
 
-func k(s string) tea.KeyPressMsg {
-	switch s {
-	case "enter":
-		return tea.KeyPressMsg{Code: tea.KeyEnter}
-	case "esc":
-		return tea.KeyPressMsg{Code: tea.KeyEscape}
-	case "tab":
-		return tea.KeyPressMsg{Code: tea.KeyTab}
-	case "up":
-		return tea.KeyPressMsg{Code: tea.KeyUp}
-	case "down":
-		return tea.KeyPressMsg{Code: tea.KeyDown}
-	}
-	return tea.KeyPressMsg{Code: []rune(s)[0], Text: s}
-}
-
 func typeIn(update func(tea.Msg) tea.Cmd, s string) {
 	for _, r := range s {
-		update(k(string(r)))
+		update(uitest.Key(string(r)))
 	}
 }
 
@@ -116,48 +101,48 @@ func TestPaletteRunCompleteHistory(t *testing.T) {
 	if got := p.Matches(); !reflect.DeepEqual(got, []string{"theme"}) {
 		t.Fatalf("matches for th: %q", got)
 	}
-	p.Update(k("tab"))
+	p.Update(uitest.Key("tab"))
 	if p.Value() != "theme" {
 		t.Fatalf("tab completed to %q", p.Value())
 	}
 	typeIn(p.Update, " ")
-	p.Update(k("tab"))
-	p.Update(k("tab")) // again: the next match
+	p.Update(uitest.Key("tab"))
+	p.Update(uitest.Key("tab")) // again: the next match
 	if p.Value() != "theme light" {
 		t.Fatalf("tab tab completed to %q", p.Value())
 	}
-	p.Update(k("enter"))
+	p.Update(uitest.Key("enter"))
 	if p.Active() || !reflect.DeepEqual(ran, []string{"theme light"}) {
 		t.Fatalf("after enter: active %v, ran %q", p.Active(), ran)
 	}
 
 	p.Open()
 	typeIn(p.Update, "quit")
-	p.Update(k("enter"))
+	p.Update(uitest.Key("enter"))
 	p.Open()
 	typeIn(p.Update, "dra")
-	p.Update(k("up"))
+	p.Update(uitest.Key("up"))
 	if p.Value() != "quit" {
 		t.Fatalf("up: %q", p.Value())
 	}
-	p.Update(k("up"))
+	p.Update(uitest.Key("up"))
 	if p.Value() != "theme light" {
 		t.Fatalf("up up: %q", p.Value())
 	}
-	p.Update(k("up")) // at the oldest: stays
-	p.Update(k("down"))
-	p.Update(k("down"))
+	p.Update(uitest.Key("up")) // at the oldest: stays
+	p.Update(uitest.Key("down"))
+	p.Update(uitest.Key("down"))
 	if p.Value() != "dra" {
 		t.Fatalf("down back to the draft: %q", p.Value())
 	}
-	p.Update(k("esc"))
+	p.Update(uitest.Key("esc"))
 	if p.Active() || len(p.History()) != 2 {
 		t.Fatalf("esc: active %v, history %q", p.Active(), p.History())
 	}
 
 	p.Open()
 	typeIn(p.Update, "fail")
-	msg := p.Update(k("enter"))()
+	msg := p.Update(uitest.Key("enter"))()
 	if toast, ok := msg.(common.ToastMsg); !ok || toast.Level != common.Error || toast.Text != "it failed: try again" {
 		t.Fatalf("a failing command gives %#v, want an error toast", msg)
 	}
@@ -168,14 +153,14 @@ func TestConfirm(t *testing.T) {
 	keys := NewConfirmKeys()
 
 	c, _ := NewConfirm(common.ConfirmMsg{Title: "Roll back prod/api?"}, keys, st)
-	if d, _ := c.Update(k("x")); d != Pending {
+	if d, _ := c.Update(uitest.Key("x")); d != Pending {
 		t.Fatal("x decided")
 	}
-	if d, _ := c.Update(k("y")); d != Accepted {
+	if d, _ := c.Update(uitest.Key("y")); d != Accepted {
 		t.Fatal("y did not accept")
 	}
 	c, _ = NewConfirm(common.ConfirmMsg{Title: "Roll back prod/api?"}, keys, st)
-	if d, _ := c.Update(k("n")); d != Rejected {
+	if d, _ := c.Update(uitest.Key("n")); d != Rejected {
 		t.Fatal("n did not reject")
 	}
 	if !strings.Contains(c.View(80, st), "Roll back prod/api?") {
@@ -184,27 +169,27 @@ func TestConfirm(t *testing.T) {
 
 	c, _ = NewConfirm(common.ConfirmMsg{Title: "Destroy web-02?", TypeName: "web-02"}, keys, st)
 	for _, r := range "web-0" {
-		if d, _ := c.Update(k(string(r))); d != Pending {
+		if d, _ := c.Update(uitest.Key(string(r))); d != Pending {
 			t.Fatalf("typing %q decided", r)
 		}
 	}
-	if d, _ := c.Update(k("enter")); d != Pending || !c.Mismatch {
+	if d, _ := c.Update(uitest.Key("enter")); d != Pending || !c.Mismatch {
 		t.Fatal("a partial name was accepted")
 	}
 	if !strings.Contains(c.View(80, st), "that is not the name") {
 		t.Fatal("the mismatch is not shown")
 	}
-	c.Update(k("2"))
-	if d, _ := c.Update(k("enter")); d != Accepted {
+	c.Update(uitest.Key("2"))
+	if d, _ := c.Update(uitest.Key("enter")); d != Accepted {
 		t.Fatal("the exact name was not accepted")
 	}
 
 	// y and n are letters of names, not answers, in the typed variant.
 	c, _ = NewConfirm(common.ConfirmMsg{Title: "Destroy y?", TypeName: "y"}, keys, st)
-	if d, _ := c.Update(k("y")); d != Pending {
+	if d, _ := c.Update(uitest.Key("y")); d != Pending {
 		t.Fatal("y answered the type-the-name dialog")
 	}
-	if d, _ := c.Update(k("esc")); d != Rejected {
+	if d, _ := c.Update(uitest.Key("esc")); d != Rejected {
 		t.Fatal("esc did not cancel")
 	}
 }
@@ -239,16 +224,16 @@ func TestToasts(t *testing.T) {
 func TestFilterBar(t *testing.T) {
 	f := NewFilterBar(NewFilterKeys(), testStyles(t))
 	f.Open("actor:bob")
-	f.Update(k("x"))
+	f.Update(uitest.Key("x"))
 	if f.Value() != "actor:bobx" {
 		t.Fatalf("typing gave %q", f.Value())
 	}
-	f.Update(k("enter"))
+	f.Update(uitest.Key("enter"))
 	if f.Active() || f.Value() != "actor:bobx" {
 		t.Fatal("enter should keep the filter and close the bar")
 	}
 	f.Open("actor:bob")
-	f.Update(k("esc"))
+	f.Update(uitest.Key("esc"))
 	if f.Active() || f.Value() != "" {
 		t.Fatalf("esc left %q, want the filter cleared", f.Value())
 	}

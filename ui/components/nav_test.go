@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/uitest"
 )
 
 func testNav() Nav {
@@ -45,7 +46,7 @@ func TestCursorKey(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := tt.from
-			if moved := c.Key(k(tt.key), testNav(), tt.n, tt.height); moved != tt.moved || c != tt.want {
+			if moved := c.Key(uitest.Key(tt.key), testNav(), tt.n, tt.height); moved != tt.moved || c != tt.want {
 				t.Errorf("%+v after %q among %d rows, %d high: %+v, moved %v; want %+v, moved %v",
 					tt.from, tt.key, tt.n, tt.height, c, moved, tt.want, tt.moved)
 			}
@@ -96,7 +97,7 @@ func TestNavScroll(t *testing.T) {
 		{"x", 4, 20, 5, 4, false},
 	}
 	for _, tt := range tests {
-		if got, moved := testNav().Scroll(k(tt.key), tt.off, tt.n, tt.h); got != tt.want || moved != tt.moved {
+		if got, moved := testNav().Scroll(uitest.Key(tt.key), tt.off, tt.n, tt.h); got != tt.want || moved != tt.moved {
 			t.Errorf("%q from %d of %d lines, %d high: %d, moved %v; want %d, moved %v",
 				tt.key, tt.off, tt.n, tt.h, got, moved, tt.want, tt.moved)
 		}
@@ -105,13 +106,13 @@ func TestNavScroll(t *testing.T) {
 
 func TestNavMove(t *testing.T) {
 	nav := testNav()
-	if got, ok := nav.Move(k("G"), 0, 7, 3); got != 6 || !ok {
+	if got, ok := nav.Move(uitest.Key("G"), 0, 7, 3); got != 6 || !ok {
 		t.Errorf("bottom of 7: %d, %v; want 6, true", got, ok)
 	}
-	if got, ok := nav.Move(k("d"), 5, 7, 3); got != 6 || !ok {
+	if got, ok := nav.Move(uitest.Key("d"), 5, 7, 3); got != 6 || !ok {
 		t.Errorf("page down from 5 of 7: %d, %v; want 6, true", got, ok)
 	}
-	if got, ok := nav.Move(k("enter"), 5, 7, 3); got != 5 || ok {
+	if got, ok := nav.Move(uitest.Key("enter"), 5, 7, 3); got != 5 || ok {
 		t.Errorf("enter: %d, %v; want 5, false", got, ok)
 	}
 }
