@@ -5,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"sync"
 	"testing"
 	"time"
-
-	tea "charm.land/bubbletea/v2"
 
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
@@ -164,9 +161,7 @@ type env struct {
 	svc     *inventory.Service
 	journal *audit.Journal
 	ctx     *common.Context
-	// msgs the pane sent outwards (toasts, confirmations, health, goto).
-	msgs    []tea.Msg
-	pending []chan tea.Msg
+	uitest.Driver
 }
 
 func newContext(t testing.TB, j *audit.Journal, role access.Role) *common.Context {
@@ -200,110 +195,12 @@ func setup(t testing.TB, hosts []inventory.Host, w, h int) *env {
 	}
 	e := &env{cloud: c, svc: svc, journal: j, ctx: newContext(t, j, access.Operator)}
 	e.m = uinv.New(e.ctx, svc, uinv.NewKeyMap())
+	e.Driver.Update = e.m.Update
 	t.Cleanup(e.m.Close)
 	e.m.SetSize(w, h)
-	e.drive(e.m.Init())
+	e.Drive(e.m.Init())
 	return e
 }
 
-// drive runs cmd's messages through the pane as the program would; the
-// messages for the shell are kept in e.msgs. A command that does not
-// answer at once is a wait on the service's feed: it stays pending, and
-// its message is handled when it comes.
-func (e *env) drive(cmd tea.Cmd) {
-	queue := []tea.Cmd{cmd}
-	for {
-		for len(queue) > 0 {
-			c := queue[0]
-			queue = queue[1:]
-			if c == nil {
-				continue
-			}
-			done := make(chan tea.Msg, 1)
-			go func() { done <- c() }()
-			select {
-			case msg := <-done:
-				queue = append(e.handle(msg), queue...)
-			case <-time.After(100 * time.Millisecond):
-				e.pending = append(e.pending, done)
-			}
-		}
-		// Give pending waits a moment: a change published by the last
-		// command reaches them at once.
-		deadline := time.After(30 * time.Millisecond)
-	wait:
-		for len(queue) == 0 {
-			for i, ch := range e.pending {
-				select {
-				case msg := <-ch:
-					e.pending = slices.Delete(e.pending, i, i+1)
-					queue = append(queue, e.handle(msg)...)
-					continue wait
-				default:
-				}
-			}
-			select {
-			case <-deadline:
-				break wait
-			case <-time.After(time.Millisecond):
-			}
-		}
-		if len(queue) == 0 {
-			return
-		}
-	}
-}
-
-// handle delivers msg and returns the commands that follow it.
-func (e *env) handle(msg tea.Msg) []tea.Cmd {
-	switch msg := msg.(type) {
-	case nil:
-		return nil
-	case tea.BatchMsg:
-		return msg
-	case common.ToastMsg, common.ConfirmMsg, common.HealthMsg, common.GotoMsg:
-		e.msgs = append(e.msgs, msg)
-		return nil
-	}
-	if seq, ok := sequence(msg); ok {
-		return seq
-	}
-	return []tea.Cmd{e.m.Update(msg)}
-}
-
-// sequence unpacks tea.Sequence's message, whose type is unexported.
-func sequence(msg tea.Msg) ([]tea.Cmd, bool) {
-	v := reflect.ValueOf(msg)
-	if v.Kind() != reflect.Slice || v.Type().Elem() != reflect.TypeFor[tea.Cmd]() {
-		return nil, false
-	}
-	out := make([]tea.Cmd, v.Len())
-	for i := range out {
-		out[i] = v.Index(i).Interface().(tea.Cmd)
-	}
-	return out, true
-}
-
-// press types keys: single characters, or names such as enter and esc.
-func (e *env) press(keys ...string) {
-	for _, k := range keys {
-		e.drive(func() tea.Msg { return uitest.Key(k) })
-	}
-}
-
-func (e *env) typeText(s string) {
-	for _, r := range s {
-		e.drive(func() tea.Msg { return tea.KeyPressMsg{Code: r, Text: string(r)} })
-	}
-}
-
 // last returns the last message of type T the pane sent outwards.
-func last[T any](e *env) (T, bool) {
-	for i := len(e.msgs) - 1; i >= 0; i-- {
-		if m, ok := e.msgs[i].(T); ok {
-			return m, true
-		}
-	}
-	var zero T
-	return zero, false
-}
+func last[T any](e *env) (T, bool) { return uitest.Last[T](&e.Driver) }

@@ -57,7 +57,7 @@ func TestFilterSelectionAndTargets(t *testing.T) {
 	if got := e.m.Status(); got != "2 of 4 hosts · filter web" {
 		t.Errorf("status %q", got)
 	}
-	e.press("A") // both shown hosts
+	e.Press("A") // both shown hosts
 	e.m.SetFilter("")
 	names := func() []string {
 		var out []string
@@ -69,12 +69,12 @@ func TestFilterSelectionAndTargets(t *testing.T) {
 	if got := names(); !slices.Equal(got, []string{"web-01", "web-02"}) {
 		t.Fatalf("targets after selecting all of the filter web: %v", got)
 	}
-	e.press("esc") // clears the selection
-	e.press("j", "j")
+	e.Press("esc") // clears the selection
+	e.Press("j", "j")
 	if got := names(); !slices.Equal(got, []string{"web-02"}) {
 		t.Fatalf("without a selection the target is the cursor's host: %v", got)
 	}
-	e.press("space")
+	e.Press("space")
 	if got := names(); !slices.Equal(got, []string{"web-02"}) || !strings.Contains(e.m.Status(), "1 selected") {
 		t.Fatalf("space selects: %v, %q", got, e.m.Status())
 	}
@@ -82,14 +82,14 @@ func TestFilterSelectionAndTargets(t *testing.T) {
 
 func TestDetailsShowVolumesAndProtection(t *testing.T) {
 	e := setup(t, fleet(), 100, 30)
-	e.press("enter") // db-01 sorts first
+	e.Press("enter") // db-01 sorts first
 	v := view(e)
 	for _, want := range []string{"name         db-01", "private IPv4", "protected: vigil refuses to destroy", "db-01-data  50 GB", "$24.00 a month"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("%q missing from the details:\n%s", want, v)
 		}
 	}
-	e.press("esc")
+	e.Press("esc")
 	if strings.Contains(view(e), "private IPv4") {
 		t.Fatal("esc did not close the details")
 	}
@@ -97,7 +97,7 @@ func TestDetailsShowVolumesAndProtection(t *testing.T) {
 
 func TestDestroyAsksToTypeTheName(t *testing.T) {
 	e := setup(t, fleet(), 100, 10)
-	e.press("j", "D") // web-01
+	e.Press("j", "D") // web-01
 	c, ok := last[common.ConfirmMsg](e)
 	if !ok || c.TypeName != "web-01" || !strings.Contains(c.Body, "web-01") {
 		t.Fatalf("destroy web-01 asks to type its name: %+v", c)
@@ -105,7 +105,7 @@ func TestDestroyAsksToTypeTheName(t *testing.T) {
 	if len(e.cloud.hosts) != 4 {
 		t.Fatal("destroyed before confirmation")
 	}
-	e.drive(c.OnYes)
+	e.Drive(c.OnYes)
 	st := e.svc.State()
 	if _, ok := st.Host("web-01"); ok || len(st.Hosts) != 3 {
 		t.Fatalf("web-01 still there after confirmation: %d hosts", len(st.Hosts))
@@ -118,8 +118,8 @@ func TestDestroyAsksToTypeTheName(t *testing.T) {
 
 func TestBulkDestroyListsEveryHostAndRefusesProtected(t *testing.T) {
 	e := setup(t, fleet(), 100, 10)
-	e.press("space", "space", "space") // db-01 (protected), web-01, web-02
-	e.press("D")
+	e.Press("space", "space", "space") // db-01 (protected), web-01, web-02
+	e.Press("D")
 	c, ok := last[common.ConfirmMsg](e)
 	if !ok || c.TypeName != "2 hosts" {
 		t.Fatalf("bulk destroy asks to type the count: %+v", c)
@@ -129,7 +129,7 @@ func TestBulkDestroyListsEveryHostAndRefusesProtected(t *testing.T) {
 			t.Errorf("%q missing from the confirmation:\n%s", want, c.Body)
 		}
 	}
-	e.drive(c.OnYes)
+	e.Drive(c.OnYes)
 	if got := len(e.svc.State().Hosts); got != 2 {
 		t.Fatalf("%d hosts left, want db-01 and worker-01", got)
 	}
@@ -140,7 +140,7 @@ func TestBulkDestroyListsEveryHostAndRefusesProtected(t *testing.T) {
 
 func TestDestroyOfProtectedHostIsRefusedWithoutAsking(t *testing.T) {
 	e := setup(t, fleet(), 100, 10)
-	e.press("D") // db-01
+	e.Press("D") // db-01
 	if c, ok := last[common.ConfirmMsg](e); ok {
 		t.Fatalf("asked to confirm the destruction of a protected host: %+v", c)
 	}
@@ -152,12 +152,12 @@ func TestDestroyOfProtectedHostIsRefusedWithoutAsking(t *testing.T) {
 
 func TestPowerOffIsConfirmedWithItsWarning(t *testing.T) {
 	e := setup(t, fleet(), 100, 10)
-	e.press("j", "O")
+	e.Press("j", "O")
 	c, ok := last[common.ConfirmMsg](e)
 	if !ok || !strings.Contains(c.Body, inventory.Actions[inventory.PowerOff].Warning) || c.TypeName != "" {
 		t.Fatalf("power off: %+v", c)
 	}
-	e.drive(c.OnYes)
+	e.Drive(c.OnYes)
 	if !slices.Equal(e.cloud.acts, []string{"power_off 1"}) {
 		t.Fatalf("cloud actions %v", e.cloud.acts)
 	}
@@ -168,17 +168,17 @@ func TestPowerOffIsConfirmedWithItsWarning(t *testing.T) {
 
 func TestResizeAsksTheSizeThenWarns(t *testing.T) {
 	e := setup(t, fleet(), 100, 12)
-	e.press("j", "R")
+	e.Press("j", "R")
 	if !e.m.Capturing() || !strings.Contains(view(e), "s-2vcpu-4gb $24") {
 		t.Fatalf("resize prompt with the sizes:\n%s", view(e))
 	}
-	e.typeText("s-2vcpu-4gb")
-	e.press("enter")
+	e.Type("s-2vcpu-4gb")
+	e.Press("enter")
 	c, ok := last[common.ConfirmMsg](e)
 	if !ok || !strings.Contains(c.Title, "to s-2vcpu-4gb") || !strings.Contains(c.Body, "powers the host off") {
 		t.Fatalf("resize confirmation: %+v", c)
 	}
-	e.drive(c.OnYes)
+	e.Drive(c.OnYes)
 	if h, _ := e.svc.State().Host("web-01"); h.Size != "s-2vcpu-4gb" {
 		t.Fatalf("web-01 size %s", h.Size)
 	}
@@ -186,15 +186,15 @@ func TestResizeAsksTheSizeThenWarns(t *testing.T) {
 
 func TestTagAndUntag(t *testing.T) {
 	e := setup(t, fleet(), 100, 10)
-	e.press("j", "t")
-	e.typeText("canary")
-	e.press("enter")
+	e.Press("j", "t")
+	e.Type("canary")
+	e.Press("enter")
 	if h, _ := e.svc.State().Host("web-01"); !h.HasTag("canary") {
 		t.Fatalf("web-01 tags %v", h.Tags)
 	}
-	e.press("T")
-	e.typeText("canary")
-	e.press("enter")
+	e.Press("T")
+	e.Type("canary")
+	e.Press("enter")
 	if h, _ := e.svc.State().Host("web-01"); h.HasTag("canary") {
 		t.Fatalf("web-01 tags %v after untag", h.Tags)
 	}
@@ -202,12 +202,12 @@ func TestTagAndUntag(t *testing.T) {
 
 func TestPromptTakesTheShellsKeys(t *testing.T) {
 	e := setup(t, fleet(), 100, 10)
-	e.press("t")
-	e.typeText("q:1/")
+	e.Press("t")
+	e.Type("q:1/")
 	if !e.m.Capturing() || !strings.Contains(view(e), "q:1/") {
 		t.Fatalf("the prompt did not take q, :, 1 and /:\n%s", view(e))
 	}
-	e.press("esc")
+	e.Press("esc")
 	if e.m.Capturing() {
 		t.Fatal("esc did not close the prompt")
 	}
@@ -215,16 +215,16 @@ func TestPromptTakesTheShellsKeys(t *testing.T) {
 
 func TestCreateShowsEveryStage(t *testing.T) {
 	e := setup(t, fleet(), 120, 12)
-	e.press("n")
-	e.typeText("app-01 app-02")
-	e.press("enter")
+	e.Press("n")
+	e.Type("app-01 app-02")
+	e.Press("enter")
 	v := view(e)
 	for _, want := range []string{"New hosts from template web · done · 2/2 reachable over SSH", "app-01", "✓ requested ✓ active ✓ IP assigned ✓ SSH reachable"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("%q missing from the creation view:\n%s", want, v)
 		}
 	}
-	e.press("esc")
+	e.Press("esc")
 	if v := view(e); !strings.Contains(v, "app-02") || !strings.Contains(v, "active") {
 		t.Fatalf("the new hosts are in the table:\n%s", v)
 	}
@@ -233,7 +233,7 @@ func TestCreateShowsEveryStage(t *testing.T) {
 func TestUnreachableCloudShowsLastDataAndError(t *testing.T) {
 	e := setup(t, fleet(), 120, 10)
 	e.cloud.fail = errors.New("dial tcp: connection refused")
-	e.drive(func() tea.Msg { e.svc.Refresh(context.Background()); return nil })
+	e.Drive(func() tea.Msg { e.svc.Refresh(context.Background()); return nil })
 	v := view(e)
 	if !strings.Contains(v, "DigitalOcean unreachable") || !strings.Contains(v, "connection refused") || !strings.Contains(v, "web-01") {
 		t.Fatalf("an unreachable cloud shows the last hosts and the error:\n%s", v)
@@ -272,8 +272,8 @@ func TestDangerousKeysAreMarked(t *testing.T) {
 func TestViewerMayNotDestroy(t *testing.T) {
 	e := setup(t, fleet(), 100, 10)
 	e.ctx.Actor.Role = access.Viewer
-	e.press("j")
-	e.drive(e.m.PlanDestroy(e.m.Targets(), ""))
+	e.Press("j")
+	e.Drive(e.m.PlanDestroy(e.m.Targets(), ""))
 	if _, ok := last[common.ConfirmMsg](e); ok {
 		t.Fatal("a viewer was asked to confirm a destroy")
 	}
@@ -290,7 +290,7 @@ func TestGotoOpensTheHost(t *testing.T) {
 
 func TestRunPlaybookGoesToTheRunsPane(t *testing.T) {
 	e := setup(t, fleet(), 100, 10)
-	e.press("j", "space", "space", "p")
+	e.Press("j", "space", "space", "p")
 	g, ok := last[common.GotoMsg](e)
 	if !ok || g.Pane != common.RunsPane || g.Target != "hosts:web-01,web-02" {
 		t.Fatalf("goto %+v", g)
@@ -303,7 +303,7 @@ func TestEverySizeFitsTheWidth(t *testing.T) {
 	hosts[0].Tags = []string{strings.Repeat("long-tag-", 20)}
 	e := setup(t, hosts, 80, 24)
 	modes := []func(){
-		func() {}, func() { e.press("enter") }, func() { e.press("esc", "t") }, func() { e.press("esc") },
+		func() {}, func() { e.Press("enter") }, func() { e.Press("esc", "t") }, func() { e.Press("esc") },
 	}
 	for _, mode := range modes {
 		mode()
@@ -391,9 +391,9 @@ func TestKeysDoNotClash(t *testing.T) {
 func TestReadOnlyRemovesActions(t *testing.T) {
 	e := setup(t, fleet(), 100, 10)
 	common.Restrict(e.m.Bindings(), false)
-	e.press("j", "D", "O", "o", "t", "n")
-	if len(e.msgs) > 1 || e.m.Capturing() || len(e.cloud.acts) > 0 { // the first is the health
-		t.Fatalf("read-only: messages %v, prompt %v, cloud actions %v", e.msgs[1:], e.m.Capturing(), e.cloud.acts)
+	e.Press("j", "D", "O", "o", "t", "n")
+	if len(e.Msgs) > 1 || e.m.Capturing() || len(e.cloud.acts) > 0 { // the first is the health
+		t.Fatalf("read-only: messages %v, prompt %v, cloud actions %v", e.Msgs[1:], e.m.Capturing(), e.cloud.acts)
 	}
 	if h, _ := e.m.Selected(); h.Name != "web-01" {
 		t.Fatalf("j moved to %s", h.Name)
@@ -409,7 +409,7 @@ func TestMovement(t *testing.T) {
 		{"ctrl+d", "node-00005"}, {"G", "node-00019"}, {"j", "node-00019"},
 		{"ctrl+u", "node-00014"}, {"g", "node-00000"},
 	} {
-		e.press(step.key)
+		e.Press(step.key)
 		h, ok := e.m.Selected()
 		if !ok || h.Name != step.want {
 			t.Fatalf("after %s: on %q, want %q", step.key, h.Name, step.want)

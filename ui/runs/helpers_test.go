@@ -5,14 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	tea "charm.land/bubbletea/v2"
 
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
@@ -103,8 +99,7 @@ type env struct {
 	run     *runner
 	ctx     *common.Context
 	journal *audit.Journal
-	msgs    []tea.Msg
-	pending []chan tea.Msg
+	uitest.Driver
 }
 
 func hostsNamed(names ...string) []inventory.Host {
@@ -167,76 +162,11 @@ func setup(t testing.TB, r *runner, hosts []inventory.Host, w, h int) *env {
 		Journal: j, Services: &common.Services{Playbook: svc}, Base: context.Background(), Now: func() time.Time { return t0 }}
 	ctx.SetTheme(th)
 	e := &env{svc: svc, run: r, ctx: ctx, journal: j, m: New(ctx, svc, NewKeyMap())}
+	e.Driver.Update = e.m.Update
 	e.m.SetSize(w, h)
 	t.Cleanup(e.m.Close)
-	e.drive(e.m.Init())
+	e.Drive(e.m.Init())
 	return e
-}
-
-// drive runs cmd's messages through the pane as the program would; the
-// messages for the shell are kept in e.msgs. A command that does not
-// answer at once is a wait on the service's feed: it stays pending, and
-// its message is handled when it comes.
-func (e *env) drive(cmd tea.Cmd) {
-	queue := []tea.Cmd{cmd}
-	for {
-		for len(queue) > 0 {
-			c := queue[0]
-			queue = queue[1:]
-			if c == nil {
-				continue
-			}
-			done := make(chan tea.Msg, 1)
-			go func() { done <- c() }()
-			select {
-			case msg := <-done:
-				queue = append(e.handle(msg), queue...)
-			case <-time.After(100 * time.Millisecond):
-				e.pending = append(e.pending, done)
-			}
-		}
-		deadline := time.After(30 * time.Millisecond)
-	wait:
-		for len(queue) == 0 {
-			for i, ch := range e.pending {
-				select {
-				case msg := <-ch:
-					e.pending = slices.Delete(e.pending, i, i+1)
-					queue = append(queue, e.handle(msg)...)
-					continue wait
-				default:
-				}
-			}
-			select {
-			case <-deadline:
-				break wait
-			case <-time.After(time.Millisecond):
-			}
-		}
-		if len(queue) == 0 {
-			return
-		}
-	}
-}
-
-func (e *env) handle(msg tea.Msg) []tea.Cmd {
-	switch msg := msg.(type) {
-	case nil:
-		return nil
-	case tea.BatchMsg:
-		return msg
-	case common.ToastMsg, common.ConfirmMsg, common.HealthMsg, common.GotoMsg:
-		e.msgs = append(e.msgs, msg)
-		return nil
-	}
-	if v := reflect.ValueOf(msg); v.Kind() == reflect.Slice && v.Type().Elem() == reflect.TypeFor[tea.Cmd]() {
-		out := make([]tea.Cmd, v.Len()) // tea.Sequence's message
-		for i := range out {
-			out[i] = v.Index(i).Interface().(tea.Cmd)
-		}
-		return out
-	}
-	return []tea.Cmd{e.m.Update(msg)}
 }
 
 // waitFor drives the pane until cond holds, or fails after 10s.
@@ -247,28 +177,8 @@ func (e *env) waitFor(t testing.TB, what string, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: not after 10s; the pane shows:\n%s", what, e.m.View())
 		}
-		e.drive(nil)
+		e.Drive(nil)
 	}
 }
 
-func (e *env) press(keys ...string) {
-	for _, k := range keys {
-		e.drive(func() tea.Msg { return uitest.Key(k) })
-	}
-}
-
-func (e *env) typeText(s string) {
-	for _, r := range s {
-		e.drive(func() tea.Msg { return tea.KeyPressMsg{Code: r, Text: string(r)} })
-	}
-}
-
-func last[T any](e *env) (T, bool) {
-	for i := len(e.msgs) - 1; i >= 0; i-- {
-		if m, ok := e.msgs[i].(T); ok {
-			return m, true
-		}
-	}
-	var zero T
-	return zero, false
-}
+func last[T any](e *env) (T, bool) { return uitest.Last[T](&e.Driver) }

@@ -20,13 +20,13 @@ func screen(e *env) string { return ansi.Strip(e.m.View()) }
 // startCheck starts base.yml in check mode (no confirmation) from the prompt.
 func startCheck(t *testing.T, e *env, args string) {
 	t.Helper()
-	e.press("n")
+	e.Press("n")
 	if !e.m.Capturing() {
 		t.Fatalf("no run prompt:\n%s", screen(e))
 	}
-	e.press("ctrl+u")
-	e.typeText(args)
-	e.press("enter")
+	e.Press("ctrl+u")
+	e.Type(args)
+	e.Press("enter")
 }
 
 func TestLiveRunShowsEachHostsTaskThenTheRecap(t *testing.T) {
@@ -78,12 +78,12 @@ func finishedRun(t *testing.T, e *env) {
 func TestDrillDownFiltersChangedAndFailed(t *testing.T) {
 	e := setup(t, &runner{tasks: 3}, hostsNamed(three...), 120, 20)
 	finishedRun(t, e)
-	e.press("enter")
+	e.Press("enter")
 	e.waitFor(t, "results read", func() bool { return len(e.m.Events()) > 0 })
 	if n := len(e.m.Events()); n != 8 { // 3 tasks on 3 hosts, flaky-01 stopping after its failure at the second
 		t.Fatalf("%d results, want 8", n)
 	}
-	e.press("f")
+	e.Press("f")
 	e.waitFor(t, "changed results", func() bool { return e.m.filter == 1 && !e.m.loading })
 	for _, ev := range e.m.Events() {
 		if ev.Status != playbook.StatusChanged {
@@ -93,7 +93,7 @@ func TestDrillDownFiltersChangedAndFailed(t *testing.T) {
 	if len(e.m.Events()) != 3 {
 		t.Fatalf("%d changed results, want 3", len(e.m.Events()))
 	}
-	e.press("f")
+	e.Press("f")
 	e.waitFor(t, "failed results", func() bool { return e.m.filter == 2 && !e.m.loading })
 	if evs := e.m.Events(); len(evs) != 1 || evs[0].Host != "flaky-01" {
 		t.Fatalf("failed results %+v", evs)
@@ -106,7 +106,7 @@ func TestDrillDownFiltersChangedAndFailed(t *testing.T) {
 			t.Fatalf("the list keeps a result's outputs in memory: %+v", ev)
 		}
 	}
-	e.press("enter")
+	e.Press("enter")
 	e.waitFor(t, "the result read whole", func() bool { return strings.Contains(screen(e), "stderr") })
 	v := screen(e)
 	for _, want := range []string{"host    flaky-01", "task    task 02", "module  ansible.builtin.copy", "msg", "flaky host refuses", "stderr", "exit 1 on flaky-01"} {
@@ -114,7 +114,7 @@ func TestDrillDownFiltersChangedAndFailed(t *testing.T) {
 			t.Errorf("%q missing from the result:\n%s", want, v)
 		}
 	}
-	e.press("esc", "esc", "esc")
+	e.Press("esc", "esc", "esc")
 	if _, open := e.m.Open(); open {
 		t.Fatal("esc three times did not return to the history")
 	}
@@ -123,23 +123,23 @@ func TestDrillDownFiltersChangedAndFailed(t *testing.T) {
 func TestRerunFailedTargetsOnlyTheFailedHosts(t *testing.T) {
 	r := &runner{tasks: 3}
 	e := setup(t, r, hostsNamed(three...), 120, 20)
-	e.press("n", "ctrl+u")
-	e.typeText("flaky.yml tag:shop")
-	e.press("enter")
+	e.Press("n", "ctrl+u")
+	e.Type("flaky.yml tag:shop")
+	e.Press("enter")
 	c, ok := last[common.ConfirmMsg](e)
 	if !ok || c.Title != "Apply flaky.yml?" || !strings.Contains(c.Body, "tag shop") {
 		t.Fatalf("applying asks first: %+v", c)
 	}
-	e.drive(c.OnYes)
+	e.Drive(c.OnYes)
 	e.waitFor(t, "the run ends", func() bool { o, _ := e.m.Open(); return o.State == playbook.Failed && !e.m.live })
 	first, _ := e.m.Open()
-	e.msgs = nil
-	e.press("r")
+	e.Msgs = nil
+	e.Press("r")
 	c, ok = last[common.ConfirmMsg](e)
 	if !ok || !strings.Contains(c.Body, "flaky-01") || strings.Contains(c.Body, "web-01") {
 		t.Fatalf("rerun-failed asks first, naming the failed hosts only: %+v", c)
 	}
-	e.drive(c.OnYes)
+	e.Drive(c.OnYes)
 	e.waitFor(t, "the rerun ends", func() bool { o, _ := e.m.Open(); return o.ID != first.ID && o.State != playbook.Running })
 	if spec := r.lastSpec(); !slices.Equal(spec.Limit, []string{"flaky-01"}) {
 		t.Fatalf("the rerun ran on %v", spec.Limit)
@@ -154,12 +154,12 @@ func TestCancelRecordsTheRunCancelled(t *testing.T) {
 	e := setup(t, r, hostsNamed(three...), 120, 20)
 	startCheck(t, e, "base.yml all check")
 	r.gate <- struct{}{}
-	e.press("c")
+	e.Press("c")
 	e.waitFor(t, "cancelled", func() bool { o, _ := e.m.Open(); return o.State == playbook.Cancelled })
 	if v := screen(e); !strings.Contains(v, "cancelled") {
 		t.Fatalf("cancelled run on screen:\n%s", v)
 	}
-	e.press("esc")
+	e.Press("esc")
 	if v := screen(e); !strings.Contains(v, "cancelled") {
 		t.Fatalf("history shows the run cancelled:\n%s", v)
 	}
@@ -168,14 +168,14 @@ func TestCancelRecordsTheRunCancelled(t *testing.T) {
 func TestPasswordsAreMaskedAndReachTheRunner(t *testing.T) {
 	r := &runner{tasks: 1}
 	e := setup(t, r, hostsNamed(three...), 120, 20)
-	e.press("v")
-	e.typeText("s3cret-q:1")
+	e.Press("v")
+	e.Type("s3cret-q:1")
 	if v := screen(e); strings.Contains(v, "s3cret") || !strings.Contains(v, "Vault password") {
 		t.Fatalf("the vault prompt shows the password:\n%s", v)
 	}
-	e.press("enter", "B")
-	e.typeText("sudo-pw")
-	e.press("enter")
+	e.Press("enter", "B")
+	e.Type("sudo-pw")
+	e.Press("enter")
 	if s := e.m.Status(); !strings.Contains(s, "vault ●") || !strings.Contains(s, "become ●") {
 		t.Fatalf("status %q", s)
 	}
@@ -219,7 +219,7 @@ func TestParseRequest(t *testing.T) {
 
 func TestGotoFromInventoryPrefillsTheTarget(t *testing.T) {
 	e := setup(t, &runner{tasks: 1}, hostsNamed(three...), 120, 20)
-	e.drive(e.m.Update(common.GotoMsg{Pane: common.RunsPane, Target: "hosts:web-01,web-02"}))
+	e.Drive(e.m.Update(common.GotoMsg{Pane: common.RunsPane, Target: "hosts:web-01,web-02"}))
 	if v := screen(e); !e.m.Capturing() || !strings.Contains(v, "base.yml hosts:web-01,web-02") {
 		t.Fatalf("run prompt with the inventory's selection:\n%s", v)
 	}
@@ -245,7 +245,7 @@ func TestEverySizeFitsTheWidth(t *testing.T) {
 	finishedRun(t, e)
 	steps := [][]string{nil, {"enter"}, {"f", "f"}, {"enter"}, {"esc", "esc", "esc"}, {"n"}}
 	for _, keys := range steps {
-		e.press(keys...)
+		e.Press(keys...)
 		e.waitFor(t, "results", func() bool { return !e.m.loading })
 		for w := 40; w <= 300; w += 13 {
 			for h := 10; h <= 100; h += 9 {
@@ -269,7 +269,7 @@ func liveRun50x20(t testing.TB) *env {
 	for range 10 {
 		r.gate <- struct{}{}
 	}
-	e.drive(e.m.Start(playbook.Request{Playbook: "base.yml", Target: playbook.Target{Kind: playbook.TargetAll}, Mode: playbook.Check}))
+	e.Drive(e.m.Start(playbook.Request{Playbook: "base.yml", Target: playbook.Target{Kind: playbook.TargetAll}, Mode: playbook.Check}))
 	e.waitFor(t, "task 10", func() bool { return strings.Contains(screen(e), "task 10") && e.m.progress.Hosts["node-49"].Done >= 10 })
 	return e
 }
@@ -305,14 +305,14 @@ func TestMovement(t *testing.T) {
 			{"j", at{1, 0}}, {"k", at{0, 0}}, {"k", at{0, 0}}, {"ctrl+d", at{h, 1}}, {"G", at{n - 1, n - h}},
 			{"j", at{n - 1, n - h}}, {"ctrl+u", at{n - 1 - h, n - 1 - h}}, {"g", at{0, 0}},
 		} {
-			e.press(step.key)
+			e.Press(step.key)
 			if got := cur(); got != step.want {
 				t.Fatalf("%s after %s: %+v, want %+v (%d rows, %d shown)", what, step.key, got, step.want, n, h)
 			}
 		}
 	}
 	walk("hosts", len(e.m.hosts), e.m.height-len(e.m.head)-1, func() at { return at{e.m.hostList.Pos, e.m.hostList.Offset} })
-	e.press("enter")
+	e.Press("enter")
 	e.waitFor(t, "results read", func() bool { return len(e.m.Events()) > 0 })
 	walk("results", len(e.m.events), e.m.height-1, func() at { return at{e.m.evList.Pos, e.m.evList.Offset} })
 }
