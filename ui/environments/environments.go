@@ -62,11 +62,9 @@ type Model struct {
 
 	width, height int
 
-	matrix  *release.Matrix
-	changes <-chan struct{}
-	cancel  func()
-	done    chan struct{}    // closed by Close
-	health  common.HealthMsg // the last health sent to the status bar
+	matrix *release.Matrix
+	feed   *components.Feed // the matrix's changes
+	health common.HealthMsg // the last health sent to the status bar
 
 	filterText string
 	words      []string
@@ -82,7 +80,7 @@ type Model struct {
 
 // New returns the pane over the release service svc.
 func New(ctx *common.Context, svc *release.Service, keys KeyMap) *Model {
-	return &Model{ctx: ctx, svc: svc, keys: keys, rows: map[string]cachedRow{}, done: make(chan struct{})}
+	return &Model{ctx: ctx, svc: svc, keys: keys, rows: map[string]cachedRow{}, feed: components.NewFeed()}
 }
 
 // Title names the pane in its tab.
@@ -104,50 +102,24 @@ func (m *Model) Init() tea.Cmd {
 }
 
 // Close ends the subscription and the wait on it.
-func (m *Model) Close() {
-	if m.closed() {
-		return
-	}
-	close(m.done)
-	if m.cancel != nil {
-		m.cancel()
-	}
-}
+func (m *Model) Close() { m.feed.Close() }
 
-func (m *Model) closed() bool {
-	select {
-	case <-m.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// WaitCmd waits for the next change of svc's matrix on changes, until
-// done is closed.
-func WaitCmd(svc *release.Service, changes <-chan struct{}, done <-chan struct{}) tea.Cmd {
-	return func() tea.Msg {
-		select {
-		case <-changes:
-			return MatrixMsg{Matrix: svc.Matrix()}
-		case <-done:
-			return nil
-		}
-	}
+// waitCmd waits for the next change of the matrix.
+func (m *Model) waitCmd() tea.Cmd {
+	svc := m.svc
+	return m.feed.WaitCmd(func() tea.Msg { return MatrixMsg{Matrix: svc.Matrix()} })
 }
 
 // Update handles the matrix's messages and the pane's keys.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case subscribedMsg:
-		if m.closed() { // the session ended before the subscription came
-			msg.cancel()
+		if !m.feed.Subscribed(msg.changes, msg.cancel) {
 			return nil
 		}
-		m.changes, m.cancel = msg.changes, msg.cancel
-		return tea.Batch(m.SetMatrix(msg.matrix), WaitCmd(m.svc, m.changes, m.done))
+		return tea.Batch(m.SetMatrix(msg.matrix), m.waitCmd())
 	case MatrixMsg:
-		return tea.Batch(m.SetMatrix(msg.Matrix), WaitCmd(m.svc, m.changes, m.done))
+		return tea.Batch(m.SetMatrix(msg.Matrix), m.waitCmd())
 	case PromotedMsg:
 		return promotedToast(msg)
 	case FreezeMsg:

@@ -349,7 +349,7 @@ func TestCommands(t *testing.T) {
 // serve leaves no goroutine behind.
 func TestCloseEndsTheWait(t *testing.T) {
 	m := New(testContext(t, access.Operator), nil, NewKeyMap())
-	cmd := WaitCmd(nil, make(chan struct{}), m.done)
+	cmd := m.waitCmd()
 	got := make(chan tea.Msg, 1)
 	go func() { got <- cmd() }()
 	m.Close()

@@ -95,9 +95,7 @@ type Model struct {
 	width, height int
 
 	matrix  *release.Matrix
-	changes <-chan struct{}
-	cancel  func()
-	done    chan struct{} // closed by Close
+	changes *components.Feed // the matrix's changes
 
 	entries    []entry
 	visible    []int
@@ -129,7 +127,7 @@ type Model struct {
 
 // New returns the pane over the release service svc.
 func New(ctx *common.Context, svc *release.Service, keys KeyMap) *Model {
-	return &Model{ctx: ctx, svc: svc, keys: keys, rows: map[string]string{}, rowKey: map[string]*release.Cell{}, done: make(chan struct{})}
+	return &Model{ctx: ctx, svc: svc, keys: keys, rows: map[string]string{}, rowKey: map[string]*release.Cell{}, changes: components.NewFeed()}
 }
 
 // Title names the pane in its tab.
@@ -155,34 +153,17 @@ func (m *Model) Init() tea.Cmd {
 
 // Close ends the subscriptions and the waits on them.
 func (m *Model) Close() {
-	if m.closed() {
+	if m.changes.Closed() {
 		return
 	}
-	close(m.done)
-	if m.cancel != nil {
-		m.cancel()
-	}
+	m.changes.Close()
 	m.closeDetail()
 }
 
-func (m *Model) closed() bool {
-	select {
-	case <-m.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func waitCmd(svc *release.Service, changes <-chan struct{}, done <-chan struct{}) tea.Cmd {
-	return func() tea.Msg {
-		select {
-		case <-changes:
-			return matrixMsg{matrix: svc.Matrix()}
-		case <-done:
-			return nil
-		}
-	}
+// waitCmd waits for the next change of the matrix.
+func (m *Model) waitCmd() tea.Cmd {
+	svc := m.svc
+	return m.changes.WaitCmd(func() tea.Msg { return matrixMsg{matrix: svc.Matrix()} })
 }
 
 func feedCmd(gen int, feed <-chan release.Detail) tea.Cmd {
@@ -199,18 +180,16 @@ func feedCmd(gen int, feed <-chan release.Detail) tea.Cmd {
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case subscribedMsg:
-		if m.closed() { // the session ended before the subscription came
-			msg.cancel()
+		if !m.changes.Subscribed(msg.changes, msg.cancel) {
 			return nil
 		}
-		m.changes, m.cancel = msg.changes, msg.cancel
 		m.SetMatrix(msg.matrix)
-		return waitCmd(m.svc, m.changes, m.done)
+		return m.waitCmd()
 	case matrixMsg:
 		m.SetMatrix(msg.matrix)
-		return waitCmd(m.svc, m.changes, m.done)
+		return m.waitCmd()
 	case watchMsg:
-		if msg.gen != m.gen || m.closed() {
+		if msg.gen != m.gen || m.changes.Closed() {
 			if msg.cancel != nil {
 				msg.cancel()
 			}
