@@ -8,7 +8,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/vigilops/vigil/ops/release"
@@ -16,6 +18,26 @@ import (
 
 // Objects every namespace gets from Kubernetes or vigil: never seeded.
 var notSeeded = map[string]bool{"kube-root-ca.crt": true, freezeName: true, "kubernetes": true}
+
+// named is the seed objects a List call returned, known by their names.
+func named(list runtime.Object, err error) ([]release.SeedObject, error) {
+	if err != nil {
+		return nil, err
+	}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]release.SeedObject, len(items))
+	for i, o := range items {
+		a, err := meta.Accessor(o)
+		if err != nil {
+			return nil, err
+		}
+		out[i].Name = a.GetName()
+	}
+	return out, nil
+}
 
 // PlanSeed implements release.Seeder.
 func (c *Client) PlanSeed(ctx context.Context, from, to release.Target, selector string) (release.Seed, error) {
@@ -67,15 +89,7 @@ func (c *Client) PlanSeed(ctx context.Context, from, to release.Target, selector
 		return nil
 	}
 	if err := list("Deployment", func(t release.Target, o metav1.ListOptions) ([]release.SeedObject, error) {
-		l, err := csOf(t).AppsV1().Deployments(t.Namespace).List(ctx, o)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]release.SeedObject, len(l.Items))
-		for i, d := range l.Items {
-			out[i].Name = d.Name
-		}
-		return out, nil
+		return named(csOf(t).AppsV1().Deployments(t.Namespace).List(ctx, o))
 	}, apps); err != nil {
 		return seed, err
 	}
@@ -96,28 +110,12 @@ func (c *Client) PlanSeed(ctx context.Context, from, to release.Target, selector
 		return seed, err
 	}
 	if err := list("Service", func(t release.Target, o metav1.ListOptions) ([]release.SeedObject, error) {
-		l, err := csOf(t).CoreV1().Services(t.Namespace).List(ctx, o)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]release.SeedObject, len(l.Items))
-		for i, s := range l.Items {
-			out[i].Name = s.Name
-		}
-		return out, nil
+		return named(csOf(t).CoreV1().Services(t.Namespace).List(ctx, o))
 	}, metav1.ListOptions{}); err != nil {
 		return seed, err
 	}
 	if err := list("ConfigMap", func(t release.Target, o metav1.ListOptions) ([]release.SeedObject, error) {
-		l, err := csOf(t).CoreV1().ConfigMaps(t.Namespace).List(ctx, o)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]release.SeedObject, len(l.Items))
-		for i, s := range l.Items {
-			out[i].Name = s.Name
-		}
-		return out, nil
+		return named(csOf(t).CoreV1().ConfigMaps(t.Namespace).List(ctx, o))
 	}, metav1.ListOptions{}); err != nil {
 		return seed, err
 	}
