@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/config"
+	"github.com/vigilops/vigil/ops/notify"
 	"github.com/vigilops/vigil/ops/presence"
 )
 
@@ -68,10 +69,9 @@ type Service struct {
 	journal Journal
 	opt     Options
 
-	mu     sync.RWMutex
-	snap   *State
-	subs   map[int]chan struct{}
-	nextID int
+	mu   sync.RWMutex
+	snap *State
+	subs notify.Subscribers
 }
 
 // New builds the service; call Refresh to load the hosts.
@@ -85,7 +85,7 @@ func New(cloud Cloud, journal Journal, opt Options) *Service {
 	if opt.Probe == nil {
 		opt.Probe = ProbeSSH
 	}
-	return &Service{cloud: cloud, journal: journal, opt: opt, snap: &State{}, subs: map[int]chan struct{}{}}
+	return &Service{cloud: cloud, journal: journal, opt: opt, snap: &State{}}
 }
 
 // TemplatesFrom converts the config's host templates.
@@ -122,33 +122,13 @@ func (s *Service) State() *State {
 
 // Subscribe returns a channel that receives a value after each change of the
 // snapshot (coalesced: one pending value at most), and a function ending it.
-func (s *Service) Subscribe() (<-chan struct{}, func()) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id := s.nextID
-	s.nextID++
-	ch := make(chan struct{}, 1)
-	s.subs[id] = ch
-	return ch, func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if c, ok := s.subs[id]; ok {
-			close(c)
-			delete(s.subs, id)
-		}
-	}
-}
+func (s *Service) Subscribe() (<-chan struct{}, func()) { return s.subs.Subscribe() }
 
 func (s *Service) publish(snap *State) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.snap = snap
-	for _, ch := range s.subs {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
+	s.subs.Notify()
 }
 
 // Refresh reloads hosts, sizes and volumes from the cloud. On failure the

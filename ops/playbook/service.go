@@ -15,6 +15,7 @@ import (
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/inventory"
+	"github.com/vigilops/vigil/ops/notify"
 	"github.com/vigilops/vigil/ops/presence"
 )
 
@@ -66,8 +67,7 @@ type Service struct {
 	mu     sync.Mutex
 	live   map[string]*liveRun
 	recent []Run // finished runs, newest first
-	subs   map[int]chan struct{}
-	nextID int
+	subs   notify.Subscribers
 	lastID string
 }
 
@@ -92,38 +92,13 @@ func New(runner Runner, journal Journal, history *History, opt Options) (*Servic
 	}
 	return &Service{
 		runner: runner, journal: journal, history: history, opt: opt,
-		live: map[string]*liveRun{}, recent: recent, subs: map[int]chan struct{}{},
+		live: map[string]*liveRun{}, recent: recent,
 	}, nil
 }
 
 // Subscribe returns a channel that receives a value after changes to any
 // run (coalesced), and a function ending it.
-func (s *Service) Subscribe() (<-chan struct{}, func()) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id := s.nextID
-	s.nextID++
-	ch := make(chan struct{}, 1)
-	s.subs[id] = ch
-	return ch, func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if c, ok := s.subs[id]; ok {
-			close(c)
-			delete(s.subs, id)
-		}
-	}
-}
-
-// notify wakes the subscribers; the caller holds s.mu.
-func (s *Service) notify() {
-	for _, ch := range s.subs {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
-}
+func (s *Service) Subscribe() (<-chan struct{}, func()) { return s.subs.Subscribe() }
 
 // Runs lists the live runs, then the recent finished ones, newest first.
 func (s *Service) Runs() []Run {
@@ -328,7 +303,7 @@ func (s *Service) start(ctx context.Context, actor access.Actor, req Request, re
 	lr := &liveRun{t: newTracker(run, hosts, s.expectedTasks(req.Playbook, req.Mode)), cancel: cancel, done: make(chan struct{})}
 	s.mu.Lock()
 	s.live[run.ID] = lr
-	s.notify()
+	s.subs.Notify()
 	s.mu.Unlock()
 	// The run shows to every session until it is journaled.
 	end := presence.Begin(ctx, running(run, hosts))
@@ -408,7 +383,7 @@ func (s *Service) execute(ctx context.Context, actor access.Actor, lr *liveRun, 
 		e.Seq = seq
 		s.mu.Lock()
 		lr.t.apply(e)
-		s.notify()
+		s.subs.Notify()
 		s.mu.Unlock()
 		pending = append(pending, e)
 		if len(pending) >= flushEvents || time.Since(lastFlush) >= flushAge {
@@ -458,7 +433,7 @@ func (s *Service) execute(ctx context.Context, actor access.Actor, lr *liveRun, 
 		s.recent = s.recent[:s.opt.RecentRuns]
 	}
 	close(lr.done)
-	s.notify()
+	s.subs.Notify()
 	s.mu.Unlock()
 	lr.cancel()
 }
