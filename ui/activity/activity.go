@@ -271,17 +271,6 @@ func columns(w int) layout {
 	return l
 }
 
-func cell(s string, w int) string {
-	if w <= 0 {
-		return ""
-	}
-	s = ansi.Truncate(s, w, "…")
-	if sw := ansi.StringWidth(s); sw < w {
-		s += strings.Repeat(" ", w-sw)
-	}
-	return s
-}
-
 func (m *Model) resultStyle(r audit.Result) lipgloss.Style {
 	st := m.ctx.Styles
 	switch r {
@@ -300,9 +289,9 @@ func (m *Model) row(e *audit.Entry) row {
 		return r
 	}
 	c := m.cols
-	head := cell(e.Time.In(m.loc).Format(c.timeFmt), c.time) + " " +
-		cell(e.Actor, c.actor) + " " + cell(e.Action, c.action) + " " + cell(e.Target, c.target) + " "
-	res := cell(string(e.Result), c.result)
+	head := components.Cell(e.Time.In(m.loc).Format(c.timeFmt), c.time) + " " +
+		components.Cell(e.Actor, c.actor) + " " + components.Cell(e.Action, c.action) + " " + components.Cell(e.Target, c.target) + " "
+	res := components.Cell(string(e.Result), c.result)
 	r := row{plain: ansi.Truncate(head+res, m.width, "")}
 	r.styled = ansi.Truncate(m.ctx.Styles.Body.Render(head)+m.resultStyle(e.Result).Render(res), m.width, "")
 	m.rows[e.Seq] = r
@@ -406,8 +395,8 @@ func (m *Model) View() string {
 	var b strings.Builder
 	c := m.cols
 	if m.height > 1 {
-		hdr := cell("TIME", c.time) + " " + cell("ACTOR", c.actor) + " " + cell("ACTION", c.action) + " " +
-			cell("TARGET", c.target) + " " + cell("RESULT", c.result)
+		hdr := components.Cell("TIME", c.time) + " " + components.Cell("ACTOR", c.actor) + " " + components.Cell("ACTION", c.action) + " " +
+			components.Cell("TARGET", c.target) + " " + components.Cell("RESULT", c.result)
 		b.WriteString(st.TableHeader.Render(ansi.Truncate(hdr, m.width, "")))
 	}
 	end := min(m.list.Offset+m.listHeight(), len(m.visible))

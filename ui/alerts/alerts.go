@@ -19,6 +19,7 @@ import (
 
 	"github.com/vigilops/vigil/ops/incident"
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/components"
 )
 
 // HighlightFor is how long a newly arrived alert stays highlighted.
@@ -741,16 +742,8 @@ func Age(d time.Duration) string {
 	return strconv.Itoa(int(d.Hours()/24)) + "d"
 }
 
-func cell(s string, w int) string {
-	if w <= 0 {
-		return ""
-	}
-	s = ansi.Truncate(printable(s), w, "…")
-	if sw := ansi.StringWidth(s); sw < w {
-		s += strings.Repeat(" ", w-sw)
-	}
-	return s
-}
+// cell fits outside text to w cells.
+func cell(s string, w int) string { return components.Cell(printable(s), w) }
 
 func cellRight(s string, w int) string {
 	if sw := ansi.StringWidth(s); sw < w {

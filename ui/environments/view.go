@@ -8,6 +8,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vigilops/vigil/ops/release"
+	"github.com/vigilops/vigil/ui/components"
 	"github.com/vigilops/vigil/ui/styles"
 )
 
@@ -76,18 +77,6 @@ func HealthStyle(h release.Health, st *styles.Styles) lipgloss.Style {
 	return st.Muted
 }
 
-// pad cuts s to w cells, or pads it with spaces to w.
-func pad(s string, w int) string {
-	if w <= 0 {
-		return ""
-	}
-	s = ansi.Truncate(s, w, "…")
-	if sw := ansi.StringWidth(s); sw < w {
-		s += strings.Repeat(" ", w-sw)
-	}
-	return s
-}
-
 // cellText is a cell's plain text, without its drift marker: cw-3 wide.
 // A cell of an empty environment says so rather than showing an absent app.
 func cellText(c *release.Cell, cw int, empty bool) string {
@@ -97,9 +86,9 @@ func cellText(c *release.Cell, cw int, empty bool) string {
 	}
 	if c.Workload == nil {
 		if empty {
-			return pad("∅ empty", inner)
+			return components.Cell("∅ empty", inner)
 		}
-		return pad("-", inner)
+		return components.Cell("-", inner)
 	}
 	glyph := Mark(c.Health)
 	tail := fmt.Sprintf(" %d/%d %s", c.Workload.Ready, c.Workload.Desired, glyph)
@@ -107,7 +96,7 @@ func cellText(c *release.Cell, cw int, empty bool) string {
 		tail = " " + glyph
 	}
 	vw := min(inner-ansi.StringWidth(tail), maxVersion)
-	return pad(pad(c.Version, vw)+tail, inner)
+	return components.Cell(components.Cell(c.Version, vw)+tail, inner)
 }
 
 // renderCell draws a cell cw wide: the drift marker, then the text, the
@@ -116,7 +105,7 @@ func cellText(c *release.Cell, cw int, empty bool) string {
 func (m *Model) renderCell(c *release.Cell, cw int, selected, empty bool) string {
 	st := m.ctx.Styles
 	if cw < 3 {
-		return pad("", cw)
+		return components.Cell("", cw)
 	}
 	mark := " "
 	if c.Drift {
@@ -155,7 +144,7 @@ func (m *Model) renderRow(r *release.Row, cursor bool) string {
 	}
 	l := m.lay
 	var b strings.Builder
-	name := pad(r.App, l.app)
+	name := components.Cell(r.App, l.app)
 	if cursor {
 		b.WriteString(st.Title.Render(name))
 	} else {
@@ -175,7 +164,7 @@ func (m *Model) header() string {
 	l := m.lay
 	now := m.ctx.Now()
 	var b strings.Builder
-	b.WriteString(pad("APP", l.app))
+	b.WriteString(components.Cell("APP", l.app))
 	for i := l.first; i < min(l.first+l.shown, len(m.matrix.Envs)); i++ {
 		e := m.matrix.Envs[i]
 		h := e.Name
@@ -191,7 +180,7 @@ func (m *Model) header() string {
 		if m.isEmpty(i) {
 			h += " ∅"
 		}
-		b.WriteString("  " + pad(h, l.cell-2))
+		b.WriteString("  " + components.Cell(h, l.cell-2))
 	}
 	return m.ctx.Styles.TableHeader.Render(ansi.Truncate(b.String(), m.width, ""))
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigilops/vigil/ops/inventory"
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/components"
 )
 
 // Timeouts of the actions: a host action waits for the cloud to complete
@@ -363,12 +364,12 @@ func (m *Model) creationLines() []string {
 	for _, n := range c.names {
 		p, seen := c.stage[n]
 		var b strings.Builder
-		b.WriteString(cell(n, 18))
+		b.WriteString(components.Cell(n, 18))
 		for _, s := range stages {
 			b.WriteString(" ")
 			switch {
 			case seen && p.Stage == inventory.StageFailed:
-				b.WriteString(st.Muted.Render(cell("·", 2) + s.String()))
+				b.WriteString(st.Muted.Render(components.Cell("·", 2) + s.String()))
 			case seen && p.Stage >= s:
 				b.WriteString(st.StatusOK.Render("✓ " + s.String()))
 			default:

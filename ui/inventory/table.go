@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vigilops/vigil/ops/inventory"
+	"github.com/vigilops/vigil/ui/components"
 )
 
 // column is one column of the host table; flex columns share the width
@@ -87,17 +88,6 @@ func layout(width int) []column {
 	return out
 }
 
-func cell(s string, w int) string {
-	if w <= 0 {
-		return ""
-	}
-	s = ansi.Truncate(s, w, "…")
-	if sw := ansi.StringWidth(s); sw < w {
-		s += strings.Repeat(" ", w-sw)
-	}
-	return s
-}
-
 func (m *Model) header() string {
 	var b strings.Builder
 	b.WriteString(strings.Repeat(" ", mark))
@@ -105,7 +95,7 @@ func (m *Model) header() string {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(cell(c.title, c.width))
+		b.WriteString(components.Cell(c.title, c.width))
 	}
 	return ansi.Truncate(b.String(), m.width, "")
 }
@@ -118,7 +108,7 @@ func (m *Model) plain(j int) string {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(cell(c.cell(r, h, m), c.width))
+		b.WriteString(components.Cell(c.cell(r, h, m), c.width))
 	}
 	return b.String()
 }
@@ -148,7 +138,7 @@ func (m *Model) row(j int, mk string) string {
 			if i > 0 {
 				b.WriteString(st.Body.Render(" "))
 			}
-			text := cell(c.cell(rw, h, m), c.width)
+			text := components.Cell(c.cell(rw, h, m), c.width)
 			if c.title == "STATUS" {
 				b.WriteString(m.statusStyle(h.Status).Render(text))
 			} else {

@@ -9,20 +9,9 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vigilops/vigil/ops/release"
+	"github.com/vigilops/vigil/ui/components"
 	"github.com/vigilops/vigil/ui/environments"
 )
-
-// pad cuts s to w cells, or pads it with spaces to w.
-func pad(s string, w int) string {
-	if w <= 0 {
-		return ""
-	}
-	s = ansi.Truncate(s, w, "…")
-	if sw := ansi.StringWidth(s); sw < w {
-		s += strings.Repeat(" ", w-sw)
-	}
-	return s
-}
 
 // Bar draws n of total as a bar w cells wide.
 func Bar(n, total int32, w int) string {
@@ -78,16 +67,16 @@ func (m *Model) row(e entry, cursor bool) string {
 	if !w.ChangedAt.IsZero() {
 		age = environments.Age(m.ctx.Now().Sub(w.ChangedAt))
 	}
-	head := pad(e.env, c.env) + " " + pad(e.app, c.app) + " " + pad(e.cell.Version, c.version) + " "
+	head := components.Cell(e.env, c.env) + " " + components.Cell(e.app, c.app) + " " + components.Cell(e.cell.Version, c.version) + " "
 	bar := Bar(w.Updated, w.Desired, c.bar)
-	counts := " " + pad(fmt.Sprintf("%d/%d", w.Ready, w.Desired), c.counts) + " "
-	tail := " " + pad(age, c.age) + " " + pad(by, c.by)
+	counts := " " + components.Cell(fmt.Sprintf("%d/%d", w.Ready, w.Desired), c.counts) + " "
+	tail := " " + components.Cell(age, c.age) + " " + components.Cell(by, c.by)
 	var s string
 	if cursor {
-		s = st.TableSelected.Render(ansi.Truncate(head+bar+counts+pad(health, c.health)+tail, m.width, ""))
+		s = st.TableSelected.Render(ansi.Truncate(head+bar+counts+components.Cell(health, c.health)+tail, m.width, ""))
 	} else {
 		hs := environments.HealthStyle(e.cell.Health, st)
-		s = ansi.Truncate(st.Body.Render(head)+hs.Render(bar)+st.Body.Render(counts)+hs.Render(pad(health, c.health))+st.Muted.Render(tail), m.width, "")
+		s = ansi.Truncate(st.Body.Render(head)+hs.Render(bar)+st.Body.Render(counts)+hs.Render(components.Cell(health, c.health))+st.Muted.Render(tail), m.width, "")
 		m.rows[k], m.rowKey[k] = s, e.cell
 	}
 	return s
@@ -95,8 +84,8 @@ func (m *Model) row(e entry, cursor bool) string {
 
 func (m *Model) listHeader() string {
 	c := m.cols()
-	h := pad("ENV", c.env) + " " + pad("APP", c.app) + " " + pad("VERSION", c.version) + " " + pad("PROGRESS", c.bar+c.counts+2) +
-		pad("HEALTH", c.health) + " " + pad("AGE", c.age) + " " + pad("BY", c.by)
+	h := components.Cell("ENV", c.env) + " " + components.Cell("APP", c.app) + " " + components.Cell("VERSION", c.version) + " " + components.Cell("PROGRESS", c.bar+c.counts+2) +
+		components.Cell("HEALTH", c.health) + " " + components.Cell("AGE", c.age) + " " + components.Cell("BY", c.by)
 	return m.ctx.Styles.TableHeader.Render(ansi.Truncate(h, m.width, ""))
 }
 
@@ -195,7 +184,7 @@ func (m *Model) detailLines() []string {
 		if c.Status != "True" {
 			s = st.StatusWarn
 		}
-		lines = append(lines, fmt.Sprintf("%-12s %s %s %s ago: %s", c.Type, s.Render(pad(c.Status, 7)), c.Reason, environments.Age(now.Sub(c.Updated)), c.Message))
+		lines = append(lines, fmt.Sprintf("%-12s %s %s %s ago: %s", c.Type, s.Render(components.Cell(c.Status, 7)), c.Reason, environments.Age(now.Sub(c.Updated)), c.Message))
 	}
 	if len(d.Pods) > 0 {
 		lines = append(lines, m.section("PODS"))
@@ -256,7 +245,7 @@ func (m *Model) chooseLines() []string {
 	lines := []string{st.Title.Render(fmt.Sprintf("Roll %s in %s back to which revision?", m.app, m.env)),
 		st.Muted.Render("↑/↓ choose · enter roll back · esc cancel"), ""}
 	for i, r := range m.history {
-		l := pad(m.revisionLine(r), m.width)
+		l := components.Cell(m.revisionLine(r), m.width)
 		if i == m.choice {
 			l = st.TableSelected.Render(l)
 		}

@@ -11,18 +11,8 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vigilops/vigil/ops/playbook"
+	"github.com/vigilops/vigil/ui/components"
 )
-
-func cell(s string, w int) string {
-	if w <= 0 {
-		return ""
-	}
-	s = ansi.Truncate(s, w, "…")
-	if sw := ansi.StringWidth(s); sw < w {
-		s += strings.Repeat(" ", w-sw)
-	}
-	return s
-}
 
 func num(n int) string {
 	if n == 0 {
@@ -56,7 +46,7 @@ func joinCells(cells []string, widths []int) string {
 		if b.Len() > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(cell(s, widths[i]))
+		b.WriteString(components.Cell(s, widths[i]))
 	}
 	return b.String()
 }
@@ -107,8 +97,8 @@ func (m *Model) rebuild() {
 			started = r.Started.In(loc).Format("15:04:05")
 		}
 		left := joinCells([]string{started, r.Playbook, r.Target.String(), string(r.Mode), r.Actor}, c[:5])
-		line := st.Body.Render(left+" ") + m.stateStyle(r.State).Render(cell(string(r.State), c[5])) +
-			st.Body.Render(" "+cell(recapLine(r.Recap), c[6]))
+		line := st.Body.Render(left+" ") + m.stateStyle(r.State).Render(components.Cell(string(r.State), c[5])) +
+			st.Body.Render(" "+components.Cell(recapLine(r.Recap), c[6]))
 		m.runRows = append(m.runRows, ansi.Truncate(line, m.width, ""))
 	}
 	m.list.Follow(len(m.runs), m.listHeight())
@@ -201,15 +191,15 @@ func (m *Model) rebuildRun() {
 		}
 		counts := []int{rc.OK, rc.Changed, rc.Unreachable, rc.Failed, rc.Skipped, rc.Rescued, rc.Ignored}
 		var b strings.Builder
-		b.WriteString(st.Body.Render(cell(h, hw) + " "))
+		b.WriteString(st.Body.Render(components.Cell(h, hw) + " "))
 		if tw > 0 {
-			b.WriteString(st.Body.Render(cell(task, tw) + " "))
+			b.WriteString(st.Body.Render(components.Cell(task, tw) + " "))
 		}
 		if lw > 0 {
-			b.WriteString(m.statusStyle(playbook.Status(last)).Render(cell(last, lw)) + " ")
+			b.WriteString(m.statusStyle(playbook.Status(last)).Render(components.Cell(last, lw)) + " ")
 		}
 		for i, n := range counts {
-			text := cell(num(n), cw)
+			text := components.Cell(num(n), cw)
 			switch {
 			case n > 0 && (i == 2 || i == 3):
 				text = st.StatusCrit.Render(text)
@@ -258,8 +248,8 @@ func (m *Model) rebuildEvents() {
 	m.evRows = m.evRows[:0]
 	for _, e := range m.events {
 		msg := strings.Join(strings.Fields(e.Msg), " ")
-		line := st.Body.Render(cell(e.Host, hw)+" ") + m.statusStyle(e.Status).Render(cell(string(e.Status), sw)) +
-			st.Body.Render(" "+cell(e.Task, tw)+" "+cell(msg, mw))
+		line := st.Body.Render(components.Cell(e.Host, hw)+" ") + m.statusStyle(e.Status).Render(components.Cell(string(e.Status), sw)) +
+			st.Body.Render(" "+components.Cell(e.Task, tw)+" "+components.Cell(msg, mw))
 		m.evRows = append(m.evRows, ansi.Truncate(line, m.width, ""))
 	}
 	m.evList.Follow(len(m.events), m.height-1)
