@@ -27,12 +27,7 @@ func (m *Model) Commands() []components.Spec {
 		},
 		{
 			Name: "prepare", Args: "ENV", Help: "create ENV's namespace and seed it from the environment before it, after a preview",
-			Complete: func(i int) []string {
-				if i == 0 {
-					return m.envNames()
-				}
-				return nil
-			},
+			Complete: m.completeEnv,
 			Run: func(args []string) (tea.Cmd, error) {
 				if len(args) != 1 {
 					return nil, fmt.Errorf("prepare takes an environment: :prepare ENV, e.g. :prepare test")
@@ -42,12 +37,7 @@ func (m *Model) Commands() []components.Spec {
 		},
 		{
 			Name: "freeze", Args: "ENV REASON DURATION", Help: "stop promotions into ENV for DURATION (e.g. 2h), saying why",
-			Complete: func(i int) []string {
-				if i == 0 {
-					return m.envNames()
-				}
-				return nil
-			},
+			Complete: m.completeEnv,
 			Run: func(args []string) (tea.Cmd, error) {
 				if len(args) != 3 {
 					return nil, fmt.Errorf("freeze takes an environment, a reason and a duration: :freeze prod 'release window' 2h (quote a reason with spaces)")
@@ -61,12 +51,7 @@ func (m *Model) Commands() []components.Spec {
 		},
 		{
 			Name: "unfreeze", Args: "ENV", Help: "allow promotions into ENV again",
-			Complete: func(i int) []string {
-				if i == 0 {
-					return m.envNames()
-				}
-				return nil
-			},
+			Complete: m.completeEnv,
 			Run: func(args []string) (tea.Cmd, error) {
 				if len(args) != 1 {
 					return nil, fmt.Errorf("unfreeze takes an environment: :unfreeze ENV")
@@ -89,6 +74,14 @@ func (m *Model) complete(i int) []string {
 		}
 		return apps
 	case 1:
+		return m.envNames()
+	}
+	return nil
+}
+
+// completeEnv completes a command whose one argument is an environment.
+func (m *Model) completeEnv(i int) []string {
+	if i == 0 {
 		return m.envNames()
 	}
 	return nil
