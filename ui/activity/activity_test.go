@@ -13,7 +13,6 @@ import (
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
 	"github.com/vigilops/vigil/ops/presence"
-	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/uitest"
 )
@@ -32,10 +31,7 @@ func setup(t *testing.T, entries ...audit.Entry) (*Model, *audit.Journal) {
 			t.Fatal(err)
 		}
 	}
-	th, err := themes.Load("dark", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	th := uitest.Theme(t)
 	ctx := &common.Context{Config: config.Default(), Actor: access.Actor{Name: "alice", Role: access.Operator},
 		Journal: j, Now: func() time.Time { return t0 }}
 	ctx.SetTheme(th)

@@ -28,7 +28,6 @@ import (
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
 	"github.com/vigilops/vigil/ops/incident"
-	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/app"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/uitest"
@@ -131,10 +130,7 @@ func TestLabAcknowledgeFromThePane(t *testing.T) {
 	defer stopRun()
 	go svc.Run(runCtx)
 
-	theme, err := themes.Load("dark", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	theme := uitest.Theme(t)
 	actor := access.Actor{Name: "ana-" + hex.EncodeToString(suffix), Role: access.Operator, Source: "local"}
 	cfg := &config.Config{Identity: config.Identity{Name: actor.Name, Role: "operator"},
 		Prometheus: &config.Prometheus{URL: promURL}, Alertmanager: &config.Alertmanager{URLs: []string{amURL}}}

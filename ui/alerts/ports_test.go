@@ -16,7 +16,6 @@ import (
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
 	"github.com/vigilops/vigil/ops/incident"
-	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/uitest"
 )
@@ -160,10 +159,7 @@ func newFixture(t testing.TB, role access.Role) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	th, err := themes.Load("dark", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	th := uitest.Theme(t)
 	f.ctx = &common.Context{Config: config.Default(), Actor: access.Actor{Name: "alice", Role: role, Source: "local"},
 		Journal: j, Services: &common.Services{Incident: f.svc}, Base: context.Background(), Now: f.clock.Now}
 	f.ctx.SetTheme(th)

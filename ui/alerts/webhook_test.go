@@ -23,7 +23,6 @@ import (
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
 	"github.com/vigilops/vigil/ops/incident"
-	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/app"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/uitest"
@@ -107,10 +106,7 @@ func postAlert(t *testing.T, amURL, labels string) {
 // console opens the shell with the Alerts pane over svc in a teatest program.
 func console(t *testing.T, svc *incident.Service, j *audit.Journal, cfg *config.Config) (*uitest.Probe, *teatest.TestModel) {
 	t.Helper()
-	theme, err := themes.Load("dark", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	theme := uitest.Theme(t)
 	console := app.New(app.Options{Config: cfg, Theme: theme, Actor: access.Actor{Name: "ana", Role: access.Operator},
 		Journal: j, Services: &common.Services{Incident: svc}, Now: time.Now})
 	t.Cleanup(console.Close)

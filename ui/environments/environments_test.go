@@ -14,7 +14,6 @@ import (
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/config"
 	"github.com/vigilops/vigil/ops/release"
-	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/uitest"
 )
@@ -23,10 +22,7 @@ var fixedNow = time.Date(2026, 11, 29, 14, 2, 31, 0, time.UTC)
 
 func testContext(t testing.TB, role access.Role) *common.Context {
 	t.Helper()
-	theme, err := themes.Load("dark", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	theme := uitest.Theme(t)
 	ctx := &common.Context{Config: &config.Config{Kubernetes: &config.Kubernetes{AppSelector: "app.kubernetes.io/part-of"}},
 		Actor: access.Actor{Name: "alice", Role: role}, Services: &common.Services{}, Base: context.Background(),
 		Now: func() time.Time { return fixedNow }}

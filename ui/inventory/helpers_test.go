@@ -14,7 +14,6 @@ import (
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
 	"github.com/vigilops/vigil/ops/inventory"
-	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/common"
 	uinv "github.com/vigilops/vigil/ui/inventory"
 	"github.com/vigilops/vigil/ui/uitest"
@@ -166,10 +165,7 @@ type env struct {
 
 func newContext(t testing.TB, j *audit.Journal, role access.Role) *common.Context {
 	t.Helper()
-	th, err := themes.Load("dark", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	th := uitest.Theme(t)
 	ctx := &common.Context{Config: config.Default(), Actor: access.Actor{Name: "alice", Role: role, Source: "local"},
 		Journal: j, Services: &common.Services{}, Base: context.Background(), Now: func() time.Time { return t0 }}
 	ctx.SetTheme(th)

@@ -13,7 +13,6 @@ import (
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
-	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/app"
 	"github.com/vigilops/vigil/ui/common"
 	uinv "github.com/vigilops/vigil/ui/inventory"
@@ -29,10 +28,7 @@ type shell struct {
 
 func newShell(t testing.TB, cfg *config.Config, svc *common.Services, j *audit.Journal, now func() time.Time, w, h int) *shell {
 	t.Helper()
-	th, err := themes.Load("dark", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	th := uitest.Theme(t)
 	m := app.New(app.Options{Config: cfg, Theme: th, Services: svc, Journal: j, Now: now, Context: context.Background(),
 		Actor: access.Actor{Name: "alice", Role: access.Operator, Source: "local"}})
 	p := &uitest.Probe{Model: m}

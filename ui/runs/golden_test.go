@@ -14,7 +14,6 @@ import (
 
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/config"
-	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/app"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/runs"
@@ -25,10 +24,7 @@ import (
 // a run of flaky.yml in check mode where flaky-01 fails.
 func TestGolden(t *testing.T) {
 	cfg := &config.Config{Identity: config.Identity{Name: "alice", Role: "operator"}, Ansible: &config.Ansible{}}
-	th, err := themes.Load("dark", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	th := uitest.Theme(t)
 	for _, size := range [][2]int{{80, 24}, {120, 40}} {
 		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
 			for _, c := range []struct {

@@ -15,7 +15,6 @@ import (
 	"github.com/vigilops/vigil/ops/config"
 	"github.com/vigilops/vigil/ops/inventory"
 	"github.com/vigilops/vigil/ops/playbook"
-	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/uitest"
 )
@@ -154,10 +153,7 @@ func HostsNamed(names ...string) []inventory.Host { return hostsNamed(names...) 
 func setup(t testing.TB, r *runner, hosts []inventory.Host, w, h int) *env {
 	t.Helper()
 	svc, j := NewTestService(t, r, hosts)
-	th, err := themes.Load("dark", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	th := uitest.Theme(t)
 	ctx := &common.Context{Config: config.Default(), Actor: access.Actor{Name: "alice", Role: access.Operator, Source: "local"},
 		Journal: j, Services: &common.Services{Playbook: svc}, Base: context.Background(), Now: func() time.Time { return t0 }}
 	ctx.SetTheme(th)

@@ -1,6 +1,7 @@
 // Package uitest is what the UI packages' tests share: key presses by name,
-// a console that keeps its last frame, views in the ASCII profile, and the
-// check that a view fits its size. Only tests import it.
+// the dark theme, a driver of a pane's commands, a console that keeps its
+// last frame, views in the ASCII profile, and the check that a view fits
+// its size. Only tests import it.
 package uitest
 
 import (
@@ -15,6 +16,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/vigilops/vigil/themes"
 )
 
 var named = map[string]tea.Key{
@@ -157,4 +160,14 @@ func containsAll(s string, wants []string) bool {
 		}
 	}
 	return true
+}
+
+// Theme is the dark theme, the one sessions start with and goldens hold.
+func Theme(t testing.TB) *themes.Theme {
+	t.Helper()
+	th, err := themes.Load("dark", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return th
 }
