@@ -68,11 +68,10 @@ func (m *Model) actionKey(k tea.KeyPressMsg, app, env string) tea.Cmd {
 			m.choosing = true
 			return cmd
 		}
-		if m.history == nil {
-			m.choosing = true
-			return nil
-		}
-		return m.startChoose()
+		// The history read when the detail opened may predate the
+		// revision now rolling out: read it again, then choose.
+		m.choosing = true
+		return m.historyCmd()
 	case key.Matches(k, m.keys.Pause.Binding):
 		if c, ok := m.cell(app, env); ok && c.Workload.Paused {
 			return m.ResumeCmd(app, env)

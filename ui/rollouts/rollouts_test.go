@@ -104,6 +104,12 @@ func open(m *Model) {
 	m.Update(HistoryMsg{gen: m.gen, Revisions: testHistory()})
 }
 
+// choose presses u, which reads the history again, and delivers it.
+func choose(m *Model) {
+	press(m, "u")
+	m.Update(HistoryMsg{gen: m.gen, Revisions: testHistory()})
+}
+
 func press(m *Model, keys ...string) tea.Cmd {
 	var cmd tea.Cmd
 	for _, k := range keys {
@@ -126,7 +132,7 @@ func TestGolden(t *testing.T) {
 			t.Run("choose", func(t *testing.T) {
 				m := newModel(t, access.Operator, sz[0], sz[1])
 				open(m)
-				press(m, "u")
+				choose(m)
 				golden.RequireEqual(t, uitest.ASCII(t, m.View()))
 			})
 		})
@@ -201,7 +207,12 @@ func TestGoto(t *testing.T) {
 func TestChooseRevision(t *testing.T) {
 	m := newModel(t, access.Operator, 120, 40)
 	open(m)
-	press(m, "u")
+	// A history read before the new revision appeared is read again.
+	m.Update(HistoryMsg{gen: m.gen, Revisions: testHistory()[:1]})
+	if cmd := press(m, "u"); cmd == nil || m.mode == chooseMode {
+		t.Fatal("u chose from the stale history instead of reading it again")
+	}
+	m.Update(HistoryMsg{gen: m.gen, Revisions: testHistory()})
 	if m.mode != chooseMode || m.history[m.choice].Number != 3 {
 		t.Fatalf("u: mode %d, choice %d", m.mode, m.choice)
 	}
@@ -283,7 +294,7 @@ func TestEverySize(t *testing.T) {
 		case "detail":
 			open(m)
 		case "choose":
-			press(m, "u")
+			choose(m)
 		case "prompt":
 			press(m, "esc", "s")
 		}
