@@ -187,6 +187,9 @@ func (m *Model) SetFilter(s string) {
 // Filter is the current filter text.
 func (m *Model) Filter() string { return m.filterText }
 
+// FilterHint is the filter's syntax, shown in the empty filter bar.
+func (m *Model) FilterHint() string { return `actor:NAME target:PATH or words` }
+
 func (m *Model) refilter() {
 	m.visible = m.visible[:0]
 	for i := range m.entries {

@@ -320,6 +320,9 @@ func (m *Model) SetFilter(s string) {
 // Filter is the current filter text.
 func (m *Model) Filter() string { return m.filterText }
 
+// FilterHint is the filter's syntax, shown in the empty filter bar.
+func (m *Model) FilterHint() string { return `matchers, e.g. severity="critical",namespace=~"prod.*"` }
+
 // FilterError is the parser's error for the current filter text, if any.
 func (m *Model) FilterError() error { return m.filterErr }
 

@@ -326,7 +326,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case key.Matches(k, m.keys.Filter.Binding):
 		if f, ok := m.Pane().(Filterable); ok {
-			return m.filter.Open(f.Filter())
+			return m.filter.Open(f.Filter(), f.FilterHint())
 		}
 		return common.ToastCmd(common.Info, m.Pane().Title()+" has nothing to filter")
 	case key.Matches(k, m.keys.NextPane.Binding):

@@ -447,3 +447,13 @@ func TestPresenceInTabBar(t *testing.T) {
 		t.Fatalf("bob still shown after leaving: %q", first())
 	}
 }
+
+// The empty filter bar shows the focused pane's filter syntax.
+func TestFilterBarShowsThePaneSyntax(t *testing.T) {
+	m := newShell(t, nil, nil)
+	m.Update(keyMsg("5"))
+	m.Update(keyMsg("/"))
+	if s := screen(m); !strings.Contains(s, "actor:NAME target:PATH or words") {
+		t.Fatalf("filter bar without the Activity syntax:\n%s", s)
+	}
+}

@@ -31,6 +31,8 @@ type Pane interface {
 type Filterable interface {
 	SetFilter(string)
 	Filter() string
+	// FilterHint shows the filter's syntax in the empty filter bar.
+	FilterHint() string
 }
 
 // Commander panes add palette commands of their own.

@@ -223,7 +223,7 @@ func TestToasts(t *testing.T) {
 
 func TestFilterBar(t *testing.T) {
 	f := NewFilterBar(NewFilterKeys(), testStyles(t))
-	f.Open("actor:bob")
+	f.Open("actor:bob", "actor:NAME")
 	f.Update(uitest.Key("x"))
 	if f.Value() != "actor:bobx" {
 		t.Fatalf("typing gave %q", f.Value())
@@ -232,7 +232,7 @@ func TestFilterBar(t *testing.T) {
 	if f.Active() || f.Value() != "actor:bobx" {
 		t.Fatal("enter should keep the filter and close the bar")
 	}
-	f.Open("actor:bob")
+	f.Open("actor:bob", "actor:NAME")
 	f.Update(uitest.Key("esc"))
 	if f.Active() || f.Value() != "" {
 		t.Fatalf("esc left %q, want the filter cleared", f.Value())

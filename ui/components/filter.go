@@ -41,9 +41,7 @@ type FilterBar struct {
 
 // NewFilterBar returns a closed filter bar.
 func NewFilterBar(keys FilterKeys, st *styles.Styles) *FilterBar {
-	in := newInput("/", st)
-	in.Placeholder = "actor:NAME target:PATH or text"
-	return &FilterBar{Keys: keys, input: in}
+	return &FilterBar{Keys: keys, input: newInput("/", st)}
 }
 
 // SetStyles restyles the bar after a theme change.
@@ -52,9 +50,11 @@ func (f *FilterBar) SetStyles(st *styles.Styles) { setInputStyles(&f.input, st) 
 // Active reports whether the bar has the keyboard.
 func (f *FilterBar) Active() bool { return f.open }
 
-// Open gives the bar the keyboard, starting from the pane's current filter.
-func (f *FilterBar) Open(current string) tea.Cmd {
+// Open gives the bar the keyboard, starting from the pane's current filter,
+// with hint (the pane's filter syntax) shown while it is empty.
+func (f *FilterBar) Open(current, hint string) tea.Cmd {
 	f.open = true
+	f.input.Placeholder = hint
 	f.input.SetValue(current)
 	f.input.CursorEnd()
 	return f.input.Focus()

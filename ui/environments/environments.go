@@ -285,6 +285,9 @@ func (m *Model) SetFilter(s string) {
 // Filter is the current filter text.
 func (m *Model) Filter() string { return m.filterText }
 
+// FilterHint is the filter's syntax, shown in the empty filter bar.
+func (m *Model) FilterHint() string { return `words of an app name or version` }
+
 func (m *Model) refilter() {
 	m.visible = m.visible[:0]
 	if m.matrix == nil {

@@ -290,6 +290,9 @@ func (m *Model) SetFilter(s string) {
 // Filter is the current filter text.
 func (m *Model) Filter() string { return m.filterText }
 
+// FilterHint is the filter's syntax, shown in the empty filter bar.
+func (m *Model) FilterHint() string { return `words of an environment, app or version` }
+
 func (m *Model) refilter() {
 	words := strings.Fields(strings.ToLower(m.filterText))
 	m.visible = m.visible[:0]
