@@ -137,14 +137,18 @@ func TestPromotionHooksFromConfig(t *testing.T) {
 	}
 	// The rollout began after the hook completed: the ReplicaSet of the
 	// promoted image is no older than the job's completion.
-	rss, err := f.cs.AppsV1().ReplicaSets(ns).List(f.ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=api"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The deployment controller creates that ReplicaSet shortly after
+	// Promote returns: wait for it.
 	var promoted *metav1.Time
-	for _, rs := range rss.Items {
-		if rs.Spec.Template.Spec.Containers[0].Image == "registry.lab.local/test/api:2.0.0" {
-			promoted = &rs.CreationTimestamp
+	for deadline := time.Now().Add(30 * time.Second); promoted == nil && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		rss, err := f.cs.AppsV1().ReplicaSets(ns).List(f.ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=api"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rs := range rss.Items {
+			if rs.Spec.Template.Spec.Containers[0].Image == "registry.lab.local/test/api:2.0.0" {
+				promoted = &rs.CreationTimestamp
+			}
 		}
 	}
 	if promoted == nil || j.Status.CompletionTime == nil || promoted.Before(j.Status.CompletionTime) {
