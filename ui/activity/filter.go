@@ -30,8 +30,6 @@ func parseFilter(s string) filter {
 	return f
 }
 
-func (f filter) empty() bool { return f.actor == "" && f.target == "" && len(f.words) == 0 }
-
 func (f filter) match(e *audit.Entry) bool {
 	if f.actor != "" && !strings.EqualFold(e.Actor, f.actor) {
 		return false

@@ -24,12 +24,11 @@ var t0 = time.Date(2026, 11, 29, 14, 0, 0, 0, time.UTC)
 // cloud is an in-memory inventory.Cloud: hosts become active with an
 // address on their first lookup after creation.
 type cloud struct {
-	mu     sync.Mutex
-	hosts  []inventory.Host
-	next   int
-	fail   error // every call fails with it when set
-	acts   []string
-	tagged map[string][]int
+	mu    sync.Mutex
+	hosts []inventory.Host
+	next  int
+	fail  error // every call fails with it when set
+	acts  []string
 }
 
 var _ inventory.Cloud = (*cloud)(nil)
