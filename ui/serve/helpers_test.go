@@ -17,6 +17,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	gossh "golang.org/x/crypto/ssh"
+	"golang.org/x/time/rate"
 
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
@@ -74,6 +75,8 @@ func startServer(t testing.TB, mod func(*Options)) *testServer {
 		Services: Services{Config: config.Default(), Journal: j},
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Grace:    5 * time.Second,
+		// Tests connect often from one address; the rate test sets its own.
+		Limits: Limits{ConnRate: rate.Inf},
 	}
 	if mod != nil {
 		mod(&opts)

@@ -19,6 +19,7 @@ type Metrics struct {
 	sessions     prometheus.Gauge
 	sessionsOpen *prometheus.CounterVec // by outcome: opened, no_pty, full
 	authRefused  *prometheus.CounterVec // by method
+	connsRefused *prometheus.CounterVec // by reason: rate, pending
 	actions      *prometheus.CounterVec // journaled actions by action and result
 	requests     *prometheus.HistogramVec
 }
@@ -35,6 +36,9 @@ func newMetrics() *Metrics {
 		authRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_ssh_auth_refused_total", Help: "SSH authentication attempts refused, by method.",
 		}, []string{"method"}),
+		connsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_ssh_connections_refused_total", Help: "SSH connections closed on accept, by reason (rate: too many from one address; pending: too many without a session).",
+		}, []string{"reason"}),
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_actions_total", Help: "Actions written to the audit journal, by action and result.",
 		}, []string{"action", "result"}),
@@ -44,7 +48,7 @@ func newMetrics() *Metrics {
 			Buckets: prometheus.DefBuckets,
 		}, []string{"integration", "outcome"}),
 	}
-	m.reg.MustRegister(m.sessions, m.sessionsOpen, m.authRefused, m.actions, m.requests,
+	m.reg.MustRegister(m.sessions, m.sessionsOpen, m.authRefused, m.connsRefused, m.actions, m.requests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/ssh"
 
 	"github.com/vigilops/vigil/ops/presence"
 	"github.com/vigilops/vigil/ui/app"
@@ -41,6 +42,7 @@ type model struct {
 	pane      string
 	seen      map[uint64]presence.Entry // the others, at the last snapshot
 	crashed   bool
+	told      ssh.Window // the oversized window the user was last told about
 }
 
 func newModel(inner tea.Model, se *session, reg *presence.Registry, idle time.Duration, now func() time.Time, log *slog.Logger) *model {
@@ -59,7 +61,7 @@ func (m *model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 		return m, nil
 	}
 	defer m.recover(&cmd)
-	switch msg.(type) {
+	switch msg := msg.(type) {
 	case presenceMsg:
 		return m, tea.Batch(m.presence(), m.waitPresence())
 	case idleCheckMsg:
@@ -75,8 +77,31 @@ func (m *model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 		return m.forward(common.ToastMsg{Level: common.Error, Text: "vigil is shutting down: actions in progress finish first, then this session closes"})
 	case tea.KeyPressMsg, tea.PasteMsg, tea.MouseClickMsg, tea.MouseWheelMsg:
 		m.lastInput = m.now()
+	case tea.WindowSizeMsg:
+		return m.resized(msg)
 	}
 	return m.forward(msg)
+}
+
+// resized forwards a window size, and says so on screen when the client's
+// terminal is larger than the server draws (Limits.MaxWidth, MaxHeight).
+func (m *model) resized(msg tea.WindowSizeMsg) (tea.Model, tea.Cmd) {
+	_, cmd := m.forward(msg)
+	if m.se.clamped == nil {
+		return m, cmd
+	}
+	asked, clamped := m.se.clamped()
+	if !clamped {
+		m.told = ssh.Window{}
+		return m, cmd
+	}
+	if asked == m.told {
+		return m, cmd
+	}
+	m.told = asked
+	_, toast := m.forward(common.ToastMsg{Level: common.Info, Text: fmt.Sprintf(
+		"your terminal is %d×%d: vigil draws %d×%d of it at most", asked.Width, asked.Height, msg.Width, msg.Height)})
+	return m, tea.Batch(cmd, toast)
 }
 
 // forward hands msg to the console and reports the pane it then shows.

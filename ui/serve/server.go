@@ -73,6 +73,8 @@ type Options struct {
 	// Grace bounds a shutdown: how long in-flight actions may take to
 	// finish, then how long sessions may take to close. Default 30s.
 	Grace time.Duration
+	// Limits bound what one client can make the server hold.
+	Limits Limits
 }
 
 // DefaultGrace is how long a shutdown waits for in-flight actions.
@@ -89,8 +91,11 @@ type Server struct {
 	metrics *Metrics
 	pres    *presence.Registry
 
+	rates   rates
+
 	mu      sync.Mutex
 	live    map[*session]struct{}
+	pending int // connections running no console (limits.go)
 	closing bool
 	drained chan struct{} // closed when live becomes empty while closing
 }
@@ -110,6 +115,7 @@ func Listen(opts Options) (*Server, error) {
 	if opts.Services.Presence == nil {
 		opts.Services.Presence = presence.New(opts.Services.Now)
 	}
+	opts.Limits = opts.Limits.withDefaults(opts.Serve.IdleTimeout)
 	if opts.NewModel == nil {
 		opts.NewModel = consoleModel(opts.Services)
 	}
@@ -131,12 +137,17 @@ func Listen(opts Options) (*Server, error) {
 		pres:    opts.Services.Presence,
 		live:    map[*session]struct{}{},
 		drained: make(chan struct{}),
+		rates:   rates{limit: opts.Limits.ConnRate, burst: opts.Limits.ConnBurst},
 	}
 	s.ssh, err = wish.NewServer(
 		wish.WithVersion("vigil"),
 		func(srv *ssh.Server) error {
 			srv.AddHostKey(signer)
 			srv.HandshakeTimeout = 30 * time.Second
+			srv.ConnCallback = s.accept
+			// Sessions only, served by vigil's own handler (channel.go):
+			// no port forwarding, no other channel type.
+			srv.ChannelHandlers = map[string]ssh.ChannelHandler{"session": s.sessionChannel}
 			srv.ServerConfigCallback = func(ssh.Context) *gossh.ServerConfig { // once per connection
 				// Public keys only: with no password or keyboard-interactive
 				// callback, those methods are refused.

@@ -27,6 +27,7 @@ const (
 	endIdle                      // serve.idle_timeout passed without input
 	endShutdown                  // the server is stopping
 	endPanic                     // the session's model panicked
+	endLimit                     // the client sent more than a session's limits allow
 )
 
 // session is one SSH session's server-side state.
@@ -38,6 +39,9 @@ type session struct {
 	unsub    func()
 
 	reason atomic.Int32
+	// clamped reports the size the client asked for when it was over the
+	// limits; nil when the session was not served by channel.go.
+	clamped func() (ssh.Window, bool)
 
 	mu      sync.Mutex
 	program *tea.Program
@@ -102,6 +106,9 @@ func (s *Server) admit(next ssh.Handler) ssh.Handler {
 			return
 		}
 		defer s.leave(se)
+		if cs, ok := sess.(*channelSession); ok {
+			se.clamped = cs.clamped
+		}
 		s.metrics.sessionsOpen.WithLabelValues("opened").Inc()
 		s.log.Info("session opened", "actor", actor.Name, "role", actor.Role, "key", actor.KeyFingerprint,
 			"address", actor.Address, "term", pty.Term, "width", pty.Window.Width, "height", pty.Window.Height)
@@ -229,6 +236,8 @@ func endText(r endReason, idle string) string {
 		return "vigil: the server is shutting down; connect again in a moment.\r\n"
 	case endPanic:
 		return "vigil: this session hit an internal error and was closed; the server and the other sessions go on. Connect again to continue.\r\n"
+	case endLimit:
+		return "vigil: this session sent a paste larger than the server accepts and was closed; the other sessions go on.\r\n"
 	}
 	return ""
 }
@@ -243,6 +252,8 @@ func (r endReason) String() string {
 		return "shutdown"
 	case endPanic:
 		return "error"
+	case endLimit:
+		return "limit"
 	}
 	return "disconnected"
 }
