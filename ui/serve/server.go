@@ -91,7 +91,7 @@ type Server struct {
 	metrics *Metrics
 	pres    *presence.Registry
 
-	rates   rates
+	rates rates
 
 	mu      sync.Mutex
 	live    map[*session]struct{}
