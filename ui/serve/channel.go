@@ -254,9 +254,6 @@ func (cs *channelSession) clamped() (ssh.Window, bool) {
 func (cs *channelSession) Read(p []byte) (int, error) {
 	n, err := cs.Channel.Read(p)
 	if n > 0 && !cs.input.take(p[:n]) {
-		if se, ok := cs.ctx.Value(sessionKey{}).(*session); ok {
-			se.reason.CompareAndSwap(int32(endNone), int32(endLimit))
-		}
 		return 0, errPasteTooLarge
 	}
 	return n, err
@@ -393,7 +390,8 @@ var (
 // take scans input and reports whether it stays within the limit.
 func (g *pasteGuard) take(p []byte) bool {
 	buf := append(g.partial, p...)
-	for len(buf) > 0 {
+	ok := true
+	for {
 		marker := pasteStart
 		if g.in {
 			marker = pasteEnd
@@ -402,8 +400,8 @@ func (g *pasteGuard) take(p []byte) bool {
 		if i < 0 {
 			break
 		}
-		if g.in {
-			g.n += i
+		if g.in && g.n+i > g.max {
+			ok = false
 		}
 		g.in, g.n = !g.in, 0
 		buf = buf[i+len(marker):]
@@ -412,7 +410,8 @@ func (g *pasteGuard) take(p []byte) bool {
 	keep := min(len(buf), len(pasteStart)-1)
 	if g.in {
 		g.n += len(buf) - keep
+		ok = ok && g.n <= g.max
 	}
-	g.partial = append(g.partial[:0], buf[len(buf)-keep:]...)
-	return !g.in || g.n <= g.max
+	g.partial = append([]byte(nil), buf[len(buf)-keep:]...)
+	return ok
 }

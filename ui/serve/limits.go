@@ -26,7 +26,7 @@ type Limits struct {
 	MaxChannels int
 	// MaxPending bounds the connections that run no console: being
 	// authenticated, or authenticated and not yet (or no longer) in a
-	// session. Over it, new connections are closed at once. 32.
+	// session. Over it, new connections are closed at once. 64.
 	MaxPending int
 	// PendingTimeout closes a connection that has run no console for that
 	// long: serve.idle_timeout, or 2 minutes when that is off.
@@ -49,7 +49,7 @@ func (l Limits) withDefaults(idle time.Duration) Limits {
 	def(&l.MaxEnvBytes, 32<<10)
 	def(&l.MaxPaste, 4<<20)
 	def(&l.MaxChannels, 4)
-	def(&l.MaxPending, 32)
+	def(&l.MaxPending, 64)
 	def(&l.ConnBurst, 10)
 	if l.ConnRate <= 0 {
 		l.ConnRate = 1

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+	"golang.org/x/time/rate"
 
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
@@ -47,7 +48,8 @@ func TestLoadServerChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	var users []config.User
-	for i, line := range strings.Split(strings.TrimSpace(string(keys)), "\n") {
+	lines := strings.Split(strings.TrimSpace(string(keys)), "\n")
+	for i, line := range lines {
 		users = append(users, config.User{Name: fmt.Sprintf("user%02d", i), Role: "operator", Keys: []string{line}})
 	}
 	s, err := Listen(Options{
@@ -55,6 +57,8 @@ func TestLoadServerChild(t *testing.T) {
 			HostKey: filepath.Join(dir, "host"), Users: users},
 		Services: Services{Config: config.Default(), Journal: j},
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// Every client connects from 127.0.0.1, at once.
+		Limits: Limits{ConnRate: rate.Inf, MaxPending: 2 * len(lines)},
 	})
 	if err != nil {
 		t.Fatal(err)

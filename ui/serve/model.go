@@ -43,6 +43,7 @@ type model struct {
 	seen      map[uint64]presence.Entry // the others, at the last snapshot
 	crashed   bool
 	told      ssh.Window // the oversized window the user was last told about
+	startup   tea.Cmd    // terminal queries to send at start
 }
 
 func newModel(inner tea.Model, se *session, reg *presence.Registry, idle time.Duration, now func() time.Time, log *slog.Logger) *model {
@@ -53,7 +54,7 @@ func (m *model) Init() (cmd tea.Cmd) {
 	defer m.recover(&cmd)
 	cmd = m.inner.Init()
 	m.look()
-	return tea.Batch(cmd, func() tea.Msg { return presenceMsg{} }, m.idleCmd(m.idle))
+	return tea.Batch(cmd, m.startup, func() tea.Msg { return presenceMsg{} }, m.idleCmd(m.idle))
 }
 
 func (m *model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {

@@ -2,7 +2,9 @@ package serve
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -12,6 +14,8 @@ import (
 	"charm.land/ssh"
 	"charm.land/wish/v2"
 	"charm.land/wish/v2/bubbletea"
+	uv "github.com/charmbracelet/ultraviolet"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/presence"
@@ -187,6 +191,7 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 	if !ok {
 		return nil
 	}
+	pty, _, _ := sess.Pty()
 	noColor := false
 	for _, kv := range sess.Environ() {
 		noColor = noColor || strings.HasPrefix(kv, "NO_COLOR=") && kv != "NO_COLOR="
@@ -210,11 +215,54 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 			return msg
 		}),
 	)
+	// The session's input is read here, not by the program: see readInput.
+	opts = append(opts, tea.WithInput(nil))
+	env := uv.Environ(append(sess.Environ(), "TERM="+pty.Term))
+	if querySyncOutput(env) {
+		// What the program sends at start-up when it reads its own input.
+		m.startup = tea.Raw(ansi.RequestModeSynchronizedOutput + ansi.RequestModeUnicodeCore)
+	}
 	p := tea.NewProgram(m, opts...)
 	se.mu.Lock()
 	se.program, se.model = p, inner
 	se.mu.Unlock()
+	go readInput(sess, pty.Term, p, se)
 	return p
+}
+
+// readInput reads the session's keys and hands them to its program. The
+// program can read its input itself, but its reader (ultraviolet's
+// TerminalReader) sends each event on the program's channel without
+// watching for the program's end: a key typed as the session quits blocks
+// that goroutine forever, and it holds the whole session in memory.
+// Program.Send gives up once the program has ended, so here nothing waits
+// on a program that is gone; the program translates the events itself.
+func readInput(r io.Reader, term string, p *tea.Program, se *session) {
+	events := make(chan uv.Event)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(events)
+		// Ends when the channel does: reading it then fails.
+		errc <- uv.NewTerminalReader(r, term).StreamEvents(context.Background(), events)
+	}()
+	for ev := range events {
+		p.Send(ev)
+	}
+	if err := <-errc; errors.Is(err, errPasteTooLarge) {
+		se.end(endLimit)
+	}
+}
+
+// querySyncOutput is Bubble Tea's test (tea.go, shouldQuerySynchronizedOutput)
+// for asking the terminal whether it supports synchronized output.
+func querySyncOutput(env uv.Environ) bool {
+	term := env.Getenv("TERM")
+	prog, hasProg := env.LookupEnv("TERM_PROGRAM")
+	_, sshTTY := env.LookupEnv("SSH_TTY")
+	_, wt := env.LookupEnv("WT_SESSION")
+	return (!hasProg && !sshTTY) || wt || (hasProg && !strings.Contains(prog, "Apple") && !sshTTY) ||
+		strings.Contains(term, "ghostty") || strings.Contains(term, "wezterm") || strings.Contains(term, "alacritty") ||
+		strings.Contains(term, "kitty") || strings.Contains(term, "rio")
 }
 
 // noPTYText answers `ssh host` without -t: who you are and how to connect.
