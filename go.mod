@@ -8,6 +8,7 @@ require (
 	github.com/prometheus/alertmanager v0.35.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/common v0.72.1
+	go.uber.org/goleak v1.3.0
 )
 
 require (

@@ -240,13 +240,13 @@ func (cs *channelSession) brk() bool {
 	}
 }
 
-// clamped reports the size the client asked for when it was more than the
-// limits allow.
-func (cs *channelSession) clamped() (ssh.Window, bool) {
+// clamped reports the size the client last asked for and the size it got,
+// and whether that had to be clamped.
+func (cs *channelSession) clamped() (asked, got ssh.Window, clamped bool) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	_, c := cs.limits.clamp(cs.asked)
-	return cs.asked, c
+	got, clamped = cs.limits.clamp(cs.asked)
+	return cs.asked, got, clamped
 }
 
 // The rest implements ssh.Session.

@@ -101,6 +101,13 @@ func TestOversizedTerminalClamped(t *testing.T) {
 	eventually(t, "the clamped size", func() bool { return p.windowSize() == want })
 	eventually(t, "a toast saying so", func() bool { return p.hasToast("your terminal is 12000×12000: vigil draws 500×200") })
 
+	defer func() {
+		if t.Failed() {
+			p.mu.Lock()
+			t.Logf("toasts: %q; size %v", p.toasts, p.size)
+			p.mu.Unlock()
+		}
+	}()
 	// At every resize too.
 	if err := tm.sess.WindowChange(100, 4000); err != nil {
 		t.Fatal(err)
@@ -308,15 +315,18 @@ func TestPendingConnectionsBounded(t *testing.T) {
 		}
 		return err == nil
 	})
-	// A console does not count: with both places taken, a session runs.
+	// A console does not count: beside one pending connection and a
+	// console, a second pending connection is let in.
 	held[1].Close()
+	var c1 *gossh.Client
+	eventually(t, "the other place to free up", func() bool {
+		var err error
+		c1, err = dial(ts.Addr().String(), gossh.PublicKeys(ts.bob))
+		return err == nil
+	})
+	defer c1.Close()
 	tm := openTerm(t, ts.Addr().String(), ts.alice, 80, 24)
 	tm.waitFor(t, "probe alice")
-	c1, err := dial(ts.Addr().String(), gossh.PublicKeys(ts.bob))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c1.Close()
 	c2, err := dial(ts.Addr().String(), gossh.PublicKeys(ts.bob))
 	if err != nil {
 		t.Fatalf("a second pending connection beside a console: %v", err)

@@ -57,10 +57,12 @@ func (m *model) Init() (cmd tea.Cmd) {
 	return tea.Batch(cmd, m.startup, func() tea.Msg { return presenceMsg{} }, m.idleCmd(m.idle))
 }
 
-func (m *model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
+func (m *model) Update(msg tea.Msg) (out tea.Model, cmd tea.Cmd) {
 	if m.crashed {
 		return m, nil
 	}
+	// After a panic the program still renders once: it needs the model.
+	defer func() { out = m }()
 	defer m.recover(&cmd)
 	switch msg := msg.(type) {
 	case presenceMsg:
@@ -91,7 +93,8 @@ func (m *model) resized(msg tea.WindowSizeMsg) (tea.Model, tea.Cmd) {
 	if m.se.clamped == nil {
 		return m, cmd
 	}
-	asked, clamped := m.se.clamped()
+	// The size asked last, which msg may not be yet: sizes queue.
+	asked, got, clamped := m.se.clamped()
 	if !clamped {
 		m.told = ssh.Window{}
 		return m, cmd
@@ -101,7 +104,7 @@ func (m *model) resized(msg tea.WindowSizeMsg) (tea.Model, tea.Cmd) {
 	}
 	m.told = asked
 	_, toast := m.forward(common.ToastMsg{Level: common.Info, Text: fmt.Sprintf(
-		"your terminal is %d×%d: vigil draws %d×%d of it at most", asked.Width, asked.Height, msg.Width, msg.Height)})
+		"your terminal is %d×%d: vigil draws %d×%d of it at most", asked.Width, asked.Height, got.Width, got.Height)})
 	return m, tea.Batch(cmd, toast)
 }
 

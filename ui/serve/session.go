@@ -45,7 +45,7 @@ type session struct {
 	reason atomic.Int32
 	// clamped reports the size the client asked for when it was over the
 	// limits; nil when the session was not served by channel.go.
-	clamped func() (ssh.Window, bool)
+	clamped func() (asked, got ssh.Window, clamped bool)
 
 	mu      sync.Mutex
 	program *tea.Program
