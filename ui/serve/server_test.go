@@ -255,21 +255,32 @@ func TestMaxSessions(t *testing.T) {
 }
 
 func TestIdleTimeout(t *testing.T) {
-	ts := startServer(t, func(o *Options) { o.Serve.IdleTimeout = 400 * time.Millisecond; withProbes(o) })
+	const idle = 2 * time.Second
+	var probes <-chan *probe
+	ts := startServer(t, func(o *Options) { o.Serve.IdleTimeout = idle; probes = withProbes(o) })
 	tm := openTerm(t, ts.Addr().String(), ts.alice, 80, 24)
 	tm.waitFor(t, "probe alice")
-	// Typing keeps the session open past the timeout.
-	for range 4 {
-		time.Sleep(200 * time.Millisecond)
+	p := nextProbe(t, probes)
+	// Typing every 300ms for twice the timeout keeps the session open:
+	// each key, once the console has it, restarts the timeout.
+	var last time.Time
+	for i := 1; i <= 14; i++ {
+		time.Sleep(300 * time.Millisecond)
 		tm.send(t, "x")
-	}
-	select {
-	case <-tm.exited:
-		t.Fatal("a session with input was closed as idle")
-	default:
+		eventually(t, "the key to reach the console", func() bool { return p.keyCount() == i })
+		last = time.Now()
+		select {
+		case err := <-tm.exited:
+			t.Fatalf("a session with input was closed as idle after %d keys: %v", i, err)
+		default:
+		}
 	}
 	if code := tm.wait(t); code == 0 {
 		t.Error("idle close exited with 0")
+	}
+	// The timer cannot fire early; it may fire late on a loaded machine.
+	if d := time.Since(last); d < idle {
+		t.Errorf("closed %v after the last key, before the %v timeout", d, idle)
 	}
 	if !strings.Contains(tm.out.String(), "without input (serve.idle_timeout)") {
 		t.Errorf("output lacks the idle message: %q", tail(tm.out.String(), 300))
