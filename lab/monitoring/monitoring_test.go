@@ -5,15 +5,16 @@ import (
 	"testing"
 
 	"github.com/vigilops/vigil/lab/internal/labstate"
+	"github.com/vigilops/vigil/lab/internal/needs"
 )
 
 func tool(t *testing.T, name string) string {
 	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s not installed (Debian prometheus / prometheus-alertmanager): %v", name, err)
+	pkg := "prometheus"
+	if name != "promtool" && name != "prometheus" {
+		pkg = "prometheus-alertmanager"
 	}
-	return path
+	return needs.Tool(t, name, pkg)
 }
 
 // The alerting rules fire and stay quiet as intended (promtool unit tests).

@@ -53,9 +53,7 @@ type serveLab struct {
 func newServeLab(t *testing.T) *serveLab {
 	t.Helper()
 	needTmux(t)
-	if _, err := exec.LookPath("ssh"); err != nil {
-		t.Skip("the OpenSSH client is not installed: skipping (apt-get install openssh-client)")
-	}
+	labtest.Tool(t, "ssh", "openssh-client")
 	env := labtest.Env(t, "KUBECONFIG", "VIGIL_CONFIG")
 	l := &serveLab{t: t, bin: vigilBinary(t)}
 	dir := t.TempDir()
