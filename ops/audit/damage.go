@@ -249,3 +249,20 @@ func Repair(path string, now time.Time) (RepairReport, error) {
 	r.Copied = len(es)
 	return r, nil
 }
+
+// Writable returns nil when the journal can be appended to: it is not
+// damaged and its file, when it exists, opens for writing. It writes
+// nothing.
+func (j *Journal) Writable() error {
+	if d := j.damage(); d != nil {
+		return d
+	}
+	f, err := os.OpenFile(j.path, os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // Append creates it
+	}
+	if err != nil {
+		return fmt.Errorf("journal %s cannot be written: %w", j.path, err)
+	}
+	return f.Close()
+}

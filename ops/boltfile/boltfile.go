@@ -82,18 +82,14 @@ func (f File) with(readOnly bool, fn func(*bolt.DB) error) (err error) {
 		file, err = open(name, flag, perm)
 		return file, err
 	}
+	var db *bolt.DB
 	defer func() {
 		if p := recover(); p != nil {
-			// The panicking transaction may still hold the database's
-			// locks, so Close could wait forever: close the file, which
-			// releases the flock; the mapping stays until the process ends.
-			if file != nil {
-				file.Close()
-			}
 			err = &CorruptError{Path: f.Path, Problems: []string{fmt.Sprintf("bbolt panicked: %v", p)}}
+			abandon(db, file)
 		}
 	}()
-	db, err := bolt.Open(f.Path, 0o600, opts)
+	db, err = bolt.Open(f.Path, 0o600, opts)
 	if err != nil {
 		if errors.Is(err, bolt.ErrInvalid) || errors.Is(err, bolt.ErrChecksum) || errors.Is(err, bolt.ErrVersionMismatch) {
 			return &CorruptError{Path: f.Path, Problems: []string{err.Error()}}
@@ -105,6 +101,33 @@ func (f File) with(readOnly bool, fn func(*bolt.DB) error) (err error) {
 		err = cerr
 	}
 	return err
+}
+
+// abandon lets go of a database whose read or write panicked. The flock
+// is released explicitly: the mapping holds the open file, so closing the
+// descriptor alone would not release it. The panicking transaction may
+// still hold the database's locks, so Close, which frees the mapping, may
+// wait forever: it is given a second, and otherwise left waiting.
+func abandon(db *bolt.DB, file *os.File) {
+	if file != nil {
+		if rc, err := file.SyscallConn(); err == nil {
+			rc.Control(func(fd uintptr) { syscall.Flock(int(fd), syscall.LOCK_UN) })
+		}
+		file.Close()
+	}
+	if db == nil {
+		return
+	}
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		defer func() { recover() }() // a damaged database may panic on close too
+		db.Close()
+	}()
+	select {
+	case <-closed:
+	case <-time.After(time.Second):
+	}
 }
 
 // CorruptError says that a file is damaged: it failed the consistency
