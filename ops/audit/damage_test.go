@@ -54,8 +54,9 @@ func corruptions(good []byte) []damaged {
 	pages := clone()
 	copy(pages[8192:], random[8192:])
 	out = append(out, damaged{"random pages behind good metas", pages})
-	const from = 8192 // past the two meta pages
-	end := len(bytes.TrimRight(good, "\x00")) // the file grows in steps: the rest is unused
+	// Past the two meta pages, up to where the file grows in steps (unused).
+	const from = 8192
+	end := len(bytes.TrimRight(good, "\x00"))
 	for i := range 20 {
 		b := clone()
 		off := from + i*(end-from-16)/19
