@@ -86,6 +86,20 @@ func newAuditCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
+// openWritableJournal opens the journal of a verb that acts: one that
+// cannot journal the action refuses it before it starts.
+func openWritableJournal(path string) (*audit.Journal, error) {
+	j, err := audit.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := j.Writable(); err != nil {
+		j.Close()
+		return nil, fmt.Errorf("nothing was done: %w", err)
+	}
+	return j, nil
+}
+
 // repairJournal repairs the journal at path when it is damaged.
 func repairJournal(w io.Writer, path string) error {
 	journal, err := audit.Open(path)
