@@ -31,6 +31,10 @@ var (
 type Journal struct {
 	path string
 
+	// Now stamps the entries appended without a time; time.Now when nil.
+	// Set it before the first Append.
+	Now func() time.Time
+
 	// ops orders this process's operations: appends exclusively, reads and
 	// the feed's catch-ups together. The file lock orders the processes.
 	ops sync.RWMutex
@@ -126,7 +130,11 @@ func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) 
 // file, so it is unique across the processes that share it.
 func (j *Journal) Append(e Entry) (Entry, error) {
 	if e.Time.IsZero() {
-		e.Time = time.Now()
+		now := j.Now
+		if now == nil {
+			now = time.Now
+		}
+		e.Time = now()
 	}
 	e.Time = e.Time.Round(0) // drop the monotonic reading: the stored time is wall clock
 	j.ops.Lock()

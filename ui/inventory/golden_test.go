@@ -7,6 +7,7 @@ import (
 
 	"github.com/charmbracelet/x/exp/golden"
 
+	"github.com/vigilops/vigil/internal/testclock"
 	"github.com/vigilops/vigil/ops/config"
 	"github.com/vigilops/vigil/ui/common"
 )
@@ -31,7 +32,7 @@ func TestGolden(t *testing.T) {
 					s.waitFor(5*time.Second, "web-01")
 					s.keys(c.keys)
 					s.waitFor(5*time.Second, c.want)
-					golden.RequireEqual(t, s.final())
+					golden.RequireEqual(t, testclock.Unshift(s.final()))
 				})
 			}
 		})
