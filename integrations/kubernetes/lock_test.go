@@ -123,3 +123,4 @@ func TestLockRaceOutcomes(t *testing.T) {
 		t.Fatalf("a lock that keeps changing hands: %T %v", err, err)
 	}
 }
+
