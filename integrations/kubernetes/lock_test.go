@@ -123,4 +123,3 @@ func TestLockRaceOutcomes(t *testing.T) {
 		t.Fatalf("a lock that keeps changing hands: %T %v", err, err)
 	}
 }
-
