@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilops/vigil/internal/labtest"
 	"github.com/vigilops/vigil/ops/audit"
 )
 
@@ -19,10 +20,7 @@ import (
 // gossip, and returns its URL.
 func startAlertmanager(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("prometheus-alertmanager")
-	if err != nil {
-		t.Skip("prometheus-alertmanager is not installed: apt-get install prometheus-alertmanager")
-	}
+	bin := labtest.Tool(t, "prometheus-alertmanager", "prometheus-alertmanager")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

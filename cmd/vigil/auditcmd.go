@@ -20,7 +20,7 @@ import (
 func newAuditCmd(g *globals) *cobra.Command {
 	var (
 		since, actor, target string
-		asJSON               bool
+		asJSON, repair       bool
 		limit                int
 	)
 	cmd := &cobra.Command{
@@ -49,19 +49,30 @@ func newAuditCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(cmd.ErrOrStderr(), "no journal at %s yet: it is created when the console first runs\n", cfg.Audit.Path)
 				return nil
 			}
+			if repair {
+				return repairJournal(cmd.OutOrStdout(), cfg.Audit.Path)
+			}
 			journal, err := audit.Open(cfg.Audit.Path)
 			if err != nil {
 				return err
 			}
 			defer journal.Close()
-			entries, err := journal.Query(q)
+			// A damaged journal still prints every entry it can read, then
+			// says what it skipped.
+			entries, qerr := journal.Query(q)
+			var damaged *audit.DamagedError
+			if qerr != nil && !errors.As(qerr, &damaged) {
+				return qerr
+			}
+			if asJSON {
+				err = writeJSONLines(cmd.OutOrStdout(), entries)
+			} else {
+				err = writeTable(cmd.OutOrStdout(), entries)
+			}
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeJSONLines(cmd.OutOrStdout(), entries)
-			}
-			return writeTable(cmd.OutOrStdout(), entries)
+			return qerr
 		},
 	}
 	f := cmd.Flags()
@@ -70,7 +81,50 @@ func newAuditCmd(g *globals) *cobra.Command {
 	f.StringVar(&target, "target", "", "only entries on this target or below it (prod matches prod/api)")
 	f.IntVar(&limit, "limit", 0, "only the newest N entries (0: all)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object per line")
+	f.BoolVar(&repair, "repair", false, "move a damaged journal aside (it is kept) and copy every readable entry into a new file")
+	cmd.MarkFlagsMutuallyExclusive("repair", "json")
 	return cmd
+}
+
+// openWritableJournal opens the journal of a verb that acts: one that
+// cannot journal the action refuses it before it starts.
+func openWritableJournal(path string) (*audit.Journal, error) {
+	j, err := audit.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := j.Writable(); err != nil {
+		j.Close()
+		return nil, fmt.Errorf("nothing was done: %w", err)
+	}
+	return j, nil
+}
+
+// repairJournal repairs the journal at path when it is damaged.
+func repairJournal(w io.Writer, path string) error {
+	journal, err := audit.Open(path)
+	if err != nil {
+		return err
+	}
+	_, qerr := journal.Query(audit.Query{})
+	journal.Close()
+	var damaged *audit.DamagedError
+	if qerr != nil && !errors.As(qerr, &damaged) {
+		return qerr
+	}
+	if damaged == nil {
+		fmt.Fprintf(w, "%s passed the consistency check and every entry reads: nothing to repair\n", path)
+		return nil
+	}
+	r, err := audit.Repair(path, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "moved the damaged journal to %s (kept)\ncopied %d readable entries into a new %s\n", r.Aside, r.Copied, path)
+	for _, u := range r.Unreadable {
+		fmt.Fprintf(w, "not copied: %s\n", oneLine(u))
+	}
+	return nil
 }
 
 // parseSince reads --since: a duration back from now, or an absolute RFC 3339 time.

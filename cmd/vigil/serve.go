@@ -78,6 +78,11 @@ func runServe(ctx context.Context, g *globals, listen, httpListen string, stderr
 		return err
 	}
 	defer b.close()
+	// Every action of every session is journaled: a journal that cannot
+	// take them stops the server before anyone logs in.
+	if err := b.journal.Writable(); err != nil {
+		return fmt.Errorf("vigil serve does not start: %w", err)
+	}
 
 	srv, err := serve.Listen(serve.Options{
 		Serve: opts,

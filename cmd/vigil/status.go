@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigilops/vigil/ops/access"
-	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/release"
 )
 
@@ -41,7 +40,7 @@ func openReleaseCLI(ctx context.Context, g *globals, journal bool) (*releaseCLI,
 	w := wiring{cfg: cfg, guard: access.Guard{ReadOnly: g.readOnly}, log: slog.New(slog.DiscardHandler)}
 	closeJournal := func() {}
 	if journal {
-		if w.journal, err = audit.Open(cfg.Audit.Path); err != nil {
+		if w.journal, err = openWritableJournal(cfg.Audit.Path); err != nil {
 			return nil, err
 		}
 		closeJournal = func() { w.journal.Close() }

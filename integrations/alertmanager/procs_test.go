@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vigilops/vigil/internal/labtest"
 )
 
 // proc is a Prometheus or Alertmanager server a test starts on its own
@@ -33,15 +35,11 @@ func freeAddr(t testing.TB) string {
 }
 
 func binary(t testing.TB, name string) string {
-	path, err := exec.LookPath(name)
-	if err != nil {
-		msg := name + " is not installed: apt-get install prometheus prometheus-alertmanager"
-		if os.Getenv("VIGIL_LAB_REQUIRED") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+	pkg := "prometheus-alertmanager"
+	if name == "prometheus" || name == "promtool" {
+		pkg = "prometheus"
 	}
-	return path
+	return labtest.Tool(t, name, pkg)
 }
 
 // startAlertmanager runs Alertmanager with config on addr, without gossip.

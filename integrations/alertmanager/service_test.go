@@ -64,7 +64,9 @@ func TestWebhookFromAlertmanager(t *testing.T) {
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		rec := httptest.NewRecorder()
-		svc.WebhookHandler().ServeHTTP(rec, httptest.NewRequest(r.Method, r.URL.Path, bytes.NewReader(body)))
+		req := httptest.NewRequest(r.Method, r.URL.Path, bytes.NewReader(body))
+		req.Header = r.Header.Clone() // Alertmanager's Content-Type
+		svc.WebhookHandler().ServeHTTP(rec, req)
 		mu.Lock()
 		bodies, statuses = append(bodies, string(body)), append(statuses, rec.Code)
 		mu.Unlock()

@@ -12,15 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilops/vigil/internal/labtest"
 	"github.com/vigilops/vigil/ops/playbook"
 )
 
 // localSpec runs a testdata playbook on two hosts that are this machine.
 func localSpec(t *testing.T, name string) playbook.Spec {
 	t.Helper()
-	if _, err := os.Stat("/usr/bin/ansible-playbook"); err != nil {
-		t.Skip("ansible-playbook is not installed: apt-get install ansible")
-	}
+	labtest.Tool(t, "ansible-playbook", "ansible")
 	abs, err := filepath.Abs(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)

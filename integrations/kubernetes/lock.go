@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	coordclient "k8s.io/client-go/kubernetes/typed/coordination/v1"
 
 	"github.com/vigilops/vigil/ops/release"
 )
@@ -71,31 +72,72 @@ func (c *Client) Lock(ctx context.Context, t release.Target, name, holder string
 	if err != nil {
 		return err
 	}
-	leases := cl.cs.CoordinationV1().Leases(t.Namespace)
+	return takeLease(ctx, cl.cs.CoordinationV1().Leases(t.Namespace), t.Namespace, name, holder, ttl)
+}
+
+// leaseTries bounds how often a lock that changes hands under our feet is
+// tried again before it is reported as held.
+const leaseTries = 4
+
+// takeLease takes the Lease name for holder. Every outcome of a race with
+// another vigil (created, updated or deleted between our read and our
+// write) ends as taken, or as a *release.LockedError naming the holder:
+// the API's own words for a lost race never reach the user.
+func takeLease(ctx context.Context, leases coordclient.LeaseInterface, ns, name, holder string, ttl time.Duration) error {
 	secs := int32(ttl / time.Second)
-	now := metav1.NowMicro()
-	spec := coordv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &secs, AcquireTime: &now, RenewTime: &now}
-	_, err = leases.Create(ctx, &coordv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: spec}, metav1.CreateOptions{FieldManager: "vigil"})
-	if err == nil || !apierrors.IsAlreadyExists(err) {
-		return err
+	lockName := name + " in " + ns
+	held := func(l *coordv1.Lease) error {
+		h, until := leaseHolder(l)
+		e := &release.LockedError{Lock: lockName, Holder: h, Until: until}
+		if l.Spec.AcquireTime != nil {
+			e.Since = l.Spec.AcquireTime.Time
+		}
+		return e
 	}
-	cur, err := leases.Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return err
-	}
-	if h, until := leaseHolder(cur); h != "" && h != holder && time.Now().Before(until) {
-		return &release.LockedError{Lock: name + " in " + t.Namespace, Holder: h, Until: until}
-	}
-	cur.Spec = spec
-	_, err = leases.Update(ctx, cur, metav1.UpdateOptions{FieldManager: "vigil"})
-	if apierrors.IsConflict(err) {
-		// Someone else took it between our read and our write.
-		if now, gerr := leases.Get(ctx, name, metav1.GetOptions{}); gerr == nil {
-			h, until := leaseHolder(now)
-			return &release.LockedError{Lock: name + " in " + t.Namespace, Holder: h, Until: until}
+	for range leaseTries {
+		now := metav1.NowMicro()
+		spec := coordv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &secs, AcquireTime: &now, RenewTime: &now}
+		_, err := leases.Create(ctx, &coordv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: spec}, metav1.CreateOptions{FieldManager: "vigil"})
+		if err == nil {
+			return nil
+		}
+		if !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("cannot take the lock %s: %w", lockName, err)
+		}
+		cur, err := leases.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			continue // freed since our create: try again
+		}
+		if err != nil {
+			return fmt.Errorf("cannot read the lock %s: %w", lockName, err)
+		}
+		if h, until := leaseHolder(cur); h != "" && h != holder && time.Now().Before(until) {
+			return held(cur)
+		}
+		if h, _ := leaseHolder(cur); h == holder && cur.Spec.AcquireTime != nil {
+			spec.AcquireTime = cur.Spec.AcquireTime // a renewal keeps its start
+		}
+		cur.Spec = spec
+		_, err = leases.Update(ctx, cur, metav1.UpdateOptions{FieldManager: "vigil"})
+		switch {
+		case err == nil:
+			return nil
+		case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
+			// Changed or deleted between our read and our write (a
+			// deleted and re-created Lease fails the UID precondition
+			// as a conflict): look again.
+			continue
+		default:
+			return fmt.Errorf("cannot take the lock %s: %w", lockName, err)
 		}
 	}
-	return err
+	// Still changing hands after every try: whoever holds it now, holds it.
+	if cur, err := leases.Get(ctx, name, metav1.GetOptions{}); err == nil {
+		if h, _ := leaseHolder(cur); h != "" && h != holder {
+			return held(cur)
+		}
+	}
+	return &release.LockedError{Lock: lockName, Holder: "another vigil (the lock kept changing hands)", Until: time.Now().Add(ttl)}
 }
 
 func leaseHolder(l *coordv1.Lease) (string, time.Time) {

@@ -342,9 +342,17 @@ func TestPromotionLockLease(t *testing.T) {
 	if err := f.client.Lock(f.ctx, target, "vigil-promote-api", "carol", time.Minute); !errors.As(err, &locked) {
 		t.Fatalf("alice's unlock freed bob's lock: %v", err)
 	}
-	time.Sleep(2500 * time.Millisecond)
-	if err := f.client.Lock(f.ctx, target, "vigil-promote-api", "alice", time.Minute); err != nil {
-		t.Fatalf("an expired lock still refused: %v", err)
+	// Once bob's 2 s have passed, his lock no longer refuses anyone.
+	expires := time.Now().Add(2 * time.Second)
+	for {
+		err := f.client.Lock(f.ctx, target, "vigil-promote-api", "alice", time.Minute)
+		if err == nil {
+			break
+		}
+		if time.Now().After(expires.Add(10 * time.Second)) {
+			t.Fatalf("an expired lock still refused 10 s after its expiry: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	lease, err := f.cs.CoordinationV1().Leases(target.Namespace).Get(f.ctx, "vigil-promote-api", metav1.GetOptions{})
 	if err != nil || *lease.Spec.HolderIdentity != "alice" || *lease.Spec.LeaseDurationSeconds != 60 {

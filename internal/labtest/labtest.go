@@ -6,6 +6,7 @@ package labtest
 import (
 	"bufio"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,4 +68,20 @@ func fileValues() map[string]string {
 		}
 	}
 	return vals
+}
+
+// Tool returns the path of a program a test needs. When it is missing the
+// test is skipped, or fails under VIGIL_LAB_REQUIRED (make test installs
+// every tool it names), with the line that installs it.
+func Tool(t testing.TB, name, debianPackage string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		msg := name + " is not installed: apt-get install " + debianPackage
+		if os.Getenv("VIGIL_LAB_REQUIRED") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return path
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigilops/vigil/lab/internal/needs"
 )
 
 // newManager skips unless the machine can run hosts (root, sshd, exporter).
@@ -16,11 +18,9 @@ func newManager(t *testing.T) *Manager {
 	t.Helper()
 	m, err := NewManager(t.TempDir())
 	if err != nil {
-		t.Skipf("droplet hosts cannot run here: %v", err)
+		needs.Missing(t, "droplet hosts cannot run here: "+err.Error())
 	}
-	if _, err := exec.LookPath("ssh"); err != nil {
-		t.Skip("no ssh client")
-	}
+	needs.Tool(t, "ssh", "openssh-client")
 	t.Cleanup(func() { m.Close() })
 	return m
 }
@@ -146,7 +146,7 @@ func TestStartFailsCleanlyWhenTheAddressIsTaken(t *testing.T) {
 	m := newManager(t)
 	ln, err := net.Listen("tcp", "127.0.99.9:22")
 	if err != nil {
-		t.Skipf("cannot take the address: %v", err)
+		t.Fatalf("cannot take the address: %v", err)
 	}
 	defer ln.Close()
 	err = m.Start(Spec{ID: 9, Name: "busy", IP: "127.0.99.9"})

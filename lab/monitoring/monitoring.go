@@ -3,7 +3,10 @@
 package monitoring
 
 import (
+	"crypto/rand"
 	_ "embed"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -32,6 +35,25 @@ func (f Files) AlertmanagerConfig() string {
 }
 func (f Files) AlertmanagerData() string { return filepath.Join(f.State, "alertmanager", "data") }
 
+// WebhookTokenFile holds the bearer token Alertmanager sends to vigil's
+// webhook (its credentials_file) and vigil requires (serve.webhook_token).
+func (f Files) WebhookTokenFile() string {
+	return filepath.Join(f.State, "alertmanager", "webhook-token")
+}
+
+// writeToken creates the webhook token, once: a lab brought up again keeps
+// it, so a vigil serve already running goes on accepting Alertmanager.
+func (f Files) writeToken() error {
+	if _, err := os.Stat(f.WebhookTokenFile()); !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return err
+	}
+	return os.WriteFile(f.WebhookTokenFile(), []byte(hex.EncodeToString(b)+"\n"), 0o600)
+}
+
 // FileSDDir is where droplet targets are listed (the emulator writes them).
 func (f Files) FileSDDir() string { return filepath.Join(f.State, "file_sd") }
 
@@ -42,10 +64,13 @@ func (f Files) Write(p labstate.Ports) error {
 			return err
 		}
 	}
+	if err := f.writeToken(); err != nil {
+		return err
+	}
 	files := map[string][]byte{
 		f.Rules():              rules,
 		f.PrometheusConfig():   []byte(f.prometheusConfig(p)),
-		f.AlertmanagerConfig(): []byte(alertmanagerConfig),
+		f.AlertmanagerConfig(): []byte(f.alertmanagerConfig()),
 	}
 	for path, b := range files {
 		if err := os.WriteFile(path, b, 0o644); err != nil {
@@ -85,7 +110,10 @@ scrape_configs:
 `, f.Rules(), p.Alertmanager, p.Prometheus, p.Alertmanager, p.Exporter, filepath.Join(f.FileSDDir(), "*.json"))
 }
 
-const alertmanagerConfig = `# Written by vigil-lab up.
+// alertmanagerConfig sends every alert to vigil's webhook, with the
+// bearer token, at most 1,000 alerts a post (vigil's bound).
+func (f Files) alertmanagerConfig() string {
+	return fmt.Sprintf(`# Written by vigil-lab up.
 route:
   receiver: vigil
   group_by: [alertname, namespace]
@@ -95,9 +123,14 @@ route:
 receivers:
   - name: vigil
     webhook_configs:
-      - url: "` + WebhookURL + `"
+      - url: %q
         send_resolved: true
-`
+        max_alerts: 1000
+        http_config:
+          authorization:
+            credentials_file: %q
+`, WebhookURL, f.WebhookTokenFile())
+}
 
 // PrometheusArgs is Prometheus's command line.
 func (f Files) PrometheusArgs(p labstate.Ports) []string {

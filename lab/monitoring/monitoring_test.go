@@ -1,19 +1,22 @@
 package monitoring
 
 import (
+	"os"
 	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/vigilops/vigil/lab/internal/labstate"
+	"github.com/vigilops/vigil/lab/internal/needs"
 )
 
 func tool(t *testing.T, name string) string {
 	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s not installed (Debian prometheus / prometheus-alertmanager): %v", name, err)
+	pkg := "prometheus"
+	if name != "promtool" && name != "prometheus" {
+		pkg = "prometheus-alertmanager"
 	}
-	return path
+	return needs.Tool(t, name, pkg)
 }
 
 // The alerting rules fire and stay quiet as intended (promtool unit tests).
@@ -38,5 +41,35 @@ func TestWrittenConfigsAreValid(t *testing.T) {
 	}
 	if out, err := exec.Command(amtool, "check-config", f.AlertmanagerConfig()).CombinedOutput(); err != nil {
 		t.Fatalf("amtool check-config: %v\n%s", err, out)
+	}
+}
+
+// The webhook token is written once, private, and Alertmanager's config
+// sends it as a bearer token, at most 1,000 alerts a post.
+func TestWebhookToken(t *testing.T) {
+	f := Files{State: t.TempDir()}
+	p := labstate.Ports{Prometheus: 9090, Alertmanager: 9093, Exporter: 9101}
+	if err := f.Write(p); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(f.WebhookTokenFile())
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("token file: %v, %v", info, err)
+	}
+	token, _ := os.ReadFile(f.WebhookTokenFile())
+	if len(strings.TrimSpace(string(token))) != 64 {
+		t.Fatalf("token %d bytes", len(token))
+	}
+	if err := f.Write(p); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := os.ReadFile(f.WebhookTokenFile()); string(again) != string(token) {
+		t.Error("a second Write changed the token")
+	}
+	cfg, _ := os.ReadFile(f.AlertmanagerConfig())
+	for _, want := range []string{"credentials_file: \"" + f.WebhookTokenFile() + "\"", "max_alerts: 1000"} {
+		if !strings.Contains(string(cfg), want) {
+			t.Errorf("alertmanager.yml lacks %s:\n%s", want, cfg)
+		}
 	}
 }

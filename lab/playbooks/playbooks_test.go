@@ -20,6 +20,7 @@ import (
 	"github.com/digitalocean/godo"
 	"github.com/vigilops/vigil/lab/emulator"
 	"github.com/vigilops/vigil/lab/hosts"
+	"github.com/vigilops/vigil/lab/internal/needs"
 )
 
 type stats struct {
@@ -62,13 +63,11 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 // TestPlaybooksOnDroplets creates two droplets, one tagged flaky, and runs
 // the three playbooks on both at once.
 func TestPlaybooksOnDroplets(t *testing.T) {
-	if _, err := exec.LookPath("ansible-playbook"); err != nil {
-		t.Skip("ansible-playbook is not installed (apt-get install ansible)")
-	}
+	needs.Tool(t, "ansible-playbook", "ansible")
 	dir := t.TempDir()
 	m, err := hosts.NewManager(filepath.Join(dir, "hosts"))
 	if err != nil {
-		t.Skipf("droplet hosts cannot run here: %v", err)
+		needs.Missing(t, "droplet hosts cannot run here: "+err.Error())
 	}
 	key := filepath.Join(dir, "id_ed25519")
 	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {

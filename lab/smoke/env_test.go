@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vigilops/vigil/lab/internal/needs"
 )
 
 // labKeys are the settings every lab.env holds.
@@ -41,10 +43,7 @@ func labEnv(t *testing.T) map[string]string {
 
 func noLab(t *testing.T, msg string) {
 	t.Helper()
-	if os.Getenv("VIGIL_LAB_REQUIRED") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	needs.Missing(t, msg)
 }
 
 // stateDir mirrors vigil-lab's choice: $VIGIL_LAB_STATE, else

@@ -2,7 +2,6 @@ package audit
 
 import (
 	"encoding/json"
-	"fmt"
 
 	"github.com/fsnotify/fsnotify"
 	bolt "go.etcd.io/bbolt"
@@ -217,15 +216,11 @@ func (j *Journal) after(seq uint64, n int) ([]Entry, error) {
 		}
 		c := idx.Cursor()
 		for k, v := c.Seek(seqKey(seq + 1)); k != nil && len(out) < n; k, v = c.Next() {
-			raw := entries.Get(v)
-			if raw == nil {
-				return fmt.Errorf("entry %x is indexed but missing", k)
-			}
+			// An entry missing or unreadable is skipped: Query reports it.
 			var e Entry
-			if err := json.Unmarshal(raw, &e); err != nil {
-				return fmt.Errorf("entry %x is unreadable: %w", v, err)
+			if raw := entries.Get(v); raw != nil && json.Unmarshal(raw, &e) == nil {
+				out = append(out, e)
 			}
-			out = append(out, e)
 		}
 		return nil
 	})

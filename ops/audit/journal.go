@@ -16,6 +16,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/boltfile"
 )
 
 var (
@@ -30,15 +31,20 @@ var (
 type Journal struct {
 	path string
 
+	// Now stamps the entries appended without a time; time.Now when nil.
+	// Set it before the first Append.
+	Now func() time.Time
+
 	// ops orders this process's operations: appends exclusively, reads and
 	// the feed's catch-ups together. The file lock orders the processes.
 	ops sync.RWMutex
 
-	mu     sync.Mutex
-	closed bool
-	subs   map[int]chan Entry
-	nextID int
-	feed   *feed // entries of other processes, while anyone subscribes
+	mu      sync.Mutex
+	closed  bool
+	damaged *DamagedError // set once the file is found damaged: no more writes
+	subs    map[int]chan Entry
+	nextID  int
+	feed    *feed // entries of other processes, while anyone subscribes
 }
 
 // Open opens or creates the journal at path (parent directory 0700, file
@@ -48,6 +54,15 @@ func Open(path string) (*Journal, error) {
 		return nil, fmt.Errorf("create journal directory: %w", err)
 	}
 	j := &Journal{path: path, subs: map[int]chan Entry{}}
+	// The whole file is checked once per process; a damaged journal is
+	// opened read-only (see Damaged).
+	if err := j.file().Check(); err != nil {
+		if !boltfile.IsCorrupt(err) {
+			return nil, fmt.Errorf("open journal %s: %w", path, err)
+		}
+		j.setDamaged(err)
+		return j, nil
+	}
 	// A journal that has its buckets is only read: no commit, no fsync.
 	ready := false
 	if info, err := os.Stat(path); err == nil && info.Size() > 0 {
@@ -115,13 +130,20 @@ func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) 
 // file, so it is unique across the processes that share it.
 func (j *Journal) Append(e Entry) (Entry, error) {
 	if e.Time.IsZero() {
-		e.Time = time.Now()
+		now := j.Now
+		if now == nil {
+			now = time.Now
+		}
+		e.Time = now()
 	}
 	e.Time = e.Time.Round(0) // drop the monotonic reading: the stored time is wall clock
 	j.ops.Lock()
 	defer j.ops.Unlock()
 	if j.isClosed() {
 		return Entry{}, fmt.Errorf("write journal %s: %w", j.path, errClosed)
+	}
+	if d := j.damage(); d != nil {
+		return Entry{}, fmt.Errorf("write journal: %w", d)
 	}
 	err := j.update(func(tx *bolt.Tx) error {
 		// The buckets are created again if the file was removed since Open.
@@ -148,6 +170,9 @@ func (j *Journal) Append(e Entry) (Entry, error) {
 		}
 		return idx.Put(seqKey(seq), k)
 	})
+	if boltfile.IsCorrupt(err) {
+		return Entry{}, fmt.Errorf("write journal: %w", j.setDamaged(err))
+	}
 	if err != nil {
 		return Entry{}, fmt.Errorf("write journal %s: %w", j.path, err)
 	}
@@ -171,14 +196,21 @@ func (q Query) Matches(e Entry) bool {
 }
 
 // Query returns the entries q selects, the newest q.Limit of them when
-// Limit > 0, oldest first.
+// Limit > 0, oldest first. Entries that cannot be read are skipped: the
+// others are returned with a *DamagedError that lists them.
 func (j *Journal) Query(q Query) ([]Entry, error) {
 	j.ops.RLock()
 	defer j.ops.RUnlock()
 	if j.isClosed() {
 		return nil, fmt.Errorf("read journal %s: %w", j.path, errClosed)
 	}
-	var out []Entry
+	if d := j.damage(); d != nil {
+		return j.salvageQuery(q, d.Cause)
+	}
+	var (
+		out        []Entry
+		unreadable []string
+	)
 	err := j.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucket)
 		if b == nil {
@@ -198,7 +230,8 @@ func (j *Journal) Query(q Query) ([]Entry, error) {
 		for ; k != nil; k, v = c.Prev() {
 			var e Entry
 			if err := json.Unmarshal(v, &e); err != nil {
-				return fmt.Errorf("entry %x is unreadable: %w", k, err)
+				unreadable = append(unreadable, fmt.Sprintf("entry %x: %v", k, err))
+				continue
 			}
 			if !q.Since.IsZero() && e.Time.Before(q.Since) {
 				break
@@ -213,11 +246,41 @@ func (j *Journal) Query(q Query) ([]Entry, error) {
 		}
 		return nil
 	})
+	if boltfile.IsCorrupt(err) {
+		// A damaged page: read what can be read, entry by entry.
+		return j.salvageQuery(q, j.setDamaged(err).Cause)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read journal %s: %w", j.path, err)
 	}
 	slices.Reverse(out)
+	if len(unreadable) > 0 {
+		return out, &DamagedError{Path: j.path, Unreadable: unreadable}
+	}
 	return out, nil
+}
+
+// salvageQuery answers q from a damaged file: every readable entry is read,
+// then q selects among them.
+func (j *Journal) salvageQuery(q Query, cause error) ([]Entry, error) {
+	rs, unreadable, err := salvageFile(j.path)
+	if err != nil && !boltfile.IsCorrupt(err) {
+		return nil, fmt.Errorf("read journal %s: %w", j.path, err)
+	}
+	if err != nil {
+		unreadable = append(unreadable, err.Error())
+	}
+	all, bad := decodeAll(rs)
+	var out []Entry
+	for _, e := range all {
+		if q.Matches(e) {
+			out = append(out, e)
+		}
+	}
+	if q.Limit > 0 && len(out) > q.Limit {
+		out = out[len(out)-q.Limit:]
+	}
+	return out, &DamagedError{Path: j.path, Cause: cause, Unreadable: append(unreadable, bad...)}
 }
 
 // Record journals an action's outcome: OK when err is nil, Refused when the

@@ -103,6 +103,9 @@ type Serve struct {
 	MaxSessions int           `yaml:"max_sessions"`
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	Users       []User        `yaml:"users"`
+	// WebhookToken, when set, is the bearer token the Alertmanager webhook
+	// requires (Alertmanager's http_config authorization credentials).
+	WebhookToken Secret `yaml:"webhook_token"`
 }
 
 type User struct {
@@ -298,6 +301,7 @@ func (c *Config) expandHome() {
 	}
 	if s := c.Serve; s != nil {
 		expand(&s.HostKey)
+		expand(&s.WebhookToken.File)
 	}
 }
 

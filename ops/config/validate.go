@@ -238,6 +238,7 @@ func (v *validator) hooks(path string, hooks map[string]string) {
 func (v *validator) serve(s *Serve) {
 	v.listen("serve.listen", s.Listen)
 	v.listen("serve.http_listen", s.HTTPListen)
+	v.secret("serve.webhook_token", s.WebhookToken)
 	if s.MaxSessions < 0 {
 		v.errorf("serve.max_sessions", "must be 0 (no limit) or more")
 	}

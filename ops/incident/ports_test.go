@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vigilops/vigil/integrations/alertmanager"
+	"github.com/vigilops/vigil/internal/testclock"
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/incident"
@@ -156,8 +157,8 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { j.Close() })
-	f := &fixture{prom: &memProm{}, am: &memAM{}, journal: j,
-		clock: &clock{t: time.Date(2026, 11, 29, 14, 0, 0, 0, time.UTC)}}
+	f := &fixture{prom: &memProm{}, am: &memAM{}, journal: j, clock: &clock{t: testclock.Epoch()}}
+	j.Now = f.clock.Now // one clock for the service and its journal
 	svc, err := incident.New(incident.Options{
 		Prometheus:    f.prom,
 		Alertmanager:  f.am,

@@ -285,7 +285,7 @@ func TestAcknowledgeRefusedAndInvalid(t *testing.T) {
 		}
 	}
 	ro, err := incident.New(incident.Options{Alertmanager: f.am, ParseMatchers: func(string) ([]incident.Matcher, error) { return nil, nil },
-		Journal: f.journal, Guard: access.Guard{ReadOnly: true}})
+		Journal: f.journal, Guard: access.Guard{ReadOnly: true}, Now: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,8 +330,9 @@ func TestSubscribeGetsLatest(t *testing.T) {
 
 func TestRunPollsAtInterval(t *testing.T) {
 	am := &memAM{}
+	f := newFixture(t)
 	svc, err := incident.New(incident.Options{Alertmanager: am, ParseMatchers: func(string) ([]incident.Matcher, error) { return nil, nil },
-		Journal: newFixture(t).journal, Interval: 20 * time.Millisecond})
+		Journal: f.journal, Interval: 20 * time.Millisecond, Now: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +341,7 @@ func TestRunPollsAtInterval(t *testing.T) {
 	ch, stop := svc.Subscribe()
 	defer stop()
 	go svc.Run(ctx)
-	am.set([]incident.Alert{mkAlert("a1", "HostDown", "critical", time.Now())}, nil)
+	am.set([]incident.Alert{mkAlert("a1", "HostDown", "critical", f.clock.Now())}, nil)
 	deadline := time.After(2 * time.Second)
 	for {
 		select {
@@ -367,8 +368,9 @@ func TestGraphAndMarkers(t *testing.T) {
 	f.svc.Refresh(ctx)
 	_ = f.journal.Record(ctx, alice, "release.promote", "prod/api", map[string]string{"version": "2.5.0-bad"}, nil)
 	_ = f.journal.Record(ctx, alice, "release.promote", "prod/web", nil, nil)
+	f.clock.add(time.Minute) // the on-call looks a minute after the changes
 
-	g, err := f.svc.Graph(ctx, "a1", time.Hour, time.Now().Add(time.Minute))
+	g, err := f.svc.Graph(ctx, "a1", time.Hour, f.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,7 +384,7 @@ func TestGraphAndMarkers(t *testing.T) {
 		t.Fatalf("markers %+v", g.Markers)
 	}
 	a, _ := f.svc.Snapshot().Alert("a1")
-	if ch, err := f.svc.RecentChanges(a, 24*time.Hour*365*10); err != nil || len(ch) != 1 {
+	if ch, err := f.svc.RecentChanges(a, time.Hour); err != nil || len(ch) != 1 {
 		t.Fatalf("recent changes %+v, %v", ch, err)
 	}
 	if incident.DefaultComment(a) != "Investigating AppHighErrorRate on prod/api" {

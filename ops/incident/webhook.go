@@ -5,15 +5,25 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 )
 
-// maxWebhookBody bounds a webhook request; Alertmanager's payloads for a
-// group of thousands of alerts stay well below it.
-const maxWebhookBody = 16 << 20
+// What the webhook takes, so that no sender can fill the memory that every
+// session shares. Alertmanager sends a group's alerts in one post; its
+// webhook_config max_alerts (the lab sets it to MaxWebhookAlertsPerPost)
+// keeps a larger group within the bound. A group of 1,000 alerts with
+// their labels and annotations is well below the body limit.
+const (
+	MaxWebhookBody          = 4 << 20
+	MaxWebhookAlertsPerPost = 1000
+	// MaxWebhookAlerts bounds the Alertmanager alerts held at once; a post
+	// that would bring in more firing alerts is refused whole.
+	MaxWebhookAlerts = 10000
+)
 
 // webhookMessage is Alertmanager's webhook payload (version 4).
 type webhookMessage struct {
@@ -35,8 +45,10 @@ type webhookAlert struct {
 }
 
 // WebhookHandler receives Alertmanager's webhook notifications and updates
-// the list at once, without waiting for the next poll. A malformed body is
-// answered 400 and changes nothing.
+// the list at once, without waiting for the next poll. A request that is
+// refused changes nothing: 415 for a body that is not application/json, 413
+// for one over MaxWebhookBody, 400 for a malformed payload, 422 for one past
+// the alert bounds.
 func (s *Service) WebhookHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -44,12 +56,28 @@ func (s *Service) WebhookHandler() http.Handler {
 			http.Error(w, "POST an Alertmanager webhook payload here", http.StatusMethodNotAllowed)
 			return
 		}
-		msg, err := decodeWebhook(http.MaxBytesReader(w, r.Body, maxWebhookBody))
-		if err != nil {
-			http.Error(w, "bad Alertmanager webhook payload: "+err.Error(), http.StatusBadRequest)
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+			http.Error(w, "send the payload as Content-Type: application/json", http.StatusUnsupportedMediaType)
 			return
 		}
-		s.applyWebhook(msg)
+		msg, err := decodeWebhook(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			http.Error(w, fmt.Sprintf("payload over %d bytes: set max_alerts in Alertmanager's webhook_config", MaxWebhookBody), http.StatusRequestEntityTooLarge)
+			return
+		case err != nil:
+			http.Error(w, "bad Alertmanager webhook payload: "+err.Error(), http.StatusBadRequest)
+			return
+		case len(msg.Alerts) > MaxWebhookAlertsPerPost:
+			http.Error(w, fmt.Sprintf("%d alerts in one post, more than %d: set max_alerts: %d in Alertmanager's webhook_config",
+				len(msg.Alerts), MaxWebhookAlertsPerPost, MaxWebhookAlertsPerPost), http.StatusUnprocessableEntity)
+			return
+		}
+		if err := s.applyWebhook(msg); err != nil {
+			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
+			return
+		}
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
@@ -84,10 +112,23 @@ func decodeWebhook(r io.Reader) (*webhookMessage, error) {
 
 // applyWebhook merges a notification into Alertmanager's data: firing
 // alerts are active and unmuted (Alertmanager does not notify muted ones),
-// resolved ones leave the list.
-func (s *Service) applyWebhook(msg *webhookMessage) {
+// resolved ones leave the list. It refuses, changing nothing, a
+// notification that would hold more than MaxWebhookAlerts.
+func (s *Service) applyWebhook(msg *webhookMessage) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	held := map[string]bool{}
+	for _, w := range msg.Alerts {
+		if _, ok := s.amAlerts[w.Fingerprint]; ok || held[w.Fingerprint] {
+			continue
+		}
+		if w.Status == "firing" {
+			held[w.Fingerprint] = true
+		}
+	}
+	if n := len(s.amAlerts) + len(held); n > MaxWebhookAlerts {
+		return fmt.Errorf("vigil holds at most %d alerts and this post would bring %d: the rest come with the next poll of Alertmanager", MaxWebhookAlerts, n)
+	}
 	// Polls started before this notification must not undo it.
 	s.seq++
 	s.amSeq = s.seq
@@ -107,4 +148,5 @@ func (s *Service) applyWebhook(msg *webhookMessage) {
 		}
 	}
 	s.publish(s.o.Now())
+	return nil
 }

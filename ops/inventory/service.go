@@ -60,6 +60,8 @@ type Options struct {
 	SSHTimeout time.Duration
 	// Probe checks a new host's SSH server; default: ProbeSSH.
 	Probe func(ctx context.Context, ip string) error
+	// Now stamps refreshes, errors and snapshot names; time.Now when nil.
+	Now func() time.Time
 }
 
 // Service is the inventory: a cache of hosts refreshed from the cloud, and
@@ -84,6 +86,9 @@ func New(cloud Cloud, journal Journal, opt Options) *Service {
 	}
 	if opt.Probe == nil {
 		opt.Probe = ProbeSSH
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
 	}
 	return &Service{cloud: cloud, journal: journal, opt: opt, snap: &State{}}
 }
@@ -138,7 +143,7 @@ func (s *Service) Refresh(ctx context.Context) error {
 	if err != nil {
 		old := s.State()
 		next := *old
-		next.Err, next.ErrAt = err, time.Now()
+		next.Err, next.ErrAt = err, s.opt.Now()
 		s.publish(&next)
 		return err
 	}
@@ -151,7 +156,7 @@ func (s *Service) Refresh(ctx context.Context) error {
 	if vols, err = s.cloud.Volumes(ctx); err != nil {
 		extra = append(extra, err)
 	}
-	snap := newState(hosts, sizes, vols, time.Now())
+	snap := newState(hosts, sizes, vols, s.opt.Now())
 	if err := errors.Join(extra...); err != nil {
 		snap.Err, snap.ErrAt = err, snap.Fetched
 	}
@@ -284,7 +289,7 @@ func (s *Service) Act(ctx context.Context, actor access.Actor, h Host, a ActionR
 		params["from"], params["to"] = h.Size, a.Size
 	case Snapshot:
 		if a.Name == "" {
-			a.Name = h.Name + "-" + time.Now().UTC().Format("20060102-150405")
+			a.Name = h.Name + "-" + s.opt.Now().UTC().Format("20060102-150405")
 		}
 		params["name"] = a.Name
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilops/vigil/internal/testclock"
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
 )
@@ -70,10 +71,15 @@ func (c *cloud) Tag(_ context.Context, tag string, ids []int) error {
 }
 func (c *cloud) Untag(context.Context, string, []int) error { return nil }
 
+// epoch is the tests' now: the service's and the journal's clock.
+var epoch = testclock.Epoch()
+
+func fixedNow() time.Time { return epoch }
+
 func setup(t *testing.T, guard access.Guard) (*Service, *cloud, *audit.Journal) {
 	t.Helper()
 	c := &cloud{hosts: map[int]Host{
-		1: {ID: 1, Name: "web-1", Size: "s-1vcpu-1gb", Tags: []string{"web"}, Created: time.Now().Add(-time.Hour)},
+		1: {ID: 1, Name: "web-1", Size: "s-1vcpu-1gb", Tags: []string{"web"}, Created: epoch.Add(-time.Hour)},
 		2: {ID: 2, Name: "db-1", Size: "s-2vcpu-4gb", Tags: []string{"db"}},
 		3: {ID: 3, Name: "web-2", Size: "s-1vcpu-1gb", Tags: []string{"web", ProtectedTag}},
 	}}
@@ -82,7 +88,8 @@ func setup(t *testing.T, guard access.Guard) (*Service, *cloud, *audit.Journal) 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { j.Close() })
-	s := New(c, j, Options{Guard: guard})
+	j.Now = fixedNow
+	s := New(c, j, Options{Guard: guard, Now: fixedNow})
 	if err := s.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -102,6 +109,22 @@ func TestStateRows(t *testing.T) {
 	}
 	if h, ok := st.Host("web-2"); !ok || !h.Protected() {
 		t.Fatalf("Host(web-2) = %+v, %v", h, ok)
+	}
+	if h, _ := st.Host("web-1"); !st.Fetched.Equal(epoch) || h.Age(st.Fetched) != time.Hour {
+		t.Errorf("fetched at %v, want the clock's %v, and web-1 an hour old", st.Fetched, epoch)
+	}
+}
+
+func TestSnapshotNamedAfterTheClock(t *testing.T) {
+	s, _, j := setup(t, access.Guard{})
+	h, _ := s.State().Host("web-1")
+	if err := s.Act(context.Background(), bob, h, ActionRequest{Kind: Snapshot}, nil); err != nil {
+		t.Fatal(err)
+	}
+	es, _ := j.Query(audit.Query{Target: "host/web-1"})
+	want := "web-1-" + epoch.Format("20060102-150405")
+	if len(es) != 1 || es[0].Parameters["name"] != want || !es[0].Time.Equal(epoch) {
+		t.Fatalf("journal %+v, want a snapshot named %s at %v", es, want, epoch)
 	}
 }
 

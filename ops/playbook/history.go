@@ -122,6 +122,13 @@ func OpenHistory(path string) (*History, error) {
 		return nil, fmt.Errorf("create run history directory: %w", err)
 	}
 	h := &History{file: boltfile.File{Path: path}}
+	// Checked once per process: a damaged file is never written to.
+	if err := h.file.Check(); err != nil {
+		if boltfile.IsCorrupt(err) {
+			return nil, fmt.Errorf("run history: %w; it only holds past runs: move it aside (it is kept) and vigil starts a new one", err)
+		}
+		return nil, fmt.Errorf("open run history %s: %w", path, err)
+	}
 	// A history with its buckets and no orphaned run is only read: no
 	// commit, no fsync.
 	ready := false

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/vigilops/vigil/internal/labtest"
 	"github.com/vigilops/vigil/ops/inventory"
 )
 
@@ -55,9 +56,7 @@ func TestGroupName(t *testing.T) {
 // TestAnsibleInventoryReadsScript runs the real ansible-inventory on the
 // inventory script protocol.
 func TestAnsibleInventoryReadsScript(t *testing.T) {
-	if _, err := exec.LookPath("ansible-inventory"); err != nil {
-		t.Skip("ansible-inventory is not installed: apt-get install ansible")
-	}
+	labtest.Tool(t, "ansible-inventory", "ansible")
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -111,9 +110,7 @@ func TestAnsibleInventoryReadsScript(t *testing.T) {
 }
 
 func TestStaticInventoryMatchesScript(t *testing.T) {
-	if _, err := exec.LookPath("ansible-inventory"); err != nil {
-		t.Skip("ansible-inventory is not installed")
-	}
+	labtest.Tool(t, "ansible-inventory", "ansible")
 	b, err := BuildInventory(fleet, inventoryOptions).Static()
 	if err != nil {
 		t.Fatal(err)

@@ -43,6 +43,8 @@ type Options struct {
 	Hosts func() []inventory.Host
 	// RecentRuns is how many finished runs stay in memory; default 100.
 	RecentRuns int
+	// Now stamps runs (their id, start and end); time.Now when nil.
+	Now func() time.Time
 }
 
 // Request asks for a run.
@@ -82,6 +84,9 @@ type liveRun struct {
 func New(runner Runner, journal Journal, history *History, opt Options) (*Service, error) {
 	if opt.RecentRuns <= 0 {
 		opt.RecentRuns = 100
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
 	}
 	if opt.Hosts == nil {
 		return nil, errors.New("playbook service needs a host source")
@@ -269,7 +274,7 @@ func (s *Service) start(ctx context.Context, actor access.Actor, req Request, re
 	}
 	run := Run{
 		ID: s.newID(), Playbook: req.Playbook, Target: req.Target, Mode: req.Mode, ExtraVars: req.ExtraVars,
-		Actor: actor.String(), RerunOf: rerunOf, Started: time.Now(), State: Running,
+		Actor: actor.String(), RerunOf: rerunOf, Started: s.opt.Now(), State: Running,
 	}
 	act := action(req.Mode)
 	target := "playbook/" + req.Playbook
@@ -338,7 +343,7 @@ func running(r Run, hosts []string) string {
 func (s *Service) newID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id := time.Now().UTC().Format("20060102T150405.000000000")
+	id := s.opt.Now().UTC().Format("20060102T150405.000000000")
 	if id <= s.lastID {
 		id = s.lastID + "1"
 	}
@@ -370,7 +375,7 @@ func (s *Service) execute(ctx context.Context, actor access.Actor, lr *liveRun, 
 	id := lr.t.run.ID
 	var pending []Event
 	var herr error
-	lastFlush := time.Now()
+	lastFlush := time.Now() // the batching of writes goes by the real clock
 	flush := func() {
 		if err := s.history.Append(id, pending); err != nil && herr == nil {
 			herr = err
@@ -412,7 +417,7 @@ func (s *Service) execute(ctx context.Context, actor access.Actor, lr *liveRun, 
 	if herr != nil {
 		run.Error = strings.TrimPrefix(run.Error+"; ", "; ") + "some events were not saved: " + herr.Error()
 	}
-	run.Ended = time.Now()
+	run.Ended = s.opt.Now()
 	lr.t.run = run
 	s.mu.Unlock()
 

@@ -6,12 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilops/vigil/internal/testclock"
 	"github.com/vigilops/vigil/ops/access"
 )
 
-// clock returns a clock that advances a second per call.
+// clock returns a clock from the fixture epoch that advances a second per call.
 func clock() func() time.Time {
-	t := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	t := testclock.Epoch()
 	var mu sync.Mutex
 	return func() time.Time {
 		mu.Lock()

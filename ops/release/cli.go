@@ -7,7 +7,6 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/vigilops/vigil/ops/access"
 )
@@ -46,7 +45,7 @@ func (s *Service) WriteStatus(w io.Writer, asJSON bool) error {
 		if e.Protected {
 			h += " (protected)"
 		}
-		if e.Freeze.Active(time.Now()) {
+		if e.Freeze.Active(s.opt.Now()) {
 			h += " (frozen)"
 		}
 		if !e.Conn.Connected {

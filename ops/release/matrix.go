@@ -77,6 +77,7 @@ func (m *Matrix) Cell(app, env string) (Cell, bool) {
 // store keeps the workloads the watcher reports and rebuilds the matrix:
 // only the rows of apps that changed, once per burst of changes.
 type store struct {
+	now  func() time.Time
 	envs []Env
 	idx  map[string]int
 
@@ -92,8 +93,9 @@ type store struct {
 	wake chan struct{}
 }
 
-func newStore(envs []Env) *store {
+func newStore(envs []Env, now func() time.Time) *store {
 	s := &store{
+		now:     now,
 		envs:    envs,
 		idx:     make(map[string]int, len(envs)),
 		apps:    map[string][]*Workload{},
@@ -193,7 +195,7 @@ func (s *store) rebuild() {
 		s.mu.Unlock()
 		return
 	}
-	m := &Matrix{Built: time.Now()}
+	m := &Matrix{Built: s.now()}
 	if prev == nil || s.envsDirty {
 		m.Envs = make([]EnvState, len(s.envs))
 		for i, e := range s.envs {

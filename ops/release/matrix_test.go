@@ -11,9 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilops/vigil/internal/testclock"
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/config"
 )
+
+// epoch is the tests' now; fixedNow the clock that reads it.
+var epoch = testclock.Epoch()
+
+func fixedNow() time.Time { return epoch }
 
 var pipeline = []Env{
 	{Name: "dev", Namespace: "dev"},
@@ -120,7 +126,7 @@ func TestEnvsFromConfig(t *testing.T) {
 }
 
 func TestMatrixRowsDriftAndDeletes(t *testing.T) {
-	s := newStore(pipeline)
+	s := newStore(pipeline, fixedNow)
 	for i, e := range pipeline {
 		v := "2.5.0"
 		if e.Name == "prod" {
@@ -172,12 +178,12 @@ func TestMatrixRowsDriftAndDeletes(t *testing.T) {
 }
 
 func TestMatrixEnvStateAndSubscribe(t *testing.T) {
-	s := newStore(pipeline)
+	s := newStore(pipeline, fixedNow)
 	ch, cancel := s.subscribe()
 	defer cancel()
-	until := time.Now().Add(time.Hour)
+	until := epoch.Add(time.Hour)
 	s.Freeze("prod", &Freeze{Reason: "launch", Until: until})
-	s.Conn(Conn{Context: "", Connected: true, LastData: time.Now()})
+	s.Conn(Conn{Context: "", Connected: true, LastData: epoch})
 	s.rebuild()
 	select {
 	case <-ch:
@@ -185,7 +191,10 @@ func TestMatrixEnvStateAndSubscribe(t *testing.T) {
 		t.Fatal("no notification after a change")
 	}
 	m := s.cur.Load()
-	if !m.Envs[3].Freeze.Active(time.Now()) || !m.Envs[0].Conn.Connected || m.Envs[0].Freeze != nil {
+	if !m.Built.Equal(epoch) {
+		t.Errorf("matrix built at %v, want the store's clock %v", m.Built, epoch)
+	}
+	if !m.Envs[3].Freeze.Active(epoch) || !m.Envs[0].Conn.Connected || m.Envs[0].Freeze != nil {
 		t.Fatalf("env states: %+v", m.Envs)
 	}
 	s.rebuild() // nothing changed: same matrix, no notification
@@ -201,7 +210,7 @@ func TestMatrixEnvStateAndSubscribe(t *testing.T) {
 
 // Changes from many goroutines while rebuilds run: none is lost.
 func TestMatrixConcurrentChanges(t *testing.T) {
-	s := newStore(pipeline)
+	s := newStore(pipeline, fixedNow)
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Add(1)
@@ -230,6 +239,9 @@ func TestMatrixConcurrentChanges(t *testing.T) {
 }
 
 func newTestService(opt Options) *Service {
+	if opt.Now == nil {
+		opt.Now = fixedNow
+	}
 	s := New(pipeline, nil, nil, opt)
 	for _, e := range pipeline {
 		v := "2.5.0"
@@ -260,6 +272,7 @@ func TestPlanPromote(t *testing.T) {
 		t.Errorf("init container change: %+v", p.Images[0])
 	}
 	if p.Annotations[AnnotationPromotedFrom] != "preprod" || p.Annotations[AnnotationPromotedBy] != "alice" ||
+		p.Annotations[AnnotationPromotedAt] != epoch.Format(time.RFC3339) ||
 		!strings.Contains(p.Annotations[AnnotationChangeCause], "alice promoted api 2.5.0 from preprod") {
 		t.Errorf("annotations: %v", p.Annotations)
 	}
@@ -344,7 +357,7 @@ func BenchmarkMatrixBuild(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		s := newStore(pipeline)
+		s := newStore(pipeline, fixedNow)
 		for _, e := range pipeline {
 			for _, w := range ws {
 				s.Workload(e.Name, w)
@@ -356,7 +369,7 @@ func BenchmarkMatrixBuild(b *testing.B) {
 
 // BenchmarkMatrixUpdate is one workload changing in a built 500 × 4 matrix.
 func BenchmarkMatrixUpdate(b *testing.B) {
-	s := newStore(pipeline)
+	s := newStore(pipeline, fixedNow)
 	for _, e := range pipeline {
 		for i := range 500 {
 			s.Workload(e.Name, healthy(fmt.Sprintf("app-%03d", i), "1.0.0", 3))
@@ -397,7 +410,7 @@ func TestStall(t *testing.T) {
 
 func TestWriteStatus(t *testing.T) {
 	s := newTestService(Options{})
-	s.store.Freeze("prod", &Freeze{Reason: "launch", Until: time.Now().Add(time.Hour)})
+	s.store.Freeze("prod", &Freeze{Reason: "launch", Until: epoch.Add(time.Hour)})
 	s.store.Conn(Conn{Connected: true})
 	s.store.rebuild()
 	var text strings.Builder

@@ -190,6 +190,7 @@ type Revision struct {
 type LockedError struct {
 	Lock   string
 	Holder string
+	Since  time.Time // when the holder took it; zero when unknown
 	Until  time.Time
 }
 
@@ -197,7 +198,11 @@ type LockedError struct {
 func (e *LockedError) Refused() bool { return true }
 
 func (e *LockedError) Error() string {
-	return fmt.Sprintf("%s is locked by %s until %s: wait for their promotion to finish, or ask them", e.Lock, e.Holder, e.Until.Format(time.RFC3339))
+	since := ""
+	if !e.Since.IsZero() {
+		since = " since " + e.Since.UTC().Format(time.RFC3339)
+	}
+	return fmt.Sprintf("%s is locked by %s%s until %s: wait for their promotion to finish, or ask them", e.Lock, e.Holder, since, e.Until.UTC().Format(time.RFC3339))
 }
 
 // HookError says a promotion hook's job failed; Logs holds what it printed.

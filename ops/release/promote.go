@@ -132,11 +132,11 @@ func (s *Service) PlanPromote(actor access.Actor, app, from, to string) (Promote
 	plan.Annotations = map[string]string{
 		AnnotationPromotedFrom: fromEnv.Name,
 		AnnotationPromotedBy:   actor.String(),
-		AnnotationPromotedAt:   time.Now().UTC().Format(time.RFC3339),
+		AnnotationPromotedAt:   s.opt.Now().UTC().Format(time.RFC3339),
 		AnnotationChangeCause:  fmt.Sprintf("vigil: %s promoted %s %s from %s", actor.Name, app, version, fromEnv.Name),
 	}
 	for _, es := range m.Envs {
-		if es.Name == toEnv.Name && es.Freeze.Active(time.Now()) {
+		if es.Name == toEnv.Name && es.Freeze.Active(s.opt.Now()) {
 			plan.Frozen = es.Freeze
 		}
 	}
@@ -207,7 +207,7 @@ func (s *Service) promote(ctx context.Context, actor access.Actor, plan PromoteP
 	if err != nil {
 		return fmt.Errorf("cannot read the freeze of %s: %w", plan.To.Name, err)
 	}
-	if f.Active(time.Now()) {
+	if f.Active(s.opt.Now()) {
 		return &FrozenError{Env: plan.To.Name, Freeze: *f}
 	}
 	lock := lockName(plan.App)

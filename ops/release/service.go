@@ -72,6 +72,9 @@ type Options struct {
 	// LockTTL is how long a promotion lock lasts if its holder vanishes
 	// (default 10 minutes). The lock covers the rollout it starts.
 	LockTTL time.Duration
+	// Now is the clock of freezes, annotations and the matrix; time.Now
+	// when nil.
+	Now func() time.Time
 }
 
 // Service is the release service, shared by every session of the process.
@@ -88,7 +91,10 @@ func New(envs []Env, cluster Cluster, journal Journal, opt Options) *Service {
 	if opt.LockTTL == 0 {
 		opt.LockTTL = 10 * time.Minute
 	}
-	return &Service{envs: envs, cluster: cluster, journal: journal, opt: opt, store: newStore(envs)}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	return &Service{envs: envs, cluster: cluster, journal: journal, opt: opt, store: newStore(envs, opt.Now)}
 }
 
 // Start watches the clusters; it returns once the caches hold the current
@@ -213,7 +219,7 @@ func (s *Service) Resume(ctx context.Context, actor access.Actor, app, env strin
 
 // Restart restarts app's pods in env as `kubectl rollout restart` does.
 func (s *Service) Restart(ctx context.Context, actor access.Actor, app, env string) error {
-	return s.simple(ctx, actor, ActRestart, app, env, nil, "restarting "+app+" in "+env, func(ref Ref) error { return s.cluster.Restart(ctx, ref, time.Now()) })
+	return s.simple(ctx, actor, ActRestart, app, env, nil, "restarting "+app+" in "+env, func(ref Ref) error { return s.cluster.Restart(ctx, ref, s.opt.Now()) })
 }
 
 // Scale sets app's replicas in env.
@@ -250,11 +256,11 @@ func (s *Service) Freeze(ctx context.Context, actor access.Actor, envName, reaso
 	if err == nil && reason == "" {
 		err = errors.New("a freeze needs a reason: say why promotions must stop")
 	}
-	if err == nil && !until.After(time.Now()) {
+	if err == nil && !until.After(s.opt.Now()) {
 		err = fmt.Errorf("the freeze would end at %s, which is already past: give a future time", until.Format(time.RFC3339))
 	}
 	if err == nil {
-		err = s.cluster.PutFreeze(ctx, env.Target(), &Freeze{Reason: reason, By: actor.Name, At: time.Now().UTC(), Until: until.UTC()})
+		err = s.cluster.PutFreeze(ctx, env.Target(), &Freeze{Reason: reason, By: actor.Name, At: s.opt.Now().UTC(), Until: until.UTC()})
 	}
 	return s.record(ctx, actor, ActFreeze, envName, params, err)
 }

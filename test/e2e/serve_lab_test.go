@@ -53,9 +53,7 @@ type serveLab struct {
 func newServeLab(t *testing.T) *serveLab {
 	t.Helper()
 	needTmux(t)
-	if _, err := exec.LookPath("ssh"); err != nil {
-		t.Skip("the OpenSSH client is not installed: skipping (apt-get install openssh-client)")
-	}
+	labtest.Tool(t, "ssh", "openssh-client")
 	env := labtest.Env(t, "KUBECONFIG", "VIGIL_CONFIG")
 	l := &serveLab{t: t, bin: vigilBinary(t)}
 	dir := t.TempDir()
@@ -98,10 +96,14 @@ func (l *serveLab) config(labConfig, port, journal string) string {
 		return map[string]any{"name": u.name, "role": u.role, "keys": []string{u.authorizedLine(l.t)}}
 	}
 	cfg["audit"] = map[string]any{"path": journal}
-	cfg["serve"] = map[string]any{
-		"listen": "127.0.0.1:" + port,
-		"users":  []any{user(l.operator), user(l.viewer)},
+	// The lab's serve section holds the webhook token Alertmanager sends.
+	serve, _ := cfg["serve"].(map[string]any)
+	if serve == nil {
+		serve = map[string]any{}
 	}
+	serve["listen"] = "127.0.0.1:" + port
+	serve["users"] = []any{user(l.operator), user(l.viewer)}
+	cfg["serve"] = serve
 	out, err := yaml.Marshal(cfg)
 	if err != nil {
 		l.t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilops/vigil/internal/labtest"
 	"github.com/vigilops/vigil/ops/audit"
 )
 
@@ -130,13 +131,8 @@ func (p *serveProc) sshArgv(key, login string, extra ...string) []string {
 // sessions and stops cleanly.
 func TestE2EServe(t *testing.T) {
 	needTmux(t)
-	if _, err := exec.LookPath("ssh"); err != nil {
-		t.Skip("the OpenSSH client is not installed: skipping (apt-get install openssh-client)")
-	}
+	labtest.Tool(t, "ssh", "openssh-client")
 	bin := vigilBinary(t)
-	if out, _ := exec.Command(bin, "help", "serve").CombinedOutput(); !strings.Contains(string(out), "vigil serve [flags]") {
-		t.Skip("vigil serve is not registered with the root command yet (cmd/vigil/root.go: AddCommand(newServeCmd(g)))")
-	}
 	dir := t.TempDir()
 	alice := newServeUser(t, dir, "alice", "operator")
 	bob := newServeUser(t, dir, "bob", "viewer")

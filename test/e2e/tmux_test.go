@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vigilops/vigil/internal/labtest"
 )
 
 // The binary is built once per test process, with ldflags as a release has.
@@ -67,9 +69,7 @@ func vigilBinary(t testing.TB) string {
 
 func needTmux(t testing.TB) {
 	t.Helper()
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux is not installed: skipping the end-to-end test (apt-get install tmux)")
-	}
+	labtest.Tool(t, "tmux", "tmux")
 }
 
 // sandbox is a fresh home for one vigil: XDG directories and a config file.

@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/vigilops/vigil/internal/testclock"
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
@@ -17,7 +18,7 @@ import (
 	"github.com/vigilops/vigil/ui/uitest"
 )
 
-var t0 = time.Date(2026, 11, 29, 14, 0, 0, 0, time.UTC)
+var t0 = testclock.Epoch()
 
 func setup(t *testing.T, entries ...audit.Entry) (*Model, *audit.Journal) {
 	t.Helper()
@@ -26,6 +27,7 @@ func setup(t *testing.T, entries ...audit.Entry) (*Model, *audit.Journal) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { j.Close() })
+	j.Now = func() time.Time { return t0 }
 	for _, e := range entries {
 		if _, err := j.Append(e); err != nil {
 			t.Fatal(err)

@@ -42,10 +42,7 @@ func typeText(tm *teatest.TestModel, s string) {
 
 func amtool(t *testing.T, url string, args ...string) string {
 	t.Helper()
-	path, err := exec.LookPath("amtool")
-	if err != nil {
-		t.Skip("amtool is not installed: apt-get install prometheus-alertmanager")
-	}
+	path := labtest.Tool(t, "amtool", "prometheus-alertmanager")
 	out, err := exec.Command(path, append([]string{"--alertmanager.url=" + url}, args...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("amtool %s: %v\n%s", strings.Join(args, " "), err, out)

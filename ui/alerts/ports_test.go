@@ -12,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/vigilops/vigil/integrations/alertmanager"
+	"github.com/vigilops/vigil/internal/testclock"
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
@@ -23,7 +24,7 @@ import (
 // The unit tests run the real incident service over in-memory ports and
 // the real matcher parser; the lab test runs it over the real servers.
 
-var t0 = time.Date(2026, 11, 29, 14, 0, 0, 0, time.UTC)
+var t0 = testclock.Epoch()
 
 type clock struct {
 	mu sync.Mutex
@@ -154,6 +155,7 @@ func newFixture(t testing.TB, role access.Role) *fixture {
 	}
 	t.Cleanup(func() { j.Close() })
 	f.journal = j
+	j.Now = f.clock.Now // one clock for the service, its journal and the pane
 	f.svc, err = incident.New(incident.Options{Prometheus: f.prom, Alertmanager: f.am,
 		ParseMatchers: alertmanager.ParseMatchers, Journal: j, Now: f.clock.Now})
 	if err != nil {

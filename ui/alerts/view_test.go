@@ -8,6 +8,7 @@ import (
 
 	"github.com/charmbracelet/x/exp/golden"
 
+	"github.com/vigilops/vigil/internal/testclock"
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/incident"
@@ -97,7 +98,7 @@ func TestGolden(t *testing.T) {
 				demo(t, f)
 				f.m.SetSize(size[0], size[1])
 				f.keys(view.keys...)
-				golden.RequireEqual(t, uitest.ASCII(t, f.m.View()))
+				golden.RequireEqual(t, testclock.Unshift(uitest.ASCII(t, f.m.View())))
 			})
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/vigilops/vigil/integrations/alertmanager"
+	"github.com/vigilops/vigil/internal/labtest"
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
@@ -40,10 +41,7 @@ type amProc struct {
 // startAlertmanager runs an Alertmanager with config, without gossip.
 func startAlertmanager(t *testing.T, config string) *amProc {
 	t.Helper()
-	bin, err := exec.LookPath("prometheus-alertmanager")
-	if err != nil {
-		t.Skip("prometheus-alertmanager is not installed: apt-get install prometheus-alertmanager")
-	}
+	bin := labtest.Tool(t, "prometheus-alertmanager", "prometheus-alertmanager")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

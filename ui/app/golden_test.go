@@ -14,6 +14,8 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest/v2"
+
+	"github.com/vigilops/vigil/internal/testclock"
 )
 
 // ascii downsamples a view to the ASCII profile: attributes, no colours.
@@ -74,7 +76,7 @@ func (p *probe) waitFor(t *testing.T, want string) {
 // runGolden compares the final view of play with its golden file.
 func runGolden(t *testing.T, w, h int, steps ...step) {
 	t.Helper()
-	golden.RequireEqual(t, play(t, w, h, steps...))
+	golden.RequireEqual(t, testclock.Unshift(play(t, w, h, steps...)))
 }
 
 // play runs the shell in a teatest program at w×h, plays steps, and
@@ -137,7 +139,7 @@ func TestGolden(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got != string(want) {
+				if got = testclock.Unshift(got); got != string(want) {
 					t.Fatalf("after a resize to 40x10 and back, the screen differs from activity.golden:\n%s", got)
 				}
 			})

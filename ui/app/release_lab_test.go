@@ -27,9 +27,9 @@ import (
 	"github.com/vigilops/vigil/ui/common"
 )
 
-// releaseLab is the lab's pipeline (from its vigil.yaml) watched through
-// a label of this test only: its app lives in the lab's namespaces beside
-// the shop, which it leaves alone, and is deleted after.
+// releaseLab is the lab's pipeline (from its vigil.yaml) in namespaces of
+// the test's own, watched through a label of this test only; everything it
+// creates is deleted after.
 type releaseLab struct {
 	t       *testing.T
 	cfg     *config.Config
@@ -47,10 +47,6 @@ func newReleaseLab(t *testing.T, versions ...string) *releaseLab {
 	if err != nil {
 		t.Fatal(err)
 	}
-	envs, err := release.EnvsFromConfig(cfg.Kubernetes)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	t.Cleanup(cancel)
 	suffix := make([]byte, 3)
@@ -59,11 +55,25 @@ func newReleaseLab(t *testing.T, versions ...string) *releaseLab {
 	partOf := "vigil-ui-test-" + hex.EncodeToString(suffix)
 
 	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: cfg.Kubernetes.Kubeconfig}
-	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: envs[0].Context}).ClientConfig()
+	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: cfg.Kubernetes.Environments[0].Context}).ClientConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cs, err := k8s.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The lab's pipeline, in namespaces of this test's own: a freeze or a
+	// lock it sets cannot meet another test's, nor survive the test.
+	for i := range cfg.Kubernetes.Environments {
+		ns := "vu-" + hex.EncodeToString(suffix) + "-" + cfg.Kubernetes.Environments[i].Name
+		cfg.Kubernetes.Environments[i].Namespace = ns
+		if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	}
+	envs, err := release.EnvsFromConfig(cfg.Kubernetes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,15 +224,11 @@ func TestReleaseFlowOnTheLab(t *testing.T) {
 	sendKeys(tm, "esc")
 	p.waitFor(t, "cancelled: Promote "+l.app)
 
-	// A freeze set from the palette refuses a promotion, and is lifted.
+	// A freeze set from the palette refuses a promotion, and is lifted
+	// (the namespace is this test's own: nothing else can have frozen it).
 	if f := l.svc.Matrix().Envs[1].Freeze; f.Active(time.Now()) {
-		t.Skipf("the lab's test environment is already frozen by %s: the freeze part cannot run", f.By)
+		t.Fatalf("the test's own test environment is frozen by %s before the test froze it", f.By)
 	}
-	t.Cleanup(func() { // only this test's freeze, should it fail before lifting it
-		if f := l.svc.Matrix().Envs[1].Freeze; f.Active(time.Now()) && f.By == "alice" && f.Reason == "ui flow test" {
-			_ = l.svc.Unfreeze(context.Background(), access.Actor{Name: "cleanup", Role: access.Admin}, "test")
-		}
-	})
 	sendKeys(tm, ":")
 	sendText(tm, "freeze test 'ui flow test' 5m")
 	sendKeys(tm, "enter")

@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/vigilops/vigil/internal/testclock"
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
@@ -16,7 +17,7 @@ import (
 	"github.com/vigilops/vigil/ui/common"
 )
 
-var fixedNow = time.Date(2026, 11, 29, 14, 2, 31, 0, time.UTC)
+var fixedNow = testclock.Epoch().Add(2*time.Minute + 31*time.Second)
 
 // testJournal opens a journal in a temp dir with a few entries.
 func testJournal(t testing.TB) *audit.Journal {
@@ -26,6 +27,7 @@ func testJournal(t testing.TB) *audit.Journal {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { j.Close() })
+	j.Now = func() time.Time { return fixedNow }
 	for _, e := range []audit.Entry{
 		{Time: fixedNow.Add(-50 * time.Minute), Actor: "alice", Role: "operator", Action: "promote", Target: "prod/api", Parameters: map[string]string{"version": "2.5.0", "from": "preprod"}, Result: audit.OK},
 		{Time: fixedNow.Add(-30 * time.Minute), Actor: "bob", Role: "admin", Action: "droplet.destroy", Target: "droplets/web-02", Result: audit.Failed, Error: "droplet web-02 is locked: unlock it first"},

@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
+	"github.com/vigilops/vigil/internal/testclock"
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/config"
 	"github.com/vigilops/vigil/ops/release"
@@ -18,7 +19,7 @@ import (
 	"github.com/vigilops/vigil/ui/uitest"
 )
 
-var fixedNow = time.Date(2026, 11, 29, 14, 2, 31, 0, time.UTC)
+var fixedNow = testclock.Epoch().Add(2*time.Minute + 31*time.Second)
 
 func testContext(t testing.TB, role access.Role) *common.Context {
 	t.Helper()
@@ -131,10 +132,10 @@ func TestGolden(t *testing.T) {
 			t.Run("matrix", func(t *testing.T) {
 				m := newModel(t, access.Operator, shopMatrix(true), sz[0], sz[1])
 				press(m, "j", "j", "l")
-				golden.RequireEqual(t, uitest.ASCII(t, m.View()))
+				golden.RequireEqual(t, testclock.Unshift(uitest.ASCII(t, m.View())))
 			})
 			t.Run("disconnected", func(t *testing.T) {
-				golden.RequireEqual(t, uitest.ASCII(t, newModel(t, access.Operator, shopMatrix(false), sz[0], sz[1]).View()))
+				golden.RequireEqual(t, testclock.Unshift(uitest.ASCII(t, newModel(t, access.Operator, shopMatrix(false), sz[0], sz[1]).View())))
 			})
 		})
 	}

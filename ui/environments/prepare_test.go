@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -72,7 +73,7 @@ func prepareModel(t *testing.T, role access.Role, protected bool, mat *release.M
 	envs := slices.Clone(pipeline[:2])
 	envs[1].Protected = protected
 	j := &journal{}
-	svc := release.New(envs, cl, j, release.Options{})
+	svc := release.New(envs, cl, j, release.Options{Now: func() time.Time { return fixedNow }})
 	m := New(testContext(t, role), svc, NewKeyMap())
 	common.Restrict(m.Bindings(), m.ctx.MayAct())
 	m.SetSize(120, 40)

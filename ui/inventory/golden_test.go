@@ -7,6 +7,7 @@ import (
 
 	"github.com/charmbracelet/x/exp/golden"
 
+	"github.com/vigilops/vigil/internal/testclock"
 	"github.com/vigilops/vigil/ops/config"
 	"github.com/vigilops/vigil/ui/common"
 )
@@ -28,10 +29,12 @@ func TestGolden(t *testing.T) {
 				t.Run(c.name, func(t *testing.T) {
 					e := setup(t, fleet(), 80, 24)
 					s := newShell(t, cfg, &common.Services{Inventory: e.svc}, e.journal, now, size[0], size[1])
-					s.waitFor(5*time.Second, "web-01")
+					// The status bar's dot comes with the first health
+					// report: the golden holds it, so wait for it too.
+					s.waitFor(20*time.Second, "web-01", "do ●")
 					s.keys(c.keys)
-					s.waitFor(5*time.Second, c.want)
-					golden.RequireEqual(t, s.final())
+					s.waitFor(20*time.Second, c.want, "do ●")
+					golden.RequireEqual(t, testclock.Unshift(s.final()))
 				})
 			}
 		})

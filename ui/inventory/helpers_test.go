@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilops/vigil/internal/testclock"
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
@@ -19,7 +20,7 @@ import (
 	"github.com/vigilops/vigil/ui/uitest"
 )
 
-var t0 = time.Date(2026, 11, 29, 14, 0, 0, 0, time.UTC)
+var t0 = testclock.Epoch()
 
 // cloud is an in-memory inventory.Cloud: hosts become active with an
 // address on their first lookup after creation.
@@ -179,8 +180,11 @@ func setup(t testing.TB, hosts []inventory.Host, w, h int) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { j.Close() })
+	now := func() time.Time { return t0 }
+	j.Now = now
 	c := &cloud{hosts: hosts}
 	svc := inventory.New(c, j, inventory.Options{
+		Now:          now,
 		PollInterval: time.Millisecond,
 		Probe:        func(context.Context, string) error { return nil },
 		Templates:    []inventory.Template{{Name: "web", Region: "ams3", Size: "s-1vcpu-1gb", Image: "debian-12-x64", Tags: []string{"web"}}},

@@ -342,9 +342,8 @@ func BenchmarkView10000(b *testing.B) {
 	}
 }
 
-// TestMemory10000 bounds the heap that 10,000 hosts cost the service and
-// the pane; BenchmarkView10000 measures the frame time.
-func TestMemory10000(t *testing.T) {
+// heapOf10000 is the heap that 10,000 hosts cost the service and the pane.
+func heapOf10000(t testing.TB) uint64 {
 	heapNow := func() uint64 {
 		runtime.GC()
 		var ms runtime.MemStats
@@ -355,11 +354,27 @@ func TestMemory10000(t *testing.T) {
 	e := setup(t, manyHosts(10000), 120, 40)
 	_ = e.m.View()
 	heap := heapNow() - before
-	t.Logf("10,000 hosts: %.1f MB of heap for the service and pane", float64(heap)/1e6)
-	if heap > 120<<20 {
-		t.Errorf("%d MB of heap, over 120 MB", heap>>20)
-	}
 	runtime.KeepAlive(e)
+	return heap
+}
+
+// TestMemory10000 bounds the heap of 10,000 hosts at 3× what
+// BenchmarkMemory10000 measures (8.6 MB, README): a regression, not noise.
+func TestMemory10000(t *testing.T) {
+	heap := heapOf10000(t)
+	t.Logf("10,000 hosts: %.1f MB of heap for the service and pane", float64(heap)/1e6)
+	if limit := uint64(3 * 8.6e6); heap > limit {
+		t.Errorf("%.1f MB of heap, over %.1f MB (3× the measured figure)", float64(heap)/1e6, float64(limit)/1e6)
+	}
+}
+
+// BenchmarkMemory10000 reports the heap of 10,000 hosts (heap-MB).
+func BenchmarkMemory10000(b *testing.B) {
+	var heap uint64
+	for range b.N {
+		heap = heapOf10000(b)
+	}
+	b.ReportMetric(float64(heap)/1e6, "heap-MB")
 }
 
 // TestKeysDoNotClash checks that no key does two things in the pane's

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilops/vigil/internal/testclock"
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
@@ -19,7 +20,7 @@ import (
 	"github.com/vigilops/vigil/ui/uitest"
 )
 
-var t0 = time.Date(2026, 11, 29, 14, 0, 0, 0, time.UTC)
+var t0 = testclock.Epoch()
 
 // runner plays a scripted Ansible run: tasks on every host of the spec,
 // failing on hosts whose name starts with "flaky" at task 2. With gate set,
@@ -130,7 +131,9 @@ func NewTestService(t testing.TB, r *runner, hosts []inventory.Host) (*playbook.
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := playbook.New(r, j, hist, playbook.Options{PlaybookDir: dir, Hosts: func() []inventory.Host { return hosts }})
+	now := func() time.Time { return t0 }
+	j.Now = now
+	svc, err := playbook.New(r, j, hist, playbook.Options{PlaybookDir: dir, Hosts: func() []inventory.Host { return hosts }, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

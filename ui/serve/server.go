@@ -174,7 +174,11 @@ func Listen(opts Options) (*Server, error) {
 		s.sshLn.Close()
 		return nil, fmt.Errorf("serve.http_listen %s: %w", opts.Serve.HTTPListen, err)
 	}
-	s.http = &http.Server{Handler: s.mux(), ReadHeaderTimeout: 10 * time.Second}
+	if s.http, err = s.httpServer(); err != nil {
+		s.sshLn.Close()
+		s.httpLn.Close()
+		return nil, err
+	}
 	return s, nil
 }
 

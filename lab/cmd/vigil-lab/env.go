@@ -25,6 +25,7 @@ func (l *lab) writeEnv(token, labDir string) error {
 		{"DIGITALOCEAN_ACCESS_TOKEN", token},
 		{"VIGIL_LAB_SSH_KEY", l.sshKey()},
 		{"VIGIL_LAB_STATE", l.state},
+		{"VIGIL_LAB_WEBHOOK_TOKEN_FILE", l.mon.WebhookTokenFile()},
 		{"VIGIL_CONFIG", vigilConfig},
 	}
 	var b strings.Builder
@@ -63,6 +64,8 @@ func (l *lab) vigilConfig(labDir string) string {
 	fmt.Fprintf(&b, "ansible:\n  playbook_dir: %s\n  private_key: %s\n  user: root\n  prometheus_sd: %s\n",
 		q(filepath.Join(labDir, "playbooks")), q(l.sshKey()), q(filepath.Join(l.mon.FileSDDir(), "vigil.json")))
 	fmt.Fprintf(&b, "audit:\n  path: %s\n", q(l.path("vigil", "journal.db")))
+	// The token the lab's Alertmanager sends: vigil serve requires it.
+	fmt.Fprintf(&b, "serve:\n  webhook_token:\n    file: %s\n", q(l.mon.WebhookTokenFile()))
 	return b.String()
 }
 
