@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -37,7 +36,7 @@ func newInventoryCmd(g *globals) *cobra.Command {
 				}
 			}
 			if n != 1 {
-				return errors.New("give exactly one of --list, --host NAME or --prometheus-sd FILE")
+				return usageError("give exactly one of --list, --host NAME or --prometheus-sd FILE: see vigil inventory --help")
 			}
 			cfg, err := g.loadConfig()
 			if err != nil {

@@ -53,7 +53,6 @@ func newPrepareCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&yes, "yes", false, "prepare without asking to confirm")
-	cmd.SetFlagErrorFunc(flagUsage)
 	return cmd
 }
 

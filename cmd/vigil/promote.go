@@ -28,6 +28,5 @@ func newPromoteCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&to, "to", "", "the environment to promote into (required)")
 	cmd.Flags().StringVar(&from, "from", "", "the environment to promote from (default: the one before --to)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the rollout to complete, or to stall")
-	cmd.SetFlagErrorFunc(flagUsage)
 	return cmd
 }

@@ -84,7 +84,7 @@ func (e *exitCodeError) Error() string {
 	return fmt.Sprintf("exit status %d", e.code)
 }
 
-// usageError is a bad command line of a release verb (exit 2).
+// usageError is a bad command line (exit 2).
 func usageError(format string, args ...any) error {
 	return &exitCodeError{code: release.ExitUsage, msg: fmt.Sprintf(format, args...)}
 }
@@ -103,9 +103,9 @@ func releaseArgs(usage, flag string, value *string) cobra.PositionalArgs {
 	}
 }
 
-// flagUsage makes a bad flag of a release verb exit 2.
+// flagUsage makes a bad flag exit 2.
 func flagUsage(cmd *cobra.Command, err error) error {
-	return usageError("%v: see vigil %s --help", err, cmd.Name())
+	return usageError("%v: see %s --help", err, cmd.CommandPath())
 }
 
 // exitCode ends a verb with code (release.Exit…).
