@@ -43,7 +43,7 @@ func newInventoryCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if cfg.DigitalOcean == nil {
-				return fmt.Errorf("%s has no digitalocean section: the inventory comes from DigitalOcean (vigil config init writes an example)", cfg.Path)
+				return fmt.Errorf("%s has no digitalocean section: the inventory comes from DigitalOcean (vigil config init writes an example)", g.configName())
 			}
 			cloud, err := cloudClient(cfg.DigitalOcean, nil)
 			if err != nil {

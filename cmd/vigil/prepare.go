@@ -39,7 +39,7 @@ func newPrepareCmd(g *globals) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := openReleaseCLI(cmd.Context(), g, true)
+			r, err := openReleaseCLI(cmd.Context(), g, true, names("", args[0]))
 			if err != nil {
 				return err
 			}

@@ -21,7 +21,7 @@ func newRollbackCmd(g *globals) *cobra.Command {
 			if revision < 0 {
 				return usageError("invalid --to-revision %d: use a revision from the history (0 or unset: the previous one)", revision)
 			}
-			r, err := openReleaseCLI(cmd.Context(), g, true)
+			r, err := openReleaseCLI(cmd.Context(), g, true, names(args[0], env))
 			if err != nil {
 				return err
 			}

@@ -94,6 +94,16 @@ func (g *globals) loadConfig() (*config.Config, error) {
 	return config.LoadOrDefault(path, explicit)
 }
 
+// configName names the config file in messages, even when it is absent
+// and only defaults apply.
+func (g *globals) configName() string {
+	path := config.Resolve(g.configPath)
+	if _, err := os.Stat(path); err != nil {
+		return "the config (" + path + ", absent)"
+	}
+	return path
+}
+
 // runConsole opens the interactive console. It writes nothing to stdout
 // but the TUI itself: logs go to the log file, errors are returned and
 // printed on stderr once the terminal is restored.

@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
+	"github.com/vigilops/vigil/ops/config"
 	"github.com/vigilops/vigil/ops/release"
 )
 
@@ -25,14 +29,20 @@ type releaseCLI struct {
 }
 
 // openReleaseCLI starts the release service for one verb. With journal
-// set, mutations are journaled to the config's audit journal.
-func openReleaseCLI(ctx context.Context, g *globals, journal bool) (*releaseCLI, error) {
+// set, mutations are journaled to the config's audit journal. check, when
+// set, refuses the verb's names before any cluster is asked.
+func openReleaseCLI(ctx context.Context, g *globals, journal bool, check func(*config.Config, string) error) (*releaseCLI, error) {
 	cfg, err := g.loadConfig()
 	if err != nil {
 		return nil, err
 	}
 	if cfg.Kubernetes == nil {
-		return nil, fmt.Errorf("%s has no kubernetes section: add one with the environments (vigil config init writes an example)", cfg.Path)
+		return nil, fmt.Errorf("%s has no kubernetes section: add one with the environments (vigil config init writes an example)", g.configName())
+	}
+	if check != nil {
+		if err := check(cfg, g.configName()); err != nil {
+			return nil, err
+		}
 	}
 	actor, err := localActor(cfg.Identity)
 	if err != nil {
@@ -68,6 +78,31 @@ func openReleaseCLI(ctx context.Context, g *globals, journal bool) (*releaseCLI,
 		return nil, fmt.Errorf("cannot read the environments: %w; check that the API servers of kubernetes.kubeconfig are reachable", err)
 	}
 	return &releaseCLI{svc: svc, actor: actor, close: func() { cancel(); closeJournal() }}, nil
+}
+
+// appName is what Kubernetes accepts as a Deployment or StatefulSet name
+// (an RFC 1123 subdomain).
+var appName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+
+// names checks a release verb's app (if any) and environments ("" for a
+// flag left out) against the config: a bad command line, not a question
+// for the clusters.
+func names(app string, envs ...string) func(*config.Config, string) error {
+	return func(cfg *config.Config, file string) error {
+		if app != "" && (len(app) > 253 || !appName.MatchString(app)) {
+			return usageError("invalid app name %q: an app is a Deployment or StatefulSet name, in lower-case letters, digits, - and .", app)
+		}
+		known := make([]string, len(cfg.Kubernetes.Environments))
+		for i, e := range cfg.Kubernetes.Environments {
+			known[i] = e.Name
+		}
+		for _, e := range envs {
+			if e != "" && !slices.Contains(known, e) {
+				return usageError("unknown environment %q: %s lists %s", e, file, strings.Join(known, ", "))
+			}
+		}
+		return nil
+	}
 }
 
 // exitCodeError ends a verb with an exit code other than 1; msg, when
@@ -126,7 +161,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 		Example: "  vigil status\n  vigil status --json | jq '.apps[].app'",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := openReleaseCLI(cmd.Context(), g, false)
+			r, err := openReleaseCLI(cmd.Context(), g, false, nil)
 			if err != nil {
 				return err
 			}

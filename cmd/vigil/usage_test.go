@@ -1,8 +1,10 @@
 package main
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBadCommandLinesExit2: every verb refuses a bad command line with exit
@@ -68,6 +70,54 @@ func TestHelpTextsStateExit2(t *testing.T) {
 		code, out, _ := cli(t, verb, "--help")
 		if code != 0 || !strings.Contains(out, "Exit codes:") || !strings.Contains(strings.Join(strings.Fields(out), " "), "2 bad arguments") {
 			t.Errorf("vigil %s --help (exit %d) does not say 2 is bad arguments:\n%s", verb, code, out)
+		}
+	}
+}
+
+// TestNamesCheckedBeforeTheClusters: an app name Kubernetes would refuse
+// or an environment the config does not list exits 2 at once, without
+// waiting for clusters (the kubeconfig here points nowhere).
+func TestNamesCheckedBeforeTheClusters(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"promote", "../..", "--to", "prod"}, `invalid app name "../.."`},
+		{[]string{"promote", "äpi", "--to", "prod"}, `invalid app name "äpi"`},
+		{[]string{"promote", "api", "--to", "nosuch"}, `unknown environment "nosuch": `},
+		{[]string{"promote", "api", "--from", "qa", "--to", "prod"}, `unknown environment "qa"`},
+		{[]string{"rollback", "api", "--env", "../.."}, `unknown environment "../.."`},
+		{[]string{"prepare", "staging"}, `unknown environment "staging"`},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			dir := sandbox(t)
+			cfg := filepath.Join(dir, "config", "vigil", "config.yaml")
+			writeFile(t, cfg, "kubernetes:\n  kubeconfig: "+filepath.Join(dir, "absent-kubeconfig")+
+				"\n  environments: [{name: dev}, {name: prod}]\naudit: {path: "+filepath.Join(dir, "j.db")+"}\n")
+			start := time.Now()
+			code, out, errOut := cli(t, c.args...)
+			if code != 2 || out != "" || !strings.Contains(errOut, c.want) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and %q", code, out, errOut, c.want)
+			}
+			if strings.Contains(c.want, "unknown environment") && !strings.Contains(errOut, cfg+" lists dev, prod") {
+				t.Errorf("the error does not name the file and its environments: %q", errOut)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("took %s: the clusters were asked", d)
+			}
+		})
+	}
+}
+
+// TestNoConfigNamesTheFile: with no config file, the message names the
+// path vigil looked at.
+func TestNoConfigNamesTheFile(t *testing.T) {
+	for _, verb := range [][]string{{"status"}, {"alerts"}, {"serve"}, {"inventory", "--list"}} {
+		dir := sandbox(t)
+		want := filepath.Join(dir, "config", "vigil", "config.yaml") + ", absent) has no"
+		code, _, errOut := cli(t, verb...)
+		if code != 1 || !strings.Contains(errOut, want) {
+			t.Errorf("vigil %v: exit %d, stderr %q; want %q", verb, code, errOut, want)
 		}
 	}
 }
