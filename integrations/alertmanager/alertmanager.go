@@ -272,6 +272,10 @@ func (c *Client) ExpireSilence(ctx context.Context, id string) error {
 	}
 	return c.first(func(in instance) error {
 		_, err := in.api.Silence.DeleteSilence(silence.NewDeleteSilenceParamsWithContext(ctx).WithSilenceID(strfmt.UUID(id)))
+		var notFound *silence.DeleteSilenceNotFound
+		if errors.As(err, &notFound) {
+			return fmt.Errorf("no silence %s (Alertmanager answered): its id is in `vigil alerts` and the silences list", id)
+		}
 		return err
 	})
 }
