@@ -9,7 +9,7 @@ LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(
 BIN       := bin/vigil
 LAB       := cd lab && $(GO) run ./cmd/vigil-lab
 
-.PHONY: build test test-twice test-unit test-clock lint bench docs lab-up lab-down lab-status demo release-check clean
+.PHONY: build test test-twice test-unit test-clock lint mod-check bench docs lab-up lab-down lab-status demo release-check clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vigil
@@ -43,11 +43,22 @@ test-clock:
 			$(GO) test -count=1 ./internal/... ./ops/... ./ui/... ./cmd/... || exit 1; \
 	done
 
-lint:
+# Every module's go.mod and go.sum as `go mod tidy` leaves them, and one
+# `go` directive for all of them.
+MODULES := . lab lab/toolchain
+
+lint: mod-check
 	$(GO) vet ./...
 	cd lab && $(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	@if command -v govulncheck >/dev/null; then govulncheck ./...; else echo "govulncheck not installed: skipped (go install golang.org/x/vuln/cmd/govulncheck@latest)"; fi
+
+mod-check:
+	@for m in $(MODULES); do \
+		d=$$(cd $$m && $(GO) mod tidy -diff 2>&1) || { echo "$$m/go.mod is not tidy: run (cd $$m && go mod tidy)"; echo "$$d"; exit 1; }; \
+	done
+	@v=$$(for m in $(MODULES); do sed -n 's/^go //p' $$m/go.mod; done | sort -u); \
+	if [ $$(echo "$$v" | wc -l) -ne 1 ]; then echo "go directives differ ($$(echo $$v)): set one with (cd DIR && go mod edit -go=VERSION) in $(MODULES)"; exit 1; fi
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -16,7 +16,9 @@ import (
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/vigilops/vigil/internal/yamlbound"
 )
 
 // Default is the theme used when none is configured.
@@ -91,9 +93,9 @@ func load(name, userDir string, depth int) (*Theme, error) {
 	)
 	if userDir != "" {
 		source = filepath.Join(userDir, name+".yaml")
-		data, err = os.ReadFile(source)
+		data, err = yamlbound.ReadFile(source)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("theme %q: %w", name, err)
+			return nil, fmt.Errorf("theme %q (%s): %w", name, source, err)
 		}
 	}
 	if data == nil {
@@ -104,10 +106,17 @@ func load(name, userDir string, depth int) (*Theme, error) {
 				strings.Join(Available(userDir), ", "), filepath.Join(userDirOr(userDir), name+".yaml"))
 		}
 	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err == nil {
+		// Syntax errors surface in the strict decode below.
+		if err := yamlbound.Check(&doc); err != nil {
+			return nil, fmt.Errorf("theme %q (%s): %w", name, source, err)
+		}
+	}
 	var head struct {
 		Extends string `yaml:"extends"`
 	}
-	_ = yaml.Unmarshal(data, &head) // errors surface in the strict decode below
+	_ = doc.Decode(&head)
 	t := &Theme{}
 	if head.Extends != "" {
 		if head.Extends == name {

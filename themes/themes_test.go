@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/vigilops/vigil/internal/yamlbound/bombs"
 )
 
 func TestEveryEmbeddedTheme(t *testing.T) {
@@ -251,5 +254,31 @@ func TestUserDir(t *testing.T) {
 	t.Setenv("HOME", "/home/ana")
 	if got := UserDir(); got != "/home/ana/.config/vigil/themes" {
 		t.Errorf("UserDir() = %q", got)
+	}
+}
+
+// TestBombsRejected: a user theme that expands past any reasonable size
+// through aliases or merge keys is refused at once, naming the file.
+func TestBombsRejected(t *testing.T) {
+	dir := t.TempDir()
+	writeTheme(t, dir, "laughs", strings.Replace(bombs.BillionLaughs, "bomb:", "palette:\n  x:", 1))
+	writeTheme(t, dir, "merges", strings.Replace(bombs.MergeBomb, "bomb:", "palette:", 1))
+	for _, name := range []string{"laughs", "merges"} {
+		t.Run(name, func(t *testing.T) {
+			done := make(chan error, 1)
+			go func() {
+				_, err := Load(name, dir)
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				want := filepath.Join(dir, name+".yaml") + "): line 5: its aliases and merge keys (<<) expand to more than 100000 values"
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Fatalf("got %v, want …%s…", err, want)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("still decoding after 5s")
+			}
+		})
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -43,7 +42,7 @@ func newAckCmd(g *globals) *cobra.Command {
 		Short: "Acknowledge alerts: an Alertmanager silence with you as its author",
 		Long: "Acknowledge one alert by its fingerprint (from `vigil alerts`), or every alert matching\n" +
 			"--match, with a silence that lasts --for and says --comment. It is journaled.\n\n" +
-			"Exit codes: 0 acknowledged, 1 failed or bad arguments, 3 refused (role, --read-only).",
+			"Exit codes: 0 acknowledged, 1 failed, 2 bad arguments, 3 refused (role, --read-only).",
 		Example: "  vigil ack 3f2a9c1d0b7e6a54 --for 1h --comment 'rolling back api'\n" +
 			"  vigil ack --match 'alertname=\"HostDown\",droplet=\"web-02\"' --for 4h --comment 'rebuilding web-02'",
 		Args: cobra.MaximumNArgs(1),
@@ -53,7 +52,7 @@ func newAckCmd(g *globals) *cobra.Command {
 				req.Fingerprint = args[0]
 			}
 			if (req.Fingerprint == "") == (req.Match == "") {
-				return errors.New("ack takes an alert's FINGERPRINT or --match matchers, one of the two")
+				return usageError("ack takes an alert's FINGERPRINT or --match matchers, one of the two: see vigil ack --help")
 			}
 			c, err := openIncidentCLI(g, true)
 			if err != nil {
@@ -88,7 +87,7 @@ func newUnackCmd(g *globals) *cobra.Command {
 		Short: "Expire the silence of an acknowledgement",
 		Long: "Expire a silence (its id is in `vigil alerts` and in the Alerts pane's silences): the\n" +
 			"alerts it muted notify again. It is journaled.\n\n" +
-			"Exit codes: 0 expired, 1 failed or bad arguments, 3 refused (role, --read-only).",
+			"Exit codes: 0 expired, 1 failed, 2 bad arguments, 3 refused (role, --read-only).",
 		Example: "  vigil unack 6c1b2a4e-0d7f-4c1e-9a51-2b8f3e7d9c10",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

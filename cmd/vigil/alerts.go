@@ -31,7 +31,7 @@ func openIncidentCLI(g *globals, journal bool) (*incidentCLI, error) {
 		return nil, err
 	}
 	if cfg.Prometheus == nil && cfg.Alertmanager == nil {
-		return nil, fmt.Errorf("%s has no prometheus or alertmanager section: add prometheus.url and alertmanager.urls (vigil config init writes an example)", configName(cfg.Path))
+		return nil, fmt.Errorf("%s has no prometheus or alertmanager section: add prometheus.url and alertmanager.urls (vigil config init writes an example)", g.configName())
 	}
 	actor, err := localActor(cfg.Identity)
 	if err != nil {

@@ -34,12 +34,12 @@ func newAuditCmd(g *globals) *cobra.Command {
 			if since != "" {
 				t, err := parseSince(since, time.Now())
 				if err != nil {
-					return err
+					return usageError("%v", err)
 				}
 				q.Since = t
 			}
 			if limit < 0 {
-				return fmt.Errorf("invalid --limit %d: use 0 for every entry, or a positive count", limit)
+				return usageError("invalid --limit %d: use 0 for every entry, or a positive count", limit)
 			}
 			cfg, err := g.loadConfig()
 			if err != nil {

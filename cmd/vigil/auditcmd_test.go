@@ -135,8 +135,8 @@ func TestAuditBadInput(t *testing.T) {
 		{[]string{"--actor"}, "flag needs an argument"},
 	} {
 		code, out, errOut := cli(t, append([]string{"audit"}, c.args...)...)
-		if code != 1 || out != "" || !strings.Contains(errOut, c.want) {
-			t.Errorf("audit %v: exit %d, stdout %q, stderr %q; want exit 1 and %q", c.args, code, out, errOut, c.want)
+		if code != 2 || out != "" || !strings.Contains(errOut, c.want) {
+			t.Errorf("audit %v: exit %d, stdout %q, stderr %q; want exit 2 and %q", c.args, code, out, errOut, c.want)
 		}
 	}
 }

@@ -14,6 +14,11 @@ func newConfigCmd(g *globals) *cobra.Command {
 		Use:   "config",
 		Short: "Check or create the config file",
 		Args:  cobra.NoArgs,
+		// Runnable, so that a missing or unknown subcommand is a bad
+		// command line (exit 2), not a help page that exits 0.
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return usageError("config takes a subcommand, validate or init: see vigil config --help")
+		},
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "validate [FILE]",

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -37,14 +36,14 @@ func newInventoryCmd(g *globals) *cobra.Command {
 				}
 			}
 			if n != 1 {
-				return errors.New("give exactly one of --list, --host NAME or --prometheus-sd FILE")
+				return usageError("give exactly one of --list, --host NAME or --prometheus-sd FILE: see vigil inventory --help")
 			}
 			cfg, err := g.loadConfig()
 			if err != nil {
 				return err
 			}
 			if cfg.DigitalOcean == nil {
-				return fmt.Errorf("%s has no digitalocean section: the inventory comes from DigitalOcean (vigil config init writes an example)", cfg.Path)
+				return fmt.Errorf("%s has no digitalocean section: the inventory comes from DigitalOcean (vigil config init writes an example)", g.configName())
 			}
 			cloud, err := cloudClient(cfg.DigitalOcean, nil)
 			if err != nil {

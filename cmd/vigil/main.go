@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/vigilops/vigil/internal/redact"
 	"github.com/vigilops/vigil/ops/config"
 )
 
@@ -32,7 +33,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case errors.As(err, &coded):
 		if coded.msg != "" {
-			fmt.Fprintf(stderr, "vigil: %s\n", coded.msg)
+			fmt.Fprintf(stderr, "vigil: %s\n", redact.Text(coded.msg))
 		}
 		return coded.code
 	case errors.As(err, &reported):
@@ -43,7 +44,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vigil: %s has %d error(s): fix them, then check with `vigil config validate %s`\n",
 			cfgErrs[0].File, len(cfgErrs), cfgErrs[0].File)
 	default:
-		fmt.Fprintf(stderr, "vigil: %v\n", err)
+		// The last guard: no URL's password reaches the terminal.
+		fmt.Fprintf(stderr, "vigil: %s\n", redact.Text(err.Error()))
 	}
 	return 1
 }

@@ -39,7 +39,7 @@ func newPrepareCmd(g *globals) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := openReleaseCLI(cmd.Context(), g, true)
+			r, err := openReleaseCLI(cmd.Context(), g, true, names("", args[0]))
 			if err != nil {
 				return err
 			}
@@ -53,7 +53,6 @@ func newPrepareCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&yes, "yes", false, "prepare without asking to confirm")
-	cmd.SetFlagErrorFunc(flagUsage)
 	return cmd
 }
 

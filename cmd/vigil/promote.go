@@ -17,7 +17,7 @@ func newPromoteCmd(g *globals) *cobra.Command {
 		Example: "  vigil promote api --to prod --wait\n  vigil promote web --from dev --to preprod",
 		Args:    releaseArgs("promote APP --to ENV [--from ENV] [--wait]", "to", &to),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := openReleaseCLI(cmd.Context(), g, true)
+			r, err := openReleaseCLI(cmd.Context(), g, true, names(args[0], from, to))
 			if err != nil {
 				return err
 			}
@@ -28,6 +28,5 @@ func newPromoteCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&to, "to", "", "the environment to promote into (required)")
 	cmd.Flags().StringVar(&from, "from", "", "the environment to promote from (default: the one before --to)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the rollout to complete, or to stall")
-	cmd.SetFlagErrorFunc(flagUsage)
 	return cmd
 }

@@ -21,7 +21,7 @@ func newRollbackCmd(g *globals) *cobra.Command {
 			if revision < 0 {
 				return usageError("invalid --to-revision %d: use a revision from the history (0 or unset: the previous one)", revision)
 			}
-			r, err := openReleaseCLI(cmd.Context(), g, true)
+			r, err := openReleaseCLI(cmd.Context(), g, true, names(args[0], env))
 			if err != nil {
 				return err
 			}
@@ -32,6 +32,5 @@ func newRollbackCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&env, "env", "", "the environment to roll back in (required)")
 	cmd.Flags().Int64Var(&revision, "to-revision", 0, "the revision to restore (default: the previous one)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the rollout to complete, or to stall")
-	cmd.SetFlagErrorFunc(flagUsage)
 	return cmd
 }

@@ -52,7 +52,37 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newInventoryCmd(g))
 	root.AddCommand(newStatusCmd(g), newPromoteCmd(g), newRollbackCmd(g), newPrepareCmd(g))
 	root.AddCommand(newAlertsCmd(g), newAckCmd(g), newUnackCmd(g))
+	root.SetFlagErrorFunc(flagUsage) // inherited by every command
+	usageExits(root)
 	return root
+}
+
+// usageExits makes every bad command line of cmd and its subcommands exit
+// 2, as README says: wrong arguments, an unknown command (the root's
+// arguments), missing required flags. cobra checks required flags after
+// the arguments, with a plain error; here they are checked with them.
+func usageExits(cmd *cobra.Command) {
+	check := cmd.Args
+	cmd.Args = func(cmd *cobra.Command, args []string) error {
+		var err error
+		if check != nil {
+			err = check(cmd, args)
+		}
+		if err == nil {
+			err = cmd.ValidateRequiredFlags()
+		}
+		if err == nil {
+			err = cmd.ValidateFlagGroups()
+		}
+		var coded *exitCodeError
+		if err == nil || errors.As(err, &coded) {
+			return err
+		}
+		return usageError("%v: see %s --help", err, cmd.CommandPath())
+	}
+	for _, c := range cmd.Commands() {
+		usageExits(c)
+	}
 }
 
 // loadConfig reads the config the flags and environment point at. A file
@@ -62,6 +92,16 @@ func (g *globals) loadConfig() (*config.Config, error) {
 	path := config.Resolve(g.configPath)
 	explicit := g.configPath != "" || os.Getenv("VIGIL_CONFIG") != ""
 	return config.LoadOrDefault(path, explicit)
+}
+
+// configName names the config file in messages, even when it is absent
+// and only defaults apply.
+func (g *globals) configName() string {
+	path := config.Resolve(g.configPath)
+	if _, err := os.Stat(path); err != nil {
+		return "the config (" + path + ", absent)"
+	}
+	return path
 }
 
 // runConsole opens the interactive console. It writes nothing to stdout

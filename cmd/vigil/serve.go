@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
@@ -49,7 +48,7 @@ func runServe(ctx context.Context, g *globals, listen, httpListen string, stderr
 		return err
 	}
 	if cfg.Serve == nil {
-		return fmt.Errorf("%s has no serve section: add serve.users (name, role and public keys) to serve the console over SSH (`vigil config init` writes an example)", configName(cfg.Path))
+		return fmt.Errorf("%s has no serve section: add serve.users (name, role and public keys) to serve the console over SSH (`vigil config init` writes an example)", g.configName())
 	}
 	opts := *cfg.Serve
 	if listen != "" {
@@ -109,15 +108,4 @@ func runServe(ctx context.Context, g *globals, listen, httpListen string, stderr
 	}
 	fmt.Fprintln(stderr, "vigil serve: stopped")
 	return nil
-}
-
-// configName names the config in messages, even when only defaults apply.
-func configName(path string) string {
-	if path == "" {
-		return "the config"
-	}
-	if _, err := os.Stat(path); err != nil {
-		return "the config (" + path + ", absent)"
-	}
-	return path
 }

@@ -4,11 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/config"
 	"github.com/vigilops/vigil/ops/release"
 )
 
@@ -24,14 +28,20 @@ type releaseCLI struct {
 }
 
 // openReleaseCLI starts the release service for one verb. With journal
-// set, mutations are journaled to the config's audit journal.
-func openReleaseCLI(ctx context.Context, g *globals, journal bool) (*releaseCLI, error) {
+// set, mutations are journaled to the config's audit journal. check, when
+// set, refuses the verb's names before any cluster is asked.
+func openReleaseCLI(ctx context.Context, g *globals, journal bool, check func(*config.Config, string) error) (*releaseCLI, error) {
 	cfg, err := g.loadConfig()
 	if err != nil {
 		return nil, err
 	}
 	if cfg.Kubernetes == nil {
-		return nil, fmt.Errorf("%s has no kubernetes section: add one with the environments (vigil config init writes an example)", cfg.Path)
+		return nil, fmt.Errorf("%s has no kubernetes section: add one with the environments (vigil config init writes an example)", g.configName())
+	}
+	if check != nil {
+		if err := check(cfg, g.configName()); err != nil {
+			return nil, err
+		}
 	}
 	actor, err := localActor(cfg.Identity)
 	if err != nil {
@@ -69,6 +79,31 @@ func openReleaseCLI(ctx context.Context, g *globals, journal bool) (*releaseCLI,
 	return &releaseCLI{svc: svc, actor: actor, close: func() { cancel(); closeJournal() }}, nil
 }
 
+// appName is what Kubernetes accepts as a Deployment or StatefulSet name
+// (an RFC 1123 subdomain).
+var appName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+
+// names checks a release verb's app (if any) and environments ("" for a
+// flag left out) against the config: a bad command line, not a question
+// for the clusters.
+func names(app string, envs ...string) func(*config.Config, string) error {
+	return func(cfg *config.Config, file string) error {
+		if app != "" && (len(app) > 253 || !appName.MatchString(app)) {
+			return usageError("invalid app name %q: an app is a Deployment or StatefulSet name, in lower-case letters, digits, - and .", app)
+		}
+		known := make([]string, len(cfg.Kubernetes.Environments))
+		for i, e := range cfg.Kubernetes.Environments {
+			known[i] = e.Name
+		}
+		for _, e := range envs {
+			if e != "" && !slices.Contains(known, e) {
+				return usageError("unknown environment %q: %s lists %s", e, file, strings.Join(known, ", "))
+			}
+		}
+		return nil
+	}
+}
+
 // exitCodeError ends a verb with an exit code other than 1; msg, when
 // set, is printed on stderr (otherwise the verb printed its outcome).
 type exitCodeError struct {
@@ -83,7 +118,7 @@ func (e *exitCodeError) Error() string {
 	return fmt.Sprintf("exit status %d", e.code)
 }
 
-// usageError is a bad command line of a release verb (exit 2).
+// usageError is a bad command line (exit 2).
 func usageError(format string, args ...any) error {
 	return &exitCodeError{code: release.ExitUsage, msg: fmt.Sprintf(format, args...)}
 }
@@ -102,9 +137,9 @@ func releaseArgs(usage, flag string, value *string) cobra.PositionalArgs {
 	}
 }
 
-// flagUsage makes a bad flag of a release verb exit 2.
+// flagUsage makes a bad flag exit 2.
 func flagUsage(cmd *cobra.Command, err error) error {
-	return usageError("%v: see vigil %s --help", err, cmd.Name())
+	return usageError("%v: see %s --help", err, cmd.CommandPath())
 }
 
 // exitCode ends a verb with code (release.Exit…).
@@ -125,7 +160,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 		Example: "  vigil status\n  vigil status --json | jq '.apps[].app'",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := openReleaseCLI(cmd.Context(), g, false)
+			r, err := openReleaseCLI(cmd.Context(), g, false, nil)
 			if err != nil {
 				return err
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/alertmanager/api/v2/models"
 	"github.com/prometheus/alertmanager/matcher/parse"
 
+	"github.com/vigilops/vigil/internal/redact"
 	"github.com/vigilops/vigil/ops/incident"
 )
 
@@ -33,7 +34,7 @@ type Client struct {
 }
 
 type instance struct {
-	url string
+	url string // for messages: its password masked
 	api *amclient.AlertmanagerAPI
 }
 
@@ -47,13 +48,13 @@ func New(urls []string) (*Client, error) {
 	for _, raw := range urls {
 		u, err := url.Parse(raw)
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return nil, fmt.Errorf("alertmanager url %q: want http://host:port or https://host:port", raw)
+			return nil, fmt.Errorf("alertmanager url %q: want http://host:port or https://host:port", redact.URL(raw))
 		}
 		cfg := amclient.DefaultTransportConfig().
 			WithHost(u.Host).
 			WithBasePath(path.Join("/", u.Path, "api/v2")).
 			WithSchemes([]string{u.Scheme})
-		c.instances = append(c.instances, instance{url: raw, api: amclient.NewHTTPClientWithConfig(strfmt.Default, cfg)})
+		c.instances = append(c.instances, instance{url: redact.URL(raw), api: amclient.NewHTTPClientWithConfig(strfmt.Default, cfg)})
 	}
 	return c, nil
 }
@@ -271,6 +272,10 @@ func (c *Client) ExpireSilence(ctx context.Context, id string) error {
 	}
 	return c.first(func(in instance) error {
 		_, err := in.api.Silence.DeleteSilence(silence.NewDeleteSilenceParamsWithContext(ctx).WithSilenceID(strfmt.UUID(id)))
+		var notFound *silence.DeleteSilenceNotFound
+		if errors.As(err, &notFound) {
+			return fmt.Errorf("no silence %s (Alertmanager answered): its id is in `vigil alerts` and the silences list", id)
+		}
 		return err
 	})
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/digitalocean/godo"
 
+	"github.com/vigilops/vigil/internal/redact"
 	"github.com/vigilops/vigil/ops/inventory"
 )
 
@@ -67,7 +68,7 @@ func New(o Options) (*Client, error) {
 	}
 	api, err := godo.New(&http.Client{Transport: tr, Timeout: timeout}, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("digitalocean.api_url %q: %w", o.APIURL, err)
+		return nil, fmt.Errorf("digitalocean.api_url %q: %s", redact.URL(o.APIURL), redact.Text(err.Error()))
 	}
 	poll := o.PollInterval
 	if poll <= 0 {

@@ -11,6 +11,7 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
+	"github.com/vigilops/vigil/internal/redact"
 	"github.com/vigilops/vigil/ops/incident"
 )
 
@@ -18,7 +19,7 @@ var _ incident.Prometheus = (*Client)(nil)
 
 // Client talks to one Prometheus server.
 type Client struct {
-	url string
+	url string // for messages: its password masked
 	api v1.API
 }
 
@@ -26,9 +27,9 @@ type Client struct {
 func New(url string) (*Client, error) {
 	c, err := api.NewClient(api.Config{Address: url})
 	if err != nil {
-		return nil, fmt.Errorf("prometheus url %q: %w", url, err)
+		return nil, fmt.Errorf("prometheus url %q: %s", redact.URL(url), redact.Text(err.Error()))
 	}
-	return &Client{url: url, api: v1.NewAPI(c)}, nil
+	return &Client{url: redact.URL(url), api: v1.NewAPI(c)}, nil
 }
 
 // Alerts returns Prometheus's pending and firing alerts. Their fingerprints

@@ -1,6 +1,6 @@
 module github.com/vigilops/vigil/lab/toolchain
 
-go 1.26.0
+go 1.26.8
 
 require (
 	go.etcd.io/etcd/server/v3 v3.7.3

@@ -15,7 +15,9 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/vigilops/vigil/internal/yamlbound"
 )
 
 // Config is the whole configuration file. Optional sections are pointers:
@@ -175,11 +177,13 @@ func LoadOrDefault(path string, explicit bool) (*Config, error) {
 // Load reads, decodes, completes and validates the config file at path.
 // Problems in the file come back as Errors, each naming file, line and key.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("config file %s does not exist: write one with `vigil config init`: %w", path, err)
-		}
+	data, err := yamlbound.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("config file %s does not exist: write one with `vigil config init`: %w", path, err)
+	case errors.Is(err, yamlbound.ErrTooLarge):
+		return nil, Errors{{File: path, Msg: err.Error()}}
+	case err != nil:
 		return nil, fmt.Errorf("read config: %w", err)
 	}
 	c, err := parse(path, data)
@@ -201,6 +205,11 @@ func parse(file string, data []byte) (*Config, error) {
 	case err != nil:
 		return nil, Errors{{File: file, Line: yamlErrLine(err), Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}}
 	default:
+		if err := yamlbound.Check(&doc); err != nil {
+			var ee *yamlbound.ExpansionError
+			errors.As(err, &ee)
+			return nil, Errors{{File: file, Line: ee.Line, Msg: ee.Msg}}
+		}
 		root := &doc
 		if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 			root = root.Content[0]

@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/vigilops/vigil/internal/yamlbound"
+	"github.com/vigilops/vigil/internal/yamlbound/bombs"
 )
 
 const pubKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDrJl5rAkAmaCiTo3BySIBY3kL0K56vDXj3lfbo3c7tN alice@laptop"
@@ -427,5 +430,34 @@ func TestInit(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(path); string(b) != mine {
 		t.Errorf("Init changed the existing file to:\n%s", b)
+	}
+}
+
+// TestBombsRejected: files that expand past any reasonable size, through
+// aliases or merge keys, or are simply too large, are refused at once with
+// an error naming the file, before anything follows the aliases.
+func TestBombsRejected(t *testing.T) {
+	for _, tt := range []struct{ name, body, want string }{
+		{"billion laughs", strings.Replace(bombs.BillionLaughs, "bomb:", "keys:\n  quit:", 1), ":5: its aliases and merge keys (<<) expand to more than 100000 values"},
+		{"merge keys", strings.Replace(bombs.MergeBomb, "bomb:", "keys:", 1), ":5: its aliases and merge keys (<<) expand to more than 100000 values"},
+		{"too large", "theme: dark\n" + strings.Repeat("# padding\n", yamlbound.MaxBytes/10), ": larger than 256 KB"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, tt.body)
+			done := make(chan error, 1)
+			go func() {
+				_, err := Load(path)
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				var errs Errors
+				if !errors.As(err, &errs) || !strings.HasPrefix(err.Error(), path+tt.want) {
+					t.Fatalf("got %v, want %s%s", err, path, tt.want)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("still decoding after 5s")
+			}
+		})
 	}
 }

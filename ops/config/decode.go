@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Error is one problem in a config file, located by line and key path
@@ -241,21 +241,22 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		kp := join(path, k.Value)
-		if seen[k.Value] {
-			d.fail(k.Line, kp, "duplicate key: keep only one")
-			continue
-		}
-		seen[k.Value] = true
 		i := indexOf(known, k.Value)
 		switch {
 		case i < 0 && v.Type() == secretType:
-			// The key may be the secret itself: neither name nor echo it.
+			// The key may be the secret itself, written twice or not:
+			// neither name nor echo it.
 			d.fail(k.Line, path, "unknown key (not shown): a secret takes only env or file")
 			continue
+		case seen[k.Value]:
+			d.fail(k.Line, kp, "duplicate key: keep only one")
+			continue
 		case i < 0:
+			seen[k.Value] = true
 			d.fail(k.Line, kp, "unknown key%s", suggest(k.Value, known))
 			continue
 		}
+		seen[k.Value] = true
 		d.lines[kp] = k.Line
 		d.decode(val, v.Field(fs[i].index), kp)
 	}

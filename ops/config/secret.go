@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 )
 
@@ -26,7 +27,7 @@ func (s Secret) Value() (string, error) {
 	case s.Env != "":
 		v, ok := os.LookupEnv(s.Env)
 		if !ok {
-			return "", fmt.Errorf("environment variable %s is not set: export it, or point the secret at a file", s.Env)
+			return "", fmt.Errorf("%s is not set: export it, or point the secret at a file", s.source())
 		}
 		raw = v
 	case s.File != "":
@@ -53,10 +54,36 @@ func (s Secret) Value() (string, error) {
 }
 
 func (s Secret) source() string {
+	name, what := s.Env, "environment variable "
 	if s.File != "" {
-		return "file " + s.File
+		name, what = s.File, "file "
 	}
-	return "environment variable " + s.Env
+	if LooksLikeToken(name) {
+		return what + "(its name looks like a token: not shown)"
+	}
+	return what + name
+}
+
+var (
+	// tokenPrefix starts the tokens of DigitalOcean (personal, OAuth,
+	// refresh), GitHub, GitLab and Slack.
+	tokenPrefix = regexp.MustCompile(`^(do[opr]_v1_|gh[opsu]_|github_pat_|glpat-|xox[abpr]-)`)
+	hexRun      = regexp.MustCompile(`^[0-9a-fA-F]{32,}$`)
+	base64Run   = regexp.MustCompile(`^[A-Za-z0-9+_=-]{32,}$`) // no /: paths have it
+)
+
+// LooksLikeToken reports whether s, written where a variable name or a file
+// path belongs, is more likely a credential: a known token prefix, 32 or
+// more hex digits, or 32 or more base64 characters but / mixing lower case,
+// upper case and digits (no variable or file name looks like that).
+func LooksLikeToken(s string) bool {
+	if tokenPrefix.MatchString(s) || hexRun.MatchString(s) {
+		return true
+	}
+	return base64Run.MatchString(s) &&
+		strings.ContainsAny(s, "abcdefghijklmnopqrstuvwxyz") &&
+		strings.ContainsAny(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") &&
+		strings.ContainsAny(s, "0123456789")
 }
 
 // String says where the secret comes from, never what it is.

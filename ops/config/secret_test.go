@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 const token = "dop_v1_0123456789abcdef"
@@ -99,5 +99,65 @@ func TestInlineSecretNeverEchoed(t *testing.T) {
 		if !strings.Contains(err.Error(), "digitalocean.token") {
 			t.Errorf("the error does not name the key: %v", err)
 		}
+	}
+}
+
+func TestLooksLikeToken(t *testing.T) {
+	for _, s := range []string{
+		"dop_v1_" + strings.Repeat("0a", 32), "doo_v1_abc", "ghp_abc", "glpat-abc",
+		strings.Repeat("0123456789abcdef", 4),
+		"aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM", // base64url, mixed
+	} {
+		if !LooksLikeToken(s) {
+			t.Errorf("LooksLikeToken(%q) = false", s)
+		}
+	}
+	for _, s := range []string{
+		"", "DIGITALOCEAN_ACCESS_TOKEN", "MY_COMPANY_DIGITALOCEAN_ACCESS_TOKEN_PROD",
+		"~/.config/vigil/do-token", "/run/secrets/Team2Prod/digitalocean_token_2026",
+		"/tmp/TestSecretErrorsNameTheSourceNotTheValue1148215328/001/two-lines",
+	} {
+		if LooksLikeToken(s) {
+			t.Errorf("LooksLikeToken(%q) = true", s)
+		}
+	}
+}
+
+// TestTokenInSecretRefused: a token pasted where the variable name or file
+// belongs fails validation, and no error shows it, nor a key written twice
+// in the token block.
+func TestTokenInSecretRefused(t *testing.T) {
+	tok := "dop_v1_" + strings.Repeat("9f", 32)
+	for _, tt := range []struct{ body, want string }{
+		{"digitalocean:\n  token: {env: " + tok + "}\n", ":2: digitalocean.token.env: this looks like a token, not a variable name"},
+		{"digitalocean:\n  token: {file: " + tok + "}\n", ":2: digitalocean.token.file: this looks like a token, not a file name"},
+		{"digitalocean:\n  token: {env: DO TOKEN}\n", ":2: digitalocean.token.env: not a variable name (not shown)"},
+		{"digitalocean:\n  token:\n    " + tok + ": 1\n    " + tok + ": 1\n", ":3: digitalocean.token: unknown key (not shown)"},
+	} {
+		path := writeConfig(t, tt.body)
+		_, err := Load(path)
+		if err == nil || !strings.HasPrefix(err.Error(), path+tt.want) {
+			t.Errorf("got %v, want %s%s", err, path, tt.want)
+			continue
+		}
+		if strings.Contains(err.Error(), tok[8:]) || strings.Contains(err.Error(), "DO TOKEN") {
+			t.Errorf("the error shows the value: %v", err)
+		}
+	}
+	// Built by hand, not loaded: the name is still not shown at run time.
+	if _, err := (Secret{Env: tok}).Value(); err == nil || strings.Contains(err.Error(), tok[8:]) {
+		t.Errorf("Value() error = %v", err)
+	}
+}
+
+func TestURLPasswordsNotShown(t *testing.T) {
+	path := writeConfig(t, "prometheus: {url: 'ftp://bob:s3cret@prom:9090'}\n"+
+		"alertmanager: {urls: ['http://bob:s3cret@am:9093/', 'http://bob:s3/cret@am:9093/']}\n")
+	_, err := Load(path)
+	if err == nil || strings.Contains(err.Error(), "s3") {
+		t.Fatalf("got %v", err)
+	}
+	if !strings.Contains(err.Error(), `URL "ftp://bob:xxxxx@prom:9090" must start with http://`) {
+		t.Errorf("the URL is not shown redacted: %v", err)
 	}
 }

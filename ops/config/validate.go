@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vigilops/vigil/internal/redact"
 	"github.com/vigilops/vigil/ops/access"
 	"golang.org/x/crypto/ssh"
 )
@@ -88,13 +89,17 @@ func (v *validator) url(path, raw string) {
 		return
 	}
 	u, err := url.Parse(raw)
+	shown := redact.URL(raw)
 	switch {
+	case err != nil && strings.Contains(raw, "@"):
+		// The parser's reason may quote a piece of the password.
+		v.errorf(path, "invalid URL %q: write http://user:password@host:port/path", shown)
 	case err != nil:
-		v.errorf(path, "invalid URL %q: %v", raw, unwrapURLError(err))
+		v.errorf(path, "invalid URL %q: %v", shown, unwrapURLError(err))
 	case u.Scheme != "http" && u.Scheme != "https":
-		v.errorf(path, "URL %q must start with http:// or https://", raw)
+		v.errorf(path, "URL %q must start with http:// or https://", shown)
 	case u.Host == "":
-		v.errorf(path, "URL %q has no host", raw)
+		v.errorf(path, "URL %q has no host", shown)
 	}
 }
 
@@ -119,9 +124,23 @@ func (v *validator) role(path, role string) {
 	}
 }
 
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// secret checks where a secret comes from; no message shows the name
+// written, which may be the token itself pasted in the wrong place.
 func (v *validator) secret(path string, s Secret) {
 	if s.Env != "" && s.File != "" {
 		v.errorf(path, "set env or file, not both")
+	}
+	const revoke = " (the value is not shown): remove it from the config, revoke it, and name where it is kept instead"
+	switch {
+	case LooksLikeToken(s.Env):
+		v.errorf(path+".env", "this looks like a token, not a variable name"+revoke)
+	case s.Env != "" && !envName.MatchString(s.Env):
+		v.errorf(path+".env", "not a variable name (not shown): use letters, digits and _, like DIGITALOCEAN_ACCESS_TOKEN")
+	}
+	if LooksLikeToken(s.File) {
+		v.errorf(path+".file", "this looks like a token, not a file name"+revoke)
 	}
 }
 

@@ -122,7 +122,7 @@ func (s *Service) acknowledge(ctx context.Context, actor access.Actor, req AckRe
 			a, ok = s.Snapshot().Alert(req.Fingerprint)
 		}
 		if !ok || !a.Active() {
-			return Silence{}, fmt.Errorf("no active alert has fingerprint %s: list them with `vigil alerts`", req.Fingerprint)
+			return Silence{}, notFound(s.Snapshot(), req.Fingerprint)
 		}
 		if a.State == Pending {
 			return Silence{}, fmt.Errorf("alert %s is pending: Alertmanager knows it only once it fires", a.Name)
@@ -167,6 +167,19 @@ func (s *Service) acknowledge(ctx context.Context, actor access.Actor, req AckRe
 	params["silence"] = id
 	s.Refresh(ctx) // show the acknowledgement now, not at the next poll
 	return sil, nil
+}
+
+// notFound says why no active alert has fingerprint fp, and whether the
+// sources that would know it were reachable: an unreachable Alertmanager
+// is the answer, not a missing alert.
+func notFound(snap *Snapshot, fp string) error {
+	if am := snap.Alertmanager; am.Err != nil {
+		return fmt.Errorf("alert %s cannot be looked up: Alertmanager is unreachable: %w", fp, am.Err)
+	}
+	if p := snap.Prometheus; p.Configured && p.Err != nil {
+		return fmt.Errorf("no active alert has fingerprint %s in Alertmanager (reachable); Prometheus is unreachable: %w", fp, p.Err)
+	}
+	return fmt.Errorf("no active alert has fingerprint %s (Alertmanager answered): list them with `vigil alerts`", fp)
 }
 
 // Unacknowledge expires the silence with this id. The attempt is

@@ -272,7 +272,7 @@ func TestAcknowledgeRefusedAndInvalid(t *testing.T) {
 		{incident.AckRequest{Fingerprint: "a1", Duration: time.Hour, Comment: "  "}, "needs a comment"},
 		{incident.AckRequest{Fingerprint: "a1", Duration: 10 * time.Second, Comment: "x"}, "choose one between"},
 		{incident.AckRequest{Fingerprint: "a1", Duration: 30 * 24 * time.Hour, Comment: "x"}, "choose one between"},
-		{incident.AckRequest{Fingerprint: "nope", Duration: time.Hour, Comment: "x"}, "no active alert has fingerprint nope"},
+		{incident.AckRequest{Fingerprint: "nope", Duration: time.Hour, Comment: "x"}, "no active alert has fingerprint nope (Alertmanager answered)"},
 		{incident.AckRequest{Match: `{alertname="x"`, Duration: time.Hour, Comment: "x"}, "bad matchers"},
 		{incident.AckRequest{Duration: time.Hour, Comment: "x"}, "say what to acknowledge"},
 		{incident.AckRequest{Fingerprint: "a1", Match: `a="b"`, Duration: time.Hour, Comment: "x"}, "not both"},
@@ -389,5 +389,19 @@ func TestGraphAndMarkers(t *testing.T) {
 	}
 	if incident.DefaultComment(a) != "Investigating AppHighErrorRate on prod/api" {
 		t.Fatalf("default comment %q", incident.DefaultComment(a))
+	}
+}
+
+// TestAckWhenAlertmanagerIsDown: an alert that cannot be found because
+// Alertmanager does not answer is reported as that, not as a missing alert.
+func TestAckWhenAlertmanagerIsDown(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	down := errors.New("connection refused")
+	f.am.set(nil, down)
+	f.svc.Refresh(ctx)
+	_, err := f.svc.Acknowledge(ctx, alice, incident.AckRequest{Fingerprint: "a1", Duration: time.Hour, Comment: "x"})
+	if !errors.Is(err, down) || !strings.Contains(err.Error(), "Alertmanager is unreachable") || strings.Contains(err.Error(), "no active alert") {
+		t.Fatalf("got %v", err)
 	}
 }

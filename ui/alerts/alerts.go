@@ -571,7 +571,7 @@ func (m *Model) Status() string {
 	c := m.snap.Counts
 	s := fmt.Sprintf("%d critical · %d warning · %d active", c.Critical, c.Warning, c.Total)
 	if m.filterText != "" && m.filterErr == nil {
-		s += fmt.Sprintf(" · %d shown · filter %s", len(m.view.Alerts), m.filterText)
+		s += fmt.Sprintf(" · %d shown · filter %s", len(m.view.Alerts), printable(m.filterText))
 	}
 	if m.groupBy != "alertname" {
 		s += " · by " + m.groupBy
@@ -617,7 +617,7 @@ func (m *Model) listView() string {
 	case m.snap.Prometheus.LastOK.IsZero() && m.snap.Alertmanager.LastOK.IsZero() && !m.snap.Stale():
 		msg = "Asking Prometheus and Alertmanager for alerts…"
 	case m.snap.Counts.Total > 0:
-		msg = "No alert matches the filter " + m.filterText + ": press / to change it (esc clears it)."
+		msg = "No alert matches the filter " + printable(m.filterText) + ": press / to change it (esc clears it)."
 	case len(m.snap.Alerts) == 0 && !m.snap.Stale():
 		msg = "No alert is firing. Nothing is on fire."
 	}

@@ -440,17 +440,18 @@ func TestSubscribingReportsTheCurrentHealth(t *testing.T) {
 
 // FuzzFilter types arbitrary filters into the pane: it never panics, the
 // list stays within the pane, and a filter either applies or shows the
-// parser's error.
+// parser's error. Each input gets a pane of its own, so that a failure
+// replays from its input alone.
 func FuzzFilter(f *testing.F) {
 	for _, s := range []string{`severity="critical",namespace=~"prod.*"`, `{alertname="HostDown"}`, `a!~"x|y"`,
 		`namespace=~"(prod"`, `severity=`, `{a="b"`, `,`, `a="\"\\"`, "\x1b[31m", "日本=\"語\""} {
 		f.Add(s)
 	}
-	fx := newFixture(f, access.Operator)
-	threeAlerts(fx)
-	fx.poll()
-	fx.m.SetSize(60, 12)
 	f.Fuzz(func(t *testing.T, input string) {
+		fx := newFixture(t, access.Operator)
+		threeAlerts(fx)
+		fx.poll()
+		fx.m.SetSize(60, 12)
 		fx.m.SetFilter(input)
 		if fx.m.FilterError() == nil && fx.m.Filter() != input {
 			t.Fatalf("filter %q kept as %q", input, fx.m.Filter())

@@ -64,12 +64,14 @@ func (us users) publicKeyCallback() func(gossh.ConnMetadata, gossh.PublicKey) (*
 		fp := gossh.FingerprintSHA256(key)
 		u, ok := us[string(key.Marshal())]
 		if !ok {
+			// The fingerprint reaches the server's log line (authLog).
+			err := fmt.Errorf("%w: %s", errUnknownKey, fp)
 			if told {
-				return nil, errUnknownKey
+				return nil, err
 			}
 			told = true
 			return nil, &gossh.BannerError{
-				Err: errUnknownKey,
+				Err: err,
 				Message: fmt.Sprintf("vigil: the key %s is not allowed here.\r\n"+
 					"Ask an administrator to add its public key to serve.users in vigil's config.\r\n", fp),
 			}

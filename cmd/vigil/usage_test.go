@@ -1,0 +1,123 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBadCommandLinesExit2: every verb refuses a bad command line with exit
+// 2 and a message that says what was wrong, before reading any config or
+// calling any system (there is none in the sandbox).
+func TestBadCommandLinesExit2(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, `unknown command "frobnicate" for "vigil"`},
+		{[]string{"--bogus"}, "unknown flag: --bogus: see vigil --help"},
+		{[]string{"--config"}, "flag needs an argument: --config"},
+		{[]string{"version", "x"}, `unknown command "x" for "vigil version"`},
+		{[]string{"config"}, "config takes a subcommand"},
+		{[]string{"config", "bogus"}, `unknown command "bogus" for "vigil config"`},
+		{[]string{"config", "validate", "a", "b"}, "accepts at most 1 arg(s), received 2: see vigil config validate --help"},
+		{[]string{"config", "init", "x"}, `unknown command "x" for "vigil config init"`},
+		{[]string{"audit", "x"}, `unknown command "x" for "vigil audit"`},
+		{[]string{"audit", "--since", "yesterday"}, "invalid --since"},
+		{[]string{"audit", "--limit", "-1"}, "invalid --limit -1"},
+		{[]string{"audit", "--limit", "many"}, `invalid argument "many" for "--limit"`},
+		{[]string{"serve", "x"}, `unknown command "x" for "vigil serve"`},
+		{[]string{"serve", "--nope"}, "unknown flag: --nope: see vigil serve --help"},
+		{[]string{"inventory"}, "give exactly one of --list, --host NAME or --prometheus-sd FILE"},
+		{[]string{"inventory", "--list", "--host", "a"}, "give exactly one of"},
+		{[]string{"inventory", "--nope"}, "unknown flag: --nope: see vigil inventory --help"},
+		{[]string{"status", "x"}, `unknown command "x" for "vigil status"`},
+		{[]string{"status", "--json=maybe"}, `invalid argument "maybe" for "--json"`},
+		{[]string{"promote"}, "promote takes one app"},
+		{[]string{"promote", "api"}, "promote needs --to"},
+		{[]string{"promote", "api", "--to"}, "flag needs an argument: --to"},
+		{[]string{"rollback", "api"}, "rollback needs --env"},
+		{[]string{"rollback", "api", "--env", "prod", "--to-revision", "-1"}, "invalid --to-revision -1"},
+		{[]string{"prepare"}, "prepare takes one environment"},
+		{[]string{"prepare", "a", "b"}, "prepare takes one environment"},
+		{[]string{"alerts", "x"}, `unknown command "x" for "vigil alerts"`},
+		{[]string{"alerts", "--nope"}, "unknown flag: --nope: see vigil alerts --help"},
+		{[]string{"ack"}, `required flag(s) "comment", "for" not set: see vigil ack --help`},
+		{[]string{"ack", "3f2a", "--for", "1h"}, `required flag(s) "comment" not set`},
+		{[]string{"ack", "3f2a", "--for", "soon", "--comment", "c"}, `invalid argument "soon" for "--for"`},
+		{[]string{"ack", "--for", "1h", "--comment", "c"}, "ack takes an alert's FINGERPRINT or --match matchers, one of the two"},
+		{[]string{"ack", "3f2a", "--match", "a=b", "--for", "1h", "--comment", "c"}, "one of the two"},
+		{[]string{"ack", "a", "b", "--for", "1h", "--comment", "c"}, "accepts at most 1 arg(s), received 2"},
+		{[]string{"unack"}, "accepts 1 arg(s), received 0: see vigil unack --help"},
+		{[]string{"unack", "--nope", "x"}, "unknown flag: --nope"},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			sandbox(t)
+			code, out, errOut := cli(t, c.args...)
+			if code != 2 || out != "" || !strings.HasPrefix(errOut, "vigil: ") || !strings.Contains(errOut, c.want) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and %q", code, out, errOut, c.want)
+			}
+		})
+	}
+}
+
+// TestHelpTextsStateExit2: the verbs whose help lists exit codes give 2 for
+// bad arguments, as README does.
+func TestHelpTextsStateExit2(t *testing.T) {
+	for _, verb := range []string{"ack", "unack", "promote", "rollback", "prepare"} {
+		sandbox(t)
+		code, out, _ := cli(t, verb, "--help")
+		if code != 0 || !strings.Contains(out, "Exit codes:") || !strings.Contains(strings.Join(strings.Fields(out), " "), "2 bad arguments") {
+			t.Errorf("vigil %s --help (exit %d) does not say 2 is bad arguments:\n%s", verb, code, out)
+		}
+	}
+}
+
+// TestNamesCheckedBeforeTheClusters: an app name Kubernetes would refuse
+// or an environment the config does not list exits 2 at once, without
+// waiting for clusters (the kubeconfig here points nowhere).
+func TestNamesCheckedBeforeTheClusters(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"promote", "../..", "--to", "prod"}, `invalid app name "../.."`},
+		{[]string{"promote", "äpi", "--to", "prod"}, `invalid app name "äpi"`},
+		{[]string{"promote", "api", "--to", "nosuch"}, `unknown environment "nosuch": `},
+		{[]string{"promote", "api", "--from", "qa", "--to", "prod"}, `unknown environment "qa"`},
+		{[]string{"rollback", "api", "--env", "../.."}, `unknown environment "../.."`},
+		{[]string{"prepare", "staging"}, `unknown environment "staging"`},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			dir := sandbox(t)
+			cfg := filepath.Join(dir, "config", "vigil", "config.yaml")
+			writeFile(t, cfg, "kubernetes:\n  kubeconfig: "+filepath.Join(dir, "absent-kubeconfig")+
+				"\n  environments: [{name: dev}, {name: prod}]\naudit: {path: "+filepath.Join(dir, "j.db")+"}\n")
+			start := time.Now()
+			code, out, errOut := cli(t, c.args...)
+			if code != 2 || out != "" || !strings.Contains(errOut, c.want) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and %q", code, out, errOut, c.want)
+			}
+			if strings.Contains(c.want, "unknown environment") && !strings.Contains(errOut, cfg+" lists dev, prod") {
+				t.Errorf("the error does not name the file and its environments: %q", errOut)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("took %s: the clusters were asked", d)
+			}
+		})
+	}
+}
+
+// TestNoConfigNamesTheFile: with no config file, the message names the
+// path vigil looked at.
+func TestNoConfigNamesTheFile(t *testing.T) {
+	for _, verb := range [][]string{{"status"}, {"alerts"}, {"serve"}, {"inventory", "--list"}} {
+		dir := sandbox(t)
+		want := filepath.Join(dir, "config", "vigil", "config.yaml") + ", absent) has no"
+		code, _, errOut := cli(t, verb...)
+		if code != 1 || !strings.Contains(errOut, want) {
+			t.Errorf("vigil %v: exit %d, stderr %q; want %q", verb, code, errOut, want)
+		}
+	}
+}
