@@ -169,6 +169,14 @@ func newTracker(run Run, hosts []string, total int) *tracker {
 	return t
 }
 
+// snapshot is the live run as a reader may keep it: its recap is a copy,
+// since apply goes on writing the tracker's own (under the service's lock).
+func (t *tracker) snapshot() Run {
+	r := t.run
+	r.Recap = maps.Clone(r.Recap)
+	return r
+}
+
 func (t *tracker) apply(e Event) {
 	t.run.Events++
 	t.remember(e)

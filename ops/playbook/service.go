@@ -111,7 +111,7 @@ func (s *Service) Runs() []Run {
 	defer s.mu.Unlock()
 	out := make([]Run, 0, len(s.live)+len(s.recent))
 	for _, lr := range s.live {
-		out = append(out, lr.t.run)
+		out = append(out, lr.t.snapshot())
 	}
 	slices.SortFunc(out, func(a, b Run) int { return strings.Compare(b.ID, a.ID) })
 	return append(out, s.recent...)
@@ -145,7 +145,7 @@ func (s *Service) Done(id string) <-chan struct{} {
 func (s *Service) Run(id string) (Run, error) {
 	s.mu.Lock()
 	if lr, ok := s.live[id]; ok {
-		r := lr.t.run
+		r := lr.t.snapshot()
 		s.mu.Unlock()
 		return r, nil
 	}
@@ -470,7 +470,7 @@ func (s *Service) Cancel(ctx context.Context, actor access.Actor, id string) err
 	lr, ok := s.live[id]
 	var run Run
 	if ok {
-		run = lr.t.run
+		run = lr.t.snapshot()
 	}
 	s.mu.Unlock()
 	if !ok {
