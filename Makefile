@@ -9,7 +9,7 @@ LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(
 BIN       := bin/vigil
 LAB       := cd lab && $(GO) run ./cmd/vigil-lab
 
-.PHONY: build test test-twice test-unit test-clock lint mod-check bench docs lab-up lab-down lab-status demo release-check clean
+.PHONY: build test test-twice test-unit test-clock fuzz lint mod-check bench docs lab-up lab-down lab-status demo release-check clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vigil
@@ -46,6 +46,11 @@ test-clock:
 # Every module's go.mod and go.sum as `go mod tidy` leaves them, and one
 # `go` directive for all of them.
 MODULES := . lab lab/toolchain
+
+# Every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m); its
+# findings land in testdata/fuzz, which make test replays.
+fuzz:
+	./scripts/fuzz.sh
 
 lint: mod-check
 	$(GO) vet ./...
