@@ -24,6 +24,12 @@ func TestLabIsDown(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "lab.env")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("%s/lab.env is still there (err %v)", dir, err)
 	}
+	// Nothing of this lab's monitoring data is left for the next one.
+	for _, d := range []string{"prometheus/data", "alertmanager/data"} {
+		if _, err := os.Stat(filepath.Join(dir, d)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s/%s is still there (err %v): the next lab would show this one's series and silences", dir, d, err)
+		}
+	}
 	for _, p := range (daemon.Set{Dir: dir}).Processes() {
 		t.Errorf("still running: pid %d: %s", p.Pid, p.Cmdline)
 	}

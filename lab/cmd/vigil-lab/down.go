@@ -57,6 +57,14 @@ func runDown(ctx context.Context, _ []string) error {
 	}
 	if err := checkNothingLeft(l, 10*time.Second); err != nil {
 		errs = append(errs, err)
+	} else {
+		// The next lab starts with no series, alerts or silences of this one
+		// (a test run's HostDown once greeted the next demo).
+		for _, d := range []string{l.mon.PrometheusData(), l.mon.AlertmanagerData()} {
+			if err := os.RemoveAll(d); err != nil {
+				errs = append(errs, err)
+			}
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
