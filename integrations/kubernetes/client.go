@@ -77,6 +77,9 @@ func (c *Client) cluster(name string) (*cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot build a client for context %q: %w", name, err)
 	}
+	h.ping = func(ctx context.Context) error {
+		return cs.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).Error()
+	}
 	cl := &cluster{name: name, cs: cs, health: h, spaces: map[string]*space{}}
 	c.clusters[name] = cl
 	return cl, nil
@@ -89,20 +92,31 @@ func kubeconfigName(p string) string {
 	return p
 }
 
+// Pings while the API server is quiet: a hung server (stopped, or stuck on
+// etcd) keeps its connections open and says nothing, so only a request with
+// a deadline tells. Together they flag a hang within pingEvery+pingTimeout.
+const (
+	pingEvery   = 1500 * time.Millisecond
+	pingTimeout = 2 * time.Second
+)
+
 // health tracks whether the API server answers. Every request and every
-// byte of a watch stream passes the probe, so no polling is needed: a dead
-// server breaks the watches, the informers retry, and the retries fail here
-// until it is back.
+// byte of a watch stream passes the probe: a dead server breaks the
+// watches, the informers retry, and the retries fail here until it is back.
+// While someone listens and nothing came for pingEvery, a ping with a
+// deadline checks that the server still answers.
 type health struct {
 	name     string
 	lastData atomic.Int64 // unix nanoseconds of the last response or watch data
+	ping     func(ctx context.Context) error
 
-	mu        sync.Mutex
-	known     bool
-	connected bool
-	err       string
-	listeners map[int]func(release.Conn)
-	nextID    int
+	mu         sync.Mutex
+	known      bool
+	connected  bool
+	err        string
+	listeners  map[int]func(release.Conn)
+	nextID     int
+	stopPinger context.CancelFunc
 }
 
 func (h *health) conn() release.Conn {
@@ -126,7 +140,7 @@ func (h *health) ok() {
 
 func (h *health) fail(err error) {
 	h.mu.Lock()
-	if h.known && !h.connected {
+	if h.known && !h.connected && h.err == err.Error() {
 		h.mu.Unlock()
 		return
 	}
@@ -157,13 +171,51 @@ func (h *health) listen(fn func(release.Conn)) func() {
 	id := h.nextID
 	h.nextID++
 	h.listeners[id] = fn
+	if h.stopPinger == nil && h.ping != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		h.stopPinger = cancel
+		go h.pinger(ctx)
+	}
 	c := h.conn()
 	h.mu.Unlock()
 	fn(c)
 	return func() {
 		h.mu.Lock()
 		delete(h.listeners, id)
+		if len(h.listeners) == 0 && h.stopPinger != nil {
+			h.stopPinger()
+			h.stopPinger = nil
+		}
 		h.mu.Unlock()
+	}
+}
+
+// pinger pings the API server whenever it was quiet for pingEvery, until
+// ctx ends. A ping that times out marks the server as hung; any answer
+// marks it connected again (through the probe): errors of requests are the
+// informers' to report.
+func (h *health) pinger(ctx context.Context) {
+	t := time.NewTicker(pingEvery / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if last := h.lastData.Load(); last != 0 && time.Since(time.Unix(0, last)) < pingEvery {
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, pingTimeout)
+		_ = h.ping(pctx) // an answer, even an error, reaches the probe
+		timedOut := pctx.Err() != nil
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if timedOut {
+			h.fail(fmt.Errorf("the API server did not answer within %s (hung or overloaded)", pingTimeout))
+		}
 	}
 }
 

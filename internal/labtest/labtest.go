@@ -8,7 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -84,4 +87,33 @@ func Tool(t testing.TB, name, debianPackage string) string {
 		t.Skip(msg)
 	}
 	return path
+}
+
+// Freeze stops the lab's kube-apiserver (SIGSTOP), as a hung server is:
+// its connections stay open and nothing answers. The returned func, also
+// run at cleanup, lets it go on (SIGCONT).
+func Freeze(t testing.TB) (thaw func()) {
+	t.Helper()
+	f := filepath.Join(StateDir(), "kwok", "clusters", "vigil-lab", "pids", "kube-apiserver.pid")
+	b, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatalf("the lab's kube-apiserver pid: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		t.Fatalf("%s holds %q, not a pid", f, b)
+	}
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatalf("stop kube-apiserver (pid %d): %v", pid, err)
+	}
+	var once sync.Once
+	thaw = func() {
+		once.Do(func() {
+			if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+				t.Errorf("continue kube-apiserver (pid %d): %v", pid, err)
+			}
+		})
+	}
+	t.Cleanup(thaw)
+	return thaw
 }
