@@ -94,7 +94,7 @@ func listAlerts(ctx context.Context, svc *incident.Service, filter string, asJSO
 	defer cancel()
 	view, snap, err := svc.List(ctx, filter)
 	if snap != nil {
-		for _, p := range snap.Problems() {
+		for _, p := range snap.Problems(snap.Time) {
 			fmt.Fprintln(stderr, "vigil: "+p)
 		}
 	}

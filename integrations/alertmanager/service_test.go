@@ -207,10 +207,10 @@ groups:
 		if a, n := probe(); n != 1 || a.State != incident.Firing {
 			t.Fatalf("%s down: the last data should stay, got %d ProbeDown, %+v", c.name, n, a)
 		}
-		if st.Age(snap.Time) < 900*time.Millisecond || !strings.Contains(strings.Join(snap.Problems(), "\n"), c.name+" unreachable, showing data from") {
-			t.Fatalf("%s down: age %s, problems %q", c.name, st.Age(snap.Time), snap.Problems())
+		if st.Age(snap.Time) < 900*time.Millisecond || !strings.Contains(strings.Join(snap.Problems(snap.Time), "\n"), c.name+" unreachable, showing data from") {
+			t.Fatalf("%s down: age %s, problems %q", c.name, st.Age(snap.Time), snap.Problems(snap.Time))
 		}
-		t.Logf("%s down: %s", c.name, snap.Problems())
+		t.Logf("%s down: %s", c.name, snap.Problems(snap.Time))
 		c.p.start()
 		waitFor(t, 20*time.Second, c.name+" restarted but the list did not recover", func() bool {
 			st := c.status(svc.Snapshot())

@@ -42,8 +42,9 @@ func (s *Service) List(ctx context.Context, filter string) (View, *Snapshot, err
 }
 
 // Problems describes the sources that failed their last poll, with the age
-// of the data still shown, e.g. "Alertmanager unreachable for 40s: …".
-func (s *Snapshot) Problems() []string {
+// of the data still shown at now, e.g. "Alertmanager unreachable, showing
+// data from 40s ago, retrying: …".
+func (s *Snapshot) Problems(now time.Time) []string {
 	var out []string
 	for _, src := range []struct {
 		name string
@@ -55,7 +56,7 @@ func (s *Snapshot) Problems() []string {
 		if src.st.LastOK.IsZero() {
 			out = append(out, fmt.Sprintf("%s unreachable, no data yet, retrying: %v", src.name, src.st.Err))
 		} else {
-			out = append(out, fmt.Sprintf("%s unreachable, showing data from %s ago, retrying: %v", src.name, src.st.Age(s.Time).Round(time.Second), src.st.Err))
+			out = append(out, fmt.Sprintf("%s unreachable, showing data from %s ago, retrying: %v", src.name, src.st.Age(now).Round(time.Second), src.st.Err))
 		}
 	}
 	return out

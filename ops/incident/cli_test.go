@@ -62,8 +62,8 @@ func TestCLICore(t *testing.T) {
 		t.Fatalf("both sources down: %v", err)
 	}
 	f.prom.set(nil, nil)
-	if v, snap, err := f.svc.List(ctx, ""); err != nil || len(v.Alerts) != 2 || len(snap.Problems()) != 1 {
-		t.Fatalf("one source down: %d alerts, %v, problems %q", len(v.Alerts), err, snap.Problems())
+	if v, snap, err := f.svc.List(ctx, ""); err != nil || len(v.Alerts) != 2 || len(snap.Problems(snap.Time)) != 1 {
+		t.Fatalf("one source down: %d alerts, %v, problems %q", len(v.Alerts), err, snap.Problems(snap.Time))
 	}
 }
 

@@ -182,7 +182,7 @@ func TestSourceDownKeepsDataAndRecovers(t *testing.T) {
 	if !errors.Is(snap.Alertmanager.Err, down) || snap.Alertmanager.Age(snap.Time) != 40*time.Second || !snap.Stale() {
 		t.Fatalf("status %+v", snap.Alertmanager)
 	}
-	if p := snap.Problems(); len(p) != 1 || !strings.Contains(p[0], "Alertmanager unreachable, showing data from 40s ago, retrying") {
+	if p := snap.Problems(snap.Time); len(p) != 1 || !strings.Contains(p[0], "Alertmanager unreachable, showing data from 40s ago, retrying") {
 		t.Fatalf("problems %q", p)
 	}
 	f.clock.add(5 * time.Second)

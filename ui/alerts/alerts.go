@@ -216,10 +216,13 @@ func (m *Model) snapshot(s *incident.Snapshot) tea.Cmd {
 		if !src.st.Configured || (src.st.Err == nil && src.st.LastOK.IsZero()) {
 			continue // not polled yet
 		}
+		// Down since its data's age, as the banner says: one age on screen.
 		h := common.HealthMsg{Name: src.name, State: common.Healthy, Since: src.st.LastOK}
 		if src.st.Err != nil {
 			h.State, h.Err = common.Down, src.st.Err
-			h.Since = s.Time
+			if h.Since.IsZero() {
+				h.Since = s.Time
+			}
 		}
 		if m.health[src.name] != h.State {
 			m.health[src.name] = h.State
@@ -375,7 +378,7 @@ func (m *Model) rebuildBanner() {
 	}
 	var texts []string
 	if m.snap != nil {
-		for _, p := range m.snap.Problems() {
+		for _, p := range m.snap.Problems(m.ctx.Now()) {
 			texts = append(texts, "✗ "+p)
 		}
 	}
@@ -604,6 +607,9 @@ func (m *Model) View() string {
 
 func (m *Model) listView() string {
 	st := m.ctx.Styles
+	if m.snap != nil && m.snap.Stale() {
+		m.rebuildBanner() // the data's age, as of this frame
+	}
 	var b strings.Builder
 	for _, l := range m.banner {
 		if b.Len() > 0 {

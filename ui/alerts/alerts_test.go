@@ -386,6 +386,13 @@ func TestStaleDataShowsItsAgeAndTheError(t *testing.T) {
 	if len(msgs) != 1 || msgs[0].(common.HealthMsg).Name != "alertmanager" || msgs[0].(common.HealthMsg).State != common.Down {
 		t.Fatalf("health: %v", msgs)
 	}
+	// The status bar and the banner tell one age: the data's, as the clock
+	// runs on between polls (they once said "am ✗ 9s" beside "15s ago").
+	h := msgs[0].(common.HealthMsg)
+	f.clock.Add(7 * time.Second)
+	if bar := f.clock.Now().Sub(h.Since); bar != 47*time.Second || !strings.Contains(screen(f.m), "showing data from 47s ago") {
+		t.Fatalf("7 s later the status bar says down for %s and the banner:\n%s", bar, screen(f.m))
+	}
 	f.am.mu.Lock()
 	f.am.err = nil
 	f.am.mu.Unlock()
