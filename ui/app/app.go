@@ -6,6 +6,8 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -64,6 +66,8 @@ type Model struct {
 	help        help.Model
 
 	health   map[string]common.HealthMsg
+	inFlight []inFlight // confirmed actions waiting for their result, oldest first
+	flightID int
 	presence presence.Snapshot // the other sessions of vigil serve
 	ticking  bool              // a clock tick is scheduled
 	frame    frame
@@ -207,6 +211,43 @@ func (m *Model) Init() tea.Cmd { return m.initCmd }
 type clockTickMsg struct{}
 
 // themeLoadedMsg carries a theme read for :theme.
+// inFlight is one confirmed action, shown in the status bar from its
+// confirmation to its result (every action has its own timeout).
+type inFlight struct {
+	id    int
+	what  string
+	since time.Time
+}
+
+// landedMsg carries a confirmed action's result, so that it leaves the
+// status bar before the result is handled.
+type landedMsg struct {
+	id     int
+	result tea.Msg
+}
+
+// fly runs a confirmed action, shown as in flight until it lands.
+func (m *Model) fly(title string, run tea.Cmd) tea.Cmd {
+	if run == nil {
+		return nil
+	}
+	m.flightID++
+	id := m.flightID
+	m.inFlight = append(m.inFlight, inFlight{id: id, what: strings.TrimSuffix(title, "?"), since: m.ctx.Now()})
+	m.frame.health = m.healthView()
+	return func() tea.Msg { return landedMsg{id: id, result: run()} }
+}
+
+func (m *Model) land(msg landedMsg) tea.Cmd {
+	m.inFlight = slices.DeleteFunc(m.inFlight, func(f inFlight) bool { return f.id == msg.id })
+	m.frame.health = m.healthView()
+	if msg.result == nil {
+		return nil
+	}
+	// Back to the runtime, which runs batches and routes the rest here.
+	return func() tea.Msg { return msg.result }
+}
+
 type themeLoadedMsg struct {
 	theme *themes.Theme
 	err   error
@@ -238,6 +279,8 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return tea.Batch(m.broadcast(common.ThemeChangedMsg{}), common.ToastCmd(common.Success, "theme "+msg.theme.Name))
 	case common.HealthMsg:
 		return m.setHealth(msg)
+	case landedMsg:
+		return m.land(msg)
 	case presence.Snapshot:
 		m.presence = msg
 		m.layout()
@@ -278,7 +321,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		case components.Accepted:
 			req := m.confirm.Request()
 			m.confirm = nil
-			return req.OnYes
+			return m.fly(req.Title, req.OnYes)
 		case components.Rejected:
 			req := m.confirm.Request()
 			m.confirm = nil

@@ -57,6 +57,9 @@ func returns[T any](cmd tea.Cmd) bool {
 	if b, ok := msg.(tea.BatchMsg); ok {
 		return slices.ContainsFunc(b, returns[T])
 	}
+	if l, ok := msg.(landedMsg); ok { // a confirmed action's result
+		msg = l.result
+	}
 	_, ok := msg.(T)
 	return ok
 }
@@ -306,6 +309,51 @@ func TestConfirmFlow(t *testing.T) {
 	_, cmd = m.Update(keyMsg("y"))
 	if !returns[doneMsg](cmd) {
 		t.Fatal("y did not run the action")
+	}
+}
+
+// TestActionInFlightUntilItLands: a confirmed action shows in the status
+// bar, with its age, from the confirmation until its result arrives (a
+// promotion once showed nothing for 25 s while the API server hung).
+func TestActionInFlightUntilItLands(t *testing.T) {
+	now := fixedNow
+	m := newShell(t, nil, func(o *Options) { o.Now = func() time.Time { return now } })
+	last := func() string { s := screen(m); return s[strings.LastIndex(s, "\n")+1:] }
+	type doneMsg struct{}
+	release := make(chan struct{})
+	m.Update(common.ConfirmMsg{Title: "Roll back prod/api?", OnYes: func() tea.Msg { <-release; return doneMsg{} }})
+	if strings.Contains(last(), "⟳") {
+		t.Fatalf("in flight before the confirmation: %q", last())
+	}
+	_, cmd := m.Update(keyMsg("y"))
+	if l := last(); !strings.Contains(l, "⟳ Roll back prod/api 0s") {
+		t.Fatalf("status bar after y: %q", l)
+	}
+	landed := make(chan tea.Msg, 1)
+	go func() { landed <- cmd() }()
+	now = now.Add(12 * time.Second)
+	m.Update(clockTickMsg{})
+	if l := last(); !strings.Contains(l, "⟳ Roll back prod/api 12s") {
+		t.Fatalf("status bar 12 s later: %q", l)
+	}
+	close(release)
+	var msg tea.Msg = <-landed
+	for {
+		b, ok := msg.(tea.BatchMsg)
+		if !ok {
+			break
+		}
+		msg = b[0]()
+	}
+	_, cmd = m.Update(msg)
+	if l := last(); strings.Contains(l, "⟳") {
+		t.Fatalf("still in flight after the result: %q", l)
+	}
+	if cmd == nil {
+		t.Fatal("the result was dropped")
+	}
+	if _, ok := cmd().(doneMsg); !ok {
+		t.Fatal("the result was not handed on")
 	}
 }
 

@@ -131,6 +131,14 @@ func (m *Model) presenceView() string {
 func (m *Model) healthView() string {
 	st := m.ctx.Styles
 	var b strings.Builder
+	if n := len(m.inFlight); n > 0 {
+		f := m.inFlight[n-1]
+		what := "⟳ " + f.what + " " + age(m.ctx.Now().Sub(f.since))
+		if n > 1 {
+			what += fmt.Sprintf(" (+%d)", n-1)
+		}
+		b.WriteString(st.StatusWarn.Render(what) + "  ")
+	}
 	for _, name := range m.ctx.Config.Integrations() {
 		h, ok := m.health[name]
 		if !ok {
