@@ -96,7 +96,7 @@ func kubeconfigName(p string) string {
 // etcd) keeps its connections open and says nothing, so only a request with
 // a deadline tells. Together they flag a hang within pingEvery+pingTimeout.
 const (
-	pingEvery   = 1500 * time.Millisecond
+	pingEvery   = time.Second
 	pingTimeout = 2 * time.Second
 )
 
@@ -195,7 +195,7 @@ func (h *health) listen(fn func(release.Conn)) func() {
 // marks it connected again (through the probe): errors of requests are the
 // informers' to report.
 func (h *health) pinger(ctx context.Context) {
-	t := time.NewTicker(pingEvery / 3)
+	t := time.NewTicker(pingEvery / 4)
 	defer t.Stop()
 	for {
 		select {
