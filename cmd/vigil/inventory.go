@@ -62,6 +62,7 @@ func newInventoryCmd(g *globals) *cobra.Command {
 			return playbook.WriteInventory(ctx, cmd.OutOrStdout(), cloud, inventoryOptions(cfg.Ansible), host)
 		},
 	}
+	cmd.AddCommand(newTrustKeyCmd(g))
 	f := cmd.Flags()
 	f.BoolVar(&list, "list", false, "print every group and host variable (Ansible's --list)")
 	f.StringVar(&host, "host", "", "print one host's variables (Ansible's --host)")

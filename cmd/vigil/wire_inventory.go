@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigilops/vigil/integrations/ansible"
 	"github.com/vigilops/vigil/integrations/digitalocean"
+	"github.com/vigilops/vigil/integrations/hostkeys"
 	"github.com/vigilops/vigil/ops/config"
 	"github.com/vigilops/vigil/ops/inventory"
 	"github.com/vigilops/vigil/ops/playbook"
@@ -44,6 +45,13 @@ func historyPath(cfg *config.Config) string {
 	return filepath.Join(filepath.Dir(cfg.Audit.Path), "runs.db")
 }
 
+// hostKeys is vigil's known_hosts file, beside the audit journal: the SSH
+// host keys of the hosts it created or first met, checked strictly by the
+// playbook runs.
+func hostKeys(cfg *config.Config) *hostkeys.File {
+	return hostkeys.New(filepath.Join(filepath.Dir(cfg.Audit.Path), "known_hosts"))
+}
+
 // startInventory builds the inventory (config.DigitalOcean) and, with
 // config.Ansible too, the playbook runs on its hosts. It keeps the
 // inventory fresh, and the Prometheus file_sd file with it when configured.
@@ -58,7 +66,8 @@ func startInventory(ctx context.Context, w wiring, svc *common.Services) (func()
 	if err != nil {
 		return nil, err
 	}
-	inv := inventory.New(cloud, w.journal, inventory.Options{Guard: w.guard, Templates: inventory.TemplatesFrom(do.Templates)})
+	keys := hostKeys(w.cfg)
+	inv := inventory.New(cloud, w.journal, inventory.Options{Guard: w.guard, Templates: inventory.TemplatesFrom(do.Templates), HostKeys: keys})
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	stop := func() { cancel(); wg.Wait() }
@@ -70,8 +79,8 @@ func startInventory(ctx context.Context, w wiring, svc *common.Services) (func()
 			stop()
 			return nil, err
 		}
-		runs, err := playbook.New(&ansible.Runner{}, w.journal, history, playbook.Options{
-			Guard: w.guard, PlaybookDir: a.PlaybookDir, Inventory: inventoryOptions(a),
+		runs, err := playbook.New(&ansible.Runner{KnownHosts: keys.File()}, w.journal, history, playbook.Options{
+			Guard: w.guard, PlaybookDir: a.PlaybookDir, Inventory: inventoryOptions(a), HostKeys: keys,
 			Hosts: func() []inventory.Host { return inv.State().Hosts },
 		})
 		if err != nil {

@@ -3,7 +3,10 @@ package ansible_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,8 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/vigilops/vigil/integrations/ansible"
 	"github.com/vigilops/vigil/integrations/digitalocean"
+	"github.com/vigilops/vigil/integrations/hostkeys"
 	"github.com/vigilops/vigil/internal/labtest"
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
@@ -76,8 +82,9 @@ func TestLabPlaybooksOnThreeHosts(t *testing.T) {
 	}
 	defer history.Close()
 
+	keys := hostkeys.New(filepath.Join(t.TempDir(), "known_hosts"))
 	inv := inventory.New(cloud, journal, inventory.Options{
-		PollInterval: 300 * time.Millisecond, SSHTimeout: time.Minute,
+		PollInterval: 300 * time.Millisecond, SSHTimeout: time.Minute, HostKeys: keys,
 		Templates: []inventory.Template{{Name: "web", Region: "fra1", Size: "s-1vcpu-1gb", Image: "debian-12-x64", Tags: []string{tag, "web"}}},
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
@@ -90,10 +97,14 @@ func TestLabPlaybooksOnThreeHosts(t *testing.T) {
 	if err := inv.Tag(ctx, alice, "flaky", hosts[2:]); err != nil {
 		t.Fatal(err)
 	}
-	runs, err := playbook.New(&ansible.Runner{}, journal, history, playbook.Options{
-		PlaybookDir: dir,
-		Inventory:   playbook.InventoryOptions{User: "root", PrivateKey: env["VIGIL_LAB_SSH_KEY"]},
-		Hosts:       func() []inventory.Host { return inv.State().Hosts },
+	// Each host's key was recorded when vigil created it.
+	if b, _ := os.ReadFile(keys.File()); strings.Count(string(b), "\n") != 3 {
+		t.Fatalf("known_hosts after creating 3 hosts:\n%s", b)
+	}
+	runs, err := playbook.New(&ansible.Runner{KnownHosts: keys.File()}, journal, history, playbook.Options{
+		PlaybookDir: dir, HostKeys: keys,
+		Inventory: playbook.InventoryOptions{User: "root", PrivateKey: env["VIGIL_LAB_SSH_KEY"]},
+		Hosts:     func() []inventory.Host { return inv.State().Hosts },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -155,12 +166,14 @@ func TestLabPlaybooksOnThreeHosts(t *testing.T) {
 		t.Fatalf("rerun of failed hosts: limit %v recap %+v", again.Limit, again.Recap)
 	}
 
+	hostKeyChecks(t, ctx, inv, runs, keys, hosts[:2], run)
+
 	// Cancel a run in the middle of a long task on the three hosts.
 	testdata, _ := filepath.Abs("testdata")
-	slow, err := playbook.New(&ansible.Runner{Grace: 10 * time.Second}, journal, history, playbook.Options{
-		PlaybookDir: testdata,
-		Inventory:   playbook.InventoryOptions{User: "root", PrivateKey: env["VIGIL_LAB_SSH_KEY"]},
-		Hosts:       func() []inventory.Host { return inv.State().Hosts },
+	slow, err := playbook.New(&ansible.Runner{Grace: 10 * time.Second, KnownHosts: keys.File()}, journal, history, playbook.Options{
+		PlaybookDir: testdata, HostKeys: keys,
+		Inventory: playbook.InventoryOptions{User: "root", PrivateKey: env["VIGIL_LAB_SSH_KEY"]},
+		Hosts:     func() []inventory.Host { return inv.State().Hosts },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -207,4 +220,68 @@ func localProcesses(s string) []string {
 		}
 	}
 	return out
+}
+
+// hostKeyChecks: a host whose key changed is refused with both
+// fingerprints and nothing runs on it; an operator may not accept the new
+// key, an admin may; a host met for the first time gets its key recorded,
+// and the run says so.
+func hostKeyChecks(t *testing.T, ctx context.Context, inv *inventory.Service, runs *playbook.Service, keys *hostkeys.File,
+	hosts []inventory.Host, run func(playbook.Request, string) playbook.Run) {
+	t.Helper()
+	changed, recordedNow := hosts[0], hosts[1]
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := ssh.NewPublicKey(priv.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(keys.File())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		switch strings.Fields(l)[0] {
+		case changed.PublicIPv4: // someone else's key in its place
+			lines = append(lines, changed.PublicIPv4+" "+strings.TrimSpace(string(ssh.MarshalAuthorizedKey(other))))
+		case recordedNow.PublicIPv4: // never met
+		default:
+			lines = append(lines, l)
+		}
+	}
+	if err := os.WriteFile(keys.File(), []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	only := func(h inventory.Host) playbook.Target {
+		return playbook.Target{Kind: playbook.TargetHosts, Hosts: []string{h.Name}}
+	}
+	before := len(runs.Runs())
+	_, err = runs.Start(ctx, alice, playbook.Request{Playbook: "base.yml", Target: only(changed)})
+	var keyErr *inventory.HostKeyChangedError
+	if !errors.As(err, &keyErr) || keyErr.Host != changed.Name || keyErr.Recorded != ssh.FingerprintSHA256(other) || !strings.HasPrefix(keyErr.Presents, "SHA256:") {
+		t.Fatalf("a run on a host whose key changed: %v", err)
+	}
+	if n := len(runs.Runs()); n != before {
+		t.Fatalf("a refused run was started (%d runs, %d before)", n, before)
+	}
+	if _, err := inv.TrustKey(ctx, alice, changed.Name); !access.IsRefusal(err) {
+		t.Fatalf("an operator accepted a changed host key: %v", err)
+	}
+	admin := access.Actor{Name: "root-admin", Role: access.Admin}
+	k, err := inv.TrustKey(ctx, admin, changed.Name)
+	if err != nil || k.Previous != ssh.FingerprintSHA256(other) || k.Fingerprint != keyErr.Presents {
+		t.Fatalf("an admin's trust-key: %+v, %v", k, err)
+	}
+	if r := run(playbook.Request{Playbook: "base.yml", Target: only(changed)}, ""); r.State != playbook.Succeeded {
+		t.Fatalf("the run after trust-key: %s %s", r.State, r.Error)
+	}
+
+	r := run(playbook.Request{Playbook: "base.yml", Target: only(recordedNow)}, "")
+	if r.State != playbook.Succeeded || !strings.HasPrefix(r.KeysRecorded[recordedNow.Name], "SHA256:") {
+		t.Fatalf("first contact: %s %s, keys recorded %v", r.State, r.Error, r.KeysRecorded)
+	}
 }

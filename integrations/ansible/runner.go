@@ -30,9 +30,9 @@ type Runner struct {
 	// Grace is how long an interrupted run may take to clean up before it
 	// is killed; default 10s.
 	Grace time.Duration
-	// KnownHosts, when set, is the known_hosts file host keys are checked
-	// against (new hosts are added); empty turns host key checking off,
-	// for fleets whose hosts come and go with new keys.
+	// KnownHosts is vigil's known_hosts file (integrations/hostkeys),
+	// checked strictly: a key not in it refuses the host. Empty leaves
+	// ssh's own checking, against ~/.ssh/known_hosts. Never off.
 	KnownHosts string
 	// Env is added to the child's environment.
 	Env []string
@@ -162,11 +162,9 @@ func (r *Runner) env() []string {
 		// No lingering ssh control masters: they would outlive the run.
 		"ANSIBLE_SSH_ARGS=-o ControlMaster=no",
 	}
+	env = append(env, "ANSIBLE_HOST_KEY_CHECKING=1")
 	if r.KnownHosts != "" {
-		env = append(env, "ANSIBLE_HOST_KEY_CHECKING=1",
-			"ANSIBLE_SSH_COMMON_ARGS=-o StrictHostKeyChecking=accept-new -o UserKnownHostsFile="+r.KnownHosts)
-	} else {
-		env = append(env, "ANSIBLE_HOST_KEY_CHECKING=0")
+		env = append(env, "ANSIBLE_SSH_COMMON_ARGS=-o StrictHostKeyChecking=yes -o UserKnownHostsFile="+r.KnownHosts)
 	}
 	return append(env, r.Env...)
 }

@@ -35,7 +35,9 @@ type CreateProgress struct {
 	HostID int
 	Stage  Stage
 	IP     string
-	Err    error
+	// HostKey is the SSH host key recorded at StageSSHReachable, if any.
+	HostKey string
+	Err     error
 }
 
 // Create makes one host per name from the named template and follows each
@@ -194,7 +196,17 @@ func (s *Service) follow(ctx context.Context, h Host, vol Volume, report func(Cr
 		case <-tick.C:
 		}
 	}
-	report(CreateProgress{Name: h.Name, HostID: h.ID, Stage: StageSSHReachable, IP: h.PublicIPv4})
+	p := CreateProgress{Name: h.Name, HostID: h.ID, Stage: StageSSHReachable, IP: h.PublicIPv4}
+	if s.opt.HostKeys != nil {
+		// Recorded at creation, in place of any key a former host at this
+		// address had: vigil made this host, so its first key is its own.
+		k, err := s.opt.HostKeys.Trust(sshCtx, h.PublicIPv4)
+		if err != nil {
+			return h, fmt.Errorf("recording the SSH host key of %s: %w", h.PublicIPv4, err)
+		}
+		p.HostKey = k.Fingerprint
+	}
+	report(p)
 	return h, nil
 }
 

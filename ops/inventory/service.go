@@ -62,6 +62,8 @@ type Options struct {
 	Probe func(ctx context.Context, ip string) error
 	// Now stamps refreshes, errors and snapshot names; time.Now when nil.
 	Now func() time.Time
+	// HostKeys, when set, records a new host's SSH key once it answers.
+	HostKeys HostKeys
 }
 
 // Service is the inventory: a cache of hosts refreshed from the cloud, and

@@ -99,13 +99,16 @@ type Run struct {
 	ExtraVars map[string]string `json:"extra_vars,omitempty"`
 	Actor     string            `json:"actor"`
 	RerunOf   string            `json:"rerun_of,omitempty"`
-	Started   time.Time         `json:"started"`
-	Ended     time.Time         `json:"ended,omitzero"`
-	State     State             `json:"state"`
-	Error     string            `json:"error,omitempty"`
-	Recap     map[string]Recap  `json:"recap,omitempty"`
-	Events    int               `json:"events"`
-	Tasks     int               `json:"tasks"` // tasks started
+	// KeysRecorded are the SSH host keys first seen by this run (trust on
+	// first contact), by host.
+	KeysRecorded map[string]string `json:"keys_recorded,omitempty"`
+	Started      time.Time         `json:"started"`
+	Ended        time.Time         `json:"ended,omitzero"`
+	State        State             `json:"state"`
+	Error        string            `json:"error,omitempty"`
+	Recap        map[string]Recap  `json:"recap,omitempty"`
+	Events       int               `json:"events"`
+	Tasks        int               `json:"tasks"` // tasks started
 }
 
 // FailedHosts lists the hosts the recap shows failed or unreachable.

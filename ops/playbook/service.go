@@ -45,6 +45,9 @@ type Options struct {
 	RecentRuns int
 	// Now stamps runs (their id, start and end); time.Now when nil.
 	Now func() time.Time
+	// HostKeys checks each host's SSH key before a run (the runner then
+	// checks strictly against the same file).
+	HostKeys inventory.HostKeys
 }
 
 // Request asks for a run.
@@ -232,6 +235,9 @@ func (r Run) params() map[string]string {
 	if r.RerunOf != "" {
 		p["rerun_of"] = r.RerunOf
 	}
+	for h, fp := range r.KeysRecorded {
+		p["key_recorded."+h] = fp
+	}
 	return p
 }
 
@@ -296,6 +302,9 @@ func (s *Service) start(ctx context.Context, actor access.Actor, req Request, re
 	static, err := inv.Static()
 	if err != nil {
 		return "", err
+	}
+	if run.KeysRecorded, err = s.checkHostKeys(ctx, inv, hosts); err != nil {
+		return "", errors.Join(err, s.journal.Record(ctx, actor, act.Name, target, run.params(), err))
 	}
 	if err := s.history.Put(run); err != nil {
 		return "", err

@@ -379,6 +379,9 @@ func (m *Model) creationLines() []string {
 		if p.IP != "" {
 			b.WriteString("  " + p.IP)
 		}
+		if p.HostKey != "" {
+			b.WriteString("  host key " + p.HostKey + " recorded")
+		}
 		if p.Err != nil {
 			b.WriteString("  " + st.StatusCrit.Render(p.Err.Error()))
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vigilops/vigil/integrations/ansible"
 	"github.com/vigilops/vigil/integrations/digitalocean"
+	"github.com/vigilops/vigil/integrations/hostkeys"
 	"github.com/vigilops/vigil/internal/labtest"
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
@@ -118,15 +119,16 @@ func TestLabConsole(t *testing.T) {
 	tmpl := inventory.TemplatesFrom(cfg.DigitalOcean.Templates)
 	mine := tmpl[0]
 	mine.Name, mine.Tags = tag, append(slices.Clone(mine.Tags), tag)
+	keys := hostkeys.New(filepath.Join(dir, "known_hosts"))
 	inv := inventory.New(cloud, journal, inventory.Options{PollInterval: 300 * time.Millisecond, SSHTimeout: 2 * time.Minute,
-		Templates: append([]inventory.Template{mine}, tmpl...)})
+		Templates: append([]inventory.Template{mine}, tmpl...), HostKeys: keys})
 	if err := inv.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	runs, err := playbook.New(&ansible.Runner{}, journal, history, playbook.Options{
-		PlaybookDir: cfg.Ansible.PlaybookDir,
-		Inventory:   playbook.InventoryOptions{User: cfg.Ansible.User, PrivateKey: cfg.Ansible.PrivateKey},
-		Hosts:       func() []inventory.Host { return inv.State().Hosts },
+	runs, err := playbook.New(&ansible.Runner{KnownHosts: keys.File()}, journal, history, playbook.Options{
+		PlaybookDir: cfg.Ansible.PlaybookDir, HostKeys: keys,
+		Inventory: playbook.InventoryOptions{User: cfg.Ansible.User, PrivateKey: cfg.Ansible.PrivateKey},
+		Hosts:     func() []inventory.Host { return inv.State().Hosts },
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -114,8 +114,8 @@ func hostsNamed(names ...string) []inventory.Host {
 func NewScriptedRunner(tasks int) *runner { return &runner{tasks: tasks} }
 
 // NewTestService is a playbook service over r with base.yml and flaky.yml,
-// running on hosts, with its journal.
-func NewTestService(t testing.TB, r *runner, hosts []inventory.Host) (*playbook.Service, *audit.Journal) {
+// running on hosts, with its journal; change adjusts its options.
+func NewTestService(t testing.TB, r *runner, hosts []inventory.Host, change ...func(*playbook.Options)) (*playbook.Service, *audit.Journal) {
 	t.Helper()
 	dir := t.TempDir()
 	for _, pb := range []string{"base.yml", "flaky.yml"} {
@@ -133,7 +133,11 @@ func NewTestService(t testing.TB, r *runner, hosts []inventory.Host) (*playbook.
 	}
 	now := func() time.Time { return t0 }
 	j.Now = now
-	svc, err := playbook.New(r, j, hist, playbook.Options{PlaybookDir: dir, Hosts: func() []inventory.Host { return hosts }, Now: now})
+	opt := playbook.Options{PlaybookDir: dir, Hosts: func() []inventory.Host { return hosts }, Now: now}
+	for _, c := range change {
+		c(&opt)
+	}
+	svc, err := playbook.New(r, j, hist, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,9 +157,9 @@ func NewTestService(t testing.TB, r *runner, hosts []inventory.Host) (*playbook.
 // HostsNamed are active hosts with an address, tagged shop.
 func HostsNamed(names ...string) []inventory.Host { return hostsNamed(names...) }
 
-func setup(t testing.TB, r *runner, hosts []inventory.Host, w, h int) *env {
+func setup(t testing.TB, r *runner, hosts []inventory.Host, w, h int, change ...func(*playbook.Options)) *env {
 	t.Helper()
-	svc, j := NewTestService(t, r, hosts)
+	svc, j := NewTestService(t, r, hosts, change...)
 	th := uitest.Theme(t)
 	ctx := &common.Context{Config: config.Default(), Actor: access.Actor{Name: "alice", Role: access.Operator, Source: "local"},
 		Journal: j, Services: &common.Services{Playbook: svc}, Base: context.Background(), Now: func() time.Time { return t0 }}

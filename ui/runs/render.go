@@ -167,6 +167,10 @@ func (m *Model) rebuildRun() {
 	if r.Error != "" {
 		m.head = append(m.head, st.StatusCrit.Render(ansi.Truncate(r.Error, m.width, "…")))
 	}
+	for _, h := range slices.Sorted(maps.Keys(r.KeysRecorded)) {
+		line := "first contact with " + h + ": its SSH host key " + r.KeysRecorded[h] + " is now trusted"
+		m.head = append(m.head, st.StatusWarn.Render(ansi.Truncate(line, m.width, "…")))
+	}
 	if m.live && m.progress.TasksTotal > 0 && m.width > 10 {
 		m.head = append(m.head, bar(m.progress.TasksDone, m.progress.TasksTotal, m.width, st.StatusOK, st.Muted))
 	}

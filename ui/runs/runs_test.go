@@ -1,6 +1,8 @@
 package runs
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -8,6 +10,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/vigilops/vigil/ops/inventory"
 	"github.com/vigilops/vigil/ops/playbook"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/uitest"
@@ -315,4 +318,27 @@ func TestMovement(t *testing.T) {
 	e.Press("enter")
 	e.waitFor(t, "results read", func() bool { return len(e.m.Events()) > 0 })
 	walk("results", len(e.m.events), e.m.height-1, func() at { return at{e.m.evList.Pos, e.m.evList.Offset} })
+}
+
+// firstContact records every host's key as new, as the first run on hosts
+// vigil did not create does.
+type firstContact struct{}
+
+func (firstContact) Check(_ context.Context, addr string) (inventory.HostKey, error) {
+	return inventory.HostKey{Addr: addr, Fingerprint: "SHA256:key-of-" + addr, Recorded: true}, nil
+}
+func (firstContact) Trust(context.Context, string) (inventory.HostKey, error) {
+	return inventory.HostKey{}, errors.New("not used")
+}
+func (firstContact) File() string { return "known_hosts" }
+
+// The run says which host keys it trusted on first contact: trust on first
+// use is stated on screen, never silent.
+func TestRunStatesTheKeysTrustedOnFirstContact(t *testing.T) {
+	e := setup(t, &runner{tasks: 1}, hostsNamed("web-01"), 120, 20, func(o *playbook.Options) { o.HostKeys = firstContact{} })
+	startCheck(t, e, "base.yml all check")
+	e.waitFor(t, "the run ends", func() bool { o, _ := e.m.Open(); return o.State != playbook.Running && !e.m.live })
+	if v := screen(e); !strings.Contains(v, "first contact with web-01: its SSH host key SHA256:key-of-127.0.2.1 is now trusted") {
+		t.Fatalf("the run does not say which key it trusted:\n%s", v)
+	}
 }
