@@ -11,8 +11,13 @@ import (
 	"github.com/vigilops/vigil/ops/audit"
 )
 
-// GraphWindows are the windows the detail view switches between.
-var GraphWindows = []time.Duration{time.Hour, 6 * time.Hour, 24 * time.Hour}
+// GraphWindows are the windows the detail view switches between, shortest
+// first; it opens on DefaultGraphWindow.
+var GraphWindows = []time.Duration{5 * time.Minute, 15 * time.Minute, time.Hour, 6 * time.Hour, 24 * time.Hour}
+
+// DefaultGraphWindow indexes GraphWindows: an hour shows what led to most
+// alerts; 5 m and 15 m are a key away for one that just fired.
+const DefaultGraphWindow = 2
 
 // graphPoints is about how many points a graph asks for: more than a wide
 // terminal has braille columns, few enough to fetch fast.

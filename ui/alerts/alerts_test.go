@@ -344,7 +344,7 @@ func TestDetailGraphThresholdMarkersAndChanges(t *testing.T) {
 		t.Fatalf("enter: mode %s, graph %v", f.m.Mode(), f.m.Graph())
 	}
 	v := screen(f.m)
-	for _, want := range []string{"AppHighErrorRate", "graph · 1h", "of error_ratio", "threshold 0.05", "0.25┤", "error_ratio > 0.05",
+	for _, want := range []string{"AppHighErrorRate", "graph · 1h", "(w: 5m/15m/1h/6h/24h)", "query error_ratio", "threshold 0.05", "0.25┤", "error_ratio > 0.05",
 		"recent changes", "bob  release.promote prod/api", "13:55", "summary", "AppHighErrorRate summary"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("detail lacks %q:\n%s", want, v)

@@ -82,7 +82,7 @@ func (m *Model) GraphWindow() time.Duration {
 }
 
 func (m *Model) openDetail(a *incident.Alert) tea.Cmd {
-	m.detail = &detail{fp: a.Fingerprint, alert: a}
+	m.detail = &detail{fp: a.Fingerprint, alert: a, window: incident.DefaultGraphWindow}
 	m.mode = detailMode
 	m.rebuildDetail()
 	return m.fetchGraph()
@@ -201,7 +201,7 @@ func (m *Model) rebuildDetail() {
 	field("fingerprint", a.Fingerprint)
 
 	window := incident.GraphWindows[d.window]
-	lines = append(lines, "", st.TableHeader.Render("graph · "+durationLabel(window)+" ")+st.Muted.Render("(w: 1h/6h/24h)"))
+	lines = append(lines, "", st.TableHeader.Render("graph · "+durationLabel(window)+" ")+st.Muted.Render("(w: "+windowChoices()+")"))
 	switch {
 	case d.graph != nil:
 		lines = append(lines, m.graphLines(d.graph, window)...)
@@ -294,7 +294,7 @@ func (m *Model) graphLines(g *incident.Graph, window time.Duration) []string {
 		XLabel: func(x float64) string { return time.Unix(int64(x), 0).In(loc).Format(layout) },
 	})
 	var out []string
-	expr := "of " + g.Expr
+	expr := "query " + g.Expr
 	if g.Threshold != nil {
 		expr += st.StatusWarn.Render("  ┄ threshold " + chart.Label(*g.Threshold))
 	}
@@ -322,4 +322,13 @@ func (m *Model) detailView() string {
 	d := m.detail
 	end := min(d.off+m.height, len(d.lines))
 	return strings.Join(d.lines[d.off:end], "\n")
+}
+
+// windowChoices lists the graph windows w cycles through: "5m/15m/1h/6h/24h".
+func windowChoices() string {
+	labels := make([]string, len(incident.GraphWindows))
+	for i, w := range incident.GraphWindows {
+		labels[i] = durationLabel(w)
+	}
+	return strings.Join(labels, "/")
 }

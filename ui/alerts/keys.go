@@ -33,7 +33,7 @@ func NewKeyMap() KeyMap {
 		Workload: common.NewBinding("alerts.workload", "g", "go to workload", "g"),
 		Host:     common.NewBinding("alerts.host", "h", "go to host", "h"),
 		Group:    common.NewBinding("alerts.group", "t", "group by alertname / label", "t"),
-		Window:   common.NewBinding("alerts.window", "w", "graph 1h/6h/24h", "w"),
+		Window:   common.NewBinding("alerts.window", "w", "graph window 5m/15m/1h/6h/24h", "w"),
 	}
 }
 
