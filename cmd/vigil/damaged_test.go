@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigilops/vigil/ops/audit"
+	"github.com/vigilops/vigil/ops/config"
 )
 
 // damagedJournals are corrupted copies of a journal of n entries, one file
@@ -133,5 +136,53 @@ func runServeOn(t *testing.T, dir string) error {
 	case <-time.After(20 * time.Second):
 		t.Fatal("vigil serve started on a damaged journal")
 		return nil
+	}
+}
+
+// TestConsoleOnADamagedJournalIsReadOnly: the console opens on a damaged
+// journal, but read-only (no action it could not journal) and saying why
+// and how to repair it. A sound file with an unreadable entry still takes
+// appends: there the console acts, and the Activity pane names the entry.
+func TestConsoleOnADamagedJournalIsReadOnly(t *testing.T) {
+	entryOnly := map[string]bool{"one entry undecodable": true, "50 bytes flipped in the newest entry": true}
+	for name, data := range damagedJournals(t, 40) {
+		t.Run(name, func(t *testing.T) {
+			dir := sandbox(t)
+			path := filepath.Join(dir, "journal.db")
+			if err := os.WriteFile(path, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg := config.Default()
+			cfg.Audit.Path = path
+			b, err := openBackend(context.Background(), &globals{}, cfg, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatalf("the console does not open: %v", err)
+			}
+			defer b.close()
+			if entryOnly[name] {
+				// The file is sound, one entry is not: actions are journaled.
+				if b.guard.ReadOnly || b.notice != "" {
+					t.Fatalf("read-only %v, notice %q", b.guard.ReadOnly, b.notice)
+				}
+				if _, err := b.journal.Append(audit.Entry{Actor: "alice", Action: "promote", Target: "prod/api", Result: audit.OK}); err != nil {
+					t.Fatalf("an append beside an unreadable entry: %v", err)
+				}
+				return
+			}
+			if !b.guard.ReadOnly || !strings.Contains(b.notice, "vigil audit --repair") || !strings.Contains(b.notice, path) {
+				t.Fatalf("read-only %v, notice %q", b.guard.ReadOnly, b.notice)
+			}
+		})
+	}
+	dir := sandbox(t)
+	cfg := config.Default()
+	cfg.Audit.Path = filepath.Join(dir, "journal.db")
+	b, err := openBackend(context.Background(), &globals{}, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.close()
+	if b.guard.ReadOnly || b.notice != "" {
+		t.Fatalf("a sound journal: read-only %v, notice %q", b.guard.ReadOnly, b.notice)
 	}
 }

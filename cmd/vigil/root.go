@@ -150,6 +150,7 @@ func runConsole(g *globals) error {
 		Services: b.services,
 		NoColor:  os.Getenv("NO_COLOR") != "",
 		Now:      time.Now,
+		Notice:   b.notice,
 	})
 	_, err = tea.NewProgram(model).Run()
 	model.Close()

@@ -29,6 +29,7 @@ type backend struct {
 	guard    access.Guard
 	services *common.Services
 	stop     func()
+	notice   string // what the console says when it opens, if anything
 }
 
 func openBackend(ctx context.Context, g *globals, cfg *config.Config, log *slog.Logger) (*backend, error) {
@@ -43,6 +44,12 @@ func openBackend(ctx context.Context, g *globals, cfg *config.Config, log *slog.
 	}
 	if b.journal, err = audit.Open(cfg.Audit.Path); err != nil {
 		return nil, err
+	}
+	// A journal that cannot record actions allows none: the console opens
+	// read-only and says why (vigil serve refuses to start instead).
+	if err := b.journal.Writable(); err != nil {
+		b.guard.ReadOnly = true
+		b.notice = "read-only: " + err.Error()
 	}
 	b.services, b.stop, err = startServices(ctx, wiring{cfg: cfg, journal: b.journal, guard: b.guard, log: log})
 	if err != nil {

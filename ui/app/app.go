@@ -42,6 +42,8 @@ type Options struct {
 	Context  context.Context  // the session's; carries its presence under vigil serve
 	NoColor  bool             // NO_COLOR: attributes only, no colours
 	Now      func() time.Time // the clock; time.Now when nil
+	// Notice is said when the console opens (why it is read-only, say).
+	Notice string
 }
 
 // Model is the shell.
@@ -155,6 +157,9 @@ func New(opts Options) *Model {
 	for _, s := range m.slots {
 		cmds = append(cmds, s.pane.Init())
 	}
+	if opts.Notice != "" {
+		cmds = append(cmds, common.ToastCmd(common.Error, opts.Notice))
+	}
 	m.initCmd = tea.Batch(cmds...)
 	return m
 }
@@ -210,7 +215,6 @@ func (m *Model) Init() tea.Cmd { return m.initCmd }
 // clockTickMsg redraws the clock.
 type clockTickMsg struct{}
 
-// themeLoadedMsg carries a theme read for :theme.
 // inFlight is one confirmed action, shown in the status bar from its
 // confirmation to its result (every action has its own timeout).
 type inFlight struct {
@@ -248,6 +252,7 @@ func (m *Model) land(msg landedMsg) tea.Cmd {
 	return func() tea.Msg { return msg.result }
 }
 
+// themeLoadedMsg carries a theme read for :theme.
 type themeLoadedMsg struct {
 	theme *themes.Theme
 	err   error

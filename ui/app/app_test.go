@@ -505,3 +505,14 @@ func TestFilterBarShowsThePaneSyntax(t *testing.T) {
 		t.Fatalf("filter bar without the Activity syntax:\n%s", s)
 	}
 }
+
+// TestNoticeShownOnOpen: why the console is read-only is said on screen.
+func TestNoticeShownOnOpen(t *testing.T) {
+	m := newShell(t, nil, func(o *Options) {
+		o.Guard.ReadOnly = true
+		o.Notice = "read-only: journal /j.db is damaged"
+	})
+	if v := screen(m); !strings.Contains(v, "read-only: journal /j.db is damaged") || !strings.Contains(v, "READ-ONLY") {
+		t.Fatalf("the notice is not on screen:\n%s", v)
+	}
+}
