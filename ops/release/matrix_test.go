@@ -283,12 +283,24 @@ func TestPlanPromote(t *testing.T) {
 		{"api", "", "dev", "first environment"},
 		{"api", "prod", "prod", "to itself"},
 		{"api", "", "staging", `no environment "staging"`},
-		{"web", "", "preprod", `test has no app "web" to promote from`},
+		{"web", "", "preprod", `test has no app "web": nothing to promote from`},
 		{"web", "dev", "test", "prepare the environment first"},
 	} {
 		if _, err := s.PlanPromote(alice, c.app, c.from, c.to); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("PlanPromote(%s, %q, %s): %v, want %q", c.app, c.from, c.to, err, c.want)
 		}
+	}
+	// A "not found" says whether the cluster answered.
+	s.store.Conn(Conn{Context: s.Matrix().Envs[1].Context, Connected: true})
+	s.store.rebuild()
+	if _, err := s.PlanPromote(alice, "web", "dev", "test"); err == nil || !strings.Contains(err.Error(), `test has no app "web" (its cluster answers)`) {
+		t.Errorf("cluster up: %v", err)
+	}
+	s.store.Conn(Conn{Context: s.Matrix().Envs[1].Context, Err: "dial tcp 127.0.0.1:6443: connection refused"})
+	s.store.rebuild()
+	if _, err := s.PlanPromote(alice, "web", "dev", "test"); err == nil ||
+		!strings.Contains(err.Error(), `cannot tell whether test has app "web": its cluster is unreachable (dial tcp 127.0.0.1:6443: connection refused)`) {
+		t.Errorf("cluster down: %v", err)
 	}
 }
 

@@ -104,11 +104,11 @@ func (s *Service) PlanPromote(actor access.Actor, app, from, to string) (Promote
 	m := s.Matrix()
 	src, ok := m.Cell(app, fromEnv.Name)
 	if !ok {
-		return PromotePlan{}, fmt.Errorf("%s has no app %q to promote from", fromEnv.Name, app)
+		return PromotePlan{}, m.noApp(app, fromEnv.Name, "nothing to promote from; check its name with `vigil status`")
 	}
 	dst, ok := m.Cell(app, toEnv.Name)
 	if !ok {
-		return PromotePlan{}, fmt.Errorf("%s has no app %q: prepare the environment first, so the workload exists", toEnv.Name, app)
+		return PromotePlan{}, m.noApp(app, toEnv.Name, "prepare the environment first, so the workload exists")
 	}
 	if src.Workload.Kind != dst.Workload.Kind {
 		return PromotePlan{}, fmt.Errorf("%s is a %s in %s but a %s in %s: align the workloads first", app, src.Workload.Kind, fromEnv.Name, dst.Workload.Kind, toEnv.Name)

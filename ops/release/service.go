@@ -136,9 +136,10 @@ func (s *Service) ref(app, envName string) (Env, Ref, *Workload, error) {
 	if err != nil {
 		return Env{}, Ref{}, nil, err
 	}
-	c, ok := s.Matrix().Cell(app, envName)
+	m := s.Matrix()
+	c, ok := m.Cell(app, envName)
 	if !ok {
-		return env, Ref{}, nil, fmt.Errorf("%s has no app %q: check its name with `vigil status`", envName, app)
+		return env, Ref{}, nil, m.noApp(app, envName, "check its name with `vigil status`")
 	}
 	return env, Ref{Target: env.Target(), Kind: c.Workload.Kind, Name: app}, c.Workload, nil
 }
