@@ -119,7 +119,7 @@ func (inv *Inventory) List() ([]byte, error) {
 func (inv *Inventory) Host(name string) ([]byte, error) {
 	vars, ok := inv.HostVars[name]
 	if !ok {
-		return nil, fmt.Errorf("no host %q in the inventory: see `vigil inventory --list`", name)
+		return nil, fmt.Errorf("no host %q in the inventory (DigitalOcean answered): see `vigil inventory --list`", name)
 	}
 	return json.MarshalIndent(vars, "", "  ")
 }
