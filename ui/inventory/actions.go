@@ -141,9 +141,11 @@ func (m *Model) actionKey(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, m.keys.Destroy.Binding):
 		return m.PlanDestroy(m.Targets(), "")
 	case key.Matches(k, m.keys.RunPlaybook.Binding):
-		return func() tea.Msg {
-			return common.GotoMsg{Pane: common.RunsPane, Target: "hosts:" + strings.Join(m.names(m.Targets()), ",")}
-		}
+		// The selection goes to the run prompt, which names every host; it
+		// is cleared here so that the next action cannot take it by surprise.
+		target := "hosts:" + strings.Join(m.names(m.Targets()), ",")
+		clear(m.selected)
+		return func() tea.Msg { return common.GotoMsg{Pane: common.RunsPane, Target: target} }
 	}
 	return nil
 }

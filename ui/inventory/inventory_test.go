@@ -290,10 +290,18 @@ func TestGotoOpensTheHost(t *testing.T) {
 
 func TestRunPlaybookGoesToTheRunsPane(t *testing.T) {
 	e := setup(t, fleet(), 100, 10)
-	e.Press("j", "space", "space", "p")
+	e.Press("j", "space", "space")
+	if !strings.Contains(e.m.Status(), "2 selected") {
+		t.Fatalf("the selection is not shown: %s", e.m.Status())
+	}
+	e.Press("p")
 	g, ok := last[common.GotoMsg](e)
 	if !ok || g.Pane != common.RunsPane || g.Target != "hosts:web-01,web-02" {
 		t.Fatalf("goto %+v", g)
+	}
+	// Handed to the run prompt, the selection no longer arms other keys.
+	if strings.Contains(e.m.Status(), "selected") || len(e.m.Targets()) != 1 {
+		t.Fatalf("the selection outlived the run: %s, targets %v", e.m.Status(), e.m.Targets())
 	}
 }
 

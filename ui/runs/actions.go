@@ -60,9 +60,10 @@ func (m *Model) onPlaybooks(msg playbooksMsg) tea.Cmd {
 	if len(msg.names) == 0 {
 		return common.ToastCmd(common.Error, "no playbook (*.yml) in ansible.playbook_dir")
 	}
-	value := msg.names[0] + " "
+	value := m.lastRun(msg.names)
 	if m.target != "" {
-		value += m.target + " "
+		// The Inventory's hosts, with the playbook run last.
+		value = strings.Fields(value)[0] + " " + m.target + " "
 		m.target = ""
 	}
 	hint := "TARGET: all (default), tag:NAME, group:NAME or hosts:A,B · check: --check --diff instead of applying · KEY=VALUE: extra vars · playbooks: " +
@@ -73,9 +74,36 @@ func (m *Model) onPlaybooks(msg playbooksMsg) tea.Cmd {
 		if err != nil {
 			return common.ToastCmd(common.Error, err.Error())
 		}
+		m.last = strings.Join(strings.Fields(s), " ")
 		return m.Start(req)
 	})
 	return cmd
+}
+
+// lastRun is the prompt's first value: the run last asked for in this
+// session, else the playbook and target of the actor's newest run, else the
+// first playbook on all hosts. A playbook no longer there is not offered.
+func (m *Model) lastRun(names []string) string {
+	if f := strings.Fields(m.last); len(f) > 0 && slices.Contains(names, f[0]) {
+		return m.last + " "
+	}
+	for _, r := range m.svc.Runs() {
+		if r.Actor == m.ctx.Actor.String() && slices.Contains(names, r.Playbook) {
+			return r.Playbook + " " + targetArg(r.Target) + " "
+		}
+	}
+	return names[0] + " "
+}
+
+// targetArg is t as the prompt takes it.
+func targetArg(t playbook.Target) string {
+	switch t.Kind {
+	case playbook.TargetTag, playbook.TargetGroup:
+		return string(t.Kind) + ":" + t.Name
+	case playbook.TargetHosts:
+		return "hosts:" + strings.Join(t.Hosts, ",")
+	}
+	return "all"
 }
 
 // ParseRequest reads `PLAYBOOK [TARGET] [check|apply] [KEY=VALUE…]`, with

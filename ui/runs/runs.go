@@ -89,6 +89,7 @@ type Model struct {
 	vault  []byte
 	become []byte
 	target string // from the Inventory pane, for the next run
+	last   string // the last run asked for in this session, as typed
 }
 
 // New returns the pane over the playbook service.

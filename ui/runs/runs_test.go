@@ -342,3 +342,34 @@ func TestRunStatesTheKeysTrustedOnFirstContact(t *testing.T) {
 		t.Fatalf("the run does not say which key it trusted:\n%s", v)
 	}
 }
+
+// The run prompt offers the run last asked for; from the Inventory it
+// keeps that playbook with the Inventory's hosts (it once offered the
+// first playbook alphabetically every time).
+func TestPromptRemembersTheLastRun(t *testing.T) {
+	e := setup(t, &runner{tasks: 1}, hostsNamed(three...), 120, 20)
+	startCheck(t, e, "flaky.yml hosts:web-01 check")
+	e.waitFor(t, "the run ends", func() bool { o, _ := e.m.Open(); return o.ID != "" && o.State != playbook.Running && !e.m.live })
+	e.Press("esc")
+	e.Press("n")
+	if v := screen(e); !e.m.Capturing() || !strings.Contains(v, "flaky.yml hosts:web-01 check") {
+		t.Fatalf("the prompt after a run:\n%s", v)
+	}
+	e.Press("esc")
+	e.Drive(e.m.Update(common.GotoMsg{Pane: common.RunsPane, Target: "hosts:web-02"}))
+	if v := screen(e); !e.m.Capturing() || !strings.Contains(v, "flaky.yml hosts:web-02") || strings.Contains(v, "hosts:web-01") {
+		t.Fatalf("the prompt from the Inventory:\n%s", v)
+	}
+	e.Press("esc")
+
+	// Another session of the same administrator starts from their newest run.
+	other := New(e.ctx, e.svc, NewKeyMap())
+	other.SetSize(120, 20)
+	e.Driver.Update = other.Update
+	e.Drive(other.Init())
+	e.Press("n")
+	if v := ansi.Strip(other.View()); !other.Capturing() || !strings.Contains(v, "flaky.yml hosts:web-01") {
+		t.Fatalf("a new session's prompt:\n%s", v)
+	}
+	other.Close()
+}
