@@ -6,13 +6,17 @@ import (
 	"testing"
 )
 
-// TestLayers keeps the dependency arrows of DESIGN.md: ops imports no UI and
-// no SDK; integrations import no UI.
+// TestLayers keeps the dependency arrows of the README's layout: cmd →
+// serve → ui → ops ← integrations. ops imports no UI and no SDK;
+// integrations import no UI; the UI reaches systems only through ops, and
+// knows nothing of the server that may host it.
 func TestLayers(t *testing.T) {
-	ui := []string{"github.com/vigilops/vigil/ui", "charm.land/", "github.com/charmbracelet/"}
+	serve := "github.com/vigilops/vigil/serve"
+	ui := []string{"github.com/vigilops/vigil/ui", "charm.land/", "github.com/charmbracelet/", serve}
 	sdk := []string{"k8s.io/", "sigs.k8s.io/", "github.com/digitalocean/", "github.com/prometheus/", "github.com/vigilops/vigil/integrations"}
 	check(t, "../ops/...", append(ui, sdk...))
 	check(t, "../integrations/...", ui)
+	check(t, "../ui/...", append(sdk, serve))
 }
 
 func check(t *testing.T, pattern string, forbidden []string) {
@@ -32,7 +36,7 @@ func check(t *testing.T, pattern string, forbidden []string) {
 		for _, dep := range fields[1:] {
 			for _, f := range forbidden {
 				if strings.HasPrefix(dep, f) {
-					t.Errorf("%s depends on %s: ops must not import UI or SDK packages, integrations must not import UI", fields[0], dep)
+					t.Errorf("%s depends on %s: ops imports no UI or SDK package, integrations no UI, ui no SDK, integration or serve", fields[0], dep)
 				}
 			}
 		}

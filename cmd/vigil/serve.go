@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vigilops/vigil/ui/serve"
+	"github.com/vigilops/vigil/serve"
 )
 
 // newServeCmd is `vigil serve`: the console over SSH for the users listed

@@ -284,7 +284,7 @@ func loadSessions(t testing.TB, ls *loadServer, sessions, presses int) loadResul
 // of 50 sessions typing at once (p50, p99, in ms) and the heap per extra
 // session. One run measures 1,000 presses: run it with -benchtime=1x, as in
 //
-//	go test -run '^$' -bench KeypressToFrame -benchtime=1x ./ui/serve
+//	go test -run '^$' -bench KeypressToFrame -benchtime=1x ./serve
 //
 // Clients and server share the machine, so the figures depend on its load
 // average, which is reported beside them.
