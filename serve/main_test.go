@@ -12,7 +12,7 @@ import (
 // Every test must leave no goroutine behind: a session that ends takes all
 // of its goroutines with it, and so does a server that stops.
 //
-// The real console's toasts and clock are tea.Tick commands, which cannot
+// The real console's toasts are tea.Tick commands, which cannot
 // be cancelled: they end a few seconds after their session. So this waits
 // for them (up to 20s) rather than ignoring them, or any goroutine.
 func TestMain(m *testing.M) {

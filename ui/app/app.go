@@ -72,6 +72,9 @@ type Model struct {
 	flightID int
 	presence presence.Snapshot // the other sessions of vigil serve
 	ticking  bool              // a clock tick is scheduled
+	tickGen  int               // the scheduled tick's generation: older ones are dropped
+	tickSec  bool              // the scheduled tick is the next second, not the next minute
+	closed   chan struct{}     // closed by Close: a pending tick ends with the session
 	frame    frame
 	initCmd  tea.Cmd
 }
@@ -107,6 +110,7 @@ func New(opts Options) *Model {
 
 	m := &Model{
 		ctx:         ctx,
+		closed:      make(chan struct{}),
 		keys:        NewGlobalKeys(),
 		reg:         &components.Registry{},
 		confirmKeys: components.NewConfirmKeys(),
@@ -202,6 +206,11 @@ func (m *Model) Pane() Pane {
 // Close releases what the panes hold, such as their journal
 // subscriptions. Call it once the program has ended.
 func (m *Model) Close() {
+	select {
+	case <-m.closed:
+	default:
+		close(m.closed)
+	}
 	for _, s := range m.slots {
 		if c, ok := s.pane.(Closer); ok {
 			c.Close()
@@ -212,8 +221,8 @@ func (m *Model) Close() {
 // Init starts the panes.
 func (m *Model) Init() tea.Cmd { return m.initCmd }
 
-// clockTickMsg redraws the clock.
-type clockTickMsg struct{}
+// clockTickMsg redraws the clock and the ages beside it.
+type clockTickMsg struct{ gen int }
 
 // inFlight is one confirmed action, shown in the status bar from its
 // confirmation to its result (every action has its own timeout).
@@ -273,6 +282,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case tea.KeyPressMsg:
 		return m.key(msg)
 	case clockTickMsg:
+		if msg.gen != m.tickGen {
+			return nil // replaced by a sooner tick
+		}
 		m.ticking = false
 		m.frame.health = m.healthView() // the ages of the states change with the clock
 		return nil
@@ -457,12 +469,53 @@ func (m *Model) clockShown() bool {
 	return m.frame.status && !m.palette.Active() && !m.filter.Active()
 }
 
-// armClock schedules the next clock tick, once a second at most, and only
-// while the clock is on screen.
+// armClock schedules the next clock tick while the clock is on screen:
+// at the next minute (the clock shows minutes), or at the next second
+// while an age under a minute is shown. An idle console wakes once a
+// minute, not once a second.
 func (m *Model) armClock() tea.Cmd {
-	if m.ticking || !m.clockShown() {
+	if !m.clockShown() {
 		return nil
 	}
-	m.ticking = true
-	return tea.Every(time.Second, func(time.Time) tea.Msg { return clockTickMsg{} })
+	sec := m.secondsShown()
+	if m.ticking && (m.tickSec || !sec) {
+		return nil
+	}
+	m.ticking, m.tickSec = true, sec
+	m.tickGen++
+	gen, every, closed := m.tickGen, time.Minute, m.closed
+	if sec {
+		every = time.Second
+	}
+	// As tea.Every (on the wall clock's next second or minute), but ended
+	// by Close: a minute's wait must not outlive an SSH session.
+	now := time.Now()
+	wait := now.Truncate(every).Add(every).Sub(now)
+	return func() tea.Msg {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return clockTickMsg{gen: gen}
+		case <-closed:
+			return nil
+		}
+	}
+}
+
+// secondsShown reports whether the status bar shows an age in seconds: an
+// action in flight or an integration's trouble younger than a minute.
+func (m *Model) secondsShown() bool {
+	now := m.ctx.Now()
+	for _, f := range m.inFlight {
+		if now.Sub(f.since) < time.Minute {
+			return true
+		}
+	}
+	for _, h := range m.health {
+		if h.State != common.Healthy && !h.Since.IsZero() && now.Sub(h.Since) < time.Minute {
+			return true
+		}
+	}
+	return false
 }

@@ -332,7 +332,7 @@ func TestActionInFlightUntilItLands(t *testing.T) {
 	landed := make(chan tea.Msg, 1)
 	go func() { landed <- cmd() }()
 	now = now.Add(12 * time.Second)
-	m.Update(clockTickMsg{})
+	m.Update(clockTickMsg{gen: m.tickGen})
 	if l := last(); !strings.Contains(l, "⟳ Roll back prod/api 12s") {
 		t.Fatalf("status bar 12 s later: %q", l)
 	}
@@ -368,7 +368,7 @@ func TestHealthInStatusBar(t *testing.T) {
 	}
 	m.Update(common.HealthMsg{Name: "prometheus", State: common.Healthy, Since: fixedNow})
 	m.Update(common.HealthMsg{Name: "kubernetes", State: common.Healthy, Since: fixedNow}) // not configured
-	if l := last(); !strings.Contains(l, "prom ●") || strings.Contains(l, "k8s") || !strings.Contains(l, "14:02:31") {
+	if l := last(); !strings.Contains(l, "prom ●") || strings.Contains(l, "k8s") || !strings.Contains(l, "14:02 ") {
 		t.Fatalf("status bar: %q", l)
 	}
 	_, cmd := m.Update(common.HealthMsg{Name: "alertmanager", State: common.Down, Since: fixedNow.Add(-3 * time.Minute), Err: errors.New("connection refused")})
@@ -388,7 +388,7 @@ func TestClockTicksOnlyWhileShown(t *testing.T) {
 		t.Fatal("no clock tick with the clock shown")
 	}
 	m.Update(keyMsg(":"))
-	m.Update(clockTickMsg{})
+	m.Update(clockTickMsg{gen: m.tickGen})
 	if m.ticking {
 		t.Fatal("the clock ticks while the palette hides it")
 	}
@@ -396,11 +396,40 @@ func TestClockTicksOnlyWhileShown(t *testing.T) {
 	if !m.ticking {
 		t.Fatal("the clock did not restart when shown again")
 	}
-	m.Update(clockTickMsg{})
+	m.Update(clockTickMsg{gen: m.tickGen})
 	m.Update(tea.WindowSizeMsg{Width: 80, Height: 1})
-	m.Update(clockTickMsg{})
+	m.Update(clockTickMsg{gen: m.tickGen})
 	if m.ticking {
 		t.Fatal("the clock ticks with no status bar")
+	}
+}
+
+// An idle console wakes once a minute (the clock shows minutes); it ticks
+// each second only while an age under a minute is on screen, and a tick
+// that a sooner one replaced does nothing.
+func TestClockTicksEachSecondOnlyForYoungAges(t *testing.T) {
+	now := fixedNow
+	m := newShell(t, nil, func(o *Options) { o.Now = func() time.Time { return now } })
+	if !m.ticking || m.tickSec {
+		t.Fatalf("idle: ticking %v, each second %v", m.ticking, m.tickSec)
+	}
+	if s := screen(m); !strings.Contains(s, "14:02 ") || strings.Contains(s, "14:02:31") {
+		t.Fatalf("the clock does not show minutes:\n%s", s)
+	}
+	minute := m.tickGen
+	m.Update(common.ConfirmMsg{Title: "Roll back prod/api?", OnYes: func() tea.Msg { return nil }})
+	m.Update(keyMsg("y"))
+	if !m.tickSec || m.tickGen == minute {
+		t.Fatal("an action in flight does not tick each second")
+	}
+	m.Update(clockTickMsg{gen: minute}) // the replaced minute tick
+	if !m.ticking {
+		t.Fatal("a replaced tick cancelled the new one")
+	}
+	now = now.Add(61 * time.Second) // its age now shows in minutes
+	m.Update(clockTickMsg{gen: m.tickGen})
+	if m.tickSec {
+		t.Fatal("ticking each second for an age in minutes")
 	}
 }
 

@@ -263,7 +263,7 @@ func (m *Model) bottomLine() string {
 	case m.filter.Active():
 		return m.filter.View(f.w)
 	}
-	clock := m.ctx.Styles.StatusBar.Render(" " + m.ctx.Now().Format("15:04:05") + " ")
+	clock := m.ctx.Styles.StatusBar.Render(" " + m.ctx.Now().Format("15:04") + " ")
 	return components.Bar(f.statusLeft, f.health+clock, f.w)
 }
 
