@@ -190,17 +190,6 @@ func TestSuggest(t *testing.T) {
 	}
 }
 
-func TestLevenshtein(t *testing.T) {
-	for _, tt := range []struct {
-		a, b string
-		d    int
-	}{{"", "", 0}, {"a", "", 1}, {"kitten", "sitting", 3}, {"namspace", "namespace", 1}, {"thème", "theme", 1}} {
-		if got := levenshtein(tt.a, tt.b); got != tt.d {
-			t.Errorf("levenshtein(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.d)
-		}
-	}
-}
-
 func TestDefaults(t *testing.T) {
 	t.Setenv("USER", "alice")
 	t.Setenv("XDG_STATE_HOME", "/state")

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vigilops/vigil/internal/closest"
 )
 
 // Error is one problem in a config file, located by line and key path
@@ -300,37 +302,10 @@ func indexOf(list []string, s string) int {
 // suggest returns ": did you mean "x"?" for the nearest known key within a
 // small edit distance, else the list of known keys.
 func suggest(key string, known []string) string {
-	best, bestDist := "", 3
-	for _, k := range known {
-		if dist := levenshtein(strings.ToLower(key), k); dist < bestDist && dist < len(k) {
-			best, bestDist = k, dist
-		}
-	}
-	if best != "" {
-		return fmt.Sprintf(" %q: did you mean %q?", key, best)
+	if near := closest.Within(key, known, 2); len(near) > 0 {
+		return fmt.Sprintf(" %q: did you mean %q?", key, near[0])
 	}
 	sorted := append([]string(nil), known...)
 	sort.Strings(sorted)
 	return fmt.Sprintf(" %q: known keys here are %s", key, strings.Join(sorted, ", "))
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

@@ -55,8 +55,13 @@ type Alert struct {
 	Severity    Severity          `json:"severity"`
 	Labels      map[string]string `json:"labels"`
 	Annotations map[string]string `json:"annotations,omitempty"`
-	// StartsAt is when the alert became active (pending or firing).
+	// StartsAt is when the alert became active: when it was first pending
+	// (Prometheus's activeAt), else when it fired. It does not move when
+	// the alert goes from pending to firing.
 	StartsAt time.Time `json:"startsAt"`
+	// StateSince is when the alert entered State: when it fired, was
+	// acknowledged or resolved.
+	StateSince time.Time `json:"stateSince,omitzero"`
 	// FirstSeen is when this process first listed the alert: a pane
 	// highlights alerts seen in the last few seconds.
 	FirstSeen time.Time `json:"-"`
@@ -75,16 +80,22 @@ type Alert struct {
 	Host     string `json:"host,omitempty"`
 }
 
-// Age is how long the alert has been active at now (until it resolved).
+// Age is the time since the alert was first pending (or fired), at now. A
+// resolved alert's age keeps counting: StateSince says when it resolved.
 func (a *Alert) Age(now time.Time) time.Duration {
 	if a.StartsAt.IsZero() {
 		return 0
 	}
-	end := now
-	if !a.ResolvedAt.IsZero() {
-		end = a.ResolvedAt
+	return now.Sub(a.StartsAt)
+}
+
+// InState is how long the alert has been in its State at now; 0 when
+// unknown.
+func (a *Alert) InState(now time.Time) time.Duration {
+	if a.StateSince.IsZero() {
+		return 0
 	}
-	return end.Sub(a.StartsAt)
+	return now.Sub(a.StateSince)
 }
 
 // Active reports whether the alert has not resolved.

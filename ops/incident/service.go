@@ -234,6 +234,7 @@ func (s *Service) publish(now time.Time) {
 func (s *Service) build(now time.Time) *Snapshot {
 	merged := make(map[string]*Alert, len(s.amAlerts)+len(s.promAlerts))
 	for fp, a := range s.amAlerts {
+		a.StateSince = a.StartsAt // Alertmanager's startsAt: when it fired
 		merged[fp] = &a
 	}
 	for _, p := range s.promAlerts {
@@ -242,9 +243,16 @@ func (s *Service) build(now time.Time) *Snapshot {
 			if a.GeneratorURL == "" {
 				a.GeneratorURL = p.GeneratorURL
 			}
+			// Prometheus's activeAt is when it was first pending.
+			if !p.StartsAt.IsZero() && p.StartsAt.Before(a.StartsAt) {
+				a.StartsAt = p.StartsAt
+			}
 			continue
 		}
 		// Pending alerts, and firing ones Alertmanager has not received yet.
+		if p.State == Pending {
+			p.StateSince = p.StartsAt
+		}
 		merged[p.Fingerprint] = &p
 	}
 	silences := make(map[string]*Silence, len(s.silences))
@@ -258,6 +266,15 @@ func (s *Service) build(now time.Time) *Snapshot {
 		s.applySilences(a, silences)
 		if old, ok := s.active[fp]; ok {
 			a.FirstSeen = old.FirstSeen
+			if !old.StartsAt.IsZero() && old.StartsAt.Before(a.StartsAt) {
+				a.StartsAt = old.StartsAt // the first pending, whichever source says it
+			}
+			switch {
+			case old.State == a.State:
+				a.StateSince = old.StateSince
+			case a.StateSince.IsZero() || a.State == Acknowledged || a.State == Silenced || old.State == Acknowledged || old.State == Silenced:
+				a.StateSince = now
+			}
 			if reflect.DeepEqual(old, a) {
 				merged[fp] = old // unchanged: same pointer, a pane's cached row stays valid
 			}
@@ -269,7 +286,7 @@ func (s *Service) build(now time.Time) *Snapshot {
 			continue // a pending alert that vanishes never fired: it is not "resolved"
 		}
 		r := *old
-		r.State, r.ResolvedAt = Resolved, now
+		r.State, r.ResolvedAt, r.StateSince = Resolved, now, now
 		s.resolved[fp] = &r
 	}
 	for fp, r := range s.resolved {

@@ -146,8 +146,8 @@ func TestResolvedRecentlyAndRetention(t *testing.T) {
 	f.svc.Refresh(context.Background())
 	snap := f.svc.Snapshot()
 	got, ok := snap.Alert("a1")
-	if !ok || got.State != incident.Resolved || !got.ResolvedAt.Equal(f.clock.Now()) || got.Age(f.clock.Now().Add(time.Hour)) != 90*time.Second {
-		t.Fatalf("a1 after it left = %+v, %v", got, ok)
+	if !ok || got.State != incident.Resolved || !got.ResolvedAt.Equal(f.clock.Now()) || got.Age(f.clock.Now().Add(time.Hour)) != time.Hour+90*time.Second || got.InState(f.clock.Now().Add(time.Hour)) != time.Hour {
+		t.Fatalf("a1 after it left = %+v, %v (its age keeps counting, the time in resolved beside it)", got, ok)
 	}
 	if _, ok := snap.Alert("p1"); ok {
 		t.Fatal("a pending alert that vanished never fired and should not be listed as resolved")
@@ -403,5 +403,54 @@ func TestAckWhenAlertmanagerIsDown(t *testing.T) {
 	_, err := f.svc.Acknowledge(ctx, alice, incident.AckRequest{Fingerprint: "a1", Duration: time.Hour, Comment: "x"})
 	if !errors.Is(err, down) || !strings.Contains(err.Error(), "Alertmanager is unreachable") || strings.Contains(err.Error(), "no active alert") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// Issue 12, point 11: the age counts from the first pending, through the
+// change to firing; the time in the state is kept beside it; an ack moves
+// the alert from the critical count to the acked one.
+func TestAgeFromFirstPendingAndAckedCounts(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	t0 := f.clock.Now()
+	p := mkAlert("a1", "AppHighErrorRate", "critical", t0, "namespace", "prod", "deployment", "api")
+	p.State = incident.Pending
+	f.prom.set([]incident.Alert{p}, nil)
+	f.svc.Refresh(ctx)
+
+	// Two minutes later it fires: Prometheus still says activeAt t0,
+	// Alertmanager says it started now.
+	f.clock.add(2 * time.Minute)
+	firingProm := mkAlert("a1", "AppHighErrorRate", "critical", t0, "namespace", "prod", "deployment", "api")
+	f.prom.set([]incident.Alert{firingProm}, nil)
+	f.am.set([]incident.Alert{
+		mkAlert("a1", "AppHighErrorRate", "critical", f.clock.Now(), "namespace", "prod", "deployment", "api"),
+		mkAlert("a2", "AppHighErrorRate", "critical", f.clock.Now(), "namespace", "prod", "deployment", "web"),
+	}, nil)
+	f.svc.Refresh(ctx)
+	f.clock.add(time.Minute)
+	now := f.clock.Now()
+	a1, _ := f.svc.Snapshot().Alert("a1")
+	if a1.State != incident.Firing || a1.Age(now) != 3*time.Minute || a1.InState(now) != time.Minute {
+		t.Fatalf("a1 firing: age %s (want 3m since first pending), firing for %s (want 1m)", a1.Age(now), a1.InState(now))
+	}
+	// Alertmanager alone (Prometheus's alert gone from its list) keeps the first pending.
+	f.prom.set(nil, nil)
+	f.svc.Refresh(ctx)
+	if a1, _ = f.svc.Snapshot().Alert("a1"); a1.Age(now) != 3*time.Minute {
+		t.Fatalf("a1 age %s once Prometheus no longer lists it", a1.Age(now))
+	}
+	if c := f.svc.Snapshot().Counts; c != (incident.Counts{Critical: 2, Total: 2}) {
+		t.Fatalf("counts before the ack %+v", c)
+	}
+	if _, err := f.svc.Acknowledge(ctx, alice, incident.AckRequest{Fingerprint: "a1", Duration: time.Hour, Comment: "on it"}); err != nil {
+		t.Fatal(err)
+	}
+	if c := f.svc.Snapshot().Counts; c != (incident.Counts{Critical: 1, Acked: 1, Total: 2}) {
+		t.Fatalf("counts after the ack %+v: the acked alert must be counted apart", c)
+	}
+	a1, _ = f.svc.Snapshot().Alert("a1")
+	if a1.Age(now) != 3*time.Minute || a1.InState(now) != 0 {
+		t.Fatalf("a1 acked: age %s, acked for %s", a1.Age(now), a1.InState(now))
 	}
 }

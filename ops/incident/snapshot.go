@@ -7,9 +7,12 @@ import (
 )
 
 // Counts are the numbers a tab title shows, over active alerts.
+// Critical and Warning count the alerts nobody has acknowledged or
+// silenced yet; Acked counts those that are, whatever their severity.
 type Counts struct {
 	Critical int `json:"critical"`
 	Warning  int `json:"warning"`
+	Acked    int `json:"acked"`
 	Total    int `json:"total"`
 }
 
@@ -18,6 +21,10 @@ func (c *Counts) add(a *Alert) {
 		return
 	}
 	c.Total++
+	if a.State == Acknowledged || a.State == Silenced {
+		c.Acked++
+		return
+	}
 	switch a.Severity {
 	case Critical:
 		c.Critical++

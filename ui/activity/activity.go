@@ -54,6 +54,7 @@ type Model struct {
 
 	width, height int
 	cols          layout
+	wide          widths // the widest action and target, for cols
 
 	entries []audit.Entry // newest first
 	maxSeq  uint64        // the newest Seq read by the first query
@@ -126,6 +127,10 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 			m.entries[len(msg.entries)-1-i] = e
 			m.maxSeq = max(m.maxSeq, e.Seq)
 		}
+		m.wide = widths{}
+		for i := range m.entries {
+			m.measure(&m.entries[i])
+		}
 		m.refilter()
 		return waitCmd(m.feed)
 	case EntryMsg:
@@ -150,6 +155,7 @@ func (m *Model) add(e audit.Entry) {
 		return // already read by the first query
 	}
 	m.entries = slices.Insert(m.entries, 0, e)
+	m.measure(&m.entries[0])
 	if len(m.entries) > MaxEntries {
 		drop := m.entries[MaxEntries:]
 		for i := range drop {
@@ -256,16 +262,39 @@ func (m *Model) clamp() { m.list.Clamp(len(m.visible), m.listHeight()) }
 func (m *Model) SetSize(width, height int) {
 	if width != m.width {
 		clear(m.rows)
-		m.cols = columns(width)
+		m.cols = columns(width, m.wide)
 	}
 	m.width, m.height = width, height
 	m.clamp()
 	m.rebuildDetail()
 }
 
-func columns(w int) layout {
+// widths are the widest action and target of the entries.
+type widths struct{ action, target int }
+
+// measure widens m.wide for e, and lays the columns out again when it grew.
+func (m *Model) measure(e *audit.Entry) {
+	w := widths{max(m.wide.action, ansi.StringWidth(e.Action)), max(m.wide.target, ansi.StringWidth(e.Target))}
+	if w != m.wide {
+		m.wide = w
+		if c := columns(m.width, w); c != m.cols {
+			m.cols = c
+			clear(m.rows)
+		}
+	}
+}
+
+// columns lays out the list at width w. The action column takes the free
+// width its longest action needs, as long as the target keeps
+// what its longest value needs (up to 24): neither is cut while the other
+// has room.
+func columns(w int, wide widths) layout {
 	if w >= 72 {
 		l := layout{time: 14, actor: 12, action: 18, result: 9, timeFmt: "01-02 15:04:05"}
+		if want := wide.action; want > l.action {
+			keep := max(min(wide.target, 24), 12)
+			l.action = max(l.action, min(want, w-l.time-l.actor-l.result-4-keep))
+		}
 		l.target = w - l.time - l.actor - l.action - l.result - 4
 		return l
 	}

@@ -243,3 +243,21 @@ func TestWhoIsHere(t *testing.T) {
 		t.Fatalf("alone: status %q", got)
 	}
 }
+
+// Issue 12, point 10: a long action takes the free width; it is not cut
+// while the target column has room, also when it arrives live.
+func TestLongActionTakesTheFreeWidth(t *testing.T) {
+	m, j := setup(t, e(-5, "bob", "promote to a protected environment", "prod/api", audit.OK))
+	wait := load(t, m)
+	view := ansi.Strip(m.View())
+	if !strings.Contains(view, "promote to a protected environment prod/api") {
+		t.Fatalf("the action is cut:\n%s", view)
+	}
+	if _, err := j.Append(e(-1, "alice", "unfreeze an environment and more words", "prod", audit.OK)); err != nil {
+		t.Fatal(err)
+	}
+	next(t, m, wait)
+	if view = ansi.Strip(m.View()); !strings.Contains(view, "unfreeze an environment and more words prod") {
+		t.Fatalf("the live entry's action is cut:\n%s", view)
+	}
+}

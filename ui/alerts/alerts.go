@@ -183,6 +183,8 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		m.gotGraph(msg)
 	case actionDoneMsg:
 		return msg.toast()
+	case rollbackOfferMsg:
+		return m.onRollbackOffer(msg)
 	case common.ThemeChangedMsg:
 		clear(m.rows)
 		m.rebuildBanner()
@@ -269,7 +271,7 @@ func (m *Model) regroup() {
 			delete(m.rows, a)
 		}
 	}
-	m.cursor = 0
+	m.cursor = -1
 	if sel != nil {
 		for i, l := range m.lines {
 			if l.alert != nil && l.alert.Fingerprint == sel.Fingerprint {
@@ -278,7 +280,28 @@ func (m *Model) regroup() {
 			}
 		}
 	}
+	if m.cursor < 0 { // nothing selected yet, or the selection is gone
+		m.cursor = m.newestCritical()
+	}
 	m.moveCursor(0)
+}
+
+// newestCritical is the line of the newest active critical alert, the one
+// selected when nothing is yet: what needs the administrator first. With
+// no critical alert, it is the first line.
+func (m *Model) newestCritical() int {
+	best, found := 0, false
+	var at time.Time
+	for i, l := range m.lines {
+		a := l.alert
+		if a == nil || a.Severity != incident.Critical || !a.Active() || a.State == incident.Acknowledged || a.State == incident.Silenced {
+			continue
+		}
+		if t := a.StartsAt; !found || t.After(at) {
+			best, at, found = i, t, true
+		}
+	}
+	return best
 }
 
 // isNew reports whether a arrived in the last HighlightFor, after the first poll.
@@ -496,6 +519,8 @@ func (m *Model) alertKey(k tea.KeyPressMsg, a *incident.Alert) tea.Cmd {
 		}
 		g := common.GotoMsg{Pane: common.RolloutsPane, Target: a.Workload}
 		return func() tea.Msg { return g }
+	case key.Matches(k, m.keys.Rollback.Binding):
+		return m.offerRollbackCmd(a)
 	case key.Matches(k, m.keys.Host.Binding):
 		if a.Host == "" {
 			return common.ToastCmd(common.Info, a.Name+" names no host: it has no droplet or instance label")
@@ -539,21 +564,29 @@ func (m *Model) SetSize(width, height int) {
 	m.dialog.setWidth(width)
 }
 
-// Badge is what the tab bar shows after the title: the counts of critical,
-// warning and all active alerts, e.g. "●2 ▲1 5"; nothing when none is active.
+// Badge is what the tab bar shows after the title: the counts of critical
+// and warning alerts nobody acknowledged, of other ones, and of acknowledged
+// ones, in words, e.g. "2 crit 1 warn 1 acked"; nothing when none is active.
 func (m *Model) Badge() string {
 	c := m.snap.Counts
 	if c.Total == 0 {
 		return ""
 	}
-	s := ""
+	// Words, not glyphs: the tab bar has no legend.
+	var parts []string
 	if c.Critical > 0 {
-		s += "●" + strconv.Itoa(c.Critical) + " "
+		parts = append(parts, strconv.Itoa(c.Critical)+" crit")
 	}
 	if c.Warning > 0 {
-		s += "▲" + strconv.Itoa(c.Warning) + " "
+		parts = append(parts, strconv.Itoa(c.Warning)+" warn")
 	}
-	return s + strconv.Itoa(c.Total)
+	if other := c.Total - c.Critical - c.Warning - c.Acked; other > 0 {
+		parts = append(parts, strconv.Itoa(other)+" other")
+	}
+	if c.Acked > 0 {
+		parts = append(parts, strconv.Itoa(c.Acked)+" acked")
+	}
+	return strings.Join(parts, " ")
 }
 
 // Status summarises the pane for its frame title: the counts of critical,
@@ -572,7 +605,11 @@ func (m *Model) Status() string {
 		return fmt.Sprintf("silences · %d active of %d", active, len(m.silences.items))
 	}
 	c := m.snap.Counts
-	s := fmt.Sprintf("%d critical · %d warning · %d active", c.Critical, c.Warning, c.Total)
+	s := fmt.Sprintf("%d critical · %d warning", c.Critical, c.Warning)
+	if c.Acked > 0 {
+		s += fmt.Sprintf(" · %d acked", c.Acked)
+	}
+	s += fmt.Sprintf(" · %d active", c.Total)
 	if m.filterText != "" && m.filterErr == nil {
 		s += fmt.Sprintf(" · %d shown · filter %s", len(m.view.Alerts), printable(m.filterText))
 	}
@@ -701,10 +738,11 @@ func stateText(a *incident.Alert, now time.Time) string {
 	switch {
 	case a.State == incident.Acknowledged && a.Ack != nil:
 		return "ack " + a.Ack.Owner + " " + Age(a.Ack.Remaining(now))
-	case a.State == incident.Firing:
-		return "firing"
+	case a.StateSince.IsZero():
+		return string(a.State)
 	}
-	return string(a.State)
+	// How long in this state, beside the age since the first pending.
+	return string(a.State) + " " + Age(a.InState(now))
 }
 
 func (m *Model) row(a *incident.Alert, now time.Time) row {

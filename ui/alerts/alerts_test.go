@@ -46,13 +46,14 @@ func TestListGroupedSortedAndCounted(t *testing.T) {
 	}
 	threeAlerts(f)
 	msgs := f.poll()
+	f.keys("home") // the first alert, not the newest critical one the pane selects
 	if got := fps(f.m.Visible()); got != "a1,a2,a3" {
 		t.Fatalf("order %s: want critical before warning, oldest first", got)
 	}
 	if s := f.m.Status(); s != "2 critical · 1 warning · 3 active" {
 		t.Fatalf("status %q", s)
 	}
-	if b := f.m.Badge(); b != "●2 ▲1 3" || !slices.Contains(msgs, tea.Msg(common.BadgeChangedMsg{})) {
+	if b := f.m.Badge(); b != "2 crit 1 warn" || !slices.Contains(msgs, tea.Msg(common.BadgeChangedMsg{})) {
 		t.Fatalf("badge %q, announced: %v", b, msgs)
 	}
 	v := screen(f.m)
@@ -149,6 +150,7 @@ func TestAcknowledgeThroughTheDialogThenExpire(t *testing.T) {
 	f := newFixture(t, access.Operator)
 	threeAlerts(f)
 	f.poll()
+	f.keys("home") // the first alert, not the newest critical one the pane selects
 	f.keys("a")
 	if !f.m.Capturing() {
 		t.Fatal("a did not open the dialog")
@@ -229,6 +231,7 @@ func TestAckDialogCancelAndPaletteCommands(t *testing.T) {
 	f := newFixture(t, access.Operator)
 	threeAlerts(f)
 	f.poll()
+	f.keys("home") // the first alert, not the newest critical one the pane selects
 	f.keys("a", "esc")
 	if f.m.Capturing() || len(f.am.silences) != 0 {
 		t.Fatal("esc did not cancel the dialog")
@@ -307,6 +310,7 @@ func TestGotoWorkloadAndHost(t *testing.T) {
 	f := newFixture(t, access.Operator)
 	threeAlerts(f)
 	f.poll()
+	f.keys("home") // the first alert, not the newest critical one the pane selects
 	if msgs := f.keys("g"); len(msgs) != 1 || msgs[0] != (common.GotoMsg{Pane: common.RolloutsPane, Target: "prod/api"}) {
 		t.Fatalf("g: %v", msgs)
 	}
@@ -339,6 +343,7 @@ func TestDetailGraphThresholdMarkersAndChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.poll()
+	f.keys("home") // the first alert, not the newest critical one the pane selects
 	f.keys("enter")
 	if f.m.Mode() != "detail" || f.m.Graph() == nil {
 		t.Fatalf("enter: mode %s, graph %v", f.m.Mode(), f.m.Graph())
@@ -513,5 +518,46 @@ func TestSilencesAndDetailMovement(t *testing.T) {
 		if d.off != step.off {
 			t.Fatalf("detail after %s: offset %d, want %d", step.key, d.off, step.off)
 		}
+	}
+}
+
+// Issue 12, point 11: the badge says what it counts, the header's counts
+// change after an ack (acked alerts counted apart), and the age counts from
+// the first pending with the time in the state beside it.
+func TestCountsAndAgesAfterPendingAndAck(t *testing.T) {
+	f := newFixture(t, access.Operator)
+	start := f.clock.Now()
+	p := mkAlert("a1", "AppHighErrorRate", "critical", start, "namespace", "prod", "deployment", "api")
+	p.State = incident.Pending
+	f.prom.mu.Lock()
+	f.prom.alerts = []incident.Alert{p}
+	f.prom.mu.Unlock()
+	f.poll()
+	f.clock.Add(2 * time.Minute)
+	firing := p
+	firing.State = incident.Firing
+	f.prom.mu.Lock()
+	f.prom.alerts = []incident.Alert{firing}
+	f.prom.mu.Unlock()
+	f.am.set(mkAlert("a1", "AppHighErrorRate", "critical", f.clock.Now(), "namespace", "prod", "deployment", "api"),
+		mkAlert("a2", "HostDown", "critical", f.clock.Now(), "droplet", "web-02"))
+	f.poll()
+	f.clock.Add(time.Minute)
+	f.poll()
+	if b := f.m.Badge(); b != "2 crit" {
+		t.Fatalf("badge %q", b)
+	}
+	if s := f.m.Status(); s != "2 critical · 0 warning · 2 active" {
+		t.Fatalf("status %q", s)
+	}
+	if !strings.Contains(screen(f.m), "firing 1m             3m") {
+		t.Fatalf("a1 should be 3m old, firing for 1m:\n%s", screen(f.m))
+	}
+	if _, err := f.svc.Acknowledge(context.Background(), f.ctx.Actor, incident.AckRequest{Fingerprint: "a1", Duration: time.Hour, Comment: "on it"}); err != nil {
+		t.Fatal(err)
+	}
+	f.poll()
+	if b, s := f.m.Badge(), f.m.Status(); b != "1 crit 1 acked" || s != "1 critical · 0 warning · 1 acked · 2 active" {
+		t.Fatalf("after the ack: badge %q, status %q", b, s)
 	}
 }

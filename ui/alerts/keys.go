@@ -13,6 +13,7 @@ type KeyMap struct {
 	Details, Back                           *common.Binding
 	Ack, Unack, Silences                    *common.Binding
 	Workload, Host, Group, Window           *common.Binding
+	Rollback                                *common.Binding
 }
 
 // NewKeyMap declares the pane's default bindings. Expiring a silence
@@ -34,18 +35,19 @@ func NewKeyMap() KeyMap {
 		Host:     common.NewBinding("alerts.host", "h", "go to host", "h"),
 		Group:    common.NewBinding("alerts.group", "t", "group by alertname / label", "t"),
 		Window:   common.NewBinding("alerts.window", "w", "graph window 5m/15m/1h/6h/24h", "w"),
+		Rollback: common.NewBinding("alerts.rollback", "u", "roll back the workload's recent promotion", "u").Danger(),
 	}
 }
 
 // Bindings lists every binding of the pane.
 func (k KeyMap) Bindings() []*common.Binding {
 	return []*common.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Details, k.Back,
-		k.Ack, k.Unack, k.Silences, k.Workload, k.Host, k.Group, k.Window}
+		k.Ack, k.Unack, k.Silences, k.Workload, k.Host, k.Group, k.Window, k.Rollback}
 }
 
 // ShortHelp implements help.KeyMap.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return common.Keys(k.Ack, k.Unack, k.Workload, k.Host, k.Details, k.Window)
+	return common.Keys(k.Ack, k.Rollback, k.Workload, k.Host, k.Details, k.Window)
 }
 
 // FullHelp implements help.KeyMap.
@@ -53,7 +55,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		common.Keys(k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom),
 		common.Keys(k.Details, k.Back, k.Group, k.Window, k.Silences),
-		common.Keys(k.Ack, k.Unack, k.Workload, k.Host),
+		common.Keys(k.Ack, k.Unack, k.Rollback, k.Workload, k.Host),
 	}
 }
 

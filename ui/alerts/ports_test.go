@@ -44,12 +44,13 @@ type fakeProm struct {
 	series []incident.Series
 	err    error
 	ranges []incident.Range
+	alerts []incident.Alert // pending and firing, as Prometheus lists them
 }
 
 func (f *fakeProm) Alerts(context.Context) ([]incident.Alert, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return nil, f.err
+	return append([]incident.Alert(nil), f.alerts...), f.err
 }
 
 func (f *fakeProm) Rules(context.Context) ([]incident.Rule, error) {

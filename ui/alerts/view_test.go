@@ -88,10 +88,10 @@ func TestGolden(t *testing.T) {
 			name string
 			keys []string
 		}{
-			{"list", nil},
-			{"by-namespace", []string{"t"}},
-			{"detail", []string{"enter"}},
-			{"ack", []string{"a", "tab", "right"}},
+			{"list", []string{"home"}},
+			{"by-namespace", []string{"home", "t"}},
+			{"detail", []string{"home", "enter"}},
+			{"ack", []string{"home", "a", "tab", "right"}},
 		} {
 			t.Run(name+"/"+view.name, func(t *testing.T) {
 				f := newFixture(t, access.Operator)

@@ -53,6 +53,9 @@ type Model struct {
 
 	slots  []slot
 	active int
+	// jumps are the panes GotoMsgs left, the latest last: a BackMsg
+	// returns to the latest. Choosing a pane by key forgets them.
+	jumps []int
 
 	reg         *components.Registry
 	themeNames  []string // for :theme completion, read once
@@ -155,7 +158,9 @@ func New(opts Options) *Model {
 	if err := ValidateKeys(cfg.Keys); err != nil {
 		cmds = append(cmds, common.ToastCmd(common.Error, err.Error()))
 	}
-	common.Restrict(all, ctx.MayAct())
+	if who := ctx.WhoMayNotAct(); who != "" {
+		common.Disable(all, who)
+	}
 	m.themeNames = themes.Available(ctx.ThemeDir)
 	m.registerCommands()
 	for _, s := range m.slots {
@@ -306,6 +311,13 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.toasts.Push(msg)
 	case common.GotoMsg:
 		return m.goTo(msg)
+	case common.BackMsg:
+		if n := len(m.jumps); n > 0 {
+			to := m.jumps[n-1]
+			m.jumps = m.jumps[:n-1]
+			m.focus(to)
+		}
+		return nil
 	case common.BadgeChangedMsg:
 		m.layout()
 		return nil
@@ -390,18 +402,28 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		}
 		return common.ToastCmd(common.Info, m.Pane().Title()+" has nothing to filter")
 	case key.Matches(k, m.keys.NextPane.Binding):
+		m.jumps = nil
 		m.focus((m.active + 1) % len(m.slots))
 		return nil
 	case key.Matches(k, m.keys.PrevPane.Binding):
+		m.jumps = nil
 		m.focus((m.active + len(m.slots) - 1) % len(m.slots))
 		return nil
 	}
 	for i, b := range m.keys.Pane {
 		if key.Matches(k, b.Binding) {
+			m.jumps = nil
 			return m.focusKey(i + 1)
 		}
 	}
-	return m.Pane().Update(k)
+	if cmd := m.Pane().Update(k); cmd != nil {
+		return cmd
+	}
+	// A key that does nothing because its binding is disabled says why.
+	if why := common.DisabledWhy(m.Pane().Bindings(), k.String()); why != "" {
+		return common.ToastCmd(common.Info, why)
+	}
+	return nil
 }
 
 // focusKey focuses the pane on number key n, or says why there is none.
@@ -419,6 +441,9 @@ func (m *Model) focusKey(n int) tea.Cmd {
 func (m *Model) goTo(g common.GotoMsg) tea.Cmd {
 	for i, s := range m.slots {
 		if s.key == g.Pane {
+			if i != m.active {
+				m.jumps = append(m.jumps, m.active)
+			}
 			m.focus(i)
 			return s.pane.Update(g)
 		}

@@ -83,3 +83,31 @@ func TestBadgeInTheTabBar(t *testing.T) {
 		t.Fatalf("the badge is not in the tab bar:\n%s", screen(m))
 	}
 }
+
+// Issue 12: after a jump, the pane's BackMsg returns to the pane it came
+// from; choosing a pane by key forgets the jump.
+func TestBackReturnsWhereTheJumpCameFrom(t *testing.T) {
+	m := newShell(t, nil, nil)
+	p := &capturePane{}
+	m.slots = append(m.slots, slot{key: common.RolloutsPane, pane: p})
+	from := m.Pane()
+	_, cmd := m.Update(common.GotoMsg{Pane: common.RolloutsPane, Target: "prod/web"})
+	drive(m, cmd)
+	if m.Pane() != Pane(p) {
+		t.Fatal("the jump did not focus the pane")
+	}
+	_, cmd = m.Update(common.BackMsg{})
+	drive(m, cmd)
+	if m.Pane() != from {
+		t.Fatalf("back focused %s, not %s", m.Pane().Title(), from.Title())
+	}
+	_, cmd = m.Update(common.GotoMsg{Pane: common.RolloutsPane, Target: "prod/web"})
+	drive(m, cmd)
+	m.Update(keyMsg("tab"))
+	m.Update(keyMsg("shift+tab"))
+	_, cmd = m.Update(common.BackMsg{})
+	drive(m, cmd)
+	if m.Pane() != Pane(p) {
+		t.Fatalf("back after choosing a pane by key focused %s", m.Pane().Title())
+	}
+}

@@ -77,3 +77,8 @@ type slot struct {
 	key  int
 	pane Pane
 }
+
+// Legender panes explain the glyphs they draw; help shows the legend.
+type Legender interface {
+	Legend() []string
+}

@@ -137,6 +137,12 @@ func (l *releaseLab) console(actor access.Actor) (*teatest.TestModel, *probe) {
 	opts := testOptions(l.t, l.cfg)
 	opts.Actor, opts.Journal, opts.Now = actor, l.journal, time.Now
 	opts.Services = &common.Services{Release: l.svc}
+	return l.consoleWith(opts)
+}
+
+// consoleWith runs the shell with opts.
+func (l *releaseLab) consoleWith(opts Options) (*teatest.TestModel, *probe) {
+	l.t.Helper()
 	p := &probe{Model: New(opts)}
 	tm := teatest.NewTestModel(l.t, p, teatest.WithInitialTermSize(120, 40),
 		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.ASCII)))

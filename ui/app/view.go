@@ -336,7 +336,23 @@ func (m *Model) renderHelp() {
 		cmds = append(cmds, key.NewBinding(key.WithKeys(s.Name), key.WithHelp(k, s.Help)))
 	}
 	m.help.SetWidth(0) // columns are packed below, not cut
-	body := m.packColumns(groups, inner) + "\n\n" + st.TableHeader.Render("Commands") + "\n" + m.packColumns([][]key.Binding{cmds}, inner)
+	body := m.packColumns(groups, inner)
+	if p := m.Pane(); p != nil {
+		// Disabled keys are gone from the columns above: say why here.
+		var off []string
+		for _, b := range p.Bindings() {
+			if !b.Enabled() && b.Why != "" {
+				off = append(off, st.HelpKey.Render(b.Help().Key)+" "+st.Muted.Render(b.Why))
+			}
+		}
+		if len(off) > 0 {
+			body += "\n\n" + st.TableHeader.Render("Not allowed") + "\n" + strings.Join(off, "\n")
+		}
+		if l, ok := p.(Legender); ok {
+			body += "\n\n" + st.TableHeader.Render("Legend") + "\n" + strings.Join(l.Legend(), "\n")
+		}
+	}
+	body += "\n\n" + st.TableHeader.Render("Commands") + "\n" + m.packColumns([][]key.Binding{cmds}, inner)
 	lines := strings.Split(body, "\n")
 	footer := "? or esc closes · keys are remappable, see docs/keys.md"
 	// Title, footer, two blank lines and the border take 6 rows.

@@ -17,6 +17,9 @@ type Binding struct {
 	Name      string
 	Dangerous bool
 	Mutates   bool
+	// Why says why a disabled binding does nothing, e.g. "viewers may not
+	// promote": pressing it shows this, and help lists it.
+	Why string
 }
 
 // NewBinding declares a binding called name, shown in help as helpKey desc.
@@ -74,6 +77,35 @@ func Restrict(bs []*Binding, mayAct bool) {
 			b.SetEnabled(mayAct)
 		}
 	}
+}
+
+// Disable disables the bindings of bs that mutate, saying why: who may not
+// ("viewers", "read-only mode") is followed by the binding's description.
+func Disable(bs []*Binding, who string) {
+	for _, b := range bs {
+		if b.Mutates {
+			b.SetEnabled(false)
+			b.Why = who + " may not " + b.Help().Desc
+		}
+	}
+}
+
+// DisabledWhy returns why k does nothing: the reason of a disabled binding
+// of bs on k, when no enabled binding of bs is on k.
+func DisabledWhy(bs []*Binding, k string) string {
+	why := ""
+	for _, b := range bs {
+		if !slices.Contains(b.Keys(), k) {
+			continue
+		}
+		if b.Enabled() {
+			return ""
+		}
+		if why == "" && b.Why != "" {
+			why = b.Why
+		}
+	}
+	return why
 }
 
 // UnknownBindingsError names config keys that match no binding.

@@ -42,6 +42,21 @@ func (c *Context) MayAct() bool {
 	return !c.Guard.ReadOnly && c.Actor.Role.AtLeast(access.Operator)
 }
 
+// WhoMayNotAct names why this session may not act, for the reasons of
+// disabled bindings ("viewers", "read-only mode"); "" when it may.
+func (c *Context) WhoMayNotAct() string {
+	switch {
+	case c.Guard.ReadOnly:
+		return "read-only mode: vigil"
+	case !c.Actor.Role.AtLeast(access.Operator):
+		if c.Actor.Role == "" {
+			return "sessions without a role"
+		}
+		return string(c.Actor.Role) + "s"
+	}
+	return ""
+}
+
 // SetTheme switches the session to t, building its styles once.
 func (c *Context) SetTheme(t *themes.Theme) {
 	c.Theme = t

@@ -77,3 +77,12 @@ type GotoMsg struct {
 	Pane   int
 	Target string
 }
+
+// BackMsg tells the shell that the focused pane closed what a GotoMsg
+// opened in it, so that the shell focuses the pane the jump came from,
+// whose selection is unchanged. With no jump to return from, it does
+// nothing.
+type BackMsg struct{}
+
+// Back is a command that yields a BackMsg.
+func Back() tea.Msg { return BackMsg{} }

@@ -78,6 +78,32 @@ func TestRegistryComplete(t *testing.T) {
 	}
 }
 
+// Issue 12: a command that does not exist says so, and offers close
+// names only: :ssh must not suggest :snapshot, neither on enter nor while
+// typed.
+func TestUnknownCommandOffersOnlyCloseNames(t *testing.T) {
+	r := &Registry{}
+	for _, n := range []string{"snapshot", "stop", "scale", "theme"} {
+		r.Add(Spec{Name: n, Run: func([]string) (tea.Cmd, error) { return nil, nil }})
+	}
+	_, err := r.Run("ssh web-01")
+	if err == nil || !strings.Contains(err.Error(), `unknown command "ssh"`) || strings.Contains(err.Error(), "did you mean") {
+		t.Errorf(":ssh: %v", err)
+	}
+	if got := r.Complete("ssh"); len(got) != 0 {
+		t.Errorf("typing ssh offers %q", got)
+	}
+	if _, err := r.Run("snapshoot"); err == nil || !strings.Contains(err.Error(), "did you mean :snapshot?") {
+		t.Errorf(":snapshoot: %v", err)
+	}
+	if got := r.Complete("stp"); !reflect.DeepEqual(got, []string{"stop"}) {
+		t.Errorf("typing stp offers %q, want the close stop", got)
+	}
+	if got := r.Complete("s"); !reflect.DeepEqual(got, []string{"snapshot", "stop", "scale"}) {
+		t.Errorf("typing s offers %q", got)
+	}
+}
+
 func TestRegistryRunErrors(t *testing.T) {
 	r := testRegistry(new([]string))
 	_, err := r.Run("thme dark")
@@ -85,7 +111,7 @@ func TestRegistryRunErrors(t *testing.T) {
 		t.Errorf("misspelt command: %v", err)
 	}
 	_, err = r.Run("zzz")
-	if err == nil || !strings.Contains(err.Error(), "theme, quit, fail") {
+	if err == nil || !strings.Contains(err.Error(), `unknown command "zzz"`) || !strings.Contains(err.Error(), "theme, quit, fail") {
 		t.Errorf("unknown command: %v", err)
 	}
 	if _, err := r.Run(`theme "x`); err == nil || !strings.Contains(err.Error(), "unterminated") {

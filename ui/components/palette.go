@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/sahilm/fuzzy"
 
+	"github.com/vigilops/vigil/internal/closest"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/styles"
 )
@@ -71,8 +72,9 @@ func (r *Registry) Run(line string) (tea.Cmd, error) {
 	}
 	s, ok := r.Lookup(c.Name)
 	if !ok {
-		if m := fuzzy.Find(c.Name, r.names()); len(m) > 0 {
-			return nil, fmt.Errorf("unknown command %q: did you mean :%s? (:help lists the commands)", c.Name, m[0].Str)
+		// Only close names are offered: a subsequence is no guess.
+		if near := closest.Close(c.Name, r.names()); len(near) > 0 {
+			return nil, fmt.Errorf("unknown command %q: did you mean :%s? (:help lists the commands)", c.Name, strings.Join(near, " or :"))
 		}
 		return nil, fmt.Errorf("unknown command %q: type :help to list the commands, or one of %s", c.Name, strings.Join(r.names(), ", "))
 	}
@@ -92,7 +94,7 @@ func (r *Registry) Complete(line string) []string {
 		if len(words) == 1 {
 			partial = words[0]
 		}
-		return match(partial, r.names(), "")
+		return matchName(partial, r.names())
 	}
 	s, ok := r.Lookup(words[0])
 	if !ok || s.Complete == nil {
@@ -120,6 +122,27 @@ func match(partial string, candidates []string, prefix string) []string {
 	}
 	for _, m := range fuzzy.Find(partial, candidates) {
 		out = append(out, prefix+quoteWord(m.Str))
+	}
+	return out
+}
+
+// matchName completes a command name: the names partial begins, then
+// those close to it by edit distance. Unlike arguments, names are not
+// matched as subsequences: "ssh" must not offer "snapshot".
+func matchName(partial string, names []string) []string {
+	if partial == "" {
+		return slices.Clone(names)
+	}
+	var out []string
+	for _, n := range names {
+		if strings.HasPrefix(n, strings.ToLower(partial)) {
+			out = append(out, n)
+		}
+	}
+	for _, n := range closest.Close(partial, names) {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
 	}
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vigilops/vigil/ui/common"
@@ -75,13 +76,20 @@ func (t *Toasts) Texts() []string {
 	return out
 }
 
-// View renders the toasts, one line each, at most width cells.
+// View renders the toasts, each wrapped to at most width cells and never
+// cut: a long message takes more lines. The lines are padded to one width,
+// so that the stack overlays the screen as a block.
 func (t *Toasts) View(width int, st *styles.Styles) string {
 	if len(t.items) == 0 || width < 4 {
 		return ""
 	}
-	lines := make([]string, len(t.items))
-	for i, it := range t.items {
+	type line struct {
+		style lipgloss.Style
+		text  string
+	}
+	var lines []line
+	w := 0
+	for _, it := range t.items {
 		style, mark := st.Body, "• "
 		switch it.level {
 		case common.Success:
@@ -89,8 +97,19 @@ func (t *Toasts) View(width int, st *styles.Styles) string {
 		case common.Error:
 			style, mark = st.StatusCrit, "✗ "
 		}
-		text := ansi.Truncate(mark+it.text, width-2, "…")
-		lines[i] = st.DialogBody.Render(" " + style.Render(text) + " ")
+		for i, l := range strings.Split(ansi.Wrap(mark+it.text, width-4, ""), "\n") {
+			if i > 0 {
+				l = "  " + strings.TrimLeft(l, " ") // under the text, not the mark
+			}
+			l = strings.TrimRight(l, " ")
+			w = max(w, ansi.StringWidth(l))
+			lines = append(lines, line{style, l})
+		}
 	}
-	return strings.Join(lines, "\n")
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		pad := strings.Repeat(" ", w-ansi.StringWidth(l.text))
+		out[i] = st.DialogBody.Render(" " + l.style.Render(l.text) + pad + " ")
+	}
+	return strings.Join(out, "\n")
 }

@@ -330,7 +330,7 @@ func (m *Model) Cell() (app, env string, ok bool) {
 	return r.App, r.Cells[m.col].Env, true
 }
 
-func (m *Model) listHeight() int { return max(m.height-1-m.noticeLines(), 1) }
+func (m *Model) listHeight() int { return max(m.height-1-m.noticeLines()-m.footerLines(), 1) }
 
 func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	envs := 0
@@ -511,6 +511,14 @@ func (m *Model) Status() string {
 	}
 	if m.filterText != "" {
 		s = fmt.Sprintf("%d of %d apps · filter %s", len(m.visible), len(m.matrix.Rows), m.filterText)
+	}
+	// The cell under the cursor, whole: the matrix may cut its version.
+	if r, ok := m.Selected(); ok && m.col < len(r.Cells) && r.Cells[m.col].Workload != nil {
+		c := &r.Cells[m.col]
+		s += " · " + c.Env + "/" + r.App + " " + c.Version + cellTail(c)
+		if c.Drift {
+			s += " ◂ drift from " + c.DriftFrom
+		}
 	}
 	return s
 }

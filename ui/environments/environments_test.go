@@ -180,7 +180,7 @@ func TestCells(t *testing.T) {
 			t.Errorf("view lacks %q:\n%s", want, view)
 		}
 	}
-	if got := m.Status(); got != "4 apps · 4 environments · 3 drift" {
+	if got := m.Status(); got != "4 apps · 4 environments · 3 drift · dev/api 2.5.0 3/3 ✓" {
 		t.Errorf("status %q", got)
 	}
 }
@@ -385,5 +385,41 @@ func TestMovement(t *testing.T) {
 		if m.list.Pos != step.pos || m.list.Offset != step.offset || m.col != 1 {
 			t.Fatalf("after %s: cursor %d, offset %d, column %d; want %d, %d, 1", step.key, m.list.Pos, m.list.Offset, m.col, step.pos, step.offset)
 		}
+	}
+}
+
+// Issue 12, point 10: with free width a long version shows whole; when
+// the width runs out the counts go before the version is cut; the status
+// line shows the selected cell whole.
+func TestLongVersionsTakeTheFreeWidth(t *testing.T) {
+	mat := shopMatrix(true)
+	mat.Rows[0] = row("api", "2.5.0", "2.5.0", "2.5.1-bad", "2.5.1-bad-hotfix")
+	m := newModel(t, access.Operator, mat, 160, 30)
+	view := ansi.Strip(m.View())
+	for _, want := range []string{"◂ 2.5.1-bad 3/3 ✓", "2.5.1-bad-hotfix 3/3 ✓"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("at 160 columns the view lacks %q:\n%s", want, view)
+		}
+	}
+	if strings.Contains(view, "…") {
+		t.Errorf("text is cut with free width:\n%s", view)
+	}
+	m.SetSize(80, 30)
+	view = ansi.Strip(m.View())
+	if !strings.Contains(view, "◂ 2.5.1-bad 3/3 ✓") || !strings.Contains(view, "◂ 2.5.1-bad-ho… ✓") {
+		t.Errorf("at 80 columns the counts should go before the version is cut:\n%s", view)
+	}
+	press(m, "l", "l", "l")
+	if got := m.Status(); !strings.Contains(got, "prod/api 2.5.1-bad-hotfix 3/3 ✓ ◂ drift from 2.5.1-bad") {
+		t.Errorf("status %q", got)
+	}
+}
+
+// Issue 12, point 10: a one-line hint of the glyphs under the matrix.
+func TestFooterHint(t *testing.T) {
+	m := newModel(t, access.Operator, shopMatrix(true), 120, 20)
+	lines := strings.Split(ansi.Strip(m.View()), "\n")
+	if len(lines) != 20 || !strings.Contains(lines[19], "◂ drift") || !strings.Contains(lines[19], "⛨ protected") {
+		t.Fatalf("the last of %d lines is %q", len(lines), lines[len(lines)-1])
 	}
 }

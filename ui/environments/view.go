@@ -21,10 +21,11 @@ type layout struct {
 
 const (
 	minCell = 15 // "◂ 2.5.0 3/3 ✓ "
-	maxCell = 24
+	maxCell = 24 // a cell grows past it only when its text needs it
 	maxApp  = 24
-	// maxVersion is the version's share of a cell: the counts follow it.
-	maxVersion = 8
+	// versionPad is the width short versions are padded to, so that the
+	// counts line up; a longer version takes what it needs.
+	versionPad = 8
 )
 
 func columns(w int, mat *release.Matrix) layout {
@@ -32,8 +33,12 @@ func columns(w int, mat *release.Matrix) layout {
 		return layout{}
 	}
 	app := 3
+	need := minCell // the widest cell's whole text
 	for _, r := range mat.Rows {
 		app = max(app, ansi.StringWidth(r.App))
+		for i := range r.Cells {
+			need = max(need, cellNeed(&r.Cells[i]))
+		}
 	}
 	app = min(app+2, maxApp)
 	if w < app+minCell {
@@ -41,8 +46,22 @@ func columns(w int, mat *release.Matrix) layout {
 	}
 	n := len(mat.Envs)
 	shown := max(min(n, (w-app)/minCell), 1)
-	cell := min(max((w-app)/shown, 1), maxCell)
+	// Cells take the free width before any text is cut.
+	cell := min(max((w-app)/shown, 1), max(maxCell, need))
 	return layout{app: app, cell: cell, shown: shown}
+}
+
+// cellNeed is the width a cell takes to show its text whole.
+func cellNeed(c *release.Cell) int {
+	if c.Workload == nil {
+		return 0
+	}
+	return 3 + max(versionPad, ansi.StringWidth(c.Version)) + ansi.StringWidth(cellTail(c))
+}
+
+// cellTail is what follows the version in a cell: the counts and the glyph.
+func cellTail(c *release.Cell) string {
+	return fmt.Sprintf(" %d/%d %s", c.Workload.Ready, c.Workload.Desired, Mark(c.Health))
 }
 
 // Mark is the one-cell mark of a health.
@@ -90,12 +109,12 @@ func cellText(c *release.Cell, cw int, empty bool) string {
 		}
 		return components.Cell("-", inner)
 	}
-	glyph := Mark(c.Health)
-	tail := fmt.Sprintf(" %d/%d %s", c.Workload.Ready, c.Workload.Desired, glyph)
-	if ansi.StringWidth(tail)+1 > inner {
-		tail = " " + glyph
+	// The version is cut last: the counts go first.
+	tail := cellTail(c)
+	if ansi.StringWidth(c.Version)+ansi.StringWidth(tail) > inner {
+		tail = " " + Mark(c.Health)
 	}
-	vw := min(inner-ansi.StringWidth(tail), maxVersion)
+	vw := min(inner-ansi.StringWidth(tail), max(versionPad, ansi.StringWidth(c.Version)))
 	return components.Cell(components.Cell(c.Version, vw)+tail, inner)
 }
 
@@ -290,7 +309,36 @@ func (m *Model) View() string {
 	for i := m.list.Offset; i < end && len(lines) < m.height; i++ {
 		lines = append(lines, m.renderRow(&m.matrix.Rows[m.visible[i]], i == m.list.Pos))
 	}
+	if m.footerLines() > 0 {
+		for len(lines) < m.height-1 {
+			lines = append(lines, "")
+		}
+		lines = append(lines, st.Muted.Render(ansi.Truncate(FooterHint, m.width, "…")))
+	}
 	return strings.Join(lines, "\n")
+}
+
+// FooterHint is the matrix's one-line legend; ? shows it in full.
+const FooterHint = "◂ drift from the environment before · ⛨ protected · ❄ frozen · ? legend"
+
+// footerLines is 1 when the pane is tall enough for the footer hint.
+func (m *Model) footerLines() int {
+	if m.height >= 8 {
+		return 1
+	}
+	return 0
+}
+
+// Legend explains the matrix's glyphs, for help.
+func (m *Model) Legend() []string {
+	return []string{
+		"◂  drift: the version differs from the environment before",
+		"⛨  protected: promoting or rolling back into it asks to type its name",
+		"❄  frozen: no promotion into it until the freeze ends",
+		"∅  the environment holds no app yet: P prepares it",
+		Mark(release.Healthy) + " healthy  " + Mark(release.Progressing) + " progressing  " + Mark(release.Paused) + " paused  " +
+			Mark(release.Degraded) + " degraded  " + Mark(release.Stalled) + " stalled  " + Mark(release.Missing) + " absent",
+	}
 }
 
 // clip keeps the first h lines of s.

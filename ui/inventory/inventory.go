@@ -52,6 +52,7 @@ type Model struct {
 	rows map[int]string // rendered rows by index into state.Hosts
 
 	detail    bool
+	jumped    bool // the detail was opened by a GotoMsg: esc goes back
 	detailOff int
 	prompt    *Prompt
 	create    *creation // the last creation, running or finished
@@ -170,6 +171,7 @@ func (m *Model) show(name string) {
 	m.list.Pos = i
 	m.clamp()
 	m.detail, m.detailOff, m.watching = true, 0, false
+	m.jumped = true
 }
 
 // SetFilter shows only the hosts whose cells contain every word of s.
@@ -272,7 +274,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		m.selectAll()
 	case key.Matches(k, m.keys.Details.Binding):
 		if len(m.visible) > 0 {
-			m.detail, m.detailOff = true, 0
+			m.detail, m.detailOff, m.jumped = true, 0, false
 		}
 	case key.Matches(k, m.keys.Back.Binding):
 		switch {
@@ -299,6 +301,10 @@ func (m *Model) detailKey(k tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(k, m.keys.Back.Binding):
 		m.detail = false
+		if m.jumped {
+			m.jumped = false
+			return common.Back
+		}
 	case key.Matches(k, m.keys.Down.Binding):
 		m.detailOff++
 	case key.Matches(k, m.keys.Up.Binding):

@@ -286,6 +286,18 @@ func TestGotoOpensTheHost(t *testing.T) {
 	if v := view(e); !strings.Contains(v, "name         web-02") {
 		t.Fatalf("goto web-02:\n%s", v)
 	}
+	// Issue 12: esc closes the detail a jump opened and goes back where the
+	// jump came from, leaving the cursor on the host shown.
+	if cmd := e.m.Update(uitest.Key("esc")); cmd == nil || cmd() != (common.BackMsg{}) {
+		t.Fatal("esc after a jump does not go back")
+	}
+	if h, ok := e.m.Selected(); !ok || h.Name != "web-02" {
+		t.Fatalf("after esc the cursor is on %v", h)
+	}
+	e.m.Update(uitest.Key("enter"))
+	if cmd := e.m.Update(uitest.Key("esc")); cmd != nil {
+		t.Fatal("esc from a detail opened in the pane left the pane")
+	}
 }
 
 func TestRunPlaybookGoesToTheRunsPane(t *testing.T) {

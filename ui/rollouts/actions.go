@@ -28,6 +28,10 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		if key.Matches(k, m.keys.Back.Binding) {
 			m.closeDetail()
 			m.mode = listMode
+			if m.jumped {
+				m.jumped = false
+				return common.Back
+			}
 			return nil
 		}
 		scroll, ok := m.keys.Nav().Scroll(k, m.scroll, len(m.lines), m.height)

@@ -13,6 +13,7 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vigilops/vigil/ops/release"
 	"github.com/vigilops/vigil/ui/common"
@@ -118,8 +119,10 @@ type Model struct {
 	scroll   int
 	choice   int  // index into history in chooseMode
 	choosing bool // u was pressed before the history arrived
+	jumped   bool // the detail was opened by a GotoMsg: esc goes back
 
 	prompt *prompt
+	wide   cols              // the widest env, app and version of the list
 	rows   map[string]string // rendered list rows by env/app for the current width and theme
 	rowKey map[string]*release.Cell
 	rowsAt time.Time // when rows were last cleared
@@ -264,6 +267,16 @@ func (m *Model) SetMatrix(mat *release.Matrix) {
 		}
 		return a.envIdx - b.envIdx // pipeline order
 	})
+	var wide cols
+	for _, e := range m.entries {
+		wide.env = max(wide.env, ansi.StringWidth(e.env))
+		wide.app = max(wide.app, ansi.StringWidth(e.app))
+		wide.version = max(wide.version, ansi.StringWidth(e.cell.Version))
+	}
+	if wide != m.wide {
+		m.wide = wide
+		clear(m.rows) // the columns moved
+	}
 	m.refilter()
 	if hadSel {
 		for i, v := range m.visible {
@@ -342,12 +355,18 @@ func (m *Model) goTo(target string) tea.Cmd {
 	if env == "" {
 		return common.ToastCmd(common.Error, "cannot open "+target+": "+first+" is no environment or namespace of the pipeline")
 	}
-	return m.openDetail(app, env)
+	cmd := m.openDetail(app, env)
+	m.jumped = true
+	return cmd
 }
 
 // openDetail starts the live detail of app in env and reads its history.
+// The list's cursor moves onto the workload, so that the list shows it
+// selected once the detail closes.
 func (m *Model) openDetail(app, env string) tea.Cmd {
 	m.closeDetail()
+	m.selectWorkload(app, env)
+	m.jumped = false
 	m.gen++
 	m.app, m.env, m.mode = app, env, detailMode
 	m.detail, m.watchErr, m.history, m.histErr, m.histRev, m.scroll = nil, nil, nil, nil, 0, 0
@@ -371,6 +390,29 @@ func (m *Model) historyCmd() tea.Cmd {
 		revs, err := svc.History(app, env)
 		return HistoryMsg{gen: gen, Revisions: revs, Err: err}
 	}
+}
+
+// selectWorkload puts the list's cursor on app in env, clearing a filter
+// that hides it; the cursor stays when the list has no such workload.
+func (m *Model) selectWorkload(app, env string) {
+	find := func() int {
+		for i, v := range m.visible {
+			if e := m.entries[v]; e.app == app && e.env == env {
+				return i
+			}
+		}
+		return -1
+	}
+	i := find()
+	if i < 0 && m.filterText != "" {
+		m.filterText = ""
+		m.refilter()
+		i = find()
+	}
+	if i >= 0 {
+		m.list.Pos = i
+	}
+	m.clamp()
 }
 
 // closeDetail ends the open workload's live feed.

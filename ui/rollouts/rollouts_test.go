@@ -151,7 +151,7 @@ func TestListOrder(t *testing.T) {
 	if strings.Join(got, " ") != want {
 		t.Fatalf("order %q, want %q", strings.Join(got, " "), want)
 	}
-	if s := m.Status(); s != "1 unsettled · 6 workloads" {
+	if s := m.Status(); s != "1 unsettled · 6 workloads · prod/api 2.5.0" {
 		t.Fatalf("status %q", s)
 	}
 	m.SetFilter("web 1.9")
@@ -363,5 +363,76 @@ func TestMovement(t *testing.T) {
 		if m.scroll != step.scroll {
 			t.Fatalf("detail after %s: scroll %d, want %d", step.key, m.scroll, step.scroll)
 		}
+	}
+}
+
+// Issue 12, point 1: a jump to a workload puts the list's cursor on it, esc
+// goes back where the jump came from, and u after esc acts on that
+// workload: the one its dialog names.
+func TestJumpMovesTheListCursor(t *testing.T) {
+	m := newModel(t, access.Operator, 120, 40)
+	if e, _ := m.Selected(); e.env+"/"+e.app == "prod/web" {
+		t.Fatal("the cursor starts on prod/web: the test proves nothing")
+	}
+	m.Update(common.GotoMsg{Pane: common.RolloutsPane, Target: "prod/web"})
+	cmd := press(m, "esc")
+	if _, _, ok := m.Open(); ok {
+		t.Fatal("esc left the detail open")
+	}
+	if cmd == nil || cmd() != (common.BackMsg{}) {
+		t.Fatal("esc after a jump does not go back to the pane the jump came from")
+	}
+	if e, _ := m.Selected(); e.env+"/"+e.app != "prod/web" {
+		t.Fatalf("after esc the cursor is on %s/%s, not prod/web", e.env, e.app)
+	}
+	// The rows change order: the cursor follows the workload, not the index.
+	mat := testMatrix()
+	mat.Rows[1].Cells[2].Health = release.Degraded
+	m.SetMatrix(mat)
+	if e, _ := m.Selected(); e.env+"/"+e.app != "prod/web" {
+		t.Fatalf("after a change of the rows the cursor is on %s/%s, not prod/web", e.env, e.app)
+	}
+	press(m, "u")
+	m.Update(HistoryMsg{gen: m.gen, Revisions: testHistory()})
+	if app, env, _ := m.Open(); app != "web" || env != "prod" || m.mode != chooseMode {
+		t.Fatalf("u after esc chose a revision of %s/%s (mode %d)", env, app, m.mode)
+	}
+	if !strings.Contains(ansi.Strip(m.View()), "Roll web in prod back to") {
+		t.Fatalf("the choice does not name web in prod:\n%s", ansi.Strip(m.View()))
+	}
+	req, ok := press(m, "enter")().(common.ConfirmMsg)
+	if !ok || !strings.HasPrefix(req.Title, "Roll web in prod back to revision") {
+		t.Fatalf("u after esc asks %#v", req)
+	}
+	// Opened from the list, esc stays in the pane.
+	press(m, "esc")
+	if cmd := press(m, "enter"); cmd == nil {
+		t.Fatal("enter opened nothing")
+	}
+	if cmd := press(m, "esc"); cmd != nil {
+		t.Fatal("esc from a detail opened in the pane left the pane")
+	}
+}
+
+// Issue 12, point 10: a long version takes the free width of the list
+// before it is cut, and the status line shows it whole.
+func TestLongVersionTakesTheFreeWidth(t *testing.T) {
+	m := newModel(t, access.Operator, 120, 40)
+	mat := testMatrix()
+	w := workload("worker", "3.1.1-broken-build", 0, 0, 1, time.Minute)
+	mat.Rows = append(mat.Rows, release.Row{App: "worker", Kind: release.Deployment,
+		Cells: []release.Cell{{Env: "dev", Workload: w, Version: w.Version(), Health: release.Progressing}}})
+	m.SetMatrix(mat)
+	view := ansi.Strip(m.View())
+	if !strings.Contains(view, "3.1.1-broken-build") {
+		t.Fatalf("the version is cut with free width:\n%s", view)
+	}
+	m.selectWorkload("worker", "dev")
+	if e, _ := m.Selected(); e.app != "worker" || !strings.Contains(m.Status(), "dev/worker 3.1.1-broken-build") {
+		t.Fatalf("status %q", m.Status())
+	}
+	m.SetSize(80, 24)
+	if view = ansi.Strip(m.View()); !strings.Contains(view, "3.1.1-broken-build") {
+		t.Fatalf("at 80 columns the version is cut while the APP column has room:\n%s", view)
 	}
 }

@@ -30,12 +30,42 @@ type cols struct{ env, app, version, bar, counts, health, age, by int }
 
 func (m *Model) cols() cols {
 	c := cols{env: 8, app: 14, version: 10, bar: 10, counts: 7, health: 12, age: 5}
-	c.by = m.width - (c.env + c.app + c.version + c.bar + c.counts + c.health + c.age + 7)
+	fixed := c.bar + c.counts + c.health + c.age + 7
+	// The env, app and version columns take the free width their longest
+	// value needs before anything is cut; BY gives it up first, then the
+	// room the app and env columns do not use.
+	want := cols{env: max(c.env, min(m.wide.env, 16)), app: max(c.app, min(m.wide.app, 30)), version: max(c.version, min(m.wide.version, 40))}
+	free := m.width - fixed - c.env - c.app - c.version
+	for _, grow := range []struct {
+		to   *int
+		want int
+	}{{&c.version, want.version}, {&c.app, want.app}, {&c.env, want.env}} { // the version first: it is cut last
+		if d := min(grow.want-*grow.to, free); d > 0 {
+			*grow.to += d
+			free -= d
+		}
+	}
+	// Still short: the app and env columns give up what their values do
+	// not use.
+	for _, give := range []struct {
+		from *int
+		need int
+	}{{&c.app, max(m.wide.app, 3)}, {&c.env, max(m.wide.env, 3)}} {
+		if d := min(want.version-c.version, *give.from-give.need); d > 0 {
+			*give.from -= d
+			c.version += d
+		}
+	}
+	c.by = free
 	if c.by < 10 {
 		c.by = 0
 	}
-	if m.width < c.env+c.app+c.version+c.bar+c.counts+c.health+c.age+6 {
+	if m.width < c.env+c.app+c.version+fixed-1 {
 		c = cols{env: 7, app: 10, version: 8, bar: 6, counts: 5, health: 2, age: 4}
+		// Narrow: the version still takes what the others leave.
+		if rest := m.width - (c.env + c.app + c.bar + c.counts + c.health + c.age + 6); rest > c.version {
+			c.version = min(rest, max(c.version, m.wide.version))
+		}
 	}
 	return c
 }
@@ -281,7 +311,12 @@ func (m *Model) Status() string {
 			n++
 		}
 	}
-	return fmt.Sprintf("%d unsettled · %d workloads", n, len(m.entries))
+	s := fmt.Sprintf("%d unsettled · %d workloads", n, len(m.entries))
+	// The selected rollout, whole: the list may cut it.
+	if e, ok := m.Selected(); ok {
+		s += " · " + e.env + "/" + e.app + " " + e.cell.Version
+	}
+	return s
 }
 
 // View draws the list's visible rows, or the detail's visible lines, and

@@ -29,6 +29,7 @@ type runner struct {
 	tasks int
 	hosts []string // every host, for a run without a limit; default three
 	gate  chan struct{}
+	task  string // the tasks' names, before their number; "task" when empty
 	mu    sync.Mutex
 	specs []playbook.Spec
 }
@@ -55,7 +56,11 @@ func (r *runner) Run(ctx context.Context, spec playbook.Spec, emit func(playbook
 				return ctx.Err()
 			}
 		}
-		task := fmt.Sprintf("task %02d", i)
+		name := r.task
+		if name == "" {
+			name = "task"
+		}
+		task := fmt.Sprintf("%s %02d", name, i)
 		emit(playbook.Event{Kind: playbook.KindTask, Task: task, TaskID: fmt.Sprint(i), Time: t0})
 		for _, h := range hosts {
 			if failed[h] {

@@ -247,8 +247,16 @@ func (m *Model) statusStyle(s playbook.Status) lipgloss.Style {
 func (m *Model) rebuildEvents() {
 	st := m.ctx.Styles
 	hw, sw := 16, 11
-	tw := max(min(30, (m.width-hw-sw)/2), 0)
-	mw := max(m.width-hw-sw-tw-3, 0)
+	// The task column takes what its longest name needs before it is cut,
+	// leaving the message at least a third of the rest: the message shows
+	// whole in the detail (enter).
+	avail := max(m.width-hw-sw-3, 0)
+	widest := 0
+	for _, e := range m.events {
+		widest = max(widest, ansi.StringWidth(e.Task))
+	}
+	tw := max(min(widest, avail-avail/3), min(30, (m.width-hw-sw)/2), 0)
+	mw := max(avail-tw, 0)
 	m.evRows = m.evRows[:0]
 	for _, e := range m.events {
 		msg := strings.Join(strings.Fields(e.Msg), " ")

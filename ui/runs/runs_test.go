@@ -373,3 +373,16 @@ func TestPromptRemembersTheLastRun(t *testing.T) {
 	}
 	other.Close()
 }
+
+// Issue 12, point 10: a long task name takes the free width of the
+// results before it is cut.
+func TestLongTaskNamesTakeTheFreeWidth(t *testing.T) {
+	long := "ensure the nginx configuration is templated, validated and reloaded"
+	e := setup(t, &runner{tasks: 2, task: long}, hostsNamed("flaky-01"), 160, 20)
+	finishedRun(t, e)
+	e.Press("enter")
+	e.waitFor(t, "results read", func() bool { return len(e.m.Events()) > 0 })
+	if v := ansi.Strip(e.m.View()); !strings.Contains(v, long+" 01") {
+		t.Fatalf("the task name is cut with free width:\n%s", v)
+	}
+}
