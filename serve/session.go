@@ -205,6 +205,14 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 		// suspending a remote session.
 		tea.WithFilter(func(_ tea.Model, msg tea.Msg) tea.Msg {
 			switch msg.(type) {
+			case tea.WindowSizeMsg:
+				// Sizes reach the program from two goroutines (Bubble Tea's
+				// initial one, taken when the session started, and wish's
+				// window changes) in no set order: each carries the size
+				// the client asked last, so a stale one never wins.
+				if now, _, ok := sess.Pty(); ok {
+					return tea.WindowSizeMsg{Width: now.Window.Width, Height: now.Window.Height}
+				}
 			case tea.SuspendMsg:
 				return tea.ResumeMsg{}
 			case tea.QuitMsg:
