@@ -22,19 +22,34 @@ func num(n int) string {
 }
 
 // list columns: started, playbook, target (flex), mode, actor, state, recap.
-func listCols(w int) [7]int {
-	c := [7]int{14, 14, 0, 5, 10, 10, 22}
+func listCols(w, book, target int) [7]int {
+	c := [7]int{14, 0, 0, 5, 10, 10, 22}
 	if w < 100 {
-		c = [7]int{11, 12, 0, 5, 0, 10, 16}
+		c = [7]int{11, 0, 0, 5, 0, 10, 16}
 	}
-	fixed := 0
+	fixed := 2 // the separators of the playbook and target columns
 	for _, x := range c {
 		if x > 0 {
 			fixed += x + 1
 		}
 	}
-	c[2] = max(w-fixed, 0)
+	// Playbook and target share what is left: neither is cut while the
+	// other has room, and when both must be, each keeps half.
+	free := max(w-fixed, 0)
+	book, target = max(book, len("PLAYBOOK")), max(target, len("TARGET"))
+	c[1] = min(book, max(free-target, free/2))
+	c[2] = free - c[1]
 	return c
+}
+
+// cols lays the run list out for the runs it shows.
+func (m *Model) cols() [7]int {
+	var book, target int
+	for _, r := range m.runs {
+		book = max(book, ansi.StringWidth(r.Playbook))
+		target = max(target, ansi.StringWidth(r.Target.String()))
+	}
+	return listCols(m.width, book, target)
 }
 
 func joinCells(cells []string, widths []int) string {
@@ -51,9 +66,9 @@ func joinCells(cells []string, widths []int) string {
 	return b.String()
 }
 
-func listHeader(w int) string {
-	c := listCols(w)
-	return ansi.Truncate(joinCells([]string{"STARTED", "PLAYBOOK", "TARGET", "MODE", "ACTOR", "STATE", "RECAP"}, c[:]), w, "")
+func (m *Model) listHeader() string {
+	c := m.cols()
+	return ansi.Truncate(joinCells([]string{"STARTED", "PLAYBOOK", "TARGET", "MODE", "ACTOR", "STATE", "RECAP"}, c[:]), m.width, "")
 }
 
 // recapLine sums a recap over its hosts.
@@ -89,7 +104,7 @@ func (m *Model) stateStyle(state playbook.State) lipgloss.Style {
 func (m *Model) rebuild() {
 	st := m.ctx.Styles
 	loc := m.ctx.Now().Location()
-	c := listCols(m.width)
+	c := m.cols()
 	m.runRows = m.runRows[:0]
 	for _, r := range m.runs {
 		started := r.Started.In(loc).Format("01-02 15:04:05")

@@ -386,7 +386,7 @@ func (m *Model) View() string {
 				" to run one, or p on hosts in the Inventory pane.", m.width, " ")))
 			break
 		}
-		lines = append(lines, st.TableHeader.Render(listHeader(m.width)))
+		lines = append(lines, st.TableHeader.Render(m.listHeader()))
 		lines = m.window(lines, m.runRows, m.list.Pos, m.list.Offset, m.listHeight())
 	case runView:
 		lines = append(lines, m.head...)

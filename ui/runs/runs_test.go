@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -384,5 +386,30 @@ func TestLongTaskNamesTakeTheFreeWidth(t *testing.T) {
 	e.waitFor(t, "results read", func() bool { return len(e.m.Events()) > 0 })
 	if v := ansi.Strip(e.m.View()); !strings.Contains(v, long+" 01") {
 		t.Fatalf("the task name is cut with free width:\n%s", v)
+	}
+}
+
+// A long playbook name shows whole in the history while the target column
+// has room to spare (120 columns); where it must be cut (100, 80), the
+// run it opens names it whole.
+func TestLongPlaybookNamesShowWholeInTheHistory(t *testing.T) {
+	const book = "rotate-tls-certificates-and-reload.yml"
+	for _, w := range []int{120, 100, 80} {
+		e := setup(t, &runner{tasks: 1}, hostsNamed("web-01"), w, 20, func(o *playbook.Options) {
+			if err := os.WriteFile(filepath.Join(o.PlaybookDir, book), []byte("- hosts: all\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		})
+		startCheck(t, e, book+" all check")
+		e.waitFor(t, "the run ends", func() bool { o, _ := e.m.Open(); return o.State != playbook.Running && !e.m.live })
+		e.Press("esc", "esc", "esc")
+		v := ansi.Strip(e.m.View())
+		if w == 120 && !strings.Contains(v, book+" all") {
+			t.Errorf("at %d columns the playbook's name is cut:\n%s", w, v)
+		}
+		e.Press("enter")
+		if v := ansi.Strip(e.m.View()); !strings.Contains(v, book+" · ") {
+			t.Errorf("at %d columns the open run does not name its playbook whole:\n%s", w, v)
+		}
 	}
 }
