@@ -48,6 +48,14 @@ type Options struct {
 	// HostKeys checks each host's SSH key before a run (the runner then
 	// checks strictly against the same file).
 	HostKeys inventory.HostKeys
+	// HostLocks, when set, holds an applying run's hosts across every
+	// vigil sharing them; without it, only within this process.
+	HostLocks HostLocks
+	// HostLockTTL is how long a host lock outlives a vigil that vanished
+	// mid-run; a run renews it at a third of that. Default 2m.
+	HostLockTTL time.Duration
+	// Bastion names this vigil in a lock's holder (the machine's name).
+	Bastion string
 }
 
 // Request asks for a run.
@@ -60,6 +68,8 @@ type Request struct {
 	// Start returned. They are never journaled nor stored.
 	VaultPassword  []byte
 	BecomePassword []byte
+	// Anyway runs on hosts another run holds (ActRunAnyway, admins).
+	Anyway bool
 }
 
 // Service runs playbooks, follows them live and keeps their history.
@@ -74,6 +84,7 @@ type Service struct {
 	recent []Run // finished runs, newest first
 	subs   notify.Subscribers
 	lastID string
+	claims map[string]string // host → holder of this vigil's applying runs
 }
 
 type liveRun struct {
@@ -91,6 +102,12 @@ func New(runner Runner, journal Journal, history *History, opt Options) (*Servic
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	if opt.HostLockTTL <= 0 {
+		opt.HostLockTTL = 2 * time.Minute
+	}
+	if opt.Bastion == "" {
+		opt.Bastion, _ = os.Hostname()
+	}
 	if opt.Hosts == nil {
 		return nil, errors.New("playbook service needs a host source")
 	}
@@ -100,7 +117,7 @@ func New(runner Runner, journal Journal, history *History, opt Options) (*Servic
 	}
 	return &Service{
 		runner: runner, journal: journal, history: history, opt: opt,
-		live: map[string]*liveRun{}, recent: recent,
+		live: map[string]*liveRun{}, recent: recent, claims: map[string]string{},
 	}, nil
 }
 
@@ -306,7 +323,31 @@ func (s *Service) start(ctx context.Context, actor access.Actor, req Request, re
 	if run.KeysRecorded, err = s.checkHostKeys(ctx, inv, hosts); err != nil {
 		return "", errors.Join(err, s.journal.Record(ctx, actor, act.Name, target, run.params(), err))
 	}
+	// An applying run holds its hosts; a check run changes nothing and
+	// holds none.
+	var held []string
+	holder := s.holderName(actor, run.ID)
+	if req.Mode == Apply {
+		if req.Anyway {
+			if err := s.opt.Guard.Check(actor, ActRunAnyway); err != nil {
+				return "", errors.Join(err, s.journal.Record(ctx, actor, ActRunAnyway.Name, target, run.params(), err))
+			}
+		}
+		var overridden []string
+		if held, overridden, err = s.lockHosts(ctx, hosts, holder, req.Anyway); err != nil {
+			return "", errors.Join(err, s.journal.Record(ctx, actor, act.Name, target, run.params(), err))
+		}
+		if len(overridden) > 0 {
+			params := run.params()
+			params["overrode"] = strings.Join(overridden, ", ")
+			if err := s.journal.Record(ctx, actor, ActRunAnyway.Name, target, params, nil); err != nil {
+				s.unlockHosts(ctx, held, holder)
+				return "", err
+			}
+		}
+	}
 	if err := s.history.Put(run); err != nil {
+		s.unlockHosts(ctx, held, holder)
 		return "", err
 	}
 	spec := Spec{
@@ -319,8 +360,13 @@ func (s *Service) start(ctx context.Context, actor access.Actor, req Request, re
 	s.live[run.ID] = lr
 	s.subs.Notify()
 	s.mu.Unlock()
-	// The run shows to every session until it is journaled.
-	end := presence.Begin(ctx, running(run, hosts))
+	// The run shows to every session until it is journaled, and holds its
+	// hosts as long.
+	shown := presence.Begin(ctx, running(run, hosts))
+	release := make(chan struct{})
+	kept := make(chan struct{})
+	go func() { defer close(kept); s.keepHosts(runCtx, held, holder, release) }()
+	end := func() { close(release); <-kept; shown() }
 	go s.execute(runCtx, actor, lr, spec, end)
 	return run.ID, nil
 }
