@@ -10,6 +10,7 @@ import (
 	"github.com/vigilops/vigil/integrations/ansible"
 	"github.com/vigilops/vigil/integrations/digitalocean"
 	"github.com/vigilops/vigil/integrations/hostkeys"
+	"github.com/vigilops/vigil/integrations/kubernetes"
 	"github.com/vigilops/vigil/ops/config"
 	"github.com/vigilops/vigil/ops/inventory"
 	"github.com/vigilops/vigil/ops/playbook"
@@ -67,7 +68,8 @@ func startInventory(ctx context.Context, w wiring, svc *common.Services) (func()
 		return nil, err
 	}
 	keys := hostKeys(w.cfg)
-	inv := inventory.New(cloud, w.journal, inventory.Options{Guard: w.guard, Templates: inventory.TemplatesFrom(do.Templates), HostKeys: keys})
+	runs := &runHolders{}
+	inv := inventory.New(cloud, w.journal, inventory.Options{Guard: w.guard, Templates: inventory.TemplatesFrom(do.Templates), HostKeys: keys, Holders: runs})
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	stop := func() { cancel(); wg.Wait() }
@@ -79,16 +81,18 @@ func startInventory(ctx context.Context, w wiring, svc *common.Services) (func()
 			stop()
 			return nil, err
 		}
-		runs, err := playbook.New(&ansible.Runner{KnownHosts: keys.File()}, w.journal, history, playbook.Options{
+		pb, err := playbook.New(&ansible.Runner{KnownHosts: keys.File()}, w.journal, history, playbook.Options{
 			Guard: w.guard, PlaybookDir: a.PlaybookDir, Inventory: inventoryOptions(a), HostKeys: keys,
-			Hosts: func() []inventory.Host { return inv.State().Hosts },
+			Hosts:     func() []inventory.Host { return inv.State().Hosts },
+			HostLocks: hostLocks(ctx, w.cfg.Kubernetes),
 		})
 		if err != nil {
 			history.Close()
 			stop()
 			return nil, err
 		}
-		svc.Playbook = runs
+		runs.svc = pb
+		svc.Playbook = pb
 		if a.PrometheusSD != "" {
 			changes, unsubscribe := inv.Subscribe()
 			wg.Go(func() {
@@ -121,4 +125,27 @@ func keepFresh(ctx context.Context, inv *inventory.Service, w wiring) {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// hostLocks are the runs' host locks, shared by every vigil reaching the
+// pipeline's first environment: Leases vigil-host-NAME in its namespace,
+// where vigil already takes its promotion Leases. Without Kubernetes, a run
+// holds its hosts within this process only.
+func hostLocks(ctx context.Context, k *config.Kubernetes) playbook.HostLocks {
+	if k == nil || len(k.Environments) == 0 {
+		return nil
+	}
+	first := k.Environments[0]
+	return &kubernetes.HostLocks{Client: kubernetes.New(ctx, k.Kubeconfig), Context: first.Context, Namespace: first.Namespace}
+}
+
+// runHolders tells the inventory which run holds a host, once the playbook
+// service that knows exists (it needs the inventory first).
+type runHolders struct{ svc *playbook.Service }
+
+func (r *runHolders) HostHolder(ctx context.Context, host string) (string, bool, error) {
+	if r.svc == nil {
+		return "", false, nil
+	}
+	return r.svc.HostHolder(ctx, host)
 }

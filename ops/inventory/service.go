@@ -64,6 +64,15 @@ type Options struct {
 	Now func() time.Time
 	// HostKeys, when set, records a new host's SSH key once it answers.
 	HostKeys HostKeys
+	// Holders, when set, says which playbook run holds a host: a held
+	// host is not destroyed.
+	Holders HostHolders
+}
+
+// HostHolders says whether a run holds a host, and which (the playbook
+// service, across every vigil sharing its locks).
+type HostHolders interface {
+	HostHolder(ctx context.Context, host string) (holder string, held bool, err error)
 }
 
 // Service is the inventory: a cache of hosts refreshed from the cloud, and
@@ -246,7 +255,7 @@ func (s *Service) Destroy(ctx context.Context, actor access.Actor, plan DestroyP
 	defer presence.Begin(ctx, "destroying "+hostNames(names))()
 	var errs []error
 	for _, h := range all {
-		err := s.destroyOne(ctx, h.ID)
+		err := s.destroyOne(ctx, h)
 		if err != nil {
 			err = fmt.Errorf("destroy %s: %w", h.Name, err)
 			errs = append(errs, err)
@@ -260,15 +269,24 @@ func (s *Service) Destroy(ctx context.Context, actor access.Actor, plan DestroyP
 	return errors.Join(errs...)
 }
 
-func (s *Service) destroyOne(ctx context.Context, id int) error {
-	h, err := s.cloud.Host(ctx, id)
+func (s *Service) destroyOne(ctx context.Context, planned Host) error {
+	if s.opt.Holders != nil {
+		holder, held, err := s.opt.Holders.HostHolder(ctx, planned.Name)
+		if err != nil {
+			return access.Refuse(fmt.Errorf("cannot tell whether a playbook run holds %s, so it is kept: %w", planned.Name, err))
+		}
+		if held {
+			return access.Refuse(fmt.Errorf("a playbook run holds %s (%s): wait for it to end or cancel it, then destroy", planned.Name, holder))
+		}
+	}
+	h, err := s.cloud.Host(ctx, planned.ID)
 	if err != nil {
 		return err
 	}
 	if h.Protected() {
 		return ErrProtected
 	}
-	return s.cloud.Destroy(ctx, id)
+	return s.cloud.Destroy(ctx, planned.ID)
 }
 
 // refreshQuietly refreshes after a mutation; its error is in the snapshot.

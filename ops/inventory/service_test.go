@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -177,5 +178,40 @@ func TestActionsDeclareDanger(t *testing.T) {
 	}
 	if Actions[PowerOn].Access.Dangerous {
 		t.Error("power on is not dangerous")
+	}
+}
+
+// holders is a playbook service's view of who holds which host.
+type holders map[string]string
+
+func (h holders) HostHolder(_ context.Context, host string) (string, bool, error) {
+	who, ok := h[host]
+	return who, ok, nil
+}
+
+// A host a playbook run holds is not destroyed: the refusal names the run
+// and is journaled as refused; the other hosts of the plan go.
+func TestDestroyRefusedWhileARunHoldsTheHost(t *testing.T) {
+	s, c, j := setup(t, access.Guard{})
+	held := holders{"web-1": "olga, run 20261207-1, on bastion-1"}
+	s.opt.Holders = held
+	ctx := context.Background()
+	web1, _ := s.State().Host("web-1")
+	db1, _ := s.State().Host("db-1")
+	err := s.Destroy(ctx, bob, DestroyPlan{Hosts: []Host{web1, db1}})
+	if !access.IsRefusal(err) || !strings.Contains(err.Error(), "a playbook run holds web-1 (olga, run 20261207-1, on bastion-1)") {
+		t.Fatalf("destroy of a held host: %v", err)
+	}
+	if !slices.Equal(c.destroyed, []int{2}) {
+		t.Fatalf("destroyed %v, want db-1 (2) only", c.destroyed)
+	}
+	es, _ := j.Query(audit.Query{Target: "host/web-1"})
+	if len(es) == 0 || es[len(es)-1].Result != audit.Refused || !strings.Contains(es[len(es)-1].Error, "olga, run 20261207-1") {
+		t.Fatalf("journal for web-1: %+v", es)
+	}
+	// The run ended: the host goes.
+	delete(held, "web-1")
+	if err := s.Destroy(ctx, bob, DestroyPlan{Hosts: []Host{web1}}); err != nil {
+		t.Fatal(err)
 	}
 }

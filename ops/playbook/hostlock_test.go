@@ -227,4 +227,3 @@ func TestTwoRunsStartedTogether50Times(t *testing.T) {
 		}
 	}
 }
-

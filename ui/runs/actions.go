@@ -32,6 +32,7 @@ type playbooksMsg struct {
 // startedMsg is the outcome of starting a run.
 type startedMsg struct {
 	what string
+	req  playbook.Request // the request, for a run anyway; zero for a rerun
 	id   string
 	err  error
 }
@@ -146,9 +147,9 @@ func (m *Model) Start(req playbook.Request) tea.Cmd {
 		ctx, cancel := context.WithTimeout(base, startTimeout)
 		defer cancel()
 		id, err := svc.Start(ctx, actor, req)
-		return startedMsg{what: what, id: id, err: err}
+		return startedMsg{what: what, req: req, id: id, err: err}
 	}
-	if req.Mode == playbook.Check {
+	if req.Mode == playbook.Check || req.Anyway {
 		return run
 	}
 	if !m.ctx.MayAct() {
@@ -198,6 +199,18 @@ func (m *Model) RerunFailed(r playbook.Run) tea.Cmd {
 
 // onStarted opens the new run, followed live.
 func (m *Model) onStarted(msg startedMsg) tea.Cmd {
+	var busy *playbook.HostBusyError
+	if errors.As(msg.err, &busy) && msg.req.Playbook != "" && m.ctx.Actor.Role.AtLeast(playbook.ActRunAnyway.MinRole) && m.ctx.MayAct() {
+		// An admin decides: the holder is named, and the override journaled.
+		req := msg.req
+		req.Anyway = true
+		return func() tea.Msg {
+			return common.ConfirmMsg{Title: "Run " + req.Playbook + " anyway?",
+				Body: busy.Host + " is held by " + busy.Holder + ".\nTwo runs on one host can interleave their changes. " +
+					"Running anyway is journaled with the run it overrides.",
+				TypeName: busy.Host, OnYes: m.Start(req)}
+		}
+	}
 	if msg.err != nil {
 		return common.ToastCmd(common.Error, msg.what+": "+msg.err.Error())
 	}

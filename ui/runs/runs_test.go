@@ -12,6 +12,8 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/inventory"
 	"github.com/vigilops/vigil/ops/playbook"
 	"github.com/vigilops/vigil/ui/common"
@@ -411,5 +413,61 @@ func TestLongPlaybookNamesShowWholeInTheHistory(t *testing.T) {
 		if v := ansi.Strip(e.m.View()); !strings.Contains(v, book+" · ") {
 			t.Errorf("at %d columns the open run does not name its playbook whole:\n%s", w, v)
 		}
+	}
+}
+
+// A second applying run on a host a run holds: an operator is told who
+// holds it; an admin is offered to run anyway, typing the host's name, and
+// the override is journaled.
+func TestBusyHostTellsTheHolderAndOffersAnAdminToRunAnyway(t *testing.T) {
+	r := &runner{tasks: 2, gate: make(chan struct{})}
+	e := setup(t, r, hostsNamed("web-01"), 120, 20)
+	apply := func() common.ConfirmMsg {
+		t.Helper()
+		e.Msgs = nil
+		e.Press("n", "ctrl+u")
+		e.Type("base.yml hosts:web-01")
+		e.Press("enter")
+		c, ok := last[common.ConfirmMsg](e)
+		if !ok || c.Title != "Apply base.yml?" {
+			t.Fatalf("applying asks first: %+v", c)
+		}
+		e.Msgs = nil
+		e.Drive(c.OnYes)
+		return c
+	}
+	apply()
+	first, _ := e.m.Open()
+	if first.State != playbook.Running {
+		t.Fatalf("the first run: %+v", first)
+	}
+	holder := "alice, run " + first.ID + ", on "
+	apply()
+	if toast, ok := last[common.ToastMsg](e); !ok || !strings.Contains(toast.Text, "web-01 is held by "+holder) {
+		t.Fatalf("an operator's second run: %+v, want the holder named", toast)
+	}
+	if _, ok := last[common.ConfirmMsg](e); ok {
+		t.Fatal("an operator is offered to run anyway")
+	}
+
+	e.ctx.Actor = access.Actor{Name: "ada", Role: access.Admin, Source: "local"}
+	apply()
+	c, ok := last[common.ConfirmMsg](e)
+	if !ok || c.Title != "Run base.yml anyway?" || c.TypeName != "web-01" || !strings.Contains(c.Body, "web-01 is held by "+holder) {
+		t.Fatalf("an admin's second run: %+v, want an offer to run anyway naming the holder", c)
+	}
+	e.Msgs = nil
+	e.Drive(c.OnYes)
+	e.waitFor(t, "the second run opens", func() bool { o, _ := e.m.Open(); return o.ID != first.ID })
+	close(r.gate)
+	es, _ := e.journal.Query(audit.Query{})
+	var overrode string
+	for _, en := range es {
+		if en.Action == playbook.ActRunAnyway.Name {
+			overrode = en.Actor + ": " + en.Parameters["overrode"]
+		}
+	}
+	if !strings.HasPrefix(overrode, "ada: web-01 ("+holder) {
+		t.Fatalf("the override is journaled as %q", overrode)
 	}
 }
