@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/vigilops/vigil/ops/presence"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
+	"github.com/vigilops/vigil/ui/styles"
 )
 
 // MaxEntries is how many entries the pane keeps; older ones are left to `vigil audit`.
@@ -39,13 +41,6 @@ type EntryMsg struct{ Entry audit.Entry }
 // feedClosedMsg says the journal was closed.
 type feedClosedMsg struct{}
 
-type row struct{ plain, styled string }
-
-type layout struct {
-	time, actor, action, target, result int
-	timeFmt                             string
-}
-
 // Model is the Activity pane.
 type Model struct {
 	ctx  *common.Context
@@ -53,11 +48,11 @@ type Model struct {
 	loc  *time.Location
 
 	width, height int
-	cols          layout
-	wide          widths // the widest action and target, for cols
+	timeFmt       string // the TIME column's, for the width
 
 	entries []audit.Entry // newest first
-	maxSeq  uint64        // the newest Seq read by the first query
+	table   *components.Table[audit.Entry]
+	maxSeq  uint64 // the newest Seq read by the first query
 	loaded  bool
 	err     error
 	feed    <-chan audit.Entry
@@ -65,10 +60,6 @@ type Model struct {
 
 	filterText string
 	filter     filter
-	visible    []int             // indexes into entries that pass the filter
-	list       components.Cursor // over visible
-
-	rows map[uint64]row // rendered rows by Seq, for the current width and theme
 
 	detail    []string // the open entry's detail lines; nil when the timeline shows
 	detailOff int
@@ -78,8 +69,26 @@ type Model struct {
 
 // New returns the pane over ctx's journal.
 func New(ctx *common.Context, keys KeyMap) *Model {
-	return &Model{ctx: ctx, keys: keys, loc: ctx.Now().Location(), rows: map[uint64]row{}}
+	m := &Model{ctx: ctx, keys: keys, loc: ctx.Now().Location(), timeFmt: wideTime}
+	m.table = &components.Table[audit.Entry]{
+		Columns: []components.Column[audit.Entry]{
+			{Title: "TIME", Value: func(e audit.Entry) string { return e.Time.In(m.loc).Format(m.timeFmt) }, Min: len(wideTime), Max: len(wideTime)},
+			{Title: "ACTOR", Value: func(e audit.Entry) string { return e.Actor }, Min: 12, Max: 12},
+			{Title: "ACTION", Value: func(e audit.Entry) string { return e.Action }, Min: 18},
+			{Title: "TARGET", Value: func(e audit.Entry) string { return e.Target }, Min: 12, Flex: 1},
+			{Title: "RESULT", Value: func(e audit.Entry) string { return string(e.Result) }, Min: 9, Max: 9,
+				Style: func(e audit.Entry, _ *styles.Styles) lipgloss.Style { return m.resultStyle(e.Result) }},
+		},
+		Key: func(e audit.Entry) string { return strconv.FormatUint(e.Seq, 10) },
+	}
+	return m
 }
+
+// The TIME column's formats: with the date when the pane is wide enough.
+const (
+	wideTime   = "01-02 15:04:05"
+	narrowTime = "15:04"
+)
 
 // Title names the pane in its tab.
 func (m *Model) Title() string { return "Activity" }
@@ -127,11 +136,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 			m.entries[len(msg.entries)-1-i] = e
 			m.maxSeq = max(m.maxSeq, e.Seq)
 		}
-		m.wide = widths{}
-		for i := range m.entries {
-			m.measure(&m.entries[i])
-		}
-		m.refilter()
+		m.table.SetRows(m.entries)
 		return waitCmd(m.feed)
 	case EntryMsg:
 		m.add(msg.Entry)
@@ -141,7 +146,6 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	case presence.Snapshot:
 		m.here = hereNow(msg)
 	case common.ThemeChangedMsg:
-		clear(m.rows)
 		m.rebuildDetail()
 	case tea.KeyPressMsg:
 		m.key(msg)
@@ -149,45 +153,27 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-// add puts a live entry at the top, keeping the selection on the entry it was on.
+// add puts a live entry at the top; the selection stays on its entry.
 func (m *Model) add(e audit.Entry) {
 	if e.Seq <= m.maxSeq {
 		return // already read by the first query
 	}
 	m.entries = slices.Insert(m.entries, 0, e)
-	m.measure(&m.entries[0])
 	if len(m.entries) > MaxEntries {
-		drop := m.entries[MaxEntries:]
-		for i := range drop {
-			delete(m.rows, drop[i].Seq)
-		}
 		m.entries = m.entries[:MaxEntries]
 	}
-	// Shift the indexes rather than filter everything again.
-	n := 0
-	for _, i := range m.visible {
-		if i+1 < len(m.entries) {
-			m.visible[n] = i + 1
-			n++
-		}
-	}
-	m.visible = m.visible[:n]
-	if m.filter.match(&m.entries[0]) {
-		m.visible = slices.Insert(m.visible, 0, 0)
-		if m.list.Pos > 0 {
-			m.list.Pos++
-			m.list.Offset++
-		}
-	}
-	m.clamp()
+	m.table.SetRows(m.entries)
 }
 
 // SetFilter filters the timeline; see filter for the syntax.
 func (m *Model) SetFilter(s string) {
 	m.filterText = s
 	m.filter = parseFilter(s)
-	m.list.Pos, m.list.Offset = 0, 0
-	m.refilter()
+	if strings.TrimSpace(s) == "" {
+		m.table.SetFilter(nil)
+		return
+	}
+	m.table.SetFilter(func(e audit.Entry) bool { return m.filter.match(&e) })
 }
 
 // Filter is the current filter text.
@@ -196,37 +182,14 @@ func (m *Model) Filter() string { return m.filterText }
 // FilterHint is the filter's syntax, shown in the empty filter bar.
 func (m *Model) FilterHint() string { return `actor:NAME target:PATH or words` }
 
-func (m *Model) refilter() {
-	m.visible = m.visible[:0]
-	for i := range m.entries {
-		if m.filter.match(&m.entries[i]) {
-			m.visible = append(m.visible, i)
-		}
-	}
-	m.clamp()
-}
-
 // Visible returns the entries the filter lets through, newest first.
-func (m *Model) Visible() []audit.Entry {
-	out := make([]audit.Entry, len(m.visible))
-	for i, j := range m.visible {
-		out[i] = m.entries[j]
-	}
-	return out
-}
+func (m *Model) Visible() []audit.Entry { return m.table.Rows() }
 
 // Selected returns the entry under the cursor.
-func (m *Model) Selected() (audit.Entry, bool) {
-	if len(m.visible) == 0 {
-		return audit.Entry{}, false
-	}
-	return m.entries[m.visible[m.list.Pos]], true
-}
+func (m *Model) Selected() (audit.Entry, bool) { return m.table.Selected() }
 
 // InDetail reports whether an entry's details are open.
 func (m *Model) InDetail() bool { return m.detail != nil }
-
-func (m *Model) listHeight() int { return max(m.height-1, 1) } // minus the header
 
 func (m *Model) key(k tea.KeyPressMsg) {
 	if m.detail != nil {
@@ -237,7 +200,7 @@ func (m *Model) key(k tea.KeyPressMsg) {
 		m.detailOff, _ = m.keys.Nav().Scroll(k, m.detailOff, len(m.detail), m.height)
 		return
 	}
-	if m.list.Key(k, m.keys.Nav(), len(m.visible), m.listHeight()) {
+	if m.table.KeyPress(k, m.keys.Nav()) {
 		return
 	}
 	switch {
@@ -246,61 +209,25 @@ func (m *Model) key(k tea.KeyPressMsg) {
 			m.SetFilter("")
 		}
 	case key.Matches(k, m.keys.Details.Binding):
-		if len(m.visible) > 0 {
+		if m.table.Len() > 0 {
 			m.detailOff = 0
 			m.detail = []string{}
 			m.rebuildDetail()
 		}
 	}
-	m.clamp()
 }
-
-// clamp keeps the cursor on an entry and the offset showing the cursor.
-func (m *Model) clamp() { m.list.Clamp(len(m.visible), m.listHeight()) }
 
 // SetSize sets the cells the pane draws in.
 func (m *Model) SetSize(width, height int) {
-	if width != m.width {
-		clear(m.rows)
-		m.cols = columns(width, m.wide)
-	}
 	m.width, m.height = width, height
-	m.clamp()
+	m.timeFmt = wideTime
+	if width < 72 {
+		m.timeFmt = narrowTime
+	}
+	tc := &m.table.Columns[0]
+	tc.Min, tc.Max = len(m.timeFmt), len(m.timeFmt)
+	m.table.SetSize(width, height)
 	m.rebuildDetail()
-}
-
-// widths are the widest action and target of the entries.
-type widths struct{ action, target int }
-
-// measure widens m.wide for e, and lays the columns out again when it grew.
-func (m *Model) measure(e *audit.Entry) {
-	w := widths{max(m.wide.action, ansi.StringWidth(e.Action)), max(m.wide.target, ansi.StringWidth(e.Target))}
-	if w != m.wide {
-		m.wide = w
-		if c := columns(m.width, w); c != m.cols {
-			m.cols = c
-			clear(m.rows)
-		}
-	}
-}
-
-// columns lays out the list at width w. The action column takes the free
-// width its longest action needs, as long as the target keeps
-// what its longest value needs (up to 24): neither is cut while the other
-// has room.
-func columns(w int, wide widths) layout {
-	if w >= 72 {
-		l := layout{time: 14, actor: 12, action: 18, result: 9, timeFmt: "01-02 15:04:05"}
-		if want := wide.action; want > l.action {
-			keep := max(min(wide.target, 24), 12)
-			l.action = max(l.action, min(want, w-l.time-l.actor-l.result-4-keep))
-		}
-		l.target = w - l.time - l.actor - l.action - l.result - 4
-		return l
-	}
-	l := layout{time: 5, actor: 8, action: 10, result: 7, timeFmt: "15:04"}
-	l.target = max(w-l.time-l.actor-l.action-l.result-4, 0)
-	return l
 }
 
 func (m *Model) resultStyle(r audit.Result) lipgloss.Style {
@@ -316,25 +243,11 @@ func (m *Model) resultStyle(r audit.Result) lipgloss.Style {
 	return st.StatusUnknown
 }
 
-func (m *Model) row(e *audit.Entry) row {
-	if r, ok := m.rows[e.Seq]; ok {
-		return r
-	}
-	c := m.cols
-	head := components.Cell(e.Time.In(m.loc).Format(c.timeFmt), c.time) + " " +
-		components.Cell(e.Actor, c.actor) + " " + components.Cell(e.Action, c.action) + " " + components.Cell(e.Target, c.target) + " "
-	res := components.Cell(string(e.Result), c.result)
-	r := row{plain: ansi.Truncate(head+res, m.width, "")}
-	r.styled = ansi.Truncate(m.ctx.Styles.Body.Render(head)+m.resultStyle(e.Result).Render(res), m.width, "")
-	m.rows[e.Seq] = r
-	return r
-}
-
 func (m *Model) rebuildDetail() {
-	if m.detail == nil || len(m.visible) == 0 {
+	e, ok := m.table.Selected()
+	if m.detail == nil || !ok {
 		return
 	}
-	e := m.entries[m.visible[m.list.Pos]]
 	st := m.ctx.Styles
 	label := func(s string) string { return st.TableHeader.Render(fmt.Sprintf("%-11s", s)) }
 	who := e.Actor
@@ -379,7 +292,7 @@ func (m *Model) Status() string {
 		e, _ := m.Selected()
 		return e.Action + " " + e.Target
 	case m.filterText != "":
-		return fmt.Sprintf("%d of %d · filter %s", len(m.visible), len(m.entries), m.filterText)
+		return fmt.Sprintf("%d of %d · filter %s", m.table.Len(), len(m.entries), m.filterText)
 	}
 	return fmt.Sprintf("%d entries", len(m.entries)) + m.here
 }
@@ -418,30 +331,11 @@ func (m *Model) View() string {
 		return strings.Join(m.detail[m.detailOff:end], "\n")
 	case len(m.entries) == 0:
 		msg = "Nothing journaled yet: every action taken in vigil, by anyone, appears here as it happens."
-	case len(m.visible) == 0:
+	case m.table.Len() == 0:
 		msg = "No entry matches the filter " + m.filterText + ": press / to change it (esc in the filter clears it)."
 	}
 	if msg != "" {
 		return st.Muted.Render(lipgloss.Wrap(msg, m.width, " "))
 	}
-	var b strings.Builder
-	c := m.cols
-	if m.height > 1 {
-		hdr := components.Cell("TIME", c.time) + " " + components.Cell("ACTOR", c.actor) + " " + components.Cell("ACTION", c.action) + " " +
-			components.Cell("TARGET", c.target) + " " + components.Cell("RESULT", c.result)
-		b.WriteString(st.TableHeader.Render(ansi.Truncate(hdr, m.width, "")))
-	}
-	end := min(m.list.Offset+m.listHeight(), len(m.visible))
-	for i := m.list.Offset; i < end; i++ {
-		if b.Len() > 0 {
-			b.WriteByte('\n')
-		}
-		r := m.row(&m.entries[m.visible[i]])
-		if i == m.list.Pos {
-			b.WriteString(st.TableSelected.Render(r.plain))
-		} else {
-			b.WriteString(r.styled)
-		}
-	}
-	return b.String()
+	return m.table.View(st)
 }

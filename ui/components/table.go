@@ -33,14 +33,12 @@ type Column[R any] struct {
 type Table[R any] struct {
 	Columns []Column[R]
 	Key     func(R) string
-	// Match keeps a row for a filter's lower-case words; nil: every row.
-	Match func(r R, words []string) bool
 	// Less sorts the rows; nil keeps their order.
 	Less func(a, b R) bool
 
 	all    []R
-	rows   []R // shown, filtered and sorted
-	words  []string
+	rows   []R          // shown, filtered and sorted
+	keep   func(R) bool // the filter; nil shows every row
 	cursor Cursor
 	widths []int
 	width  int
@@ -55,11 +53,11 @@ func (t *Table[R]) SetRows(rows []R) {
 	t.refresh(keep, had)
 }
 
-// SetFilter shows the rows Match keeps for the words of s, any case.
-func (t *Table[R]) SetFilter(s string) {
-	keep, had := t.selectedKey()
-	t.words = strings.Fields(strings.ToLower(s))
-	t.refresh(keep, had)
+// SetFilter shows the rows keep keeps; nil shows them all.
+func (t *Table[R]) SetFilter(keep func(R) bool) {
+	sel, had := t.selectedKey()
+	t.keep = keep
+	t.refresh(sel, had)
 }
 
 // SetSize sets the cells the table draws in, its header included.
@@ -97,8 +95,11 @@ func (t *Table[R]) Select(key string) bool {
 // Rows are the rows shown, filtered and sorted.
 func (t *Table[R]) Rows() []R { return t.rows }
 
-// Len is the number of rows shown.
+// Len is the number of rows shown; All the rows before the filter.
 func (t *Table[R]) Len() int { return len(t.rows) }
+
+// All are the rows given, before the filter.
+func (t *Table[R]) All() []R { return t.all }
 
 func (t *Table[R]) selectedKey() (string, bool) {
 	if r, ok := t.Selected(); ok {
@@ -110,7 +111,7 @@ func (t *Table[R]) selectedKey() (string, bool) {
 func (t *Table[R]) refresh(keep string, had bool) {
 	t.rows = t.rows[:0]
 	for _, r := range t.all {
-		if len(t.words) == 0 || t.Match == nil || t.Match(r, t.words) {
+		if t.keep == nil || t.keep(r) {
 			t.rows = append(t.rows, r)
 		}
 	}
@@ -140,6 +141,10 @@ func (t *Table[R]) layout() {
 	want := make([]int, n)
 	for i, c := range t.Columns {
 		w := ansi.StringWidth(c.Title)
+		if c.Min > 0 && c.Min == c.Max { // fixed: no need to measure
+			want[i] = c.Min
+			continue
+		}
 		for _, r := range t.all {
 			w = max(w, ansi.StringWidth(c.Value(r)))
 		}
@@ -208,33 +213,35 @@ func (t *Table[R]) View(st *styles.Styles) string {
 	for i, c := range t.Columns {
 		titles[i] = c.Title
 	}
-	b.WriteString(st.TableHeader.Render(t.line(titles, nil)))
+	b.WriteString(st.TableHeader.Render(t.line(titles, nil, st)))
 	end := min(t.cursor.Offset+t.height, len(t.rows))
 	for i := t.cursor.Offset; i < end; i++ {
-		r := t.rows[i]
+		r := &t.rows[i]
 		vals := make([]string, len(t.Columns))
 		for j, c := range t.Columns {
-			vals[j] = c.Value(r)
+			vals[j] = c.Value(*r)
 		}
 		b.WriteByte('\n')
 		if i == t.cursor.Pos {
-			b.WriteString(st.TableSelected.Render(t.line(vals, nil)))
+			b.WriteString(st.TableSelected.Render(t.line(vals, nil, st)))
 			continue
 		}
-		b.WriteString(t.line(vals, func(j int, cell string) string {
-			if c := t.Columns[j]; c.Style != nil {
-				return c.Style(r, st).Render(cell)
-			}
-			return st.Body.Render(cell)
-		}))
+		b.WriteString(t.line(vals, r, st))
 	}
 	return b.String()
 }
 
-// line lays out one row's values in the columns' widths; style, when set,
-// renders each cell.
-func (t *Table[R]) line(vals []string, style func(col int, cell string) string) string {
-	var b strings.Builder
+// line lays out one row's values in the columns' widths. For a row r, the
+// cells of columns with a Style take it, and the others, with the spaces
+// between them, the body's.
+func (t *Table[R]) line(vals []string, r *R, st *styles.Styles) string {
+	var b, plain strings.Builder
+	flush := func() {
+		if plain.Len() > 0 {
+			b.WriteString(st.Body.Render(plain.String()))
+			plain.Reset()
+		}
+	}
 	first := true
 	for i, v := range vals {
 		w := t.widths[i]
@@ -242,17 +249,24 @@ func (t *Table[R]) line(vals []string, style func(col int, cell string) string) 
 			continue
 		}
 		if !first {
-			b.WriteByte(' ')
+			plain.WriteByte(' ')
 		}
 		first = false
+		c := t.Columns[i]
 		cell := Cell(v, w)
-		if sw := ansi.StringWidth(v); t.Columns[i].Right && sw < w {
+		if sw := ansi.StringWidth(v); c.Right && sw < w {
 			cell = strings.Repeat(" ", w-sw) + v
 		}
-		if style != nil {
-			cell = style(i, cell)
+		if r == nil || c.Style == nil {
+			plain.WriteString(cell)
+			continue
 		}
-		b.WriteString(cell)
+		flush()
+		b.WriteString(c.Style(*r, st).Render(cell))
 	}
+	if r == nil {
+		return plain.String()
+	}
+	flush()
 	return b.String()
 }
