@@ -215,7 +215,8 @@ func (m *Model) onStarted(msg startedMsg) tea.Cmd {
 		return common.ToastCmd(common.Error, msg.what+": "+msg.err.Error())
 	}
 	m.runs = m.svc.Runs()
-	m.list.Pos = max(slices.IndexFunc(m.runs, func(r playbook.Run) bool { return r.ID == msg.id }), 0)
+	m.history.SetRows(m.runs)
+	m.history.Select(msg.id)
 	m.openRun(msg.id)
 	return common.ToastCmd(common.Info, msg.what+": started")
 }

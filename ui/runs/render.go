@@ -21,37 +21,6 @@ func num(n int) string {
 	return fmt.Sprint(n)
 }
 
-// list columns: started, playbook, target (flex), mode, actor, state, recap.
-func listCols(w, book, target int) [7]int {
-	c := [7]int{14, 0, 0, 5, 10, 10, 22}
-	if w < 100 {
-		c = [7]int{11, 0, 0, 5, 0, 10, 16}
-	}
-	fixed := 2 // the separators of the playbook and target columns
-	for _, x := range c {
-		if x > 0 {
-			fixed += x + 1
-		}
-	}
-	// Playbook and target share what is left: neither is cut while the
-	// other has room, and when both must be, each keeps half.
-	free := max(w-fixed, 0)
-	book, target = max(book, len("PLAYBOOK")), max(target, len("TARGET"))
-	c[1] = min(book, max(free-target, free/2))
-	c[2] = free - c[1]
-	return c
-}
-
-// cols lays the run list out for the runs it shows.
-func (m *Model) cols() [7]int {
-	var book, target int
-	for _, r := range m.runs {
-		book = max(book, ansi.StringWidth(r.Playbook))
-		target = max(target, ansi.StringWidth(r.Target.String()))
-	}
-	return listCols(m.width, book, target)
-}
-
 func joinCells(cells []string, widths []int) string {
 	var b strings.Builder
 	for i, s := range cells {
@@ -64,11 +33,6 @@ func joinCells(cells []string, widths []int) string {
 		b.WriteString(components.Cell(s, widths[i]))
 	}
 	return b.String()
-}
-
-func (m *Model) listHeader() string {
-	c := m.cols()
-	return ansi.Truncate(joinCells([]string{"STARTED", "PLAYBOOK", "TARGET", "MODE", "ACTOR", "STATE", "RECAP"}, c[:]), m.width, "")
 }
 
 // recapLine sums a recap over its hosts.
@@ -100,23 +64,8 @@ func (m *Model) stateStyle(state playbook.State) lipgloss.Style {
 	return st.StatusUnknown
 }
 
-// rebuild renders the history rows and the open run's header and rows.
+// rebuild renders the open run's header and rows (the history is a Table).
 func (m *Model) rebuild() {
-	st := m.ctx.Styles
-	loc := m.ctx.Now().Location()
-	c := m.cols()
-	m.runRows = m.runRows[:0]
-	for _, r := range m.runs {
-		started := r.Started.In(loc).Format("01-02 15:04:05")
-		if c[0] < 14 {
-			started = r.Started.In(loc).Format("15:04:05")
-		}
-		left := joinCells([]string{started, r.Playbook, r.Target.String(), string(r.Mode), r.Actor}, c[:5])
-		line := st.Body.Render(left+" ") + m.stateStyle(r.State).Render(components.Cell(string(r.State), c[5])) +
-			st.Body.Render(" "+components.Cell(recapLine(r.Recap), c[6]))
-		m.runRows = append(m.runRows, ansi.Truncate(line, m.width, ""))
-	}
-	m.list.Follow(len(m.runs), m.listHeight())
 	if m.view != listView {
 		m.rebuildRun()
 	}

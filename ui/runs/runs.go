@@ -19,6 +19,7 @@ import (
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
 	uinv "github.com/vigilops/vigil/ui/inventory"
+	"github.com/vigilops/vigil/ui/styles"
 )
 
 // view is what the pane shows.
@@ -62,9 +63,9 @@ type Model struct {
 	feed          <-chan struct{}
 	cancel        func()
 
-	runs    []playbook.Run
-	runRows []string          // rendered list rows, rebuilt when runs change
-	list    components.Cursor // over runs
+	runs    []playbook.Run                  // newest first
+	history *components.Table[playbook.Run] // the list of runs
+	started string                          // the STARTED column's time format
 
 	view     view
 	open     playbook.Run // the run shown in runView and below
@@ -94,8 +95,29 @@ type Model struct {
 
 // New returns the pane over the playbook service.
 func New(ctx *common.Context, svc *playbook.Service, keys KeyMap) *Model {
-	return &Model{ctx: ctx, svc: svc, keys: keys}
+	m := &Model{ctx: ctx, svc: svc, keys: keys, started: wideTime}
+	loc := ctx.Now().Location()
+	m.history = &components.Table[playbook.Run]{
+		Columns: []components.Column[playbook.Run]{
+			{Title: "STARTED", Value: func(r playbook.Run) string { return r.Started.In(loc).Format(m.started) }, Min: len(wideTime), Max: len(wideTime)},
+			{Title: "PLAYBOOK", Value: func(r playbook.Run) string { return r.Playbook }, Min: 8},
+			{Title: "TARGET", Value: func(r playbook.Run) string { return r.Target.String() }, Min: 6, Flex: 1},
+			{Title: "MODE", Value: func(r playbook.Run) string { return string(r.Mode) }, Min: 5, Max: 5},
+			{Title: "ACTOR", Value: func(r playbook.Run) string { return r.Actor }, Min: 5, Max: 12},
+			{Title: "STATE", Value: func(r playbook.Run) string { return string(r.State) }, Min: 9, Max: 10,
+				Style: func(r playbook.Run, _ *styles.Styles) lipgloss.Style { return m.stateStyle(r.State) }},
+			{Title: "RECAP", Value: func(r playbook.Run) string { return recapLine(r.Recap) }, Min: 10, Max: 24},
+		},
+		Key: func(r playbook.Run) string { return r.ID },
+	}
+	return m
 }
+
+// The STARTED column's formats: with the date when the pane is wide enough.
+const (
+	wideTime   = "01-02 15:04:05"
+	narrowTime = "15:04:05"
+)
 
 // Title names the pane in its tab.
 func (m *Model) Title() string { return "Runs" }
@@ -175,14 +197,8 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 // refresh reads the runs and the open run's progress; the service's
 // getters copy and do no IO.
 func (m *Model) refresh() {
-	var keep string
-	if r, ok := m.Selected(); ok {
-		keep = r.ID
-	}
 	m.runs = m.svc.Runs()
-	if i := slices.IndexFunc(m.runs, func(r playbook.Run) bool { return r.ID == keep }); i >= 0 {
-		m.list.Pos = i
-	}
+	m.history.SetRows(m.runs)
 	if m.view != listView {
 		m.load(m.open.ID)
 	}
@@ -202,12 +218,7 @@ func (m *Model) load(id string) {
 }
 
 // Selected returns the run under the cursor in the history.
-func (m *Model) Selected() (playbook.Run, bool) {
-	if len(m.runs) == 0 {
-		return playbook.Run{}, false
-	}
-	return m.runs[min(m.list.Pos, len(m.runs)-1)], true
-}
+func (m *Model) Selected() (playbook.Run, bool) { return m.history.Selected() }
 
 // Open returns the run the pane shows, if any.
 func (m *Model) Open() (playbook.Run, bool) { return m.open, m.view != listView }
@@ -262,7 +273,7 @@ func (m *Model) current() (playbook.Run, bool) {
 }
 
 func (m *Model) listKey(k tea.KeyPressMsg) tea.Cmd {
-	if m.list.Key(k, m.keys.Nav(), len(m.runs), m.listHeight()) {
+	if m.history.KeyPress(k, m.keys.Nav()) {
 		return nil
 	}
 	if key.Matches(k, m.keys.Open.Binding) {
@@ -331,16 +342,20 @@ func (m *Model) eventKey(k tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-func (m *Model) listHeight() int { return max(m.height-1, 1) }
-
 // SetSize sets the cells the pane draws in.
 func (m *Model) SetSize(width, height int) {
 	resized := width != m.width
 	m.width, m.height = width, height
+	m.started = wideTime
+	if width < 100 {
+		m.started = narrowTime
+	}
+	sc := &m.history.Columns[0]
+	sc.Min, sc.Max = len(m.started), len(m.started)
+	m.history.SetSize(width, height)
 	if resized {
 		m.rebuild()
 	}
-	m.list.Follow(len(m.runs), m.listHeight())
 }
 
 // Status summarises the pane for its frame title.
@@ -386,8 +401,7 @@ func (m *Model) View() string {
 				" to run one, or p on hosts in the Inventory pane.", m.width, " ")))
 			break
 		}
-		lines = append(lines, st.TableHeader.Render(m.listHeader()))
-		lines = m.window(lines, m.runRows, m.list.Pos, m.list.Offset, m.listHeight())
+		lines = append(lines, strings.Split(m.history.View(st), "\n")...)
 	case runView:
 		lines = append(lines, m.head...)
 		lines = append(lines, st.TableHeader.Render(hostHeader(m.width)))
