@@ -24,6 +24,9 @@ type Column[R any] struct {
 	// Min: versions and tags, which say what runs.
 	CutLast bool
 	Right   bool
+	// Prio orders the columns left out when even their Min do not fit:
+	// the lowest first, then from the right.
+	Prio int
 }
 
 // Table is a list of rows of type R laid out in columns that take the width
@@ -175,17 +178,29 @@ func (t *Table[R]) layout() {
 			over -= cut
 		}
 	}
-	for i := n - 1; i >= 0 && over > 0; i-- {
+	drop := make([]int, n)
+	for i := range drop {
+		drop[i] = n - 1 - i
+	}
+	slices.SortStableFunc(drop, func(a, b int) int { return t.Columns[a].Prio - t.Columns[b].Prio })
+	for _, i := range drop {
+		if over <= 0 {
+			break
+		}
 		over -= t.widths[i] + 1
 		t.widths[i] = 0
 	}
+	// What dropping freed beyond the need goes to the flex columns.
+	t.spread(-over)
 }
 
 // spread gives extra cells to the flex columns, by weight.
 func (t *Table[R]) spread(extra int) {
 	weight := 0
-	for _, c := range t.Columns {
-		weight += c.Flex
+	for i, c := range t.Columns {
+		if t.widths[i] > 0 {
+			weight += c.Flex
+		}
 	}
 	if weight == 0 || extra <= 0 {
 		return
@@ -193,7 +208,7 @@ func (t *Table[R]) spread(extra int) {
 	given := 0
 	last := -1
 	for i, c := range t.Columns {
-		if c.Flex > 0 {
+		if c.Flex > 0 && t.widths[i] > 0 {
 			add := extra * c.Flex / weight
 			t.widths[i] += add
 			given += add

@@ -154,7 +154,7 @@ func (m *Model) actionKey(k tea.KeyPressMsg) tea.Cmd {
 func (m *Model) ask(label, hint, value string, submit func(string) tea.Cmd) tea.Cmd {
 	var cmd tea.Cmd
 	m.prompt, cmd = NewPrompt(label, hint, value, false, m.ctx.Styles, submit)
-	m.clamp()
+	m.resize()
 	return cmd
 }
 

@@ -6,6 +6,7 @@ package inventory
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,7 +37,7 @@ type Model struct {
 	keys KeyMap
 
 	width, height int
-	cols          []column
+	table         *components.Table[host]
 
 	state  *inventory.State
 	feed   <-chan struct{}
@@ -44,12 +45,7 @@ type Model struct {
 	health common.HealthState
 
 	filterText string
-	words      []string
-	visible    []int             // indexes into state.Hosts that pass the filter
-	list       components.Cursor // over visible
-	selected   map[int]bool      // host ids
-
-	rows map[int]string // rendered rows by index into state.Hosts
+	selected   map[int]bool // host ids
 
 	detail    bool
 	jumped    bool // the detail was opened by a GotoMsg: esc goes back
@@ -62,8 +58,10 @@ type Model struct {
 
 // New returns the pane over the inventory service.
 func New(ctx *common.Context, svc *inventory.Service, keys KeyMap) *Model {
-	return &Model{ctx: ctx, svc: svc, keys: keys, state: svc.State(), selected: map[int]bool{},
-		rows: map[int]string{}, busy: map[string]string{}}
+	m := &Model{ctx: ctx, svc: svc, keys: keys, state: svc.State(), selected: map[int]bool{}, busy: map[string]string{}}
+	m.table = m.newTable()
+	m.table.SetRows(hosts(m.state))
+	return m
 }
 
 // Title names the pane in its tab.
@@ -112,7 +110,6 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	case feedClosedMsg:
 		m.feed = nil
 	case common.ThemeChangedMsg:
-		clear(m.rows)
 	case common.GotoMsg:
 		m.show(msg.Target)
 	case createProgressMsg:
@@ -134,19 +131,9 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 // setState takes a new inventory state, keeping the cursor on its host,
 // and reports a change of the cloud's health to the status bar.
 func (m *Model) setState(st *inventory.State) tea.Cmd {
-	var keep int
-	if h, ok := m.Selected(); ok {
-		keep = h.ID
-	}
 	m.state = st
-	clear(m.rows)
-	m.refilter()
-	if keep != 0 {
-		if i := slices.IndexFunc(m.visible, func(j int) bool { return st.Hosts[j].ID == keep }); i >= 0 {
-			m.list.Pos = i
-		}
-	}
-	m.clamp()
+	m.table.SetRows(hosts(st))
+	m.resize()
 	if st.Fetched.IsZero() && st.Err == nil {
 		return nil // not loaded yet
 	}
@@ -164,12 +151,10 @@ func (m *Model) setState(st *inventory.State) tea.Cmd {
 // show opens the details of the host called name, clearing the filter.
 func (m *Model) show(name string) {
 	m.SetFilter("")
-	i := slices.IndexFunc(m.visible, func(j int) bool { return m.state.Hosts[j].Name == name })
-	if i < 0 {
+	i := slices.IndexFunc(m.state.Hosts, func(h inventory.Host) bool { return h.Name == name })
+	if i < 0 || !m.table.Select(strconv.Itoa(m.state.Hosts[i].ID)) {
 		return
 	}
-	m.list.Pos = i
-	m.clamp()
 	m.detail, m.detailOff, m.watching = true, 0, false
 	m.jumped = true
 }
@@ -177,9 +162,19 @@ func (m *Model) show(name string) {
 // SetFilter shows only the hosts whose cells contain every word of s.
 func (m *Model) SetFilter(s string) {
 	m.filterText = s
-	m.words = strings.Fields(strings.ToLower(s))
-	m.list.Pos, m.list.Offset = 0, 0
-	m.refilter()
+	words := strings.Fields(strings.ToLower(s))
+	if len(words) == 0 {
+		m.table.SetFilter(nil)
+		return
+	}
+	m.table.SetFilter(func(x host) bool {
+		for _, w := range words {
+			if !strings.Contains(x.row.Search, w) {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // Filter is the current filter text.
@@ -188,31 +183,13 @@ func (m *Model) Filter() string { return m.filterText }
 // FilterHint is the filter's syntax, shown in the empty filter bar.
 func (m *Model) FilterHint() string { return `words of a name, address, region, size or tag` }
 
-func (m *Model) refilter() {
-	m.visible = m.visible[:0]
-	for i := range m.state.Rows {
-		if m.match(&m.state.Rows[i]) {
-			m.visible = append(m.visible, i)
-		}
-	}
-	m.clamp()
-}
-
-func (m *Model) match(r *inventory.Row) bool {
-	for _, w := range m.words {
-		if !strings.Contains(r.Search, w) {
-			return false
-		}
-	}
-	return true
-}
-
 // Selected returns the host under the cursor.
 func (m *Model) Selected() (inventory.Host, bool) {
-	if len(m.visible) == 0 {
+	x, ok := m.table.Selected()
+	if !ok {
 		return inventory.Host{}, false
 	}
-	return m.state.Hosts[m.visible[m.list.Pos]], true
+	return *x.h, true
 }
 
 // Targets are the hosts an action applies to: the selection, in table
@@ -248,7 +225,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		done, cmd := m.prompt.Update(k, m.keys.Submit, m.keys.Cancel)
 		if done {
 			m.prompt = nil
-			m.clamp()
+			m.resize()
 		}
 		return cmd
 	}
@@ -261,26 +238,25 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	if m.detail {
 		return m.detailKey(k)
 	}
-	if m.list.Key(k, m.keys.Nav(), len(m.visible), m.listHeight()) {
+	if m.table.KeyPress(k, m.keys.Nav()) {
 		return nil
 	}
 	switch {
 	case key.Matches(k, m.keys.Select.Binding):
 		if h, ok := m.Selected(); ok {
 			m.toggle(h.ID)
-			m.list.Pos++
+			m.table.KeyPress(tea.KeyPressMsg{Code: tea.KeyDown}, m.keys.Nav())
 		}
 	case key.Matches(k, m.keys.SelectAll.Binding):
 		m.selectAll()
 	case key.Matches(k, m.keys.Details.Binding):
-		if len(m.visible) > 0 {
+		if m.table.Len() > 0 {
 			m.detail, m.detailOff, m.jumped = true, 0, false
 		}
 	case key.Matches(k, m.keys.Back.Binding):
 		switch {
 		case len(m.selected) > 0:
 			clear(m.selected)
-			clear(m.rows)
 		case m.filterText != "":
 			m.SetFilter("")
 		}
@@ -293,7 +269,6 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	default:
 		return m.actionKey(k)
 	}
-	m.clamp()
 	return nil
 }
 
@@ -327,28 +302,25 @@ func (m *Model) toggle(id int) {
 // all are selected already.
 func (m *Model) selectAll() {
 	all := true
-	for _, i := range m.visible {
-		all = all && m.selected[m.state.Hosts[i].ID]
+	for _, x := range m.table.Rows() {
+		all = all && m.selected[x.h.ID]
 	}
-	for _, i := range m.visible {
+	for _, x := range m.table.Rows() {
 		if all {
-			delete(m.selected, m.state.Hosts[i].ID)
+			delete(m.selected, x.h.ID)
 		} else {
-			m.selected[m.state.Hosts[i].ID] = true
+			m.selected[x.h.ID] = true
 		}
 	}
 }
 
-func (m *Model) clamp() { m.list.Clamp(len(m.visible), m.listHeight()) }
+// resize gives the table the rows left by the error line and the prompt.
+func (m *Model) resize() { m.table.SetSize(m.width, m.listHeight()+1) }
 
 // SetSize sets the cells the pane draws in.
 func (m *Model) SetSize(width, height int) {
-	if width != m.width {
-		clear(m.rows)
-		m.cols = layout(width)
-	}
 	m.width, m.height = width, height
-	m.clamp()
+	m.resize()
 }
 
 // Status summarises the pane for its frame title.
@@ -359,7 +331,7 @@ func (m *Model) Status() string {
 	}
 	s := fmt.Sprintf("%d hosts · $%.2f/mo", len(st.Hosts), st.MonthlyTotal)
 	if m.filterText != "" {
-		s = fmt.Sprintf("%d of %d hosts · filter %s", len(m.visible), len(st.Hosts), m.filterText)
+		s = fmt.Sprintf("%d of %d hosts · filter %s", m.table.Len(), len(st.Hosts), m.filterText)
 	}
 	if len(m.selected) > 0 {
 		s += fmt.Sprintf(" · %d selected", len(m.selected))
@@ -397,10 +369,10 @@ func (m *Model) View() string {
 		lines = append(lines, st.Muted.Render(lipgloss.Wrap("Reading the hosts from DigitalOcean…", m.width, " ")))
 	case len(m.state.Hosts) == 0 && m.state.Err == nil:
 		lines = append(lines, st.Muted.Render(lipgloss.Wrap("No hosts yet: press "+m.keys.Create.Help().Key+" to create some from a template.", m.width, " ")))
-	case len(m.visible) == 0 && m.filterText != "":
+	case m.table.Len() == 0 && m.filterText != "":
 		lines = append(lines, st.Muted.Render(lipgloss.Wrap("No host matches the filter "+m.filterText+": press / to change it (esc in the filter clears it).", m.width, " ")))
 	default:
-		lines = append(lines, m.tableLines()...)
+		lines = append(lines, splitLines(m.table.View(st))...)
 	}
 	if m.prompt != nil {
 		p := m.prompt.Lines(m.width, st)
@@ -411,29 +383,6 @@ func (m *Model) View() string {
 		lines = lines[:m.height]
 	}
 	return strings.Join(lines, "\n")
-}
-
-func (m *Model) tableLines() []string {
-	st := m.ctx.Styles
-	lines := make([]string, 0, m.listHeight()+1)
-	if m.height > 1 {
-		lines = append(lines, st.TableHeader.Render(m.header()))
-	}
-	end := min(m.list.Offset+m.listHeight(), len(m.visible))
-	for i := m.list.Offset; i < end; i++ {
-		j := m.visible[i]
-		h := &m.state.Hosts[j]
-		mark := "  "
-		if m.selected[h.ID] {
-			mark = "● "
-		}
-		if i == m.list.Pos {
-			lines = append(lines, st.TableSelected.Render(ansi.Truncate(mark+m.plain(j), m.width, "")))
-			continue
-		}
-		lines = append(lines, m.row(j, mark))
-	}
-	return lines
 }
 
 // since is a short age: 45s, 12m, 5h, 3d.

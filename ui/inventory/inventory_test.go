@@ -70,7 +70,11 @@ func TestFilterSelectionAndTargets(t *testing.T) {
 		t.Fatalf("targets after selecting all of the filter web: %v", got)
 	}
 	e.Press("esc") // clears the selection
-	e.Press("j", "j")
+	// The cursor stayed on web-01 as the filter was cleared.
+	if h, _ := e.m.Selected(); h.Name != "web-01" {
+		t.Fatalf("the cursor left its host when the filter was cleared: %s", h.Name)
+	}
+	e.Press("j")
 	if got := names(); !slices.Equal(got, []string{"web-02"}) {
 		t.Fatalf("without a selection the target is the cursor's host: %v", got)
 	}

@@ -2,7 +2,7 @@ package inventory
 
 import (
 	"fmt"
-	"slices"
+	"strconv"
 	"strings"
 
 	"charm.land/lipgloss/v2"
@@ -10,107 +10,61 @@ import (
 
 	"github.com/vigilops/vigil/ops/inventory"
 	"github.com/vigilops/vigil/ui/components"
+	"github.com/vigilops/vigil/ui/styles"
 )
 
-// column is one column of the host table; flex columns share the width
-// left over by the others.
-type column struct {
-	title string
-	width int
-	flex  bool
-	cell  func(r *inventory.Row, h *inventory.Host, m *Model) string
+// host is a row of the host table: the host and its rendered cells, from
+// one state of the inventory.
+type host struct {
+	row *inventory.Row
+	h   *inventory.Host
 }
 
-// columns in the order they are drawn, with the order they are dropped in
-// when the pane is narrow: the higher prio, the longer a column stays.
-var columns = []struct {
-	column
-	prio int
-}{
-	{column{"NAME", 18, false, func(r *inventory.Row, _ *inventory.Host, _ *Model) string { return r.Name }}, 10},
-	{column{"STATUS", 7, false, func(r *inventory.Row, _ *inventory.Host, _ *Model) string { return r.Status }}, 9},
-	{column{"REGION", 6, false, func(r *inventory.Row, _ *inventory.Host, _ *Model) string { return r.Region }}, 6},
-	{column{"SIZE", 12, false, func(r *inventory.Row, _ *inventory.Host, _ *Model) string { return r.Size }}, 5},
-	{column{"IMAGE", 13, false, func(r *inventory.Row, _ *inventory.Host, _ *Model) string { return r.Image }}, 1},
-	{column{"PUBLIC IP", 15, false, func(r *inventory.Row, _ *inventory.Host, _ *Model) string { return r.PublicIPv4 }}, 8},
-	{column{"PRIVATE IP", 15, false, func(r *inventory.Row, _ *inventory.Host, _ *Model) string { return r.PrivateIPv4 }}, 2},
-	{column{"TAGS", 10, true, func(r *inventory.Row, _ *inventory.Host, _ *Model) string { return r.Tags }}, 7},
-	{column{"AGE", 4, false, func(_ *inventory.Row, h *inventory.Host, m *Model) string {
-		if h.Created.IsZero() {
-			return ""
-		}
-		return since(h.Age(m.ctx.Now()))
-	}}, 4},
-	{column{"COST", 10, false, func(r *inventory.Row, _ *inventory.Host, _ *Model) string { return r.Cost }}, 3},
-	{column{"VOLUMES", 10, true, func(r *inventory.Row, _ *inventory.Host, _ *Model) string { return r.Volumes }}, 0},
+// newTable declares the host table. Columns are left out, lowest Prio
+// first, when the pane is narrow; TAGS and VOLUMES take the width left.
+func (m *Model) newTable() *components.Table[host] {
+	text := func(title string, width, prio int, v func(r *inventory.Row) string) components.Column[host] {
+		return components.Column[host]{Title: title, Min: width, Max: width, Prio: prio, Value: func(x host) string { return v(x.row) }}
+	}
+	flex := func(c components.Column[host]) components.Column[host] { c.Flex = 1; return c }
+	status := text("STATUS", 7, 9, func(r *inventory.Row) string { return r.Status })
+	status.Style = func(x host, _ *styles.Styles) lipgloss.Style { return m.statusStyle(x.h.Status) }
+	return &components.Table[host]{
+		Columns: []components.Column[host]{
+			{Title: "", Min: 1, Max: 1, Prio: 11, Value: func(x host) string {
+				if m.selected[x.h.ID] {
+					return "●"
+				}
+				return ""
+			}},
+			text("NAME", 18, 10, func(r *inventory.Row) string { return r.Name }),
+			status,
+			text("REGION", 6, 6, func(r *inventory.Row) string { return r.Region }),
+			text("SIZE", 12, 5, func(r *inventory.Row) string { return r.Size }),
+			text("IMAGE", 13, 1, func(r *inventory.Row) string { return r.Image }),
+			text("PUBLIC IP", 15, 8, func(r *inventory.Row) string { return r.PublicIPv4 }),
+			text("PRIVATE IP", 15, 2, func(r *inventory.Row) string { return r.PrivateIPv4 }),
+			flex(text("TAGS", 10, 7, func(r *inventory.Row) string { return r.Tags })),
+			{Title: "AGE", Min: 4, Max: 4, Prio: 4, Value: func(x host) string {
+				if x.h.Created.IsZero() {
+					return ""
+				}
+				return since(x.h.Age(m.ctx.Now()))
+			}},
+			text("COST", 10, 3, func(r *inventory.Row) string { return r.Cost }),
+			flex(text("VOLUMES", 10, 0, func(r *inventory.Row) string { return r.Volumes })),
+		},
+		Key: func(x host) string { return strconv.Itoa(x.h.ID) },
+	}
 }
 
-// mark is the width of the selection mark before each row.
-const mark = 2
-
-// layout picks the columns that fit width, by priority, and gives flex
-// columns the rest.
-func layout(width int) []column {
-	order := make([]int, len(columns))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return columns[b].prio - columns[a].prio })
-	keep := map[int]bool{}
-	used := mark
-	for _, i := range order {
-		w := columns[i].width + 1
-		if used+w > width && len(keep) > 0 {
-			continue
-		}
-		keep[i] = true
-		used += w
-	}
-	var out []column
-	flex := 0
-	for i, c := range columns {
-		if keep[i] {
-			out = append(out, c.column)
-			if c.flex {
-				flex++
-			}
-		}
-	}
-	rest := max(width-used, 0)
-	for i := range out {
-		if out[i].flex && flex > 0 {
-			add := rest / flex
-			out[i].width += add
-			rest -= add
-			flex--
-		}
+// hosts are the state's hosts as table rows.
+func hosts(st *inventory.State) []host {
+	out := make([]host, len(st.Hosts))
+	for i := range st.Hosts {
+		out[i] = host{row: &st.Rows[i], h: &st.Hosts[i]}
 	}
 	return out
-}
-
-func (m *Model) header() string {
-	var b strings.Builder
-	b.WriteString(strings.Repeat(" ", mark))
-	for i, c := range m.cols {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(components.Cell(c.title, c.width))
-	}
-	return ansi.Truncate(b.String(), m.width, "")
-}
-
-// plain is host j's row without styles or mark.
-func (m *Model) plain(j int) string {
-	r, h := &m.state.Rows[j], &m.state.Hosts[j]
-	var b strings.Builder
-	for i, c := range m.cols {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(components.Cell(c.cell(r, h, m), c.width))
-	}
-	return b.String()
 }
 
 func (m *Model) statusStyle(status string) lipgloss.Style {
@@ -124,31 +78,6 @@ func (m *Model) statusStyle(status string) lipgloss.Style {
 		return st.StatusWarn
 	}
 	return st.StatusUnknown
-}
-
-// row is host j's styled row after mark, cached until the state, the
-// width or the theme changes.
-func (m *Model) row(j int, mk string) string {
-	r, ok := m.rows[j]
-	if !ok {
-		st := m.ctx.Styles
-		rw, h := &m.state.Rows[j], &m.state.Hosts[j]
-		var b strings.Builder
-		for i, c := range m.cols {
-			if i > 0 {
-				b.WriteString(st.Body.Render(" "))
-			}
-			text := components.Cell(c.cell(rw, h, m), c.width)
-			if c.title == "STATUS" {
-				b.WriteString(m.statusStyle(h.Status).Render(text))
-			} else {
-				b.WriteString(st.Body.Render(text))
-			}
-		}
-		r = ansi.Truncate(b.String(), max(m.width-mark, 0), "")
-		m.rows[j] = r
-	}
-	return m.ctx.Styles.Body.Render(mk) + r
 }
 
 // detailLines describe the host under the cursor.
