@@ -150,7 +150,7 @@ func TestReleaseVerbsOnTheLab(t *testing.T) {
 		!strings.Contains(out, "rollout of "+l.app+" in test complete") {
 		t.Fatalf("promote: exit %d:\n%s", code, out)
 	}
-	code, out, _ = cli(t, "rollback", l.app, "--env", "test", "--to-revision", "1", "--wait")
+	code, out, _ = cli(t, "rollback", l.app, "--env", "test", "--to-revision", "1", "--wait", "--yes")
 	if code != 0 || !strings.Contains(out, "back to revision 1") || !strings.Contains(out, "complete") {
 		t.Fatalf("rollback: exit %d:\n%s", code, out)
 	}

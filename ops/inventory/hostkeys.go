@@ -58,6 +58,19 @@ func (e *HostKeyChangedError) Error() string {
 		"If the host was rebuilt, an admin accepts the new key with `vigil inventory trust-key %s`", who, e.Recorded, e.Presents, name)
 }
 
+// TrustKeyConfirmation is what trusting name's new key asks first: it
+// names the host and, when the inventory knows it, its address.
+func (s *Service) TrustKeyConfirmation(name string) access.Confirmation {
+	who := name
+	for _, h := range s.State().Hosts {
+		if h.Name == name && h.PublicIPv4 != "" {
+			who += " (" + h.PublicIPv4 + ")"
+		}
+	}
+	return access.Confirmation{Action: ActTrustKey, Target: "host/" + name,
+		Title: "Trust the SSH host key " + who + " presents now, in place of the recorded one?"}
+}
+
 // TrustKey records the key host presents now in place of the recorded one,
 // journaled with both fingerprints. Admins only.
 func (s *Service) TrustKey(ctx context.Context, actor access.Actor, name string) (HostKey, error) {

@@ -72,9 +72,15 @@ func (s *Service) WriteStatus(w io.Writer, asJSON bool) error {
 	return tw.Flush()
 }
 
+// Confirm asks a person to confirm a dangerous action once its plan is
+// printed. It returns nil to go on, or the refusal (an access.Refusal)
+// when the confirmation is not given; it asks only when c.Needed().
+type Confirm func(c access.Confirmation) error
+
 // PromoteCLI runs `vigil promote APP --to ENV [--from ENV] [--wait]`,
 // printing the plan and the outcome to out, and returns the exit code.
-func (s *Service) PromoteCLI(ctx context.Context, actor access.Actor, out io.Writer, app, from, to string, wait bool) int {
+// Between the plan and the promotion, confirm (nil: none) may refuse it.
+func (s *Service) PromoteCLI(ctx context.Context, actor access.Actor, out io.Writer, confirm Confirm, app, from, to string, wait bool) int {
 	plan, err := s.PlanPromote(actor, app, from, to)
 	if err != nil {
 		fmt.Fprintln(out, "vigil promote:", err)
@@ -99,6 +105,13 @@ func (s *Service) PromoteCLI(ctx context.Context, actor access.Actor, out io.Wri
 		fmt.Fprintf(out, "%s in %s already runs these images: nothing to promote\n", app, plan.To.Name)
 		return ExitOK
 	}
+	// A freeze seen in the cache is not asked about: Promote refuses it.
+	if confirm != nil && plan.Frozen == nil {
+		if err := confirm(plan.Confirmation()); err != nil {
+			fmt.Fprintln(out, "vigil promote:", err)
+			return ExitCode(err)
+		}
+	}
 	if err := s.Promote(ctx, actor, plan); err != nil {
 		fmt.Fprintln(out, "vigil promote:", err)
 		return ExitCode(err)
@@ -122,7 +135,15 @@ func (s *Service) PromoteCLI(ctx context.Context, actor access.Actor, out io.Wri
 }
 
 // RollbackCLI runs `vigil rollback APP --env ENV [--to-revision N] [--wait]`.
-func (s *Service) RollbackCLI(ctx context.Context, actor access.Actor, out io.Writer, app, env string, revision int64, wait bool) int {
+// Before the rollback, confirm (nil: none) may refuse it; an app or an
+// environment that does not exist is not asked about, Rollback says so.
+func (s *Service) RollbackCLI(ctx context.Context, actor access.Actor, out io.Writer, confirm Confirm, app, env string, revision int64, wait bool) int {
+	if e, _, _, err := s.ref(app, env); err == nil && confirm != nil {
+		if err := confirm(RollbackConfirmation(app, env, e.Protected, revision)); err != nil {
+			fmt.Fprintln(out, "vigil rollback:", err)
+			return ExitCode(err)
+		}
+	}
 	rev, err := s.Rollback(ctx, actor, app, env, revision)
 	if err != nil {
 		fmt.Fprintln(out, "vigil rollback:", err)
