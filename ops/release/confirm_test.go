@@ -1,6 +1,13 @@
 package release
 
-import "testing"
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/vigilops/vigil/ops/access"
+)
 
 // The confirmations name the app and environments acted on, ask to type a
 // protected environment's name, and ask at all only when the action is
@@ -27,5 +34,59 @@ func TestConfirmations(t *testing.T) {
 	c = RollbackConfirmation("web", "test", false, 3)
 	if c.Title != "Roll web in test back to revision 3?" || c.TypeName != "" || !c.Needed() {
 		t.Errorf("rollback in test: %+v", c)
+	}
+}
+
+// historyCluster has a fixed history and records the revision a rollback
+// asks for.
+type historyCluster struct {
+	Cluster
+	history    []Revision
+	rolledBack []int64
+}
+
+func (c *historyCluster) History(Ref) ([]Revision, error) { return c.history, nil }
+func (c *historyCluster) Rollback(_ context.Context, _ Ref, n int64) (Revision, error) {
+	c.rolledBack = append(c.rolledBack, n)
+	return Revision{Number: n}, nil
+}
+
+// rollback prints the revision it restores with its images, asks about
+// that revision (the previous one resolved to its number), and restores
+// exactly it; a confirmation refused restores nothing and exits 3.
+func TestRollbackCLIConfirmsTheRevisionItRestores(t *testing.T) {
+	s := newTestService(Options{})
+	c := &historyCluster{history: []Revision{
+		{Number: 3, Current: true, Containers: []Container{{Name: "api", Image: "reg.example/api:2.4.1"}}},
+		{Number: 2, Containers: []Container{{Name: "api", Image: "reg.example/api:2.4.0"}}, ChangeCause: "vigil: bob promoted api 2.4.0 from preprod"},
+		{Number: 1, Containers: []Container{{Name: "api", Image: "reg.example/api:2.3.0"}}},
+	}}
+	s.cluster = c
+	alice := access.Actor{Name: "alice", Role: access.Operator}
+	var asked []access.Confirmation
+	yes := func(c access.Confirmation) error { asked = append(asked, c); return nil }
+	var out strings.Builder
+	if code := s.RollbackCLI(context.Background(), alice, &out, yes, "api", "prod", 0, false); code != ExitOK {
+		t.Fatalf("exit %d:\n%s", code, out.String())
+	}
+	want := "roll api in prod back to revision 2:\n  container api:  reg.example/api:2.4.1 -> reg.example/api:2.4.0\n" +
+		"  revision 2 was: vigil: bob promoted api 2.4.0 from preprod\nrolled api in prod back to revision 2\n"
+	if out.String() != want {
+		t.Errorf("output\n%s\nwant\n%s", out.String(), want)
+	}
+	if len(asked) != 1 || asked[0].Title != "Roll api in prod back to revision 2?" || asked[0].TypeName != "prod" || !asked[0].Needed() {
+		t.Errorf("asked %+v", asked)
+	}
+	if len(c.rolledBack) != 1 || c.rolledBack[0] != 2 {
+		t.Errorf("rolled back to %v, want [2]: the revision confirmed", c.rolledBack)
+	}
+
+	no := func(access.Confirmation) error { return access.Refuse(errors.New("not confirmed")) }
+	out.Reset()
+	if code := s.RollbackCLI(context.Background(), alice, &out, no, "api", "prod", 1, false); code != ExitRefused || !strings.Contains(out.String(), "vigil rollback: not confirmed") {
+		t.Fatalf("refused: exit %d:\n%s", code, out.String())
+	}
+	if len(c.rolledBack) != 1 {
+		t.Fatalf("a refused rollback ran: %v", c.rolledBack)
 	}
 }
