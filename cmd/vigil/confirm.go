@@ -42,18 +42,23 @@ func yesFlag(cmd *cobra.Command) *bool {
 	return cmd.Flags().Bool("yes", false, "do it without asking to confirm (required without a terminal when the action is dangerous)")
 }
 
-// newConfirmer asks on cmd's stdin and stdout.
+// newConfirmer reads the answer on cmd's stdin. The question goes to
+// stdout, beside the plan, unless stdout is redirected and stderr is the
+// terminal: the person answering must see what they are asked.
 func newConfirmer(cmd *cobra.Command, g *globals, actor access.Actor, journal recorder, yes bool) *confirmer {
-	in := cmd.InOrStdin()
+	in, out := cmd.InOrStdin(), cmd.OutOrStdout()
+	if !isTerminal(out) && isTerminal(cmd.ErrOrStderr()) {
+		out = cmd.ErrOrStderr()
+	}
 	return &confirmer{ctx: cmd.Context(), actor: actor, guard: access.Guard{ReadOnly: g.readOnly}, journal: journal,
-		yes: yes, terminal: isTerminal(in), in: in, out: cmd.OutOrStdout()}
+		yes: yes, terminal: isTerminal(in), in: in, out: out}
 }
 
-// isTerminal reports whether in is a terminal a person can answer on
+// isTerminal reports whether f (a stdin, stdout or stderr) is a terminal
 // (not /dev/null, which is a character device too).
-func isTerminal(in io.Reader) bool {
-	f, ok := in.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && term.IsTerminal(int(file.Fd()))
 }
 
 // confirm returns nil when the action c confirms may go on, or a refusal

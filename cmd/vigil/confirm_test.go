@@ -181,6 +181,12 @@ func TestUnackOnATerminal(t *testing.T) {
 	if state := silenceState(t, amURL, silence); state != "active" {
 		t.Fatalf("a declined unack left the silence %s", state)
 	}
+	// stdout redirected: the question goes to the terminal on stderr.
+	var redirected bytes.Buffer
+	code, shown = onTerminal(t, prompt, "no", func(tty io.ReadWriter) int { return run([]string{"unack", silence}, tty, &redirected, tty) })
+	if code != release.ExitRefused || !strings.Contains(shown, "not confirmed: nothing was done") || redirected.Len() != 0 {
+		t.Fatalf("unack with stdout redirected, answered no: exit %d, stdout %q; the terminal shows:\n%s", code, redirected.String(), shown)
+	}
 	code, shown = onTerminal(t, prompt, "y", unack)
 	if code != 0 || !strings.Contains(shown, "expired silence "+silence) {
 		t.Fatalf("unack answered y: exit %d; the terminal shows:\n%s", code, shown)
@@ -202,7 +208,7 @@ func TestUnackOnATerminal(t *testing.T) {
 	for _, e := range entries {
 		results = append(results, e.Action+" "+string(e.Result))
 	}
-	if got, want := strings.Join(results, "|"), "alert.ack ok|alert.unack refused|alert.unack ok"; got != want {
+	if got, want := strings.Join(results, "|"), "alert.ack ok|alert.unack refused|alert.unack refused|alert.unack ok"; got != want {
 		t.Fatalf("journal %q, want %q", got, want)
 	}
 }
