@@ -56,7 +56,9 @@ func newTrustKeyCmd(g *globals) *cobra.Command {
 				return err
 			}
 			// The minute of TrustKey starts once the person has answered.
-			err = newConfirmer(cmd, g, actor, journal, *yes).confirm(inv.TrustKeyConfirmation(args[0]))
+			if c, ok := inv.TrustKeyConfirmation(args[0]); ok {
+				err = newConfirmer(cmd, g, actor, journal, *yes).confirm(c)
+			}
 			var k inventory.HostKey
 			if err == nil {
 				ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)

@@ -59,16 +59,16 @@ func (e *HostKeyChangedError) Error() string {
 }
 
 // TrustKeyConfirmation is what trusting name's new key asks first: it
-// names the host and, when the inventory knows it, its address.
-func (s *Service) TrustKeyConfirmation(name string) access.Confirmation {
-	who := name
+// names the host and its address. It is false when the inventory has no
+// such host with a public address, which TrustKey refuses with its reason.
+func (s *Service) TrustKeyConfirmation(name string) (access.Confirmation, bool) {
 	for _, h := range s.State().Hosts {
 		if h.Name == name && h.PublicIPv4 != "" {
-			who += " (" + h.PublicIPv4 + ")"
+			return access.Confirmation{Action: ActTrustKey, Target: target(h),
+				Title: "Trust the SSH host key " + h.Name + " (" + h.PublicIPv4 + ") presents now, in place of the recorded one?"}, true
 		}
 	}
-	return access.Confirmation{Action: ActTrustKey, Target: "host/" + name,
-		Title: "Trust the SSH host key " + who + " presents now, in place of the recorded one?"}
+	return access.Confirmation{}, false
 }
 
 // TrustKey records the key host presents now in place of the recorded one,
