@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigilops/vigil/ops/access"
 )
@@ -88,5 +89,54 @@ func TestRollbackCLIConfirmsTheRevisionItRestores(t *testing.T) {
 	}
 	if len(c.rolledBack) != 1 {
 		t.Fatalf("a refused rollback ran: %v", c.rolledBack)
+	}
+}
+
+// imageCluster records promotions; the freeze it reports is frozen.
+type imageCluster struct {
+	Cluster
+	frozen *Freeze
+	set    int
+}
+
+func (c *imageCluster) GetFreeze(context.Context, Target) (*Freeze, error) { return c.frozen, nil }
+func (c *imageCluster) SetImages(context.Context, Ref, []Container, map[string]string) error {
+	c.set++
+	return nil
+}
+
+// promote asks, after printing the plan, the question of the plan it
+// prints: a refusal changes nothing and exits 3. A freeze seen in the
+// cache is not asked about: Promote refuses it.
+func TestPromoteCLIAsksBeforeActing(t *testing.T) {
+	s := newTestService(Options{})
+	c := &imageCluster{}
+	s.cluster = c
+	alice := access.Actor{Name: "alice", Role: access.Operator}
+	var asked []access.Confirmation
+	no := func(conf access.Confirmation) error {
+		asked = append(asked, conf)
+		return conf.Declined("not confirmed")
+	}
+	var out strings.Builder
+	code := s.PromoteCLI(context.Background(), alice, &out, no, "api", "", "prod", false)
+	if code != ExitRefused || c.set != 0 || strings.Contains(out.String(), "promoted") ||
+		!strings.Contains(out.String(), "promote api from preprod to prod:\n") ||
+		!strings.Contains(out.String(), "vigil promote: promote to a protected environment prod/api: not confirmed: nothing was done; type prod") {
+		t.Fatalf("exit %d, %d promotions:\n%s", code, c.set, out.String())
+	}
+	if len(asked) != 1 || asked[0].Title != "Promote api from preprod to prod?" || asked[0].TypeName != "prod" {
+		t.Fatalf("asked %+v", asked)
+	}
+
+	asked = nil
+	until := epoch.Add(time.Hour)
+	c.frozen = &Freeze{Reason: "launch", By: "carol", Until: until}
+	s.store.Freeze("prod", c.frozen)
+	s.store.rebuild()
+	out.Reset()
+	if code := s.PromoteCLI(context.Background(), alice, &out, no, "api", "", "prod", false); code != ExitRefused || len(asked) != 0 || c.set != 0 ||
+		!strings.Contains(out.String(), "prod is frozen by carol") {
+		t.Fatalf("frozen: exit %d, asked %+v:\n%s", code, asked, out.String())
 	}
 }
