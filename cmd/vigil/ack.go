@@ -82,13 +82,16 @@ func ack(ctx context.Context, c *incidentCLI, req incident.AckRequest, out io.Wr
 }
 
 func newUnackCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var yes *bool
+	cmd := &cobra.Command{
 		Use:   "unack SILENCE",
 		Short: "Expire the silence of an acknowledgement",
 		Long: "Expire a silence (its id is in `vigil alerts` and in the Alerts pane's silences): the\n" +
-			"alerts it muted notify again. It is journaled.\n\n" +
-			"Exit codes: 0 expired, 1 failed, 2 bad arguments, 3 refused (role, --read-only).",
-		Example: "  vigil unack 6c1b2a4e-0d7f-4c1e-9a51-2b8f3e7d9c10",
+			"alerts it muted notify again. It is journaled. vigil asks to confirm on a terminal, as the\n" +
+			"console does; elsewhere pass --yes.\n\n" +
+			"Exit codes: 0 expired, 1 failed, 2 bad arguments, 3 refused (role, --read-only, or not\n" +
+			"confirmed: a wrong answer, or no terminal and no --yes).",
+		Example: "  vigil unack 6c1b2a4e-0d7f-4c1e-9a51-2b8f3e7d9c10\n  vigil unack 6c1b2a4e-0d7f-4c1e-9a51-2b8f3e7d9c10 --yes",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := openIncidentCLI(g, true)
@@ -96,6 +99,9 @@ func newUnackCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer c.close()
+			if err := newConfirmer(cmd, g, c.actor, c.journal, *yes).confirm(incident.UnackConfirmation(args[0])); err != nil {
+				return alertExit(cmd.ErrOrStderr(), err)
+			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), cliTimeout)
 			defer cancel()
 			if err := c.svc.Unacknowledge(ctx, c.actor, args[0]); err != nil {
@@ -105,4 +111,6 @@ func newUnackCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	yes = yesFlag(cmd)
+	return cmd
 }

@@ -17,9 +17,10 @@ import (
 // incidentCLI is what the alert verbs open: the service (not polling: the
 // verbs ask once), the local actor, and a close func.
 type incidentCLI struct {
-	svc   *incident.Service
-	actor access.Actor
-	close func()
+	svc     *incident.Service
+	actor   access.Actor
+	journal recorder // nil for a verb that only lists
+	close   func()
 }
 
 // openIncidentCLI builds the incident service for one verb. With journal
@@ -51,7 +52,11 @@ func openIncidentCLI(g *globals, journal bool) (*incidentCLI, error) {
 		closeJournal()
 		return nil, err
 	}
-	return &incidentCLI{svc: svc, actor: actor, close: closeJournal}, nil
+	c := &incidentCLI{svc: svc, actor: actor, close: closeJournal}
+	if w.journal != nil {
+		c.journal = w.journal
+	}
+	return c, nil
 }
 
 // noJournal is the journal of a verb that only reads: nothing may be

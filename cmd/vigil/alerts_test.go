@@ -114,8 +114,17 @@ func TestAlertVerbs(t *testing.T) {
 	if code, out, _ := cli(t, "alerts"); code != 0 || !strings.Contains(out, "acknowledged by carol") || !strings.Contains(out, silence) {
 		t.Fatalf("vigil alerts after ack: exit %d\n%s", code, out)
 	}
-	if code, out, errOut := cli(t, "unack", silence); code != 0 || !strings.Contains(out, "expired silence "+silence) {
-		t.Fatalf("vigil unack: exit %d\n%s%s", code, out, errOut)
+	// Expiring a silence is dangerous: with no terminal to ask on, only
+	// --yes does it.
+	if code, out, errOut := cli(t, "unack", silence); code != 3 || strings.Contains(out, "expired") ||
+		!strings.Contains(errOut, "expire a silence silence/"+silence+": not confirmed, there is no terminal to ask on: nothing was done; answer y when asked on a terminal, or pass --yes") {
+		t.Fatalf("vigil unack without --yes: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, _ := cli(t, "alerts"); code != 0 || !strings.Contains(out, "acknowledged by carol") {
+		t.Fatalf("an unack refused expired the silence: exit %d\n%s", code, out)
+	}
+	if code, out, errOut := cli(t, "unack", silence, "--yes"); code != 0 || !strings.Contains(out, "expired silence "+silence) {
+		t.Fatalf("vigil unack --yes: exit %d\n%s%s", code, out, errOut)
 	}
 	if code, out, _ := cli(t, "alerts"); code != 0 || strings.Contains(out, "acknowledged") {
 		t.Fatalf("vigil alerts after unack: exit %d\n%s", code, out)

@@ -10,11 +10,12 @@ import (
 )
 
 // cli runs vigil's command line in-process, in a sandbox of XDG
-// directories, and returns its exit code, stdout and stderr.
+// directories, with no terminal (stdin is empty), and returns its exit
+// code, stdout and stderr.
 func cli(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := run(args, &stdout, &stderr)
+	code := run(args, strings.NewReader(""), &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
 }
 

@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/release"
@@ -20,7 +17,7 @@ import (
 const prepareTimeout = 5 * time.Minute
 
 func newPrepareCmd(g *globals) *cobra.Command {
-	var yes bool
+	var yes *bool
 	cmd := &cobra.Command{
 		Use:   "prepare ENV",
 		Short: "Create an environment's namespace and seed it from the environment before it",
@@ -29,8 +26,8 @@ func newPrepareCmd(g *globals) *cobra.Command {
 			"the ConfigMaps that ENV lacks, after printing exactly what is created. Secrets are not copied:\n" +
 			"they are listed by name, to be provided in ENV. On a terminal vigil asks to confirm (typing\n" +
 			"ENV's name when it is protected); elsewhere pass --yes.\n\n" +
-			"Exit codes: 0 prepared (or nothing to create), 1 failed or not confirmed, 2 bad arguments or\n" +
-			"no terminal to confirm on without --yes, 3 refused (role or --read-only).",
+			"Exit codes: 0 prepared (or nothing to create), 1 failed, 2 bad arguments, 3 refused (role,\n" +
+			"--read-only, or not confirmed: a wrong answer, or no terminal and no --yes).",
 		Example: "  vigil prepare test\n  vigil prepare preprod --yes",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
@@ -45,22 +42,15 @@ func newPrepareCmd(g *globals) *cobra.Command {
 			}
 			defer r.close()
 			p := preparer{
-				svc: r.svc, actor: r.actor, yes: yes,
-				mayAct: access.Guard{ReadOnly: g.readOnly}.Check(r.actor, release.ActPrepare) == nil,
-				in:     cmd.InOrStdin(), terminal: isTerminal(cmd.InOrStdin()), out: cmd.OutOrStdout(),
+				svc: r.svc, actor: r.actor, out: cmd.OutOrStdout(),
+				mayAct:  access.Guard{ReadOnly: g.readOnly}.Check(r.actor, release.ActPrepare) == nil,
+				confirm: newConfirmer(cmd, g, r.actor, r.journal, *yes).release(),
 			}
 			return exitCode(p.run(cmd.Context(), args[0]))
 		},
 	}
-	cmd.Flags().BoolVar(&yes, "yes", false, "prepare without asking to confirm")
+	yes = yesFlag(cmd)
 	return cmd
-}
-
-// isTerminal reports whether in is a terminal a person can answer on
-// (not /dev/null, which is a character device too).
-func isTerminal(in io.Reader) bool {
-	f, ok := in.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // preparer runs `vigil prepare ENV`.
@@ -68,10 +58,11 @@ type preparer struct {
 	svc   *release.Service
 	actor access.Actor
 	// mayAct is false when the guard refuses: the attempt then goes
-	// straight to ops, which refuses and journals it, without a question.
-	mayAct, yes, terminal bool
-	in                    io.Reader
-	out                   io.Writer
+	// straight to ops, which refuses and journals it.
+	mayAct bool
+	// confirm asks before anything is created (nil: it does not ask).
+	confirm release.Confirm
+	out     io.Writer
 }
 
 // run prints the plan, asks to confirm it, applies it and returns the
@@ -88,9 +79,10 @@ func (p preparer) run(ctx context.Context, env string) int {
 	if p.mayAct && len(plan.Creates()) == 0 {
 		return release.ExitOK
 	}
-	if p.mayAct && !p.yes {
-		if code, ok := p.confirm(plan); !ok {
-			return code
+	if p.confirm != nil {
+		if err := p.confirm(plan.Confirmation()); err != nil {
+			fmt.Fprintln(p.out, "vigil prepare:", err)
+			return release.ExitCode(err)
 		}
 	}
 	actx, cancel := context.WithTimeout(ctx, prepareTimeout)
@@ -108,29 +100,6 @@ func (p preparer) run(ctx context.Context, env string) int {
 		fmt.Fprintf(p.out, "now create the Secrets %s in namespace %s\n", strings.Join(plan.Seed.Secrets, ", "), plan.Env.Namespace)
 	}
 	return release.ExitOK
-}
-
-// confirm asks on the terminal: y, or the environment's name when it is
-// protected. It returns false, with the exit code, when the answer is no.
-func (p preparer) confirm(plan release.PreparePlan) (int, bool) {
-	if !p.terminal {
-		fmt.Fprintln(p.out, "vigil prepare: no terminal to confirm on: run it in a terminal, or pass --yes")
-		return release.ExitUsage, false
-	}
-	want := "y"
-	if plan.Env.Protected {
-		fmt.Fprintf(p.out, "%s is protected: type its name to prepare it: ", plan.Env.Name)
-		want = plan.Env.Name
-	} else {
-		fmt.Fprintf(p.out, "prepare %s? [y/N] ", plan.Env.Name)
-	}
-	line, _ := bufio.NewReader(p.in).ReadString('\n')
-	answer := strings.TrimSpace(line)
-	if answer == want || want == "y" && strings.EqualFold(answer, "yes") {
-		return 0, true
-	}
-	fmt.Fprintln(p.out, "not confirmed: nothing was created")
-	return release.ExitFailed, false
 }
 
 // writePlan prints what plan creates, one object a line, what it leaves

@@ -46,7 +46,7 @@ func (c *seedCluster) Seed(context.Context, release.Target, release.Target, []re
 }
 
 // The answer decides: y (or the name of a protected environment) prepares,
-// anything else does not; without a terminal, only --yes does.
+// anything else refuses (exit 3); without a terminal, only --yes prepares.
 func TestPrepareConfirmation(t *testing.T) {
 	for _, c := range []struct {
 		name           string
@@ -56,20 +56,21 @@ func TestPrepareConfirmation(t *testing.T) {
 		code, seeds    int
 		want           string
 	}{
-		{"yes", false, false, true, "y\n", 0, 1, "prepare test? [y/N] prepared test from dev: 2 objects created\nnow create the Secrets api-credentials in namespace vp-test\n"},
-		{"no", false, false, true, "n\n", 1, 0, "not confirmed: nothing was created"},
-		{"closed input", false, false, true, "", 1, 0, "not confirmed"},
-		{"no terminal", false, false, false, "y\n", 2, 0, "no terminal to confirm on: run it in a terminal, or pass --yes"},
+		{"yes", false, false, true, "y\n", 0, 1, "Prepare test from dev? [y/N] prepared test from dev: 2 objects created\nnow create the Secrets api-credentials in namespace vp-test\n"},
+		{"no", false, false, true, "n\n", 3, 0, "vigil prepare: prepare an environment test: not confirmed: nothing was done; answer y when asked on a terminal, or pass --yes"},
+		{"closed input", false, false, true, "", 3, 0, "not confirmed, the terminal closed"},
+		{"no terminal", false, false, false, "y\n", 3, 0, "not confirmed, there is no terminal to ask on: nothing was done; answer y when asked on a terminal, or pass --yes"},
 		{"--yes without a terminal", false, true, false, "", 0, 1, "prepared test from dev"},
-		{"protected, y", true, false, true, "y\n", 1, 0, "test is protected: type its name to prepare it: not confirmed"},
+		{"protected, y", true, false, true, "y\n", 3, 0, "Prepare test from dev? Type test to confirm: vigil prepare: prepare an environment test: not confirmed: nothing was done; type test"},
 		{"protected, name", true, false, true, "test\n", 0, 1, "prepared test from dev"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cl := &seedCluster{}
 			envs := []release.Env{{Name: "dev", Namespace: "vp-dev"}, {Name: "test", Namespace: "vp-test", Protected: c.protected}}
 			var out strings.Builder
-			p := preparer{svc: release.New(envs, cl, nil, release.Options{}), actor: access.Actor{Name: "alice", Role: access.Operator},
-				mayAct: true, yes: c.yes, terminal: c.terminal, in: strings.NewReader(c.answer), out: &out}
+			actor := access.Actor{Name: "alice", Role: access.Operator}
+			ask := &confirmer{ctx: context.Background(), actor: actor, yes: c.yes, terminal: c.terminal, in: strings.NewReader(c.answer), out: &out}
+			p := preparer{svc: release.New(envs, cl, nil, release.Options{}), actor: actor, mayAct: true, confirm: ask.release(), out: &out}
 			code := p.run(context.Background(), "test")
 			if code != c.code || cl.seeds != c.seeds || !strings.Contains(out.String(), c.want) {
 				t.Fatalf("exit %d, %d seeds, want %d and %d; output lacks %q:\n%s", code, cl.seeds, c.code, c.seeds, c.want, out.String())

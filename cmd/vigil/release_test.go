@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,15 +25,16 @@ import (
 	"github.com/vigilops/vigil/ops/release"
 )
 
-// releaseLab deploys an app of this test only in the lab's dev (1.1.0) and
-// test (1.0.0) namespaces, deleted afterwards, and writes configs that
-// watch it alone through the lab's pipeline.
+// releaseLab deploys an app of this test only in the lab's environments,
+// at versions (default: dev 1.1.0 and test 1.0.0), deleted afterwards, and
+// writes configs that watch it alone through the lab's pipeline.
 type releaseLab struct {
 	dir, app, selector string
 	lab                *config.Config
+	cs                 *k8s.Clientset
 }
 
-func newReleaseLab(t *testing.T) *releaseLab {
+func newReleaseLab(t *testing.T, versions ...string) *releaseLab {
 	t.Helper()
 	labtest.Env(t, "KUBECONFIG")
 	lab, err := config.Load(filepath.Join(labtest.StateDir(), "vigil.yaml"))
@@ -53,8 +56,12 @@ func newReleaseLab(t *testing.T) *releaseLab {
 	if err != nil {
 		t.Fatal(err)
 	}
+	l.cs = cs
 	ctx := context.Background()
-	for i, version := range []string{"1.1.0", "1.0.0"} {
+	if len(versions) == 0 {
+		versions = []string{"1.1.0", "1.0.0"}
+	}
+	for i, version := range versions {
 		ns := k.Environments[i].Namespace
 		labels := map[string]string{"app.kubernetes.io/name": l.app, "app.kubernetes.io/part-of": partOf}
 		one := int32(1)
@@ -77,6 +84,22 @@ func newReleaseLab(t *testing.T) *releaseLab {
 		})
 	}
 	return l
+}
+
+// image is the image of the app's container in env's namespace.
+func (l *releaseLab) image(t *testing.T, env string) string {
+	t.Helper()
+	for _, e := range l.lab.Kubernetes.Environments {
+		if e.Name == env {
+			d, err := l.cs.AppsV1().Deployments(e.Namespace).Get(context.Background(), l.app, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d.Spec.Template.Spec.Containers[0].Image
+		}
+	}
+	t.Fatalf("the lab has no environment %s", env)
+	return ""
 }
 
 // config writes a config for role and points VIGIL_CONFIG at it.
@@ -150,7 +173,7 @@ func TestReleaseVerbsOnTheLab(t *testing.T) {
 		!strings.Contains(out, "rollout of "+l.app+" in test complete") {
 		t.Fatalf("promote: exit %d:\n%s", code, out)
 	}
-	code, out, _ = cli(t, "rollback", l.app, "--env", "test", "--to-revision", "1", "--wait")
+	code, out, _ = cli(t, "rollback", l.app, "--env", "test", "--to-revision", "1", "--wait", "--yes")
 	if code != 0 || !strings.Contains(out, "back to revision 1") || !strings.Contains(out, "complete") {
 		t.Fatalf("rollback: exit %d:\n%s", code, out)
 	}
@@ -197,5 +220,74 @@ func TestReleaseVerbUsage(t *testing.T) {
 		if code != release.ExitUsage || !strings.Contains(errOut, c.want) {
 			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", c.args, code, errOut, c.want)
 		}
+	}
+}
+
+// TestProtectedOnTheLab promotes into the lab's protected prod and rolls
+// back there, as a person would: with no terminal and no --yes, refused
+// (exit 3, prod untouched, said how to proceed); on a terminal, a wrong
+// name refused and prod typed promotes; --yes acts without asking. Every
+// refusal is journaled as refused.
+func TestProtectedOnTheLab(t *testing.T) {
+	l := newReleaseLab(t, "1.1.0", "1.0.0", "1.1.0", "1.0.0")
+	l.config(t, "operator")
+	const before, after = "registry.lab.local/test/cli:1.0.0", "registry.lab.local/test/cli:1.1.0"
+	if got := l.image(t, "prod"); got != before {
+		t.Fatalf("prod runs %s before the test", got)
+	}
+
+	code, out, _ := cli(t, "promote", l.app, "--to", "prod")
+	if code != release.ExitRefused || !strings.Contains(out, "container app:  "+before+" -> "+after) || strings.Contains(out, "promoted") ||
+		!strings.Contains(out, "vigil promote: promote to a protected environment prod/"+l.app+": not confirmed, there is no terminal to ask on: nothing was done; type prod when asked on a terminal, or pass --yes") {
+		t.Fatalf("promote to prod with no terminal: exit %d:\n%s", code, out)
+	}
+	if got := l.image(t, "prod"); got != before {
+		t.Fatalf("a refused promotion changed prod to %s", got)
+	}
+
+	prompt := "Promote " + l.app + " from preprod to prod? Type prod to confirm: "
+	promote := func(tty io.ReadWriter) int {
+		return run([]string{"promote", l.app, "--to", "prod", "--wait"}, tty, tty, tty)
+	}
+	code, shown := onTerminal(t, prompt, "prd", promote)
+	if code != release.ExitRefused || !strings.Contains(shown, "not confirmed: nothing was done") || strings.Contains(shown, "promoted") {
+		t.Fatalf("promote to prod answered prd: exit %d; the terminal shows:\n%s", code, shown)
+	}
+	if got := l.image(t, "prod"); got != before {
+		t.Fatalf("a promotion answered with a wrong name changed prod to %s", got)
+	}
+	code, shown = onTerminal(t, prompt, "prod", promote)
+	if code != 0 || !strings.Contains(shown, "promoted "+l.app+" to prod") || !strings.Contains(shown, "rollout of "+l.app+" in prod complete") {
+		t.Fatalf("promote to prod answered prod: exit %d; the terminal shows:\n%s", code, shown)
+	}
+	if got := l.image(t, "prod"); got != after {
+		t.Fatalf("prod runs %s after a confirmed promotion", got)
+	}
+
+	code, out, _ = cli(t, "rollback", l.app, "--env", "prod")
+	if code != release.ExitRefused || strings.Contains(out, "rolled") ||
+		!strings.Contains(out, "vigil rollback: roll back prod/"+l.app+": not confirmed, there is no terminal to ask on: nothing was done; type prod when asked on a terminal, or pass --yes") {
+		t.Fatalf("rollback in prod with no terminal: exit %d:\n%s", code, out)
+	}
+	if got := l.image(t, "prod"); got != after {
+		t.Fatalf("a refused rollback changed prod to %s", got)
+	}
+	code, out, _ = cli(t, "rollback", l.app, "--env", "prod", "--yes", "--wait")
+	if code != 0 || !strings.Contains(out, "rolled "+l.app+" in prod back to revision") {
+		t.Fatalf("rollback in prod --yes: exit %d:\n%s", code, out)
+	}
+	if got := l.image(t, "prod"); got != before {
+		t.Fatalf("prod runs %s after rollback --yes", got)
+	}
+
+	var results []string
+	for _, e := range l.journal(t) {
+		results = append(results, e.Action+" "+e.Target+" "+string(e.Result))
+	}
+	p := "promote to a protected environment prod/" + l.app
+	r := "roll back prod/" + l.app
+	want := []string{p + " refused", p + " refused", p + " ok", r + " refused", r + " ok"}
+	if !slices.Equal(results, want) {
+		t.Fatalf("journal %q, want %q", results, want)
 	}
 }

@@ -22,9 +22,10 @@ const cliSyncTimeout = 30 * time.Second
 // releaseCLI is what the release verbs open: the started service, the
 // local actor, and a close func.
 type releaseCLI struct {
-	svc   *release.Service
-	actor access.Actor
-	close func()
+	svc     *release.Service
+	actor   access.Actor
+	journal recorder // nil without a journal
+	close   func()
 }
 
 // openReleaseCLI starts the release service for one verb. With journal
@@ -76,7 +77,11 @@ func openReleaseCLI(ctx context.Context, g *globals, journal bool, check func(*c
 		closeJournal()
 		return nil, fmt.Errorf("cannot read the environments: %w; check that the API servers of kubernetes.kubeconfig are reachable", err)
 	}
-	return &releaseCLI{svc: svc, actor: actor, close: func() { cancel(); closeJournal() }}, nil
+	r := &releaseCLI{svc: svc, actor: actor, close: func() { cancel(); closeJournal() }}
+	if w.journal != nil {
+		r.journal = w.journal
+	}
+	return r, nil
 }
 
 // appName is what Kubernetes accepts as a Deployment or StatefulSet name

@@ -15,15 +15,17 @@ import (
 // key a host presents now, after vigil refused a run on it because its key
 // changed. Admins only, journaled.
 func newTrustKeyCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var yes *bool
+	cmd := &cobra.Command{
 		Use:   "trust-key NAME",
 		Short: "Accept the SSH host key a host presents now in place of the recorded one (admins)",
 		Long: "vigil keeps the SSH host keys of its hosts in known_hosts beside the audit journal: recorded\n" +
 			"when vigil creates a host, or on first contact. A run on a host whose key changed is refused.\n" +
 			"If the host was rebuilt, an admin accepts its new key with this command; it is journaled with\n" +
-			"the old and new fingerprints.\n\n" +
-			"Exit codes: 0 accepted, 1 failed, 2 bad arguments, 3 refused (role or --read-only).",
-		Example: "  vigil inventory trust-key web-01",
+			"the old and new fingerprints. vigil asks to confirm on a terminal; elsewhere pass --yes.\n\n" +
+			"Exit codes: 0 accepted, 1 failed, 2 bad arguments, 3 refused (role, --read-only, or not\n" +
+			"confirmed: a wrong answer, or no terminal and no --yes).",
+		Example: "  vigil inventory trust-key web-01\n  vigil inventory trust-key web-01 --yes",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := g.loadConfig()
@@ -48,11 +50,21 @@ func newTrustKeyCmd(g *globals) *cobra.Command {
 			}
 			inv := inventory.New(cloud, journal, inventory.Options{Guard: access.Guard{ReadOnly: g.readOnly}, HostKeys: hostKeys(cfg)})
 			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
-			defer cancel()
-			if err := inv.Refresh(ctx); err != nil {
+			err = inv.Refresh(ctx)
+			cancel()
+			if err != nil {
 				return err
 			}
-			k, err := inv.TrustKey(ctx, actor, args[0])
+			// The minute of TrustKey starts once the person has answered.
+			if c, ok := inv.TrustKeyConfirmation(args[0]); ok {
+				err = newConfirmer(cmd, g, actor, journal, *yes).confirm(c)
+			}
+			var k inventory.HostKey
+			if err == nil {
+				ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+				defer cancel()
+				k, err = inv.TrustKey(ctx, actor, args[0])
+			}
 			if access.IsRefusal(err) {
 				return &exitCodeError{code: 3, msg: err.Error()}
 			}
@@ -67,4 +79,6 @@ func newTrustKeyCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	yes = yesFlag(cmd)
+	return cmd
 }

@@ -182,6 +182,14 @@ func notFound(snap *Snapshot, fp string) error {
 	return fmt.Errorf("no active alert has fingerprint %s (Alertmanager answered): list them with `vigil alerts`", fp)
 }
 
+// UnackConfirmation is what expiring silence id asks first.
+func UnackConfirmation(id string) access.Confirmation {
+	return access.Confirmation{Action: UnackAction, Entry: unackEntry, Target: "silence/" + id, Title: "Expire silence " + id + "?"}
+}
+
+// unackEntry names an expired silence in the journal.
+const unackEntry = "alert.unack"
+
 // Unacknowledge expires the silence with this id. The attempt is
 // journaled, refusals included.
 func (s *Service) Unacknowledge(ctx context.Context, actor access.Actor, silenceID string) error {
@@ -189,7 +197,7 @@ func (s *Service) Unacknowledge(ctx context.Context, actor access.Actor, silence
 		defer presence.Begin(ctx, s.unackWhat(silenceID))()
 	}
 	err := s.unacknowledge(ctx, actor, silenceID)
-	if jerr := s.record(ctx, actor, "alert.unack", "silence/"+silenceID, map[string]string{"silence": silenceID}, err); jerr != nil && err == nil {
+	if jerr := s.record(ctx, actor, unackEntry, "silence/"+silenceID, map[string]string{"silence": silenceID}, err); jerr != nil && err == nil {
 		return fmt.Errorf("silence %s expired, but the journal failed: %w", silenceID, jerr)
 	}
 	return err

@@ -58,6 +58,19 @@ func (e *HostKeyChangedError) Error() string {
 		"If the host was rebuilt, an admin accepts the new key with `vigil inventory trust-key %s`", who, e.Recorded, e.Presents, name)
 }
 
+// TrustKeyConfirmation is what trusting name's new key asks first: it
+// names the host and its address. It is false when the inventory has no
+// such host with a public address, which TrustKey refuses with its reason.
+func (s *Service) TrustKeyConfirmation(name string) (access.Confirmation, bool) {
+	for _, h := range s.State().Hosts {
+		if h.Name == name && h.PublicIPv4 != "" {
+			return access.Confirmation{Action: ActTrustKey, Target: target(h),
+				Title: "Trust the SSH host key " + h.Name + " (" + h.PublicIPv4 + ") presents now, in place of the recorded one?"}, true
+		}
+	}
+	return access.Confirmation{}, false
+}
+
 // TrustKey records the key host presents now in place of the recorded one,
 // journaled with both fingerprints. Admins only.
 func (s *Service) TrustKey(ctx context.Context, actor access.Actor, name string) (HostKey, error) {

@@ -72,9 +72,15 @@ func (s *Service) WriteStatus(w io.Writer, asJSON bool) error {
 	return tw.Flush()
 }
 
+// Confirm asks a person to confirm a dangerous action once its plan is
+// printed. It returns nil to go on, or the refusal (an access.Refusal)
+// when the confirmation is not given; it asks only when c.Needed().
+type Confirm func(c access.Confirmation) error
+
 // PromoteCLI runs `vigil promote APP --to ENV [--from ENV] [--wait]`,
 // printing the plan and the outcome to out, and returns the exit code.
-func (s *Service) PromoteCLI(ctx context.Context, actor access.Actor, out io.Writer, app, from, to string, wait bool) int {
+// Between the plan and the promotion, confirm (nil: none) may refuse it.
+func (s *Service) PromoteCLI(ctx context.Context, actor access.Actor, out io.Writer, confirm Confirm, app, from, to string, wait bool) int {
 	plan, err := s.PlanPromote(actor, app, from, to)
 	if err != nil {
 		fmt.Fprintln(out, "vigil promote:", err)
@@ -99,6 +105,13 @@ func (s *Service) PromoteCLI(ctx context.Context, actor access.Actor, out io.Wri
 		fmt.Fprintf(out, "%s in %s already runs these images: nothing to promote\n", app, plan.To.Name)
 		return ExitOK
 	}
+	// A freeze seen in the cache is not asked about: Promote refuses it.
+	if confirm != nil && plan.Frozen == nil {
+		if err := confirm(plan.Confirmation()); err != nil {
+			fmt.Fprintln(out, "vigil promote:", err)
+			return ExitCode(err)
+		}
+	}
 	if err := s.Promote(ctx, actor, plan); err != nil {
 		fmt.Fprintln(out, "vigil promote:", err)
 		return ExitCode(err)
@@ -122,7 +135,28 @@ func (s *Service) PromoteCLI(ctx context.Context, actor access.Actor, out io.Wri
 }
 
 // RollbackCLI runs `vigil rollback APP --env ENV [--to-revision N] [--wait]`.
-func (s *Service) RollbackCLI(ctx context.Context, actor access.Actor, out io.Writer, app, env string, revision int64, wait bool) int {
+// Before the rollback, confirm (nil: none) may refuse it; an app or an
+// environment that does not exist is not asked about, Rollback says so.
+//
+// It first prints what the rollback restores, from the cached history:
+// the revision (the previous one resolved to its number, kubectl's rule:
+// the second newest) and its images against the current ones. That
+// revision is the one confirmed and the one restored.
+func (s *Service) RollbackCLI(ctx context.Context, actor access.Actor, out io.Writer, confirm Confirm, app, env string, revision int64, wait bool) int {
+	if e, ref, w, err := s.ref(app, env); err == nil {
+		if history, err := s.cluster.History(ref); err == nil {
+			if rev, ok := rollbackTo(history, revision); ok {
+				revision = rev.Number
+				writeRollback(out, app, env, w.Containers, rev)
+			}
+		}
+		if confirm != nil {
+			if err := confirm(RollbackConfirmation(app, env, e.Protected, revision)); err != nil {
+				fmt.Fprintln(out, "vigil rollback:", err)
+				return ExitCode(err)
+			}
+		}
+	}
 	rev, err := s.Rollback(ctx, actor, app, env, revision)
 	if err != nil {
 		fmt.Fprintln(out, "vigil rollback:", err)
@@ -138,4 +172,50 @@ func (s *Service) RollbackCLI(ctx context.Context, actor access.Actor, out io.Wr
 	}
 	fmt.Fprintf(out, "rollout of %s in %s complete\n", app, env)
 	return ExitOK
+}
+
+// rollbackTo is the revision of history that rolling back to revision
+// restores: that number, or for 0 the second newest, as kubectl's undo
+// picks it. It is false when history has no such revision.
+func rollbackTo(history []Revision, revision int64) (Revision, bool) {
+	var newest, previous *Revision
+	for i := range history {
+		r := &history[i]
+		switch {
+		case revision > 0:
+			if r.Number == revision {
+				return *r, true
+			}
+		case newest == nil || r.Number > newest.Number:
+			newest, previous = r, newest
+		case previous == nil || r.Number > previous.Number:
+			previous = r
+		}
+	}
+	if revision == 0 && previous != nil {
+		return *previous, true
+	}
+	return Revision{}, false
+}
+
+// writeRollback prints what restoring rev of app in env changes, one line
+// per container, as PromoteCLI prints a promotion.
+func writeRollback(out io.Writer, app, env string, current []Container, rev Revision) {
+	fmt.Fprintf(out, "roll %s in %s back to revision %d:\n", app, env, rev.Number)
+	for _, c := range rev.Containers {
+		kind := "container"
+		if c.Init {
+			kind = "init container"
+		}
+		mark := "unchanged"
+		for _, cur := range current {
+			if cur.Name == c.Name && cur.Init == c.Init && cur.Image != c.Image {
+				mark = cur.Image + " -> " + c.Image
+			}
+		}
+		fmt.Fprintf(out, "  %s %s:  %s\n", kind, c.Name, mark)
+	}
+	if rev.ChangeCause != "" {
+		fmt.Fprintf(out, "  revision %d was: %s\n", rev.Number, rev.ChangeCause)
+	}
 }

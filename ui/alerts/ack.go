@@ -236,7 +236,7 @@ func (m *Model) confirmExpire(id, body string) tea.Cmd {
 		err := svc.Unacknowledge(ctx, actor, id)
 		return actionDoneMsg{what: "expired silence " + id, err: err}
 	}
-	c := common.ConfirmMsg{Title: "Expire silence " + id + "?", Body: body, OnYes: run}
+	c := common.ConfirmMsg{Title: incident.UnackConfirmation(id).Title, Body: body, OnYes: run}
 	return func() tea.Msg { return c }
 }
 

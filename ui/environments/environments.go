@@ -403,10 +403,8 @@ func (m *Model) PromoteCmd(app, from, to string) tea.Cmd {
 	if !m.ctx.MayAct() {
 		return run
 	}
-	req := common.ConfirmMsg{Title: fmt.Sprintf("Promote %s from %s to %s?", app, plan.From.Name, plan.To.Name), Body: Preview(plan), OnYes: run}
-	if plan.To.Protected {
-		req.TypeName = plan.To.Name
-	}
+	c := plan.Confirmation()
+	req := common.ConfirmMsg{Title: c.Title, Body: Preview(plan), TypeName: c.TypeName, OnYes: run}
 	return func() tea.Msg { return req }
 }
 

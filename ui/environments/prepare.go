@@ -65,10 +65,8 @@ func (m *Model) prepareCmd(msg PreparePlannedMsg) tea.Cmd {
 	if len(plan.Creates()) == 0 {
 		return common.ToastCmd(common.Info, strings.Join(plan.Warnings, "; "))
 	}
-	req := common.ConfirmMsg{Title: fmt.Sprintf("Prepare %s from %s?", plan.Env.Name, plan.From.Name), Body: PreparePreview(plan), OnYes: run}
-	if plan.Env.Protected {
-		req.TypeName = plan.Env.Name
-	}
+	c := plan.Confirmation()
+	req := common.ConfirmMsg{Title: c.Title, Body: PreparePreview(plan), TypeName: c.TypeName, OnYes: run}
 	return func() tea.Msg { return req }
 }
 

@@ -234,10 +234,7 @@ func (m *Model) act(what string, do func(ctx context.Context, actor access.Actor
 
 // RollbackCmd asks to confirm rolling app in env back to rev, then does.
 func (m *Model) RollbackCmd(app, env string, rev release.Revision) tea.Cmd {
-	what := fmt.Sprintf("roll %s in %s back to revision %d", app, env, rev.Number)
-	if rev.Number == 0 {
-		what = fmt.Sprintf("roll %s in %s back to the previous revision", app, env)
-	}
+	what := release.RollbackWhat(app, env, rev.Number)
 	run := m.act(what, func(ctx context.Context, actor access.Actor) error {
 		_, err := m.svc.Rollback(ctx, actor, app, env, rev.Number)
 		return err
@@ -246,11 +243,8 @@ func (m *Model) RollbackCmd(app, env string, rev release.Revision) tea.Cmd {
 	if len(rev.Containers) > 0 {
 		body = "Restores " + images(rev.Containers) + ". " + body
 	}
-	typeName := ""
-	if m.protected(env) {
-		typeName = env
-	}
-	return m.confirm(capital(what)+"?", body, typeName, run)
+	c := release.RollbackConfirmation(app, env, m.protected(env), rev.Number)
+	return m.confirm(c.Title, body, c.TypeName, run)
 }
 
 // PauseCmd asks to confirm pausing app's rollout in env.
