@@ -737,16 +737,16 @@ func (m *Model) severityStyle(s incident.Severity) (string, lipgloss.Style) {
 func stateText(a *incident.Alert, now time.Time) string {
 	switch {
 	case a.State == incident.Acknowledged && a.Ack != nil:
-		return "ack " + a.Ack.Owner + " " + Age(a.Ack.Remaining(now))
+		return "ack " + a.Ack.Owner + " " + components.Age(a.Ack.Remaining(now))
 	case a.StateSince.IsZero():
 		return string(a.State)
 	}
 	// How long in this state, beside the age since the first pending.
-	return string(a.State) + " " + Age(a.InState(now))
+	return string(a.State) + " " + components.Age(a.InState(now))
 }
 
 func (m *Model) row(a *incident.Alert, now time.Time) row {
-	dyn := stateText(a, now) + "\x00" + Age(a.Age(now))
+	dyn := stateText(a, now) + "\x00" + components.Age(a.Age(now))
 	hi := m.isNew(a, now)
 	if r, ok := m.rows[a]; ok && r.dyn == dyn && r.hi == hi {
 		return r
@@ -758,7 +758,7 @@ func (m *Model) row(a *incident.Alert, now time.Time) row {
 	}
 	mark, sev := m.severityStyle(a.Severity)
 	state := stateText(a, now)
-	body := cell(a.Name, c.name) + " " + cell(on, c.on) + " " + cell(state, c.state) + " " + cellRight(Age(a.Age(now)), c.age)
+	body := cell(a.Name, c.name) + " " + cell(on, c.on) + " " + cell(state, c.state) + " " + cellRight(components.Age(a.Age(now)), c.age)
 	if c.summary > 0 {
 		body += "  " + cell(oneLine(a.Annotations["summary"]), c.summary)
 	}
@@ -774,19 +774,6 @@ func (m *Model) row(a *incident.Alert, now time.Time) row {
 	r.styled = ansi.Truncate(sev.Render(mark)+" "+bodyStyle.Render(body), m.width, "")
 	m.rows[a] = r
 	return r
-}
-
-// Age is a short duration: 45s, 12m, 3h, 2d.
-func Age(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return strconv.Itoa(max(int(d.Seconds()), 0)) + "s"
-	case d < time.Hour:
-		return strconv.Itoa(int(d.Minutes())) + "m"
-	case d < 48*time.Hour:
-		return strconv.Itoa(int(d.Hours())) + "h"
-	}
-	return strconv.Itoa(int(d.Hours()/24)) + "d"
 }
 
 // cell fits outside text to w cells.

@@ -15,6 +15,7 @@ import (
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/incident"
 	"github.com/vigilops/vigil/ui/alerts/chart"
+	"github.com/vigilops/vigil/ui/components"
 )
 
 // ChangesWindow is how far back "recent changes" look.
@@ -182,7 +183,7 @@ func (m *Model) rebuildDetail() {
 	}
 
 	mark, sev := m.severityStyle(a.Severity)
-	head := sev.Render(mark+" "+printable(orDash(string(a.Severity)))) + "  " + st.Title.Render(printable(a.Name)) + "  " + string(a.State) + " " + Age(a.Age(now))
+	head := sev.Render(mark+" "+printable(orDash(string(a.Severity)))) + "  " + st.Title.Render(printable(a.Name)) + "  " + string(a.State) + " " + components.Age(a.Age(now))
 	lines = append(lines, head)
 	lines = append(lines, m.banner...)
 	field("summary", oneLine(a.Annotations["summary"]))
@@ -191,7 +192,7 @@ func (m *Model) rebuildDetail() {
 	field("workload", a.Workload)
 	field("host", a.Host)
 	if a.Ack != nil {
-		field(string(a.State), fmt.Sprintf("by %s, %s left (silence %s): %s", a.Ack.Owner, Age(a.Ack.Remaining(now)), a.Ack.SilenceID, a.Ack.Comment))
+		field(string(a.State), fmt.Sprintf("by %s, %s left (silence %s): %s", a.Ack.Owner, components.Age(a.Ack.Remaining(now)), a.Ack.SilenceID, a.Ack.Comment))
 	}
 	if a.Rule != nil {
 		field("expression", a.Rule.Expr)

@@ -77,7 +77,7 @@ func (l *silenceList) view(m *Model) string {
 		s := l.items[i]
 		ends := "-"
 		if s.State != "expired" {
-			ends = Age(s.EndsAt.Sub(now))
+			ends = components.Age(s.EndsAt.Sub(now))
 		}
 		text := ansi.Truncate(cell(s.State, 8)+" "+cellRight(ends, 5)+" "+cell(s.CreatedBy, 12)+" "+cell(s.ID, 10)+" "+cell(oneLine(s.Comment), cw)+" "+matchers(s), m.width, "…")
 		b.WriteByte('\n')

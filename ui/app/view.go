@@ -3,7 +3,6 @@ package app
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -133,7 +132,7 @@ func (m *Model) healthView() string {
 	var b strings.Builder
 	if n := len(m.inFlight); n > 0 {
 		f := m.inFlight[n-1]
-		what := "⟳ " + f.what + " " + age(m.ctx.Now().Sub(f.since))
+		what := "⟳ " + f.what + " " + components.Age(m.ctx.Now().Sub(f.since))
 		if n > 1 {
 			what += fmt.Sprintf(" (+%d)", n-1)
 		}
@@ -153,24 +152,11 @@ func (m *Model) healthView() string {
 		}
 		b.WriteString(shortNames[name] + " " + style.Render(mark))
 		if h.State != common.Healthy && !h.Since.IsZero() {
-			b.WriteString(" " + age(m.ctx.Now().Sub(h.Since)))
+			b.WriteString(" " + components.Age(m.ctx.Now().Sub(h.Since)))
 		}
 		b.WriteString("  ")
 	}
 	return b.String()
-}
-
-// age is a short duration: 45s, 12m, 3h, 2d.
-func age(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", max(int(d.Seconds()), 0))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh", int(d.Hours()))
-	}
-	return fmt.Sprintf("%dd", int(d.Hours()/24))
 }
 
 // View draws the screen. It only assembles what Update prepared.

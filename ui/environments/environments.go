@@ -251,25 +251,12 @@ func ConnText(c release.Conn, now time.Time) string {
 	}
 	s := name + " disconnected"
 	if !c.LastData.IsZero() {
-		s += ", last data " + Age(now.Sub(c.LastData)) + " ago"
+		s += ", last data " + components.Age(now.Sub(c.LastData)) + " ago"
 	}
 	if c.Err != "" {
 		s += ": " + c.Err
 	}
 	return s
-}
-
-// Age formats d compactly: 45s, 12m, 3h, 5d.
-func Age(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", max(int(d.Seconds()), 0))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh", int(d.Hours()))
-	}
-	return fmt.Sprintf("%dd", int(d.Hours()/24))
 }
 
 // SetFilter keeps the apps whose name, or a version in some environment,

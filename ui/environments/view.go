@@ -232,7 +232,7 @@ func (m *Model) notices() []string {
 	}
 	for _, e := range m.matrix.Envs {
 		if f := e.Freeze; f.Active(now) {
-			out = append(out, st.StatusWarn.Render(fmt.Sprintf("❄ %s frozen by %s for %s more: %s", e.Name, f.By, Age(f.Until.Sub(now)), f.Reason)))
+			out = append(out, st.StatusWarn.Render(fmt.Sprintf("❄ %s frozen by %s for %s more: %s", e.Name, f.By, components.Age(f.Until.Sub(now)), f.Reason)))
 		}
 	}
 	for i, e := range m.matrix.Envs {

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
@@ -354,7 +353,7 @@ func (m *Model) View() string {
 	if m.state.Err != nil {
 		age := "never loaded"
 		if !m.state.Fetched.IsZero() {
-			age = "data from " + since(m.ctx.Now().Sub(m.state.Fetched)) + " ago"
+			age = "data from " + components.Age(m.ctx.Now().Sub(m.state.Fetched)) + " ago"
 		}
 		lines = append(lines, st.StatusCrit.Render(ansi.Truncate("DigitalOcean unreachable · "+age+" · retrying: "+m.state.Err.Error(), m.width, "…")))
 	}
@@ -383,17 +382,4 @@ func (m *Model) View() string {
 		lines = lines[:m.height]
 	}
 	return strings.Join(lines, "\n")
-}
-
-// since is a short age: 45s, 12m, 5h, 3d.
-func since(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(max(d, 0).Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh", int(d.Hours()))
-	}
-	return fmt.Sprintf("%dd", int(d.Hours()/24))
 }

@@ -49,7 +49,7 @@ func (m *Model) newTable() *components.Table[host] {
 				if x.h.Created.IsZero() {
 					return ""
 				}
-				return since(x.h.Age(m.ctx.Now()))
+				return components.Age(x.h.Age(m.ctx.Now()))
 			}},
 			text("COST", 10, 3, func(r *inventory.Row) string { return r.Cost }),
 			flex(text("VOLUMES", 10, 0, func(r *inventory.Row) string { return r.Volumes })),
@@ -90,7 +90,7 @@ func (m *Model) detailLines() []string {
 	label := func(s string) string { return st.TableHeader.Render(fmt.Sprintf("%-13s", s)) }
 	created := ""
 	if !h.Created.IsZero() {
-		created = h.Created.In(m.ctx.Now().Location()).Format("2006-01-02 15:04") + " (" + since(h.Age(m.ctx.Now())) + " ago)"
+		created = h.Created.In(m.ctx.Now().Location()).Format("2006-01-02 15:04") + " (" + components.Age(h.Age(m.ctx.Now())) + " ago)"
 	}
 	lines := []string{
 		label("name") + h.Name + fmt.Sprintf("  (id %d)", h.ID),

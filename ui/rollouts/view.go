@@ -95,7 +95,7 @@ func (m *Model) row(e entry, cursor bool) string {
 	}
 	age := ""
 	if !w.ChangedAt.IsZero() {
-		age = environments.Age(m.ctx.Now().Sub(w.ChangedAt))
+		age = components.Age(m.ctx.Now().Sub(w.ChangedAt))
 	}
 	head := components.Cell(e.env, c.env) + " " + components.Cell(e.app, c.app) + " " + components.Cell(e.cell.Version, c.version) + " "
 	bar := Bar(w.Updated, w.Desired, c.bar)
@@ -161,14 +161,14 @@ func (m *Model) detailLines() []string {
 	head := fmt.Sprintf("%s · %s · revision %d · %s · ", title, w.Kind, w.Revision, w.Version())
 	lines := []string{head + hs.Render(environments.Mark(health)+" "+string(health))}
 	if w.PromotedBy != "" {
-		lines = append(lines, st.Muted.Render(fmt.Sprintf("promoted by %s from %s %s ago", w.PromotedBy, w.PromotedFrom, environments.Age(now.Sub(w.PromotedAt)))))
+		lines = append(lines, st.Muted.Render(fmt.Sprintf("promoted by %s from %s %s ago", w.PromotedBy, w.PromotedFrom, components.Age(now.Sub(w.PromotedAt)))))
 	}
 	if w.ChangeCause != "" {
 		lines = append(lines, st.Muted.Render("change-cause: "+w.ChangeCause))
 	}
 	for _, es := range m.envStates(m.env) {
 		if es.Freeze.Active(now) {
-			lines = append(lines, st.StatusWarn.Render(fmt.Sprintf("❄ %s is frozen by %s for %s more: %s", es.Name, es.Freeze.By, environments.Age(es.Freeze.Until.Sub(now)), es.Freeze.Reason)))
+			lines = append(lines, st.StatusWarn.Render(fmt.Sprintf("❄ %s is frozen by %s for %s more: %s", es.Name, es.Freeze.By, components.Age(es.Freeze.Until.Sub(now)), es.Freeze.Reason)))
 		}
 		if !es.Conn.Connected {
 			lines = append(lines, st.StatusCrit.Render("⚠ "+environments.ConnText(es.Conn, now)+" · this is the last data, retrying"))
@@ -197,7 +197,7 @@ func (m *Model) detailLines() []string {
 	}
 	lines = append(lines, m.section("REPLICASETS"))
 	rs := func(label string, r release.ReplicaSet) string {
-		return fmt.Sprintf("%-4s %s  rev %d  %s  ready %d/%d  %s", label, r.Name, r.Revision, images(r.Containers), r.Ready, r.Desired, environments.Age(now.Sub(r.Created)))
+		return fmt.Sprintf("%-4s %s  rev %d  %s  ready %d/%d  %s", label, r.Name, r.Revision, images(r.Containers), r.Ready, r.Desired, components.Age(now.Sub(r.Created)))
 	}
 	if d.New != nil {
 		lines = append(lines, rs("new", *d.New))
@@ -214,7 +214,7 @@ func (m *Model) detailLines() []string {
 		if c.Status != "True" {
 			s = st.StatusWarn
 		}
-		lines = append(lines, fmt.Sprintf("%-12s %s %s %s ago: %s", c.Type, s.Render(components.Cell(c.Status, 7)), c.Reason, environments.Age(now.Sub(c.Updated)), c.Message))
+		lines = append(lines, fmt.Sprintf("%-12s %s %s %s ago: %s", c.Type, s.Render(components.Cell(c.Status, 7)), c.Reason, components.Age(now.Sub(c.Updated)), c.Message))
 	}
 	if len(d.Pods) > 0 {
 		lines = append(lines, m.section("PODS"))
@@ -223,7 +223,7 @@ func (m *Model) detailLines() []string {
 			if p.Ready {
 				ready = st.StatusOK.Render("ready")
 			}
-			line := fmt.Sprintf("%s  %s  %s  %d restarts  %s", p.Name, p.Phase, ready, p.Restarts, environments.Age(now.Sub(p.Created)))
+			line := fmt.Sprintf("%s  %s  %s  %d restarts  %s", p.Name, p.Phase, ready, p.Restarts, components.Age(now.Sub(p.Created)))
 			if p.Reason != "" {
 				line += "  " + st.StatusCrit.Render(p.Reason)
 			}
@@ -240,7 +240,7 @@ func (m *Model) detailLines() []string {
 		if e.Type == "Warning" {
 			s = st.StatusWarn
 		}
-		lines = append(lines, s.Render(fmt.Sprintf("%4s %-8s %s %s: %s", environments.Age(now.Sub(e.Last)), e.Type, e.Reason, e.Object, e.Message)))
+		lines = append(lines, s.Render(fmt.Sprintf("%4s %-8s %s %s: %s", components.Age(now.Sub(e.Last)), e.Type, e.Reason, e.Object, e.Message)))
 	}
 	if len(events) == 0 {
 		lines = append(lines, st.Muted.Render("none recent"))
@@ -263,7 +263,7 @@ func (m *Model) revisionLine(r release.Revision) string {
 	if r.Current {
 		mark = "●"
 	}
-	s := fmt.Sprintf("%s %4d  %s  %s", mark, r.Number, images(r.Containers), environments.Age(m.ctx.Now().Sub(r.Created)))
+	s := fmt.Sprintf("%s %4d  %s  %s", mark, r.Number, images(r.Containers), components.Age(m.ctx.Now().Sub(r.Created)))
 	if r.ChangeCause != "" {
 		s += "  " + r.ChangeCause
 	}
