@@ -153,7 +153,7 @@ func (m *Model) actionKey(k tea.KeyPressMsg) tea.Cmd {
 // ask opens a prompt in the pane.
 func (m *Model) ask(label, hint, value string, submit func(string) tea.Cmd) tea.Cmd {
 	var cmd tea.Cmd
-	m.prompt, cmd = NewPrompt(label, hint, value, false, m.ctx.Styles, submit)
+	m.prompt, cmd = components.NewPrompt(label, hint, value, false, m.ctx.Styles, submit)
 	m.resize()
 	return cmd
 }

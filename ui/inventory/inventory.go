@@ -49,7 +49,7 @@ type Model struct {
 	detail    bool
 	jumped    bool // the detail was opened by a GotoMsg: esc goes back
 	detailOff int
-	prompt    *Prompt
+	prompt    *components.Prompt
 	create    *creation // the last creation, running or finished
 	watching  bool      // the creation view is open
 	busy      map[string]string

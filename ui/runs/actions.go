@@ -13,7 +13,6 @@ import (
 	"github.com/vigilops/vigil/ops/playbook"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
-	uinv "github.com/vigilops/vigil/ui/inventory"
 )
 
 // startTimeout bounds starting a run (it goes on after); eventsTimeout a
@@ -70,7 +69,7 @@ func (m *Model) onPlaybooks(msg playbooksMsg) tea.Cmd {
 	hint := "TARGET: all (default), tag:NAME, group:NAME or hosts:A,B · check: --check --diff instead of applying · KEY=VALUE: extra vars · playbooks: " +
 		strings.Join(msg.names, ", ")
 	var cmd tea.Cmd
-	m.prompt, cmd = uinv.NewPrompt("Run: PLAYBOOK [TARGET] [check] [KEY=VALUE…]", hint, value, false, m.ctx.Styles, func(s string) tea.Cmd {
+	m.prompt, cmd = components.NewPrompt("Run: PLAYBOOK [TARGET] [check] [KEY=VALUE…]", hint, value, false, m.ctx.Styles, func(s string) tea.Cmd {
 		req, err := ParseRequest(strings.Fields(s))
 		if err != nil {
 			return common.ToastCmd(common.Error, err.Error())
@@ -237,7 +236,7 @@ func (m *Model) CancelRun(id string) tea.Cmd {
 // askPassword opens a masked prompt whose text replaces *dst.
 func (m *Model) askPassword(label string, dst *[]byte) tea.Cmd {
 	var cmd tea.Cmd
-	m.prompt, cmd = uinv.NewPrompt(label, "kept in this session's memory only; never written to disk, logs or the journal", "", true, m.ctx.Styles,
+	m.prompt, cmd = components.NewPrompt(label, "kept in this session's memory only; never written to disk, logs or the journal", "", true, m.ctx.Styles,
 		func(s string) tea.Cmd {
 			clear(*dst)
 			*dst = nil

@@ -18,7 +18,6 @@ import (
 	"github.com/vigilops/vigil/ops/playbook"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
-	uinv "github.com/vigilops/vigil/ui/inventory"
 	"github.com/vigilops/vigil/ui/styles"
 )
 
@@ -86,7 +85,7 @@ type Model struct {
 	detOff  int
 	loading bool
 
-	prompt *uinv.Prompt
+	prompt *components.Prompt
 	vault  []byte
 	become []byte
 	target string // from the Inventory pane, for the next run

@@ -1,6 +1,8 @@
-package inventory
+package components
 
 import (
+	"strings"
+
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
@@ -61,7 +63,7 @@ func (p *Prompt) Lines(width int, st *styles.Styles) []string {
 	p.input.SetWidth(max(width-3, 1))
 	lines := []string{st.TableHeader.Render(ansi.Truncate(p.Label, width, "…")), ansi.Truncate(p.input.View(), width, "")}
 	if p.Hint != "" {
-		for _, l := range splitLines(lipgloss.Wrap(p.Hint, width, " ")) {
+		for _, l := range strings.Split(lipgloss.Wrap(p.Hint, width, " "), "\n") {
 			lines = append(lines, st.Muted.Render(ansi.Truncate(l, width, "…")))
 		}
 	}
