@@ -27,12 +27,16 @@ func (f *Feed) Subscribed(changes <-chan struct{}, cancel func()) bool {
 }
 
 // WaitCmd waits for the next change and returns next's message, or nil
-// once the feed is closed.
+// once the feed is closed or the service closed its channel (then nothing
+// re-arms it).
 func (f *Feed) WaitCmd(next func() tea.Msg) tea.Cmd {
 	changes, done := f.changes, f.done
 	return func() tea.Msg {
 		select {
-		case <-changes:
+		case _, ok := <-changes:
+			if !ok {
+				return nil
+			}
 			return next()
 		case <-done:
 			return nil

@@ -49,3 +49,15 @@ func TestFeedRefusesASubscriptionAfterClose(t *testing.T) {
 		t.Fatalf("the wait of a closed feed sent %#v", msg)
 	}
 }
+
+// A service that closes its channel (it stopped) ends the wait with no
+// message: nothing re-arms it, so no loop spins on the closed channel.
+func TestFeedEndsWhenTheServiceClosesItsChannel(t *testing.T) {
+	f := NewFeed()
+	changes := make(chan struct{})
+	f.Subscribed(changes, func() {})
+	close(changes)
+	if msg := f.WaitCmd(func() tea.Msg { return changedMsg{} })(); msg != nil {
+		t.Fatalf("a closed channel woke the pane with %#v", msg)
+	}
+}

@@ -26,9 +26,6 @@ const Health = "digitalocean"
 // stateMsg says the inventory service has a new state.
 type stateMsg struct{}
 
-// feedClosedMsg says the service stopped publishing.
-type feedClosedMsg struct{}
-
 // Model is the Inventory pane.
 type Model struct {
 	ctx  *common.Context
@@ -39,8 +36,7 @@ type Model struct {
 	table         *components.Table[host]
 
 	state  *inventory.State
-	feed   <-chan struct{}
-	cancel func()
+	feed   *components.Feed
 	health common.HealthState
 
 	filterText string
@@ -57,7 +53,8 @@ type Model struct {
 
 // New returns the pane over the inventory service.
 func New(ctx *common.Context, svc *inventory.Service, keys KeyMap) *Model {
-	m := &Model{ctx: ctx, svc: svc, keys: keys, state: svc.State(), selected: map[int]bool{}, busy: map[string]string{}}
+	m := &Model{ctx: ctx, svc: svc, keys: keys, state: svc.State(), selected: map[int]bool{}, busy: map[string]string{},
+		feed: components.NewFeed()}
 	m.table = m.newTable()
 	m.table.SetRows(hosts(m.state))
 	return m
@@ -77,37 +74,24 @@ func (m *Model) Capturing() bool { return m.prompt != nil }
 
 // Init subscribes to the inventory's changes and shows its current state.
 func (m *Model) Init() tea.Cmd {
-	m.feed, m.cancel = m.svc.Subscribe()
-	return tea.Batch(func() tea.Msg { return stateMsg{} }, waitCmd(m.feed))
+	m.feed.Subscribed(m.svc.Subscribe())
+	return tea.Batch(func() tea.Msg { return stateMsg{} }, m.wait())
 }
 
 // Close ends the subscription.
 func (m *Model) Close() {
-	if m.cancel != nil {
-		m.cancel()
-	}
+	m.feed.Close()
 }
 
-func waitCmd(feed <-chan struct{}) tea.Cmd {
-	return func() tea.Msg {
-		if _, ok := <-feed; !ok {
-			return feedClosedMsg{}
-		}
-		return stateMsg{}
-	}
-}
+// wait re-arms the subscription: the next change is a stateMsg.
+func (m *Model) wait() tea.Cmd { return m.feed.WaitCmd(func() tea.Msg { return stateMsg{} }) }
 
 // Update handles the service's messages, the results of actions and keys.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case stateMsg:
 		cmd := m.setState(m.svc.State())
-		if m.feed != nil {
-			return tea.Batch(cmd, waitCmd(m.feed))
-		}
-		return cmd
-	case feedClosedMsg:
-		m.feed = nil
+		return tea.Batch(cmd, m.wait())
 	case common.ThemeChangedMsg:
 	case common.GotoMsg:
 		m.show(msg.Target)

@@ -46,11 +46,8 @@ var results = []struct {
 // so that huge outputs stay on disk.
 const MaxEvents = 2000
 
-// changedMsg says runs changed; feedClosedMsg that the service stopped.
-type (
-	changedMsg    struct{}
-	feedClosedMsg struct{}
-)
+// changedMsg says runs changed.
+type changedMsg struct{}
 
 // Model is the Runs pane.
 type Model struct {
@@ -59,8 +56,7 @@ type Model struct {
 	keys KeyMap
 
 	width, height int
-	feed          <-chan struct{}
-	cancel        func()
+	feed          *components.Feed
 
 	runs    []playbook.Run                  // newest first
 	history *components.Table[playbook.Run] // the list of runs
@@ -94,7 +90,7 @@ type Model struct {
 
 // New returns the pane over the playbook service.
 func New(ctx *common.Context, svc *playbook.Service, keys KeyMap) *Model {
-	m := &Model{ctx: ctx, svc: svc, keys: keys, started: wideTime}
+	m := &Model{ctx: ctx, svc: svc, keys: keys, started: wideTime, feed: components.NewFeed()}
 	loc := ctx.Now().Location()
 	m.history = &components.Table[playbook.Run]{
 		Columns: []components.Column[playbook.Run]{
@@ -132,38 +128,26 @@ func (m *Model) Capturing() bool { return m.prompt != nil }
 
 // Init subscribes to the runs' changes and shows the history.
 func (m *Model) Init() tea.Cmd {
-	m.feed, m.cancel = m.svc.Subscribe()
-	return tea.Batch(func() tea.Msg { return changedMsg{} }, waitCmd(m.feed))
+	m.feed.Subscribed(m.svc.Subscribe())
+	return tea.Batch(func() tea.Msg { return changedMsg{} }, m.wait())
 }
 
 // Close ends the subscription and forgets the passwords.
 func (m *Model) Close() {
-	if m.cancel != nil {
-		m.cancel()
-	}
+	m.feed.Close()
 	clear(m.vault)
 	clear(m.become)
 }
 
-func waitCmd(feed <-chan struct{}) tea.Cmd {
-	return func() tea.Msg {
-		if _, ok := <-feed; !ok {
-			return feedClosedMsg{}
-		}
-		return changedMsg{}
-	}
-}
+// wait re-arms the subscription: the next change is a changedMsg.
+func (m *Model) wait() tea.Cmd { return m.feed.WaitCmd(func() tea.Msg { return changedMsg{} }) }
 
 // Update handles the service's messages, results and keys.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case changedMsg:
 		m.refresh()
-		if m.feed != nil {
-			return waitCmd(m.feed)
-		}
-	case feedClosedMsg:
-		m.feed = nil
+		return m.wait()
 	case common.ThemeChangedMsg:
 		m.rebuild()
 	case common.GotoMsg:
