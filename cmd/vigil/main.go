@@ -1,6 +1,15 @@
 // Command vigil is the terminal operations console: run without arguments
-// it opens the console; its subcommands check the config and read the
-// audit journal.
+// it opens the console; its subcommands act from the shell under the same
+// rules. What the files hold:
+//
+//   - main.go, root.go: the command line, exit codes, the console's start;
+//   - services.go and wire_*.go: the ops services built from the config,
+//     with their integrations (Kubernetes, DigitalOcean, Ansible,
+//     Prometheus, Alertmanager) and the journal;
+//   - confirm.go: the confirmation of dangerous verbs on a terminal, and
+//     their refusal without one (--yes);
+//   - one file per verb: promote, rollback, prepare, status, alerts, ack,
+//     inventory, trustkey, auditcmd, configcmd, serve, version.
 package main
 
 import (
