@@ -3,6 +3,8 @@ package alerts
 import (
 	"charm.land/bubbles/v2/key"
 
+	"github.com/vigilops/vigil/ops/incident"
+	"github.com/vigilops/vigil/ops/release"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
 )
@@ -28,14 +30,14 @@ func NewKeyMap() KeyMap {
 		Bottom:   common.NewBinding("alerts.bottom", "end", "last alert", "end"),
 		Details:  common.NewBinding("alerts.details", "enter", "detail", "enter"),
 		Back:     common.NewBinding("alerts.back", "esc", "back: close the detail, then clear the filter", "esc"),
-		Ack:      common.NewBinding("alerts.ack", "a", "acknowledge", "a").Mutate(),
-		Unack:    common.NewBinding("alerts.unack", "A", "unacknowledge", "A").Danger(),
+		Ack:      common.NewBinding("alerts.ack", "a", "acknowledge", "a").For(incident.AckAction),
+		Unack:    common.NewBinding("alerts.unack", "A", "unacknowledge", "A").For(incident.UnackAction),
 		Silences: common.NewBinding("alerts.silences", "S", "silences", "S"),
 		Workload: common.NewBinding("alerts.workload", "g", "go to workload", "g"),
 		Host:     common.NewBinding("alerts.host", "h", "go to host", "h"),
 		Group:    common.NewBinding("alerts.group", "t", "group by alertname / label", "t"),
 		Window:   common.NewBinding("alerts.window", "w", "graph window 5m/15m/1h/6h/24h", "w"),
-		Rollback: common.NewBinding("alerts.rollback", "u", "roll back the workload's recent promotion", "u").Danger(),
+		Rollback: common.NewBinding("alerts.rollback", "u", "roll back the workload's recent promotion", "u").For(release.ActRollback),
 	}
 }
 

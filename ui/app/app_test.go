@@ -237,8 +237,8 @@ func TestBindingNames(t *testing.T) {
 
 func TestDangerousBindingsFollowAccess(t *testing.T) {
 	bs := []*common.Binding{
-		common.NewBinding("x.destroy", "D", "destroy", "D").Danger(),
-		common.NewBinding("x.ack", "a", "acknowledge", "a").Mutate(),
+		common.NewBinding("x.destroy", "D", "destroy", "D").For(access.Action{Name: "destroy", Mutates: true, Dangerous: true}),
+		common.NewBinding("x.ack", "a", "acknowledge", "a").For(access.Action{Name: "acknowledge", Mutates: true}),
 		common.NewBinding("x.down", "j", "down", "j"),
 	}
 	for _, c := range []struct {

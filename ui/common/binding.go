@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/key"
+
+	"github.com/vigilops/vigil/ops/access"
 )
 
 // Binding is a key binding with the name config remaps it by, and whether
@@ -27,16 +29,14 @@ func NewBinding(name, helpKey, desc string, keys ...string) *Binding {
 	return &Binding{Name: name, Binding: key.NewBinding(key.WithKeys(keys...), key.WithHelp(helpKey, desc))}
 }
 
-// Danger marks b as triggering a dangerous action (a mutation too).
-func (b *Binding) Danger() *Binding {
-	b.Dangerous, b.Mutates = true, true
-	return b
-}
-
-// Mutate marks b as triggering an action that changes something but needs
-// no confirmation, such as acknowledging an alert.
-func (b *Binding) Mutate() *Binding {
-	b.Mutates = true
+// For declares the ops actions b triggers: b mutates when one of them
+// does, and is dangerous when one of them is, as ops/access declares them,
+// so that help, docs/keys.md, the read-only mode and the ops guard agree.
+func (b *Binding) For(actions ...access.Action) *Binding {
+	for _, a := range actions {
+		b.Mutates = b.Mutates || a.Mutates || a.Dangerous
+		b.Dangerous = b.Dangerous || a.Dangerous
+	}
 	return b
 }
 

@@ -3,6 +3,7 @@ package environments
 import (
 	"charm.land/bubbles/v2/key"
 
+	"github.com/vigilops/vigil/ops/release"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
 )
@@ -26,8 +27,8 @@ func NewKeyMap() KeyMap {
 		Top:      common.NewBinding("environments.top", "g", "first app", "g", "home"),
 		Bottom:   common.NewBinding("environments.bottom", "G", "last app", "G", "end"),
 		Detail:   common.NewBinding("environments.detail", "enter", "rollout detail", "enter"),
-		Promote:  common.NewBinding("environments.promote", "p", "promote to the next environment", "p").Danger(),
-		Prepare:  common.NewBinding("environments.prepare", "P", "prepare the environment from the one before it", "P").Danger(),
+		Promote:  common.NewBinding("environments.promote", "p", "promote to the next environment", "p").For(release.ActPromote, release.ActPromoteProtected),
+		Prepare:  common.NewBinding("environments.prepare", "P", "prepare the environment from the one before it", "P").For(release.ActPrepare),
 		Back:     common.NewBinding("environments.back", "esc", "clear the filter", "esc"),
 	}
 }

@@ -3,6 +3,7 @@ package inventory
 import (
 	"charm.land/bubbles/v2/key"
 
+	"github.com/vigilops/vigil/ops/inventory"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
 )
@@ -31,16 +32,16 @@ func NewKeyMap() KeyMap {
 		SelectAll:   common.NewBinding("inventory.select_all", "A", "select every host shown, or none", "A"),
 		Details:     common.NewBinding("inventory.details", "enter", "host details", "enter"),
 		Back:        common.NewBinding("inventory.back", "esc", "back: close details, clear the selection, then the filter", "esc"),
-		Create:      common.NewBinding("inventory.create", "n", "new hosts from a template", "n").Mutate(),
-		PowerOn:     common.NewBinding("inventory.power_on", "o", "power on", "o").Mutate(),
-		PowerOff:    common.NewBinding("inventory.power_off", "O", "power off", "O").Danger(),
-		PowerCycle:  common.NewBinding("inventory.power_cycle", "C", "power cycle", "C").Danger(),
-		Reboot:      common.NewBinding("inventory.reboot", "b", "reboot", "b").Danger(),
-		Resize:      common.NewBinding("inventory.resize", "R", "resize (powers off)", "R").Danger(),
-		Snapshot:    common.NewBinding("inventory.snapshot", "s", "snapshot", "s").Mutate(),
-		Tag:         common.NewBinding("inventory.tag", "t", "add a tag", "t").Mutate(),
-		Untag:       common.NewBinding("inventory.untag", "T", "remove a tag", "T").Mutate(),
-		Destroy:     common.NewBinding("inventory.destroy", "D", "destroy (type the name)", "D").Danger(),
+		Create:      common.NewBinding("inventory.create", "n", "new hosts from a template", "n").For(inventory.ActCreate),
+		PowerOn:     common.NewBinding("inventory.power_on", "o", "power on", "o").For(inventory.ActPowerOn),
+		PowerOff:    common.NewBinding("inventory.power_off", "O", "power off", "O").For(inventory.ActPowerOff),
+		PowerCycle:  common.NewBinding("inventory.power_cycle", "C", "power cycle", "C").For(inventory.ActPowerCycle),
+		Reboot:      common.NewBinding("inventory.reboot", "b", "reboot", "b").For(inventory.ActReboot),
+		Resize:      common.NewBinding("inventory.resize", "R", "resize (powers off)", "R").For(inventory.ActResize),
+		Snapshot:    common.NewBinding("inventory.snapshot", "s", "snapshot", "s").For(inventory.ActSnapshot),
+		Tag:         common.NewBinding("inventory.tag", "t", "add a tag", "t").For(inventory.ActTag),
+		Untag:       common.NewBinding("inventory.untag", "T", "remove a tag", "T").For(inventory.ActUntag),
+		Destroy:     common.NewBinding("inventory.destroy", "D", "destroy (type the name)", "D").For(inventory.ActDestroy),
 		Refresh:     common.NewBinding("inventory.refresh", "ctrl+r", "refresh from the cloud", "ctrl+r"),
 		Progress:    common.NewBinding("inventory.progress", "w", "watch the hosts being created", "w"),
 		RunPlaybook: common.NewBinding("inventory.run", "p", "run a playbook on these hosts", "p"),

@@ -3,6 +3,7 @@ package rollouts
 import (
 	"charm.land/bubbles/v2/key"
 
+	"github.com/vigilops/vigil/ops/release"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
 )
@@ -26,11 +27,11 @@ func NewKeyMap() KeyMap {
 		Bottom:   common.NewBinding("rollouts.bottom", "G", "bottom", "G", "end"),
 		Open:     common.NewBinding("rollouts.open", "enter", "live detail; choose", "enter"),
 		Back:     common.NewBinding("rollouts.back", "esc", "back", "esc"),
-		Rollback: common.NewBinding("rollouts.rollback", "u", "roll back (choose a revision)", "u").Danger(),
-		Pause:    common.NewBinding("rollouts.pause", "space", "pause/resume the rollout", "space").Danger(),
-		Restart:  common.NewBinding("rollouts.restart", "r", "restart the pods", "r").Danger(),
-		Scale:    common.NewBinding("rollouts.scale", "s", "scale", "s").Danger(),
-		Freeze:   common.NewBinding("rollouts.freeze", "f", "freeze/unfreeze the environment", "f").Danger(),
+		Rollback: common.NewBinding("rollouts.rollback", "u", "roll back (choose a revision)", "u").For(release.ActRollback),
+		Pause:    common.NewBinding("rollouts.pause", "space", "pause/resume the rollout", "space").For(release.ActPause, release.ActResume),
+		Restart:  common.NewBinding("rollouts.restart", "r", "restart the pods", "r").For(release.ActRestart),
+		Scale:    common.NewBinding("rollouts.scale", "s", "scale", "s").For(release.ActScale),
+		Freeze:   common.NewBinding("rollouts.freeze", "f", "freeze/unfreeze the environment", "f").For(release.ActFreeze, release.ActUnfreeze),
 	}
 }
 

@@ -276,8 +276,12 @@ func TestPrompt(t *testing.T) {
 func TestViewerHasNoDangerousKeys(t *testing.T) {
 	m := newModel(t, access.Viewer, 120, 40)
 	for _, b := range []*common.Binding{m.keys.Rollback, m.keys.Pause, m.keys.Restart, m.keys.Scale, m.keys.Freeze} {
-		if !b.Dangerous || b.Enabled() {
-			t.Errorf("%s: dangerous %v, enabled %v for a viewer", b.Name, b.Dangerous, b.Enabled())
+		if !b.Mutates || b.Enabled() {
+			t.Errorf("%s: changes something %v, enabled %v for a viewer", b.Name, b.Mutates, b.Enabled())
+		}
+		// Dangerous as ops declares its actions: pausing is not.
+		if b.Dangerous != (b != m.keys.Pause) {
+			t.Errorf("%s: dangerous %v", b.Name, b.Dangerous)
 		}
 	}
 	// Without a service, reaching ops would panic: the keys do nothing.

@@ -3,6 +3,7 @@ package runs
 import (
 	"charm.land/bubbles/v2/key"
 
+	"github.com/vigilops/vigil/ops/playbook"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
 )
@@ -26,9 +27,9 @@ func NewKeyMap() KeyMap {
 		Bottom:         common.NewBinding("runs.bottom", "G", "bottom", "G", "end"),
 		Open:           common.NewBinding("runs.open", "enter", "open: run, its task results, one result", "enter"),
 		Back:           common.NewBinding("runs.back", "esc", "back", "esc"),
-		Run:            common.NewBinding("runs.run", "n", "run a playbook", "n").Mutate(),
-		Cancel:         common.NewBinding("runs.cancel", "c", "cancel the run", "c").Mutate(),
-		RerunFailed:    common.NewBinding("runs.rerun_failed", "r", "rerun on the failed hosts only", "r").Danger(),
+		Run:            common.NewBinding("runs.run", "n", "run a playbook", "n").For(playbook.ActCheck, playbook.ActApply),
+		Cancel:         common.NewBinding("runs.cancel", "c", "cancel the run", "c").For(playbook.ActCancel),
+		RerunFailed:    common.NewBinding("runs.rerun_failed", "r", "rerun on the failed hosts only", "r").For(playbook.ActApply),
 		Filter:         common.NewBinding("runs.filter_results", "f", "results: all, changed, failed", "f"),
 		Reload:         common.NewBinding("runs.reload", "ctrl+r", "read the results again", "ctrl+r"),
 		VaultPassword:  common.NewBinding("runs.vault_password", "v", "type the vault password", "v"),
