@@ -235,7 +235,10 @@ func (m *model) waitPresence() tea.Cmd {
 	changes, done := m.se.changes, m.se.ctx.Done()
 	return func() tea.Msg {
 		select {
-		case <-changes:
+		case _, ok := <-changes:
+			if !ok { // the session left the presence
+				return nil
+			}
 			return presenceMsg{}
 		case <-done:
 			return nil

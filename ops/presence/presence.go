@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/notify"
 )
 
 // Action is an action in progress.
@@ -70,7 +71,7 @@ type Registry struct {
 	mu       sync.Mutex
 	nextID   uint64
 	sessions map[uint64]*Entry
-	subs     map[chan struct{}]struct{}
+	subs     notify.Subscribers
 	inFlight int
 	idle     chan struct{} // closed while no action is in progress
 }
@@ -82,7 +83,7 @@ func New(now func() time.Time) *Registry {
 	}
 	idle := make(chan struct{})
 	close(idle)
-	return &Registry{now: now, sessions: map[uint64]*Entry{}, subs: map[chan struct{}]struct{}{}, idle: idle}
+	return &Registry{now: now, sessions: map[uint64]*Entry{}, idle: idle}
 }
 
 // Session is one connected session's handle on the registry.
@@ -187,30 +188,10 @@ func (r *Registry) Len() int {
 
 // Subscribe returns a channel that receives a signal after each change,
 // coalesced: a slow reader gets one signal for many changes and reads the
-// current state with Snapshot. Call cancel when done.
-func (r *Registry) Subscribe() (changed <-chan struct{}, cancel func()) {
-	ch := make(chan struct{}, 1)
-	r.mu.Lock()
-	r.subs[ch] = struct{}{}
-	r.mu.Unlock()
-	var once sync.Once
-	return ch, func() {
-		once.Do(func() {
-			r.mu.Lock()
-			delete(r.subs, ch)
-			r.mu.Unlock()
-		})
-	}
-}
+// current state with Snapshot. cancel ends it and closes the channel.
+func (r *Registry) Subscribe() (changed <-chan struct{}, cancel func()) { return r.subs.Subscribe() }
 
-func (r *Registry) notifyLocked() {
-	for ch := range r.subs {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
-}
+func (r *Registry) notifyLocked() { r.subs.Notify() }
 
 // Wait blocks until no action is in progress, or ctx ends. A graceful
 // shutdown calls it so that in-flight actions finish and are journaled.
