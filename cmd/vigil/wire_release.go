@@ -3,17 +3,11 @@ package main
 import (
 	"context"
 	"strings"
-	"time"
 
 	"github.com/vigilops/vigil/integrations/kubernetes"
 	"github.com/vigilops/vigil/ops/release"
 	"github.com/vigilops/vigil/ui/common"
 )
-
-// releaseSyncTimeout bounds how long start-up waits for the clusters'
-// caches, so that the first screen shows the whole matrix; past it the
-// console opens anyway and the matrix fills in as the clusters answer.
-const releaseSyncTimeout = 2 * time.Second
 
 // newRelease builds the Kubernetes client and the release service from
 // config.Kubernetes, without starting them; nil when it is not configured.
@@ -30,8 +24,10 @@ func newRelease(ctx context.Context, w wiring) (*release.Service, error) {
 }
 
 // startRelease builds the release service once per process and starts its
-// shared informers. A cluster that does not answer in time is logged, not
-// fatal: its environments show as disconnected and recover by themselves.
+// shared informers without waiting for them: the console opens at once and
+// the matrix fills in as each cluster answers. A cluster that does not
+// answer is logged, not fatal: its environments show as disconnected and
+// recover by themselves.
 func startRelease(ctx context.Context, w wiring, svc *common.Services) (func(), error) {
 	ctx, cancel := context.WithCancel(ctx)
 	rel, err := newRelease(ctx, w)
@@ -40,18 +36,15 @@ func startRelease(ctx context.Context, w wiring, svc *common.Services) (func(), 
 		return nil, err
 	}
 	kubernetes.LogTo(klogWriter{w})
-	started := make(chan error, 1)
-	go func() { started <- rel.Start(ctx) }()
-	select {
-	case err := <-started:
-		if err != nil {
-			w.log.Error("kubernetes: caches not synced at start", "err", err)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := rel.Start(ctx); err != nil && ctx.Err() == nil {
+			w.log.Error("kubernetes: caches not synced at start; the matrix fills in as the clusters answer", "err", err)
 		}
-	case <-time.After(releaseSyncTimeout):
-		w.log.Warn("kubernetes: caches still syncing; the matrix fills in as the clusters answer", "waited", releaseSyncTimeout)
-	}
+	}()
 	svc.Release = rel
-	return cancel, nil
+	return func() { cancel(); <-done }, nil
 }
 
 // klogWriter sends client-go's log lines to vigil's log, off the terminal.
