@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -61,7 +62,16 @@ func (s *Service) WriteStatus(w io.Writer, asJSON bool) error {
 				line = append(line, "-")
 				continue
 			}
-			cell := fmt.Sprintf("%s %d/%d %s", c.Version, c.Workload.Available, c.Workload.Desired, c.Health)
+			cell := fmt.Sprintf("%s %d/%d %s", c.Version, c.Available, c.Desired, c.Health)
+			if len(c.Alerts) > 0 {
+				names := make([]string, 0, len(c.Alerts))
+				for _, a := range c.Alerts {
+					if !slices.Contains(names, a.Name) {
+						names = append(names, a.Name)
+					}
+				}
+				cell += " (" + strings.Join(names, ", ") + ")"
+			}
 			if c.Drift {
 				cell += " (drift from " + c.DriftFrom + ")"
 			}

@@ -251,7 +251,7 @@ func (s *Service) unlockWhenSettled(ctx context.Context, plan PromotePlan, holde
 	want := plan.Containers()
 	for {
 		if c, ok := s.Matrix().Cell(plan.App, plan.To.Name); ok && hasImages(c.Workload.Containers, want) {
-			if c.Health == Healthy || c.Health == Stalled {
+			if c.Health == Healthy || c.Health == Stalled || c.RolledOut {
 				_ = s.unlock(ctx, plan, holder)
 				return
 			}

@@ -154,6 +154,7 @@ func (s *Service) Detail(app, env string) (Detail, error) {
 	if !ok {
 		return Detail{}, fmt.Errorf("%s is not in the cache yet: wait for the cluster to sync", ref)
 	}
+	s.assess(env, &d, false)
 	return d, nil
 }
 
@@ -305,12 +306,12 @@ func (s *Service) wait(ctx context.Context, app, envName string, images []Contai
 	defer cancel()
 	for {
 		if c, ok := s.Matrix().Cell(app, envName); ok && (images == nil || hasImages(c.Workload.Containers, images)) {
-			switch c.Health {
-			case Healthy:
+			switch {
+			case c.Health == Stalled:
+				return &StalledError{App: app, Env: envName, Reason: c.Reason}
+			case c.Health == Healthy, c.RolledOut:
+				// Rolled out, alert or not: the alert is the matrix's to show.
 				return nil
-			case Stalled:
-				cond, _ := c.Workload.Condition("Progressing")
-				return &StalledError{App: app, Env: envName, Reason: cond.Message}
 			}
 		}
 		select {
