@@ -76,7 +76,26 @@ func openReleaseCLI(ctx context.Context, g *globals, journal bool, check func(*c
 		closeJournal()
 		return nil, fmt.Errorf("cannot read the environments: %w; check that the API servers of kubernetes.kubeconfig are reachable", err)
 	}
+	followAlertsCLI(ctx, w, svc)
 	return &releaseCLI{svc: svc, actor: actor, close: func() { cancel(); closeJournal() }}, nil
+}
+
+// cliAlertsTimeout bounds the one poll of the alerts a release verb makes.
+const cliAlertsTimeout = 5 * time.Second
+
+// followAlertsCLI polls the configured alert sources once, so that the
+// verb weighs the alerts firing on the workloads as the console does
+// (status shows them; promote warns of them). Unreachable sources are
+// skipped: the verb goes on without alerts.
+func followAlertsCLI(ctx context.Context, w wiring, svc *release.Service) {
+	inc, err := newIncidentWith(w, noJournal{})
+	if err != nil || inc == nil {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, cliAlertsTimeout)
+	inc.Refresh(pctx)
+	cancel()
+	svc.FollowAlerts(ctx, inc)
 }
 
 // appName is what Kubernetes accepts as a Deployment or StatefulSet name

@@ -133,7 +133,9 @@ type AlertSource interface {
 }
 
 // FollowAlerts makes the matrix weigh the alerts src reports, until ctx
-// ends. Call it once, after New.
+// ends; the matrix holds the current ones when it returns. Call it once,
+// after New.
 func (s *Service) FollowAlerts(ctx context.Context, src AlertSource) {
 	src.WatchFiring(ctx, s.store.Alerts)
+	s.store.rebuild()
 }
