@@ -519,6 +519,9 @@ func (m *Model) Status() string {
 		if c.Drift {
 			s += " ◂ drift from " + c.DriftFrom
 		}
+		if Urgent(c.Health) && c.Reason != "" {
+			s += " · " + c.Reason
+		}
 	}
 	return s
 }
