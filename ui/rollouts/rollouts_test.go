@@ -78,7 +78,7 @@ func testDetail() release.Detail {
 			Desired: 2, Ready: 2, Available: 2, Created: fixedNow.Add(-48 * time.Hour)}},
 		Events: []release.Event{{Type: "Normal", Reason: "ScalingReplicaSet", Object: "Deployment/api", Message: "Scaled up replica set api-7c9 from 0 to 1", Count: 1, Last: fixedNow.Add(-2 * time.Minute)},
 			{Type: "Warning", Reason: "BackOff", Object: "Pod/api-7c9-x2f", Message: "Back-off restarting failed container", Count: 4, Last: fixedNow.Add(-30 * time.Second)}},
-		Pods:  []release.Pod{{Name: "api-7c9-x2f", Owner: "api-7c9", Phase: "Running", Restarts: 4, Reason: "CrashLoopBackOff", Created: fixedNow.Add(-2 * time.Minute)}},
+		Pods:       []release.Pod{{Name: "api-7c9-x2f", Owner: "api-7c9", Phase: "Running", Restarts: 4, Reason: "CrashLoopBackOff", Created: fixedNow.Add(-2 * time.Minute)}},
 		Assessment: release.Assess(&w, release.Signals{}),
 		Stall:      "progress deadline exceeded: ReplicaSet \"api-7c9\" has timed out progressing.",
 	}
