@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/vigilops/vigil/ops/access"
 )
 
 // brokenRollout is worker promoted to an image whose pods never become
@@ -130,5 +132,57 @@ func TestMatrixWeighsAlertsAndFailingPods(t *testing.T) {
 	s.store.rebuild()
 	if c, _ := s.Matrix().Cell("worker", "test"); c.Health != Progressing {
 		t.Fatalf("a new revision after a failing one: %s", c.Health)
+	}
+}
+
+// Issue 12, point 3: the preview names an unhealthy source, and with
+// RefuseUnhealthySource a promotion into a protected environment from it
+// is refused (exit 3) before anything in the cluster changes.
+func TestPromoteFromUnhealthySource(t *testing.T) {
+	alice := access.Actor{Name: "alice", Role: access.Operator}
+	alert := &fakeAlerts{list: []FiringAlert{{Name: "AppHighErrorRate", Severity: "critical", Namespace: "preprod", Workload: "api"}}}
+	for _, refuse := range []bool{false, true} {
+		s := newTestService(Options{RefuseUnhealthySource: refuse})
+		s.cluster = &fakeCluster{during: func() {
+			if refuse {
+				t.Error("the cluster changed despite the refusal")
+			}
+			// The rollout completes at once: the promotion lock is freed.
+			c, _ := s.Matrix().Cell("api", "preprod")
+			s.store.Workload("prod", *c.Workload)
+			s.store.rebuild()
+		}}
+		// Healthy source: no warning, no refusal.
+		plan, err := s.PlanPromote(alice, "api", "", "prod")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := plan.SourceWarning(); w != "" || s.CheckSource(plan) != nil {
+			t.Fatalf("healthy source: warning %q, check %v", w, s.CheckSource(plan))
+		}
+		s.FollowAlerts(context.Background(), alert)
+		plan, _ = s.PlanPromote(alice, "api", "", "prod")
+		want := "preprod/api, the source, is alerting: firing: AppHighErrorRate"
+		if plan.SourceWarning() != want {
+			t.Fatalf("warning %q, want %q", plan.SourceWarning(), want)
+		}
+		var out strings.Builder
+		code := s.PromoteCLI(context.Background(), alice, &out, "api", "", "prod", false)
+		if !strings.Contains(out.String(), "warning: "+want) {
+			t.Errorf("vigil promote does not warn:\n%s", out.String())
+		}
+		switch {
+		case refuse && (code != ExitRefused || !strings.Contains(out.String(), "refuse_unhealthy_source_for_protected")):
+			t.Errorf("refuse: exit %d, want %d:\n%s", code, ExitRefused, out.String())
+		case !refuse && code != ExitOK:
+			t.Errorf("warn only: exit %d:\n%s", code, out.String())
+		}
+		// Into an unprotected environment the option does not refuse.
+		s.store.Workload("preprod", healthy("web", "1.9.1", 2))
+		s.store.Workload("test", healthy("web", "1.9.0", 2))
+		s.store.rebuild()
+		if p, err := s.PlanPromote(alice, "api", "preprod", "test"); err != nil || s.CheckSource(p) != nil || p.SourceWarning() == "" {
+			t.Errorf("into test: plan err %v, check %v, warning %q", err, s.CheckSource(p), p.SourceWarning())
+		}
 	}
 }

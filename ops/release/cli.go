@@ -105,6 +105,9 @@ func (s *Service) PromoteCLI(ctx context.Context, actor access.Actor, out io.Wri
 	if plan.Hook != "" {
 		fmt.Fprintf(out, "  hook: job template %s runs first (named in %s)\n", plan.Hook, plan.HookFrom)
 	}
+	if w := plan.SourceWarning(); w != "" {
+		fmt.Fprintf(out, "  warning: %s\n", w)
+	}
 	if !plan.Changes() {
 		fmt.Fprintf(out, "%s in %s already runs these images: nothing to promote\n", app, plan.To.Name)
 		return ExitOK

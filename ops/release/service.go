@@ -72,6 +72,10 @@ type Options struct {
 	// LockTTL is how long a promotion lock lasts if its holder vanishes
 	// (default 10 minutes). The lock covers the rollout it starts.
 	LockTTL time.Duration
+	// RefuseUnhealthySource refuses promotions into protected environments
+	// from a source that is not healthy (config:
+	// kubernetes.refuse_unhealthy_source_for_protected).
+	RefuseUnhealthySource bool
 	// Now is the clock of freezes, annotations and the matrix; time.Now
 	// when nil.
 	Now func() time.Time
