@@ -400,12 +400,24 @@ func (m *Model) PromoteCmd(app, from, to string) tea.Cmd {
 		defer cancel()
 		return PromotedMsg{Plan: plan, Err: svc.Promote(ctx, actor, plan)}
 	}
-	if !m.ctx.MayAct() {
+	// A session that may not act, and a source the config refuses to
+	// promote from, go straight to ops, which refuses and journals it.
+	if !m.ctx.MayAct() || svc.CheckSource(plan) != nil {
 		return run
 	}
-	req := common.ConfirmMsg{Title: fmt.Sprintf("Promote %s from %s to %s?", app, plan.From.Name, plan.To.Name), Body: Preview(plan), OnYes: run}
+	title := fmt.Sprintf("Promote %s from %s to %s?", app, plan.From.Name, plan.To.Name)
+	req := common.ConfirmMsg{Title: title, Body: Preview(plan), OnYes: run}
 	if plan.To.Protected {
 		req.TypeName = plan.To.Name
+	}
+	if w := plan.SourceWarning(); w != "" {
+		// An unhealthy source is confirmed a second time, on its own.
+		req.OnYes = nil
+		req.Then = &common.ConfirmMsg{
+			Title: fmt.Sprintf("Promote %s from %s to %s although %s/%s is %s?", app, plan.From.Name, plan.To.Name, plan.From.Name, app, plan.Source.Health),
+			Body:  "⚠ " + w + ".\nThe promotion copies its images as they are.",
+			OnYes: run,
+		}
 	}
 	return func() tea.Msg { return req }
 }
@@ -440,6 +452,9 @@ func Preview(plan release.PromotePlan) string {
 	fmt.Fprintf(&b, "annotations: %s=%s, %s=%s", release.AnnotationPromotedFrom, plan.From.Name, release.AnnotationPromotedBy, plan.Annotations[release.AnnotationPromotedBy])
 	if plan.To.Protected {
 		b.WriteString("\n" + plan.To.Name + " is protected.")
+	}
+	if w := plan.SourceWarning(); w != "" {
+		b.WriteString("\n⚠ " + w + ".")
 	}
 	return b.String()
 }
