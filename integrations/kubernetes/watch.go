@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -263,9 +264,14 @@ func (sp *space) deploymentWorkload(d *appsv1.Deployment) release.Workload {
 	rss, _ := sp.rs.GetIndexer().ByIndex(ownerIndex, "Deployment/"+d.Name)
 	for _, o := range rss {
 		rs := o.(*appsv1.ReplicaSet)
+		// Until the controller makes the new ReplicaSet, the one of the
+		// current revision annotation still runs the old images: its pods
+		// are old too.
 		if rs.Annotations[revisionKey] == d.Annotations[revisionKey] {
 			w.ChangedAt = rs.CreationTimestamp.Time
-			continue
+			if slices.Equal(containers(&rs.Spec.Template), w.Containers) {
+				continue
+			}
 		}
 		// The old ReplicaSets' pods: a rollout's progress is the new one's.
 		w.OldReady += rs.Status.ReadyReplicas

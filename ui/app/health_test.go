@@ -218,7 +218,7 @@ func TestPromoteFromUnhealthySourceAsksTwice(t *testing.T) {
 	}
 	press(m, "y")
 	s = flat(screen(m))
-	if len(cl.promoted()) != 0 || !strings.Contains(s, "Promote api from dev to test although dev/api is alerting?") {
+	if len(cl.promoted()) != 0 || !strings.Contains(s, "dev/api is alerting: promote it to test anyway?") {
 		t.Fatalf("the first y promoted (%v) or asked nothing more:\n%s", cl.promoted(), screen(m))
 	}
 	press(m, "n")

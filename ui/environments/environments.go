@@ -414,8 +414,8 @@ func (m *Model) PromoteCmd(app, from, to string) tea.Cmd {
 		// An unhealthy source is confirmed a second time, on its own.
 		req.OnYes = nil
 		req.Then = &common.ConfirmMsg{
-			Title: fmt.Sprintf("Promote %s from %s to %s although %s/%s is %s?", app, plan.From.Name, plan.To.Name, plan.From.Name, app, plan.Source.Health),
-			Body:  "⚠ " + w + ".\nThe promotion copies its images as they are.",
+			Title: fmt.Sprintf("%s/%s is %s: promote it to %s anyway?", plan.From.Name, app, plan.Source.Health, plan.To.Name),
+			Body:  "⚠ " + strings.TrimSuffix(w, ".") + ".\nThe promotion copies its images as they are.",
 			OnYes: run,
 		}
 	}
@@ -454,7 +454,7 @@ func Preview(plan release.PromotePlan) string {
 		b.WriteString("\n" + plan.To.Name + " is protected.")
 	}
 	if w := plan.SourceWarning(); w != "" {
-		b.WriteString("\n⚠ " + w + ".")
+		b.WriteString("\n⚠ " + strings.TrimSuffix(w, ".") + ".")
 	}
 	return b.String()
 }
@@ -531,11 +531,11 @@ func (m *Model) Status() string {
 	if r, ok := m.Selected(); ok && m.col < len(r.Cells) && r.Cells[m.col].Workload != nil {
 		c := &r.Cells[m.col]
 		s += " · " + c.Env + "/" + r.App + " " + c.Version + cellTail(c)
-		if c.Drift {
-			s += " ◂ drift from " + c.DriftFrom
-		}
 		if Urgent(c.Health) && c.Reason != "" {
 			s += " · " + c.Reason
+		}
+		if c.Drift {
+			s += " ◂ drift from " + c.DriftFrom
 		}
 	}
 	return s
