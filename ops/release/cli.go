@@ -112,6 +112,12 @@ func (s *Service) PromoteCLI(ctx context.Context, actor access.Actor, out io.Wri
 		fmt.Fprintf(out, "%s in %s already runs these images: nothing to promote\n", app, plan.To.Name)
 		return ExitOK
 	}
+	// Refused before anything is asked (Promote checks it again).
+	if err := s.CheckSource(plan); err != nil {
+		err = s.record(ctx, actor, PromoteAction(plan.To), target(app, plan.To.Name), map[string]string{"from": plan.From.Name}, err)
+		fmt.Fprintln(out, "vigil promote:", err)
+		return ExitCode(err)
+	}
 	if err := s.Promote(ctx, actor, plan); err != nil {
 		fmt.Fprintln(out, "vigil promote:", err)
 		return ExitCode(err)
