@@ -167,7 +167,7 @@ func TestOneStateInEveryPane(t *testing.T) {
 		t.Fatalf("status %q", st)
 	}
 	press(m, "?")
-	if s := screen(m); !strings.Contains(s, "▲ alerting") {
+	if s := screen(m); !strings.Contains(s, "▲  alerting: an alert fires on it") {
 		t.Fatalf("the legend lacks ▲:\n%s", s)
 	}
 	press(m, "esc")

@@ -339,7 +339,9 @@ func (m *Model) Legend() []string {
 		"❄  frozen: no promotion into it until the freeze ends",
 		"∅  the environment holds no app yet: P prepares it",
 		Mark(release.Healthy) + " healthy  " + Mark(release.Progressing) + " progressing  " + Mark(release.Paused) + " paused  " +
-			Mark(release.Degraded) + " degraded  " + Mark(release.Stalled) + " stalled  " + Mark(release.Alerting) + " alerting  " + Mark(release.Missing) + " absent",
+			Mark(release.Degraded) + " degraded  " + Mark(release.Stalled) + " stalled  " + Mark(release.Missing) + " absent",
+		Mark(release.Alerting) + "  alerting: an alert fires on it (its name is in the status line)",
+		"n/m  ready pods of the current release / desired (old pods do not count)",
 	}
 }
 
