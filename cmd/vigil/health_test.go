@@ -76,7 +76,9 @@ func TestPromoteRefusesUnhealthySourceOnTheLab(t *testing.T) {
 		})
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "identity: {name: alice, role: operator}\naudit: {path: %q}\nkubernetes:\n  kubeconfig: %q\n  app_selector: %q\n  refuse_unhealthy_source_for_protected: true\n  environments:\n",
+	// An Alertmanager that does not answer: status says the alerts are
+	// not weighed.
+	fmt.Fprintf(&b, "identity: {name: alice, role: operator}\naudit: {path: %q}\nalertmanager: {urls: [\"http://127.0.0.1:9\"]}\nkubernetes:\n  kubeconfig: %q\n  app_selector: %q\n  refuse_unhealthy_source_for_protected: true\n  environments:\n",
 		filepath.Join(dir, "journal.db"), k.Kubeconfig, "app.kubernetes.io/part-of="+partOf)
 	for _, e := range k.Environments {
 		fmt.Fprintf(&b, "    - {name: %s, context: %q, namespace: %s, protected: %v}\n", e.Name, e.Context, e.Namespace, e.Protected)
@@ -115,9 +117,12 @@ func TestPromoteRefusesUnhealthySourceOnTheLab(t *testing.T) {
 		!strings.Contains(out, "refuse_unhealthy_source_for_protected refuses promoting from it") {
 		t.Fatalf("promote from an unhealthy source into prod: exit %d:\n%s", code, out)
 	}
-	code, out, _ = cli(t, "status")
+	code, out, errOut := cli(t, "status")
 	if code != 0 || !strings.Contains(out, "2.0.0-broken 0/1") || strings.Contains(out, "2.0.0-broken 0/1 healthy") {
 		t.Fatalf("status: exit %d:\n%s", code, out)
+	}
+	if !strings.Contains(errOut, "vigil status: alerts not weighed in the health shown: alertmanager:") {
+		t.Fatalf("status does not say the alerts are unknown: %q", errOut)
 	}
 	var results []string
 	j, err := audit.Open(filepath.Join(dir, "journal.db"))
