@@ -130,3 +130,27 @@ func TestFailingPodStallsEveryView(t *testing.T) {
 }
 
 func keyEsc() tea.KeyPressMsg { return tea.KeyPressMsg{Code: tea.KeyEscape} }
+
+// Issue 12, point 8: the detail of an alerting workload names its alerts
+// under a header that says alerting, as the list does.
+func TestAlertingDetail(t *testing.T) {
+	m := newModel(t, access.Operator, 120, 40)
+	w := *workload("api", "2.5.1-bad", 3, 3, 3, time.Hour)
+	alerts := []release.FiringAlert{{Name: "AppHighErrorRate", Severity: "critical", Namespace: "shop-prod", Workload: "api"}}
+	mat := testMatrix()
+	mat.Rows[0].Cells[2].Workload = &w
+	mat.Rows[0].Cells[2].Assessment = release.Assess(&w, release.Signals{Alerts: alerts})
+	m.SetMatrix(mat)
+	if l := ansi.Strip(m.row(m.entries[m.visible[0]], false)); !strings.Contains(l, "alerting") {
+		t.Fatalf("the list's first row %q: want the alerting workload first, alerting", l)
+	}
+	m.gen++
+	m.app, m.env, m.mode = "api", "prod", detailMode
+	m.Update(DetailMsg{gen: m.gen, Detail: release.Detail{Workload: w, Assessment: release.Assess(&w, release.Signals{Alerts: alerts})}})
+	s := ansi.Strip(m.View())
+	for _, want := range []string{"2.5.1-bad · ▲ alerting", "▲ firing: AppHighErrorRate (critical)"} {
+		if !strings.Contains(s, want) {
+			t.Fatalf("the detail lacks %q:\n%s", want, s)
+		}
+	}
+}
