@@ -90,5 +90,9 @@ func startServices(ctx context.Context, w wiring) (svc *common.Services, stop fu
 			stops = append(stops, s)
 		}
 	}
+	// The matrix shows a workload with a firing alert as alerting.
+	if svc.Release != nil && svc.Incident != nil {
+		svc.Release.FollowAlerts(ctx, svc.Incident)
+	}
 	return svc, stop, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/config"
+	"github.com/vigilops/vigil/ops/incident"
 	"github.com/vigilops/vigil/ops/release"
 )
 
@@ -26,6 +27,9 @@ type releaseCLI struct {
 	actor   access.Actor
 	journal recorder // nil without a journal
 	close   func()
+	// alertsErr says why the firing alerts could not be read: the
+	// health shown then ignores them.
+	alertsErr error
 }
 
 // openReleaseCLI starts the release service for one verb. With journal
@@ -77,11 +81,40 @@ func openReleaseCLI(ctx context.Context, g *globals, journal bool, check func(*c
 		closeJournal()
 		return nil, fmt.Errorf("cannot read the environments: %w; check that the API servers of kubernetes.kubeconfig are reachable", err)
 	}
-	r := &releaseCLI{svc: svc, actor: actor, close: func() { cancel(); closeJournal() }}
+	alertsErr := followAlertsCLI(ctx, w, svc)
+	r := &releaseCLI{svc: svc, actor: actor, alertsErr: alertsErr, close: func() { cancel(); closeJournal() }}
 	if w.journal != nil {
 		r.journal = w.journal
 	}
 	return r, nil
+}
+
+// cliAlertsTimeout bounds the one poll of the alerts a release verb makes.
+const cliAlertsTimeout = 5 * time.Second
+
+// followAlertsCLI polls the configured alert sources once, so that the
+// verb weighs the alerts firing on the workloads as the console does
+// (status shows them; promote warns of them). An unreachable source is
+// returned as the error, and the verb goes on with what the others say.
+func followAlertsCLI(ctx context.Context, w wiring, svc *release.Service) error {
+	inc, err := newIncidentWith(w, noJournal{})
+	if err != nil || inc == nil {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(ctx, cliAlertsTimeout)
+	inc.Refresh(pctx)
+	cancel()
+	svc.FollowAlerts(ctx, inc)
+	snap := inc.Snapshot()
+	for _, src := range []struct {
+		name string
+		st   incident.SourceStatus
+	}{{"prometheus", snap.Prometheus}, {"alertmanager", snap.Alertmanager}} {
+		if src.st.Configured && src.st.Err != nil {
+			return fmt.Errorf("%s: %w", src.name, src.st.Err)
+		}
+	}
+	return nil
 }
 
 // appName is what Kubernetes accepts as a Deployment or StatefulSet name
@@ -170,6 +203,9 @@ func newStatusCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer r.close()
+			if r.alertsErr != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "vigil status: alerts not weighed in the health shown: %v\n", r.alertsErr)
+			}
 			return r.svc.WriteStatus(cmd.OutOrStdout(), asJSON)
 		},
 	}

@@ -20,7 +20,8 @@ func newRelease(ctx context.Context, w wiring) (*release.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return release.New(envs, kubernetes.New(ctx, k.Kubeconfig), w.journal, release.Options{Selector: k.AppSelector, Guard: w.guard}), nil
+	return release.New(envs, kubernetes.New(ctx, k.Kubeconfig), w.journal, release.Options{Selector: k.AppSelector, Guard: w.guard,
+		RefuseUnhealthySource: k.RefuseUnhealthySourceForProtected}), nil
 }
 
 // startRelease builds the release service once per process and starts its

@@ -43,7 +43,7 @@ func TestPromoteThroughEveryEnvironment(t *testing.T) {
 			}
 		}
 		var out bytes.Buffer
-		if code := f.svc.PromoteCLI(f.ctx, alice, &out, "api", "", to, true); code != release.ExitOK {
+		if code := f.svc.PromoteCLI(f.ctx, alice, &out, nil, "api", "", to, true); code != release.ExitOK {
 			t.Fatalf("promote to %s: exit %d\n%s", to, code, out.String())
 		}
 		if !strings.Contains(out.String(), "rollout of api in "+to+" complete") {
@@ -113,7 +113,7 @@ func TestBrokenReleaseStallsAndRollbackRestores(t *testing.T) {
 
 	// Manual: the stall is detected and reported, rollback restores health.
 	var out bytes.Buffer
-	if code := f.svc.PromoteCLI(f.ctx, alice, &out, "web", "", "test", true); code != release.ExitFailed {
+	if code := f.svc.PromoteCLI(f.ctx, alice, &out, nil, "web", "", "test", true); code != release.ExitFailed {
 		t.Fatalf("promoting a broken release with --wait: exit %d, want %d\n%s", code, release.ExitFailed, out.String())
 	}
 	if !strings.Contains(out.String(), "stalled") || !strings.Contains(out.String(), "vigil rollback web --env test") {
@@ -134,7 +134,7 @@ func TestBrokenReleaseStallsAndRollbackRestores(t *testing.T) {
 		t.Fatalf("the detail's events should tell of the ReplicaSets being scaled: %+v", d.Events)
 	}
 	out.Reset()
-	if code := f.svc.RollbackCLI(f.ctx, alice, &out, "web", "test", 0, true); code != release.ExitOK {
+	if code := f.svc.RollbackCLI(f.ctx, alice, &out, nil, "web", "test", 0, true); code != release.ExitOK {
 		t.Fatalf("rollback: exit %d\n%s", code, out.String())
 	}
 	if c, _ := f.svc.Matrix().Cell("web", "test"); c.Health != release.Healthy || c.Version != "1.0.0" {
@@ -217,7 +217,7 @@ func TestFreezeRefusesPromotionUntilItExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if code := f.svc.PromoteCLI(f.ctx, alice, &out, "api", "", "test", false); code != release.ExitRefused {
+	if code := f.svc.PromoteCLI(f.ctx, alice, &out, nil, "api", "", "test", false); code != release.ExitRefused {
 		t.Fatalf("promotion into a frozen env: exit %d\n%s", code, out.String())
 	}
 	if !strings.Contains(out.String(), "frozen by ada") || !strings.Contains(out.String(), "release train closed") {
@@ -234,7 +234,7 @@ func TestFreezeRefusesPromotionUntilItExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	out.Reset()
-	if code := f.svc.PromoteCLI(f.ctx, alice, &out, "api", "", "test", false); code != release.ExitOK {
+	if code := f.svc.PromoteCLI(f.ctx, alice, &out, nil, "api", "", "test", false); code != release.ExitOK {
 		t.Fatalf("promotion under an expired freeze: exit %d\n%s", code, out.String())
 	}
 	if err := f.svc.Unfreeze(f.ctx, admin, "test"); err != nil {

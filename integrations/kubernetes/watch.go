@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -262,9 +263,19 @@ func (sp *space) deploymentWorkload(d *appsv1.Deployment) release.Workload {
 	w.ChangedAt = d.CreationTimestamp.Time
 	rss, _ := sp.rs.GetIndexer().ByIndex(ownerIndex, "Deployment/"+d.Name)
 	for _, o := range rss {
-		if rs := o.(*appsv1.ReplicaSet); rs.Annotations[revisionKey] == d.Annotations[revisionKey] {
+		rs := o.(*appsv1.ReplicaSet)
+		// Until the controller makes the new ReplicaSet, the one of the
+		// current revision annotation still runs the old images: its pods
+		// are old too.
+		if rs.Annotations[revisionKey] == d.Annotations[revisionKey] {
 			w.ChangedAt = rs.CreationTimestamp.Time
+			if slices.Equal(containers(&rs.Spec.Template), w.Containers) {
+				continue
+			}
 		}
+		// The old ReplicaSets' pods: a rollout's progress is the new one's.
+		w.OldReady += rs.Status.ReadyReplicas
+		w.OldAvailable += rs.Status.AvailableReplicas
 	}
 	return w
 }
@@ -284,6 +295,13 @@ func (sp *space) statefulSetWorkload(s *appsv1.StatefulSet) release.Workload {
 	}
 	for _, c := range st.Conditions {
 		w.Conditions = append(w.Conditions, release.Condition{Type: string(c.Type), Status: string(c.Status), Reason: c.Reason, Message: c.Message, Updated: c.LastTransitionTime.Time})
+	}
+	if st.UpdateRevision != "" && st.CurrentRevision != st.UpdateRevision {
+		// The status does not say which revision's pods are ready: count
+		// the pods of the old revision as ready first, so that the new
+		// revision's progress is never overstated.
+		old := max(st.Replicas-st.UpdatedReplicas, 0)
+		w.OldReady, w.OldAvailable = min(st.ReadyReplicas, old), min(st.AvailableReplicas, old)
 	}
 	provenance(&w, s.Annotations)
 	w.ChangedAt = s.CreationTimestamp.Time

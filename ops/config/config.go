@@ -76,7 +76,12 @@ type Kubernetes struct {
 	// every environment. An environment's own entry for the app wins, and
 	// both win over the workload's vigil.dev/promotion-hook annotation.
 	PromotionHooks map[string]string `yaml:"promotion_hooks"`
-	Environments   []Environment     `yaml:"environments"` // ordered pipeline
+	// RefuseUnhealthySourceForProtected refuses a promotion into a
+	// protected environment from a source that is not healthy (stalled,
+	// degraded, still rolling out, or with an alert firing on it); without
+	// it the preview warns and the console asks a second confirmation.
+	RefuseUnhealthySourceForProtected bool          `yaml:"refuse_unhealthy_source_for_protected"`
+	Environments                      []Environment `yaml:"environments"` // ordered pipeline
 }
 
 type Environment struct {

@@ -450,3 +450,22 @@ func TestBombsRejected(t *testing.T) {
 		})
 	}
 }
+
+// kubernetes.refuse_unhealthy_source_for_protected decodes, and is
+// refused with its line when no environment is protected.
+func TestRefuseUnhealthySource(t *testing.T) {
+	c, err := Load(writeConfig(t, "kubernetes:\n  refuse_unhealthy_source_for_protected: true\n  environments:\n    - name: dev\n    - name: prod\n      protected: true\n"))
+	if err != nil || !c.Kubernetes.RefuseUnhealthySourceForProtected {
+		t.Fatalf("%v %+v", err, c)
+	}
+	_, err = Load(writeConfig(t, "kubernetes:\n  refuse_unhealthy_source_for_protected: true\n  environments:\n    - name: dev\n"))
+	var errs Errors
+	if !errors.As(err, &errs) || len(errs) != 1 || errs[0].Key != "kubernetes.refuse_unhealthy_source_for_protected" || errs[0].Line != 2 ||
+		!strings.Contains(errs[0].Msg, "no environment is protected") {
+		t.Fatalf("want one error on line 2 naming the key, got %v", err)
+	}
+	_, err = Load(writeConfig(t, "kubernetes:\n  refuse_unhealthy_source_for_protected: sometimes\n  environments:\n    - name: dev\n"))
+	if err == nil || !strings.Contains(err.Error(), "refuse_unhealthy_source_for_protected") {
+		t.Fatalf("a non-boolean value: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -232,6 +233,9 @@ func (v *validator) kubernetes(k *Kubernetes) {
 		v.hooks(p+".promotion_hooks", e.PromotionHooks)
 	}
 	v.hooks("kubernetes.promotion_hooks", k.PromotionHooks)
+	if k.RefuseUnhealthySourceForProtected && !slices.ContainsFunc(k.Environments, func(e Environment) bool { return e.Protected }) {
+		v.errorf("kubernetes.refuse_unhealthy_source_for_protected", "is set, but no environment is protected: mark the ones it guards with protected: true, or remove it")
+	}
 }
 
 // Kubernetes refuses CronJob names longer than this: the Jobs it makes

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -61,7 +62,16 @@ func (s *Service) WriteStatus(w io.Writer, asJSON bool) error {
 				line = append(line, "-")
 				continue
 			}
-			cell := fmt.Sprintf("%s %d/%d %s", c.Version, c.Workload.Available, c.Workload.Desired, c.Health)
+			cell := fmt.Sprintf("%s %d/%d %s", c.Version, c.Available, c.Desired, c.Health)
+			if len(c.Alerts) > 0 {
+				names := make([]string, 0, len(c.Alerts))
+				for _, a := range c.Alerts {
+					if !slices.Contains(names, a.Name) {
+						names = append(names, a.Name)
+					}
+				}
+				cell += " (" + strings.Join(names, ", ") + ")"
+			}
 			if c.Drift {
 				cell += " (drift from " + c.DriftFrom + ")"
 			}
@@ -101,9 +111,18 @@ func (s *Service) PromoteCLI(ctx context.Context, actor access.Actor, out io.Wri
 	if plan.Hook != "" {
 		fmt.Fprintf(out, "  hook: job template %s runs first (named in %s)\n", plan.Hook, plan.HookFrom)
 	}
+	if w := plan.SourceWarning(); w != "" {
+		fmt.Fprintf(out, "  warning: %s\n", w)
+	}
 	if !plan.Changes() {
 		fmt.Fprintf(out, "%s in %s already runs these images: nothing to promote\n", app, plan.To.Name)
 		return ExitOK
+	}
+	// Refused before anything is asked (Promote checks it again).
+	if err := s.CheckSource(plan); err != nil {
+		err = s.record(ctx, actor, PromoteAction(plan.To), target(app, plan.To.Name), map[string]string{"from": plan.From.Name}, err)
+		fmt.Fprintln(out, "vigil promote:", err)
+		return ExitCode(err)
 	}
 	// A freeze seen in the cache is not asked about: Promote refuses it.
 	if confirm != nil && plan.Frozen == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,7 +15,9 @@ type Cell struct {
 	Env      string    `json:"env"`
 	Workload *Workload `json:"workload,omitempty"` // nil: the app is not in this environment
 	Version  string    `json:"version,omitempty"`
-	Health   Health    `json:"health"`
+	// Assessment is the cell's one state (health, progress, reason,
+	// alerts): what every pane shows of it.
+	Assessment
 	// Drift is true when the images differ from the previous environment's;
 	// DriftFrom is that environment's version.
 	Drift     bool   `json:"drift,omitempty"`
@@ -88,6 +91,10 @@ type store struct {
 	freezes   []*Freeze
 	conns     map[string]Conn
 	subs      map[chan struct{}]struct{}
+	// alerts are the firing alerts by "namespace/workload"; failing are
+	// the failing pods seen by rollout details, by env and app.
+	alerts  map[string][]FiringAlert
+	failing map[[2]string]failure
 
 	cur  atomic.Pointer[Matrix]
 	wake chan struct{}
@@ -103,6 +110,7 @@ func newStore(envs []Env, now func() time.Time) *store {
 		freezes: make([]*Freeze, len(envs)),
 		conns:   map[string]Conn{},
 		subs:    map[chan struct{}]struct{}{},
+		failing: map[[2]string]failure{},
 		wake:    make(chan struct{}, 1),
 	}
 	for i, e := range envs {
@@ -176,6 +184,76 @@ func (s *store) Freeze(env string, f *Freeze) {
 	s.envsDirty = true
 	s.mu.Unlock()
 	s.poke()
+}
+
+// failure is a failing pod of one revision, seen by a rollout detail.
+type failure struct {
+	revision int64
+	reason   string
+}
+
+// Alerts sets the firing alerts (an AlertSource's callback) and rebuilds
+// the rows whose alerts changed.
+func (s *store) Alerts(list []FiringAlert) {
+	by := map[string][]FiringAlert{}
+	for _, a := range list {
+		k := a.Namespace + "/" + a.Workload
+		by[k] = append(by[k], a)
+	}
+	s.mu.Lock()
+	changed := map[string]bool{}
+	for k, v := range by {
+		if !slices.Equal(s.alerts[k], v) {
+			changed[k] = true
+		}
+	}
+	for k := range s.alerts {
+		if _, ok := by[k]; !ok {
+			changed[k] = true
+		}
+	}
+	s.alerts = by
+	for k := range changed {
+		_, app, _ := strings.Cut(k, "/")
+		if _, ok := s.apps[app]; ok {
+			s.dirty[app] = struct{}{}
+		}
+	}
+	s.mu.Unlock()
+	if len(changed) > 0 {
+		s.poke()
+	}
+}
+
+// observe records why a pod of app's revision in env is failing ("" when
+// none is), as a rollout detail sees it, so that every pane shows it.
+func (s *store) observe(env, app string, revision int64, reason string) {
+	k := [2]string{env, app}
+	s.mu.Lock()
+	old, had := s.failing[k]
+	switch {
+	case reason == "" && !had, had && old == failure{revision, reason}:
+		s.mu.Unlock()
+		return
+	case reason == "":
+		delete(s.failing, k)
+	default:
+		s.failing[k] = failure{revision, reason}
+	}
+	s.dirty[app] = struct{}{}
+	s.mu.Unlock()
+	s.poke()
+}
+
+// signals returns what Assess weighs for w in envs[i] beside its status;
+// s.mu is held.
+func (s *store) signals(i int, w *Workload) Signals {
+	var sig Signals
+	if f, ok := s.failing[[2]string{s.envs[i].Name, w.Name}]; ok && f.revision == w.Revision {
+		sig.Failing = f.reason
+	}
+	sig.Alerts = s.alerts[s.envs[i].Namespace+"/"+w.Name]
+	return sig
 }
 
 func (s *store) Conn(c Conn) {
@@ -255,7 +333,8 @@ func (s *store) row(app string) (Row, bool) {
 	present := false
 	var prev *Workload
 	for i, w := range slots {
-		c := Cell{Env: s.envs[i].Name, Health: Missing}
+		c := Cell{Env: s.envs[i].Name}
+		c.Health = Missing
 		if w != nil {
 			present = true
 			if r.Kind == "" {
@@ -263,7 +342,7 @@ func (s *store) row(app string) (Row, bool) {
 			}
 			c.Workload = w
 			c.Version = w.Version()
-			c.Health = w.Health()
+			c.Assessment = Assess(w, s.signals(i, w))
 			if prev != nil && !sameImages(prev.Containers, w.Containers) {
 				c.Drift = true
 				c.DriftFrom = prev.Version()

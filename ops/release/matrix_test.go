@@ -396,30 +396,6 @@ func BenchmarkMatrixUpdate(b *testing.B) {
 	}
 }
 
-func TestStall(t *testing.T) {
-	rolling := healthy("api", "2", 2)
-	rolling.Updated = 1
-	deadline := rolling
-	deadline.Conditions = []Condition{{Type: "Progressing", Status: "False", Reason: "ProgressDeadlineExceeded", Message: "ReplicaSet api-2 has timed out progressing."}}
-	crash := Pod{Name: "api-2-x", Owner: "api-2", Reason: "CrashLoopBackOff", Restarts: 5}
-	oldCrash := Pod{Name: "api-1-y", Owner: "api-1", Reason: "CrashLoopBackOff"}
-	cases := []struct {
-		name string
-		d    Detail
-		want string
-	}{
-		{"progressing", Detail{Workload: rolling, New: &ReplicaSet{Name: "api-2"}, Pods: []Pod{{Name: "api-2-x", Owner: "api-2", Phase: "Running"}}}, ""},
-		{"deadline", Detail{Workload: deadline}, "progress deadline exceeded: ReplicaSet api-2 has timed out progressing."},
-		{"new pod crash-looping", Detail{Workload: rolling, New: &ReplicaSet{Name: "api-2"}, Pods: []Pod{crash}}, "pod api-2-x is failing (CrashLoopBackOff, 5 restarts)"},
-		{"an old pod failing is not this rollout's stall", Detail{Workload: rolling, New: &ReplicaSet{Name: "api-2"}, Pods: []Pod{oldCrash}}, ""},
-	}
-	for _, c := range cases {
-		if got := stall(&c.d); got != c.want {
-			t.Errorf("%s: %q, want %q", c.name, got, c.want)
-		}
-	}
-}
-
 func TestWriteStatus(t *testing.T) {
 	s := newTestService(Options{})
 	s.store.Freeze("prod", &Freeze{Reason: "launch", Until: epoch.Add(time.Hour)})

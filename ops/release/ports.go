@@ -173,7 +173,11 @@ type Detail struct {
 	Events []Event      `json:"events,omitempty"` // newest last
 	// Pods are set by Service.WatchRollout only.
 	Pods []Pod `json:"pods,omitempty"`
-	// Stall says why the rollout stopped progressing, "" while it is fine.
+	// Assessment is the workload's one state, the same the matrix shows
+	// (set by Service.Detail and Service.WatchRollout).
+	Assessment Assessment `json:"assessment"`
+	// Stall says why the rollout stopped progressing, "" while it is fine:
+	// the Assessment's reason when it is Stalled.
 	Stall string `json:"stall,omitempty"`
 }
 

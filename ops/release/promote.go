@@ -35,6 +35,61 @@ type PromotePlan struct {
 	HookFrom string `json:"hook_from,omitempty"`
 	// Frozen is the target's freeze as last seen (Promote checks it again).
 	Frozen *Freeze `json:"frozen,omitempty"`
+	// Source is the state of the app in From when planned: the preview
+	// warns when it is not healthy (SourceWarning).
+	Source Assessment `json:"source"`
+}
+
+// SourceWarning says why the source is not a safe one to promote from:
+// it is stalled, degraded, still rolling out, paused, or an alert fires on
+// it; "" when it is healthy.
+func (p *PromotePlan) SourceWarning() string {
+	return sourceWarning(p.App, p.From.Name, p.Source)
+}
+
+func sourceWarning(app, env string, a Assessment) string {
+	if a.Health == Healthy || a.Health == "" {
+		return ""
+	}
+	msg := fmt.Sprintf("%s/%s, the source, is %s", env, app, a.Health)
+	if a.Reason != "" {
+		msg += ": " + a.Reason
+	}
+	return msg
+}
+
+// UnhealthySourceError refuses a promotion into a protected environment
+// from a source that is not healthy, when the config says so
+// (kubernetes.refuse_unhealthy_source_for_protected).
+type UnhealthySourceError struct {
+	App, From, To string
+	Warning       string
+}
+
+// Refused marks it as a refusal (access.Refusal): exit 3, journaled as refused.
+func (e *UnhealthySourceError) Refused() bool { return true }
+
+func (e *UnhealthySourceError) Error() string {
+	return fmt.Sprintf("%s is protected and %s; kubernetes.refuse_unhealthy_source_for_protected refuses promoting from it: fix or roll back %s/%s first",
+		e.To, e.Warning, e.From, e.App)
+}
+
+// CheckSource refuses plan when its target is protected, the config
+// refuses unhealthy sources for protected targets, and the source is not
+// healthy now. Promote checks it too; the console asks it first, to refuse
+// before any dialog.
+func (s *Service) CheckSource(plan PromotePlan) error {
+	if !plan.To.Protected || !s.opt.RefuseUnhealthySource {
+		return nil
+	}
+	a := plan.Source
+	if c, ok := s.Matrix().Cell(plan.App, plan.From.Name); ok {
+		a = c.Assessment // as it is now, not as planned
+	}
+	if w := sourceWarning(plan.App, plan.From.Name, a); w != "" {
+		return &UnhealthySourceError{App: plan.App, From: plan.From.Name, To: plan.To.Name, Warning: w}
+	}
+	return nil
 }
 
 // Changes reports whether the plan changes any image.
@@ -113,7 +168,7 @@ func (s *Service) PlanPromote(actor access.Actor, app, from, to string) (Promote
 	if src.Workload.Kind != dst.Workload.Kind {
 		return PromotePlan{}, fmt.Errorf("%s is a %s in %s but a %s in %s: align the workloads first", app, src.Workload.Kind, fromEnv.Name, dst.Workload.Kind, toEnv.Name)
 	}
-	plan := PromotePlan{App: app, Kind: dst.Workload.Kind, From: fromEnv, To: toEnv}
+	plan := PromotePlan{App: app, Kind: dst.Workload.Kind, From: fromEnv, To: toEnv, Source: src.Assessment}
 	plan.Hook, plan.HookFrom = hook(toEnv, src.Workload, dst.Workload)
 	for _, sc := range src.Workload.Containers {
 		found := false
@@ -186,6 +241,9 @@ func (s *Service) Promote(ctx context.Context, actor access.Actor, plan PromoteP
 	if err := s.opt.Guard.Check(actor, action); err != nil {
 		return s.record(ctx, actor, action, tgt, params, err)
 	}
+	if err := s.CheckSource(plan); err != nil {
+		return s.record(ctx, actor, action, tgt, params, err)
+	}
 	// Every session sees the promotion until its rollout settles, as long
 	// as the lock covers it.
 	end := presence.Begin(ctx, "promoting "+plan.App+" to "+plan.To.Name)
@@ -251,7 +309,7 @@ func (s *Service) unlockWhenSettled(ctx context.Context, plan PromotePlan, holde
 	want := plan.Containers()
 	for {
 		if c, ok := s.Matrix().Cell(plan.App, plan.To.Name); ok && hasImages(c.Workload.Containers, want) {
-			if c.Health == Healthy || c.Health == Stalled {
+			if c.Health == Healthy || c.Health == Stalled || c.RolledOut {
 				_ = s.unlock(ctx, plan, holder)
 				return
 			}

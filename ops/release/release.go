@@ -135,7 +135,12 @@ type Workload struct {
 	Updated   int32 `json:"updated"`
 	Ready     int32 `json:"ready"`
 	Available int32 `json:"available"`
-	Paused    bool  `json:"paused,omitempty"`
+	// OldReady and OldAvailable are the pods of older revisions (old
+	// ReplicaSets) that Ready and Available count: a rollout's progress
+	// counts only the current revision's.
+	OldReady     int32 `json:"old_ready,omitempty"`
+	OldAvailable int32 `json:"old_available,omitempty"`
+	Paused       bool  `json:"paused,omitempty"`
 	// Settled is false while the controller has not observed the latest
 	// spec, or (StatefulSets) while the current and update revisions differ.
 	Settled    bool        `json:"settled"`
@@ -183,7 +188,7 @@ func (w *Workload) Condition(t string) (Condition, bool) {
 	return Condition{}, false
 }
 
-// Health of a workload, as the matrix colours it.
+// Health of a workload: the state every pane shows (see Assess).
 type Health string
 
 const (
@@ -191,32 +196,14 @@ const (
 	Progressing Health = "progressing"
 	Paused      Health = "paused"
 	Degraded    Health = "degraded" // not all replicas available, no rollout running
-	Stalled     Health = "stalled"  // ProgressDeadlineExceeded
+	Stalled     Health = "stalled"  // ProgressDeadlineExceeded, or a pod of the new revision failing
+	Alerting    Health = "alerting" // an alert fires on it
 	Missing     Health = "missing"  // the environment has no such app
 )
 
-// Health derives a workload's health from its conditions and counts.
-func (w *Workload) Health() Health {
-	if !w.Settled {
-		return Progressing // conditions are stale until the controller sees the spec
-	}
-	if c, ok := w.Condition("Progressing"); ok && c.Status == "False" && c.Reason == "ProgressDeadlineExceeded" {
-		return Stalled
-	}
-	if w.Paused {
-		return Paused
-	}
-	if w.Updated < w.Desired || w.Current > w.Updated {
-		return Progressing
-	}
-	if c, ok := w.Condition("Available"); ok && c.Status == "False" {
-		return Degraded
-	}
-	if w.Available < w.Desired || w.Ready < w.Desired {
-		return Degraded
-	}
-	return Healthy
-}
+// Health is the workload's state from its own status alone: Assess
+// without pods or alerts.
+func (w *Workload) Health() Health { return Assess(w, Signals{}).Health }
 
 // Freeze stops promotions into an environment until it expires.
 type Freeze struct {

@@ -18,19 +18,32 @@ var failingReasons = map[string]bool{
 	"RunContainerError":          true,
 }
 
-// stall says why d's rollout stopped progressing: the progress deadline
-// passed, or a pod of the new revision is failing.
-func stall(d *Detail) string {
-	if d.Workload.Health() == Stalled {
-		c, _ := d.Workload.Condition("Progressing")
-		return "progress deadline exceeded: " + c.Message
-	}
+// failingPod says why a pod of d's current revision is failing, "" when
+// none is.
+func failingPod(d *Detail) string {
 	for _, p := range d.Pods {
 		if failingReasons[p.Reason] && (d.New == nil || p.Owner == d.New.Name || d.Workload.Kind == StatefulSet) {
 			return fmt.Sprintf("pod %s is failing (%s, %d restarts)", p.Name, p.Reason, p.Restarts)
 		}
 	}
 	return ""
+}
+
+// assess sets d's Assessment and Stall as the matrix weighs them, after
+// recording what d's pods say (when it has them) for the matrix.
+func (s *Service) assess(env string, d *Detail, pods bool) {
+	i := s.store.idx[env]
+	if pods {
+		s.store.observe(env, d.Workload.Name, d.Workload.Revision, failingPod(d))
+	}
+	s.store.mu.Lock()
+	sig := s.store.signals(i, &d.Workload)
+	s.store.mu.Unlock()
+	d.Assessment = Assess(&d.Workload, sig)
+	d.Stall = ""
+	if d.Assessment.Health == Stalled {
+		d.Stall = d.Assessment.Reason
+	}
 }
 
 // WatchRollout sends the live detail of app in env, pods included, now and
@@ -68,7 +81,7 @@ func (s *Service) WatchRollout(ctx context.Context, app, env string) (<-chan Det
 				mu.Lock()
 				d.Pods = pods
 				mu.Unlock()
-				d.Stall = stall(&d)
+				s.assess(env, &d, true)
 				select {
 				case <-out: // drop the unread older detail
 				default:

@@ -72,6 +72,10 @@ type Options struct {
 	// LockTTL is how long a promotion lock lasts if its holder vanishes
 	// (default 10 minutes). The lock covers the rollout it starts.
 	LockTTL time.Duration
+	// RefuseUnhealthySource refuses promotions into protected environments
+	// from a source that is not healthy (config:
+	// kubernetes.refuse_unhealthy_source_for_protected).
+	RefuseUnhealthySource bool
 	// Now is the clock of freezes, annotations and the matrix; time.Now
 	// when nil.
 	Now func() time.Time
@@ -154,6 +158,7 @@ func (s *Service) Detail(app, env string) (Detail, error) {
 	if !ok {
 		return Detail{}, fmt.Errorf("%s is not in the cache yet: wait for the cluster to sync", ref)
 	}
+	s.assess(env, &d, false)
 	return d, nil
 }
 
@@ -305,12 +310,12 @@ func (s *Service) wait(ctx context.Context, app, envName string, images []Contai
 	defer cancel()
 	for {
 		if c, ok := s.Matrix().Cell(app, envName); ok && (images == nil || hasImages(c.Workload.Containers, images)) {
-			switch c.Health {
-			case Healthy:
+			switch {
+			case c.Health == Stalled:
+				return &StalledError{App: app, Env: envName, Reason: c.Reason}
+			case c.Health == Healthy, c.RolledOut:
+				// Rolled out, alert or not: the alert is the matrix's to show.
 				return nil
-			case Stalled:
-				cond, _ := c.Workload.Condition("Progressing")
-				return &StalledError{App: app, Env: envName, Reason: cond.Message}
 			}
 		}
 		select {

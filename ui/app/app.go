@@ -350,6 +350,10 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		case components.Accepted:
 			req := m.confirm.Request()
 			m.confirm = nil
+			if req.Then != nil { // a second confirmation before it runs
+				next := *req.Then
+				return func() tea.Msg { return next }
+			}
 			return m.fly(req.Title, req.OnYes)
 		case components.Rejected:
 			req := m.confirm.Request()

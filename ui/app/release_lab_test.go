@@ -316,6 +316,9 @@ func TestStallOnTheLab(t *testing.T) {
 	sendKeys(tm, "enter")
 	p.waitFor(t, "Promote "+l.app+" from dev to test?")
 	sendKeys(tm, "y")
+	// dev runs the broken release too: a second confirmation says so.
+	p.waitFor(t, "promote it to test anyway?")
+	sendKeys(tm, "y")
 	p.waitFor(t, "promoted "+l.app+" to test")
 	sendKeys(tm, ":")
 	sendText(tm, "rollout test/"+l.app)

@@ -47,12 +47,14 @@ func ToastCmd(level ToastLevel, text string) tea.Cmd {
 }
 
 // ConfirmMsg asks the shell to confirm a dangerous action before running
-// OnYes. With TypeName set, the user must type that name to accept.
+// OnYes. With TypeName set, the user must type that name to accept. With
+// Then set, accepting asks that second confirmation, whose OnYes runs.
 type ConfirmMsg struct {
 	Title    string
 	Body     string
 	TypeName string
 	OnYes    tea.Cmd
+	Then     *ConfirmMsg
 }
 
 // Pane numbers, fixed per pane whichever panes a session has.

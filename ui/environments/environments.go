@@ -387,11 +387,22 @@ func (m *Model) PromoteCmd(app, from, to string) tea.Cmd {
 		defer cancel()
 		return PromotedMsg{Plan: plan, Err: svc.Promote(ctx, actor, plan)}
 	}
-	if !m.ctx.MayAct() {
+	// A session that may not act, and a source the config refuses to
+	// promote from, go straight to ops, which refuses and journals it.
+	if !m.ctx.MayAct() || svc.CheckSource(plan) != nil {
 		return run
 	}
 	c := plan.Confirmation()
 	req := common.ConfirmMsg{Title: c.Title, Body: Preview(plan), TypeName: c.TypeName, OnYes: run}
+	if w := plan.SourceWarning(); w != "" {
+		// An unhealthy source is confirmed a second time, on its own.
+		req.OnYes = nil
+		req.Then = &common.ConfirmMsg{
+			Title: fmt.Sprintf("%s/%s is %s: promote it to %s anyway?", plan.From.Name, app, plan.Source.Health, plan.To.Name),
+			Body:  "⚠ " + strings.TrimSuffix(w, ".") + ".\nThe promotion copies its images as they are.",
+			OnYes: run,
+		}
+	}
 	return func() tea.Msg { return req }
 }
 
@@ -425,6 +436,9 @@ func Preview(plan release.PromotePlan) string {
 	fmt.Fprintf(&b, "annotations: %s=%s, %s=%s", release.AnnotationPromotedFrom, plan.From.Name, release.AnnotationPromotedBy, plan.Annotations[release.AnnotationPromotedBy])
 	if plan.To.Protected {
 		b.WriteString("\n" + plan.To.Name + " is protected.")
+	}
+	if w := plan.SourceWarning(); w != "" {
+		b.WriteString("\n⚠ " + strings.TrimSuffix(w, ".") + ".")
 	}
 	return b.String()
 }
@@ -501,6 +515,9 @@ func (m *Model) Status() string {
 	if r, ok := m.Selected(); ok && m.col < len(r.Cells) && r.Cells[m.col].Workload != nil {
 		c := &r.Cells[m.col]
 		s += " · " + c.Env + "/" + r.App + " " + c.Version + cellTail(c)
+		if Urgent(c.Health) && c.Reason != "" {
+			s += " · " + c.Reason
+		}
 		if c.Drift {
 			s += " ◂ drift from " + c.DriftFrom
 		}

@@ -51,10 +51,10 @@ func row(app string, versions ...string) release.Row {
 	r := release.Row{App: app, Kind: release.Deployment}
 	var prev *release.Workload
 	for i, v := range versions {
-		c := release.Cell{Env: pipeline[i].Name, Health: release.Missing}
+		c := release.Cell{Env: pipeline[i].Name, Assessment: release.Assessment{Health: release.Missing}}
 		if v != "" {
 			w := workload(app, v, 3, 3)
-			c.Workload, c.Version, c.Health = w, v, w.Health()
+			c.Workload, c.Version, c.Assessment = w, v, release.Assess(w, release.Signals{})
 			if prev != nil && prev.Version() != v {
 				c.Drift, c.DriftFrom = true, prev.Version()
 			}
@@ -87,10 +87,10 @@ func shopMatrix(connected bool) *release.Matrix {
 	}
 	w := m.Rows[2].Cells[1].Workload // web in test: rolling out
 	w.Updated, w.Ready = 1, 2
-	m.Rows[2].Cells[1].Health = w.Health()
+	m.Rows[2].Cells[1].Assessment = release.Assess(w, release.Signals{})
 	w = m.Rows[0].Cells[2].Workload // api in preprod: stalled
 	w.Conditions = []release.Condition{{Type: "Progressing", Status: "False", Reason: "ProgressDeadlineExceeded"}}
-	m.Rows[0].Cells[2].Health = w.Health()
+	m.Rows[0].Cells[2].Assessment = release.Assess(w, release.Signals{})
 	return m
 }
 
@@ -174,7 +174,7 @@ func TestCells(t *testing.T) {
 		"❄ prod frozen by bob for 3h", // the freeze, with its reason
 		"◂ 2.4.1",                     // api drifts in prod
 		"2.5.0    3/3 ✗",              // stalled in preprod
-		"1.9.0    2/3 ↻",              // rolling out in test
+		"1.9.0    1/3 ↻",              // rolling out in test: 1 new pod ready
 	} {
 		if !strings.Contains(view, want) {
 			t.Errorf("view lacks %q:\n%s", want, view)

@@ -61,7 +61,7 @@ func cellNeed(c *release.Cell) int {
 
 // cellTail is what follows the version in a cell: the counts and the glyph.
 func cellTail(c *release.Cell) string {
-	return fmt.Sprintf(" %d/%d %s", c.Workload.Ready, c.Workload.Desired, Mark(c.Health))
+	return fmt.Sprintf(" %d/%d %s", c.Ready, c.Desired, Mark(c.Health))
 }
 
 // Mark is the one-cell mark of a health.
@@ -77,6 +77,8 @@ func Mark(h release.Health) string {
 		return "!"
 	case release.Stalled:
 		return "✗"
+	case release.Alerting:
+		return "▲"
 	}
 	return "·"
 }
@@ -90,7 +92,7 @@ func HealthStyle(h release.Health, st *styles.Styles) lipgloss.Style {
 		return st.StatusWarn
 	case release.Paused:
 		return st.StatusUnknown
-	case release.Stalled:
+	case release.Stalled, release.Alerting:
 		return st.StatusCrit
 	}
 	return st.Muted
@@ -338,6 +340,8 @@ func (m *Model) Legend() []string {
 		"∅  the environment holds no app yet: P prepares it",
 		Mark(release.Healthy) + " healthy  " + Mark(release.Progressing) + " progressing  " + Mark(release.Paused) + " paused  " +
 			Mark(release.Degraded) + " degraded  " + Mark(release.Stalled) + " stalled  " + Mark(release.Missing) + " absent",
+		Mark(release.Alerting) + "  alerting: an alert fires on it (its name is in the status line)",
+		"n/m  ready pods of the current release / desired (old pods do not count)",
 	}
 }
 
@@ -349,3 +353,7 @@ func clip(s string, h int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Urgent reports whether a health asks for action: its reason is shown
+// beside the selection.
+func Urgent(h release.Health) bool { return h == release.Stalled || h == release.Alerting }

@@ -53,18 +53,21 @@ func testMatrix() *release.Matrix {
 	add := func(app string, ws ...*release.Workload) {
 		r := release.Row{App: app, Kind: release.Deployment}
 		for i, w := range ws {
-			c := release.Cell{Env: envs[i], Workload: w, Version: w.Version(), Health: w.Health()}
+			c := release.Cell{Env: envs[i], Workload: w, Version: w.Version(), Assessment: release.Assess(w, release.Signals{})}
 			r.Cells = append(r.Cells, c)
 		}
 		m.Rows = append(m.Rows, r)
 	}
-	add("api", workload("api", "2.5.0", 3, 3, 3, 3*time.Hour), workload("api", "2.5.0", 3, 3, 3, 2*time.Hour), workload("api", "2.5.0", 1, 2, 3, 2*time.Minute))
+	rolling := workload("api", "2.5.0", 1, 2, 3, 2*time.Minute)
+	rolling.OldReady, rolling.OldAvailable = 2, 2 // the 2 ready pods are the old ReplicaSet's
+	add("api", workload("api", "2.5.0", 3, 3, 3, 3*time.Hour), workload("api", "2.5.0", 3, 3, 3, 2*time.Hour), rolling)
 	add("web", workload("web", "1.9.0", 2, 2, 2, 5*time.Hour), workload("web", "1.9.0", 2, 2, 2, 30*time.Minute), workload("web", "1.8.3", 4, 4, 4, 48*time.Hour))
 	return m
 }
 
 func testDetail() release.Detail {
 	w := *workload("api", "2.5.0", 1, 2, 3, 2*time.Minute)
+	w.OldReady, w.OldAvailable = 2, 2
 	w.ChangeCause = "vigil: bob promoted api 2.5.0 from test"
 	w.Conditions[1] = release.Condition{Type: "Progressing", Status: "False", Reason: "ProgressDeadlineExceeded",
 		Message: `ReplicaSet "api-7c9" has timed out progressing.`, Updated: fixedNow.Add(-time.Minute)}
@@ -75,8 +78,9 @@ func testDetail() release.Detail {
 			Desired: 2, Ready: 2, Available: 2, Created: fixedNow.Add(-48 * time.Hour)}},
 		Events: []release.Event{{Type: "Normal", Reason: "ScalingReplicaSet", Object: "Deployment/api", Message: "Scaled up replica set api-7c9 from 0 to 1", Count: 1, Last: fixedNow.Add(-2 * time.Minute)},
 			{Type: "Warning", Reason: "BackOff", Object: "Pod/api-7c9-x2f", Message: "Back-off restarting failed container", Count: 4, Last: fixedNow.Add(-30 * time.Second)}},
-		Pods:  []release.Pod{{Name: "api-7c9-x2f", Owner: "api-7c9", Phase: "Running", Restarts: 4, Reason: "CrashLoopBackOff", Created: fixedNow.Add(-2 * time.Minute)}},
-		Stall: "progress deadline exceeded: ReplicaSet \"api-7c9\" has timed out progressing.",
+		Pods:       []release.Pod{{Name: "api-7c9-x2f", Owner: "api-7c9", Phase: "Running", Restarts: 4, Reason: "CrashLoopBackOff", Created: fixedNow.Add(-2 * time.Minute)}},
+		Assessment: release.Assess(&w, release.Signals{}),
+		Stall:      "progress deadline exceeded: ReplicaSet \"api-7c9\" has timed out progressing.",
 	}
 }
 
@@ -425,7 +429,7 @@ func TestLongVersionTakesTheFreeWidth(t *testing.T) {
 	mat := testMatrix()
 	w := workload("worker", "3.1.1-broken-build", 0, 0, 1, time.Minute)
 	mat.Rows = append(mat.Rows, release.Row{App: "worker", Kind: release.Deployment,
-		Cells: []release.Cell{{Env: "dev", Workload: w, Version: w.Version(), Health: release.Progressing}}})
+		Cells: []release.Cell{{Env: "dev", Workload: w, Version: w.Version(), Assessment: release.Assess(w, release.Signals{})}}})
 	m.SetMatrix(mat)
 	view := ansi.Strip(m.View())
 	if !strings.Contains(view, "3.1.1-broken-build") {

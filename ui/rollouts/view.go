@@ -98,8 +98,10 @@ func (m *Model) row(e entry, cursor bool) string {
 		age = components.Age(m.ctx.Now().Sub(w.ChangedAt))
 	}
 	head := components.Cell(e.env, c.env) + " " + components.Cell(e.app, c.app) + " " + components.Cell(e.cell.Version, c.version) + " "
-	bar := Bar(w.Updated, w.Desired, c.bar)
-	counts := " " + components.Cell(fmt.Sprintf("%d/%d", w.Ready, w.Desired), c.counts) + " "
+	// The bar and counts are the new revision's ready pods, as the
+	// detail's ready bar: a rollout whose new pods are not ready is not full.
+	bar := Bar(e.cell.Ready, e.cell.Desired, c.bar)
+	counts := " " + components.Cell(fmt.Sprintf("%d/%d", e.cell.Ready, e.cell.Desired), c.counts) + " "
 	tail := " " + components.Cell(age, c.age) + " " + components.Cell(by, c.by)
 	var s string
 	if cursor {
@@ -156,7 +158,8 @@ func (m *Model) detailLines() []string {
 	}
 	d := m.detail
 	w := &d.Workload
-	health := w.Health()
+	a := &d.Assessment // the state the list and the matrix show too
+	health := a.Health
 	hs := environments.HealthStyle(health, st)
 	head := fmt.Sprintf("%s · %s · revision %d · %s · ", title, w.Kind, w.Revision, w.Version())
 	lines := []string{head + hs.Render(environments.Mark(health)+" "+string(health))}
@@ -184,16 +187,20 @@ func (m *Model) detailLines() []string {
 		}
 		lines = append(lines, st.StatusCrit.Render(lipgloss.Wrap("✗ stalled: "+d.Stall+" · "+offer, m.width, " ")))
 	}
+	if len(a.Alerts) > 0 {
+		lines = append(lines, st.StatusCrit.Render(lipgloss.Wrap(environments.Mark(release.Alerting)+" "+alertsText(a.Alerts), m.width, " ")))
+	}
 	if w.Paused {
 		lines = append(lines, st.StatusUnknown.Render("‖ paused: space resumes"))
 	}
 	barW := max(min(m.width-26, 40), 4)
 	lines = append(lines, "")
+	// The current revision's pods: those of older ReplicaSets do not count.
 	for _, p := range []struct {
 		name string
 		n    int32
-	}{{"updated", w.Updated}, {"ready", w.Ready}, {"available", w.Available}} {
-		lines = append(lines, fmt.Sprintf("%-10s %s %d/%d", p.name, hs.Render(Bar(p.n, w.Desired, barW)), p.n, w.Desired))
+	}{{"updated", a.Updated}, {"ready", a.Ready}, {"available", a.Available}} {
+		lines = append(lines, fmt.Sprintf("%-10s %s %d/%d", p.name, hs.Render(Bar(p.n, a.Desired, barW)), p.n, a.Desired))
 	}
 	lines = append(lines, m.section("REPLICASETS"))
 	rs := func(label string, r release.ReplicaSet) string {
@@ -256,6 +263,21 @@ func (m *Model) detailLines() []string {
 		lines = append(lines, m.revisionLine(r))
 	}
 	return lines
+}
+
+// alertsText names the alerts firing on a workload, with their severity.
+func alertsText(alerts []release.FiringAlert) string {
+	parts := make([]string, len(alerts))
+	for i, a := range alerts {
+		parts[i] = a.Name
+		if a.Severity != "" {
+			parts[i] += " (" + a.Severity + ")"
+		}
+		if a.Acked {
+			parts[i] += " acknowledged"
+		}
+	}
+	return "firing: " + strings.Join(parts, ", ")
 }
 
 func (m *Model) revisionLine(r release.Revision) string {
