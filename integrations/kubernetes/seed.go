@@ -155,6 +155,7 @@ var notCopied = map[string]bool{
 	release.AnnotationPromotedFrom:     true,
 	release.AnnotationPromotedBy:       true,
 	release.AnnotationPromotedAt:       true,
+	release.AnnotationRolledBackFrom:   true,
 }
 
 // Seed implements release.Seeder.

@@ -21,6 +21,7 @@ const (
 	ownerIndex       = "owner"
 	freezeName       = "vigil-freeze"
 	revisionKey      = "deployment.kubernetes.io/revision"
+	revisionHistory  = "deployment.kubernetes.io/revision-history"
 	syncTimeout      = 20 * time.Second
 	eventsInDetail   = 20
 	restartedAtKey   = "kubectl.kubernetes.io/restartedAt"
@@ -238,6 +239,7 @@ func provenance(w *release.Workload, a map[string]string) {
 	w.PromotedFrom = a[release.AnnotationPromotedFrom]
 	w.PromotedBy = a[release.AnnotationPromotedBy]
 	w.PromotedAt, _ = time.Parse(time.RFC3339, a[release.AnnotationPromotedAt])
+	w.RolledBackFrom, _ = strconv.ParseInt(a[release.AnnotationRolledBackFrom], 10, 64)
 	w.Hook = a[release.AnnotationHook]
 }
 

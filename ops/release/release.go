@@ -17,12 +17,17 @@ import (
 	"github.com/vigilops/vigil/ops/config"
 )
 
-// Annotations vigil writes on a workload when it promotes it.
+// Annotations vigil writes on a workload when it promotes it or rolls it
+// back. A rollback sets AnnotationPromotedBy and AnnotationPromotedAt to its
+// actor and time, AnnotationRolledBackFrom to the revision it replaced, and
+// removes AnnotationPromotedFrom; AnnotationChangeCause names the images
+// from and to.
 const (
-	AnnotationPromotedFrom = "vigil.dev/promoted-from"
-	AnnotationPromotedBy   = "vigil.dev/promoted-by"
-	AnnotationPromotedAt   = "vigil.dev/promoted-at"
-	AnnotationChangeCause  = "kubernetes.io/change-cause"
+	AnnotationPromotedFrom   = "vigil.dev/promoted-from"
+	AnnotationPromotedBy     = "vigil.dev/promoted-by"
+	AnnotationPromotedAt     = "vigil.dev/promoted-at"
+	AnnotationRolledBackFrom = "vigil.dev/rolled-back-from"
+	AnnotationChangeCause    = "kubernetes.io/change-cause"
 	// AnnotationHook on a workload names a suspended CronJob in the target
 	// namespace whose job template runs before the workload is promoted there.
 	AnnotationHook = "vigil.dev/promotion-hook"
@@ -147,7 +152,10 @@ type Workload struct {
 	PromotedFrom string    `json:"promoted_from,omitempty"`
 	PromotedBy   string    `json:"promoted_by,omitempty"`
 	PromotedAt   time.Time `json:"promoted_at,omitzero"`
-	Hook         string    `json:"hook,omitempty"`
+	// RolledBackFrom is the revision a vigil rollback replaced, 0 when the
+	// current revision is no vigil rollback.
+	RolledBackFrom int64  `json:"rolled_back_from,omitempty"`
+	Hook           string `json:"hook,omitempty"`
 }
 
 // Version is the tag of the first container's image ("" when untagged),

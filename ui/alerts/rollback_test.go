@@ -41,7 +41,7 @@ func (c *rollbackCluster) History(release.Ref) ([]release.Revision, error) {
 	}, nil
 }
 
-func (c *rollbackCluster) Rollback(_ context.Context, ref release.Ref, rev int64) (release.Revision, error) {
+func (c *rollbackCluster) Rollback(_ context.Context, ref release.Ref, rev int64, _ release.Annotator) (release.Revision, error) {
 	c.rolled, c.rolledRef = append(c.rolled, rev), append(c.rolledRef, ref)
 	return release.Revision{Number: rev}, nil
 }
