@@ -176,6 +176,7 @@ func revisionProvenance(r *release.Revision, a map[string]string) {
 	r.ChangeCause = a[release.AnnotationChangeCause]
 	r.By = a[release.AnnotationPromotedBy]
 	r.At, _ = time.Parse(time.RFC3339, a[release.AnnotationPromotedAt])
+	r.Images = a[release.AnnotationImages]
 }
 
 // scaledUp returns when the Deployment last scaled the ReplicaSet up from

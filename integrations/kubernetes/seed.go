@@ -156,6 +156,7 @@ var notCopied = map[string]bool{
 	release.AnnotationPromotedBy:       true,
 	release.AnnotationPromotedAt:       true,
 	release.AnnotationRolledBackFrom:   true,
+	release.AnnotationImages:           true,
 }
 
 // Seed implements release.Seeder.

@@ -25,6 +25,7 @@ var keptAnnotations = map[string]bool{
 	release.AnnotationPromotedBy:     true,
 	release.AnnotationPromotedAt:     true,
 	release.AnnotationRolledBackFrom: true,
+	release.AnnotationImages:         true,
 	release.AnnotationHook:           true,
 }
 

@@ -3,6 +3,8 @@ package release
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/vigilops/vigil/ops/access"
@@ -199,6 +201,8 @@ type Revision struct {
 	// someone else restores it later: compare At with Since).
 	By string    `json:"by,omitempty"`
 	At time.Time `json:"at,omitzero"`
+	// Images is vigil's AnnotationImages on the revision.
+	Images string `json:"images,omitempty"`
 	// Restored is true when the revision is an older one brought back
 	// (by a rollback or `kubectl rollout undo`): Created is then when it
 	// first ran, and Since when it came back.
@@ -207,6 +211,29 @@ type Revision struct {
 	// for a restored revision the newest of At and the time its
 	// ReplicaSet was scaled up again (from the events, while they last).
 	Since time.Time `json:"since"`
+}
+
+// madeSlack is how far apart the time vigil stamps on a change and the
+// time its revision appears may be: the controller's delay, or a clock.
+const madeSlack = 2 * time.Minute
+
+// ByVigil reports whether the revision's annotations say that vigil made
+// it: a promoter or rollbacker, the very images vigil set, and vigil's
+// time within a couple of minutes of Since. Annotations the controller
+// copied from the Deployment onto a later change made outside vigil fail
+// on the images, or on the time.
+func (r *Revision) ByVigil() bool {
+	if r.By == "" || r.At.IsZero() || r.Images == "" {
+		return false
+	}
+	have := strings.Split(ImagesAnnotation(r.Containers), ",")
+	for _, set := range strings.Split(r.Images, ",") {
+		if !slices.Contains(have, set) {
+			return false
+		}
+	}
+	d := r.Since.Sub(r.At)
+	return d > -madeSlack && d < madeSlack
 }
 
 // LockedError says another actor holds a promotion lock.

@@ -11,6 +11,7 @@ package release
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,12 +22,15 @@ import (
 // back. A rollback sets AnnotationPromotedBy and AnnotationPromotedAt to its
 // actor and time, AnnotationRolledBackFrom to the revision it replaced, and
 // removes AnnotationPromotedFrom; AnnotationChangeCause names the images
-// from and to.
+// from and to. Both set AnnotationImages to the images they set
+// (ImagesAnnotation): the controller copies a Deployment's annotations to
+// the ReplicaSet of a later change made outside vigil, whose images differ.
 const (
 	AnnotationPromotedFrom   = "vigil.dev/promoted-from"
 	AnnotationPromotedBy     = "vigil.dev/promoted-by"
 	AnnotationPromotedAt     = "vigil.dev/promoted-at"
 	AnnotationRolledBackFrom = "vigil.dev/rolled-back-from"
+	AnnotationImages         = "vigil.dev/images"
 	AnnotationChangeCause    = "kubernetes.io/change-cause"
 	// AnnotationHook on a workload names a suspended CronJob in the target
 	// namespace whose job template runs before the workload is promoted there.
@@ -118,6 +122,21 @@ type Container struct {
 	Name  string `json:"name"`
 	Image string `json:"image"`
 	Init  bool   `json:"init,omitempty"`
+}
+
+// ImagesAnnotation is the value of AnnotationImages for containers:
+// "name=image" joined by commas, init containers marked "init:name".
+func ImagesAnnotation(cs []Container) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		if c.Init {
+			parts[i] = "init:" + c.Name + "=" + c.Image
+		} else {
+			parts[i] = c.Name + "=" + c.Image
+		}
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ",")
 }
 
 // Condition is a workload condition (Available, Progressing, …).

@@ -82,7 +82,8 @@ func TestRollbackRecordsActorAndImages(t *testing.T) {
 	}
 
 	a := c.annotations
-	if a[AnnotationPromotedBy] != alice.String() || a[AnnotationPromotedAt] != epoch.UTC().Format(time.RFC3339) || a[AnnotationRolledBackFrom] != "3" {
+	if a[AnnotationPromotedBy] != alice.String() || a[AnnotationPromotedAt] != epoch.UTC().Format(time.RFC3339) || a[AnnotationRolledBackFrom] != "3" ||
+		a[AnnotationImages] != "api=reg.example/api:2.4.1,init:migrate=reg.example/migrate:2.4.1,sidecar=reg.example/proxy:1.0" {
 		t.Errorf("provenance annotations: %v", a)
 	}
 	if v, ok := a[AnnotationPromotedFrom]; !ok || v != "" {
@@ -116,5 +117,38 @@ func TestRollbackFailureJournalsWhatWasTried(t *testing.T) {
 	}
 	if es[1].Result != audit.Refused || es[1].Parameters["image.api"] != "" {
 		t.Errorf("refused rollback: %+v", es[1])
+	}
+}
+
+func TestLocate(t *testing.T) {
+	s := New([]Env{{Name: "dev", Namespace: "shop-dev"}, {Name: "prod", Namespace: "shop"}, {Name: "shop", Namespace: "other"}}, nil, nil, Options{Now: fixedNow})
+	for in, want := range map[string]string{"shop-dev/api": "dev/api", "prod/api": "prod/api", "shop/api": "shop/api", "other/web": "shop/web", "nowhere/api": "", "shop-dev": "", "dev/": ""} {
+		app, env, ok := s.Locate(in)
+		if got := env + "/" + app; (ok && got != want) || ok != (want != "") {
+			t.Errorf("Locate(%q) = %s, %v; want %q", in, got, ok, want)
+		}
+	}
+}
+
+// A revision is vigil's when its annotations name the images it runs and a
+// time near when it appeared; the annotations the controller copies onto a
+// later change made outside vigil do not pass.
+func TestRevisionByVigil(t *testing.T) {
+	cs := []Container{{Name: "migrate", Image: "reg/m:1", Init: true}, {Name: "api", Image: "reg/api:1"}, {Name: "proxy", Image: "reg/p:9"}}
+	mine := Revision{Containers: cs, By: "bob", At: epoch, Since: epoch.Add(3 * time.Second), Images: ImagesAnnotation(cs[:2])}
+	if !mine.ByVigil() {
+		t.Errorf("vigil's own revision (a container vigil did not set aside): %+v", mine)
+	}
+	if want := "api=reg/api:1,init:migrate=reg/m:1"; mine.Images != want {
+		t.Errorf("images annotation %q, want %q", mine.Images, want)
+	}
+	outside := mine
+	outside.Containers = []Container{cs[0], {Name: "api", Image: "reg/api:2"}, cs[2]}
+	late := mine
+	late.Since = epoch.Add(10 * time.Minute)
+	for name, r := range map[string]Revision{"other images": outside, "much later": late, "no images": {Containers: cs, By: "bob", At: epoch, Since: epoch}, "nobody": {Containers: cs, Since: epoch}} {
+		if r.ByVigil() {
+			t.Errorf("%s: taken for vigil's: %+v", name, r)
+		}
 	}
 }

@@ -169,6 +169,25 @@ func (s *Service) History(app, env string) ([]Revision, error) {
 
 func target(app, env string) string { return env + "/" + app }
 
+// Locate returns the app and environment of a workload named as alerts
+// name it, "namespace/name": the environment named namespace, else the one
+// whose namespace it is. ok is false when the pipeline has neither.
+func (s *Service) Locate(workload string) (app, env string, ok bool) {
+	ns, name, found := strings.Cut(workload, "/")
+	if !found || name == "" {
+		return "", "", false
+	}
+	if _, known := s.store.idx[ns]; known {
+		return name, ns, true
+	}
+	for _, e := range s.envs {
+		if e.Namespace == ns {
+			return name, e.Name, true
+		}
+	}
+	return "", "", false
+}
+
 // record journals an action and returns err unchanged.
 func (s *Service) record(ctx context.Context, actor access.Actor, action access.Action, tgt string, params map[string]string, err error) error {
 	if s.journal == nil {
@@ -243,6 +262,7 @@ func (s *Service) RollbackAnnotations(actor access.Actor, app string, from, to R
 		AnnotationPromotedAt:     s.opt.Now().UTC().Format(time.RFC3339),
 		AnnotationPromotedFrom:   "",
 		AnnotationRolledBackFrom: strconv.FormatInt(from.Number, 10),
+		AnnotationImages:         ImagesAnnotation(to.Containers),
 		AnnotationChangeCause: fmt.Sprintf("vigil: %s rolled back %s from revision %d to revision %d: %s",
 			actor.Name, app, from.Number, to.Number, images),
 	}
