@@ -38,12 +38,15 @@ type Change struct {
 	Entry *audit.Entry
 	// Revision is the revision the change made, nil when none was found.
 	Revision *release.Revision
+	// byVigil: the revision's annotations say vigil made it, and no
+	// later change came between (see RecentChanges).
+	byVigil bool
 }
 
 // Outside reports whether the change was made outside vigil: a revision
 // that neither this journal nor vigil's annotations account for.
 func (c *Change) Outside() bool {
-	return c.Entry == nil && c.Revision != nil && !c.Revision.ByVigil()
+	return c.Entry == nil && c.Revision != nil && !c.byVigil
 }
 
 // By is who made the change: the journal's actor, or the annotation's for
@@ -52,7 +55,7 @@ func (c *Change) By() string {
 	switch {
 	case c.Entry != nil:
 		return c.Entry.Actor
-	case c.Revision != nil && c.Revision.ByVigil():
+	case c.Revision != nil && c.byVigil:
 		return c.Revision.By
 	}
 	return ""
@@ -94,6 +97,25 @@ func (c *Change) What() string {
 	return b.String()
 }
 
+// supersededSlack is how much later than a change a revision numbered
+// before it may have appeared: timestamps are whole seconds, and the API
+// server's clock is not vigil's.
+const supersededSlack = 5 * time.Second
+
+// superseded reports whether a revision numbered before r became the
+// workload's after at: then what happened at at did not make r. A
+// revision brought back by `kubectl rollout undo` keeps the annotations and
+// images of its former life, and would otherwise pass for the vigil
+// rollback that made it then.
+func superseded(r *release.Revision, at time.Time, revs []release.Revision) bool {
+	for i := range revs {
+		if revs[i].Number < r.Number && revs[i].Since.After(at.Add(supersededSlack)) {
+			return true
+		}
+	}
+	return false
+}
+
 // matchSlack is how far apart a journal entry and the revision it made
 // may be: the entry is written once the API server answered, the
 // ReplicaSet appears when the controller gets to it.
@@ -128,8 +150,8 @@ func (s *Service) RecentChanges(a *Alert, window time.Duration) ([]Change, error
 		if r.Since.Before(since) || r.Since.After(now.Add(matchSlack)) {
 			continue
 		}
-		c := Change{Time: r.Since, Target: target, Revision: r}
-		if j := matchEntry(entries, used, target, r); j >= 0 {
+		c := Change{Time: r.Since, Target: target, Revision: r, byVigil: r.ByVigil() && !superseded(r, r.At, revs)}
+		if j := matchEntry(entries, used, target, r, revs); j >= 0 {
 			used[j] = true
 			c.Time, c.Target, c.Entry = entries[j].Time, entries[j].Target, &entries[j]
 		}
@@ -159,9 +181,10 @@ func seqOf(c Change) uint64 {
 // matchEntry returns the index of the unused journal entry on target that
 // made revision r, -1 when none did: a promotion or rollback within
 // matchSlack of the revision whose images ("image.NAME": "FROM -> TO") are
-// the revision's. An entry journaled before images were (a rollback with
-// only "restored") matches a restored revision on time alone.
-func matchEntry(entries []audit.Entry, used []bool, target string, r *release.Revision) int {
+// the revision's, and no revision numbered before r came after it. An entry
+// journaled before images were (a rollback with only "restored") matches a
+// restored revision on time alone.
+func matchEntry(entries []audit.Entry, used []bool, target string, r *release.Revision, revs []release.Revision) int {
 	best, bestGap := -1, matchSlack
 	for j, e := range entries {
 		if used[j] || e.Target != target || !makesRevision(e.Action) {
@@ -171,7 +194,7 @@ func matchEntry(entries []audit.Entry, used []bool, target string, r *release.Re
 		if gap < 0 {
 			gap = -gap
 		}
-		if gap > bestGap || !imagesMatch(e.Parameters, r) {
+		if gap > bestGap || !imagesMatch(e.Parameters, r) || superseded(r, e.Time, revs) {
 			continue
 		}
 		best, bestGap = j, gap

@@ -74,6 +74,28 @@ func TestRecentChangesMergeJournalAndRevisions(t *testing.T) {
 	if pr.Entry == nil || pr.Revision == nil || pr.Revision.Number != 2 || pr.Entry.Action != release.ActPromoteProtected.Name {
 		t.Errorf("the promotion: %q", pr.What())
 	}
+
+	// 10:17 `kubectl rollout undo` brings revision 3 back as 5: it keeps
+	// alice's annotations and the rollback's images, but it is not hers.
+	f.clock.add(time.Minute)
+	undo := rel.revs[1]
+	undo.Number, undo.Since, undo.Current = 5, f.clock.Now(), true
+	rel.revs = []release.Revision{undo, rel.revs[0], rel.revs[2]}
+	rel.revs[1].Current = false
+	f.clock.add(time.Minute)
+	if ch, err = svc.RecentChanges(a, 24*time.Hour); err != nil || len(ch) != 4 {
+		t.Fatalf("after the undo, want 4 changes, got %+v %v", ch, err)
+	}
+	if !ch[0].Outside() || ch[0].Revision.Number != 5 || !strings.Contains(ch[0].What(), "revision 5 (restored)") {
+		t.Errorf("kubectl rollout undo: outside=%v by=%q %q", ch[0].Outside(), ch[0].By(), ch[0].What())
+	}
+	if !ch[1].Outside() || ch[1].Revision.Number != 4 {
+		t.Errorf("kubectl set image: %q", ch[1].What())
+	}
+	if ch[2].Entry == nil || ch[2].Revision != nil || ch[2].By() != "alice" || ch[2].Entry.Action != release.ActRollback.Name {
+		t.Errorf("alice's rollback, whose revision is gone: %+v", ch[2])
+	}
+
 	// Without the release service, only the journal speaks.
 	if ch, err := f.svc.RecentChanges(&incident.Alert{Workload: "prod/api"}, 24*time.Hour); err != nil || len(ch) != 2 || ch[0].Revision != nil {
 		t.Errorf("journal only: %+v %v", ch, err)
