@@ -180,14 +180,19 @@ func revisionProvenance(r *release.Revision, a map[string]string) {
 }
 
 // scaledUp returns when the Deployment last scaled the ReplicaSet up from
-// no replicas (the controller's "Scaled up replica set X to N from 0"), from
+// no replicas (the controller's "Scaled up replica set X from 0 to N"), from
 // the events still held (an hour by default); zero when none is.
 func (sp *space) scaledUp(deployment, rs string) time.Time {
 	var at time.Time
 	prefix := "Scaled up replica set " + rs + " "
 	for _, o := range sp.events.GetStore().List() {
 		ev := o.(*corev1.Event)
-		if ev.InvolvedObject.Kind != "Deployment" || ev.InvolvedObject.Name != deployment || ev.Reason != "ScalingReplicaSet" || !strings.HasPrefix(ev.Message, prefix) || !strings.HasSuffix(ev.Message, " from 0") {
+		if ev.InvolvedObject.Kind != "Deployment" || ev.InvolvedObject.Name != deployment || ev.Reason != "ScalingReplicaSet" {
+			continue
+		}
+		// "… from 0 to N" (Kubernetes 1.37 here), "… to N from 0" (older).
+		rest, ok := strings.CutPrefix(ev.Message, prefix)
+		if !ok || !(strings.HasPrefix(rest, "from 0 to ") || strings.HasSuffix(rest, " from 0")) {
 			continue
 		}
 		at = latest(at, latest(ev.LastTimestamp.Time, latest(ev.EventTime.Time, ev.CreationTimestamp.Time)))
