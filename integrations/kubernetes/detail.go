@@ -167,6 +167,16 @@ func (c *Client) History(ref release.Ref) ([]release.Revision, error) {
 		return nil, fmt.Errorf("%s has no history: only Deployments and StatefulSets do", ref)
 	}
 	slices.SortFunc(out, func(a, b release.Revision) int { return int(b.Number - a.Number) })
+	// A restored revision came back after every revision numbered before it
+	// was made: a floor for its Since when no event tells (they last an
+	// hour, and a ReplicaSet that kept its pods is not scaled up again).
+	var floor time.Time
+	for i := len(out) - 1; i >= 0; i-- {
+		if out[i].Restored {
+			out[i].Since = latest(out[i].Since, floor)
+		}
+		floor = latest(floor, out[i].Since)
+	}
 	return out, nil
 }
 

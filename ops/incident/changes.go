@@ -166,9 +166,19 @@ func (s *Service) RecentChanges(a *Alert, window time.Duration) ([]Change, error
 		if c := y.Time.Compare(x.Time); c != 0 {
 			return c
 		}
-		return cmp.Compare(seqOf(y), seqOf(x))
+		if c := cmp.Compare(seqOf(y), seqOf(x)); c != 0 {
+			return c
+		}
+		return cmp.Compare(numberOf(y), numberOf(x))
 	})
 	return out, err
+}
+
+func numberOf(c Change) int64 {
+	if c.Revision == nil {
+		return 0
+	}
+	return c.Revision.Number
 }
 
 func seqOf(c Change) uint64 {
