@@ -1,0 +1,63 @@
+package alerts
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/incident"
+	"github.com/vigilops/vigil/ui/common"
+)
+
+// The dialog on an alert someone acknowledged names their silence, and
+// adds to it rather than making a second one.
+func TestAckDialogNamesTheExistingSilence(t *testing.T) {
+	f := newFixture(t, access.Operator)
+	threeAlerts(f)
+	f.poll()
+	bob := access.Actor{Name: "bob", Role: access.Operator}
+	ctx := context.Background()
+	if _, err := f.svc.Acknowledge(ctx, bob, incident.AckRequest{Fingerprint: "a1", Duration: time.Hour, Comment: "rolling back api"}); err != nil {
+		t.Fatal(err)
+	}
+	f.poll()
+	f.keys("home", "a")
+	v := screen(f.m)
+	for _, want := range []string{"already acknowledged by bob until " + f.clock.Now().Add(time.Hour).In(f.m.loc).Format("15:04"), `"rolling back api" (silence sil-1)`, "[comment only]", "add to theirs"} {
+		if !strings.Contains(v, want) {
+			t.Fatalf("the dialog should show %q:\n%s", want, v)
+		}
+	}
+	msgs := f.keys("'DB is fine", "enter")
+	if len(f.am.silences) != 1 || f.am.silences[0].Comment != "rolling back api · alice: DB is fine" || !f.am.silences[0].EndsAt.Equal(f.clock.Now().Add(time.Hour)) {
+		t.Fatalf("silences after adding a comment: %+v", f.am.silences)
+	}
+	if len(msgs) != 1 || !strings.Contains(msgs[0].(common.ToastMsg).Text, "added your comment to bob's acknowledgement of AppHighErrorRate") {
+		t.Fatalf("toast %v", msgs)
+	}
+
+	// bob acknowledges HostDown while alice's dialog on it is open: her
+	// enter is refused, and the dialog comes back naming bob's, her text
+	// kept; she extends his.
+	f.keys("j", "a")
+	if strings.Contains(screen(f.m), "already acknowledged") {
+		t.Fatalf("HostDown was not acknowledged yet:\n%s", screen(f.m))
+	}
+	if _, err := f.svc.Acknowledge(ctx, bob, incident.AckRequest{Fingerprint: "a2", Duration: 30 * time.Minute, Comment: "rebooting web-02"}); err != nil {
+		t.Fatal(err)
+	}
+	f.keys("ctrl+u", "'me too", "enter")
+	v = screen(f.m)
+	if !f.m.Capturing() || !strings.Contains(v, "bob acknowledged it meanwhile") || !strings.Contains(v, "already acknowledged by bob") || !strings.Contains(v, "me too") {
+		t.Fatalf("the refused ack should reopen the dialog on bob's:\n%s", v)
+	}
+	f.keys("tab", "right", "right", "enter") // extend 1h
+	if n := len(f.am.silences); n != 2 {
+		t.Fatalf("%d silences, want bob's two", n)
+	}
+	if s := f.am.silences[1]; s.CreatedBy != "bob" || !s.EndsAt.Equal(f.clock.Now().Add(time.Hour)) || s.Comment != "rebooting web-02 · alice: me too" {
+		t.Fatalf("bob's HostDown silence after alice extends it: %+v", s)
+	}
+}
