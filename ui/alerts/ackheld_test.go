@@ -6,8 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilops/vigil/integrations/alertmanager"
 	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/incident"
+	"github.com/vigilops/vigil/ops/release"
 	"github.com/vigilops/vigil/ui/common"
 )
 
@@ -59,5 +62,44 @@ func TestAckDialogNamesTheExistingSilence(t *testing.T) {
 	}
 	if s := f.am.silences[1]; s.CreatedBy != "bob" || !s.EndsAt.Equal(f.clock.Now().Add(time.Hour)) || s.Comment != "rebooting web-02 · alice: me too" {
 		t.Fatalf("bob's HostDown silence after alice extends it: %+v", s)
+	}
+}
+
+// cacheReleases is a release service's cache of prod/api's history.
+type cacheReleases struct{ revs []release.Revision }
+
+func (c cacheReleases) Locate(w string) (string, string, bool) { return "api", "prod", w == "prod/api" }
+func (c cacheReleases) History(string, string) ([]release.Revision, error) {
+	return c.revs, nil
+}
+
+// The detail's recent changes show a change made outside vigil, read from
+// the workload's revisions, beside the journal's, marked as such.
+func TestDetailShowsChangesMadeOutsideVigil(t *testing.T) {
+	f := newFixture(t, access.Operator)
+	threeAlerts(f)
+	now := f.clock.Now()
+	revs := cacheReleases{revs: []release.Revision{
+		{Number: 5, Containers: []release.Container{{Name: "api", Image: "reg/api:2.5.1-hotfix"}}, Since: now.Add(-2 * time.Minute), Current: true},
+	}}
+	var err error
+	f.svc, err = incident.New(incident.Options{Prometheus: f.prom, Alertmanager: f.am, ParseMatchers: alertmanager.ParseMatchers, Journal: f.journal, Releases: revs, Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.ctx.Services.Incident = f.svc
+	f.m = New(f.ctx, NewKeyMap())
+	f.m.SetSize(120, 30)
+	if _, err := f.journal.Append(audit.Entry{Time: now.Add(-5 * time.Minute), Actor: "bob", Action: "promote", Target: "prod/api", Result: audit.OK}); err != nil {
+		t.Fatal(err)
+	}
+	f.poll()
+	f.keys("home", "enter")
+	v := screen(f.m)
+	at := now.Add(-2 * time.Minute).In(f.m.loc).Format("01-02 15:04")
+	for _, want := range []string{"▲ " + at + "  outside vigil  prod/api revision 5 · api reg/api:2.5.1-hotfix", "bob  promote prod/api"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("recent changes lack %q:\n%s", want, v)
+		}
 	}
 }
