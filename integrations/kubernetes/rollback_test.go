@@ -148,6 +148,11 @@ func TestRecentChangesShowChangesMadeOutsideVigil(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.waitHealthy("test", "api", "2.0.1")
+	// The Rollouts BY column names nobody for it: bob's annotations,
+	// left on the Deployment, no longer describe what runs.
+	if c, _ := f.svc.Matrix().Cell("api", "test"); c.Workload.PromotedBy != "" || c.Workload.RolledBackFrom != 0 || c.Workload.ChangeCause != "" {
+		t.Errorf("after kubectl set image, the matrix names %q (rolled back from %d, cause %q)", c.Workload.PromotedBy, c.Workload.RolledBackFrom, c.Workload.ChangeCause)
+	}
 
 	var ch []incident.Change
 	waitFor(t, "the image set outside vigil among the recent changes", func() bool {

@@ -234,13 +234,24 @@ func replicas(p *int32) int32 {
 	return *p
 }
 
+// provenance fills who changed the workload last through vigil, from its
+// annotations. When it no longer runs the images vigil set (someone ran
+// `kubectl set image` since, which keeps the annotations), they are stale:
+// vigil's are left out, so that nobody is named for a change they did not
+// make.
 func provenance(w *release.Workload, a map[string]string) {
+	w.Hook = a[release.AnnotationHook]
 	w.ChangeCause = a[release.AnnotationChangeCause]
+	if images, ok := a[release.AnnotationImages]; ok && !release.ImagesMatch(images, w.Containers) {
+		if strings.HasPrefix(w.ChangeCause, "vigil: ") {
+			w.ChangeCause = ""
+		}
+		return
+	}
 	w.PromotedFrom = a[release.AnnotationPromotedFrom]
 	w.PromotedBy = a[release.AnnotationPromotedBy]
 	w.PromotedAt, _ = time.Parse(time.RFC3339, a[release.AnnotationPromotedAt])
 	w.RolledBackFrom, _ = strconv.ParseInt(a[release.AnnotationRolledBackFrom], 10, 64)
-	w.Hook = a[release.AnnotationHook]
 }
 
 func (sp *space) deploymentWorkload(d *appsv1.Deployment) release.Workload {

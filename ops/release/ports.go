@@ -3,8 +3,6 @@ package release
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/vigilops/vigil/ops/access"
@@ -223,14 +221,8 @@ const madeSlack = 2 * time.Minute
 // copied from the Deployment onto a later change made outside vigil fail
 // on the images, or on the time.
 func (r *Revision) ByVigil() bool {
-	if r.By == "" || r.At.IsZero() || r.Images == "" {
+	if r.By == "" || r.At.IsZero() || !ImagesMatch(r.Images, r.Containers) {
 		return false
-	}
-	have := strings.Split(ImagesAnnotation(r.Containers), ",")
-	for _, set := range strings.Split(r.Images, ",") {
-		if !slices.Contains(have, set) {
-			return false
-		}
 	}
 	d := r.Since.Sub(r.At)
 	return d > -madeSlack && d < madeSlack

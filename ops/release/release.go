@@ -139,6 +139,21 @@ func ImagesAnnotation(cs []Container) string {
 	return strings.Join(parts, ",")
 }
 
+// ImagesMatch reports whether containers run every image an
+// AnnotationImages value names; false for an empty one.
+func ImagesMatch(annotation string, cs []Container) bool {
+	if annotation == "" {
+		return false
+	}
+	have := strings.Split(ImagesAnnotation(cs), ",")
+	for _, set := range strings.Split(annotation, ",") {
+		if !slices.Contains(have, set) {
+			return false
+		}
+	}
+	return true
+}
+
 // Condition is a workload condition (Available, Progressing, …).
 type Condition struct {
 	Type    string    `json:"type"`
