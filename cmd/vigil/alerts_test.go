@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -207,5 +208,76 @@ func TestSecondAckNamesTheFirst(t *testing.T) {
 	code, out, _ = cli(t, "audit", "--json", "--actor", "dave")
 	if code != 0 || !strings.Contains(out, `"refused"`) || !strings.Contains(out, `"holder":"carol"`) {
 		t.Fatalf("the journal keeps dave's refusal with the holder:\n%s", out)
+	}
+}
+
+// TestTwoAckCommandsAtOnce: carol and dave, each with vigil on their own
+// bastion (their own journal), run `vigil ack` on the same alert at the
+// same moment, 20 times: one exits 0, the other 3 naming the winner.
+func TestTwoAckCommandsAtOnce(t *testing.T) {
+	dir := sandbox(t)
+	amURL := startAlertmanager(t)
+	const races = 20
+	var alerts []string
+	for i := range races {
+		alerts = append(alerts, fmt.Sprintf(`{"labels":{"alertname":"CLIRace","severity":"warning","race":"%d"}}`, i))
+	}
+	res, err := http.Post(amURL+"/api/v2/alerts", "application/json", strings.NewReader("["+strings.Join(alerts, ",")+"]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	names := []string{"carol", "dave"}
+	configs := make([]string, len(names))
+	for i, name := range names {
+		configs[i] = filepath.Join(dir, name+".yaml")
+		writeFile(t, configs[i], fmt.Sprintf("identity: {name: %s, role: operator}\nalertmanager:\n  urls: [%q]\naudit:\n  path: %q\n",
+			name, amURL, filepath.Join(dir, name+"-journal.db")))
+	}
+	code, out, errOut := cli(t, "--config", configs[0], "alerts", "--json")
+	var listed []struct {
+		Fingerprint string
+		Labels      map[string]string
+	}
+	if err := json.Unmarshal([]byte(out), &listed); code != 0 || err != nil || len(listed) != races {
+		t.Fatalf("vigil alerts --json: exit %d, %v\n%s%s", code, err, out, errOut)
+	}
+	for _, a := range listed {
+		codes, outs := make([]int, 2), make([]string, 2)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for k := range names {
+			wg.Go(func() {
+				<-start
+				var o, e string
+				codes[k], o, e = cli(t, "--config", configs[k], "ack", a.Fingerprint, "--for", "30m", "--comment", names[k]+" on race "+a.Labels["race"])
+				outs[k] = o + e
+			})
+		}
+		close(start)
+		wg.Wait()
+		winner, loser := 0, 1
+		if codes[0] != 0 {
+			winner, loser = 1, 0
+		}
+		if codes[winner] != 0 || codes[loser] != 3 || !strings.Contains(outs[loser], "already acknowledged by "+names[winner]) {
+			t.Fatalf("race %s: want exit 0 and exit 3 naming the winner; carol: %d %s; dave: %d %s", a.Labels["race"], codes[0], outs[0], codes[1], outs[1])
+		}
+	}
+	res, err = http.Get(amURL + "/api/v2/silences")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sils []struct{ Status struct{ State string } }
+	err = json.NewDecoder(res.Body).Decode(&sils)
+	res.Body.Close()
+	active := 0
+	for _, s := range sils {
+		if s.Status.State == "active" {
+			active++
+		}
+	}
+	if err != nil || active != races {
+		t.Fatalf("%d active silences for %d alerts (%v)", active, races, err)
 	}
 }
