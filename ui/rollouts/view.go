@@ -268,7 +268,11 @@ func (m *Model) revisionLine(r release.Revision) string {
 	if r.Current {
 		mark = "●"
 	}
-	s := fmt.Sprintf("%s %4d  %s  %s", mark, r.Number, images(r.Containers), environments.Age(m.ctx.Now().Sub(r.Created)))
+	since := r.Created
+	if !r.Since.IsZero() { // a restored revision: when it came back
+		since = r.Since
+	}
+	s := fmt.Sprintf("%s %4d  %s  %s", mark, r.Number, images(r.Containers), environments.Age(m.ctx.Now().Sub(since)))
 	if r.ChangeCause != "" {
 		s += "  " + r.ChangeCause
 	}
