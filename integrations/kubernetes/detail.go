@@ -142,6 +142,7 @@ func (c *Client) History(ref release.Ref) ([]release.Revision, error) {
 			r := replicaSet(rs)
 			rev := release.Revision{Number: r.Revision, Containers: r.Containers, Created: r.Created, Current: rs.Annotations[revisionKey] == cur}
 			revisionProvenance(&rev, rs.Annotations)
+			rev.Stale = release.StaleProvenance(rs.Annotations, rev.Number)
 			rev.Restored = rs.Annotations[revisionHistory] != ""
 			rev.Since = rev.Created
 			if rev.Restored {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -60,10 +61,37 @@ func (c *Client) SetImages(ctx context.Context, ref release.Ref, images []releas
 	if len(inits) > 0 {
 		podSpec["initContainers"] = inits
 	}
+	if _, ok := annotations[release.AnnotationImages]; ok && ref.Kind == release.Deployment {
+		if next, ok := c.nextRevision(ref); ok {
+			annotations = maps.Clone(annotations)
+			annotations[release.AnnotationRevision] = strconv.FormatInt(next, 10)
+		}
+	}
 	return c.patch(ctx, ref, types.StrategicMergePatchType, obj{
 		"metadata": obj{"annotations": annotations},
 		"spec":     obj{"template": obj{"spec": podSpec}},
 	})
+}
+
+// nextRevision is the number the Deployment's next revision will get, one
+// above its ReplicaSets' highest, from the cache; ok is false when the
+// cache does not hold them.
+func (c *Client) nextRevision(ref release.Ref) (int64, bool) {
+	sp, ok := c.watched(ref.Target)
+	if !ok {
+		return 0, false
+	}
+	rss, err := sp.rs.GetIndexer().ByIndex(ownerIndex, "Deployment/"+ref.Name)
+	if err != nil || len(rss) == 0 {
+		return 0, false
+	}
+	var top int64
+	for _, o := range rss {
+		if v, err := strconv.ParseInt(o.(*appsv1.ReplicaSet).Annotations[revisionKey], 10, 64); err == nil {
+			top = max(top, v)
+		}
+	}
+	return top + 1, true
 }
 
 // SetPaused implements release.Mutator.
@@ -187,6 +215,16 @@ func (c *Client) rollbackDeployment(ctx context.Context, cl *cluster, ref releas
 	}
 	cur, _ := strconv.ParseInt(d.Annotations[revisionKey], 10, 64)
 	ours := annotateWith(annotate, release.Revision{Number: cur, Containers: containers(&d.Spec.Template)}, rev)
+	if len(ours) > 0 {
+		// The controller numbers the restored revision one above the highest.
+		top := max(latestRev, cur)
+		for i := range list.Items {
+			if v, err := strconv.ParseInt(list.Items[i].Annotations[revisionKey], 10, 64); err == nil && metav1.IsControlledBy(&list.Items[i], d) {
+				top = max(top, v)
+			}
+		}
+		ours[release.AnnotationRevision] = strconv.FormatInt(top+1, 10)
+	}
 	for k, v := range ours {
 		if v == "" {
 			delete(annotations, k)

@@ -31,8 +31,8 @@ func TestRollbackRecordsWhoAndImages(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.waitHealthy("test", "api", "2.0.0")
-	if from := f.live("test", "api").Annotations[release.AnnotationPromotedFrom]; from != "dev" {
-		t.Fatalf("the promotion's promoted-from is %q", from)
+	if a := f.live("test", "api").Annotations; a[release.AnnotationPromotedFrom] != "dev" || a[release.AnnotationRevision] != "2" {
+		t.Fatalf("the promotion's annotations: %v", a)
 	}
 
 	rev, err := f.svc.Rollback(f.ctx, bob, "api", "test", 0)
@@ -45,7 +45,7 @@ func TestRollbackRecordsWhoAndImages(t *testing.T) {
 	check := func(what string, a map[string]string) {
 		t.Helper()
 		cause := a[release.AnnotationChangeCause]
-		if a[release.AnnotationPromotedBy] != "bob" || a[release.AnnotationPromotedAt] == "" || a[release.AnnotationRolledBackFrom] != "2" ||
+		if a[release.AnnotationPromotedBy] != "bob" || a[release.AnnotationPromotedAt] == "" || a[release.AnnotationRolledBackFrom] != "2" || a[release.AnnotationRevision] != "3" ||
 			!strings.Contains(cause, "vigil: bob rolled back api from revision 2 to revision 1") || !strings.Contains(cause, "api "+bad+" → "+old) {
 			t.Errorf("%s annotations after bob's rollback: %v", what, a)
 		}
@@ -184,8 +184,14 @@ func TestRecentChangesShowChangesMadeOutsideVigil(t *testing.T) {
 		ch, err = inc.RecentChanges(alert, time.Hour)
 		return err == nil && len(ch) > 0 && ch[0].Revision != nil && ch[0].Revision.Number == 5
 	})
-	if len(ch) != 4 || !ch[0].Outside() || !ch[0].Revision.Restored || !ch[1].Outside() || ch[2].By() != "bob" || ch[2].Revision != nil {
+	if len(ch) != 4 || !ch[0].Outside() || !ch[0].Revision.Restored || !ch[0].Revision.Stale || !ch[1].Outside() || ch[2].By() != "bob" || ch[2].Revision != nil {
 		t.Errorf("after kubectl rollout undo, want it and the set image outside vigil, then bob's rollback alone:\n%s", changesText(ch))
+	}
+	// The undo copied bob's annotations back onto the Deployment; made for
+	// revision 3, they do not name him for revision 5.
+	waitFor(t, "the matrix at revision 5", func() bool { c, _ := f.svc.Matrix().Cell("api", "test"); return c.Workload.Revision == 5 })
+	if c, _ := f.svc.Matrix().Cell("api", "test"); c.Workload.PromotedBy != "" || c.Workload.RolledBackFrom != 0 {
+		t.Errorf("after kubectl rollout undo, the matrix names %q (rolled back from %d)", c.Workload.PromotedBy, c.Workload.RolledBackFrom)
 	}
 }
 

@@ -157,6 +157,7 @@ var notCopied = map[string]bool{
 	release.AnnotationPromotedAt:       true,
 	release.AnnotationRolledBackFrom:   true,
 	release.AnnotationImages:           true,
+	release.AnnotationRevision:         true,
 }
 
 // Seed implements release.Seeder.

@@ -26,6 +26,7 @@ var keptAnnotations = map[string]bool{
 	release.AnnotationPromotedAt:     true,
 	release.AnnotationRolledBackFrom: true,
 	release.AnnotationImages:         true,
+	release.AnnotationRevision:       true,
 	release.AnnotationHook:           true,
 }
 

@@ -235,14 +235,17 @@ func replicas(p *int32) int32 {
 }
 
 // provenance fills who changed the workload last through vigil, from its
-// annotations. When it no longer runs the images vigil set (someone ran
-// `kubectl set image` since, which keeps the annotations), they are stale:
-// vigil's are left out, so that nobody is named for a change they did not
-// make.
+// annotations (after w.Containers and w.Revision). When it no longer runs
+// the images vigil set (someone ran `kubectl set image` since, which keeps
+// the annotations), or its revision is past the one vigil's change made
+// (`kubectl rollout undo` copies a revision's annotations back), they are
+// stale: vigil's are left out, so that nobody is named for a change they
+// did not make.
 func provenance(w *release.Workload, a map[string]string) {
 	w.Hook = a[release.AnnotationHook]
 	w.ChangeCause = a[release.AnnotationChangeCause]
-	if images, ok := a[release.AnnotationImages]; ok && !release.ImagesMatch(images, w.Containers) {
+	images, ok := a[release.AnnotationImages]
+	if ok && !release.ImagesMatch(images, w.Containers) || release.StaleProvenance(a, w.Revision) {
 		if strings.HasPrefix(w.ChangeCause, "vigil: ") {
 			w.ChangeCause = ""
 		}

@@ -201,6 +201,10 @@ type Revision struct {
 	At time.Time `json:"at,omitzero"`
 	// Images is vigil's AnnotationImages on the revision.
 	Images string `json:"images,omitempty"`
+	// Stale is true when vigil's annotations on the revision were made
+	// for another revision (AnnotationRevision): `kubectl rollout undo`
+	// brought them back with it.
+	Stale bool `json:"stale,omitempty"`
 	// Restored is true when the revision is an older one brought back
 	// (by a rollback or `kubectl rollout undo`): Created is then when it
 	// first ran, and Since when it came back.
@@ -221,7 +225,7 @@ const madeSlack = 2 * time.Minute
 // copied from the Deployment onto a later change made outside vigil fail
 // on the images, or on the time.
 func (r *Revision) ByVigil() bool {
-	if r.By == "" || r.At.IsZero() || !ImagesMatch(r.Images, r.Containers) {
+	if r.By == "" || r.At.IsZero() || r.Stale || !ImagesMatch(r.Images, r.Containers) {
 		return false
 	}
 	d := r.Since.Sub(r.At)

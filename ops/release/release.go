@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,7 +32,13 @@ const (
 	AnnotationPromotedAt     = "vigil.dev/promoted-at"
 	AnnotationRolledBackFrom = "vigil.dev/rolled-back-from"
 	AnnotationImages         = "vigil.dev/images"
-	AnnotationChangeCause    = "kubernetes.io/change-cause"
+	// AnnotationRevision is the revision number vigil's change makes (the
+	// controller numbers it one above the highest): when the workload's
+	// revision is higher, a change made since outside vigil kept vigil's
+	// annotations (`kubectl rollout undo` copies them back), which no
+	// longer describe it. Set by the Kubernetes adapter, Deployments only.
+	AnnotationRevision    = "vigil.dev/revision"
+	AnnotationChangeCause = "kubernetes.io/change-cause"
 	// AnnotationHook on a workload names a suspended CronJob in the target
 	// namespace whose job template runs before the workload is promoted there.
 	AnnotationHook = "vigil.dev/promotion-hook"
@@ -137,6 +144,14 @@ func ImagesAnnotation(cs []Container) string {
 	}
 	slices.Sort(parts)
 	return strings.Join(parts, ",")
+}
+
+// StaleProvenance reports whether vigil's annotations on a workload or
+// revision numbered revision were made for an older revision (their
+// AnnotationRevision, "" when absent: not stale by that test).
+func StaleProvenance(a map[string]string, revision int64) bool {
+	made, err := strconv.ParseInt(a[AnnotationRevision], 10, 64)
+	return err == nil && revision > made
 }
 
 // ImagesMatch reports whether containers run every image an

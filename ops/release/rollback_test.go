@@ -146,7 +146,12 @@ func TestRevisionByVigil(t *testing.T) {
 	outside.Containers = []Container{cs[0], {Name: "api", Image: "reg/api:2"}, cs[2]}
 	late := mine
 	late.Since = epoch.Add(10 * time.Minute)
-	for name, r := range map[string]Revision{"other images": outside, "much later": late, "no images": {Containers: cs, By: "bob", At: epoch, Since: epoch}, "nobody": {Containers: cs, Since: epoch}} {
+	undone := mine
+	undone.Stale = StaleProvenance(map[string]string{AnnotationRevision: "3"}, 5)
+	if StaleProvenance(map[string]string{AnnotationRevision: "3"}, 3) || StaleProvenance(map[string]string{AnnotationRevision: "3"}, 2) || StaleProvenance(nil, 9) {
+		t.Error("annotations made for this revision, the next, or none taken for stale")
+	}
+	for name, r := range map[string]Revision{"other images": outside, "much later": late, "brought back by kubectl rollout undo": undone, "no images": {Containers: cs, By: "bob", At: epoch, Since: epoch}, "nobody": {Containers: cs, Since: epoch}} {
 		if r.ByVigil() {
 			t.Errorf("%s: taken for vigil's: %+v", name, r)
 		}
