@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -37,13 +38,19 @@ func alertExit(stderr io.Writer, err error) error {
 func newAckCmd(g *globals) *cobra.Command {
 	var match, comment string
 	var dur time.Duration
+	var extend, addComment bool
 	cmd := &cobra.Command{
 		Use:   "ack (FINGERPRINT | --match M) --for D --comment C",
 		Short: "Acknowledge alerts: an Alertmanager silence with you as its author",
 		Long: "Acknowledge one alert by its fingerprint (from `vigil alerts`), or every alert matching\n" +
 			"--match, with a silence that lasts --for and says --comment. It is journaled.\n\n" +
-			"Exit codes: 0 acknowledged, 1 failed, 2 bad arguments, 3 refused (role, --read-only).",
+			"An alert that someone already acknowledged gets no second silence: vigil ack names\n" +
+			"theirs (who, comment, until) and exits 3. --extend makes theirs last --for from now\n" +
+			"(never shorter) and adds your comment; --add-comment only adds your comment.\n\n" +
+			"Exit codes: 0 acknowledged, 1 failed, 2 bad arguments, 3 refused (role, --read-only,\n" +
+			"already acknowledged).",
 		Example: "  vigil ack 3f2a9c1d0b7e6a54 --for 1h --comment 'rolling back api'\n" +
+			"  vigil ack 3f2a9c1d0b7e6a54 --extend --for 4h --comment 'vendor ticket 4411'\n" +
 			"  vigil ack --match 'alertname=\"HostDown\",droplet=\"web-02\"' --for 4h --comment 'rebuilding web-02'",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -53,6 +60,16 @@ func newAckCmd(g *globals) *cobra.Command {
 			}
 			if (req.Fingerprint == "") == (req.Match == "") {
 				return usageError("ack takes an alert's FINGERPRINT or --match matchers, one of the two: see vigil ack --help")
+			}
+			switch {
+			case extend && addComment:
+				return usageError("--extend and --add-comment exclude each other: --extend adds the comment too")
+			case (extend || addComment) && req.Fingerprint == "":
+				return usageError("--extend and --add-comment act on one alert's acknowledgement: give its FINGERPRINT")
+			case extend:
+				req.Existing = incident.AckExtend
+			case addComment:
+				req.Existing = incident.AckComment
 			}
 			c, err := openIncidentCLI(g, true)
 			if err != nil {
@@ -65,6 +82,8 @@ func newAckCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&match, "match", "", "acknowledge every alert these Alertmanager matchers select")
 	cmd.Flags().DurationVar(&dur, "for", 0, "how long the acknowledgement lasts: 30m, 1h, 4h… (required)")
 	cmd.Flags().StringVar(&comment, "comment", "", "what you are doing about it (required)")
+	cmd.Flags().BoolVar(&extend, "extend", false, "if the alert is already acknowledged, make that silence last --for from now and add the comment")
+	cmd.Flags().BoolVar(&addComment, "add-comment", false, "if the alert is already acknowledged, add the comment to that silence")
 	_ = cmd.MarkFlagRequired("for")
 	_ = cmd.MarkFlagRequired("comment")
 	return cmd
@@ -74,10 +93,20 @@ func ack(ctx context.Context, c *incidentCLI, req incident.AckRequest, out io.Wr
 	ctx, cancel := context.WithTimeout(ctx, cliTimeout)
 	defer cancel()
 	sil, err := c.svc.Acknowledge(ctx, c.actor, req)
+	var acked *incident.AckedError
+	if errors.As(err, &acked) {
+		return fmt.Errorf("%w\n  to extend it: vigil ack %s --extend --for D --comment C\n  to add a comment: vigil ack %s --add-comment --for D --comment C", err, req.Fingerprint, req.Fingerprint)
+	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "acknowledged by %s until %s: silence %s\n", sil.CreatedBy, sil.EndsAt.Local().Format("2006-01-02 15:04"), sil.ID)
+	until := sil.EndsAt.Local().Format("2006-01-02 15:04")
+	switch {
+	case req.Existing != incident.AckRefuse && sil.CreatedBy != c.actor.Name:
+		fmt.Fprintf(out, "added to %s's acknowledgement, until %s: silence %s\n", sil.CreatedBy, until, sil.ID)
+	default:
+		fmt.Fprintf(out, "acknowledged by %s until %s: silence %s\n", sil.CreatedBy, until, sil.ID)
+	}
 	return nil
 }
 

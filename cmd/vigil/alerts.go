@@ -47,7 +47,7 @@ func openIncidentCLI(g *globals, journal bool) (*incidentCLI, error) {
 		}
 		j, closeJournal = w.journal, func() { w.journal.Close() }
 	}
-	svc, err := newIncidentWith(w, j)
+	svc, err := newIncidentWith(w, j, nil)
 	if err != nil {
 		closeJournal()
 		return nil, err

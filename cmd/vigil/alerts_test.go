@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -157,5 +158,135 @@ func TestAlertsUnreachable(t *testing.T) {
 	sandbox(t)
 	if code, _, errOut := cli(t, "alerts"); code != 1 || !strings.Contains(errOut, "no prometheus or alertmanager section") {
 		t.Fatalf("no alerts configured: exit %d, %s", code, errOut)
+	}
+}
+
+// TestSecondAckNamesTheFirst: a second `vigil ack` of an acknowledged
+// alert makes no second silence: it exits 3 naming who holds it, with
+// what and until when; --extend and --add-comment act on that silence.
+func TestSecondAckNamesTheFirst(t *testing.T) {
+	dir := sandbox(t)
+	amURL := startAlertmanager(t)
+	alertsConfig(t, dir, amURL)
+	res, err := http.Post(amURL+"/api/v2/alerts", "application/json", strings.NewReader(
+		`[{"labels":{"alertname":"CLIProbe","severity":"warning","droplet":"web-02"}}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	code, out, errOut := cli(t, "alerts", "--json")
+	var listed []struct{ Fingerprint string }
+	if err := json.Unmarshal([]byte(out), &listed); code != 0 || err != nil || len(listed) != 1 {
+		t.Fatalf("vigil alerts --json: exit %d, %v\n%s%s", code, err, out, errOut)
+	}
+	fp := listed[0].Fingerprint
+	if code, out, errOut := cli(t, "ack", fp, "--for", "1h", "--comment", "rebooting web-02"); code != 0 {
+		t.Fatalf("carol's ack: exit %d\n%s%s", code, out, errOut)
+	}
+
+	// dave, on the same bastion.
+	path := filepath.Join(dir, "vigil.yaml")
+	writeFile(t, path, fmt.Sprintf("identity: {name: dave, role: operator}\nalertmanager:\n  urls: [%q]\naudit:\n  path: %q\n", amURL, filepath.Join(dir, "journal.db")))
+	code, out, errOut = cli(t, "ack", fp, "--for", "30m", "--comment", "me too")
+	if code != 3 || !strings.Contains(errOut, "already acknowledged by carol until") || !strings.Contains(errOut, `"rebooting web-02"`) ||
+		!strings.Contains(errOut, "vigil ack "+fp+" --extend") {
+		t.Fatalf("dave's second ack: exit %d, want 3 naming carol's\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut = cli(t, "ack", fp, "--extend", "--for", "4h", "--comment", "vendor ticket 4411"); code != 0 || !strings.Contains(out, "added to carol's acknowledgement") {
+		t.Fatalf("dave extends: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut = cli(t, "ack", fp, "--add-comment", "--for", "1m", "--comment", "DNS is fine"); code != 0 {
+		t.Fatalf("dave comments: exit %d\n%s%s", code, out, errOut)
+	}
+	res, err = http.Get(amURL + "/api/v2/silences")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sils []struct {
+		EndsAt    time.Time `json:"endsAt"`
+		CreatedBy string    `json:"createdBy"`
+		Comment   string    `json:"comment"`
+		Status    struct{ State string }
+	}
+	err = json.NewDecoder(res.Body).Decode(&sils)
+	res.Body.Close()
+	if err != nil || len(sils) != 1 || sils[0].Status.State != "active" || sils[0].CreatedBy != "carol" ||
+		sils[0].Comment != "rebooting web-02 · dave: vendor ticket 4411 · dave: DNS is fine" || time.Until(sils[0].EndsAt) < 3*time.Hour {
+		t.Fatalf("want carol's one silence, extended to 4 h, with dave's comments: %+v %v", sils, err)
+	}
+	code, out, _ = cli(t, "audit", "--json", "--actor", "dave")
+	if code != 0 || !strings.Contains(out, `"refused"`) || !strings.Contains(out, `"holder":"carol"`) {
+		t.Fatalf("the journal keeps dave's refusal with the holder:\n%s", out)
+	}
+}
+
+// TestTwoAckCommandsAtOnce: carol and dave, each with vigil on their own
+// bastion (their own journal), run `vigil ack` on the same alert at the
+// same moment, 20 times: one exits 0, the other 3 naming the winner.
+func TestTwoAckCommandsAtOnce(t *testing.T) {
+	dir := sandbox(t)
+	amURL := startAlertmanager(t)
+	const races = 20
+	var alerts []string
+	for i := range races {
+		alerts = append(alerts, fmt.Sprintf(`{"labels":{"alertname":"CLIRace","severity":"warning","race":"%d"}}`, i))
+	}
+	res, err := http.Post(amURL+"/api/v2/alerts", "application/json", strings.NewReader("["+strings.Join(alerts, ",")+"]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	names := []string{"carol", "dave"}
+	configs := make([]string, len(names))
+	for i, name := range names {
+		configs[i] = filepath.Join(dir, name+".yaml")
+		writeFile(t, configs[i], fmt.Sprintf("identity: {name: %s, role: operator}\nalertmanager:\n  urls: [%q]\naudit:\n  path: %q\n",
+			name, amURL, filepath.Join(dir, name+"-journal.db")))
+	}
+	code, out, errOut := cli(t, "--config", configs[0], "alerts", "--json")
+	var listed []struct {
+		Fingerprint string
+		Labels      map[string]string
+	}
+	if err := json.Unmarshal([]byte(out), &listed); code != 0 || err != nil || len(listed) != races {
+		t.Fatalf("vigil alerts --json: exit %d, %v\n%s%s", code, err, out, errOut)
+	}
+	for _, a := range listed {
+		codes, outs := make([]int, 2), make([]string, 2)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for k := range names {
+			wg.Go(func() {
+				<-start
+				var o, e string
+				codes[k], o, e = cli(t, "--config", configs[k], "ack", a.Fingerprint, "--for", "30m", "--comment", names[k]+" on race "+a.Labels["race"])
+				outs[k] = o + e
+			})
+		}
+		close(start)
+		wg.Wait()
+		winner, loser := 0, 1
+		if codes[0] != 0 {
+			winner, loser = 1, 0
+		}
+		if codes[winner] != 0 || codes[loser] != 3 || !strings.Contains(outs[loser], "already acknowledged by "+names[winner]) {
+			t.Fatalf("race %s: want exit 0 and exit 3 naming the winner; carol: %d %s; dave: %d %s", a.Labels["race"], codes[0], outs[0], codes[1], outs[1])
+		}
+	}
+	res, err = http.Get(amURL + "/api/v2/silences")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sils []struct{ Status struct{ State string } }
+	err = json.NewDecoder(res.Body).Decode(&sils)
+	res.Body.Close()
+	active := 0
+	for _, s := range sils {
+		if s.Status.State == "active" {
+			active++
+		}
+	}
+	if err != nil || active != races {
+		t.Fatalf("%d active silences for %d alerts (%v)", active, races, err)
 	}
 }

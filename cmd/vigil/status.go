@@ -97,7 +97,7 @@ const cliAlertsTimeout = 5 * time.Second
 // (status shows them; promote warns of them). An unreachable source is
 // returned as the error, and the verb goes on with what the others say.
 func followAlertsCLI(ctx context.Context, w wiring, svc *release.Service) error {
-	inc, err := newIncidentWith(w, noJournal{})
+	inc, err := newIncidentWith(w, noJournal{}, nil)
 	if err != nil || inc == nil {
 		return err
 	}

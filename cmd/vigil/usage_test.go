@@ -49,6 +49,8 @@ func TestBadCommandLinesExit2(t *testing.T) {
 		{[]string{"ack", "--for", "1h", "--comment", "c"}, "ack takes an alert's FINGERPRINT or --match matchers, one of the two"},
 		{[]string{"ack", "3f2a", "--match", "a=b", "--for", "1h", "--comment", "c"}, "one of the two"},
 		{[]string{"ack", "a", "b", "--for", "1h", "--comment", "c"}, "accepts at most 1 arg(s), received 2"},
+		{[]string{"ack", "3f2a", "--extend", "--add-comment", "--for", "1h", "--comment", "c"}, "--extend and --add-comment exclude each other"},
+		{[]string{"ack", "--match", "a=b", "--extend", "--for", "1h", "--comment", "c"}, "give its FINGERPRINT"},
 		{[]string{"unack"}, "accepts 1 arg(s), received 0: see vigil unack --help"},
 		{[]string{"unack", "--nope", "x"}, "unknown flag: --nope"},
 	} {

@@ -7,19 +7,29 @@ import (
 	"github.com/vigilops/vigil/integrations/alertmanager"
 	"github.com/vigilops/vigil/integrations/prometheus"
 	"github.com/vigilops/vigil/ops/incident"
+	"github.com/vigilops/vigil/ops/release"
 	"github.com/vigilops/vigil/ui/common"
 )
 
 // newIncident builds the Prometheus and Alertmanager clients and the
 // incident service from config.Prometheus and config.Alertmanager, without
 // polling; nil when neither is configured.
-func newIncident(w wiring) (*incident.Service, error) { return newIncidentWith(w, w.journal) }
+// Recent changes read the revisions of rel's workloads when rel is set.
+func newIncident(w wiring, rel *release.Service) (*incident.Service, error) {
+	var r incident.Releases
+	if rel != nil {
+		r = rel
+	}
+	return newIncidentWith(w, w.journal, r)
+}
 
-// newIncidentWith is newIncident journaling to j.
-func newIncidentWith(w wiring, j incident.Journal) (*incident.Service, error) {
+// newIncidentWith is newIncident journaling to j, with releases (nil when
+// none).
+func newIncidentWith(w wiring, j incident.Journal, releases incident.Releases) (*incident.Service, error) {
 	o := incident.Options{
 		ParseMatchers: alertmanager.ParseMatchers,
 		Journal:       j,
+		Releases:      releases,
 		Guard:         w.guard,
 		Interval:      incident.PollInterval(w.cfg),
 	}
@@ -47,7 +57,7 @@ func newIncidentWith(w wiring, j incident.Journal) (*incident.Service, error) {
 // the process ends. An unreachable source is not fatal: the pane shows it
 // and polling retries.
 func startIncident(ctx context.Context, w wiring, svc *common.Services) (func(), error) {
-	inc, err := newIncident(w)
+	inc, err := newIncident(w, svc.Release)
 	if err != nil || inc == nil {
 		return nil, err
 	}

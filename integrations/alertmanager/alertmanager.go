@@ -210,6 +210,7 @@ func silenceOf(s *models.GettableSilence) (incident.Silence, error) {
 		EndsAt:    when(s.EndsAt),
 		CreatedBy: str(s.CreatedBy),
 		Comment:   str(s.Comment),
+		UpdatedAt: when(s.UpdatedAt),
 	}
 	if s.Status != nil {
 		out.State = str(s.Status.State)
@@ -237,7 +238,8 @@ func silenceOf(s *models.GettableSilence) (incident.Silence, error) {
 }
 
 // CreateSilence creates s on the first instance that answers and returns
-// its id.
+// its id; with s.ID set, it updates that silence (Alertmanager keeps the id
+// when only the end or the comment change).
 func (c *Client) CreateSilence(ctx context.Context, s incident.Silence) (string, error) {
 	ms := make(models.Matchers, len(s.Matchers))
 	for i, m := range s.Matchers {
@@ -253,6 +255,9 @@ func (c *Client) CreateSilence(ctx context.Context, s incident.Silence) (string,
 		CreatedBy: ptr(s.CreatedBy),
 		Comment:   ptr(s.Comment),
 	}}
+	if s.ID != "" {
+		body.ID = s.ID
+	}
 	var id string
 	err := c.first(func(in instance) error {
 		res, err := in.api.Silence.PostSilences(silence.NewPostSilencesParamsWithContext(ctx).WithSilence(body))

@@ -7,7 +7,10 @@ import (
 	"strconv"
 	"strings"
 
+	"time"
+
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/vigilops/vigil/ops/release"
 )
@@ -137,7 +140,15 @@ func (c *Client) History(ref release.Ref) ([]release.Revision, error) {
 		for _, o := range rss {
 			rs := o.(*appsv1.ReplicaSet)
 			r := replicaSet(rs)
-			out = append(out, release.Revision{Number: r.Revision, Containers: r.Containers, ChangeCause: rs.Annotations[release.AnnotationChangeCause], Created: r.Created, Current: rs.Annotations[revisionKey] == cur})
+			rev := release.Revision{Number: r.Revision, Containers: r.Containers, Created: r.Created, Current: rs.Annotations[revisionKey] == cur}
+			revisionProvenance(&rev, rs.Annotations)
+			rev.Stale = release.StaleProvenance(rs.Annotations, rev.Number)
+			rev.Restored = rs.Annotations[revisionHistory] != ""
+			rev.Since = rev.Created
+			if rev.Restored {
+				rev.Since = latest(rev.Created, latest(rev.At, sp.scaledUp(ref.Name, rs.Name)))
+			}
+			out = append(out, rev)
 		}
 	case release.StatefulSet:
 		o, ok, _ := sp.sts.GetIndexer().GetByKey(sp.ns + "/" + ref.Name)
@@ -148,13 +159,63 @@ func (c *Client) History(ref release.Ref) ([]release.Revision, error) {
 		crs, _ := sp.cr.GetIndexer().ByIndex(ownerIndex, "StatefulSet/"+ref.Name)
 		for _, o := range crs {
 			cr := o.(*appsv1.ControllerRevision)
-			out = append(out, release.Revision{Number: cr.Revision, Containers: revisionContainers(cr.Data.Raw), ChangeCause: cr.Annotations[release.AnnotationChangeCause], Created: cr.CreationTimestamp.Time, Current: cr.Name == cur})
+			rev := release.Revision{Number: cr.Revision, Containers: revisionContainers(cr.Data.Raw), Created: cr.CreationTimestamp.Time, Current: cr.Name == cur}
+			revisionProvenance(&rev, cr.Annotations)
+			rev.Since = rev.Created
+			out = append(out, rev)
 		}
 	default:
 		return nil, fmt.Errorf("%s has no history: only Deployments and StatefulSets do", ref)
 	}
 	slices.SortFunc(out, func(a, b release.Revision) int { return int(b.Number - a.Number) })
+	// A restored revision came back after every revision numbered before it
+	// was made: a floor for its Since when no event tells (they last an
+	// hour, and a ReplicaSet that kept its pods is not scaled up again).
+	var floor time.Time
+	for i := len(out) - 1; i >= 0; i-- {
+		if out[i].Restored {
+			out[i].Since = latest(out[i].Since, floor)
+		}
+		floor = latest(floor, out[i].Since)
+	}
 	return out, nil
+}
+
+// revisionProvenance fills the change-cause and vigil's who and when of a
+// revision from its annotations.
+func revisionProvenance(r *release.Revision, a map[string]string) {
+	r.ChangeCause = a[release.AnnotationChangeCause]
+	r.By = a[release.AnnotationPromotedBy]
+	r.At, _ = time.Parse(time.RFC3339, a[release.AnnotationPromotedAt])
+	r.Images = a[release.AnnotationImages]
+}
+
+// scaledUp returns when the Deployment last scaled the ReplicaSet up from
+// no replicas (the controller's "Scaled up replica set X from 0 to N"), from
+// the events still held (an hour by default); zero when none is.
+func (sp *space) scaledUp(deployment, rs string) time.Time {
+	var at time.Time
+	prefix := "Scaled up replica set " + rs + " "
+	for _, o := range sp.events.GetStore().List() {
+		ev := o.(*corev1.Event)
+		if ev.InvolvedObject.Kind != "Deployment" || ev.InvolvedObject.Name != deployment || ev.Reason != "ScalingReplicaSet" {
+			continue
+		}
+		// "… from 0 to N" (Kubernetes 1.37 here), "… to N from 0" (older).
+		rest, ok := strings.CutPrefix(ev.Message, prefix)
+		if !ok || !(strings.HasPrefix(rest, "from 0 to ") || strings.HasSuffix(rest, " from 0")) {
+			continue
+		}
+		at = latest(at, latest(ev.LastTimestamp.Time, latest(ev.EventTime.Time, ev.CreationTimestamp.Time)))
+	}
+	return at
+}
+
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func sortEvents(evs []release.Event) {

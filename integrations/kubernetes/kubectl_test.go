@@ -73,9 +73,19 @@ func TestRollbackMatchesKubectlUndo(t *testing.T) {
 		t.Fatalf("rolled back to %+v", rev)
 	}
 	kubectl(t, kubeconfig, "-n", ns, "rollout", "undo", "deployment/twin-two", "--to-revision=1")
+	// vigil also records why (kubectl has no flag for it): the same cause,
+	// given by hand, reaches twin-two's restored ReplicaSet as vigil's does.
+	cause := f.live("dev", "twin-one").Annotations[release.AnnotationChangeCause]
+	if !strings.HasPrefix(cause, "vigil: alice rolled back twin-one from revision 3 to revision 1") {
+		t.Fatalf("vigil's rollback recorded the change-cause %q", cause)
+	}
+	kubectl(t, kubeconfig, "-n", ns, "annotate", "--overwrite", "deployment/twin-two", release.AnnotationChangeCause+"="+strings.ReplaceAll(cause, "twin-one", "twin-two"))
 	for _, app := range twins {
 		f.waitHealthy("dev", app, "1.0.0")
 	}
+	waitFor(t, "the change-cause on twin-two's ReplicaSet", func() bool {
+		return strings.Contains(kubectl(t, kubeconfig, "-n", ns, "rollout", "history", "deployment/twin-two"), "vigil: alice rolled back")
+	})
 	for _, args := range [][]string{{}, {"--revision=4"}, {"--revision=3"}} {
 		one := kubectl(t, kubeconfig, append([]string{"-n", ns, "rollout", "history", "deployment/twin-one"}, args...)...)
 		two := kubectl(t, kubeconfig, append([]string{"-n", ns, "rollout", "history", "deployment/twin-two"}, args...)...)

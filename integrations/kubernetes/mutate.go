@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -60,10 +61,37 @@ func (c *Client) SetImages(ctx context.Context, ref release.Ref, images []releas
 	if len(inits) > 0 {
 		podSpec["initContainers"] = inits
 	}
+	if _, ok := annotations[release.AnnotationImages]; ok && ref.Kind == release.Deployment {
+		if next, ok := c.nextRevision(ref); ok {
+			annotations = maps.Clone(annotations)
+			annotations[release.AnnotationRevision] = strconv.FormatInt(next, 10)
+		}
+	}
 	return c.patch(ctx, ref, types.StrategicMergePatchType, obj{
 		"metadata": obj{"annotations": annotations},
 		"spec":     obj{"template": obj{"spec": podSpec}},
 	})
+}
+
+// nextRevision is the number the Deployment's next revision will get, one
+// above its ReplicaSets' highest, from the cache; ok is false when the
+// cache does not hold them.
+func (c *Client) nextRevision(ref release.Ref) (int64, bool) {
+	sp, ok := c.watched(ref.Target)
+	if !ok {
+		return 0, false
+	}
+	rss, err := sp.rs.GetIndexer().ByIndex(ownerIndex, "Deployment/"+ref.Name)
+	if err != nil || len(rss) == 0 {
+		return 0, false
+	}
+	var top int64
+	for _, o := range rss {
+		if v, err := strconv.ParseInt(o.(*appsv1.ReplicaSet).Annotations[revisionKey], 10, 64); err == nil {
+			top = max(top, v)
+		}
+	}
+	return top + 1, true
 }
 
 // SetPaused implements release.Mutator.
@@ -92,15 +120,16 @@ func (c *Client) Scale(ctx context.Context, ref release.Ref, n int32) error {
 var annotationsToSkip = map[string]bool{
 	corev1.LastAppliedConfigAnnotation:          true,
 	revisionKey:                                 true,
-	"deployment.kubernetes.io/revision-history": true,
+	revisionHistory:                             true,
 	"deployment.kubernetes.io/desired-replicas": true,
 	"deployment.kubernetes.io/max-replicas":     true,
 	appsv1.DeprecatedRollbackTo:                 true,
 }
 
 // Rollback implements release.Mutator, doing what `kubectl rollout undo`
-// does (k8s.io/kubectl/pkg/polymorphichelpers/rollback.go), on live objects.
-func (c *Client) Rollback(ctx context.Context, ref release.Ref, toRevision int64) (release.Revision, error) {
+// does (k8s.io/kubectl/pkg/polymorphichelpers/rollback.go), on live objects,
+// and adding annotate's annotations, which kubectl has no way to record.
+func (c *Client) Rollback(ctx context.Context, ref release.Ref, toRevision int64, annotate release.Annotator) (release.Revision, error) {
 	if toRevision < 0 {
 		return release.Revision{}, fmt.Errorf(revisionNotFound, toRevision)
 	}
@@ -110,14 +139,14 @@ func (c *Client) Rollback(ctx context.Context, ref release.Ref, toRevision int64
 	}
 	switch ref.Kind {
 	case release.Deployment:
-		return c.rollbackDeployment(ctx, cl, ref, toRevision)
+		return c.rollbackDeployment(ctx, cl, ref, toRevision, annotate)
 	case release.StatefulSet:
-		return c.rollbackStatefulSet(ctx, cl, ref, toRevision)
+		return c.rollbackStatefulSet(ctx, cl, ref, toRevision, annotate)
 	}
 	return release.Revision{}, fmt.Errorf("%s cannot be rolled back: only Deployments and StatefulSets can", ref)
 }
 
-func (c *Client) rollbackDeployment(ctx context.Context, cl *cluster, ref release.Ref, toRevision int64) (release.Revision, error) {
+func (c *Client) rollbackDeployment(ctx context.Context, cl *cluster, ref release.Ref, toRevision int64, annotate release.Annotator) (release.Revision, error) {
 	apps := cl.cs.AppsV1()
 	d, err := apps.Deployments(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 	if err != nil {
@@ -184,6 +213,25 @@ func (c *Client) rollbackDeployment(ctx context.Context, cl *cluster, ref releas
 			annotations[k] = v
 		}
 	}
+	cur, _ := strconv.ParseInt(d.Annotations[revisionKey], 10, 64)
+	ours := annotateWith(annotate, release.Revision{Number: cur, Containers: containers(&d.Spec.Template)}, rev)
+	if len(ours) > 0 {
+		// The controller numbers the restored revision one above the highest.
+		top := max(latestRev, cur)
+		for i := range list.Items {
+			if v, err := strconv.ParseInt(list.Items[i].Annotations[revisionKey], 10, 64); err == nil && metav1.IsControlledBy(&list.Items[i], d) {
+				top = max(top, v)
+			}
+		}
+		ours[release.AnnotationRevision] = strconv.FormatInt(top+1, 10)
+	}
+	for k, v := range ours {
+		if v == "" {
+			delete(annotations, k)
+		} else {
+			annotations[k] = v
+		}
+	}
 	patch, err := json.Marshal([]obj{
 		{"op": "replace", "path": "/spec/template", "value": chosen.Spec.Template},
 		{"op": "replace", "path": "/metadata/annotations", "value": annotations},
@@ -194,7 +242,42 @@ func (c *Client) rollbackDeployment(ctx context.Context, cl *cluster, ref releas
 	if _, err := apps.Deployments(ref.Namespace).Patch(ctx, ref.Name, types.JSONPatchType, patch, metav1.PatchOptions{}); err != nil {
 		return rev, fmt.Errorf("failed restoring revision %d of %s: %w", rev.Number, ref, err)
 	}
+	// The controller copies the Deployment's annotations to the ReplicaSet
+	// it brings back, but never removes one: remove those vigil removed
+	// (the promoted-from of an older promotion), so that the history does
+	// not pair this rollback with that promotion's source.
+	if len(ours) > 0 {
+		body, err := json.Marshal(obj{"metadata": obj{"annotations": nullEmpty(ours)}})
+		if err != nil {
+			return rev, err
+		}
+		if _, err := apps.ReplicaSets(ref.Namespace).Patch(ctx, chosen.Name, types.MergePatchType, body, metav1.PatchOptions{FieldManager: "vigil"}); err != nil {
+			return rev, fmt.Errorf("restored revision %d of %s, but could not annotate its ReplicaSet %s: %w", rev.Number, ref, chosen.Name, err)
+		}
+	}
 	return rev, nil
+}
+
+// annotateWith calls annotate when there is one.
+func annotateWith(annotate release.Annotator, from, to release.Revision) map[string]string {
+	if annotate == nil {
+		return nil
+	}
+	return annotate(from, to)
+}
+
+// nullEmpty turns the empty values of a map of annotations into nulls, which
+// a merge patch removes.
+func nullEmpty(a map[string]string) obj {
+	out := obj{}
+	for k, v := range a {
+		if v == "" {
+			out[k] = nil
+		} else {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func equalIgnoreHash(a, b *corev1.PodTemplateSpec) bool {
@@ -204,7 +287,7 @@ func equalIgnoreHash(a, b *corev1.PodTemplateSpec) bool {
 	return apiequality.Semantic.DeepEqual(a, b)
 }
 
-func (c *Client) rollbackStatefulSet(ctx context.Context, cl *cluster, ref release.Ref, toRevision int64) (release.Revision, error) {
+func (c *Client) rollbackStatefulSet(ctx context.Context, cl *cluster, ref release.Ref, toRevision int64, annotate release.Annotator) (release.Revision, error) {
 	apps := cl.cs.AppsV1()
 	s, err := apps.StatefulSets(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 	if err != nil {
@@ -245,7 +328,27 @@ func (c *Client) rollbackStatefulSet(ctx context.Context, cl *cluster, ref relea
 	if chosen.Name == s.Status.UpdateRevision {
 		return rev, nil // the current template already matches
 	}
-	if _, err := apps.StatefulSets(ref.Namespace).Patch(ctx, ref.Name, types.StrategicMergePatchType, chosen.Data.Raw, metav1.PatchOptions{}); err != nil {
+	from := release.Revision{Containers: containers(&s.Spec.Template)}
+	for _, h := range history {
+		if h.Name == s.Status.UpdateRevision {
+			from.Number = h.Revision
+		}
+	}
+	// The revision's data is a patch of spec.template; the annotations go
+	// on the StatefulSet in the same patch (its ControllerRevisions keep
+	// those of when they were made, as after `kubectl rollout undo`).
+	body := chosen.Data.Raw
+	if ours := annotateWith(annotate, from, rev); len(ours) > 0 {
+		var p obj
+		if err := json.Unmarshal(chosen.Data.Raw, &p); err != nil {
+			return rev, fmt.Errorf("cannot read revision %d of %s: %w", rev.Number, ref, err)
+		}
+		p["metadata"] = obj{"annotations": nullEmpty(ours)}
+		if body, err = json.Marshal(p); err != nil {
+			return rev, err
+		}
+	}
+	if _, err := apps.StatefulSets(ref.Namespace).Patch(ctx, ref.Name, types.StrategicMergePatchType, body, metav1.PatchOptions{}); err != nil {
 		return rev, fmt.Errorf("failed restoring revision %d of %s: %w", rev.Number, ref, err)
 	}
 	return rev, nil

@@ -155,6 +155,9 @@ var notCopied = map[string]bool{
 	release.AnnotationPromotedFrom:     true,
 	release.AnnotationPromotedBy:       true,
 	release.AnnotationPromotedAt:       true,
+	release.AnnotationRolledBackFrom:   true,
+	release.AnnotationImages:           true,
+	release.AnnotationRevision:         true,
 }
 
 // Seed implements release.Seeder.

@@ -18,12 +18,16 @@ import (
 
 // keptAnnotations are the annotations the cache keeps.
 var keptAnnotations = map[string]bool{
-	"deployment.kubernetes.io/revision": true,
-	release.AnnotationChangeCause:       true,
-	release.AnnotationPromotedFrom:      true,
-	release.AnnotationPromotedBy:        true,
-	release.AnnotationPromotedAt:        true,
-	release.AnnotationHook:              true,
+	revisionKey:                      true,
+	revisionHistory:                  true, // a restored revision's former numbers
+	release.AnnotationChangeCause:    true,
+	release.AnnotationPromotedFrom:   true,
+	release.AnnotationPromotedBy:     true,
+	release.AnnotationPromotedAt:     true,
+	release.AnnotationRolledBackFrom: true,
+	release.AnnotationImages:         true,
+	release.AnnotationRevision:       true,
+	release.AnnotationHook:           true,
 }
 
 func trimMeta(m *metav1.ObjectMeta) {

@@ -22,6 +22,7 @@ const (
 	ownerIndex       = "owner"
 	freezeName       = "vigil-freeze"
 	revisionKey      = "deployment.kubernetes.io/revision"
+	revisionHistory  = "deployment.kubernetes.io/revision-history"
 	syncTimeout      = 20 * time.Second
 	eventsInDetail   = 20
 	restartedAtKey   = "kubectl.kubernetes.io/restartedAt"
@@ -234,12 +235,27 @@ func replicas(p *int32) int32 {
 	return *p
 }
 
+// provenance fills who changed the workload last through vigil, from its
+// annotations (after w.Containers and w.Revision). When it no longer runs
+// the images vigil set (someone ran `kubectl set image` since, which keeps
+// the annotations), or its revision is past the one vigil's change made
+// (`kubectl rollout undo` copies a revision's annotations back), they are
+// stale: vigil's are left out, so that nobody is named for a change they
+// did not make.
 func provenance(w *release.Workload, a map[string]string) {
+	w.Hook = a[release.AnnotationHook]
 	w.ChangeCause = a[release.AnnotationChangeCause]
+	images, ok := a[release.AnnotationImages]
+	if ok && !release.ImagesMatch(images, w.Containers) || release.StaleProvenance(a, w.Revision) {
+		if strings.HasPrefix(w.ChangeCause, "vigil: ") {
+			w.ChangeCause = ""
+		}
+		return
+	}
 	w.PromotedFrom = a[release.AnnotationPromotedFrom]
 	w.PromotedBy = a[release.AnnotationPromotedBy]
 	w.PromotedAt, _ = time.Parse(time.RFC3339, a[release.AnnotationPromotedAt])
-	w.Hook = a[release.AnnotationHook]
+	w.RolledBackFrom, _ = strconv.ParseInt(a[release.AnnotationRolledBackFrom], 10, 64)
 }
 
 func (sp *space) deploymentWorkload(d *appsv1.Deployment) release.Workload {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -35,6 +36,39 @@ type AckRequest struct {
 	Match       string
 	Duration    time.Duration
 	Comment     string
+	// Existing says what to do when the alert already has an
+	// acknowledgement (a silence of exactly its labels): by default the
+	// request is refused with an *AckedError naming it.
+	Existing AckMode
+}
+
+// AckMode is what an acknowledgement of an alert that already has one does.
+type AckMode string
+
+const (
+	// AckRefuse refuses, naming the existing acknowledgement.
+	AckRefuse AckMode = ""
+	// AckExtend makes the existing silence last until now + Duration (it
+	// never shortens it) and adds the comment to it.
+	AckExtend AckMode = "extend"
+	// AckComment adds the comment to the existing silence.
+	AckComment AckMode = "comment"
+)
+
+// AckedError refuses a second acknowledgement of an alert: Silence is the
+// one that holds it. Extend it or add a comment instead (AckRequest.Existing).
+type AckedError struct {
+	Alert   string
+	Silence Silence
+}
+
+// Refused marks an existing acknowledgement as a refusal (access.Refusal):
+// exit 3, journaled as refused.
+func (e *AckedError) Refused() bool { return true }
+
+func (e *AckedError) Error() string {
+	return fmt.Sprintf("%s is already acknowledged by %s until %s (silence %s: %q): extend it or add a comment rather than a second silence",
+		e.Alert, e.Silence.CreatedBy, e.Silence.EndsAt.UTC().Format("2006-01-02 15:04 MST"), e.Silence.ID, e.Silence.Comment)
 }
 
 // DefaultComment is the comment an acknowledgement dialog offers.
@@ -138,6 +172,7 @@ func (s *Service) acknowledge(ctx context.Context, actor access.Actor, req AckRe
 			}
 			matchers = append(matchers, m)
 		}
+		return s.ackOne(ctx, actor, req, a, matchers, params)
 	case strings.TrimSpace(req.Match) != "":
 		ms, err := s.o.ParseMatchers(req.Match)
 		if err != nil {
@@ -167,6 +202,135 @@ func (s *Service) acknowledge(ctx context.Context, actor access.Actor, req AckRe
 	params["silence"] = id
 	s.Refresh(ctx) // show the acknowledgement now, not at the next poll
 	return sil, nil
+}
+
+// ackRetries bounds the attempts of an acknowledgement that lost a race
+// in which every side stepped back.
+const ackRetries = 3
+
+// ackOne acknowledges one alert: with no acknowledgement yet, it creates a
+// silence of exactly its labels; with one, it refuses or amends it as
+// req.Existing says. Alertmanager has no "create unless one exists", so
+// two acknowledgements at once may both create one: each then reads the
+// silences back, and the one Alertmanager stored last (on a tie, both)
+// expires its own and is refused, naming the other. When both stepped
+// back, it tries again.
+func (s *Service) ackOne(ctx context.Context, actor access.Actor, req AckRequest, a *Alert, matchers []Matcher, params map[string]string) (Silence, error) {
+	for attempt := 0; ; attempt++ {
+		held, err := s.ackOf(ctx, a.Labels, "")
+		if err != nil {
+			return Silence{}, err
+		}
+		if held != nil {
+			params["holder"], params["holder-silence"] = held.CreatedBy, held.ID
+			if req.Existing == AckRefuse {
+				return Silence{}, &AckedError{Alert: a.Name, Silence: *held}
+			}
+			return s.amend(ctx, actor, req, *held, params)
+		}
+		now := s.o.Now()
+		mine := Silence{Matchers: matchers, StartsAt: now, EndsAt: now.Add(req.Duration), CreatedBy: actor.Name, Comment: req.Comment}
+		id, err := s.o.Alertmanager.CreateSilence(ctx, mine)
+		if err != nil {
+			return Silence{}, fmt.Errorf("creating the silence in Alertmanager: %w", err)
+		}
+		mine.ID, mine.State = id, "active"
+		other, err := s.ackOf(ctx, a.Labels, id)
+		if err != nil {
+			return mine, fmt.Errorf("silence %s created, but checking for another acknowledgement failed: %w", id, err)
+		}
+		if other == nil {
+			params["silence"] = id
+			s.Refresh(ctx) // show the acknowledgement now, not at the next poll
+			return mine, nil
+		}
+		// Another acknowledgement was stored before ours, or at the same
+		// instant: ours steps back.
+		if err := s.o.Alertmanager.ExpireSilence(ctx, id); err != nil {
+			return mine, fmt.Errorf("silence %s duplicates %s's (silence %s), and expiring it failed: %w", id, other.CreatedBy, other.ID, err)
+		}
+		params["expired-duplicate"] = id
+		held, err = s.ackOf(ctx, a.Labels, "")
+		if err != nil {
+			return Silence{}, err
+		}
+		if held != nil {
+			params["holder"], params["holder-silence"] = held.CreatedBy, held.ID
+			return Silence{}, &AckedError{Alert: a.Name, Silence: *held}
+		}
+		if attempt+1 >= ackRetries {
+			return Silence{}, fmt.Errorf("acknowledging %s raced with another acknowledgement %d times and neither kept its silence: try again", a.Name, ackRetries)
+		}
+		// Both stepped back: the next attempt finds the other's, or makes one.
+		select {
+		case <-ctx.Done():
+			return Silence{}, ctx.Err()
+		case <-time.After(time.Duration(10+rand.IntN(90)) * time.Millisecond):
+		}
+	}
+}
+
+// ackOf reads, from Alertmanager itself, the acknowledgement that holds an
+// alert with these labels: the active (or pending) silence of exactly these
+// labels stored first, ignoring the one with id except. With except set,
+// a silence stored at the same instant as except counts as first.
+func (s *Service) ackOf(ctx context.Context, labels map[string]string, except string) (*Silence, error) {
+	all, err := s.o.Alertmanager.Silences(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the silences from Alertmanager: %w", err)
+	}
+	var mine *Silence
+	var held []Silence
+	for i := range all {
+		sil := &all[i]
+		if sil.State == "expired" || !targets(sil, labels) {
+			continue
+		}
+		if sil.ID == except {
+			mine = sil
+			continue
+		}
+		held = append(held, *sil)
+	}
+	slices.SortFunc(held, func(x, y Silence) int {
+		if c := x.UpdatedAt.Compare(y.UpdatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
+	if len(held) == 0 {
+		return nil, nil
+	}
+	first := held[0]
+	if mine != nil && mine.UpdatedAt.Before(first.UpdatedAt) {
+		return nil, nil // ours came first: the other steps back
+	}
+	return &first, nil
+}
+
+// amend extends the silence that holds an alert, or adds a comment to it,
+// as req.Existing says. Its author stays; the comment says who added what.
+func (s *Service) amend(ctx context.Context, actor access.Actor, req AckRequest, held Silence, params map[string]string) (Silence, error) {
+	params["mode"] = string(req.Existing)
+	upd := held
+	upd.Comment = held.Comment + " · " + actor.Name + ": " + req.Comment
+	switch req.Existing {
+	case AckExtend:
+		if until := s.o.Now().Add(req.Duration); until.After(held.EndsAt) {
+			upd.EndsAt = until
+		}
+	case AckComment:
+	default:
+		return Silence{}, fmt.Errorf("unknown acknowledgement mode %q: extend or comment", req.Existing)
+	}
+	id, err := s.o.Alertmanager.CreateSilence(ctx, upd)
+	if err != nil {
+		return Silence{}, fmt.Errorf("updating %s's silence %s in Alertmanager: %w", held.CreatedBy, held.ID, err)
+	}
+	upd.ID = id
+	params["silence"] = id
+	s.Refresh(ctx)
+	return upd, nil
 }
 
 // notFound says why no active alert has fingerprint fp, and whether the

@@ -156,6 +156,9 @@ type Silence struct {
 	Comment   string    `json:"comment"`
 	// State is Alertmanager's: "active", "pending" or "expired".
 	State string `json:"state"`
+	// UpdatedAt is when Alertmanager last stored the silence, by its own
+	// clock: it orders two silences made at once.
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
 }
 
 // Group is Alertmanager's notification group of alerts.

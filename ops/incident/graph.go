@@ -92,19 +92,9 @@ func labelsWithin(sub, labels map[string]string) bool {
 	return true
 }
 
-// RecentChanges lists the journal's entries of the last window on the
-// alert's workload and host, newest first: what changed near the alert.
-func (s *Service) RecentChanges(a *Alert, window time.Duration) ([]audit.Entry, error) {
-	now := s.o.Now()
-	return s.changes(a, now.Add(-window), now)
-}
-
 func (s *Service) changes(a *Alert, since, until time.Time) ([]audit.Entry, error) {
 	var out []audit.Entry
-	for _, target := range []string{a.Workload, a.Host} {
-		if target == "" {
-			continue
-		}
+	for _, target := range s.targets(a) {
 		es, err := s.o.Journal.Query(audit.Query{Since: since, Until: until, Target: target})
 		if err != nil {
 			return nil, fmt.Errorf("reading the journal for %s: %w", target, err)
@@ -123,6 +113,26 @@ func (s *Service) changes(a *Alert, since, until time.Time) ([]audit.Entry, erro
 	})
 	// An entry on both the workload and the host comes back twice.
 	return slices.CompactFunc(out, func(x, y audit.Entry) bool { return x.Seq == y.Seq }), nil
+}
+
+// targets are the journal targets of what the alert is about: its
+// workload as the alert names it and as the journal does ("env/app"), and
+// its host.
+func (s *Service) targets(a *Alert) []string {
+	var out []string
+	add := func(t string) {
+		if t != "" && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	add(a.Workload)
+	if s.o.Releases != nil && a.Workload != "" {
+		if app, env, ok := s.o.Releases.Locate(a.Workload); ok {
+			add(env + "/" + app)
+		}
+	}
+	add(a.Host)
+	return out
 }
 
 var errNoPrometheus = errors.New("graphs need Prometheus: configure prometheus.url")

@@ -25,7 +25,9 @@ type Alertmanager interface {
 	// state, deduplicated by fingerprint.
 	Alerts(ctx context.Context) ([]Alert, error)
 	Silences(ctx context.Context) ([]Silence, error)
-	// CreateSilence returns the new silence's id.
+	// CreateSilence returns the new silence's id. With s.ID set it updates
+	// that silence instead; Alertmanager may then replace it by a new one
+	// (when more than its end and comment change), whose id it returns.
 	CreateSilence(ctx context.Context, s Silence) (string, error)
 	ExpireSilence(ctx context.Context, id string) error
 }

@@ -97,6 +97,18 @@ func (m *memAM) CreateSilence(_ context.Context, s incident.Silence) (string, er
 		return "", m.err
 	}
 	m.nextID++
+	// Alertmanager's own order of storing, as its updatedAt gives it.
+	s.UpdatedAt = testclock.Epoch().Add(time.Duration(m.nextID) * time.Millisecond)
+	if s.ID != "" { // an update in place, as Alertmanager does for end and comment
+		for i := range m.silences {
+			if m.silences[i].ID == s.ID {
+				s.State = m.silences[i].State
+				m.silences[i] = s
+				return s.ID, nil
+			}
+		}
+		return "", fmt.Errorf("silence %s not found", s.ID)
+	}
 	s.ID, s.State = fmt.Sprintf("sil-%d", m.nextID), "active"
 	m.silences = append(m.silences, s)
 	return s.ID, nil

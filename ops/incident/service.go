@@ -21,7 +21,10 @@ type Options struct {
 	Alertmanager  Alertmanager
 	ParseMatchers MatcherParser
 	Journal       Journal
-	Guard         access.Guard
+	// Releases, when set, adds the revisions of an alert's workload to its
+	// recent changes, those made outside vigil included.
+	Releases Releases
+	Guard    access.Guard
 	// Interval between polls; DefaultInterval when zero.
 	Interval time.Duration
 	// Timeout bounds each request of a poll; 10 s when zero.

@@ -47,7 +47,7 @@ type historyCluster struct {
 }
 
 func (c *historyCluster) History(Ref) ([]Revision, error) { return c.history, nil }
-func (c *historyCluster) Rollback(_ context.Context, _ Ref, n int64) (Revision, error) {
+func (c *historyCluster) Rollback(_ context.Context, _ Ref, n int64, _ Annotator) (Revision, error) {
 	c.rolledBack = append(c.rolledBack, n)
 	return Revision{Number: n}, nil
 }

@@ -65,13 +65,23 @@ type Mutator interface {
 	SetImages(ctx context.Context, ref Ref, images []Container, annotations map[string]string) error
 	// Rollback restores revision (0: the one before the current) exactly as
 	// `kubectl rollout undo --to-revision` does, and returns the revision
-	// restored as it was before (the controller then renumbers it).
-	Rollback(ctx context.Context, ref Ref, revision int64) (Revision, error)
+	// restored as it was before (the controller then renumbers it). Before
+	// it changes anything it calls annotate with the current revision and
+	// the one it restores, and sets the annotations annotate returns on the
+	// workload (and on a Deployment's restored ReplicaSet) over those the
+	// restored revision carries; an empty value removes the annotation.
+	// When the current template already matches, it changes nothing and
+	// does not call annotate.
+	Rollback(ctx context.Context, ref Ref, revision int64, annotate Annotator) (Revision, error)
 	SetPaused(ctx context.Context, ref Ref, paused bool) error
 	// Restart sets kubectl's restartedAt annotation on the pod template.
 	Restart(ctx context.Context, ref Ref, at time.Time) error
 	Scale(ctx context.Context, ref Ref, replicas int32) error
 }
+
+// Annotator returns the annotations of a rollback from the revision from
+// to the revision to.
+type Annotator func(from, to Revision) map[string]string
 
 // Freezer stores environment freezes in the cluster, so every vigil sees them.
 type Freezer interface {
@@ -188,6 +198,42 @@ type Revision struct {
 	ChangeCause string      `json:"change_cause,omitempty"`
 	Created     time.Time   `json:"created"`
 	Current     bool        `json:"current,omitempty"`
+	// By and At are vigil's AnnotationPromotedBy and AnnotationPromotedAt
+	// on the revision, when vigil promoted or restored it (they stay when
+	// someone else restores it later: compare At with Since).
+	By string    `json:"by,omitempty"`
+	At time.Time `json:"at,omitzero"`
+	// Images is vigil's AnnotationImages on the revision.
+	Images string `json:"images,omitempty"`
+	// Stale is true when vigil's annotations on the revision were made
+	// for another revision (AnnotationRevision): `kubectl rollout undo`
+	// brought them back with it.
+	Stale bool `json:"stale,omitempty"`
+	// Restored is true when the revision is an older one brought back
+	// (by a rollback or `kubectl rollout undo`): Created is then when it
+	// first ran, and Since when it came back.
+	Restored bool `json:"restored,omitempty"`
+	// Since is when the revision last became the workload's: Created, or
+	// for a restored revision the newest of At and the time its
+	// ReplicaSet was scaled up again (from the events, while they last).
+	Since time.Time `json:"since"`
+}
+
+// madeSlack is how far apart the time vigil stamps on a change and the
+// time its revision appears may be: the controller's delay, or a clock.
+const madeSlack = 2 * time.Minute
+
+// ByVigil reports whether the revision's annotations say that vigil made
+// it: a promoter or rollbacker, the very images vigil set, and vigil's
+// time within a couple of minutes of Since. Annotations the controller
+// copied from the Deployment onto a later change made outside vigil fail
+// on the images, or on the time.
+func (r *Revision) ByVigil() bool {
+	if r.By == "" || r.At.IsZero() || r.Stale || !ImagesMatch(r.Images, r.Containers) {
+		return false
+	}
+	d := r.Since.Sub(r.At)
+	return d > -madeSlack && d < madeSlack
 }
 
 // LockedError says another actor holds a promotion lock.

@@ -28,7 +28,7 @@ func (c *fakeCluster) SetImages(context.Context, Ref, []Container, map[string]st
 	c.during()
 	return nil
 }
-func (c *fakeCluster) Rollback(context.Context, Ref, int64) (Revision, error) {
+func (c *fakeCluster) Rollback(context.Context, Ref, int64, Annotator) (Revision, error) {
 	c.during()
 	return Revision{Number: 2}, nil
 }

@@ -190,6 +190,7 @@ func (s *Service) PlanPromote(actor access.Actor, app, from, to string) (Promote
 		AnnotationPromotedAt:   s.opt.Now().UTC().Format(time.RFC3339),
 		AnnotationChangeCause:  fmt.Sprintf("vigil: %s promoted %s %s from %s", actor.Name, app, version, fromEnv.Name),
 	}
+	plan.Annotations[AnnotationImages] = ImagesAnnotation(plan.Containers())
 	for _, es := range m.Envs {
 		if es.Name == toEnv.Name && es.Freeze.Active(s.opt.Now()) {
 			plan.Frozen = es.Freeze

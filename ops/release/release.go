@@ -11,18 +11,34 @@ package release
 import (
 	"fmt"
 	"maps"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vigilops/vigil/ops/config"
 )
 
-// Annotations vigil writes on a workload when it promotes it.
+// Annotations vigil writes on a workload when it promotes it or rolls it
+// back. A rollback sets AnnotationPromotedBy and AnnotationPromotedAt to its
+// actor and time, AnnotationRolledBackFrom to the revision it replaced, and
+// removes AnnotationPromotedFrom; AnnotationChangeCause names the images
+// from and to. Both set AnnotationImages to the images they set
+// (ImagesAnnotation): the controller copies a Deployment's annotations to
+// the ReplicaSet of a later change made outside vigil, whose images differ.
 const (
-	AnnotationPromotedFrom = "vigil.dev/promoted-from"
-	AnnotationPromotedBy   = "vigil.dev/promoted-by"
-	AnnotationPromotedAt   = "vigil.dev/promoted-at"
-	AnnotationChangeCause  = "kubernetes.io/change-cause"
+	AnnotationPromotedFrom   = "vigil.dev/promoted-from"
+	AnnotationPromotedBy     = "vigil.dev/promoted-by"
+	AnnotationPromotedAt     = "vigil.dev/promoted-at"
+	AnnotationRolledBackFrom = "vigil.dev/rolled-back-from"
+	AnnotationImages         = "vigil.dev/images"
+	// AnnotationRevision is the revision number vigil's change makes (the
+	// controller numbers it one above the highest): when the workload's
+	// revision is higher, a change made since outside vigil kept vigil's
+	// annotations (`kubectl rollout undo` copies them back), which no
+	// longer describe it. Set by the Kubernetes adapter, Deployments only.
+	AnnotationRevision    = "vigil.dev/revision"
+	AnnotationChangeCause = "kubernetes.io/change-cause"
 	// AnnotationHook on a workload names a suspended CronJob in the target
 	// namespace whose job template runs before the workload is promoted there.
 	AnnotationHook = "vigil.dev/promotion-hook"
@@ -115,6 +131,44 @@ type Container struct {
 	Init  bool   `json:"init,omitempty"`
 }
 
+// ImagesAnnotation is the value of AnnotationImages for containers:
+// "name=image" joined by commas, init containers marked "init:name".
+func ImagesAnnotation(cs []Container) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		if c.Init {
+			parts[i] = "init:" + c.Name + "=" + c.Image
+		} else {
+			parts[i] = c.Name + "=" + c.Image
+		}
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ",")
+}
+
+// StaleProvenance reports whether vigil's annotations on a workload or
+// revision numbered revision were made for an older revision (their
+// AnnotationRevision, "" when absent: not stale by that test).
+func StaleProvenance(a map[string]string, revision int64) bool {
+	made, err := strconv.ParseInt(a[AnnotationRevision], 10, 64)
+	return err == nil && revision > made
+}
+
+// ImagesMatch reports whether containers run every image an
+// AnnotationImages value names; false for an empty one.
+func ImagesMatch(annotation string, cs []Container) bool {
+	if annotation == "" {
+		return false
+	}
+	have := strings.Split(ImagesAnnotation(cs), ",")
+	for _, set := range strings.Split(annotation, ",") {
+		if !slices.Contains(have, set) {
+			return false
+		}
+	}
+	return true
+}
+
 // Condition is a workload condition (Available, Progressing, …).
 type Condition struct {
 	Type    string    `json:"type"`
@@ -152,7 +206,10 @@ type Workload struct {
 	PromotedFrom string    `json:"promoted_from,omitempty"`
 	PromotedBy   string    `json:"promoted_by,omitempty"`
 	PromotedAt   time.Time `json:"promoted_at,omitzero"`
-	Hook         string    `json:"hook,omitempty"`
+	// RolledBackFrom is the revision a vigil rollback replaced, 0 when the
+	// current revision is no vigil rollback.
+	RolledBackFrom int64  `json:"rolled_back_from,omitempty"`
+	Hook           string `json:"hook,omitempty"`
 }
 
 // Version is the tag of the first container's image ("" when untagged),

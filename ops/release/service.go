@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vigilops/vigil/ops/access"
@@ -173,6 +174,25 @@ func (s *Service) History(app, env string) ([]Revision, error) {
 
 func target(app, env string) string { return env + "/" + app }
 
+// Locate returns the app and environment of a workload named as alerts
+// name it, "namespace/name": the environment named namespace, else the one
+// whose namespace it is. ok is false when the pipeline has neither.
+func (s *Service) Locate(workload string) (app, env string, ok bool) {
+	ns, name, found := strings.Cut(workload, "/")
+	if !found || name == "" {
+		return "", "", false
+	}
+	if _, known := s.store.idx[ns]; known {
+		return name, ns, true
+	}
+	for _, e := range s.envs {
+		if e.Namespace == ns {
+			return name, e.Name, true
+		}
+	}
+	return "", "", false
+}
+
 // record journals an action and returns err unchanged.
 func (s *Service) record(ctx context.Context, actor access.Actor, action access.Action, tgt string, params map[string]string, err error) error {
 	if s.journal == nil {
@@ -190,6 +210,8 @@ func (s *Service) record(ctx context.Context, actor access.Actor, action access.
 // Rollback restores revision (0: the previous one) of app in env. Neither a
 // freeze nor a promotion lock stops it: taking a bad release back must
 // always be possible.
+// The workload is annotated with the actor and the images from and to
+// (RollbackAnnotations), and the journal entry names them too.
 // It returns the revision restored, numbered as it was before the rollback.
 func (s *Service) Rollback(ctx context.Context, actor access.Actor, app, envName string, revision int64) (Revision, error) {
 	params := map[string]string{"to-revision": strconv.FormatInt(revision, 10)}
@@ -206,11 +228,76 @@ func (s *Service) Rollback(ctx context.Context, actor access.Actor, app, envName
 		what += " to revision " + strconv.FormatInt(revision, 10)
 	}
 	defer presence.Begin(ctx, what)()
-	got, err := s.cluster.Rollback(ctx, ref, revision)
+	var from, to *Revision
+	annotate := func(f, t Revision) map[string]string {
+		from, to = &f, &t
+		return s.RollbackAnnotations(actor, app, f, t)
+	}
+	got, err := s.cluster.Rollback(ctx, ref, revision, annotate)
 	if err == nil {
 		params["restored"] = strconv.FormatInt(got.Number, 10)
 	}
+	if from != nil {
+		// Recorded even when the change failed: it says what was tried.
+		params["from-revision"] = strconv.FormatInt(from.Number, 10)
+		for _, c := range imageChanges(from.Containers, to.Containers) {
+			params["image."+c.Container] = c.From + " -> " + c.To
+		}
+	} else if err == nil {
+		params["unchanged"] = "the current template already matches revision " + strconv.FormatInt(got.Number, 10)
+	}
 	return got, s.record(ctx, actor, ActRollback, tgt, params, err)
+}
+
+// RollbackAnnotations are the annotations a rollback of app by actor from
+// revision from to revision to sets: who and when (the annotations of a
+// promotion, so that every view that names a promoter names them), the
+// revision replaced, and a change-cause with the images from and to.
+func (s *Service) RollbackAnnotations(actor access.Actor, app string, from, to Revision) map[string]string {
+	var imgs []string
+	for _, c := range imageChanges(from.Containers, to.Containers) {
+		imgs = append(imgs, c.Container+" "+c.From+" → "+c.To)
+	}
+	images := strings.Join(imgs, ", ")
+	if images == "" {
+		images = "same images"
+	}
+	return map[string]string{
+		AnnotationPromotedBy:     actor.String(),
+		AnnotationPromotedAt:     s.opt.Now().UTC().Format(time.RFC3339),
+		AnnotationPromotedFrom:   "",
+		AnnotationRolledBackFrom: strconv.FormatInt(from.Number, 10),
+		AnnotationImages:         ImagesAnnotation(to.Containers),
+		AnnotationChangeCause: fmt.Sprintf("vigil: %s rolled back %s from revision %d to revision %d: %s",
+			actor.Name, app, from.Number, to.Number, images),
+	}
+}
+
+// imageChanges lists the containers whose image differs between from and
+// to, init containers first as in a pod template; a container only one
+// side has shows "" on the other.
+func imageChanges(from, to []Container) []ImageChange {
+	var out []ImageChange
+	seen := map[string]bool{}
+	key := func(c Container) string { return fmt.Sprint(c.Init, c.Name) }
+	for _, f := range from {
+		seen[key(f)] = true
+		t := ""
+		for _, c := range to {
+			if key(c) == key(f) {
+				t = c.Image
+			}
+		}
+		if t != f.Image {
+			out = append(out, ImageChange{Container: f.Name, Init: f.Init, From: f.Image, To: t})
+		}
+	}
+	for _, c := range to {
+		if !seen[key(c)] {
+			out = append(out, ImageChange{Container: c.Name, Init: c.Init, To: c.Image})
+		}
+	}
+	return out
 }
 
 // Pause pauses app's rollout in env (Deployments only).

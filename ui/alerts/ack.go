@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -20,6 +21,28 @@ import (
 type actionDoneMsg struct {
 	what string // e.g. "acknowledged HostDown for 30m"
 	err  error
+	// ack is the acknowledgement that was asked, when it was one: refused
+	// because someone acknowledged the alert meanwhile, the dialog opens
+	// again on theirs.
+	ack *incident.AckRequest
+}
+
+// onActionDone reports an action's result; an acknowledgement that found
+// another one in its way reopens the dialog naming it, with what was typed.
+func (m *Model) onActionDone(d actionDoneMsg) tea.Cmd {
+	var held *incident.AckedError
+	if d.ack == nil || !errors.As(d.err, &held) || m.dialog != nil || m.snap == nil {
+		return d.toast()
+	}
+	a, ok := m.snap.Alert(d.ack.Fingerprint)
+	if !ok {
+		return d.toast()
+	}
+	m.dialog = newAckDialog(a, &held.Silence, m.ctx.Styles, m.width)
+	m.dialog.loc = m.loc
+	m.dialog.comment.SetValue(d.ack.Comment)
+	m.dialog.err = held.Silence.CreatedBy + " acknowledged it meanwhile: add your comment to theirs, or extend it"
+	return m.dialog.focus()
 }
 
 func (d actionDoneMsg) toast() tea.Cmd {
@@ -31,20 +54,31 @@ func (d actionDoneMsg) toast() tea.Cmd {
 
 // ackDialog asks for an acknowledgement's comment and duration. It is the
 // pane's own, because the shell's confirm dialog has no free text.
+//
+// On an alert someone already acknowledged, it names their silence (who,
+// comment, until) and adds to it rather than making a second one: the
+// first choice adds the comment only, the others also extend it.
 type ackDialog struct {
-	alert   *incident.Alert
-	comment textinput.Model
-	custom  textinput.Model
-	choice  int  // index into incident.AckDurations; len() is custom
-	onDur   bool // focus on the duration rather than the comment
-	err     string
-	width   int
+	alert *incident.Alert
+	// existing is the silence that acknowledges the alert, nil for none.
+	existing *incident.Silence
+	comment  textinput.Model
+	custom   textinput.Model
+	choice   int  // index into choices(): [comment only,] the durations, custom
+	onDur    bool // focus on the duration rather than the comment
+	err      string
+	width    int
+	loc      *time.Location // of the times shown
 }
 
-func newAckDialog(a *incident.Alert, st *styles.Styles, width int) *ackDialog {
-	d := &ackDialog{alert: a, comment: textinput.New(), custom: textinput.New()}
+func newAckDialog(a *incident.Alert, existing *incident.Silence, st *styles.Styles, width int) *ackDialog {
+	d := &ackDialog{alert: a, existing: existing, comment: textinput.New(), custom: textinput.New(), loc: time.Local}
 	d.comment.Prompt = "comment  "
-	d.comment.SetValue(incident.DefaultComment(a))
+	if existing == nil {
+		d.comment.SetValue(incident.DefaultComment(a))
+	} else {
+		d.comment.Placeholder = "what you add to " + existing.CreatedBy + "'s"
+	}
 	d.custom.Prompt = "custom   "
 	d.custom.Placeholder = "e.g. 90m or 2h30m"
 	d.setStyles(st)
@@ -91,16 +125,44 @@ func (d *ackDialog) focus() tea.Cmd {
 	switch {
 	case !d.onDur:
 		return d.comment.Focus()
-	case d.choice == len(incident.AckDurations):
+	case d.isCustom():
 		return d.custom.Focus()
 	}
 	return nil
 }
 
-// duration is the chosen duration, or why it is not one.
+// first is the index of the first duration: 1 when "comment only" comes
+// before them.
+func (d *ackDialog) first() int {
+	if d.existing != nil {
+		return 1
+	}
+	return 0
+}
+
+// choices is how many choices the duration row has.
+func (d *ackDialog) choices() int { return d.first() + len(incident.AckDurations) + 1 }
+
+func (d *ackDialog) isCustom() bool { return d.choice == d.choices()-1 }
+
+// mode is what the acknowledgement does with an existing one.
+func (d *ackDialog) mode() incident.AckMode {
+	switch {
+	case d.existing == nil:
+		return incident.AckRefuse
+	case d.choice == 0:
+		return incident.AckComment
+	}
+	return incident.AckExtend
+}
+
+// duration is the chosen duration, or why it is not one. Adding a comment
+// only keeps the existing end: it sends the first duration, unused.
 func (d *ackDialog) duration() (time.Duration, error) {
-	if d.choice < len(incident.AckDurations) {
-		return incident.AckDurations[d.choice], nil
+	if i := d.choice - d.first(); i < 0 {
+		return incident.AckDurations[0], nil
+	} else if i < len(incident.AckDurations) {
+		return incident.AckDurations[i], nil
 	}
 	v := strings.TrimSpace(d.custom.Value())
 	dur, err := time.ParseDuration(v)
@@ -140,8 +202,24 @@ func (m *Model) openAck(a *incident.Alert) tea.Cmd {
 	case incident.Resolved:
 		return common.ToastCmd(common.Info, a.Name+" has resolved: nothing to acknowledge")
 	}
-	m.dialog = newAckDialog(a, m.ctx.Styles, m.width)
+	var existing *incident.Silence
+	if a.State == incident.Acknowledged && a.Ack != nil {
+		existing = m.silence(a.Ack)
+	}
+	m.dialog = newAckDialog(a, existing, m.ctx.Styles, m.width)
+	m.dialog.loc = m.loc
 	return m.dialog.focus()
+}
+
+// silence is the silence behind an acknowledgement, from the snapshot.
+func (m *Model) silence(k *incident.Ack) *incident.Silence {
+	for i := range m.snap.Silences {
+		if m.snap.Silences[i].ID == k.SilenceID {
+			s := m.snap.Silences[i]
+			return &s
+		}
+	}
+	return &incident.Silence{ID: k.SilenceID, CreatedBy: k.Owner, Comment: k.Comment, EndsAt: k.EndsAt}
 }
 
 // dialogKey handles the dialog's keys; the pane acts on submit.
@@ -160,13 +238,13 @@ func (m *Model) dialogKey(k tea.KeyPressMsg) tea.Cmd {
 	if d.onDur {
 		switch k.String() {
 		case "left":
-			d.choice = (d.choice + len(incident.AckDurations)) % (len(incident.AckDurations) + 1)
+			d.choice = (d.choice + d.choices() - 1) % d.choices()
 			return d.focus()
 		case "right":
-			d.choice = (d.choice + 1) % (len(incident.AckDurations) + 1)
+			d.choice = (d.choice + 1) % d.choices()
 			return d.focus()
 		}
-		if d.choice < len(incident.AckDurations) {
+		if !d.isCustom() {
 			return nil
 		}
 		var cmd tea.Cmd
@@ -204,17 +282,25 @@ func (m *Model) submitAck() tea.Cmd {
 		return nil
 	}
 	m.dialog = nil
-	return m.ackCmd(incident.AckRequest{Fingerprint: d.alert.Fingerprint, Duration: dur, Comment: comment}, d.alert.Name)
+	return m.ackCmd(incident.AckRequest{Fingerprint: d.alert.Fingerprint, Duration: dur, Comment: comment, Existing: d.mode()}, d.alert.Name)
 }
 
 // ackCmd acknowledges in the background and reports the result.
 func (m *Model) ackCmd(req incident.AckRequest, name string) tea.Cmd {
-	svc, actor, base := m.svc, m.ctx.Actor, m.ctx.Base
+	svc, actor, base, loc := m.svc, m.ctx.Actor, m.ctx.Base, m.loc
 	return func() tea.Msg {
 		ctx, cancel := contextTimeout(base)
 		defer cancel()
 		sil, err := svc.Acknowledge(ctx, actor, req)
-		return actionDoneMsg{what: fmt.Sprintf("acknowledged %s for %s (silence %s)", name, durationLabel(req.Duration), sil.ID), err: err}
+		what := fmt.Sprintf("acknowledged %s for %s (silence %s)", name, durationLabel(req.Duration), sil.ID)
+		switch {
+		case sil.CreatedBy == actor.Name:
+		case req.Existing == incident.AckComment:
+			what = fmt.Sprintf("added your comment to %s's acknowledgement of %s (silence %s)", sil.CreatedBy, name, sil.ID)
+		case req.Existing == incident.AckExtend:
+			what = fmt.Sprintf("extended %s's acknowledgement of %s until %s (silence %s)", sil.CreatedBy, name, sil.EndsAt.In(loc).Format("15:04"), sil.ID)
+		}
+		return actionDoneMsg{what: what, err: err, ack: &req}
 	}
 }
 
@@ -252,12 +338,24 @@ func (d *ackDialog) overlay(bg string, width, height int, st *styles.Styles) str
 	if on != "" {
 		b.WriteString(st.Muted.Render(" on " + on))
 	}
+	row, act := "duration ", " acknowledge  "
+	if e := d.existing; e != nil {
+		b.WriteString("\n" + st.StatusWarn.Render(lipgloss.Wrap(fmt.Sprintf("already acknowledged by %s until %s", e.CreatedBy, e.EndsAt.In(d.loc).Format("15:04")), inner, " ")))
+		b.WriteString("\n" + st.Muted.Render(lipgloss.Wrap(oneLine(fmt.Sprintf("%q (silence %s)", e.Comment, e.ID)), inner, " ")))
+		row, act = "then     ", " add to theirs  "
+	}
 	b.WriteString("\n\n" + d.comment.View() + "\n")
-	b.WriteString(st.HelpDesc.Render("duration "))
-	for i := range len(incident.AckDurations) + 1 {
+	b.WriteString(st.HelpDesc.Render(row))
+	for i := range d.choices() {
 		label := "custom"
-		if i < len(incident.AckDurations) {
-			label = durationLabel(incident.AckDurations[i])
+		switch j := i - d.first(); {
+		case j < 0:
+			label = "comment only"
+		case j < len(incident.AckDurations):
+			label = durationLabel(incident.AckDurations[j])
+			if d.existing != nil {
+				label = "extend " + label
+			}
 		}
 		label = " " + label + " "
 		switch {
@@ -269,7 +367,7 @@ func (d *ackDialog) overlay(bg string, width, height int, st *styles.Styles) str
 			b.WriteString(st.Muted.Render(label))
 		}
 	}
-	if d.choice == len(incident.AckDurations) {
+	if d.isCustom() {
 		b.WriteString("\n" + d.custom.View())
 	}
 	if d.err != "" {
@@ -277,7 +375,7 @@ func (d *ackDialog) overlay(bg string, width, height int, st *styles.Styles) str
 	}
 	b.WriteString("\n\n" + st.HelpKey.Render("tab") + st.HelpDesc.Render(" field  ") +
 		st.HelpKey.Render("←/→") + st.HelpDesc.Render(" duration  ") +
-		st.HelpKey.Render("enter") + st.HelpDesc.Render(" acknowledge  ") + st.HelpKey.Render("esc") + st.HelpDesc.Render(" cancel"))
+		st.HelpKey.Render("enter") + st.HelpDesc.Render(act) + st.HelpKey.Render("esc") + st.HelpDesc.Render(" cancel"))
 	box := components.Box(b.String(), inner, st)
 	lines := strings.Split(bg, "\n")
 	for len(lines) < height {

@@ -182,7 +182,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	case graphMsg:
 		m.gotGraph(msg)
 	case actionDoneMsg:
-		return msg.toast()
+		return m.onActionDone(msg)
 	case rollbackOfferMsg:
 		return m.onRollbackOffer(msg)
 	case common.ThemeChangedMsg:

@@ -12,7 +12,6 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/incident"
 	"github.com/vigilops/vigil/ui/alerts/chart"
 	"github.com/vigilops/vigil/ui/components"
@@ -31,7 +30,7 @@ type graphMsg struct {
 	at         time.Time
 	graph      incident.Graph
 	err        error
-	changes    []audit.Entry
+	changes    []incident.Change
 	changesErr error
 }
 
@@ -44,7 +43,7 @@ type detail struct {
 	fetchedAt  time.Time
 	graph      *incident.Graph
 	graphErr   error
-	changes    []audit.Entry
+	changes    []incident.Change
 	changesErr error
 	lines      []string
 	off        int
@@ -217,14 +216,14 @@ func (m *Model) rebuildDetail() {
 	case d.changesErr != nil:
 		lines = append(lines, wrapStyled(st.StatusCrit.Render, d.changesErr.Error(), w)...)
 	case d.loading && d.changes == nil:
-		lines = append(lines, st.Muted.Render("reading the journal…"))
+		lines = append(lines, st.Muted.Render("reading the journal and the revisions…"))
 	case onOf(a) == "":
 		lines = append(lines, st.Muted.Render("the alert names no workload or host to look for"))
 	case len(d.changes) == 0:
-		lines = append(lines, st.Muted.Render("nothing journaled on "+onOf(a)))
+		lines = append(lines, st.Muted.Render("nothing journaled or rolled out on "+onOf(a)))
 	}
-	for _, e := range d.changes {
-		lines = append(lines, entryLine(e, m.loc))
+	for i := range d.changes {
+		lines = append(lines, m.changeLine(&d.changes[i]))
 	}
 
 	lines = append(lines, "", st.TableHeader.Render("labels"))
@@ -254,8 +253,14 @@ func otherAnnotations(an map[string]string) []string {
 	return out
 }
 
-func entryLine(e audit.Entry, loc *time.Location) string {
-	return "  ▲ " + e.Time.In(loc).Format("01-02 15:04") + "  " + e.Actor + "  " + e.Action + " " + e.Target
+// changeLine is one recent change: when, who (or "outside vigil", marked),
+// and what.
+func (m *Model) changeLine(c *incident.Change) string {
+	who := oneLine(c.By())
+	if c.Outside() {
+		who = m.ctx.Styles.StatusWarn.Render("outside vigil")
+	}
+	return "  ▲ " + c.Time.In(m.loc).Format("01-02 15:04") + "  " + who + "  " + oneLine(c.What())
 }
 
 func wrapStyled(render func(...string) string, s string, w int) []string {

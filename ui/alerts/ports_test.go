@@ -105,6 +105,16 @@ func (f *fakeAM) CreateSilence(_ context.Context, s incident.Silence) (string, e
 	if f.err != nil {
 		return "", f.err
 	}
+	if s.ID != "" { // an update in place, as Alertmanager does for end and comment
+		for i := range f.silences {
+			if f.silences[i].ID == s.ID {
+				s.State = f.silences[i].State
+				f.silences[i] = s
+				return s.ID, nil
+			}
+		}
+		return "", errors.New("silence " + s.ID + " not found")
+	}
 	s.ID, s.State = fmt.Sprintf("sil-%d", len(f.silences)+1), "active"
 	f.silences = append(f.silences, s)
 	return s.ID, nil

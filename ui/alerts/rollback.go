@@ -51,6 +51,15 @@ type rollbackOfferMsg struct {
 // errNoPromotion says that the alert's workload was not promoted recently.
 var errNoPromotion = errors.New("no promotion")
 
+// rolledBackError says that the workload's promotion was already rolled
+// back: undoing "the promotion" again would restore the bad release.
+type rolledBackError struct {
+	By string
+	At time.Time
+}
+
+func (e *rolledBackError) Error() string { return "already rolled back by " + e.By }
+
 // FindPromotion finds, for alert a, the promotion of its workload in the
 // last window: from the journal's promote entries and the promoted-by
 // annotation of the workload. The revision before it is the newest one
@@ -70,9 +79,14 @@ func FindPromotion(svc *release.Service, journal *audit.Journal, a *incident.Ale
 		return Promotion{}, fmt.Errorf("%s is no environment or namespace of the pipeline", ns)
 	}
 	p := Promotion{App: name, Env: env}
+	var rolled *rolledBackError
 	if mat := svc.Matrix(); mat != nil {
 		if c, ok := mat.Cell(name, env); ok && c.Workload != nil && !c.Workload.PromotedAt.IsZero() && now.Sub(c.Workload.PromotedAt) <= window {
-			p.By, p.At = c.Workload.PromotedBy, c.Workload.PromotedAt
+			if c.Workload.RolledBackFrom > 0 { // the current revision is a rollback, not a promotion
+				rolled = &rolledBackError{By: c.Workload.PromotedBy, At: c.Workload.PromotedAt}
+			} else {
+				p.By, p.At = c.Workload.PromotedBy, c.Workload.PromotedAt
+			}
 		}
 	}
 	if journal != nil {
@@ -81,16 +95,25 @@ func FindPromotion(svc *release.Service, journal *audit.Journal, a *incident.Ale
 			return Promotion{}, fmt.Errorf("reading the journal for %s/%s: %w", env, name, err)
 		}
 		for _, e := range es {
-			if e.Result == audit.OK && strings.HasPrefix(e.Action, release.ActPromote.Name) && e.Target == env+"/"+name && e.Time.After(p.At) {
+			if e.Result != audit.OK || e.Target != env+"/"+name {
+				continue
+			}
+			if strings.HasPrefix(e.Action, release.ActPromote.Name) && e.Time.After(p.At) {
 				p.At, p.By = e.Time, e.Actor
 				if e.Role != "" {
 					p.By += " (" + e.Role + ")"
 				}
 			}
+			if e.Action == release.ActRollback.Name && (rolled == nil || e.Time.After(rolled.At)) {
+				rolled = &rolledBackError{By: e.Actor, At: e.Time}
+			}
 		}
 	}
 	if p.At.IsZero() {
 		return p, errNoPromotion
+	}
+	if rolled != nil && !rolled.At.Before(p.At) {
+		return p, rolled
 	}
 	revs, err := svc.History(name, env)
 	if err != nil {
@@ -131,9 +154,13 @@ func (m *Model) offerRollbackCmd(a *incident.Alert) tea.Cmd {
 // with no name to type, whether or not the environment is protected.
 func (m *Model) onRollbackOffer(msg rollbackOfferMsg) tea.Cmd {
 	p := msg.p
+	var rolled *rolledBackError
 	switch {
 	case errors.Is(msg.err, errNoPromotion):
 		return common.ToastCmd(common.Info, fmt.Sprintf("%s/%s was not promoted in the last %s: choose a revision in Rollouts (enter on it, then u)", p.Env, p.App, durationLabel(ChangesWindow)))
+	case errors.As(msg.err, &rolled):
+		return common.ToastCmd(common.Info, fmt.Sprintf("%s/%s's promotion was already rolled back by %s at %s: nothing to undo; another revision is chosen in Rollouts (enter on it, then u)",
+			p.Env, p.App, rolled.By, rolled.At.In(m.loc).Format("15:04")))
 	case msg.err != nil:
 		return common.ToastCmd(common.Error, msg.err.Error())
 	}

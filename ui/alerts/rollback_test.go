@@ -41,7 +41,7 @@ func (c *rollbackCluster) History(release.Ref) ([]release.Revision, error) {
 	}, nil
 }
 
-func (c *rollbackCluster) Rollback(_ context.Context, ref release.Ref, rev int64) (release.Revision, error) {
+func (c *rollbackCluster) Rollback(_ context.Context, ref release.Ref, rev int64, _ release.Annotator) (release.Revision, error) {
 	c.rolled, c.rolledRef = append(c.rolled, rev), append(c.rolledRef, ref)
 	return release.Revision{Number: rev}, nil
 }
@@ -155,5 +155,29 @@ func TestRollbackOfferNeedsAPromotion(t *testing.T) {
 	}
 	if len(c.rolled) != 0 {
 		t.Fatal("rolled back")
+	}
+}
+
+// Once the promotion was rolled back, u offers no second undo, which would
+// restore the bad release: it says who rolled it back and when.
+func TestRollbackOfferAfterARollback(t *testing.T) {
+	f, c := rollbackFixture(t, true)
+	alice := access.Actor{Name: "alice", Role: access.Operator}
+	if _, err := f.ctx.Services.Release.Rollback(context.Background(), alice, "api", "prod", 3); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(time.Minute)
+	msgs := f.keys("u")
+	for _, msg := range msgs {
+		if _, ok := msg.(common.ConfirmMsg); ok {
+			t.Fatalf("u offered to undo a promotion already rolled back: %v", msgs)
+		}
+	}
+	at := f.clock.Now().Add(-time.Minute).In(f.m.loc).Format("15:04")
+	if len(msgs) == 0 || !strings.Contains(msgs[0].(common.ToastMsg).Text, "prod/api's promotion was already rolled back by alice at "+at) {
+		t.Fatalf("u after the rollback says %v", msgs)
+	}
+	if len(c.rolled) != 1 {
+		t.Fatalf("rollbacks %v, want alice's alone", c.rolled)
 	}
 }

@@ -62,7 +62,7 @@ func (c *badRelease) History(release.Ref) ([]release.Revision, error) {
 	}, nil
 }
 
-func (c *badRelease) Rollback(_ context.Context, _ release.Ref, rev int64) (release.Revision, error) {
+func (c *badRelease) Rollback(_ context.Context, _ release.Ref, rev int64, _ release.Annotator) (release.Revision, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.rolled = append(c.rolled, rev)

@@ -89,6 +89,8 @@ func (m *Model) row(e entry, cursor bool) string {
 		by = w.PromotedBy
 		if w.PromotedFrom != "" {
 			by += " ← " + w.PromotedFrom
+		} else if w.RolledBackFrom > 0 {
+			by += " ↶ rollback"
 		}
 	} else if w.ChangeCause != "" {
 		by = w.ChangeCause
@@ -163,7 +165,10 @@ func (m *Model) detailLines() []string {
 	hs := environments.HealthStyle(health, st)
 	head := fmt.Sprintf("%s · %s · revision %d · %s · ", title, w.Kind, w.Revision, w.Version())
 	lines := []string{head + hs.Render(environments.Mark(health)+" "+string(health))}
-	if w.PromotedBy != "" {
+	switch {
+	case w.PromotedBy != "" && w.PromotedFrom == "" && w.RolledBackFrom > 0:
+		lines = append(lines, st.Muted.Render(fmt.Sprintf("rolled back by %s from revision %d %s ago", w.PromotedBy, w.RolledBackFrom, components.Age(now.Sub(w.PromotedAt)))))
+	case w.PromotedBy != "":
 		lines = append(lines, st.Muted.Render(fmt.Sprintf("promoted by %s from %s %s ago", w.PromotedBy, w.PromotedFrom, components.Age(now.Sub(w.PromotedAt)))))
 	}
 	if w.ChangeCause != "" {
@@ -285,7 +290,11 @@ func (m *Model) revisionLine(r release.Revision) string {
 	if r.Current {
 		mark = "●"
 	}
-	s := fmt.Sprintf("%s %4d  %s  %s", mark, r.Number, images(r.Containers), components.Age(m.ctx.Now().Sub(r.Created)))
+	since := r.Created
+	if !r.Since.IsZero() { // a restored revision: when it came back
+		since = r.Since
+	}
+	s := fmt.Sprintf("%s %4d  %s  %s", mark, r.Number, images(r.Containers), components.Age(m.ctx.Now().Sub(since)))
 	if r.ChangeCause != "" {
 		s += "  " + r.ChangeCause
 	}
