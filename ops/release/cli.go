@@ -138,7 +138,7 @@ func (s *Service) PromoteCLI(ctx context.Context, actor access.Actor, out io.Wri
 	fmt.Fprintf(out, "promoted %s to %s\n", app, plan.To.Name)
 	// The process ends here: free the lock now rather than at its TTL.
 	defer func() {
-		if err := s.unlock(context.WithoutCancel(ctx), plan, actor.Name); err != nil {
+		if err := s.unlock(context.WithoutCancel(ctx), plan.To.Target(), plan.App, s.holder(actor)); err != nil {
 			fmt.Fprintf(out, "vigil promote: could not free the promotion lock (it expires in %s): %v\n", s.opt.LockTTL, err)
 		}
 	}()
@@ -182,6 +182,14 @@ func (s *Service) RollbackCLI(ctx context.Context, actor access.Actor, out io.Wr
 		return ExitCode(err)
 	}
 	fmt.Fprintf(out, "rolled %s in %s back to revision %d\n", app, env, rev.Number)
+	// The process ends here: free the lock now rather than at its TTL.
+	defer func() {
+		if e, err := s.Env(env); err == nil {
+			if err := s.unlock(context.WithoutCancel(ctx), e.Target(), app, s.holder(actor)); err != nil {
+				fmt.Fprintf(out, "vigil rollback: could not free the lock of %s (it expires in %s): %v\n", app, s.opt.LockTTL, err)
+			}
+		}
+	}()
 	if !wait {
 		return ExitOK
 	}

@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,8 +16,9 @@ import (
 // methods are those of the nil embedded interface and panic.
 type fakeCluster struct {
 	Cluster
-	during  func()
-	lockErr error
+	during   func()
+	lockErr  error
+	restored []Container // the containers a rollback restores
 }
 
 func (c *fakeCluster) GetFreeze(context.Context, Target) (*Freeze, error) { return nil, nil }
@@ -30,7 +32,7 @@ func (c *fakeCluster) SetImages(context.Context, Ref, []Container, map[string]st
 }
 func (c *fakeCluster) Rollback(context.Context, Ref, int64, Annotator) (Revision, error) {
 	c.during()
-	return Revision{Number: 2}, nil
+	return Revision{Number: 2, Containers: c.restored}, nil
 }
 func (c *fakeCluster) SetPaused(context.Context, Ref, bool) error { c.during(); return nil }
 func (c *fakeCluster) Restart(context.Context, Ref, time.Time) error {
@@ -73,8 +75,6 @@ func TestActionsShownToEverySession(t *testing.T) {
 		want string
 		run  func() error
 	}{
-		{"alice is rolling back api in prod", func() error { _, err := s.Rollback(ctx, alice, "api", "prod", 0); return err }},
-		{"alice is rolling back api in prod to revision 3", func() error { _, err := s.Rollback(ctx, alice, "api", "prod", 3); return err }},
 		{"alice is pausing the rollout of api in prod", func() error { return s.Pause(ctx, alice, "api", "prod") }},
 		{"alice is resuming the rollout of api in prod", func() error { return s.Resume(ctx, alice, "api", "prod") }},
 		{"alice is restarting web in dev", func() error { return s.Restart(ctx, alice, "web", "dev") }},
@@ -149,5 +149,47 @@ func TestPromotionShownUntilItsRolloutSettles(t *testing.T) {
 	}
 	if d := doing(reg, bob); d != "" {
 		t.Errorf("after a failed promotion, bob still sees %q", d)
+	}
+}
+
+// A rollback, an image change like a promotion, shows until its rollout
+// settles; refused by a promotion holding the workload, it ends at once and
+// names the holder.
+func TestRollbackShownUntilItsRolloutSettles(t *testing.T) {
+	s, c, reg, ctx, bob, seen := presenceFixture()
+	alice := access.Actor{Name: "alice", Role: access.Operator}
+	c.restored = []Container{{Name: "api", Image: "registry.example/api:2.4.1"}}
+	if _, err := s.Rollback(ctx, alice, "api", "prod", 3); err != nil {
+		t.Fatal(err)
+	}
+	const want = "alice is rolling back api in prod to revision 3"
+	if *seen != want {
+		t.Errorf("while Rollback ran, bob saw %q, want %q", *seen, want)
+	}
+	if d := doing(reg, bob); d != want {
+		t.Errorf("while its rollout runs, bob sees %q, want %q", d, want)
+	}
+	changed, cancel := reg.Subscribe()
+	defer cancel()
+	w := healthy("api", "2.4.1", 3)
+	w.Containers = c.restored
+	s.store.Workload("prod", w)
+	s.store.rebuild()
+	timeout := time.After(5 * time.Second)
+	for doing(reg, bob) != "" {
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("the rollout settled, but bob still sees %q", doing(reg, bob))
+		}
+	}
+
+	c.lockErr = &LockedError{Lock: "vigil-promote-api in prod", Holder: "bob on bastion-2", Until: time.Now().Add(time.Minute)}
+	_, err := s.Rollback(ctx, alice, "api", "prod", 0)
+	if !access.IsRefusal(err) || !strings.Contains(err.Error(), "locked by bob on bastion-2") {
+		t.Fatalf("a rollback during bob's promotion: %v, want a refusal naming him", err)
+	}
+	if d := doing(reg, bob); d != "" {
+		t.Errorf("after a refused rollback, bob still sees %q", d)
 	}
 }

@@ -254,7 +254,7 @@ func (s *Service) Promote(ctx context.Context, actor access.Actor, plan PromoteP
 		end()
 		return err
 	}
-	go s.unlockWhenSettled(context.WithoutCancel(ctx), plan, actor.Name, end)
+	go s.unlockWhenSettled(context.WithoutCancel(ctx), plan.App, plan.To.Target(), plan.To.Name, plan.Containers(), s.holder(actor), end)
 	return err
 }
 
@@ -270,13 +270,13 @@ func (s *Service) promote(ctx context.Context, actor access.Actor, plan PromoteP
 		return &FrozenError{Env: plan.To.Name, Freeze: *f}
 	}
 	lock := lockName(plan.App)
-	if err := s.cluster.Lock(ctx, t, lock, actor.Name, s.opt.LockTTL); err != nil {
+	if err := s.cluster.Lock(ctx, t, lock, s.holder(actor), s.opt.LockTTL); err != nil {
 		return err
 	}
 	if err := s.apply(ctx, plan); err != nil {
 		// Free the lock even if ctx was cancelled.
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		_ = s.cluster.Unlock(uctx, t, lock, actor.Name)
+		_ = s.cluster.Unlock(uctx, t, lock, s.holder(actor))
 		cancel()
 		return err
 	}
@@ -294,24 +294,27 @@ func (s *Service) apply(ctx context.Context, plan PromotePlan) error {
 	return s.cluster.SetImages(ctx, ref, images, plan.Annotations)
 }
 
-// unlock frees the promotion lock plan took, if holder still holds it.
-func (s *Service) unlock(ctx context.Context, plan PromotePlan, holder string) error {
-	return s.cluster.Unlock(ctx, plan.To.Target(), lockName(plan.App), holder)
+// holder names actor in a lock: who, and through which vigil.
+func (s *Service) holder(actor access.Actor) string { return actor.Name + " on " + s.opt.Bastion }
+
+// unlock frees app's lock in t if holder still holds it.
+func (s *Service) unlock(ctx context.Context, t Target, app, holder string) error {
+	return s.cluster.Unlock(ctx, t, lockName(app), holder)
 }
 
-// unlockWhenSettled frees the promotion lock once the rollout is healthy or
-// stalled; the lock's TTL frees it otherwise. Then it calls end.
-func (s *Service) unlockWhenSettled(ctx context.Context, plan PromotePlan, holder string, end func()) {
+// unlockWhenSettled frees app's lock in t (environment env) once its
+// rollout to want is healthy, stalled or complete; the lock's TTL frees it
+// otherwise. Then it calls end.
+func (s *Service) unlockWhenSettled(ctx context.Context, app string, t Target, env string, want []Container, holder string, end func()) {
 	defer end()
 	ctx, cancel := context.WithTimeout(ctx, s.opt.LockTTL)
 	defer cancel()
 	ch, stop := s.Subscribe()
 	defer stop()
-	want := plan.Containers()
 	for {
-		if c, ok := s.Matrix().Cell(plan.App, plan.To.Name); ok && hasImages(c.Workload.Containers, want) {
+		if c, ok := s.Matrix().Cell(app, env); ok && hasImages(c.Workload.Containers, want) {
 			if c.Health == Healthy || c.Health == Stalled || c.RolledOut {
-				_ = s.unlock(ctx, plan, holder)
+				_ = s.unlock(ctx, t, app, holder)
 				return
 			}
 		}

@@ -26,6 +26,12 @@ func (c *rollbackCluster) Rollback(_ context.Context, _ Ref, _ int64, annotate A
 	return c.to, c.err
 }
 
+// The rollback's lock is tested with the Leases on the lab.
+func (c *rollbackCluster) Lock(context.Context, Target, string, string, time.Duration) error {
+	return nil
+}
+func (c *rollbackCluster) Unlock(context.Context, Target, string, string) error { return nil }
+
 func rollbackFixture(t *testing.T) (*Service, *rollbackCluster, *audit.Journal) {
 	t.Helper()
 	j, err := audit.Open(filepath.Join(t.TempDir(), "journal.db"))
@@ -58,6 +64,7 @@ func TestRollbackRecordsActorAndImages(t *testing.T) {
 	if _, err := s.Rollback(context.Background(), alice, "api", "prod", 0); err != nil {
 		t.Fatal(err)
 	}
+	settle(s, "prod", "api", c.to.Containers)
 	es, err := j.Query(audit.Query{Target: "prod/api"})
 	if err != nil || len(es) != 1 {
 		t.Fatalf("journal: %+v %v", es, err)
@@ -156,4 +163,13 @@ func TestRevisionByVigil(t *testing.T) {
 			t.Errorf("%s: taken for vigil's: %+v", name, r)
 		}
 	}
+}
+
+// settle shows app in env healthy on cs, as the cluster does once a
+// rollout to cs is done: the rollback's lock is freed then.
+func settle(s *Service, env, app string, cs []Container) {
+	w := healthy(app, "settled", 3)
+	w.Containers = cs
+	s.store.Workload(env, w)
+	s.store.rebuild()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -80,6 +81,9 @@ type Options struct {
 	// Now is the clock of freezes, annotations and the matrix; time.Now
 	// when nil.
 	Now func() time.Time
+	// Bastion names this vigil in the locks it holds (the machine's name
+	// by default), so that the one refused is told where the holder is.
+	Bastion string
 }
 
 // Service is the release service, shared by every session of the process.
@@ -98,6 +102,9 @@ func New(envs []Env, cluster Cluster, journal Journal, opt Options) *Service {
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.Bastion == "" {
+		opt.Bastion, _ = os.Hostname()
 	}
 	return &Service{envs: envs, cluster: cluster, journal: journal, opt: opt, store: newStore(envs, opt.Now)}
 }
@@ -227,7 +234,15 @@ func (s *Service) Rollback(ctx context.Context, actor access.Actor, app, envName
 	if revision > 0 {
 		what += " to revision " + strconv.FormatInt(revision, 10)
 	}
-	defer presence.Begin(ctx, what)()
+	end := presence.Begin(ctx, what)
+	// A rollback is an image change like a promotion: it takes the same
+	// lock, so that it never interleaves with a promotion of the workload,
+	// and holds it until its own rollout settles.
+	holder := s.holder(actor)
+	if err := s.cluster.Lock(ctx, ref.Target, lockName(app), holder, s.opt.LockTTL); err != nil {
+		end()
+		return Revision{}, s.record(ctx, actor, ActRollback, tgt, params, err)
+	}
 	var from, to *Revision
 	annotate := func(f, t Revision) map[string]string {
 		from, to = &f, &t
@@ -236,6 +251,12 @@ func (s *Service) Rollback(ctx context.Context, actor access.Actor, app, envName
 	got, err := s.cluster.Rollback(ctx, ref, revision, annotate)
 	if err == nil {
 		params["restored"] = strconv.FormatInt(got.Number, 10)
+		go s.unlockWhenSettled(context.WithoutCancel(ctx), app, ref.Target, envName, got.Containers, holder, end)
+	} else {
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		_ = s.cluster.Unlock(uctx, ref.Target, lockName(app), holder)
+		cancel()
+		end()
 	}
 	if from != nil {
 		// Recorded even when the change failed: it says what was tried.
@@ -353,7 +374,7 @@ func (s *Service) Freeze(ctx context.Context, actor access.Actor, envName, reaso
 		err = fmt.Errorf("the freeze would end at %s, which is already past: give a future time", until.Format(time.RFC3339))
 	}
 	if err == nil {
-		err = s.cluster.PutFreeze(ctx, env.Target(), &Freeze{Reason: reason, By: actor.Name, At: s.opt.Now().UTC(), Until: until.UTC()})
+		err = s.cluster.PutFreeze(ctx, env.Target(), &Freeze{Reason: reason, By: s.holder(actor), At: s.opt.Now().UTC(), Until: until.UTC()})
 	}
 	return s.record(ctx, actor, ActFreeze, envName, params, err)
 }

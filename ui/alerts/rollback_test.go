@@ -46,6 +46,12 @@ func (c *rollbackCluster) Rollback(_ context.Context, ref release.Ref, rev int64
 	return release.Revision{Number: rev}, nil
 }
 
+// The rollback's lock is tested with the Leases on the lab.
+func (c *rollbackCluster) Lock(context.Context, release.Target, string, string, time.Duration) error {
+	return nil
+}
+func (c *rollbackCluster) Unlock(context.Context, release.Target, string, string) error { return nil }
+
 // rollbackFixture is the Alerts pane of a session with a dev → prod
 // pipeline, prod protected, and two critical alerts: HostDown, and the newer
 // AppHighErrorRate on prod/api; and a newer warning.

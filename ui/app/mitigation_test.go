@@ -69,6 +69,12 @@ func (c *badRelease) Rollback(_ context.Context, _ release.Ref, rev int64, _ rel
 	return release.Revision{Number: rev}, nil
 }
 
+// The rollback's lock is tested with the Leases on the lab.
+func (c *badRelease) Lock(context.Context, release.Target, string, string, time.Duration) error {
+	return nil
+}
+func (c *badRelease) Unlock(context.Context, release.Target, string, string) error { return nil }
+
 func (c *badRelease) WatchPods(context.Context, release.Ref, func([]release.Pod)) error {
 	return errors.New("no pods in this test")
 }
