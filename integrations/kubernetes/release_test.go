@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -189,7 +190,7 @@ func TestConcurrentPromotionsOneWins(t *testing.T) {
 	}
 	names := []string{"alice", "bob"}
 	var locked *release.LockedError
-	if errs[winner] != nil || !errors.As(errs[loser], &locked) || locked.Holder != names[winner] || !strings.Contains(errs[loser].Error(), names[winner]) {
+	if errs[winner] != nil || !errors.As(errs[loser], &locked) || !strings.HasPrefix(locked.Holder, names[winner]+" on ") || !strings.Contains(errs[loser].Error(), names[winner]) {
 		t.Fatalf("want exactly one success and a lock error naming the holder; alice: %v, bob: %v", errs[0], errs[1])
 	}
 	if code := release.ExitCode(errs[loser]); code != release.ExitRefused {
@@ -363,5 +364,67 @@ func TestPromotionLockLease(t *testing.T) {
 	}
 	if _, err := f.cs.CoordinationV1().Leases(target.Namespace).Get(f.ctx, "vigil-promote-api", metav1.GetOptions{}); err == nil {
 		t.Fatal("the holder's unlock left the lease")
+	}
+}
+
+// TestPromotionAndRollbackNeverInterleave starts a promotion (alice) and a
+// rollback (bob) of one workload together, 50 times: each time one
+// changes the images and the other is refused naming the winner (exit 3),
+// never both, never a raw API error; the winner's lock is freed once its
+// rollout settles.
+func TestPromotionAndRollbackNeverInterleave(t *testing.T) {
+	f := newFixture(t, lab(t), "dev", "test")
+	f.deploy("dev", "worker", "3.0.0", 1)
+	f.deploy("test", "worker", "1.0.0", 1)
+	f.start()
+	target := f.env("test").Target()
+	for round := range 50 {
+		version := fmt.Sprintf("2.0.%d", round)
+		f.release("test", "worker", version)
+		f.waitHealthy("test", "worker", version)
+		plan, err := f.svc.PlanPromote(alice, "worker", "", "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := make(chan struct{})
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		wg.Go(func() { <-start; errs[0] = f.svc.Promote(f.ctx, alice, plan) })
+		wg.Go(func() { <-start; _, errs[1] = f.svc.Rollback(f.ctx, bob, "worker", "test", 0) })
+		close(start)
+		wg.Wait()
+		names := []string{"alice", "bob"}
+		won := -1
+		for i, err := range errs {
+			var locked *release.LockedError
+			switch {
+			case err == nil:
+				if won >= 0 {
+					t.Fatalf("round %d: the promotion and the rollback both changed the images", round)
+				}
+				won = i
+			case !errors.As(err, &locked) || !strings.HasPrefix(locked.Holder, names[1-i]+" on ") || release.ExitCode(err) != release.ExitRefused:
+				t.Fatalf("round %d: %s got %v, not a refusal naming %s", round, names[i], err, names[1-i])
+			}
+		}
+		if won < 0 {
+			t.Fatalf("round %d: neither the promotion nor the rollback ran: %v", round, errs)
+		}
+		// The winner frees the lock once its rollout settles.
+		deadline := time.Now().Add(time.Minute)
+		for f.client.Lock(f.ctx, target, "vigil-promote-worker", "probe", time.Minute) != nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: %s's lock was not freed after its rollout", round, names[won])
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err := f.client.Unlock(f.ctx, target, "vigil-promote-worker", "probe"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range append(f.entries(release.ActRollback.Name), f.entries(release.ActPromote.Name)...) {
+		if e.Result == audit.Failed {
+			t.Errorf("journaled as failed, not refused: %+v", e)
+		}
 	}
 }
