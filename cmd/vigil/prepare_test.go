@@ -45,6 +45,15 @@ func (c *seedCluster) Seed(context.Context, release.Target, release.Target, []re
 	return nil
 }
 
+// Preparation's locks are tested with the Leases on the lab.
+func (c *seedCluster) Lock(context.Context, release.Target, string, string, time.Duration) error {
+	return nil
+}
+func (c *seedCluster) Unlock(context.Context, release.Target, string, string) error { return nil }
+func (c *seedCluster) Held(context.Context, release.Target, string) ([]*release.LockedError, error) {
+	return nil, nil
+}
+
 // The answer decides: y (or the name of a protected environment) prepares,
 // anything else refuses (exit 3); without a terminal, only --yes prepares.
 func TestPrepareConfirmation(t *testing.T) {

@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	coordv1 "k8s.io/api/coordination/v1"
@@ -170,4 +171,31 @@ func (c *Client) Unlock(ctx context.Context, t release.Target, name, holder stri
 		return nil
 	}
 	return err
+}
+
+// Held implements release.Locker: the Leases of t named prefix… whose
+// holder's time has not run out.
+func (c *Client) Held(ctx context.Context, t release.Target, prefix string) ([]*release.LockedError, error) {
+	cl, err := c.cluster(t.Context)
+	if err != nil {
+		return nil, err
+	}
+	leases, err := cl.cs.CoordinationV1().Leases(t.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the locks of %s: %w", t.Namespace, err)
+	}
+	var out []*release.LockedError
+	for i := range leases.Items {
+		l := &leases.Items[i]
+		h, until := leaseHolder(l)
+		if !strings.HasPrefix(l.Name, prefix) || h == "" || time.Now().After(until) {
+			continue
+		}
+		e := &release.LockedError{Lock: l.Name + " in " + t.Namespace, Holder: h, Until: until}
+		if l.Spec.AcquireTime != nil {
+			e.Since = l.Spec.AcquireTime.Time
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }

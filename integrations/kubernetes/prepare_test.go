@@ -4,12 +4,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/release"
 )
 
@@ -99,5 +101,41 @@ func TestPrepareEnvironment(t *testing.T) {
 	again, err := f.svc.PlanPrepare(f.ctx, "test")
 	if err != nil || len(again.Creates()) != 0 || !again.Seed.NamespaceExists {
 		t.Fatalf("preparing twice should find nothing to create: %+v %v", again, err)
+	}
+}
+
+// A preparation while a promotion into the environment holds its lock (a
+// Lease on the lab's API server) is refused naming the holder, journaled as
+// refused, and creates nothing; once the lock is freed it goes ahead.
+func TestPrepareRefusedWhileAPromotionIsInFlight(t *testing.T) {
+	f := newFixture(t, lab(t), "dev", "test")
+	f.deploy("dev", "api", "2.0.0", 1)
+	f.start()
+	target := f.env("test").Target()
+	if err := f.client.Lock(f.ctx, target, "vigil-promote-web", "carol on bastion-9", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := f.svc.PlanPrepare(f.ctx, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = f.svc.Prepare(f.ctx, alice, plan)
+	if release.ExitCode(err) != release.ExitRefused || !strings.Contains(err.Error(), "a promotion into test is in flight") || !strings.Contains(err.Error(), "carol on bastion-9") {
+		t.Fatalf("prepare during carol's promotion: %v", err)
+	}
+	if _, err := f.cs.AppsV1().Deployments(target.Namespace).Get(f.ctx, "api", metav1.GetOptions{}); err == nil {
+		t.Fatal("the refused preparation created api")
+	}
+	if es := f.entries(release.ActPrepare.Name); len(es) != 1 || es[0].Result != audit.Refused || !strings.Contains(es[0].Error, "carol on bastion-9") {
+		t.Fatalf("journal: %+v", es)
+	}
+	if err := f.client.Unlock(f.ctx, target, "vigil-promote-web", "carol on bastion-9"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Prepare(f.ctx, alice, plan); err != nil {
+		t.Fatalf("prepare once the promotion settled: %v", err)
+	}
+	if _, err := f.cs.AppsV1().Deployments(target.Namespace).Get(f.ctx, "api", metav1.GetOptions{}); err != nil {
+		t.Fatalf("the preparation did not create api: %v", err)
 	}
 }

@@ -97,6 +97,9 @@ type Locker interface {
 	Lock(ctx context.Context, t Target, name, holder string, ttl time.Duration) error
 	// Unlock frees the lock if holder still holds it.
 	Unlock(ctx context.Context, t Target, name, holder string) error
+	// Held lists the locks held in t whose names start with prefix, each
+	// as the *LockedError a Lock of it would return.
+	Held(ctx context.Context, t Target, prefix string) ([]*LockedError, error)
 }
 
 // Hooks runs promotion hooks.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/presence"
@@ -65,6 +66,32 @@ func (s *Service) Prepare(ctx context.Context, actor access.Actor, plan PrepareP
 		return s.record(ctx, actor, ActPrepare, plan.Env.Name, params, err)
 	}
 	defer presence.Begin(ctx, "preparing "+plan.Env.Name+" from "+plan.From.Name)()
-	err := s.cluster.Seed(ctx, plan.From.Target(), plan.Env.Target(), plan.Creates())
+	err := s.prepare(ctx, actor, plan)
 	return s.record(ctx, actor, ActPrepare, plan.Env.Name, params, err)
+}
+
+// prepare seeds plan's objects, holding the preparation's lock, unless a
+// promotion into the environment is in flight: then it is refused naming
+// the promotion's holder. The lock lives in the source's namespace: the
+// environment's may not exist yet.
+func (s *Service) prepare(ctx context.Context, actor access.Actor, plan PreparePlan) error {
+	src, lock, holder := plan.From.Target(), "vigil-prepare-"+plan.Env.Name, s.holder(actor)
+	if err := s.cluster.Lock(ctx, src, lock, holder, s.opt.LockTTL); err != nil {
+		return err
+	}
+	defer func() {
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		_ = s.cluster.Unlock(uctx, src, lock, holder)
+		cancel()
+	}()
+	held, err := s.cluster.Held(ctx, plan.Env.Target(), lockName(""))
+	if err != nil {
+		return err
+	}
+	for _, l := range held {
+		if l.Holder != holder {
+			return fmt.Errorf("a promotion into %s is in flight: %w", plan.Env.Name, l)
+		}
+	}
+	return s.cluster.Seed(ctx, plan.From.Target(), plan.Env.Target(), plan.Creates())
 }

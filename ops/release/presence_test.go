@@ -18,7 +18,8 @@ type fakeCluster struct {
 	Cluster
 	during   func()
 	lockErr  error
-	restored []Container // the containers a rollback restores
+	restored []Container    // the containers a rollback restores
+	held     []*LockedError // the promotion locks held
 }
 
 func (c *fakeCluster) GetFreeze(context.Context, Target) (*Freeze, error) { return nil, nil }
@@ -26,6 +27,9 @@ func (c *fakeCluster) Lock(context.Context, Target, string, string, time.Duratio
 	return c.lockErr
 }
 func (c *fakeCluster) Unlock(context.Context, Target, string, string) error { return nil }
+func (c *fakeCluster) Held(context.Context, Target, string) ([]*LockedError, error) {
+	return c.held, nil
+}
 func (c *fakeCluster) SetImages(context.Context, Ref, []Container, map[string]string) error {
 	c.during()
 	return nil
@@ -191,5 +195,23 @@ func TestRollbackShownUntilItsRolloutSettles(t *testing.T) {
 	}
 	if d := doing(reg, bob); d != "" {
 		t.Errorf("after a refused rollback, bob still sees %q", d)
+	}
+}
+
+// A preparation while a promotion into the environment is in flight is
+// refused naming the promotion's holder, and seeds nothing.
+func TestPrepareRefusedDuringAPromotion(t *testing.T) {
+	s, c, _, ctx, _, _ := presenceFixture()
+	alice := access.Actor{Name: "alice", Role: access.Operator}
+	seeded := false
+	c.during = func() { seeded = true }
+	c.held = []*LockedError{{Lock: "vigil-promote-api in prod", Holder: "bob on bastion-2", Until: time.Now().Add(time.Minute)}}
+	err := s.Prepare(ctx, alice, PreparePlan{Env: pipeline[3], From: pipeline[2]})
+	if !access.IsRefusal(err) || !strings.Contains(err.Error(), "a promotion into prod is in flight") || !strings.Contains(err.Error(), "bob on bastion-2") || seeded {
+		t.Fatalf("prepare during bob's promotion: %v (seeded %v)", err, seeded)
+	}
+	c.held = nil
+	if err := s.Prepare(ctx, alice, PreparePlan{Env: pipeline[3], From: pipeline[2]}); err != nil || !seeded {
+		t.Fatalf("prepare once the promotion settled: %v (seeded %v)", err, seeded)
 	}
 }

@@ -39,6 +39,15 @@ func (s *seeder) Seed(_ context.Context, _, _ release.Target, objects []release.
 	return nil
 }
 
+// Preparation's locks are tested with the Leases on the lab.
+func (c *seeder) Lock(context.Context, release.Target, string, string, time.Duration) error {
+	return nil
+}
+func (c *seeder) Unlock(context.Context, release.Target, string, string) error { return nil }
+func (c *seeder) Held(context.Context, release.Target, string) ([]*release.LockedError, error) {
+	return nil, nil
+}
+
 type journal struct{ entries []string }
 
 func (j *journal) Record(_ context.Context, actor access.Actor, action, target string, _ map[string]string, err error) error {
