@@ -428,3 +428,51 @@ func TestPromotionAndRollbackNeverInterleave(t *testing.T) {
 		}
 	}
 }
+
+// TestFreezeDuringAPromotion freezes test while alice's promotion of a
+// broken release into it is still rolling out: the promotion in flight is
+// not stopped (its images stay), the freeze's journal entry names it after
+// the promotion's, and the next promotion is refused by the freeze.
+func TestFreezeDuringAPromotion(t *testing.T) {
+	f := newFixture(t, lab(t), "dev", "test")
+	f.deploy("dev", "web", "1.0.0", 2)
+	f.deploy("test", "web", "1.0.0", 2)
+	f.start()
+	f.waitHealthy("test", "web", "1.0.0")
+	f.release("dev", "web", "1.1.0-broken")
+	waitFor(t, "the broken release in dev", func() bool { c, _ := f.svc.Matrix().Cell("web", "dev"); return c.Version == "1.1.0-broken" })
+	plan, err := f.svc.PlanPromote(alice, "web", "", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Promote(f.ctx, alice, plan); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Freeze(f.ctx, bob, "test", "incident 42", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.svc.Unfreeze(context.Background(), bob, "test") })
+	var order []string
+	all, _ := f.journal.Query(audit.Query{})
+	for _, e := range all {
+		if e.Target == "test/web" || e.Target == "test" {
+			order = append(order, e.Actor+" "+e.Action+" "+e.Parameters["in-flight"])
+		}
+	}
+	if len(order) != 2 || !strings.HasPrefix(order[0], "alice promote") || !strings.HasPrefix(order[1], "bob freeze an environment web (alice on ") {
+		t.Fatalf("journal order %q: want the promotion, then the freeze naming it in flight", order)
+	}
+	if img := f.live("test", "web").Spec.Template.Spec.Containers[0].Image; !strings.HasSuffix(img, ":1.1.0-broken") {
+		t.Fatalf("the freeze stopped the promotion in flight: test runs %s", img)
+	}
+	f.release("dev", "web", "1.2.0")
+	waitFor(t, "the next release in dev", func() bool { c, _ := f.svc.Matrix().Cell("web", "dev"); return c.Version == "1.2.0" })
+	next, err := f.svc.PlanPromote(alice, "web", "", "test")
+	if err == nil {
+		err = f.svc.Promote(f.ctx, alice, next)
+	}
+	var frozen *release.FrozenError
+	if !errors.As(err, &frozen) {
+		t.Fatalf("a promotion into frozen test: %v", err)
+	}
+}

@@ -374,6 +374,16 @@ func (s *Service) Freeze(ctx context.Context, actor access.Actor, envName, reaso
 		err = fmt.Errorf("the freeze would end at %s, which is already past: give a future time", until.Format(time.RFC3339))
 	}
 	if err == nil {
+		// Promotions in flight are not stopped: they finish their rollout.
+		// The journal names them, so that it reads in the order things
+		// happened: their promotion, the freeze, then their end.
+		if held, herr := s.cluster.Held(ctx, env.Target(), lockName("")); herr == nil && len(held) > 0 {
+			var names []string
+			for _, l := range held {
+				names = append(names, strings.TrimPrefix(strings.Fields(l.Lock)[0], lockName(""))+" ("+l.Holder+")")
+			}
+			params["in-flight"] = strings.Join(names, ", ")
+		}
 		err = s.cluster.PutFreeze(ctx, env.Target(), &Freeze{Reason: reason, By: s.holder(actor), At: s.opt.Now().UTC(), Until: until.UTC()})
 	}
 	return s.record(ctx, actor, ActFreeze, envName, params, err)

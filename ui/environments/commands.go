@@ -104,7 +104,7 @@ func (m *Model) FreezeCmd(env, reason string, d time.Duration) tea.Cmd {
 		defer cancel()
 		return FreezeMsg{Env: env, Frozen: true, Err: svc.Freeze(ctx, actor, env, reason, now().Add(d))}
 	}
-	return m.confirm(fmt.Sprintf("Freeze %s for %s?", env, d), "No promotion into "+env+" until the freeze ends or is lifted. Reason: "+strings.TrimSpace(reason), run)
+	return m.confirm(fmt.Sprintf("Freeze %s for %s?", env, d), "No new promotion into "+env+" until the freeze ends or is lifted; promotions in flight finish their rollout, and the journal names them. Reason: "+strings.TrimSpace(reason), run)
 }
 
 // UnfreezeCmd asks to confirm lifting env's freeze, then lifts it.

@@ -239,7 +239,7 @@ func (m *Model) RollbackCmd(app, env string, rev release.Revision) tea.Cmd {
 		_, err := m.svc.Rollback(ctx, actor, app, env, rev.Number)
 		return err
 	})
-	body := "A freeze or a promotion lock does not stop a rollback."
+	body := "A freeze does not stop a rollback; a promotion of " + app + " in flight does: the rollback is then refused, naming who holds it."
 	if len(rev.Containers) > 0 {
 		body = "Restores " + images(rev.Containers) + ". " + body
 	}
@@ -279,7 +279,7 @@ func (m *Model) ScaleCmd(app, env string, n int32) tea.Cmd {
 func (m *Model) FreezeCmd(env, reason string, d time.Duration) tea.Cmd {
 	what := "freeze " + env + " for " + d.String()
 	until := m.ctx.Now().Add(d)
-	return m.confirm(capital(what)+"?", "No promotion into "+env+" until it ends or is lifted. Reason: "+reason, "",
+	return m.confirm(capital(what)+"?", "No new promotion into "+env+" until it ends or is lifted; promotions in flight finish their rollout, and the journal names them. Reason: "+reason, "",
 		m.act(what, func(ctx context.Context, a access.Actor) error { return m.svc.Freeze(ctx, a, env, reason, until) }))
 }
 
