@@ -7,6 +7,7 @@ import (
 func newPromoteCmd(g *globals) *cobra.Command {
 	var from, to string
 	var wait bool
+	var revision int64
 	var yes *bool
 	cmd := &cobra.Command{
 		Use:   "promote APP --to ENV",
@@ -18,7 +19,7 @@ func newPromoteCmd(g *globals) *cobra.Command {
 			"2 bad arguments, 3 refused (role, --read-only, freeze, another actor's lock, or not\n" +
 			"confirmed: a wrong answer, or no terminal and no --yes).",
 		Example: "  vigil promote api --to prod --wait\n  vigil promote web --from dev --to preprod\n  vigil promote api --to prod --yes   # in a script",
-		Args:    releaseArgs("promote APP --to ENV [--from ENV] [--wait] [--yes]", "to", &to),
+		Args:    releaseArgs("promote APP --to ENV [--from ENV] [--revision N] [--wait] [--yes]", "to", &to),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := openReleaseCLI(cmd.Context(), g, true, names(args[0], from, to))
 			if err != nil {
@@ -26,11 +27,12 @@ func newPromoteCmd(g *globals) *cobra.Command {
 			}
 			defer r.close()
 			ask := newConfirmer(cmd, g, r.actor, r.journal, *yes)
-			return exitCode(r.svc.PromoteCLI(cmd.Context(), r.actor, cmd.OutOrStdout(), ask.release(), args[0], from, to, wait))
+			return exitCode(r.svc.PromoteCLI(cmd.Context(), r.actor, cmd.OutOrStdout(), ask.release(), args[0], from, to, revision, wait))
 		},
 	}
 	cmd.Flags().StringVar(&to, "to", "", "the environment to promote into (required)")
 	cmd.Flags().StringVar(&from, "from", "", "the environment to promote from (default: the one before --to)")
+	cmd.Flags().Int64Var(&revision, "revision", 0, "promote this revision of the source (from its history) instead of what it runs now")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the rollout to complete, or to stall")
 	yes = yesFlag(cmd)
 	return cmd

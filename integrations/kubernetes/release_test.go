@@ -44,7 +44,7 @@ func TestPromoteThroughEveryEnvironment(t *testing.T) {
 			}
 		}
 		var out bytes.Buffer
-		if code := f.svc.PromoteCLI(f.ctx, alice, &out, nil, "api", "", to, true); code != release.ExitOK {
+		if code := f.svc.PromoteCLI(f.ctx, alice, &out, nil, "api", "", to, 0, true); code != release.ExitOK {
 			t.Fatalf("promote to %s: exit %d\n%s", to, code, out.String())
 		}
 		if !strings.Contains(out.String(), "rollout of api in "+to+" complete") {
@@ -114,7 +114,7 @@ func TestBrokenReleaseStallsAndRollbackRestores(t *testing.T) {
 
 	// Manual: the stall is detected and reported, rollback restores health.
 	var out bytes.Buffer
-	if code := f.svc.PromoteCLI(f.ctx, alice, &out, nil, "web", "", "test", true); code != release.ExitFailed {
+	if code := f.svc.PromoteCLI(f.ctx, alice, &out, nil, "web", "", "test", 0, true); code != release.ExitFailed {
 		t.Fatalf("promoting a broken release with --wait: exit %d, want %d\n%s", code, release.ExitFailed, out.String())
 	}
 	if !strings.Contains(out.String(), "stalled") || !strings.Contains(out.String(), "vigil rollback web --env test") {
@@ -218,7 +218,7 @@ func TestFreezeRefusesPromotionUntilItExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if code := f.svc.PromoteCLI(f.ctx, alice, &out, nil, "api", "", "test", false); code != release.ExitRefused {
+	if code := f.svc.PromoteCLI(f.ctx, alice, &out, nil, "api", "", "test", 0, false); code != release.ExitRefused {
 		t.Fatalf("promotion into a frozen env: exit %d\n%s", code, out.String())
 	}
 	if !strings.Contains(out.String(), "frozen by ada") || !strings.Contains(out.String(), "release train closed") {
@@ -235,7 +235,7 @@ func TestFreezeRefusesPromotionUntilItExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	out.Reset()
-	if code := f.svc.PromoteCLI(f.ctx, alice, &out, nil, "api", "", "test", false); code != release.ExitOK {
+	if code := f.svc.PromoteCLI(f.ctx, alice, &out, nil, "api", "", "test", 0, false); code != release.ExitOK {
 		t.Fatalf("promotion under an expired freeze: exit %d\n%s", code, out.String())
 	}
 	if err := f.svc.Unfreeze(f.ctx, admin, "test"); err != nil {
@@ -474,5 +474,44 @@ func TestFreezeDuringAPromotion(t *testing.T) {
 	var frozen *release.FrozenError
 	if !errors.As(err, &frozen) {
 		t.Fatalf("a promotion into frozen test: %v", err)
+	}
+}
+
+// TestPromoteAChosenRevision promotes an earlier revision of the source,
+// picked from its history, instead of what the source runs now: the target
+// gets that revision's images; a revision the source never had is refused
+// with the ones it has.
+func TestPromoteAChosenRevision(t *testing.T) {
+	f := newFixture(t, lab(t), "dev", "test")
+	f.deploy("dev", "api", "1.0.0", 1)
+	f.deploy("test", "api", "0.9.0", 1)
+	f.start()
+	f.waitHealthy("dev", "api", "1.0.0")
+	f.release("dev", "api", "1.1.0-bad")
+	f.waitHealthy("dev", "api", "1.1.0-bad")
+	var first int64
+	waitFor(t, "dev's two revisions", func() bool {
+		revs, err := f.svc.SourceRevisions("api", "dev")
+		if err != nil || len(revs) != 2 {
+			return false
+		}
+		first = revs[1].Number
+		return true
+	})
+	if _, err := f.svc.PlanPromoteRevision(alice, "api", "", "test", 99); err == nil || !strings.Contains(err.Error(), "has no revision 99: choose one of") {
+		t.Fatalf("a revision dev never had: %v", err)
+	}
+	var out strings.Builder
+	if code := f.svc.PromoteCLI(f.ctx, alice, &out, nil, "api", "", "test", first, true); code != release.ExitOK {
+		t.Fatalf("promote revision %d: exit %d\n%s", first, code, out.String())
+	}
+	if !strings.Contains(out.String(), fmt.Sprintf("promote api from dev (its revision %d) to test", first)) || !strings.Contains(out.String(), ":0.9.0 -> ") {
+		t.Errorf("the plan printed:\n%s", out.String())
+	}
+	if img := f.live("test", "api").Spec.Template.Spec.Containers[0].Image; !strings.HasSuffix(img, ":1.0.0") {
+		t.Fatalf("test runs %s, want revision %d's 1.0.0", img, first)
+	}
+	if c := f.live("test", "api").Annotations["kubernetes.io/change-cause"]; !strings.Contains(c, fmt.Sprintf("from dev (its revision %d)", first)) {
+		t.Errorf("change-cause %q", c)
 	}
 }

@@ -167,7 +167,7 @@ func TestPromoteFromUnhealthySource(t *testing.T) {
 			t.Fatalf("warning %q, want %q", plan.SourceWarning(), want)
 		}
 		var out strings.Builder
-		code := s.PromoteCLI(context.Background(), alice, &out, nil, "api", "", "prod", false)
+		code := s.PromoteCLI(context.Background(), alice, &out, nil, "api", "", "prod", 0, false)
 		if !strings.Contains(out.String(), "warning: "+want) {
 			t.Errorf("vigil promote does not warn:\n%s", out.String())
 		}

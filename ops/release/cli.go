@@ -87,16 +87,22 @@ func (s *Service) WriteStatus(w io.Writer, asJSON bool) error {
 // when the confirmation is not given; it asks only when c.Needed().
 type Confirm func(c access.Confirmation) error
 
-// PromoteCLI runs `vigil promote APP --to ENV [--from ENV] [--wait]`,
-// printing the plan and the outcome to out, and returns the exit code.
-// Between the plan and the promotion, confirm (nil: none) may refuse it.
-func (s *Service) PromoteCLI(ctx context.Context, actor access.Actor, out io.Writer, confirm Confirm, app, from, to string, wait bool) int {
-	plan, err := s.PlanPromote(actor, app, from, to)
+// PromoteCLI runs `vigil promote APP --to ENV [--from ENV] [--revision N]
+// [--wait]`, printing the plan and the outcome to out, and returns the exit
+// code. Revision, when not 0, is the source's revision to promote (from its
+// history) rather than what it runs now. Between the plan and the
+// promotion, confirm (nil: none) may refuse it.
+func (s *Service) PromoteCLI(ctx context.Context, actor access.Actor, out io.Writer, confirm Confirm, app, from, to string, revision int64, wait bool) int {
+	plan, err := s.PlanPromoteRevision(actor, app, from, to, revision)
 	if err != nil {
 		fmt.Fprintln(out, "vigil promote:", err)
 		return ExitCode(err)
 	}
-	fmt.Fprintf(out, "promote %s from %s to %s:\n", app, plan.From.Name, plan.To.Name)
+	if plan.Revision > 0 {
+		fmt.Fprintf(out, "promote %s from %s (its revision %d) to %s:\n", app, plan.From.Name, plan.Revision, plan.To.Name)
+	} else {
+		fmt.Fprintf(out, "promote %s from %s to %s:\n", app, plan.From.Name, plan.To.Name)
+	}
 	for _, c := range plan.Images {
 		mark := "  unchanged"
 		if c.Changed() {

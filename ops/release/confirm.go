@@ -18,6 +18,9 @@ func (p *PromotePlan) Confirmation() access.Confirmation {
 		Target: target(p.App, p.To.Name),
 		Title:  fmt.Sprintf("Promote %s from %s to %s?", p.App, p.From.Name, p.To.Name),
 	}
+	if p.Revision > 0 {
+		c.Title = fmt.Sprintf("Promote %s from %s (its revision %d) to %s?", p.App, p.From.Name, p.Revision, p.To.Name)
+	}
 	if p.To.Protected {
 		c.TypeName = p.To.Name
 	}

@@ -125,7 +125,7 @@ func TestPromoteCLIAsksBeforeActing(t *testing.T) {
 		return conf.Declined("not confirmed")
 	}
 	var out strings.Builder
-	code := s.PromoteCLI(context.Background(), alice, &out, no, "api", "", "prod", false)
+	code := s.PromoteCLI(context.Background(), alice, &out, no, "api", "", "prod", 0, false)
 	if code != ExitRefused || c.set != 0 || strings.Contains(out.String(), "promoted") ||
 		!strings.Contains(out.String(), "promote api from preprod to prod:\n") ||
 		!strings.Contains(out.String(), "vigil promote: promote to a protected environment prod/api: not confirmed: nothing was done; type prod") {
@@ -141,7 +141,7 @@ func TestPromoteCLIAsksBeforeActing(t *testing.T) {
 	s.store.Freeze("prod", c.frozen)
 	s.store.rebuild()
 	out.Reset()
-	if code := s.PromoteCLI(context.Background(), alice, &out, no, "api", "", "prod", false); code != ExitRefused || len(asked) != 0 || c.set != 0 ||
+	if code := s.PromoteCLI(context.Background(), alice, &out, no, "api", "", "prod", 0, false); code != ExitRefused || len(asked) != 0 || c.set != 0 ||
 		!strings.Contains(out.String(), "prod is frozen by carol") {
 		t.Fatalf("frozen: exit %d, asked %+v:\n%s", code, asked, out.String())
 	}

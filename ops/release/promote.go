@@ -3,6 +3,9 @@ package release
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vigilops/vigil/ops/access"
@@ -38,12 +41,18 @@ type PromotePlan struct {
 	// Source is the state of the app in From when planned: the preview
 	// warns when it is not healthy (SourceWarning).
 	Source Assessment `json:"source"`
+	// Revision is the source's revision promoted, when one was chosen
+	// from its history rather than what it runs now (0).
+	Revision int64 `json:"revision,omitempty"`
 }
 
 // SourceWarning says why the source is not a safe one to promote from:
 // it is stalled, degraded, still rolling out, paused, or an alert fires on
 // it; "" when it is healthy.
 func (p *PromotePlan) SourceWarning() string {
+	if p.Revision > 0 { // the state of what runs there, not of the revision chosen
+		return ""
+	}
 	return sourceWarning(p.App, p.From.Name, p.Source)
 }
 
@@ -79,7 +88,7 @@ func (e *UnhealthySourceError) Error() string {
 // healthy now. Promote checks it too; the console asks it first, to refuse
 // before any dialog.
 func (s *Service) CheckSource(plan PromotePlan) error {
-	if !plan.To.Protected || !s.opt.RefuseUnhealthySource {
+	if !plan.To.Protected || !s.opt.RefuseUnhealthySource || plan.Revision > 0 {
 		return nil
 	}
 	a := plan.Source
@@ -196,6 +205,58 @@ func (s *Service) PlanPromote(actor access.Actor, app, from, to string) (Promote
 			plan.Frozen = es.Freeze
 		}
 	}
+	return plan, nil
+}
+
+// SourceRevisions are the revisions of app in env that a promotion from
+// env can take, newest first: their images, age and who made them.
+func (s *Service) SourceRevisions(app, env string) ([]Revision, error) {
+	_, ref, _, err := s.ref(app, env)
+	if err != nil {
+		return nil, err
+	}
+	return s.cluster.History(ref)
+}
+
+// PlanPromoteRevision plans promoting revision of app's source, chosen from
+// its history, instead of what the source runs now; 0, or the source's
+// current revision, plans what it runs now (PlanPromote).
+func (s *Service) PlanPromoteRevision(actor access.Actor, app, from, to string, revision int64) (PromotePlan, error) {
+	plan, err := s.PlanPromote(actor, app, from, to)
+	if err != nil || revision == 0 {
+		return plan, err
+	}
+	revs, err := s.SourceRevisions(app, plan.From.Name)
+	if err != nil {
+		return PromotePlan{}, err
+	}
+	i := slices.IndexFunc(revs, func(r Revision) bool { return r.Number == revision })
+	if i < 0 {
+		nums := make([]string, len(revs))
+		for j, r := range revs {
+			nums[j] = strconv.FormatInt(r.Number, 10)
+		}
+		return PromotePlan{}, fmt.Errorf("%s in %s has no revision %d: choose one of %s", app, plan.From.Name, revision, strings.Join(nums, ", "))
+	}
+	r := revs[i]
+	if r.Current {
+		return plan, nil
+	}
+	version := ""
+	for k := range plan.Images {
+		ch := &plan.Images[k]
+		j := slices.IndexFunc(r.Containers, func(c Container) bool { return c.Name == ch.Container && c.Init == ch.Init })
+		if j < 0 {
+			return PromotePlan{}, fmt.Errorf("revision %d of %s in %s has no container %q: choose a revision with the same containers", revision, app, plan.From.Name, ch.Container)
+		}
+		ch.To = r.Containers[j].Image
+		if !ch.Init && version == "" {
+			version = ImageVersion(ch.To)
+		}
+	}
+	plan.Revision = r.Number
+	plan.Annotations[AnnotationChangeCause] = fmt.Sprintf("vigil: %s promoted %s %s from %s (its revision %d)", actor.Name, app, version, plan.From.Name, r.Number)
+	plan.Annotations[AnnotationImages] = ImagesAnnotation(plan.Containers())
 	return plan, nil
 }
 

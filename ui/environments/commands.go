@@ -3,6 +3,7 @@ package environments
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,13 +17,22 @@ import (
 func (m *Model) Commands() []components.Spec {
 	return []components.Spec{
 		{
-			Name: "promote", Args: "APP ENV", Help: "promote APP into ENV from the environment before it, after a preview",
+			Name: "promote", Args: "APP ENV [REVISION]",
+			Help:     "promote APP into ENV from the environment before it, after a preview; with REVISION, that revision of the source (from its history, as Rollouts lists it)",
 			Complete: m.complete,
 			Run: func(args []string) (tea.Cmd, error) {
-				if len(args) != 2 {
-					return nil, fmt.Errorf("promote takes an app and an environment: :promote APP ENV, e.g. :promote api prod")
+				if len(args) != 2 && len(args) != 3 {
+					return nil, fmt.Errorf("promote takes an app, an environment and maybe a revision of the source: :promote APP ENV [REVISION], e.g. :promote api prod or :promote api prod 4")
 				}
-				return m.PromoteCmd(args[0], "", args[1]), nil
+				var rev int64
+				if len(args) == 3 {
+					n, err := strconv.ParseInt(args[2], 10, 64)
+					if err != nil || n <= 0 {
+						return nil, fmt.Errorf("promote: %q is not a revision number: give the source's revision, e.g. 4, as Rollouts lists it", args[2])
+					}
+					rev = n
+				}
+				return m.promoteRevision(args[0], "", args[1], rev), nil
 			},
 		},
 		{

@@ -369,9 +369,13 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 // environment asks for its name to be typed. A freeze known from the cache
 // refuses at once. A session that may not act skips the dialog: ops refuses
 // and journals the attempt.
-func (m *Model) PromoteCmd(app, from, to string) tea.Cmd {
+func (m *Model) PromoteCmd(app, from, to string) tea.Cmd { return m.promoteRevision(app, from, to, 0) }
+
+// promoteRevision is PromoteCmd for revision of the source (0: what it
+// runs now).
+func (m *Model) promoteRevision(app, from, to string, revision int64) tea.Cmd {
 	actor := m.ctx.Actor
-	plan, err := m.svc.PlanPromote(actor, app, from, to)
+	plan, err := m.svc.PlanPromoteRevision(actor, app, from, to, revision)
 	if err != nil {
 		return common.ToastCmd(common.Error, "cannot promote: "+err.Error())
 	}

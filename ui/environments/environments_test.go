@@ -322,7 +322,8 @@ func TestCommands(t *testing.T) {
 		args []string
 		err  string
 	}{
-		{"promote", []string{"api"}, "promote takes an app and an environment"},
+		{"promote", []string{"api"}, "promote takes an app, an environment and maybe a revision"},
+		{"promote", []string{"api", "prod", "latest"}, `"latest" is not a revision number`},
 		{"freeze", []string{"prod", "release"}, "freeze takes an environment, a reason and a duration"},
 		{"freeze", []string{"prod", "release", "soon"}, `"soon" is not a duration`},
 		{"freeze", []string{"prod", "release", "-1h"}, `"-1h" is not a duration`},
