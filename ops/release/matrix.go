@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/vigilops/vigil/ops/notify"
 )
 
 // Cell is one app in one environment.
@@ -90,7 +92,7 @@ type store struct {
 	envsDirty bool
 	freezes   []*Freeze
 	conns     map[string]Conn
-	subs      map[chan struct{}]struct{}
+	subs      notify.Subscribers
 	// alerts are the firing alerts by "namespace/workload"; failing are
 	// the failing pods seen by rollout details, by env and app.
 	alerts  map[string][]FiringAlert
@@ -109,7 +111,6 @@ func newStore(envs []Env, now func() time.Time) *store {
 		dirty:   map[string]struct{}{},
 		freezes: make([]*Freeze, len(envs)),
 		conns:   map[string]Conn{},
-		subs:    map[chan struct{}]struct{}{},
 		failing: map[[2]string]failure{},
 		wake:    make(chan struct{}, 1),
 	}
@@ -312,17 +313,8 @@ func (s *store) rebuild() {
 	m.Rows = rows
 	// Stored under the lock: a concurrent rebuild must start from this one.
 	s.cur.Store(m)
-	subs := make([]chan struct{}, 0, len(s.subs))
-	for c := range s.subs {
-		subs = append(subs, c)
-	}
 	s.mu.Unlock()
-	for _, c := range subs {
-		select {
-		case c <- struct{}{}:
-		default:
-		}
-	}
+	s.subs.Notify()
 }
 
 // row builds app's row; ok is false when no environment holds it any more
@@ -370,15 +362,6 @@ func sameImages(a, b []Container) bool {
 }
 
 // subscribe returns a channel that receives a value after each new matrix
-// (changes coalesce: one value may stand for many), and a cancel func.
-func (s *store) subscribe() (<-chan struct{}, func()) {
-	c := make(chan struct{}, 1)
-	s.mu.Lock()
-	s.subs[c] = struct{}{}
-	s.mu.Unlock()
-	return c, func() {
-		s.mu.Lock()
-		delete(s.subs, c)
-		s.mu.Unlock()
-	}
-}
+// (changes coalesce: one value may stand for many), and a cancel func that
+// closes it.
+func (s *store) subscribe() (<-chan struct{}, func()) { return s.subs.Subscribe() }
