@@ -22,8 +22,11 @@ func (s *Service) WatchFiring(ctx context.Context, fn func([]release.FiringAlert
 			select {
 			case <-ctx.Done():
 				return
-			case snap := <-ch:
-				fn(FiringOnWorkloads(snap))
+			case _, ok := <-ch:
+				if !ok {
+					return
+				}
+				fn(FiringOnWorkloads(s.Snapshot()))
 			}
 		}
 	}()

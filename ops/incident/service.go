@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/config"
+	"github.com/vigilops/vigil/ops/notify"
 )
 
 // DefaultInterval is how often the list is polled when the config says nothing.
@@ -72,7 +73,7 @@ type Service struct {
 	active   map[string]*Alert
 	resolved map[string]*Alert
 	snap     *Snapshot
-	subs     map[chan *Snapshot]struct{}
+	subs     notify.Subscribers
 }
 
 // New returns a service with an empty list; call Run to start polling.
@@ -103,7 +104,6 @@ func New(o Options) (*Service, error) {
 		amAlerts: map[string]Alert{},
 		active:   map[string]*Alert{},
 		resolved: map[string]*Alert{},
-		subs:     map[chan *Snapshot]struct{}{},
 		prom:     SourceStatus{Configured: o.Prometheus != nil},
 		am:       SourceStatus{Configured: o.Alertmanager != nil},
 	}
@@ -199,38 +199,15 @@ func (s *Service) Snapshot() *Snapshot {
 	return s.snap
 }
 
-// Subscribe returns a channel that receives every new snapshot, and a
-// function to stop. A slow reader misses intermediate snapshots, never the
-// latest one: the channel holds at most one, replaced by newer ones.
-func (s *Service) Subscribe() (<-chan *Snapshot, func()) {
-	ch := make(chan *Snapshot, 1)
-	s.mu.Lock()
-	s.subs[ch] = struct{}{}
-	s.mu.Unlock()
-	var once sync.Once
-	return ch, func() {
-		once.Do(func() {
-			s.mu.Lock()
-			delete(s.subs, ch)
-			s.mu.Unlock()
-		})
-	}
-}
+// Subscribe returns a channel that receives a value after each new
+// snapshot (read it with Snapshot), coalesced, and a function ending it
+// that closes the channel.
+func (s *Service) Subscribe() (<-chan struct{}, func()) { return s.subs.Subscribe() }
 
-// publish rebuilds the snapshot and hands it to subscribers; s.mu is held.
+// publish rebuilds the snapshot and wakes subscribers; s.mu is held.
 func (s *Service) publish(now time.Time) {
 	s.snap = s.build(now)
-	for ch := range s.subs {
-		select {
-		case ch <- s.snap:
-		default:
-			select { // replace the unread older snapshot
-			case <-ch:
-			default:
-			}
-			ch <- s.snap
-		}
-	}
+	s.subs.Notify()
 }
 
 // build merges the sources into a new snapshot; s.mu is held.

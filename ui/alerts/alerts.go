@@ -33,8 +33,8 @@ type SnapshotMsg struct{ Snap *incident.Snapshot }
 
 // subscribedMsg carries the subscription opened by Init.
 type subscribedMsg struct {
-	feed   <-chan *incident.Snapshot
-	cancel func()
+	changes <-chan struct{}
+	cancel  func()
 }
 
 // highlightEndMsg redraws once the newest highlight has faded.
@@ -74,9 +74,7 @@ type Model struct {
 
 	snap     *incident.Snapshot
 	baseline time.Time // the first poll's time: alerts seen later are new
-	feed     <-chan *incident.Snapshot
-	cancel   func()
-	done     chan struct{} // closed by Close: ends the feed's wait
+	feed     *components.Feed
 	health   map[string]common.HealthState
 
 	filterText string
@@ -108,7 +106,7 @@ type Model struct {
 func New(ctx *common.Context, keys KeyMap) *Model {
 	m := &Model{
 		ctx: ctx, svc: ctx.Services.Incident, keys: keys, loc: ctx.Now().Location(),
-		done: make(chan struct{}), health: map[string]common.HealthState{},
+		feed: components.NewFeed(), health: map[string]common.HealthState{},
 		groupBy: "alertname", altGroup: "namespace", rows: map[*incident.Alert]row{},
 	}
 	m.setSnapshot(m.svc.Snapshot())
@@ -128,33 +126,18 @@ func (m *Model) Bindings() []*common.Binding { return m.keys.Bindings() }
 func (m *Model) Init() tea.Cmd {
 	svc := m.svc
 	return func() tea.Msg {
-		feed, cancel := svc.Subscribe()
-		return subscribedMsg{feed: feed, cancel: cancel}
+		changes, cancel := svc.Subscribe()
+		return subscribedMsg{changes: changes, cancel: cancel}
 	}
 }
 
 // Close ends the subscription.
-func (m *Model) Close() {
-	select {
-	case <-m.done:
-	default:
-		close(m.done)
-	}
-	if m.cancel != nil {
-		m.cancel()
-	}
-}
+func (m *Model) Close() { m.feed.Close() }
 
+// waitCmd waits for the next snapshot.
 func (m *Model) waitCmd() tea.Cmd {
-	feed, done := m.feed, m.done
-	return func() tea.Msg {
-		select {
-		case s := <-feed:
-			return SnapshotMsg{Snap: s}
-		case <-done:
-			return nil
-		}
-	}
+	svc := m.svc
+	return m.feed.WaitCmd(func() tea.Msg { return SnapshotMsg{Snap: svc.Snapshot()} })
 }
 
 // Capturing reports whether a dialog with a text input is open: it takes
@@ -165,12 +148,8 @@ func (m *Model) Capturing() bool { return m.dialog != nil }
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case subscribedMsg:
-		m.feed, m.cancel = msg.feed, msg.cancel
-		select {
-		case <-m.done: // closed before the subscription arrived
-			m.cancel()
-			return nil
-		default:
+		if !m.feed.Subscribed(msg.changes, msg.cancel) {
+			return nil // closed before the subscription arrived
 		}
 		// A poll may have ended between New and the subscription.
 		return tea.Batch(m.snapshot(m.svc.Snapshot()), m.waitCmd())
