@@ -113,8 +113,10 @@ func TestE2EMitigationPathOnTheLab(t *testing.T) {
 	const wait = 20 * time.Second
 
 	// Setup, not counted: promote the bad release from preprod to prod.
+	// The source's rollout done first: promoting from one still rolling out
+	// asks a second confirmation.
 	tm.keys("2")
-	tm.waitText(wait, app, "1.1.0-bad")
+	tm.waitText(wait, app, "1.1.0-bad 2/2 ✓")
 	tm.keys("l", "l", "p")
 	tm.waitText(wait, "Promote "+app+" from preprod to prod?", "Type prod to confirm")
 	tm.typeText("prod")
