@@ -95,6 +95,10 @@ func (t *Table[R]) Select(key string) bool {
 	return true
 }
 
+// Cursor is the row under the cursor and the first row in view, among
+// the rows shown.
+func (t *Table[R]) Cursor() Cursor { return t.cursor }
+
 // Rows are the rows shown, filtered and sorted.
 func (t *Table[R]) Rows() []R { return t.rows }
 

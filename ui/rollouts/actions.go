@@ -41,7 +41,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		m.scroll = scroll
 		return nil
 	}
-	if m.list.Key(k, m.keys.Nav(), len(m.visible), m.listHeight()) {
+	if m.list.KeyPress(k, m.keys.Nav()) {
 		return nil
 	}
 	switch {
@@ -58,7 +58,6 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 			return m.actionKey(k, e.app, e.env)
 		}
 	}
-	m.clamp()
 	return nil
 }
 
@@ -144,7 +143,7 @@ func (m *Model) ask(label string, submit func(string) tea.Cmd) tea.Cmd {
 	in.Prompt = ""
 	in.SetWidth(max(m.width-len(label)-4, 1))
 	m.prompt = &prompt{label: label, input: in, submit: submit}
-	m.clamp()
+	m.layoutList()
 	return m.prompt.input.Focus()
 }
 
@@ -152,10 +151,12 @@ func (m *Model) promptKey(k tea.KeyPressMsg) tea.Cmd {
 	switch k.String() {
 	case "esc", "ctrl+c":
 		m.prompt = nil
+		m.layoutList()
 		return nil
 	case "enter":
 		p := m.prompt
 		m.prompt = nil
+		m.layoutList()
 		return p.submit(p.input.Value())
 	}
 	var cmd tea.Cmd

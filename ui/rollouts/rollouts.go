@@ -13,7 +13,6 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vigilops/vigil/ops/release"
 	"github.com/vigilops/vigil/ui/common"
@@ -98,10 +97,10 @@ type Model struct {
 	matrix  *release.Matrix
 	changes *components.Feed // the matrix's changes
 
-	entries    []entry
-	visible    []int
+	entries    []entry // every workload, unsettled first
+	list       *components.Table[entry]
+	narrow     bool // the list's narrow layout: glyphs for health
 	filterText string
-	list       components.Cursor // over visible
 
 	mode mode
 	// The open workload.
@@ -122,15 +121,13 @@ type Model struct {
 	jumped   bool // the detail was opened by a GotoMsg: esc goes back
 
 	prompt *prompt
-	wide   cols              // the widest env, app and version of the list
-	rows   map[string]string // rendered list rows by env/app for the current width and theme
-	rowKey map[string]*release.Cell
-	rowsAt time.Time // when rows were last cleared
 }
 
 // New returns the pane over the release service svc.
 func New(ctx *common.Context, svc *release.Service, keys KeyMap) *Model {
-	return &Model{ctx: ctx, svc: svc, keys: keys, rows: map[string]string{}, rowKey: map[string]*release.Cell{}, changes: components.NewFeed()}
+	m := &Model{ctx: ctx, svc: svc, keys: keys, changes: components.NewFeed()}
+	m.list = m.newList()
+	return m
 }
 
 // Title names the pane in its tab.
@@ -227,7 +224,6 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	case common.GotoMsg:
 		return m.goTo(msg.Target)
 	case common.ThemeChangedMsg:
-		clear(m.rows)
 		m.rebuild()
 	case tea.KeyPressMsg:
 		return m.key(msg)
@@ -241,9 +237,8 @@ func (m *Model) SetMatrix(mat *release.Matrix) {
 	if mat == nil {
 		return
 	}
-	sel, hadSel := m.Selected()
 	m.matrix = mat
-	m.entries = m.entries[:0]
+	m.entries = nil // the list keeps the last slice
 	for ri := range mat.Rows {
 		r := &mat.Rows[ri]
 		for ci := range r.Cells {
@@ -267,25 +262,7 @@ func (m *Model) SetMatrix(mat *release.Matrix) {
 		}
 		return a.envIdx - b.envIdx // pipeline order
 	})
-	var wide cols
-	for _, e := range m.entries {
-		wide.env = max(wide.env, ansi.StringWidth(e.env))
-		wide.app = max(wide.app, ansi.StringWidth(e.app))
-		wide.version = max(wide.version, ansi.StringWidth(e.cell.Version))
-	}
-	if wide != m.wide {
-		m.wide = wide
-		clear(m.rows) // the columns moved
-	}
-	m.refilter()
-	if hadSel {
-		for i, v := range m.visible {
-			if e := m.entries[v]; e.env == sel.env && e.app == sel.app {
-				m.list.Pos = i
-			}
-		}
-	}
-	m.clamp()
+	m.list.SetRows(m.entries)
 	if m.mode != listMode {
 		m.rebuild() // the freeze and the connection show in the detail
 	}
@@ -295,9 +272,20 @@ func (m *Model) SetMatrix(mat *release.Matrix) {
 // every word of s.
 func (m *Model) SetFilter(s string) {
 	m.filterText = s
-	m.list.Pos, m.list.Offset = 0, 0
-	m.refilter()
-	m.clamp()
+	words := strings.Fields(strings.ToLower(s))
+	if len(words) == 0 {
+		m.list.SetFilter(nil)
+		return
+	}
+	m.list.SetFilter(func(e entry) bool {
+		text := strings.ToLower(e.env + "/" + e.app + " " + e.cell.Version + " " + string(e.cell.Health))
+		for _, w := range words {
+			if !strings.Contains(text, w) {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // Filter is the current filter text.
@@ -306,28 +294,8 @@ func (m *Model) Filter() string { return m.filterText }
 // FilterHint is the filter's syntax, shown in the empty filter bar.
 func (m *Model) FilterHint() string { return `words of an environment, app or version` }
 
-func (m *Model) refilter() {
-	words := strings.Fields(strings.ToLower(m.filterText))
-	m.visible = m.visible[:0]
-	for i, e := range m.entries {
-		text := strings.ToLower(e.env + "/" + e.app + " " + e.cell.Version + " " + string(e.cell.Health))
-		ok := true
-		for _, w := range words {
-			ok = ok && strings.Contains(text, w)
-		}
-		if ok {
-			m.visible = append(m.visible, i)
-		}
-	}
-}
-
 // Selected returns the rollout under the list's cursor.
-func (m *Model) Selected() (entry, bool) {
-	if len(m.visible) == 0 {
-		return entry{}, false
-	}
-	return m.entries[m.visible[m.list.Pos]], true
-}
+func (m *Model) Selected() (entry, bool) { return m.list.Selected() }
 
 // Open returns the workload whose detail is open.
 func (m *Model) Open() (app, env string, ok bool) { return m.app, m.env, m.mode != listMode }
@@ -395,24 +363,10 @@ func (m *Model) historyCmd() tea.Cmd {
 // selectWorkload puts the list's cursor on app in env, clearing a filter
 // that hides it; the cursor stays when the list has no such workload.
 func (m *Model) selectWorkload(app, env string) {
-	find := func() int {
-		for i, v := range m.visible {
-			if e := m.entries[v]; e.app == app && e.env == env {
-				return i
-			}
-		}
-		return -1
+	if !m.list.Select(env+"/"+app) && m.filterText != "" {
+		m.SetFilter("")
+		m.list.Select(env + "/" + app)
 	}
-	i := find()
-	if i < 0 && m.filterText != "" {
-		m.filterText = ""
-		m.refilter()
-		i = find()
-	}
-	if i >= 0 {
-		m.list.Pos = i
-	}
-	m.clamp()
 }
 
 // closeDetail ends the open workload's live feed.
@@ -440,24 +394,21 @@ func (m *Model) setDetail(d release.Detail) tea.Cmd {
 
 // SetSize sets the cells the pane draws in.
 func (m *Model) SetSize(width, height int) {
-	if width != m.width {
-		clear(m.rows)
-	}
 	m.width, m.height = width, height
 	if m.prompt != nil {
 		m.prompt.input.SetWidth(max(width-len(m.prompt.label)-4, 1))
 	}
-	m.clamp()
+	m.layoutList()
 	m.rebuild()
 }
 
-func (m *Model) listHeight() int {
-	h := m.height - 1 // the header
+// layoutList sizes the list to the rows the prompt leaves, in its wide or
+// narrow layout.
+func (m *Model) layoutList() {
+	h := m.height
 	if m.prompt != nil {
 		h--
 	}
-	return max(h, 1)
+	m.setNarrow(m.width < wideWidth)
+	m.list.SetSize(m.width, max(h, 2))
 }
-
-// clamp keeps the cursor on a row and the offset showing it.
-func (m *Model) clamp() { m.list.Clamp(len(m.visible), m.listHeight()) }

@@ -147,8 +147,8 @@ func TestGolden(t *testing.T) {
 func TestListOrder(t *testing.T) {
 	m := newModel(t, access.Operator, 120, 40)
 	var got []string
-	for _, i := range m.visible {
-		got = append(got, m.entries[i].env+"/"+m.entries[i].app)
+	for _, e := range m.list.Rows() {
+		got = append(got, e.env+"/"+e.app)
 	}
 	// The unsettled rollout first, then the newest change.
 	want := "prod/api test/web test/api dev/api dev/web prod/web"
@@ -159,8 +159,8 @@ func TestListOrder(t *testing.T) {
 		t.Fatalf("status %q", s)
 	}
 	m.SetFilter("web 1.9")
-	if len(m.visible) != 2 {
-		t.Fatalf("filter web 1.9: %d visible", len(m.visible))
+	if m.list.Len() != 2 {
+		t.Fatalf("filter web 1.9: %d visible", m.list.Len())
 	}
 }
 
@@ -352,8 +352,8 @@ func TestMovement(t *testing.T) {
 		{"ctrl+u", 2, 2}, {"k", 1, 1}, {"ctrl+d", 4, 2}, {"g", 0, 0}, {"k", 0, 0},
 	} {
 		press(m, step.key)
-		if m.list.Pos != step.pos || m.list.Offset != step.offset {
-			t.Fatalf("list after %s: cursor %d, offset %d; want %d, %d", step.key, m.list.Pos, m.list.Offset, step.pos, step.offset)
+		if c := m.list.Cursor(); c.Pos != step.pos || c.Offset != step.offset {
+			t.Fatalf("list after %s: cursor %d, offset %d; want %d, %d", step.key, c.Pos, c.Offset, step.pos, step.offset)
 		}
 	}
 	open(m)

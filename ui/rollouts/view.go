@@ -3,13 +3,13 @@ package rollouts
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vigilops/vigil/ops/release"
 	"github.com/vigilops/vigil/ui/components"
+	"github.com/vigilops/vigil/ui/styles"
 	"github.com/vigilops/vigil/ui/environments"
 )
 
@@ -25,102 +25,71 @@ func Bar(n, total int32, w int) string {
 	return strings.Repeat("█", full) + strings.Repeat("░", w-full)
 }
 
-// list columns: env, app, version, progress bar, counts, health, changed, by.
-type cols struct{ env, app, version, bar, counts, health, age, by int }
+// The list's layouts: wide from wideWidth cells, with the health spelled
+// out; narrow below, with the health as a glyph and a shorter bar.
+const wideWidth = 72
 
-func (m *Model) cols() cols {
-	c := cols{env: 8, app: 14, version: 10, bar: 10, counts: 7, health: 12, age: 5}
-	fixed := c.bar + c.counts + c.health + c.age + 7
-	// The env, app and version columns take the free width their longest
-	// value needs before anything is cut; BY gives it up first, then the
-	// room the app and env columns do not use.
-	want := cols{env: max(c.env, min(m.wide.env, 16)), app: max(c.app, min(m.wide.app, 30)), version: max(c.version, min(m.wide.version, 40))}
-	free := m.width - fixed - c.env - c.app - c.version
-	for _, grow := range []struct {
-		to   *int
-		want int
-	}{{&c.version, want.version}, {&c.app, want.app}, {&c.env, want.env}} { // the version first: it is cut last
-		if d := min(grow.want-*grow.to, free); d > 0 {
-			*grow.to += d
-			free -= d
-		}
+// newList declares the list of workloads: env, app, version (cut last), the
+// progress bar and counts of the new revision's ready pods, health, the
+// age of the last change, and who made it.
+func (m *Model) newList() *components.Table[entry] {
+	health := func(e entry, st *styles.Styles) lipgloss.Style { return environments.HealthStyle(e.cell.Health, st) }
+	muted := func(entry, *styles.Styles) lipgloss.Style { return m.ctx.Styles.Muted }
+	return &components.Table[entry]{
+		Columns: []components.Column[entry]{
+			{Title: "ENV", Value: func(e entry) string { return e.env }, Min: 3, Max: 16},
+			{Title: "APP", Value: func(e entry) string { return e.app }, Min: 3, Max: 30},
+			{Title: "VERSION", Value: func(e entry) string { return e.cell.Version }, Min: 7, Max: 40, CutLast: true},
+			// The bar and counts are the new revision's ready pods, as the
+			// detail's ready bar: a rollout whose new pods are not ready is not full.
+			{Title: "PROGRESS", Value: func(e entry) string { return Bar(e.cell.Ready, e.cell.Desired, m.barWidth()) }, Min: 10, Max: 10, Style: health},
+			{Title: "", Value: func(e entry) string { return fmt.Sprintf("%d/%d", e.cell.Ready, e.cell.Desired) }, Min: 7, Max: 7},
+			{Title: "HEALTH", Value: func(e entry) string {
+				if m.narrow {
+					return environments.Mark(e.cell.Health)
+				}
+				return string(e.cell.Health)
+			}, Min: 12, Max: 12, Style: health},
+			{Title: "AGE", Value: func(e entry) string {
+				if w := e.cell.Workload; !w.ChangedAt.IsZero() {
+					return components.Age(m.ctx.Now().Sub(w.ChangedAt))
+				}
+				return ""
+			}, Min: 5, Max: 5, Style: muted},
+			{Title: "BY", Value: func(e entry) string { return by(e.cell.Workload) }, Flex: 1, Style: muted},
+		},
+		Key: func(e entry) string { return e.env + "/" + e.app },
 	}
-	// Still short: the app and env columns give up what their values do
-	// not use.
-	for _, give := range []struct {
-		from *int
-		need int
-	}{{&c.app, max(m.wide.app, 3)}, {&c.env, max(m.wide.env, 3)}} {
-		if d := min(want.version-c.version, *give.from-give.need); d > 0 {
-			*give.from -= d
-			c.version += d
-		}
-	}
-	c.by = free
-	if c.by < 10 {
-		c.by = 0
-	}
-	if m.width < c.env+c.app+c.version+fixed-1 {
-		c = cols{env: 7, app: 10, version: 8, bar: 6, counts: 5, health: 2, age: 4}
-		// Narrow: the version still takes what the others leave.
-		if rest := m.width - (c.env + c.app + c.bar + c.counts + c.health + c.age + 6); rest > c.version {
-			c.version = min(rest, max(c.version, m.wide.version))
-		}
-	}
-	return c
 }
 
-func (m *Model) row(e entry, cursor bool) string {
-	k := e.env + "/" + e.app
-	if !cursor && m.rowKey[k] == e.cell {
-		if r, ok := m.rows[k]; ok {
-			return r
-		}
+// setNarrow switches the list between its wide and narrow layouts.
+func (m *Model) setNarrow(narrow bool) {
+	m.narrow = narrow
+	// Env, app and version take what their values need, the version cut
+	// last; the others are fixed.
+	widths := [][2]int{{3, 16}, {3, 30}, {7, 40}, {10, 10}, {7, 7}, {12, 12}, {5, 5}}
+	if narrow {
+		widths = [][2]int{{3, 16}, {3, 30}, {7, 40}, {6, 6}, {5, 5}, {2, 2}, {4, 4}}
 	}
-	st := m.ctx.Styles
-	c := m.cols()
-	w := e.cell.Workload
-	health := string(e.cell.Health)
-	if c.health < 4 {
-		health = environments.Mark(e.cell.Health)
+	for i, w := range widths {
+		m.list.Columns[i].Min, m.list.Columns[i].Max = w[0], w[1]
 	}
-	by := ""
-	if w.PromotedBy != "" {
-		by = w.PromotedBy
-		if w.PromotedFrom != "" {
-			by += " ← " + w.PromotedFrom
-		} else if w.RolledBackFrom > 0 {
-			by += " ↶ rollback"
-		}
-	} else if w.ChangeCause != "" {
-		by = w.ChangeCause
-	}
-	age := ""
-	if !w.ChangedAt.IsZero() {
-		age = components.Age(m.ctx.Now().Sub(w.ChangedAt))
-	}
-	head := components.Cell(e.env, c.env) + " " + components.Cell(e.app, c.app) + " " + components.Cell(e.cell.Version, c.version) + " "
-	// The bar and counts are the new revision's ready pods, as the
-	// detail's ready bar: a rollout whose new pods are not ready is not full.
-	bar := Bar(e.cell.Ready, e.cell.Desired, c.bar)
-	counts := " " + components.Cell(fmt.Sprintf("%d/%d", e.cell.Ready, e.cell.Desired), c.counts) + " "
-	tail := " " + components.Cell(age, c.age) + " " + components.Cell(by, c.by)
-	var s string
-	if cursor {
-		s = st.TableSelected.Render(ansi.Truncate(head+bar+counts+components.Cell(health, c.health)+tail, m.width, ""))
-	} else {
-		hs := environments.HealthStyle(e.cell.Health, st)
-		s = ansi.Truncate(st.Body.Render(head)+hs.Render(bar)+st.Body.Render(counts)+hs.Render(components.Cell(health, c.health))+st.Muted.Render(tail), m.width, "")
-		m.rows[k], m.rowKey[k] = s, e.cell
-	}
-	return s
 }
 
-func (m *Model) listHeader() string {
-	c := m.cols()
-	h := components.Cell("ENV", c.env) + " " + components.Cell("APP", c.app) + " " + components.Cell("VERSION", c.version) + " " + components.Cell("PROGRESS", c.bar+c.counts+2) +
-		components.Cell("HEALTH", c.health) + " " + components.Cell("AGE", c.age) + " " + components.Cell("BY", c.by)
-	return m.ctx.Styles.TableHeader.Render(ansi.Truncate(h, m.width, ""))
+func (m *Model) barWidth() int { return m.list.Columns[3].Min }
+
+// by names who made a workload's last change: vigil's promoter (and from
+// where) or rollback, else the change-cause.
+func by(w *release.Workload) string {
+	switch {
+	case w.PromotedBy != "" && w.PromotedFrom != "":
+		return w.PromotedBy + " ← " + w.PromotedFrom
+	case w.PromotedBy != "" && w.RolledBackFrom > 0:
+		return w.PromotedBy + " ↶ rollback"
+	case w.PromotedBy != "":
+		return w.PromotedBy
+	}
+	return w.ChangeCause
 }
 
 // rebuild renders the open workload's detail (or the revision chooser)
@@ -334,7 +303,7 @@ func (m *Model) Status() string {
 	case m.mode != listMode:
 		return m.env + "/" + m.app
 	case m.filterText != "":
-		return fmt.Sprintf("%d of %d · filter %s", len(m.visible), len(m.entries), m.filterText)
+		return fmt.Sprintf("%d of %d · filter %s", m.list.Len(), len(m.entries), m.filterText)
 	}
 	n := 0
 	for _, e := range m.entries {
@@ -375,23 +344,13 @@ func (m *Model) View() string {
 			msg = "Reading the clusters…"
 		case len(m.entries) == 0:
 			msg = "No workloads in the environments yet."
-		case len(m.visible) == 0:
+		case m.list.Len() == 0:
 			msg = "No rollout matches the filter " + m.filterText + ": press / to change it, esc to clear it."
 		}
 		if msg != "" {
 			out = append(out, strings.Split(st.Muted.Render(lipgloss.Wrap(msg, m.width, " ")), "\n")...)
 		} else {
-			if now := m.ctx.Now(); now.Sub(m.rowsAt) >= time.Minute {
-				clear(m.rows) // their ages moved
-				m.rowsAt = now
-			}
-			if h > 1 {
-				out = append(out, m.listHeader())
-			}
-			end := min(m.list.Offset+m.listHeight(), len(m.visible))
-			for i := m.list.Offset; i < end; i++ {
-				out = append(out, m.row(m.entries[m.visible[i]], i == m.list.Pos))
-			}
+			out = append(out, strings.Split(m.list.View(st), "\n")...)
 		}
 		if len(out) > h {
 			out = out[:h]
