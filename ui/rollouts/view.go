@@ -9,8 +9,8 @@ import (
 
 	"github.com/vigilops/vigil/ops/release"
 	"github.com/vigilops/vigil/ui/components"
-	"github.com/vigilops/vigil/ui/styles"
 	"github.com/vigilops/vigil/ui/environments"
+	"github.com/vigilops/vigil/ui/styles"
 )
 
 // Bar draws n of total as a bar w cells wide.
@@ -34,7 +34,7 @@ const wideWidth = 72
 // age of the last change, and who made it.
 func (m *Model) newList() *components.Table[entry] {
 	health := func(e entry, st *styles.Styles) lipgloss.Style { return environments.HealthStyle(e.cell.Health, st) }
-	muted := func(entry, *styles.Styles) lipgloss.Style { return m.ctx.Styles.Muted }
+	muted := func(_ entry, st *styles.Styles) lipgloss.Style { return st.Muted }
 	return &components.Table[entry]{
 		Columns: []components.Column[entry]{
 			{Title: "ENV", Value: func(e entry) string { return e.env }, Min: 3, Max: 16},
