@@ -17,6 +17,18 @@ func TestLayers(t *testing.T) {
 	check(t, "../ops/...", append(ui, sdk...))
 	check(t, "../integrations/...", ui)
 	check(t, "../ui/...", append(sdk, serve))
+	// A pane reaches another only through the shell (ui/app): what panes
+	// share lives in ui/common, ui/components and ui/styles.
+	panes := []string{"activity", "alerts", "environments", "inventory", "rollouts", "runs", "welcome"}
+	for _, p := range panes {
+		var others []string
+		for _, o := range panes {
+			if o != p {
+				others = append(others, "github.com/vigilops/vigil/ui/"+o)
+			}
+		}
+		check(t, "../ui/"+p+"/...", others)
+	}
 }
 
 func check(t *testing.T, pattern string, forbidden []string) {
@@ -36,7 +48,7 @@ func check(t *testing.T, pattern string, forbidden []string) {
 		for _, dep := range fields[1:] {
 			for _, f := range forbidden {
 				if strings.HasPrefix(dep, f) {
-					t.Errorf("%s depends on %s: ops imports no UI or SDK package, integrations no UI, ui no SDK, integration or serve", fields[0], dep)
+					t.Errorf("%s depends on %s: ops imports no UI or SDK package, integrations no UI, ui no SDK, integration or serve, a pane no other pane", fields[0], dep)
 				}
 			}
 		}

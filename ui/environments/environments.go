@@ -219,7 +219,7 @@ func (m *Model) healthCmd() tea.Cmd {
 		}
 		msgs := make([]string, len(down))
 		for i, c := range down {
-			msgs[i] = ConnText(c, m.ctx.Now())
+			msgs[i] = components.ConnText(c, m.ctx.Now())
 			if !c.LastData.IsZero() && (h.Since.IsZero() || c.LastData.Before(h.Since)) {
 				h.Since = c.LastData
 			}
@@ -241,22 +241,6 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
-}
-
-// ConnText says which context is disconnected, since when, and why.
-func ConnText(c release.Conn, now time.Time) string {
-	name := c.Context
-	if name == "" {
-		name = "the current kube context"
-	}
-	s := name + " disconnected"
-	if !c.LastData.IsZero() {
-		s += ", last data " + components.Age(now.Sub(c.LastData)) + " ago"
-	}
-	if c.Err != "" {
-		s += ": " + c.Err
-	}
-	return s
 }
 
 // SetFilter keeps the apps whose name, or a version in some environment,

@@ -9,7 +9,6 @@ import (
 
 	"github.com/vigilops/vigil/ops/release"
 	"github.com/vigilops/vigil/ui/components"
-	"github.com/vigilops/vigil/ui/styles"
 )
 
 // layout is the matrix's columns at one width: the app column, the width
@@ -61,41 +60,7 @@ func cellNeed(c *release.Cell) int {
 
 // cellTail is what follows the version in a cell: the counts and the glyph.
 func cellTail(c *release.Cell) string {
-	return fmt.Sprintf(" %d/%d %s", c.Ready, c.Desired, Mark(c.Health))
-}
-
-// Mark is the one-cell mark of a health.
-func Mark(h release.Health) string {
-	switch h {
-	case release.Healthy:
-		return "✓"
-	case release.Progressing:
-		return "↻"
-	case release.Paused:
-		return "‖"
-	case release.Degraded:
-		return "!"
-	case release.Stalled:
-		return "✗"
-	case release.Alerting:
-		return "▲"
-	}
-	return "·"
-}
-
-// HealthStyle is the theme's colour of a health.
-func HealthStyle(h release.Health, st *styles.Styles) lipgloss.Style {
-	switch h {
-	case release.Healthy:
-		return st.StatusOK
-	case release.Progressing, release.Degraded:
-		return st.StatusWarn
-	case release.Paused:
-		return st.StatusUnknown
-	case release.Stalled, release.Alerting:
-		return st.StatusCrit
-	}
-	return st.Muted
+	return fmt.Sprintf(" %d/%d %s", c.Ready, c.Desired, components.HealthMark(c.Health))
 }
 
 // cellText is a cell's plain text, without its drift marker: cw-3 wide.
@@ -114,7 +79,7 @@ func cellText(c *release.Cell, cw int, empty bool) string {
 	// The version is cut last: the counts go first.
 	tail := cellTail(c)
 	if ansi.StringWidth(c.Version)+ansi.StringWidth(tail) > inner {
-		tail = " " + Mark(c.Health)
+		tail = " " + components.HealthMark(c.Health)
 	}
 	vw := min(inner-ansi.StringWidth(tail), max(versionPad, ansi.StringWidth(c.Version)))
 	return components.Cell(components.Cell(c.Version, vw)+tail, inner)
@@ -140,12 +105,12 @@ func (m *Model) renderCell(c *release.Cell, cw int, selected, empty bool) string
 	case c.Workload == nil:
 		body = st.Muted.Render(text)
 	default:
-		glyph := Mark(c.Health)
+		glyph := components.HealthMark(c.Health)
 		head, rest, found := strings.Cut(text, glyph)
 		if !found { // the glyph was cut off
 			glyph, rest = "", ""
 		}
-		body = st.Body.Render(head) + HealthStyle(c.Health, st).Render(glyph) + rest
+		body = st.Body.Render(head) + components.HealthStyle(c.Health, st).Render(glyph) + rest
 	}
 	return mark + " " + body + " "
 }
@@ -229,7 +194,7 @@ func (m *Model) notices() []string {
 	for _, e := range m.matrix.Envs {
 		if !e.Conn.Connected && !seen[e.Conn.Context] {
 			seen[e.Conn.Context] = true
-			out = append(out, st.StatusCrit.Render("⚠ "+ConnText(e.Conn, now)+" · showing the last data, retrying"))
+			out = append(out, st.StatusCrit.Render("⚠ "+components.ConnText(e.Conn, now)+" · showing the last data, retrying"))
 		}
 	}
 	for _, e := range m.matrix.Envs {
@@ -338,9 +303,9 @@ func (m *Model) Legend() []string {
 		"⛨  protected: promoting or rolling back into it asks to type its name",
 		"❄  frozen: no promotion into it until the freeze ends",
 		"∅  the environment holds no app yet: P prepares it",
-		Mark(release.Healthy) + " healthy  " + Mark(release.Progressing) + " progressing  " + Mark(release.Paused) + " paused  " +
-			Mark(release.Degraded) + " degraded  " + Mark(release.Stalled) + " stalled  " + Mark(release.Missing) + " absent",
-		Mark(release.Alerting) + "  alerting: an alert fires on it (its name is in the status line)",
+		components.HealthMark(release.Healthy) + " healthy  " + components.HealthMark(release.Progressing) + " progressing  " + components.HealthMark(release.Paused) + " paused  " +
+			components.HealthMark(release.Degraded) + " degraded  " + components.HealthMark(release.Stalled) + " stalled  " + components.HealthMark(release.Missing) + " absent",
+		components.HealthMark(release.Alerting) + "  alerting: an alert fires on it (its name is in the status line)",
 		"n/m  ready pods of the current release / desired (old pods do not count)",
 	}
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/vigilops/vigil/ops/release"
 	"github.com/vigilops/vigil/ui/components"
-	"github.com/vigilops/vigil/ui/environments"
 	"github.com/vigilops/vigil/ui/styles"
 )
 
@@ -33,7 +32,7 @@ const wideWidth = 72
 // progress bar and counts of the new revision's ready pods, health, the
 // age of the last change, and who made it.
 func (m *Model) newList() *components.Table[entry] {
-	health := func(e entry, st *styles.Styles) lipgloss.Style { return environments.HealthStyle(e.cell.Health, st) }
+	health := func(e entry, st *styles.Styles) lipgloss.Style { return components.HealthStyle(e.cell.Health, st) }
 	muted := func(_ entry, st *styles.Styles) lipgloss.Style { return st.Muted }
 	return &components.Table[entry]{
 		Columns: []components.Column[entry]{
@@ -46,7 +45,7 @@ func (m *Model) newList() *components.Table[entry] {
 			{Title: "", Value: func(e entry) string { return fmt.Sprintf("%d/%d", e.cell.Ready, e.cell.Desired) }, Min: 7, Max: 7},
 			{Title: "HEALTH", Value: func(e entry) string {
 				if m.narrow {
-					return environments.Mark(e.cell.Health)
+					return components.HealthMark(e.cell.Health)
 				}
 				return string(e.cell.Health)
 			}, Min: 12, Max: 12, Style: health},
@@ -131,9 +130,9 @@ func (m *Model) detailLines() []string {
 	w := &d.Workload
 	a := &d.Assessment // the state the list and the matrix show too
 	health := a.Health
-	hs := environments.HealthStyle(health, st)
+	hs := components.HealthStyle(health, st)
 	head := fmt.Sprintf("%s · %s · revision %d · %s · ", title, w.Kind, w.Revision, w.Version())
-	lines := []string{head + hs.Render(environments.Mark(health)+" "+string(health))}
+	lines := []string{head + hs.Render(components.HealthMark(health)+" "+string(health))}
 	switch {
 	case w.PromotedBy != "" && w.PromotedFrom == "" && w.RolledBackFrom > 0:
 		lines = append(lines, st.Muted.Render(fmt.Sprintf("rolled back by %s from revision %d %s ago", w.PromotedBy, w.RolledBackFrom, components.Age(now.Sub(w.PromotedAt)))))
@@ -148,7 +147,7 @@ func (m *Model) detailLines() []string {
 			lines = append(lines, st.StatusWarn.Render(fmt.Sprintf("❄ %s is frozen by %s for %s more: %s", es.Name, es.Freeze.By, components.Age(es.Freeze.Until.Sub(now)), es.Freeze.Reason)))
 		}
 		if !es.Conn.Connected {
-			lines = append(lines, st.StatusCrit.Render("⚠ "+environments.ConnText(es.Conn, now)+" · this is the last data, retrying"))
+			lines = append(lines, st.StatusCrit.Render("⚠ "+components.ConnText(es.Conn, now)+" · this is the last data, retrying"))
 		}
 	}
 	if d.Stall != "" {
@@ -162,7 +161,7 @@ func (m *Model) detailLines() []string {
 		lines = append(lines, st.StatusCrit.Render(lipgloss.Wrap("✗ stalled: "+d.Stall+" · "+offer, m.width, " ")))
 	}
 	if len(a.Alerts) > 0 {
-		lines = append(lines, st.StatusCrit.Render(lipgloss.Wrap(environments.Mark(release.Alerting)+" "+alertsText(a.Alerts), m.width, " ")))
+		lines = append(lines, st.StatusCrit.Render(lipgloss.Wrap(components.HealthMark(release.Alerting)+" "+alertsText(a.Alerts), m.width, " ")))
 	}
 	if w.Paused {
 		lines = append(lines, st.StatusUnknown.Render("‖ paused: space resumes"))
