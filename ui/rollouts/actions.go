@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/vigilops/vigil/ops/access"
@@ -137,31 +136,30 @@ func parseFreeze(v string) (string, time.Duration, error) {
 	return strings.Join(words[:len(words)-1], " "), d, nil
 }
 
-// ask opens a prompt on the pane's last line; enter hands its value to submit.
+// ask opens a prompt at the bottom of the pane; enter hands its value to
+// submit.
 func (m *Model) ask(label string, submit func(string) tea.Cmd) tea.Cmd {
-	in := textinput.New()
-	in.Prompt = ""
-	in.SetWidth(max(m.width-len(label)-4, 1))
-	m.prompt = &prompt{label: label, input: in, submit: submit}
+	var cmd tea.Cmd
+	m.prompt, cmd = components.NewPrompt(label, "", "", false, m.ctx.Styles, submit)
 	m.layoutList()
-	return m.prompt.input.Focus()
+	return cmd
 }
 
 func (m *Model) promptKey(k tea.KeyPressMsg) tea.Cmd {
-	switch k.String() {
-	case "esc", "ctrl+c":
+	done, cmd := m.prompt.Update(k, m.keys.Submit, m.keys.Cancel)
+	if done {
 		m.prompt = nil
 		m.layoutList()
-		return nil
-	case "enter":
-		p := m.prompt
-		m.prompt = nil
-		m.layoutList()
-		return p.submit(p.input.Value())
 	}
-	var cmd tea.Cmd
-	m.prompt.input, cmd = m.prompt.input.Update(k)
 	return cmd
+}
+
+// promptLines draws the open prompt, if any.
+func (m *Model) promptLines() []string {
+	if m.prompt == nil {
+		return nil
+	}
+	return m.prompt.Lines(m.width, m.ctx.Styles)
 }
 
 // startChoose lets the user pick the revision to roll back to, starting on

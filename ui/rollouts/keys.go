@@ -14,6 +14,7 @@ import (
 type KeyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom, Open, Back *common.Binding
 	Rollback, Pause, Restart, Scale, Freeze             *common.Binding
+	Submit, Cancel                                      *common.Binding // in a prompt
 }
 
 // NewKeyMap declares the pane's default bindings.
@@ -32,14 +33,24 @@ func NewKeyMap() KeyMap {
 		Restart:  common.NewBinding("rollouts.restart", "r", "restart the pods", "r").For(release.ActRestart),
 		Scale:    common.NewBinding("rollouts.scale", "s", "scale", "s").For(release.ActScale),
 		Freeze:   common.NewBinding("rollouts.freeze", "f", "freeze/unfreeze the environment", "f").For(release.ActFreeze, release.ActUnfreeze),
+		Submit:   common.NewBinding("rollouts.submit", "enter", "accept the prompt", "enter"),
+		Cancel:   common.NewBinding("rollouts.cancel", "esc", "close the prompt", "esc", "ctrl+c"),
 	}
 }
 
 // Bindings lists every binding of the pane.
-func (k KeyMap) Bindings() []*common.Binding {
+func (k KeyMap) Bindings() []*common.Binding { return append(k.PaneBindings(), k.PromptBindings()...) }
+
+// PaneBindings are the bindings of the list and the detail, which share
+// the keyboard with the shell's.
+func (k KeyMap) PaneBindings() []*common.Binding {
 	return []*common.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Open, k.Back,
 		k.Rollback, k.Pause, k.Restart, k.Scale, k.Freeze}
 }
+
+// PromptBindings are those of an open prompt, which takes every key: they
+// may reuse the pane's keys (enter, esc).
+func (k KeyMap) PromptBindings() []*common.Binding { return []*common.Binding{k.Submit, k.Cancel} }
 
 // ShortHelp implements help.KeyMap.
 func (k KeyMap) ShortHelp() []key.Binding { return common.Keys(k.Open, k.Rollback, k.Pause, k.Back) }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/help"
-	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/vigilops/vigil/ops/release"
@@ -79,13 +78,6 @@ const (
 	chooseMode      // choosing the revision to roll back to
 )
 
-// prompt asks for a value typed on the pane's last line.
-type prompt struct {
-	label  string
-	input  textinput.Model
-	submit func(string) tea.Cmd
-}
-
 // Model is the Rollouts pane.
 type Model struct {
 	ctx  *common.Context
@@ -120,7 +112,7 @@ type Model struct {
 	choosing bool // u was pressed before the history arrived
 	jumped   bool // the detail was opened by a GotoMsg: esc goes back
 
-	prompt *prompt
+	prompt *components.Prompt // a value asked at the bottom of the pane
 }
 
 // New returns the pane over the release service svc.
@@ -395,9 +387,6 @@ func (m *Model) setDetail(d release.Detail) tea.Cmd {
 // SetSize sets the cells the pane draws in.
 func (m *Model) SetSize(width, height int) {
 	m.width, m.height = width, height
-	if m.prompt != nil {
-		m.prompt.input.SetWidth(max(width-len(m.prompt.label)-4, 1))
-	}
 	m.layoutList()
 	m.rebuild()
 }
@@ -405,10 +394,7 @@ func (m *Model) SetSize(width, height int) {
 // layoutList sizes the list to the rows the prompt leaves, in its wide or
 // narrow layout.
 func (m *Model) layoutList() {
-	h := m.height
-	if m.prompt != nil {
-		h--
-	}
+	h := m.height - len(m.promptLines())
 	m.setNarrow(m.width < wideWidth)
 	m.list.SetSize(m.width, max(h, 2))
 }

@@ -326,10 +326,8 @@ func (m *Model) View() string {
 	}
 	st := m.ctx.Styles
 	var out []string
-	h := m.height
-	if m.prompt != nil {
-		h--
-	}
+	prompt := m.promptLines()
+	h := max(m.height-len(prompt), 0)
 	if m.mode != listMode {
 		if m.ctx.Now().Sub(m.built) >= timeStep {
 			m.rebuild() // the ages moved
@@ -355,11 +353,11 @@ func (m *Model) View() string {
 			out = out[:h]
 		}
 	}
-	if m.prompt != nil {
-		for len(out) < m.height-1 {
+	if prompt != nil {
+		for len(out) < h {
 			out = append(out, "")
 		}
-		out = append(out, ansi.Truncate(st.Title.Render(m.prompt.label)+m.prompt.input.View(), m.width, ""))
+		out = append(out[:h], prompt...)
 	}
 	return strings.Join(out, "\n")
 }
