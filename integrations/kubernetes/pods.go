@@ -80,6 +80,7 @@ func trimPod(obj any) (any, error) {
 	slim := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, ResourceVersion: p.ResourceVersion, CreationTimestamp: p.CreationTimestamp, OwnerReferences: p.OwnerReferences,
 			Labels: map[string]string{appsv1.DefaultDeploymentUniqueLabelKey: p.Labels[appsv1.DefaultDeploymentUniqueLabelKey], appsv1.StatefulSetRevisionLabel: p.Labels[appsv1.StatefulSetRevisionLabel]}},
+		Spec:   corev1.PodSpec{NodeName: p.Spec.NodeName},
 		Status: corev1.PodStatus{Phase: p.Status.Phase, Conditions: p.Status.Conditions, ContainerStatuses: p.Status.ContainerStatuses, InitContainerStatuses: p.Status.InitContainerStatuses},
 	}
 	return slim, nil
@@ -99,6 +100,12 @@ func podOf(p *corev1.Pod) release.Pod {
 			out.Ready = c.Status == corev1.ConditionTrue
 		}
 	}
+	out.Node = p.Spec.NodeName
+	for _, cs := range p.Status.ContainerStatuses {
+		if !cs.Ready {
+			out.Unready = append(out.Unready, cs.Name)
+		}
+	}
 	for _, cs := range slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses) {
 		out.Restarts += cs.RestartCount
 		switch {
@@ -106,8 +113,20 @@ func podOf(p *corev1.Pod) release.Pod {
 		case cs.State.Waiting != nil && cs.State.Waiting.Reason != "" && cs.State.Waiting.Reason != "PodInitializing" && cs.State.Waiting.Reason != "ContainerCreating":
 			out.Reason = cs.State.Waiting.Reason
 		case cs.State.Terminated != nil && cs.State.Terminated.ExitCode != 0:
-			out.Reason = cs.State.Terminated.Reason
+			out.Reason = exit(cs.State.Terminated)
+		}
+		if t := cs.LastTerminationState.Terminated; t != nil && t.FinishedAt.After(out.LastExitAt) {
+			out.LastExit, out.LastExitAt = exit(t), t.FinishedAt.Time
 		}
 	}
 	return out
+}
+
+// exit says how a container ended: its reason and exit code.
+func exit(t *corev1.ContainerStateTerminated) string {
+	reason := t.Reason
+	if reason == "" {
+		reason = "Terminated"
+	}
+	return fmt.Sprintf("%s, exit %d", reason, t.ExitCode)
 }

@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"reflect"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -61,20 +62,26 @@ func TestTrimKeepsWhatTheMatrixShows(t *testing.T) {
 
 func TestPodOf(t *testing.T) {
 	ctrl := true
+	exited := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "api-7f-x", Labels: map[string]string{appsv1.DefaultDeploymentUniqueLabelKey: "7f"},
 			OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "api-7f", Controller: &ctrl}}},
+		Spec: corev1.PodSpec{NodeName: "node-3", Containers: []corev1.Container{{Name: "api", Image: "api:1"}}},
 		Status: corev1.PodStatus{
 			Phase:      corev1.PodRunning,
 			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionFalse}},
-			ContainerStatuses: []corev1.ContainerStatus{{RestartCount: 5, State: corev1.ContainerState{
-				Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}}},
+			ContainerStatuses: []corev1.ContainerStatus{
+				{Name: "api", RestartCount: 5, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+					LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Error", ExitCode: 1, FinishedAt: metav1.NewTime(exited)}}},
+				{Name: "proxy", Ready: true},
+			},
 		},
 	}
 	slim, _ := trimPod(p)
 	got := podOf(slim.(*corev1.Pod))
-	want := release.Pod{Name: "api-7f-x", Owner: "api-7f", Revision: "7f", Phase: "Running", Restarts: 5, Reason: "CrashLoopBackOff"}
-	if got != want {
+	want := release.Pod{Name: "api-7f-x", Owner: "api-7f", Revision: "7f", Phase: "Running", Restarts: 5, Reason: "CrashLoopBackOff",
+		Node: "node-3", Unready: []string{"api"}, LastExit: "Error, exit 1", LastExitAt: exited}
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("podOf = %+v, want %+v", got, want)
 	}
 }

@@ -56,6 +56,13 @@ type Pod struct {
 	Restarts int32     `json:"restarts"`
 	Reason   string    `json:"reason,omitempty"` // why a container waits or ended, e.g. CrashLoopBackOff
 	Created  time.Time `json:"created"`
+	Node     string    `json:"node,omitempty"`
+	// Unready names the containers not ready.
+	Unready []string `json:"unready,omitempty"`
+	// LastExit is how a container of the pod last ended before its
+	// restart ("Error, exit 1"; "OOMKilled, exit 137"), and when.
+	LastExit   string    `json:"last_exit,omitempty"`
+	LastExitAt time.Time `json:"last_exit_at,omitzero"`
 }
 
 // Mutator changes workloads.

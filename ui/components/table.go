@@ -250,6 +250,24 @@ func (t *Table[R]) View(st *styles.Styles) string {
 	return b.String()
 }
 
+// Lines draws the header and every row, none selected: a table inside a
+// detail that scrolls as a whole.
+func (t *Table[R]) Lines(st *styles.Styles) []string {
+	titles := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		titles[i] = c.Title
+	}
+	out := []string{st.TableHeader.Render(t.line(titles, nil, st))}
+	for i := range t.rows {
+		vals := make([]string, len(t.Columns))
+		for j, c := range t.Columns {
+			vals[j] = c.Value(t.rows[i])
+		}
+		out = append(out, t.line(vals, &t.rows[i], st))
+	}
+	return out
+}
+
 // line lays out one row's values in the columns' widths. For a row r, the
 // cells of columns with a Style take it, and the others, with the spaces
 // between them, the body's.

@@ -78,7 +78,8 @@ func testDetail() release.Detail {
 			Desired: 2, Ready: 2, Available: 2, Created: fixedNow.Add(-48 * time.Hour)}},
 		Events: []release.Event{{Type: "Normal", Reason: "ScalingReplicaSet", Object: "Deployment/api", Message: "Scaled up replica set api-7c9 from 0 to 1", Count: 1, Last: fixedNow.Add(-2 * time.Minute)},
 			{Type: "Warning", Reason: "BackOff", Object: "Pod/api-7c9-x2f", Message: "Back-off restarting failed container", Count: 4, Last: fixedNow.Add(-30 * time.Second)}},
-		Pods:       []release.Pod{{Name: "api-7c9-x2f", Owner: "api-7c9", Phase: "Running", Restarts: 4, Reason: "CrashLoopBackOff", Created: fixedNow.Add(-2 * time.Minute)}},
+		Pods: []release.Pod{{Name: "api-7c9-x2f", Owner: "api-7c9", Phase: "Running", Restarts: 4, Reason: "CrashLoopBackOff", Created: fixedNow.Add(-2 * time.Minute),
+			Node: "node-3", Unready: []string{"api"}, LastExit: "Error, exit 1", LastExitAt: fixedNow.Add(-40 * time.Second)}},
 		Assessment: release.Assess(&w, release.Signals{}),
 		Stall:      "progress deadline exceeded: ReplicaSet \"api-7c9\" has timed out progressing.",
 	}
@@ -175,6 +176,7 @@ func TestDetail(t *testing.T) {
 		"updated    " + Bar(1, 3, 40) + " 1/3",
 		"new  api-7c9  rev 4", "old  api-5d6  rev 3",
 		"Progressing  False", "CrashLoopBackOff", "Warning  BackOff Pod/api-7c9-x2f",
+		"not ready: api", "node-3", "Error, exit 1, 40s ago",
 		"●    4  registry.lab.local/shop/api:2.5.0  2m  vigil: bob promoted",
 	} {
 		if !strings.Contains(view, want) {

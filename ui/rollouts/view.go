@@ -3,6 +3,7 @@ package rollouts
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -198,17 +199,10 @@ func (m *Model) detailLines() []string {
 	}
 	if len(d.Pods) > 0 {
 		lines = append(lines, m.section("PODS"))
-		for _, p := range d.Pods {
-			ready := st.StatusWarn.Render("not ready")
-			if p.Ready {
-				ready = st.StatusOK.Render("ready")
-			}
-			line := fmt.Sprintf("%s  %s  %s  %d restarts  %s", p.Name, p.Phase, ready, p.Restarts, components.Age(now.Sub(p.Created)))
-			if p.Reason != "" {
-				line += "  " + st.StatusCrit.Render(p.Reason)
-			}
-			lines = append(lines, line)
-		}
+		pods := m.podTable(now)
+		pods.SetRows(d.Pods)
+		pods.SetSize(m.width, len(d.Pods)+1)
+		lines = append(lines, pods.Lines(st)...)
 	}
 	lines = append(lines, m.section("EVENTS"))
 	events := d.Events
@@ -360,4 +354,43 @@ func (m *Model) View() string {
 		out = append(out[:h], prompt...)
 	}
 	return strings.Join(out, "\n")
+}
+
+// podTable declares the detail's pods: why one is not ready (the waiting
+// reason, the containers not ready) and how it last ended before a restart.
+func (m *Model) podTable(now time.Time) *components.Table[release.Pod] {
+	ready := func(p release.Pod) string {
+		if p.Ready {
+			return "ready"
+		}
+		if len(p.Unready) > 0 {
+			return "not ready: " + strings.Join(p.Unready, ", ")
+		}
+		return "not ready"
+	}
+	readyStyle := func(p release.Pod, st *styles.Styles) lipgloss.Style {
+		if p.Ready {
+			return st.StatusOK
+		}
+		return st.StatusWarn
+	}
+	crit := func(_ release.Pod, st *styles.Styles) lipgloss.Style { return st.StatusCrit }
+	return &components.Table[release.Pod]{
+		Columns: []components.Column[release.Pod]{
+			{Title: "POD", Value: func(p release.Pod) string { return p.Name }, Min: 8, CutLast: true},
+			{Title: "READY", Value: ready, Min: 5, Max: 30, Style: readyStyle},
+			{Title: "PHASE", Value: func(p release.Pod) string { return p.Phase }, Min: 5, Prio: 1},
+			{Title: "RESTARTS", Value: func(p release.Pod) string { return fmt.Sprint(p.Restarts) }, Min: 8, Max: 8, Right: true, Prio: 2},
+			{Title: "AGE", Value: func(p release.Pod) string { return components.Age(now.Sub(p.Created)) }, Min: 4, Max: 4, Prio: 2},
+			{Title: "NODE", Value: func(p release.Pod) string { return p.Node }, Min: 4, Max: 20},
+			{Title: "REASON", Value: func(p release.Pod) string { return p.Reason }, Min: 6, Prio: 3, Style: crit},
+			{Title: "LAST EXIT", Value: func(p release.Pod) string {
+				if p.LastExit == "" {
+					return ""
+				}
+				return p.LastExit + ", " + components.Age(now.Sub(p.LastExitAt)) + " ago"
+			}, Min: 9, Flex: 1, Prio: 2},
+		},
+		Key: func(p release.Pod) string { return p.Name },
+	}
 }
