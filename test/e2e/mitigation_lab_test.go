@@ -167,3 +167,40 @@ func TestE2EMitigationPathOnTheLab(t *testing.T) {
 		t.Fatalf("vigil exited %d", st)
 	}
 }
+
+// BenchmarkFirstFrameOnTheLab measures process start to first painted frame
+// with the lab's whole config (Kubernetes, Prometheus, Alertmanager,
+// DigitalOcean, Ansible): the console does not wait for the clusters'
+// caches, the panes fill in as the systems answer.
+func BenchmarkFirstFrameOnTheLab(b *testing.B) {
+	needTmux(b)
+	env := labtest.Env(b, "VIGIL_CONFIG")
+	bin := vigilBinary(b)
+	data, err := os.ReadFile(env["VIGIL_CONFIG"])
+	if err != nil {
+		b.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
+		b.Fatal(err)
+	}
+	cfg["audit"] = map[string]any{"path": filepath.Join(b.TempDir(), "journal.db")}
+	delete(cfg, "serve")
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := newSandbox(b, string(out))
+	tm := startTmux(b, s.env(), 120, 40)
+	var total time.Duration
+	b.ResetTimer()
+	for range b.N {
+		elapsed, _ := tm.firstFrame(consoleArgv(bin, s), 5*time.Second, "Environments")
+		total += elapsed
+		b.StopTimer()
+		tm.keys("q")
+		tm.exitStatus(5 * time.Second)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/first-frame")
+}
