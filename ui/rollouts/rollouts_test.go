@@ -175,7 +175,7 @@ func TestDetail(t *testing.T) {
 		"✗ stalled: progress deadline exceeded", "u rolls back to revision 3",
 		"updated    " + Bar(1, 3, 40) + " 1/3",
 		"new  api-7c9  rev 4", "old  api-5d6  rev 3",
-		"Progressing  False", "CrashLoopBackOff", "Warning  BackOff Pod/api-7c9-x2f",
+		"Progressing  False", "CrashLoopBackOff", "30s  Warning BackOff",
 		"not ready: api", "node-3", "Error, exit 1, 40s ago",
 		"●    4  registry.lab.local/shop/api:2.5.0  2m  vigil: bob promoted",
 	} {
@@ -183,6 +183,11 @@ func TestDetail(t *testing.T) {
 			t.Errorf("detail lacks %q:\n%s", want, view)
 		}
 	}
+	// Warnings first, though the Normal event is older.
+	if w, n := strings.Index(view, "Warning BackOff"), strings.Index(view, "Normal  ScalingReplicaSet"); w < 0 || n < 0 || w > n {
+		t.Errorf("events: the warning should come first:\n%s", view)
+	}
+
 	// An old feed's detail is ignored.
 	m.Update(DetailMsg{gen: m.gen - 1, Detail: release.Detail{Workload: release.Workload{Name: "stale"}}})
 	if m.detail.Workload.Name != "api" {

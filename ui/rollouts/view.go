@@ -205,19 +205,17 @@ func (m *Model) detailLines() []string {
 		lines = append(lines, pods.Lines(st)...)
 	}
 	lines = append(lines, m.section("EVENTS"))
-	events := d.Events
-	if len(events) > 10 {
-		events = events[len(events)-10:]
-	}
-	for _, e := range events {
-		s := st.Body
-		if e.Type == "Warning" {
-			s = st.StatusWarn
-		}
-		lines = append(lines, s.Render(fmt.Sprintf("%4s %-8s %s %s: %s", components.Age(now.Sub(e.Last)), e.Type, e.Reason, e.Object, e.Message)))
-	}
-	if len(events) == 0 {
+	if len(d.Events) == 0 {
 		lines = append(lines, st.Muted.Render("none recent"))
+	} else {
+		events := m.eventTable(now)
+		events.SetRows(d.Events)
+		events.SetSize(m.width, events.Len()+1)
+		shown := events.Lines(st)
+		if len(shown) > 11 { // the header and the ten that matter most
+			shown = append(shown[:11], st.Muted.Render(fmt.Sprintf("… %d more", len(shown)-11)))
+		}
+		lines = append(lines, shown...)
 	}
 	lines = append(lines, m.section("HISTORY"))
 	switch {
@@ -392,5 +390,33 @@ func (m *Model) podTable(now time.Time) *components.Table[release.Pod] {
 			}, Min: 9, Flex: 1, Prio: 2},
 		},
 		Key: func(p release.Pod) string { return p.Name },
+	}
+}
+
+// eventTable declares the detail's events of the workload, its ReplicaSets
+// and its pods: warnings first, then the newest, with their count.
+func (m *Model) eventTable(now time.Time) *components.Table[release.Event] {
+	kind := func(e release.Event, st *styles.Styles) lipgloss.Style {
+		if e.Type == "Warning" {
+			return st.StatusWarn
+		}
+		return st.Body
+	}
+	return &components.Table[release.Event]{
+		Columns: []components.Column[release.Event]{
+			{Title: "AGE", Value: func(e release.Event) string { return components.Age(now.Sub(e.Last)) }, Min: 4, Max: 4},
+			{Title: "TYPE", Value: func(e release.Event) string { return e.Type }, Min: 7, Max: 7, Style: kind},
+			{Title: "REASON", Value: func(e release.Event) string { return e.Reason }, Min: 6, Max: 24},
+			{Title: "OBJECT", Value: func(e release.Event) string { return e.Object }, Min: 6, Max: 40, Prio: 1},
+			{Title: "COUNT", Value: func(e release.Event) string { return fmt.Sprint(max(e.Count, 1)) }, Min: 5, Max: 5, Right: true, Prio: 2},
+			{Title: "MESSAGE", Value: func(e release.Event) string { return e.Message }, Min: 10, Flex: 1, Style: kind},
+		},
+		Key: func(e release.Event) string { return e.Object + "\x00" + e.Reason + "\x00" + e.Message },
+		Less: func(a, b release.Event) bool {
+			if wa, wb := a.Type == "Warning", b.Type == "Warning"; wa != wb {
+				return wa
+			}
+			return a.Last.After(b.Last)
+		},
 	}
 }
