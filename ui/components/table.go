@@ -102,11 +102,8 @@ func (t *Table[R]) Cursor() Cursor { return t.cursor }
 // Rows are the rows shown, filtered and sorted.
 func (t *Table[R]) Rows() []R { return t.rows }
 
-// Len is the number of rows shown; All the rows before the filter.
+// Len is the number of rows shown.
 func (t *Table[R]) Len() int { return len(t.rows) }
-
-// All are the rows given, before the filter.
-func (t *Table[R]) All() []R { return t.all }
 
 func (t *Table[R]) selectedKey() (string, bool) {
 	if r, ok := t.Selected(); ok {
@@ -141,8 +138,9 @@ func (t *Table[R]) refresh(keep string, had bool) {
 
 // layout gives each column the width its widest value needs within its
 // bounds; what is left goes to the flex columns. When the values do not
-// fit, columns are cut down to their Min, the CutLast ones after the
-// others, and columns that still do not fit are left out from the right.
+// fit, columns are cut down to their Min from the right, the CutLast ones
+// after the others, and columns that still do not fit are left out, the
+// lowest Prio first.
 func (t *Table[R]) layout() {
 	n := len(t.Columns)
 	want := make([]int, n)
