@@ -75,7 +75,7 @@ func New(ctx *common.Context, keys KeyMap) *Model {
 			{Title: "TIME", Value: func(e audit.Entry) string { return e.Time.In(m.loc).Format(m.timeFmt) }, Min: len(wideTime), Max: len(wideTime)},
 			{Title: "ACTOR", Value: func(e audit.Entry) string { return e.Actor }, Min: 12, Max: 12},
 			{Title: "ACTION", Value: func(e audit.Entry) string { return e.Action }, Min: 18},
-			{Title: "TARGET", Value: func(e audit.Entry) string { return e.Target }, Min: 12, Flex: 1},
+			{Title: "TARGET", Value: func(e audit.Entry) string { return e.Target }, Min: 12, Flex: 1, Prio: -1},
 			{Title: "RESULT", Value: func(e audit.Entry) string { return string(e.Result) }, Min: 9, Max: 9,
 				Style: func(e audit.Entry, _ *styles.Styles) lipgloss.Style { return m.resultStyle(e.Result) }},
 		},
@@ -220,12 +220,17 @@ func (m *Model) key(k tea.KeyPressMsg) {
 // SetSize sets the cells the pane draws in.
 func (m *Model) SetSize(width, height int) {
 	m.width, m.height = width, height
+	// Narrow, the time without its date and shorter actor, action and
+	// result columns; the target gives way first.
 	m.timeFmt = wideTime
+	widths := [][2]int{{len(wideTime), len(wideTime)}, {12, 12}, {18, 0}, {12, 0}, {9, 9}}
 	if width < 72 {
 		m.timeFmt = narrowTime
+		widths = [][2]int{{len(narrowTime), len(narrowTime)}, {8, 8}, {10, 0}, {0, 0}, {7, 7}}
 	}
-	tc := &m.table.Columns[0]
-	tc.Min, tc.Max = len(m.timeFmt), len(m.timeFmt)
+	for i, w := range widths {
+		m.table.Columns[i].Min, m.table.Columns[i].Max = w[0], w[1]
+	}
 	m.table.SetSize(width, height)
 	m.rebuildDetail()
 }

@@ -261,3 +261,23 @@ func TestLongActionTakesTheFreeWidth(t *testing.T) {
 		t.Fatalf("the live entry's action is cut:\n%s", view)
 	}
 }
+
+// Narrow, the timeline keeps every entry's result and actor: the target
+// gives way first, and the time drops its date.
+func TestNarrowTimelineKeepsTheResult(t *testing.T) {
+	m, _ := setup(t, audit.Entry{Actor: "alice", Action: "promote to a protected environment", Target: "shop/api/prod", Result: audit.Refused})
+	load(t, m)
+	for _, w := range []int{60, 50, 40} {
+		m.SetSize(w, 10)
+		v := ansi.Strip(m.View())
+		row := strings.Split(v, "\n")[1]
+		if !strings.Contains(row, "refused") || !strings.Contains(row, "alice") || strings.Contains(row, t0.Format("01-02 ")) {
+			t.Errorf("at %d cells the row is %q", w, row)
+		}
+		for _, l := range strings.Split(v, "\n") {
+			if ansi.StringWidth(l) > w {
+				t.Errorf("at %d cells a line is %d wide: %q", w, ansi.StringWidth(l), l)
+			}
+		}
+	}
+}
