@@ -98,7 +98,7 @@ func New(ctx *common.Context, svc *playbook.Service, keys KeyMap) *Model {
 			{Title: "PLAYBOOK", Value: func(r playbook.Run) string { return r.Playbook }, Min: 8},
 			{Title: "TARGET", Value: func(r playbook.Run) string { return r.Target.String() }, Min: 6, Flex: 1},
 			{Title: "MODE", Value: func(r playbook.Run) string { return string(r.Mode) }, Min: 5, Max: 5},
-			{Title: "ACTOR", Value: func(r playbook.Run) string { return r.Actor }, Min: 5, Max: 12},
+			{Title: "ACTOR", Value: func(r playbook.Run) string { return r.Actor }, Min: 5, Max: 12, Prio: -1}, // left out first
 			{Title: "STATE", Value: func(r playbook.Run) string { return string(r.State) }, Min: 9, Max: 10,
 				Style: func(r playbook.Run, _ *styles.Styles) lipgloss.Style { return m.stateStyle(r.State) }},
 			{Title: "RECAP", Value: func(r playbook.Run) string { return recapLine(r.Recap) }, Min: 10, Max: 24},
