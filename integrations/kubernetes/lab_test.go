@@ -198,6 +198,23 @@ func (f *fixture) waitHealthy(env, app, version string) {
 	}
 }
 
+// waitUnlocked waits until no promotion or rollback holds app in env: the
+// lock is freed just after the rollout settles, by the holder's own watch.
+func (f *fixture) waitUnlocked(env, app string) {
+	f.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		held, err := f.client.Held(f.ctx, f.env(env).Target(), "vigil-promote-"+app)
+		if err == nil && len(held) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("%s in %s still locked: %v %v", app, env, held, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func (f *fixture) entries(action string) []audit.Entry {
 	f.t.Helper()
 	all, err := f.journal.Query(audit.Query{})

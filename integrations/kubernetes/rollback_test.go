@@ -31,6 +31,7 @@ func TestRollbackRecordsWhoAndImages(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.waitHealthy("test", "api", "2.0.0")
+	f.waitUnlocked("test", "api")
 	if a := f.live("test", "api").Annotations; a[release.AnnotationPromotedFrom] != "dev" || a[release.AnnotationRevision] != "2" {
 		t.Fatalf("the promotion's annotations: %v", a)
 	}
@@ -130,6 +131,7 @@ func TestRecentChangesShowChangesMadeOutsideVigil(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.waitHealthy("test", "api", "2.0.0")
+	f.waitUnlocked("test", "api")
 	if _, err := f.svc.Rollback(f.ctx, bob, "api", "test", 0); err != nil {
 		t.Fatal(err)
 	}
