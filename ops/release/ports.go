@@ -262,7 +262,7 @@ func (e *LockedError) Error() string {
 	if !e.Since.IsZero() {
 		since = " since " + e.Since.UTC().Format(time.RFC3339)
 	}
-	return fmt.Sprintf("%s is locked by %s%s until %s: wait for their promotion to finish, or ask them", e.Lock, e.Holder, since, e.Until.UTC().Format(time.RFC3339))
+	return fmt.Sprintf("%s is locked by %s%s until %s: wait for their change (a promotion, rollback or preparation) to settle, or ask them", e.Lock, e.Holder, since, e.Until.UTC().Format(time.RFC3339))
 }
 
 // HookError says a promotion hook's job failed; Logs holds what it printed.
