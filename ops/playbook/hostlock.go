@@ -90,9 +90,9 @@ func (s *Service) HostHolder(ctx context.Context, host string) (string, bool, er
 
 // lockHosts takes hosts, in order, for holder: in this vigil, then in the
 // shared locks. A host held by another run refuses the whole run and frees
-// what was taken, unless anyway is set: then the held hosts are returned
-// as overridden (host and holder) and the run goes on.
-func (s *Service) lockHosts(ctx context.Context, hosts []string, holder string, anyway bool) (taken, overridden []string, err error) {
+// what was taken, unless anyway names it: then it is returned as overridden
+// (host and holder) and the run goes on.
+func (s *Service) lockHosts(ctx context.Context, hosts []string, holder string, anyway []string) (taken, overridden []string, err error) {
 	hosts = slices.Sorted(slices.Values(hosts)) // one order for every vigil
 	for _, h := range hosts {
 		busy := s.lockHost(ctx, h, holder)
@@ -101,7 +101,7 @@ func (s *Service) lockHosts(ctx context.Context, hosts []string, holder string, 
 			continue
 		}
 		var refused *HostBusyError
-		if !anyway || !errors.As(busy, &refused) {
+		if !errors.As(busy, &refused) || !slices.Contains(anyway, h) {
 			s.unlockHosts(ctx, taken, holder)
 			return nil, nil, busy
 		}

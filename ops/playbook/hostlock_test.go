@@ -167,7 +167,7 @@ func TestRunAnywayIsAnAdminsJournaledDecision(t *testing.T) {
 	}
 	defer func() { one.Cancel(ctx, ops, id); <-one.Done(id) }()
 	anyway := onA()
-	anyway.Anyway = true
+	anyway.Anyway = []string{"a"}
 	if _, err := two.Start(ctx, ops, anyway); !errors.As(err, new(*access.DeniedError)) {
 		t.Fatalf("an operator's run anyway: %v, want denied", err)
 	}
@@ -226,4 +226,27 @@ func TestTwoRunsStartedTogether50Times(t *testing.T) {
 			t.Fatalf("round %d: %d runs started, want 1 (%v)", i, won, errs)
 		}
 	}
+}
+
+// Running anyway overrides only the hosts named: with a and b both held, an
+// admin who confirmed a is refused on b, named, and nothing runs.
+func TestRunAnywayOverridesOnlyTheHostsNamed(t *testing.T) {
+	f := setup(t, &replay{lines: recording(t)[:3], block: true})
+	locks := &memLocks{holders: map[string]string{"a": "olga, run r1, on bastion-1", "b": "olga, run r1, on bastion-1"}}
+	two := bastion(t, f, "bastion-2", locks, &replay{lines: recording(t)[:3]})
+	req := Request{Playbook: "site.yml", Target: Target{Kind: TargetHosts, Hosts: []string{"a", "b"}}, Anyway: []string{"a"}}
+	_, err := two.Start(context.Background(), admin, req)
+	var busy *HostBusyError
+	if !errors.As(err, &busy) || busy.Host != "b" {
+		t.Fatalf("a run anyway on a, with b held too: %v, want b refused by name", err)
+	}
+	if len(two.Runs()) != 0 {
+		t.Fatal("a run started on a host nobody confirmed")
+	}
+	req.Anyway = []string{"a", "b"}
+	id, err := two.Start(context.Background(), admin, req)
+	if err != nil {
+		t.Fatalf("both hosts confirmed: %v", err)
+	}
+	<-two.Done(id)
 }

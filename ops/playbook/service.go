@@ -68,8 +68,9 @@ type Request struct {
 	// Start returned. They are never journaled nor stored.
 	VaultPassword  []byte
 	BecomePassword []byte
-	// Anyway runs on hosts another run holds (ActRunAnyway, admins).
-	Anyway bool
+	// Anyway names the hosts to run on though another run holds them
+	// (ActRunAnyway, admins): each one confirmed by name, never more.
+	Anyway []string
 }
 
 // Service runs playbooks, follows them live and keeps their history.
@@ -328,7 +329,7 @@ func (s *Service) start(ctx context.Context, actor access.Actor, req Request, re
 	var held []string
 	holder := s.holderName(actor, run.ID)
 	if req.Mode == Apply {
-		if req.Anyway {
+		if len(req.Anyway) > 0 {
 			if err := s.opt.Guard.Check(actor, ActRunAnyway); err != nil {
 				return "", errors.Join(err, s.journal.Record(ctx, actor, ActRunAnyway.Name, target, run.params(), err))
 			}

@@ -148,7 +148,7 @@ func (m *Model) Start(req playbook.Request) tea.Cmd {
 		id, err := svc.Start(ctx, actor, req)
 		return startedMsg{what: what, req: req, id: id, err: err}
 	}
-	if req.Mode == playbook.Check || req.Anyway {
+	if req.Mode == playbook.Check || len(req.Anyway) > 0 {
 		return run
 	}
 	if !m.ctx.MayAct() {
@@ -202,7 +202,7 @@ func (m *Model) onStarted(msg startedMsg) tea.Cmd {
 	if errors.As(msg.err, &busy) && msg.req.Playbook != "" && m.ctx.Actor.Role.AtLeast(playbook.ActRunAnyway.MinRole) && m.ctx.MayAct() {
 		// An admin decides: the holder is named, and the override journaled.
 		req := msg.req
-		req.Anyway = true
+		req.Anyway = append(slices.Clone(req.Anyway), busy.Host) // the host its dialog names
 		return func() tea.Msg {
 			return common.ConfirmMsg{Title: "Run " + req.Playbook + " anyway?",
 				Body: busy.Host + " is held by " + busy.Holder + ".\nTwo runs on one host can interleave their changes. " +
