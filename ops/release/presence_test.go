@@ -59,6 +59,19 @@ func doing(reg *presence.Registry, self uint64) string {
 	return ""
 }
 
+// waitIdle waits until bob sees nothing in progress, the rollout settled.
+func waitIdle(t *testing.T, reg *presence.Registry, bob uint64, changed <-chan struct{}) {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for doing(reg, bob) != "" {
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("the rollout settled, but bob still sees %q", doing(reg, bob))
+		}
+	}
+}
+
 // presenceFixture is a service whose mutations run in alice's session,
 // watched from bob's.
 func presenceFixture() (s *Service, c *fakeCluster, reg *presence.Registry, ctx context.Context, bob uint64, seen *string) {
@@ -137,14 +150,7 @@ func TestPromotionShownUntilItsRolloutSettles(t *testing.T) {
 	w.Containers = plan.Containers()
 	s.store.Workload("prod", w)
 	s.store.rebuild()
-	timeout := time.After(5 * time.Second)
-	for doing(reg, bob) != "" {
-		select {
-		case <-changed:
-		case <-timeout:
-			t.Fatalf("the rollout settled, but bob still sees %q", doing(reg, bob))
-		}
-	}
+	waitIdle(t, reg, bob, changed)
 
 	// A promotion that fails ends at once.
 	c.lockErr = errors.New("lease unavailable")
@@ -179,14 +185,7 @@ func TestRollbackShownUntilItsRolloutSettles(t *testing.T) {
 	w.Containers = c.restored
 	s.store.Workload("prod", w)
 	s.store.rebuild()
-	timeout := time.After(5 * time.Second)
-	for doing(reg, bob) != "" {
-		select {
-		case <-changed:
-		case <-timeout:
-			t.Fatalf("the rollout settled, but bob still sees %q", doing(reg, bob))
-		}
-	}
+	waitIdle(t, reg, bob, changed)
 
 	c.lockErr = &LockedError{Lock: "vigil-promote-api in prod", Holder: "bob on bastion-2", Until: time.Now().Add(time.Minute)}
 	_, err := s.Rollback(ctx, alice, "api", "prod", 0)

@@ -190,17 +190,5 @@ func BenchmarkFirstFrameOnTheLab(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := newSandbox(b, string(out))
-	tm := startTmux(b, s.env(), 120, 40)
-	var total time.Duration
-	b.ResetTimer()
-	for range b.N {
-		elapsed, _ := tm.firstFrame(consoleArgv(bin, s), 5*time.Second, "Environments")
-		total += elapsed
-		b.StopTimer()
-		tm.keys("q")
-		tm.exitStatus(5 * time.Second)
-		b.StartTimer()
-	}
-	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/first-frame")
+	benchFirstFrame(b, bin, newSandbox(b, string(out)), "Environments")
 }
