@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -43,12 +42,10 @@ type feedClosedMsg struct{}
 
 // Model is the Activity pane.
 type Model struct {
-	ctx  *common.Context
-	keys KeyMap
-	loc  *time.Location
-
-	width, height int
-	timeFmt       string // the TIME column's, for the width
+	components.Base
+	keys    KeyMap
+	loc     *time.Location
+	timeFmt string // the TIME column's, for the width
 
 	entries []audit.Entry // newest first
 	table   *components.Table[audit.Entry]
@@ -69,7 +66,7 @@ type Model struct {
 
 // New returns the pane over ctx's journal.
 func New(ctx *common.Context, keys KeyMap) *Model {
-	m := &Model{ctx: ctx, keys: keys, loc: ctx.Now().Location(), timeFmt: wideTime}
+	m := &Model{Base: components.NewBase(ctx, "Activity", keys), keys: keys, loc: ctx.Now().Location(), timeFmt: wideTime}
 	m.table = &components.Table[audit.Entry]{
 		Columns: []components.Column[audit.Entry]{
 			{Title: "TIME", Value: func(e audit.Entry) string { return e.Time.In(m.loc).Format(m.timeFmt) }, Min: len(wideTime), Max: len(wideTime)},
@@ -90,18 +87,9 @@ const (
 	narrowTime = "15:04"
 )
 
-// Title names the pane in its tab.
-func (m *Model) Title() string { return "Activity" }
-
-// KeyMap returns the pane's bindings, for help.
-func (m *Model) KeyMap() help.KeyMap { return m.keys }
-
-// Bindings lists the pane's bindings.
-func (m *Model) Bindings() []*common.Binding { return m.keys.Bindings() }
-
 // Init subscribes to the journal, then reads its newest entries.
 func (m *Model) Init() tea.Cmd {
-	j := m.ctx.Journal
+	j := m.Ctx.Journal
 	return func() tea.Msg {
 		feed, cancel := j.Subscribe()
 		entries, err := j.Query(audit.Query{Limit: MaxEntries})
@@ -197,7 +185,7 @@ func (m *Model) key(k tea.KeyPressMsg) {
 			m.detail = nil
 			return
 		}
-		m.detailOff, _ = m.keys.Nav().Scroll(k, m.detailOff, len(m.detail), m.height)
+		m.detailOff, _ = m.keys.Nav().Scroll(k, m.detailOff, len(m.detail), m.Height)
 		return
 	}
 	if m.table.KeyPress(k, m.keys.Nav()) {
@@ -219,7 +207,7 @@ func (m *Model) key(k tea.KeyPressMsg) {
 
 // SetSize sets the cells the pane draws in.
 func (m *Model) SetSize(width, height int) {
-	m.width, m.height = width, height
+	m.Resize(width, height)
 	// Narrow, the time without its date and shorter actor, action and
 	// result columns; the target gives way first.
 	m.timeFmt = wideTime
@@ -236,7 +224,7 @@ func (m *Model) SetSize(width, height int) {
 }
 
 func (m *Model) resultStyle(r audit.Result) lipgloss.Style {
-	st := m.ctx.Styles
+	st := m.Ctx.Styles
 	switch r {
 	case audit.OK:
 		return st.StatusOK
@@ -253,7 +241,7 @@ func (m *Model) rebuildDetail() {
 	if m.detail == nil || !ok {
 		return
 	}
-	st := m.ctx.Styles
+	st := m.Ctx.Styles
 	label := func(s string) string { return st.TableHeader.Render(fmt.Sprintf("%-11s", s)) }
 	who := e.Actor
 	if e.Role != "" {
@@ -270,7 +258,7 @@ func (m *Model) rebuildDetail() {
 		label("result") + m.resultStyle(e.Result).Render(string(e.Result)),
 	}
 	if e.Error != "" {
-		lines = append(lines, label("error")+lipgloss.Wrap(e.Error, max(m.width-11, 10), " "))
+		lines = append(lines, label("error")+lipgloss.Wrap(e.Error, max(m.Width-11, 10), " "))
 	}
 	if len(e.Parameters) > 0 {
 		lines = append(lines, "", st.TableHeader.Render("parameters"))
@@ -283,7 +271,7 @@ func (m *Model) rebuildDetail() {
 	m.detail = m.detail[:0]
 	for _, l := range lines {
 		for _, w := range strings.Split(l, "\n") {
-			m.detail = append(m.detail, ansi.Truncate(w, m.width, "…"))
+			m.detail = append(m.detail, ansi.Truncate(w, m.Width, "…"))
 		}
 	}
 }
@@ -321,10 +309,10 @@ func hereNow(s presence.Snapshot) string {
 
 // View draws the visible rows only.
 func (m *Model) View() string {
-	if m.width <= 0 || m.height <= 0 {
+	if m.Width <= 0 || m.Height <= 0 {
 		return ""
 	}
-	st := m.ctx.Styles
+	st := m.Ctx.Styles
 	msg := ""
 	switch {
 	case !m.loaded:
@@ -332,7 +320,7 @@ func (m *Model) View() string {
 	case m.err != nil:
 		msg = "The journal could not be read: " + m.err.Error()
 	case m.detail != nil:
-		end := min(m.detailOff+m.height, len(m.detail))
+		end := min(m.detailOff+m.Height, len(m.detail))
 		return strings.Join(m.detail[m.detailOff:end], "\n")
 	case len(m.entries) == 0:
 		msg = "Nothing journaled yet: every action taken in vigil, by anyone, appears here as it happens."
@@ -340,7 +328,7 @@ func (m *Model) View() string {
 		msg = "No entry matches the filter " + m.filterText + ": press / to change it (esc in the filter clears it)."
 	}
 	if msg != "" {
-		return st.Muted.Render(lipgloss.Wrap(msg, m.width, " "))
+		return st.Muted.Render(lipgloss.Wrap(msg, m.Width, " "))
 	}
 	return m.table.View(st)
 }

@@ -38,7 +38,7 @@ func (m *Model) onActionDone(d actionDoneMsg) tea.Cmd {
 	if !ok {
 		return d.toast()
 	}
-	m.dialog = newAckDialog(a, &held.Silence, m.ctx.Styles, m.width)
+	m.dialog = newAckDialog(a, &held.Silence, m.Ctx.Styles, m.Width)
 	m.dialog.loc = m.loc
 	m.dialog.comment.SetValue(d.ack.Comment)
 	m.dialog.err = held.Silence.CreatedBy + " acknowledged it meanwhile: add your comment to theirs, or extend it"
@@ -193,7 +193,7 @@ func durationLabel(d time.Duration) string {
 
 // openAck opens the acknowledgement dialog for a, when the session may.
 func (m *Model) openAck(a *incident.Alert) tea.Cmd {
-	if err := m.ctx.Guard.Check(m.ctx.Actor, incident.AckAction); err != nil {
+	if err := m.Ctx.Guard.Check(m.Ctx.Actor, incident.AckAction); err != nil {
 		return common.ToastCmd(common.Error, err.Error())
 	}
 	switch a.State {
@@ -206,7 +206,7 @@ func (m *Model) openAck(a *incident.Alert) tea.Cmd {
 	if a.State == incident.Acknowledged && a.Ack != nil {
 		existing = m.silence(a.Ack)
 	}
-	m.dialog = newAckDialog(a, existing, m.ctx.Styles, m.width)
+	m.dialog = newAckDialog(a, existing, m.Ctx.Styles, m.Width)
 	m.dialog.loc = m.loc
 	return m.dialog.focus()
 }
@@ -287,7 +287,7 @@ func (m *Model) submitAck() tea.Cmd {
 
 // ackCmd acknowledges in the background and reports the result.
 func (m *Model) ackCmd(req incident.AckRequest, name string) tea.Cmd {
-	svc, actor, base, loc := m.svc, m.ctx.Actor, m.ctx.Base, m.loc
+	svc, actor, base, loc := m.svc, m.Ctx.Actor, m.Ctx.Base, m.loc
 	return func() tea.Msg {
 		ctx, cancel := contextTimeout(base)
 		defer cancel()
@@ -314,8 +314,8 @@ func (m *Model) confirmUnack(a *incident.Alert) tea.Cmd {
 }
 
 func (m *Model) confirmExpire(id, body string) tea.Cmd {
-	svc, actor := m.svc, m.ctx.Actor
-	base := m.ctx.Base
+	svc, actor := m.svc, m.Ctx.Actor
+	base := m.Ctx.Base
 	run := func() tea.Msg {
 		ctx, cancel := contextTimeout(base)
 		defer cancel()

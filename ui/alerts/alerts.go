@@ -11,7 +11,6 @@ import (
 	"time"
 	"unicode"
 
-	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -30,12 +29,6 @@ const actionTimeout = 15 * time.Second
 
 // SnapshotMsg is a new alert list from the service.
 type SnapshotMsg struct{ Snap *incident.Snapshot }
-
-// subscribedMsg carries the subscription opened by Init.
-type subscribedMsg struct {
-	changes <-chan struct{}
-	cancel  func()
-}
 
 // highlightEndMsg redraws once the newest highlight has faded.
 type highlightEndMsg struct{}
@@ -65,16 +58,13 @@ type row struct {
 
 // Model is the Alerts pane.
 type Model struct {
-	ctx  *common.Context
+	components.Base
 	svc  *incident.Service
 	keys KeyMap
 	loc  *time.Location
 
-	width, height int
-
 	snap     *incident.Snapshot
 	baseline time.Time // the first poll's time: alerts seen later are new
-	feed     *components.Feed
 	health   map[string]common.HealthState
 
 	filterText string
@@ -105,39 +95,19 @@ type Model struct {
 // New returns the pane over the session's incident service.
 func New(ctx *common.Context, keys KeyMap) *Model {
 	m := &Model{
-		ctx: ctx, svc: ctx.Services.Incident, keys: keys, loc: ctx.Now().Location(),
-		feed: components.NewFeed(), health: map[string]common.HealthState{},
+		Base: components.NewBase(ctx, "Alerts", keys), svc: ctx.Services.Incident, keys: keys,
+		loc: ctx.Now().Location(), health: map[string]common.HealthState{},
 		groupBy: "alertname", altGroup: "namespace", rows: map[*incident.Alert]row{},
 	}
 	m.setSnapshot(m.svc.Snapshot())
 	return m
 }
 
-// Title names the pane in its tab.
-func (m *Model) Title() string { return "Alerts" }
-
-// KeyMap returns the pane's bindings, for help.
-func (m *Model) KeyMap() help.KeyMap { return m.keys }
-
-// Bindings lists the pane's bindings.
-func (m *Model) Bindings() []*common.Binding { return m.keys.Bindings() }
-
-// Init subscribes to the alert list.
+// Init subscribes to the alert list; a poll may have ended since New.
 func (m *Model) Init() tea.Cmd {
 	svc := m.svc
-	return func() tea.Msg {
-		changes, cancel := svc.Subscribe()
-		return subscribedMsg{changes: changes, cancel: cancel}
-	}
-}
-
-// Close ends the subscription.
-func (m *Model) Close() { m.feed.Close() }
-
-// waitCmd waits for the next snapshot.
-func (m *Model) waitCmd() tea.Cmd {
-	svc := m.svc
-	return m.feed.WaitCmd(func() tea.Msg { return SnapshotMsg{Snap: svc.Snapshot()} })
+	changes, cancel := svc.Subscribe()
+	return m.Subscribe(changes, cancel, func() tea.Msg { return SnapshotMsg{Snap: svc.Snapshot()} })
 }
 
 // Capturing reports whether a dialog with a text input is open: it takes
@@ -147,14 +117,8 @@ func (m *Model) Capturing() bool { return m.dialog != nil }
 // Update handles the service's messages and the pane's keys.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
-	case subscribedMsg:
-		if !m.feed.Subscribed(msg.changes, msg.cancel) {
-			return nil // closed before the subscription arrived
-		}
-		// A poll may have ended between New and the subscription.
-		return tea.Batch(m.snapshot(m.svc.Snapshot()), m.waitCmd())
 	case SnapshotMsg:
-		return tea.Batch(m.snapshot(msg.Snap), m.waitCmd())
+		return tea.Batch(m.snapshot(msg.Snap), m.Wait())
 	case highlightEndMsg:
 		m.hiTick = false
 		return m.armHighlight()
@@ -168,7 +132,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		clear(m.rows)
 		m.rebuildBanner()
 		m.rebuildDetail()
-		m.dialog.setStyles(m.ctx.Styles)
+		m.dialog.setStyles(m.Ctx.Styles)
 	case common.GotoMsg:
 		return m.goTo(msg)
 	case tea.KeyPressMsg:
@@ -294,7 +258,7 @@ func (m *Model) armHighlight() tea.Cmd {
 	if m.hiTick {
 		return nil
 	}
-	now := m.ctx.Now()
+	now := m.Ctx.Now()
 	var last time.Time
 	for _, a := range m.view.Alerts {
 		if m.isNew(a, now) && a.FirstSeen.After(last) {
@@ -375,12 +339,12 @@ const maxBannerLines = 3
 // runs when the data, the filter, the size or the theme change.
 func (m *Model) rebuildBanner() {
 	m.banner = m.banner[:0]
-	if m.width <= 0 {
+	if m.Width <= 0 {
 		return
 	}
 	var texts []string
 	if m.snap != nil {
-		for _, p := range m.snap.Problems(m.ctx.Now()) {
+		for _, p := range m.snap.Problems(m.Ctx.Now()) {
 			texts = append(texts, "✗ "+p)
 		}
 	}
@@ -388,18 +352,18 @@ func (m *Model) rebuildBanner() {
 		texts = append(texts, "filter "+m.filterText+": "+m.filterErr.Error())
 	}
 	for _, t := range texts {
-		lines := strings.Split(lipgloss.Wrap(printable(t), m.width, " "), "\n")
+		lines := strings.Split(lipgloss.Wrap(printable(t), m.Width, " "), "\n")
 		if len(lines) > maxBannerLines {
 			lines = lines[:maxBannerLines]
-			lines[maxBannerLines-1] = ansi.Truncate(lines[maxBannerLines-1]+" …", m.width, "…")
+			lines[maxBannerLines-1] = ansi.Truncate(lines[maxBannerLines-1]+" …", m.Width, "…")
 		}
 		for _, l := range lines {
-			m.banner = append(m.banner, m.ctx.Styles.StatusCrit.Render(ansi.Truncate(l, m.width, "…")))
+			m.banner = append(m.banner, m.Ctx.Styles.StatusCrit.Render(ansi.Truncate(l, m.Width, "…")))
 		}
 	}
 }
 
-func (m *Model) listHeight() int { return max(m.height-len(m.banner), 1) }
+func (m *Model) listHeight() int { return max(m.Height-len(m.banner), 1) }
 
 // moveCursor moves by delta lines, onto an alert, and keeps it in view.
 func (m *Model) moveCursor(delta int) {
@@ -475,7 +439,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		}
 	case key.Matches(k, m.keys.Silences.Binding):
 		m.mode = silencesMode
-		m.silences.clamp(m.height)
+		m.silences.clamp(m.Height)
 	default:
 		return m.alertKey(k, m.Selected())
 	}
@@ -532,10 +496,9 @@ func (m *Model) goTo(g common.GotoMsg) tea.Cmd {
 
 // SetSize sets the cells the pane draws in.
 func (m *Model) SetSize(width, height int) {
-	if width != m.width {
+	if m.Resize(width, height) {
 		clear(m.rows)
 	}
-	m.width, m.height = width, height
 	m.rebuildBanner()
 	m.moveCursor(0)
 	m.silences.clamp(height)
@@ -603,7 +566,7 @@ func (m *Model) Status() string {
 
 // View draws the visible lines only.
 func (m *Model) View() string {
-	if m.width <= 0 || m.height <= 0 {
+	if m.Width <= 0 || m.Height <= 0 {
 		return ""
 	}
 	var out string
@@ -616,13 +579,13 @@ func (m *Model) View() string {
 		out = m.listView()
 	}
 	if m.dialog != nil {
-		out = m.dialog.overlay(out, m.width, m.height, m.ctx.Styles)
+		out = m.dialog.overlay(out, m.Width, m.Height, m.Ctx.Styles)
 	}
 	return out
 }
 
 func (m *Model) listView() string {
-	st := m.ctx.Styles
+	st := m.Ctx.Styles
 	if m.snap != nil && m.snap.Stale() {
 		m.rebuildBanner() // the data's age, as of this frame
 	}
@@ -647,10 +610,10 @@ func (m *Model) listView() string {
 		if b.Len() > 0 {
 			b.WriteByte('\n')
 		}
-		b.WriteString(st.Muted.Render(lipgloss.Wrap(msg, m.width, " ")))
+		b.WriteString(st.Muted.Render(lipgloss.Wrap(msg, m.Width, " ")))
 		return b.String()
 	}
-	now := m.ctx.Now()
+	now := m.Ctx.Now()
 	end := min(m.offset+m.listHeight(), len(m.lines))
 	for i := m.offset; i < end; i++ {
 		if b.Len() > 0 {
@@ -680,14 +643,14 @@ func (m *Model) groupLine(g *incident.AlertGroup) string {
 	if g.Counts.Critical > 0 {
 		s += fmt.Sprintf(" · %d critical", g.Counts.Critical)
 	}
-	return m.ctx.Styles.TableHeader.Render(ansi.Truncate(s, m.width, "…"))
+	return m.Ctx.Styles.TableHeader.Render(ansi.Truncate(s, m.Width, "…"))
 }
 
 // columns are the widths of a row's cells for a pane width.
 type columns struct{ name, on, state, age, summary int }
 
 func (m *Model) columns() columns {
-	w := m.width - 2 // the severity mark and a space
+	w := m.Width - 2 // the severity mark and a space
 	c := columns{name: 24, on: 22, state: 18, age: 5}
 	if w < 90 {
 		c = columns{name: 18, on: 14, state: 10, age: 4}
@@ -700,7 +663,7 @@ func (m *Model) columns() columns {
 }
 
 func (m *Model) severityStyle(s incident.Severity) (string, lipgloss.Style) {
-	st := m.ctx.Styles
+	st := m.Ctx.Styles
 	switch s {
 	case incident.Critical, incident.Error:
 		return "●", st.StatusCrit
@@ -741,7 +704,7 @@ func (m *Model) row(a *incident.Alert, now time.Time) row {
 	if c.summary > 0 {
 		body += "  " + cell(oneLine(a.Annotations["summary"]), c.summary)
 	}
-	st := m.ctx.Styles
+	st := m.Ctx.Styles
 	bodyStyle := st.Body
 	switch {
 	case hi:
@@ -749,8 +712,8 @@ func (m *Model) row(a *incident.Alert, now time.Time) row {
 	case a.State == incident.Acknowledged || a.State == incident.Silenced || a.State == incident.Resolved:
 		bodyStyle = st.Muted
 	}
-	r := row{dyn: dyn, hi: hi, plain: ansi.Truncate(mark+" "+body, m.width, "")}
-	r.styled = ansi.Truncate(sev.Render(mark)+" "+bodyStyle.Render(body), m.width, "")
+	r := row{dyn: dyn, hi: hi, plain: ansi.Truncate(mark+" "+body, m.Width, "")}
+	r.styled = ansi.Truncate(sev.Render(mark)+" "+bodyStyle.Render(body), m.Width, "")
 	m.rows[a] = r
 	return r
 }

@@ -409,8 +409,9 @@ func TestStaleDataShowsItsAgeAndTheError(t *testing.T) {
 
 func TestSubscriptionFollowsTheServiceUntilClosed(t *testing.T) {
 	f := newFixture(t, access.Operator)
-	sub := f.m.Init()()
-	wait := f.m.Update(sub)
+	first := f.m.Init()().(tea.BatchMsg) // the current list, then the wait for a change
+	f.m.Update(first[0]())
+	wait := first[1]
 	threeAlerts(f)
 	f.svc.Refresh(context.Background())
 	run(f.m, wait)
@@ -419,7 +420,7 @@ func TestSubscriptionFollowsTheServiceUntilClosed(t *testing.T) {
 	}
 	f.m.Close()
 	done := make(chan tea.Msg, 1)
-	go func() { done <- f.m.waitCmd()() }()
+	go func() { done <- f.m.Wait()() }()
 	select {
 	case msg := <-done:
 		if msg != nil {
@@ -437,7 +438,7 @@ func TestSubscribingReportsTheCurrentHealth(t *testing.T) {
 	// A session opened after the first poll: New already holds its snapshot.
 	m := New(f.ctx, NewKeyMap())
 	m.SetSize(80, 20)
-	msgs := run(m, m.Update(m.Init()()))
+	msgs := run(m, m.Init())
 	m.Close()
 	health := 0
 	for _, msg := range msgs {

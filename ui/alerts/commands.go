@@ -54,7 +54,7 @@ func (m *Model) Commands() []components.Spec {
 			Name: "silences", Help: "list Alertmanager's silences",
 			Run: func([]string) (tea.Cmd, error) {
 				m.mode = silencesMode
-				m.silences.clamp(m.height)
+				m.silences.clamp(m.Height)
 				return gotoAlerts(""), nil
 			},
 		},
@@ -91,7 +91,7 @@ func (m *Model) runAck(args []string) (tea.Cmd, error) {
 		return nil, errors.New("no alert selected: choose one in the Alerts pane (4), or use `vigil ack --match`")
 	}
 	if len(args) == 0 {
-		if err := m.ctx.Guard.Check(m.ctx.Actor, incident.AckAction); err != nil {
+		if err := m.Ctx.Guard.Check(m.Ctx.Actor, incident.AckAction); err != nil {
 			return nil, err
 		}
 		m.pendingAck = a

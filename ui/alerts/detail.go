@@ -92,7 +92,7 @@ func (m *Model) openDetail(a *incident.Alert) tea.Cmd {
 func (m *Model) fetchGraph() tea.Cmd {
 	d := m.detail
 	d.loading = true
-	svc, base, now := m.svc, m.ctx.Base, m.ctx.Now()
+	svc, base, now := m.svc, m.Ctx.Base, m.Ctx.Now()
 	fp, window, a := d.fp, incident.GraphWindows[d.window], *d.alert
 	return func() tea.Msg {
 		ctx, cancel := contextTimeout(base)
@@ -115,7 +115,7 @@ func (m *Model) refreshDetail() tea.Cmd {
 		d.alert = a
 	}
 	m.rebuildDetail()
-	if !d.loading && m.ctx.Now().Sub(d.fetchedAt) > graphRefresh {
+	if !d.loading && m.Ctx.Now().Sub(d.fetchedAt) > graphRefresh {
 		return m.fetchGraph()
 	}
 	return nil
@@ -141,7 +141,7 @@ func (m *Model) detailKey(k tea.KeyPressMsg) tea.Cmd {
 		m.mode, m.detail = listMode, nil
 		return nil
 	}
-	if off, ok := m.keys.Nav().Scroll(k, d.off, len(d.lines), m.height); ok {
+	if off, ok := m.keys.Nav().Scroll(k, d.off, len(d.lines), m.Height); ok {
 		d.off = off
 		return nil
 	}
@@ -158,13 +158,13 @@ func (m *Model) detailKey(k tea.KeyPressMsg) tea.Cmd {
 // runs when the alert, its graph, the size or the theme change.
 func (m *Model) rebuildDetail() {
 	d := m.detail
-	if d == nil || m.width <= 0 {
+	if d == nil || m.Width <= 0 {
 		return
 	}
-	st := m.ctx.Styles
+	st := m.Ctx.Styles
 	a := d.alert
-	now := m.ctx.Now()
-	w := m.width
+	now := m.Ctx.Now()
+	w := m.Width
 	label := func(s string) string { return st.TableHeader.Render(fmt.Sprintf("%-12s", s)) }
 	wrap := func(s string) []string { return strings.Split(lipgloss.Wrap(s, max(w-12, 10), " "), "\n") }
 	var lines []string
@@ -240,7 +240,7 @@ func (m *Model) rebuildDetail() {
 		lines[i] = ansi.Truncate(l, w, "…")
 	}
 	d.lines = lines
-	d.off = max(min(d.off, len(d.lines)-m.height), 0)
+	d.off = max(min(d.off, len(d.lines)-m.Height), 0)
 }
 
 func otherAnnotations(an map[string]string) []string {
@@ -258,7 +258,7 @@ func otherAnnotations(an map[string]string) []string {
 func (m *Model) changeLine(c *incident.Change) string {
 	who := oneLine(c.By())
 	if c.Outside() {
-		who = m.ctx.Styles.StatusWarn.Render("outside vigil")
+		who = m.Ctx.Styles.StatusWarn.Render("outside vigil")
 	}
 	return "  ▲ " + c.Time.In(m.loc).Format("01-02 15:04") + "  " + who + "  " + oneLine(c.What())
 }
@@ -273,7 +273,7 @@ func wrapStyled(render func(...string) string, s string, w int) []string {
 
 // graphLines draws the graph with its threshold and the changes as markers.
 func (m *Model) graphLines(g *incident.Graph, window time.Duration) []string {
-	st := m.ctx.Styles
+	st := m.Ctx.Styles
 	series := make([][]chart.Point, len(g.Series))
 	for i, s := range g.Series {
 		pts := make([]chart.Point, len(s.Points))
@@ -291,9 +291,9 @@ func (m *Model) graphLines(g *incident.Graph, window time.Duration) []string {
 		layout = "01-02 15:04"
 	}
 	loc := m.loc
-	h := max(min(m.height/2, 14), 6)
+	h := max(min(m.Height/2, 14), 6)
 	ch := chart.Draw(series, chart.Options{
-		Width: m.width, Height: h,
+		Width: m.Width, Height: h,
 		XMin: float64(g.Range.Start.Unix()), XMax: float64(g.Range.End.Unix()),
 		Gap:       2 * g.Range.Step.Seconds(),
 		Threshold: g.Threshold, Markers: markers,
@@ -326,7 +326,7 @@ func orDash(s string) string {
 
 func (m *Model) detailView() string {
 	d := m.detail
-	end := min(d.off+m.height, len(d.lines))
+	end := min(d.off+m.Height, len(d.lines))
 	return strings.Join(d.lines[d.off:end], "\n")
 }
 

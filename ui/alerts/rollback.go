@@ -135,14 +135,14 @@ func FindPromotion(svc *release.Service, journal *audit.Journal, a *incident.Ale
 
 // offerRollbackCmd finds the promotion of a's workload to undo.
 func (m *Model) offerRollbackCmd(a *incident.Alert) tea.Cmd {
-	svc := m.ctx.Services.Release
+	svc := m.Ctx.Services.Release
 	if svc == nil {
 		return common.ToastCmd(common.Info, "no rollback from here: the session has no environments configured")
 	}
 	if a.Workload == "" {
 		return common.ToastCmd(common.Info, a.Name+" names no workload: it has no namespace and deployment or statefulset labels")
 	}
-	journal, now, alert := m.ctx.Journal, m.ctx.Now(), *a
+	journal, now, alert := m.Ctx.Journal, m.Ctx.Now(), *a
 	return func() tea.Msg {
 		p, err := FindPromotion(svc, journal, &alert, now, ChangesWindow)
 		return rollbackOfferMsg{p: p, err: err}
@@ -172,7 +172,7 @@ func (m *Model) onRollbackOffer(msg rollbackOfferMsg) tea.Cmd {
 	title := fmt.Sprintf("%s (the revision before the promotion by %s at %s)?", capitalize(what), by, p.At.In(m.loc).Format("15:04"))
 	body := fmt.Sprintf("Revision %d → revision %d.\nNow: %s\nRestores: %s\nIt restores what ran before the promotion: y confirms. A rollback to any other revision, from Rollouts, asks for the environment's name.",
 		p.Bad.Number, p.Good.Number, imagesOf(p.Bad), imagesOf(p.Good))
-	svc, base, actor := m.ctx.Services.Release, m.ctx.Base, m.ctx.Actor
+	svc, base, actor := m.Ctx.Services.Release, m.Ctx.Base, m.Ctx.Actor
 	app, env, rev := p.App, p.Env, p.Good.Number
 	run := func() tea.Msg {
 		ctx, cancel := context.WithTimeout(base, RollbackTimeout)
@@ -188,7 +188,7 @@ func (m *Model) onRollbackOffer(msg rollbackOfferMsg) tea.Cmd {
 	// Under way, the rollout's live detail shows its progress.
 	watch := func() tea.Msg { return common.GotoMsg{Pane: common.RolloutsPane, Target: env + "/" + app} }
 	req := common.ConfirmMsg{Title: title, Body: body, OnYes: tea.Batch(run, watch)}
-	if !m.ctx.MayAct() {
+	if !m.Ctx.MayAct() {
 		return run // ops refuses and journals it
 	}
 	return func() tea.Msg { return req }

@@ -30,9 +30,9 @@ func (m *Model) Silences() []incident.Silence { return m.silences.items }
 
 func (m *Model) silencesKey(k tea.KeyPressMsg) tea.Cmd {
 	l := &m.silences
-	if pos, ok := m.keys.Nav().Move(k, l.Pos, len(l.items), m.height); ok {
+	if pos, ok := m.keys.Nav().Move(k, l.Pos, len(l.items), m.Height); ok {
 		l.Pos = pos
-		l.clamp(m.height)
+		l.clamp(m.Height)
 		return nil
 	}
 	switch {
@@ -48,7 +48,7 @@ func (m *Model) silencesKey(k tea.KeyPressMsg) tea.Cmd {
 		}
 		return m.confirmExpire(s.ID, "The alerts it mutes will notify again. "+matchers(s)+" by "+s.CreatedBy+": "+s.Comment)
 	}
-	l.clamp(m.height)
+	l.clamp(m.Height)
 	return nil
 }
 
@@ -61,25 +61,25 @@ func matchers(s incident.Silence) string {
 }
 
 func (l *silenceList) view(m *Model) string {
-	st := m.ctx.Styles
+	st := m.Ctx.Styles
 	if len(l.items) == 0 {
-		return st.Muted.Render(lipgloss.Wrap("No silence in Alertmanager. esc goes back to the alerts.", m.width, " "))
+		return st.Muted.Render(lipgloss.Wrap("No silence in Alertmanager. esc goes back to the alerts.", m.Width, " "))
 	}
-	now := m.ctx.Now()
+	now := m.Ctx.Now()
 	var b strings.Builder
 	cw := 24
-	if m.width >= 100 {
+	if m.Width >= 100 {
 		cw = 36
 	}
-	b.WriteString(st.TableHeader.Render(ansi.Truncate(cell("STATE", 8)+" "+cell("ENDS", 5)+" "+cell("BY", 12)+" "+cell("ID", 10)+" "+cell("COMMENT", cw)+" MATCHERS", m.width, "")))
-	end := min(l.Offset+max(m.height-1, 1), len(l.items))
+	b.WriteString(st.TableHeader.Render(ansi.Truncate(cell("STATE", 8)+" "+cell("ENDS", 5)+" "+cell("BY", 12)+" "+cell("ID", 10)+" "+cell("COMMENT", cw)+" MATCHERS", m.Width, "")))
+	end := min(l.Offset+max(m.Height-1, 1), len(l.items))
 	for i := l.Offset; i < end; i++ {
 		s := l.items[i]
 		ends := "-"
 		if s.State != "expired" {
 			ends = components.Age(s.EndsAt.Sub(now))
 		}
-		text := ansi.Truncate(cell(s.State, 8)+" "+cellRight(ends, 5)+" "+cell(s.CreatedBy, 12)+" "+cell(s.ID, 10)+" "+cell(oneLine(s.Comment), cw)+" "+matchers(s), m.width, "…")
+		text := ansi.Truncate(cell(s.State, 8)+" "+cellRight(ends, 5)+" "+cell(s.CreatedBy, 12)+" "+cell(s.ID, 10)+" "+cell(oneLine(s.Comment), cw)+" "+matchers(s), m.Width, "…")
 		b.WriteByte('\n')
 		switch {
 		case i == l.Pos:

@@ -6,14 +6,15 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/vigilops/vigil/ops/access"
 )
 
-// Binding is a key binding with the name config remaps it by, and whether
-// it triggers a mutation, dangerous or not: such bindings are disabled, and
-// so gone from help, in read-only mode and for viewers. Dangerous ones also
-// ask for confirmation.
+// Binding is a key binding as data: the name config remaps it by, its keys
+// and help, what it does, and whether that mutates, dangerous or not, as
+// the ops actions it declares with For say. Mutating bindings are disabled
+// in read-only mode and for viewers; dangerous ones ask for confirmation.
 type Binding struct {
 	key.Binding
 	Name      string
@@ -22,6 +23,9 @@ type Binding struct {
 	// Why says why a disabled binding does nothing, e.g. "viewers may not
 	// promote": pressing it shows this, and help lists it.
 	Why string
+	// Do is what pressing the binding does, set by its pane; nil for the
+	// bindings a pane reads itself (movement, a view's or a prompt's own).
+	Do func() tea.Cmd
 }
 
 // NewBinding declares a binding called name, shown in help as helpKey desc.
@@ -38,6 +42,18 @@ func (b *Binding) For(actions ...access.Action) *Binding {
 		b.Dangerous = b.Dangerous || a.Dangerous
 	}
 	return b
+}
+
+// Handle runs the handler of the first binding of bs that has one and is
+// on k, and reports whether one ran. A disabled binding matches nothing:
+// the shell then says why (DisabledWhy).
+func Handle(k tea.KeyPressMsg, bs ...*Binding) (tea.Cmd, bool) {
+	for _, b := range bs {
+		if b.Do != nil && key.Matches(k, b.Binding) {
+			return b.Do(), true
+		}
+	}
+	return nil, false
 }
 
 // Keys returns the bubbles bindings of bs, for help.KeyMap.

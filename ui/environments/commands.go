@@ -108,7 +108,7 @@ func (m *Model) envNames() []string {
 
 // FreezeCmd asks to confirm freezing env for d, then freezes it.
 func (m *Model) FreezeCmd(env, reason string, d time.Duration) tea.Cmd {
-	svc, base, actor, now := m.svc, m.ctx.Base, m.ctx.Actor, m.ctx.Now
+	svc, base, actor, now := m.svc, m.Ctx.Base, m.Ctx.Actor, m.Ctx.Now
 	run := func() tea.Msg {
 		ctx, cancel := context.WithTimeout(base, ActionTimeout)
 		defer cancel()
@@ -119,7 +119,7 @@ func (m *Model) FreezeCmd(env, reason string, d time.Duration) tea.Cmd {
 
 // UnfreezeCmd asks to confirm lifting env's freeze, then lifts it.
 func (m *Model) UnfreezeCmd(env string) tea.Cmd {
-	svc, base, actor := m.svc, m.ctx.Base, m.ctx.Actor
+	svc, base, actor := m.svc, m.Ctx.Base, m.Ctx.Actor
 	run := func() tea.Msg {
 		ctx, cancel := context.WithTimeout(base, ActionTimeout)
 		defer cancel()

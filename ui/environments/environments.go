@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
@@ -27,13 +26,6 @@ const ActionTimeout = 5 * time.Minute
 
 // MatrixMsg carries a new snapshot of the matrix.
 type MatrixMsg struct{ Matrix *release.Matrix }
-
-// subscribedMsg carries the subscription Init opened.
-type subscribedMsg struct {
-	changes <-chan struct{}
-	cancel  func()
-	matrix  *release.Matrix
-}
 
 // PromotedMsg is the outcome of a promotion.
 type PromotedMsg struct {
@@ -56,14 +48,11 @@ type cachedRow struct {
 
 // Model is the Environments pane.
 type Model struct {
-	ctx  *common.Context
+	components.Base
 	svc  *release.Service
 	keys KeyMap
 
-	width, height int
-
 	matrix *release.Matrix
-	feed   *components.Feed // the matrix's changes
 	health common.HealthMsg // the last health sent to the status bar
 
 	filterText string
@@ -80,46 +69,21 @@ type Model struct {
 
 // New returns the pane over the release service svc.
 func New(ctx *common.Context, svc *release.Service, keys KeyMap) *Model {
-	return &Model{ctx: ctx, svc: svc, keys: keys, rows: map[string]cachedRow{}, feed: components.NewFeed()}
+	return &Model{Base: components.NewBase(ctx, "Environments", keys), svc: svc, keys: keys, rows: map[string]cachedRow{}}
 }
-
-// Title names the pane in its tab.
-func (m *Model) Title() string { return "Environments" }
-
-// KeyMap returns the pane's bindings, for help.
-func (m *Model) KeyMap() help.KeyMap { return m.keys }
-
-// Bindings lists the pane's bindings.
-func (m *Model) Bindings() []*common.Binding { return m.keys.Bindings() }
 
 // Init subscribes to the matrix's changes.
 func (m *Model) Init() tea.Cmd {
 	svc := m.svc
-	return func() tea.Msg {
-		ch, cancel := svc.Subscribe()
-		return subscribedMsg{changes: ch, cancel: cancel, matrix: svc.Matrix()}
-	}
-}
-
-// Close ends the subscription and the wait on it.
-func (m *Model) Close() { m.feed.Close() }
-
-// waitCmd waits for the next change of the matrix.
-func (m *Model) waitCmd() tea.Cmd {
-	svc := m.svc
-	return m.feed.WaitCmd(func() tea.Msg { return MatrixMsg{Matrix: svc.Matrix()} })
+	changes, cancel := svc.Subscribe()
+	return m.Subscribe(changes, cancel, func() tea.Msg { return MatrixMsg{Matrix: svc.Matrix()} })
 }
 
 // Update handles the matrix's messages and the pane's keys.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
-	case subscribedMsg:
-		if !m.feed.Subscribed(msg.changes, msg.cancel) {
-			return nil
-		}
-		return tea.Batch(m.SetMatrix(msg.matrix), m.waitCmd())
 	case MatrixMsg:
-		return tea.Batch(m.SetMatrix(msg.Matrix), m.waitCmd())
+		return tea.Batch(m.SetMatrix(msg.Matrix), m.Wait())
 	case PromotedMsg:
 		return promotedToast(msg)
 	case FreezeMsg:
@@ -150,7 +114,7 @@ func (m *Model) SetMatrix(mat *release.Matrix) tea.Cmd {
 		clear(m.rows)
 	}
 	m.matrix = mat
-	m.lay = columns(m.width, mat)
+	m.lay = columns(m.Width, mat)
 	m.refilter()
 	if app != "" {
 		for i, r := range m.visible {
@@ -219,7 +183,7 @@ func (m *Model) healthCmd() tea.Cmd {
 		}
 		msgs := make([]string, len(down))
 		for i, c := range down {
-			msgs[i] = components.ConnText(c, m.ctx.Now())
+			msgs[i] = components.ConnText(c, m.Ctx.Now())
 			if !c.LastData.IsZero() && (h.Since.IsZero() || c.LastData.Before(h.Since)) {
 				h.Since = c.LastData
 			}
@@ -230,7 +194,7 @@ func (m *Model) healthCmd() tea.Cmd {
 		return nil
 	}
 	if h.Since.IsZero() { // healthy, or never connected
-		h.Since = m.ctx.Now()
+		h.Since = m.Ctx.Now()
 	}
 	m.health = h
 	return func() tea.Msg { return h }
@@ -301,7 +265,7 @@ func (m *Model) Cell() (app, env string, ok bool) {
 	return r.App, r.Cells[m.col].Env, true
 }
 
-func (m *Model) listHeight() int { return max(m.height-1-m.noticeLines()-m.footerLines(), 1) }
+func (m *Model) listHeight() int { return max(m.Height-1-m.noticeLines()-m.footerLines(), 1) }
 
 func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	envs := 0
@@ -358,7 +322,7 @@ func (m *Model) PromoteCmd(app, from, to string) tea.Cmd { return m.promoteRevis
 // promoteRevision is PromoteCmd for revision of the source (0: what it
 // runs now).
 func (m *Model) promoteRevision(app, from, to string, revision int64) tea.Cmd {
-	actor := m.ctx.Actor
+	actor := m.Ctx.Actor
 	plan, err := m.svc.PlanPromoteRevision(actor, app, from, to, revision)
 	if err != nil {
 		return common.ToastCmd(common.Error, "cannot promote: "+err.Error())
@@ -369,7 +333,7 @@ func (m *Model) promoteRevision(app, from, to string, revision int64) tea.Cmd {
 	if !plan.Changes() {
 		return common.ToastCmd(common.Info, fmt.Sprintf("%s in %s already runs the images of %s: nothing to promote", app, plan.To.Name, plan.From.Name))
 	}
-	svc, base := m.svc, m.ctx.Base
+	svc, base := m.svc, m.Ctx.Base
 	run := func() tea.Msg {
 		ctx, cancel := context.WithTimeout(base, ActionTimeout)
 		defer cancel()
@@ -377,7 +341,7 @@ func (m *Model) promoteRevision(app, from, to string, revision int64) tea.Cmd {
 	}
 	// A session that may not act, and a source the config refuses to
 	// promote from, go straight to ops, which refuses and journals it.
-	if !m.ctx.MayAct() || svc.CheckSource(plan) != nil {
+	if !m.Ctx.MayAct() || svc.CheckSource(plan) != nil {
 		return run
 	}
 	c := plan.Confirmation()
@@ -397,7 +361,7 @@ func (m *Model) promoteRevision(app, from, to string, revision int64) tea.Cmd {
 // confirm asks to confirm a dangerous action, or, in a session that may
 // not act, sends it straight to ops, which refuses and journals it.
 func (m *Model) confirm(title, body string, run tea.Cmd) tea.Cmd {
-	if !m.ctx.MayAct() {
+	if !m.Ctx.MayAct() {
 		return run
 	}
 	req := common.ConfirmMsg{Title: title, Body: body, OnYes: run}
@@ -479,11 +443,10 @@ func (m *Model) clamp() {
 
 // SetSize sets the cells the pane draws in.
 func (m *Model) SetSize(width, height int) {
-	if width != m.width {
+	if m.Resize(width, height) {
 		clear(m.rows)
 		m.lay = columns(width, m.matrix)
 	}
-	m.width, m.height = width, height
 	m.clamp()
 }
 

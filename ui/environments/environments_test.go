@@ -112,7 +112,7 @@ func bigMatrix(apps int) *release.Matrix {
 func newModel(t testing.TB, role access.Role, mat *release.Matrix, w, h int) *Model {
 	t.Helper()
 	m := New(testContext(t, role), nil, NewKeyMap())
-	common.Restrict(m.Bindings(), m.ctx.MayAct())
+	common.Restrict(m.Bindings(), m.Ctx.MayAct())
 	m.SetSize(w, h)
 	m.SetMatrix(mat)
 	return m
@@ -347,7 +347,7 @@ func TestCommands(t *testing.T) {
 // serve leaves no goroutine behind.
 func TestCloseEndsTheWait(t *testing.T) {
 	m := New(testContext(t, access.Operator), nil, NewKeyMap())
-	cmd := m.waitCmd()
+	cmd := m.Wait()
 	got := make(chan tea.Msg, 1)
 	go func() { got <- cmd() }()
 	m.Close()
@@ -361,7 +361,7 @@ func TestCloseEndsTheWait(t *testing.T) {
 		t.Fatal("the wait outlived Close")
 	}
 	cancelled := false
-	m.Update(subscribedMsg{cancel: func() { cancelled = true }})
+	m.Subscribe(nil, func() { cancelled = true }, nil)
 	if !cancelled {
 		t.Fatal("a subscription that came after Close was kept")
 	}

@@ -36,7 +36,7 @@ type PreparedMsg struct {
 // PrepareCmd reads, off the update loop, what preparing env from the
 // environment before it would create; the pane then shows the preview.
 func (m *Model) PrepareCmd(env string) tea.Cmd {
-	svc, base := m.svc, m.ctx.Base
+	svc, base := m.svc, m.Ctx.Base
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(base, PlanTimeout)
 		defer cancel()
@@ -53,13 +53,13 @@ func (m *Model) prepareCmd(msg PreparePlannedMsg) tea.Cmd {
 		return common.ToastCmd(common.Error, fmt.Sprintf("cannot prepare %s: %v", msg.Env, msg.Err))
 	}
 	plan := msg.Plan
-	svc, base, actor := m.svc, m.ctx.Base, m.ctx.Actor
+	svc, base, actor := m.svc, m.Ctx.Base, m.Ctx.Actor
 	run := func() tea.Msg {
 		ctx, cancel := context.WithTimeout(base, ActionTimeout)
 		defer cancel()
 		return PreparedMsg{Plan: plan, Err: svc.Prepare(ctx, actor, plan)}
 	}
-	if !m.ctx.MayAct() {
+	if !m.Ctx.MayAct() {
 		return run
 	}
 	if len(plan.Creates()) == 0 {

@@ -84,7 +84,7 @@ func prepareModel(t *testing.T, role access.Role, protected bool, mat *release.M
 	j := &journal{}
 	svc := release.New(envs, cl, j, release.Options{Now: func() time.Time { return fixedNow }})
 	m := New(testContext(t, role), svc, NewKeyMap())
-	common.Restrict(m.Bindings(), m.ctx.MayAct())
+	common.Restrict(m.Bindings(), m.Ctx.MayAct())
 	m.SetSize(120, 40)
 	m.SetMatrix(mat)
 	return m, cl, j

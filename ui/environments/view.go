@@ -89,7 +89,7 @@ func cellText(c *release.Cell, cw int, empty bool) string {
 // glyph in its health's colour; selected draws the text as the cursor.
 // empty is true when the cell's environment holds no app.
 func (m *Model) renderCell(c *release.Cell, cw int, selected, empty bool) string {
-	st := m.ctx.Styles
+	st := m.Ctx.Styles
 	if cw < 3 {
 		return components.Cell("", cw)
 	}
@@ -118,7 +118,7 @@ func (m *Model) renderCell(c *release.Cell, cw int, selected, empty bool) string
 // renderRow draws row r; the cursor's row is drawn afresh, others come
 // from the cache while their cells are unchanged.
 func (m *Model) renderRow(r *release.Row, cursor bool) string {
-	st := m.ctx.Styles
+	st := m.Ctx.Styles
 	var key *release.Cell
 	if len(r.Cells) > 0 {
 		key = &r.Cells[0]
@@ -139,7 +139,7 @@ func (m *Model) renderRow(r *release.Row, cursor bool) string {
 	for i := l.first; i < min(l.first+l.shown, len(r.Cells)); i++ {
 		b.WriteString(m.renderCell(&r.Cells[i], l.cell, cursor && i == m.col, m.isEmpty(i)))
 	}
-	text := ansi.Truncate(b.String(), m.width, "")
+	text := ansi.Truncate(b.String(), m.Width, "")
 	if !cursor {
 		m.rows[r.App] = cachedRow{cells: key, text: text}
 	}
@@ -148,7 +148,7 @@ func (m *Model) renderRow(r *release.Row, cursor bool) string {
 
 func (m *Model) header() string {
 	l := m.lay
-	now := m.ctx.Now()
+	now := m.Ctx.Now()
 	var b strings.Builder
 	b.WriteString(components.Cell("APP", l.app))
 	for i := l.first; i < min(l.first+l.shown, len(m.matrix.Envs)); i++ {
@@ -168,7 +168,7 @@ func (m *Model) header() string {
 		}
 		b.WriteString("  " + components.Cell(h, l.cell-2))
 	}
-	return m.ctx.Styles.TableHeader.Render(ansi.Truncate(b.String(), m.width, ""))
+	return m.Ctx.Styles.TableHeader.Render(ansi.Truncate(b.String(), m.Width, ""))
 }
 
 // isEmpty tells whether environment i holds no app.
@@ -187,8 +187,8 @@ func (m *Model) notices() []string {
 	if m.matrix == nil {
 		return nil
 	}
-	st := m.ctx.Styles
-	now := m.ctx.Now()
+	st := m.Ctx.Styles
+	now := m.Ctx.Now()
 	var out []string
 	seen := map[string]bool{}
 	for _, e := range m.matrix.Envs {
@@ -220,7 +220,7 @@ func (m *Model) noticeLines() int {
 	if m.matrix == nil {
 		return 0
 	}
-	now := m.ctx.Now()
+	now := m.Ctx.Now()
 	n := 0
 	seen := map[string]bool{}
 	for _, e := range m.matrix.Envs {
@@ -237,22 +237,22 @@ func (m *Model) noticeLines() int {
 			n++
 		}
 	}
-	return min(n, m.height/2)
+	return min(n, m.Height/2)
 }
 
 // View draws the notices, the header and the visible rows only.
 func (m *Model) View() string {
-	if m.width <= 0 || m.height <= 0 {
+	if m.Width <= 0 || m.Height <= 0 {
 		return ""
 	}
-	st := m.ctx.Styles
+	st := m.Ctx.Styles
 	msg := ""
 	switch {
 	case m.matrix == nil:
 		msg = "Reading the clusters…"
 	case len(m.matrix.Rows) == 0:
 		msg = "No apps in the environments yet."
-		if k := m.ctx.Config.Kubernetes; k != nil && k.AppSelector != "" {
+		if k := m.Ctx.Config.Kubernetes; k != nil && k.AppSelector != "" {
 			msg += " Apps are the Deployments and StatefulSets with the label " + k.AppSelector + " (kubernetes.app_selector)."
 		}
 	case len(m.visible) == 0:
@@ -263,24 +263,24 @@ func (m *Model) View() string {
 		if i == m.noticeLines() {
 			break
 		}
-		lines = append(lines, ansi.Truncate(n, m.width, "…"))
+		lines = append(lines, ansi.Truncate(n, m.Width, "…"))
 	}
 	if msg != "" {
-		lines = append(lines, st.Muted.Render(lipgloss.Wrap(msg, m.width, " ")))
-		return clip(strings.Join(lines, "\n"), m.height)
+		lines = append(lines, st.Muted.Render(lipgloss.Wrap(msg, m.Width, " ")))
+		return clip(strings.Join(lines, "\n"), m.Height)
 	}
-	if m.height > len(lines) {
+	if m.Height > len(lines) {
 		lines = append(lines, m.header())
 	}
 	end := min(m.list.Offset+m.listHeight(), len(m.visible))
-	for i := m.list.Offset; i < end && len(lines) < m.height; i++ {
+	for i := m.list.Offset; i < end && len(lines) < m.Height; i++ {
 		lines = append(lines, m.renderRow(&m.matrix.Rows[m.visible[i]], i == m.list.Pos))
 	}
 	if m.footerLines() > 0 {
-		for len(lines) < m.height-1 {
+		for len(lines) < m.Height-1 {
 			lines = append(lines, "")
 		}
-		lines = append(lines, st.Muted.Render(ansi.Truncate(FooterHint, m.width, "…")))
+		lines = append(lines, st.Muted.Render(ansi.Truncate(FooterHint, m.Width, "…")))
 	}
 	return strings.Join(lines, "\n")
 }
@@ -290,7 +290,7 @@ const FooterHint = "◂ drift from the environment before · ⛨ protected · �
 
 // footerLines is 1 when the pane is tall enough for the footer hint.
 func (m *Model) footerLines() int {
-	if m.height >= 8 {
+	if m.Height >= 8 {
 		return 1
 	}
 	return 0

@@ -77,7 +77,7 @@ func (m *Model) names(hosts []inventory.Host) []string {
 
 // do runs f as a command with a timeout, ending in an actionDoneMsg.
 func (m *Model) do(what string, hosts []inventory.Host, timeout time.Duration, f func(context.Context) error) tea.Cmd {
-	base := m.ctx.Base
+	base := m.Ctx.Base
 	names := m.names(hosts)
 	return tea.Sequence(func() tea.Msg { return busyMsg{what: what, hosts: names} }, func() tea.Msg {
 		ctx, cancel := context.WithTimeout(base, timeout)
@@ -152,8 +152,7 @@ func (m *Model) actionKey(k tea.KeyPressMsg) tea.Cmd {
 
 // ask opens a prompt in the pane.
 func (m *Model) ask(label, hint, value string, submit func(string) tea.Cmd) tea.Cmd {
-	var cmd tea.Cmd
-	m.prompt, cmd = components.NewPrompt(label, hint, value, false, m.ctx.Styles, submit)
+	cmd := m.Ask(label, hint, value, false, submit)
 	m.resize()
 	return cmd
 }
@@ -193,7 +192,7 @@ func (m *Model) Act(a inventory.ActionRequest, hosts []inventory.Host) tea.Cmd {
 	if !ok {
 		return common.ToastCmd(common.Error, fmt.Sprintf("unknown host action %q", a.Kind))
 	}
-	svc, actor := m.svc, m.ctx.Actor
+	svc, actor := m.svc, m.Ctx.Actor
 	run := m.do(info.Access.Name, hosts, actionTimeout, func(ctx context.Context) error {
 		var errs []error
 		for _, h := range hosts {
@@ -206,7 +205,7 @@ func (m *Model) Act(a inventory.ActionRequest, hosts []inventory.Host) tea.Cmd {
 	if !info.Access.Dangerous {
 		return run
 	}
-	if !m.ctx.MayAct() {
+	if !m.Ctx.MayAct() {
 		return common.ToastCmd(common.Error, info.Access.Name+" is not allowed in this session (read-only, or viewer role)")
 	}
 	title := info.Access.Name + " " + short(m.names(hosts))
@@ -235,7 +234,7 @@ func (m *Model) Tag(tag string, remove bool, hosts []inventory.Host) tea.Cmd {
 	if tag == "" {
 		return common.ToastCmd(common.Error, "give a tag: letters, digits, dashes and underscores")
 	}
-	svc, actor := m.svc, m.ctx.Actor
+	svc, actor := m.svc, m.Ctx.Actor
 	if remove {
 		return m.do("untag "+tag, hosts, planTimeout, func(ctx context.Context) error { return svc.Untag(ctx, actor, tag, hosts) })
 	}
@@ -245,14 +244,14 @@ func (m *Model) Tag(tag string, remove bool, hosts []inventory.Host) tea.Cmd {
 // PlanDestroy looks the hosts (or those tagged tag) up afresh, then asks
 // to confirm their destruction.
 func (m *Model) PlanDestroy(hosts []inventory.Host, tag string) tea.Cmd {
-	if !m.ctx.MayAct() {
+	if !m.Ctx.MayAct() {
 		return common.ToastCmd(common.Error, "destroy is not allowed in this session (read-only, or viewer role)")
 	}
 	ids := make([]int, len(hosts))
 	for i, h := range hosts {
 		ids[i] = h.ID
 	}
-	svc, base := m.svc, m.ctx.Base
+	svc, base := m.svc, m.Ctx.Base
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(base, planTimeout)
 		defer cancel()
@@ -283,7 +282,7 @@ func (m *Model) onPlan(msg planMsg) tea.Cmd {
 		name = fmt.Sprintf("%d hosts", len(p.Hosts))
 		title = fmt.Sprintf("Destroy %d hosts? Type %q to confirm.", len(p.Hosts), name)
 	}
-	svc, actor := m.svc, m.ctx.Actor
+	svc, actor := m.svc, m.Ctx.Actor
 	run := m.do("destroy", p.Hosts, actionTimeout, func(ctx context.Context) error { return svc.Destroy(ctx, actor, p) })
 	return func() tea.Msg { return common.ConfirmMsg{Title: title, Body: body, TypeName: name, OnYes: run} }
 }
@@ -296,7 +295,7 @@ func (m *Model) Create(template string, names []string) tea.Cmd {
 	m.create = &creation{template: template, names: names, stage: map[string]inventory.CreateProgress{}}
 	m.watching = true
 	feed := make(chan inventory.CreateProgress, 4*len(names)+4)
-	svc, actor, base := m.svc, m.ctx.Actor, m.ctx.Base
+	svc, actor, base := m.svc, m.Ctx.Actor, m.Ctx.Base
 	start := func() tea.Msg {
 		ctx, cancel := context.WithTimeout(base, createTimeout)
 		defer cancel()
@@ -353,7 +352,7 @@ var stages = []inventory.Stage{inventory.StageRequested, inventory.StageActive, 
 // creationLines draw the creation view: one line per new host with its stage.
 func (m *Model) creationLines() []string {
 	c := m.create
-	st := m.ctx.Styles
+	st := m.Ctx.Styles
 	state := "creating"
 	switch {
 	case c.done && c.err != nil:
@@ -362,7 +361,7 @@ func (m *Model) creationLines() []string {
 		state = "done"
 	}
 	lines := []string{st.TableHeader.Render(ansi.Truncate(fmt.Sprintf("New hosts from template %s · %s · %d/%d reachable over SSH",
-		c.template, state, c.reachable(), len(c.names)), m.width, "…"))}
+		c.template, state, c.reachable(), len(c.names)), m.Width, "…"))}
 	for _, n := range c.names {
 		p, seen := c.stage[n]
 		var b strings.Builder
@@ -387,13 +386,13 @@ func (m *Model) creationLines() []string {
 		if p.Err != nil {
 			b.WriteString("  " + st.StatusCrit.Render(p.Err.Error()))
 		}
-		lines = append(lines, ansi.Truncate(b.String(), m.width, "…"))
+		lines = append(lines, ansi.Truncate(b.String(), m.Width, "…"))
 	}
 	hint := "esc: back to the table (the creation goes on)"
 	if c.done {
 		hint = "esc: back to the table"
 	}
-	return append(lines, "", st.Muted.Render(ansi.Truncate(hint, m.width, "…")))
+	return append(lines, "", st.Muted.Render(ansi.Truncate(hint, m.Width, "…")))
 }
 
 // busyMsg says an action on hosts has started.

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -28,15 +27,12 @@ type stateMsg struct{}
 
 // Model is the Inventory pane.
 type Model struct {
-	ctx  *common.Context
-	svc  *inventory.Service
-	keys KeyMap
-
-	width, height int
-	table         *components.Table[host]
+	components.Base
+	svc   *inventory.Service
+	keys  KeyMap
+	table *components.Table[host]
 
 	state  *inventory.State
-	feed   *components.Feed
 	health common.HealthState
 
 	filterText string
@@ -45,7 +41,6 @@ type Model struct {
 	detail    bool
 	jumped    bool // the detail was opened by a GotoMsg: esc goes back
 	detailOff int
-	prompt    *components.Prompt
 	create    *creation // the last creation, running or finished
 	watching  bool      // the creation view is open
 	busy      map[string]string
@@ -53,45 +48,25 @@ type Model struct {
 
 // New returns the pane over the inventory service.
 func New(ctx *common.Context, svc *inventory.Service, keys KeyMap) *Model {
-	m := &Model{ctx: ctx, svc: svc, keys: keys, state: svc.State(), selected: map[int]bool{}, busy: map[string]string{},
-		feed: components.NewFeed()}
+	m := &Model{Base: components.NewBase(ctx, "Inventory", keys), svc: svc, keys: keys, state: svc.State(),
+		selected: map[int]bool{}, busy: map[string]string{}}
 	m.table = m.newTable()
 	m.table.SetRows(hosts(m.state))
 	return m
 }
 
-// Title names the pane in its tab.
-func (m *Model) Title() string { return "Inventory" }
-
-// KeyMap returns the pane's bindings, for help.
-func (m *Model) KeyMap() help.KeyMap { return m.keys }
-
-// Bindings lists the pane's bindings.
-func (m *Model) Bindings() []*common.Binding { return m.keys.Bindings() }
-
-// Capturing reports whether a prompt takes every key.
-func (m *Model) Capturing() bool { return m.prompt != nil }
-
 // Init subscribes to the inventory's changes and shows its current state.
 func (m *Model) Init() tea.Cmd {
-	m.feed.Subscribed(m.svc.Subscribe())
-	return tea.Batch(func() tea.Msg { return stateMsg{} }, m.wait())
+	changes, cancel := m.svc.Subscribe()
+	return m.Subscribe(changes, cancel, func() tea.Msg { return stateMsg{} })
 }
-
-// Close ends the subscription.
-func (m *Model) Close() {
-	m.feed.Close()
-}
-
-// wait re-arms the subscription: the next change is a stateMsg.
-func (m *Model) wait() tea.Cmd { return m.feed.WaitCmd(func() tea.Msg { return stateMsg{} }) }
 
 // Update handles the service's messages, the results of actions and keys.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case stateMsg:
 		cmd := m.setState(m.svc.State())
-		return tea.Batch(cmd, m.wait())
+		return tea.Batch(cmd, m.Wait())
 	case common.ThemeChangedMsg:
 	case common.GotoMsg:
 		m.show(msg.Target)
@@ -193,23 +168,17 @@ func (m *Model) Targets() []inventory.Host {
 }
 
 func (m *Model) listHeight() int {
-	h := m.height - 1 // the header
+	h := m.Height - 1 // the header
 	if m.state.Err != nil {
 		h--
 	}
-	if m.prompt != nil {
-		h -= len(m.prompt.Lines(m.width, m.ctx.Styles))
-	}
+	h -= len(m.PromptLines())
 	return max(h, 1)
 }
 
 func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
-	if m.prompt != nil {
-		done, cmd := m.prompt.Update(k, m.keys.Submit, m.keys.Cancel)
-		if done {
-			m.prompt = nil
-			m.resize()
-		}
+	if ok, cmd := m.PromptKey(k, m.keys.Submit, m.keys.Cancel); ok {
+		m.resize() // the prompt may have closed
 		return cmd
 	}
 	if m.watching {
@@ -298,11 +267,11 @@ func (m *Model) selectAll() {
 }
 
 // resize gives the table the rows left by the error line and the prompt.
-func (m *Model) resize() { m.table.SetSize(m.width, m.listHeight()+1) }
+func (m *Model) resize() { m.table.SetSize(m.Width, m.listHeight()+1) }
 
 // SetSize sets the cells the pane draws in.
 func (m *Model) SetSize(width, height int) {
-	m.width, m.height = width, height
+	m.Resize(width, height)
 	m.resize()
 }
 
@@ -329,41 +298,33 @@ func splitLines(s string) []string { return strings.Split(s, "\n") }
 
 // View draws the visible rows only.
 func (m *Model) View() string {
-	if m.width <= 0 || m.height <= 0 {
+	if m.Width <= 0 || m.Height <= 0 {
 		return ""
 	}
-	st := m.ctx.Styles
+	st := m.Ctx.Styles
 	var lines []string
 	if m.state.Err != nil {
 		age := "never loaded"
 		if !m.state.Fetched.IsZero() {
-			age = "data from " + components.Age(m.ctx.Now().Sub(m.state.Fetched)) + " ago"
+			age = "data from " + components.Age(m.Ctx.Now().Sub(m.state.Fetched)) + " ago"
 		}
-		lines = append(lines, st.StatusCrit.Render(ansi.Truncate("DigitalOcean unreachable · "+age+" · retrying: "+m.state.Err.Error(), m.width, "…")))
+		lines = append(lines, st.StatusCrit.Render(ansi.Truncate("DigitalOcean unreachable · "+age+" · retrying: "+m.state.Err.Error(), m.Width, "…")))
 	}
 	switch {
 	case m.watching:
 		lines = append(lines, m.creationLines()...)
 	case m.detail:
 		d := m.detailLines()
-		off := max(min(m.detailOff, len(d)-m.height+len(lines)), 0)
+		off := max(min(m.detailOff, len(d)-m.Height+len(lines)), 0)
 		lines = append(lines, d[off:]...)
 	case m.state.Fetched.IsZero() && m.state.Err == nil:
-		lines = append(lines, st.Muted.Render(lipgloss.Wrap("Reading the hosts from DigitalOcean…", m.width, " ")))
+		lines = append(lines, st.Muted.Render(lipgloss.Wrap("Reading the hosts from DigitalOcean…", m.Width, " ")))
 	case len(m.state.Hosts) == 0 && m.state.Err == nil:
-		lines = append(lines, st.Muted.Render(lipgloss.Wrap("No hosts yet: press "+m.keys.Create.Help().Key+" to create some from a template.", m.width, " ")))
+		lines = append(lines, st.Muted.Render(lipgloss.Wrap("No hosts yet: press "+m.keys.Create.Help().Key+" to create some from a template.", m.Width, " ")))
 	case m.table.Len() == 0 && m.filterText != "":
-		lines = append(lines, st.Muted.Render(lipgloss.Wrap("No host matches the filter "+m.filterText+": press / to change it (esc in the filter clears it).", m.width, " ")))
+		lines = append(lines, st.Muted.Render(lipgloss.Wrap("No host matches the filter "+m.filterText+": press / to change it (esc in the filter clears it).", m.Width, " ")))
 	default:
 		lines = append(lines, splitLines(m.table.View(st))...)
 	}
-	if m.prompt != nil {
-		p := m.prompt.Lines(m.width, st)
-		keep := max(m.height-len(p), 0)
-		lines = append(lines[:min(len(lines), keep)], p...)
-	}
-	if len(lines) > m.height {
-		lines = lines[:m.height]
-	}
-	return strings.Join(lines, "\n")
+	return strings.Join(m.WithPrompt(lines), "\n")
 }

@@ -49,7 +49,7 @@ func (m *Model) newTable() *components.Table[host] {
 				if x.h.Created.IsZero() {
 					return ""
 				}
-				return components.Age(x.h.Age(m.ctx.Now()))
+				return components.Age(x.h.Age(m.Ctx.Now()))
 			}},
 			text("COST", 10, 3, func(r *inventory.Row) string { return r.Cost }),
 			flex(text("VOLUMES", 10, 0, func(r *inventory.Row) string { return r.Volumes })),
@@ -68,7 +68,7 @@ func hosts(st *inventory.State) []host {
 }
 
 func (m *Model) statusStyle(status string) lipgloss.Style {
-	st := m.ctx.Styles
+	st := m.Ctx.Styles
 	switch status {
 	case "active":
 		return st.StatusOK
@@ -86,11 +86,11 @@ func (m *Model) detailLines() []string {
 	if !ok {
 		return nil
 	}
-	st := m.ctx.Styles
+	st := m.Ctx.Styles
 	label := func(s string) string { return st.TableHeader.Render(fmt.Sprintf("%-13s", s)) }
 	created := ""
 	if !h.Created.IsZero() {
-		created = h.Created.In(m.ctx.Now().Location()).Format("2006-01-02 15:04") + " (" + components.Age(h.Age(m.ctx.Now())) + " ago)"
+		created = h.Created.In(m.Ctx.Now().Location()).Format("2006-01-02 15:04") + " (" + components.Age(h.Age(m.Ctx.Now())) + " ago)"
 	}
 	lines := []string{
 		label("name") + h.Name + fmt.Sprintf("  (id %d)", h.ID),
@@ -120,7 +120,7 @@ func (m *Model) detailLines() []string {
 		}
 	}
 	for i, l := range lines {
-		lines[i] = ansi.Truncate(l, m.width, "…")
+		lines[i] = ansi.Truncate(l, m.Width, "…")
 	}
 	return lines
 }

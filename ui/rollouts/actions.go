@@ -17,8 +17,9 @@ import (
 )
 
 func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
-	if m.prompt != nil {
-		return m.promptKey(k)
+	if ok, cmd := m.PromptKey(k, m.keys.Submit, m.keys.Cancel); ok {
+		m.layoutList() // the prompt may have closed
+		return cmd
 	}
 	switch m.mode {
 	case chooseMode:
@@ -33,7 +34,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 			}
 			return nil
 		}
-		scroll, ok := m.keys.Nav().Scroll(k, m.scroll, len(m.lines), m.height)
+		scroll, ok := m.keys.Nav().Scroll(k, m.scroll, len(m.lines), m.Height)
 		if !ok {
 			return m.actionKey(k, m.app, m.env)
 		}
@@ -118,7 +119,7 @@ func (m *Model) cell(app, env string) (release.Cell, bool) {
 
 func (m *Model) frozen(env string) bool {
 	for _, e := range m.envStates(env) {
-		return e.Freeze.Active(m.ctx.Now())
+		return e.Freeze.Active(m.Ctx.Now())
 	}
 	return false
 }
@@ -139,27 +140,9 @@ func parseFreeze(v string) (string, time.Duration, error) {
 // ask opens a prompt at the bottom of the pane; enter hands its value to
 // submit.
 func (m *Model) ask(label string, submit func(string) tea.Cmd) tea.Cmd {
-	var cmd tea.Cmd
-	m.prompt, cmd = components.NewPrompt(label, "", "", false, m.ctx.Styles, submit)
+	cmd := m.Ask(label, "", "", false, submit)
 	m.layoutList()
 	return cmd
-}
-
-func (m *Model) promptKey(k tea.KeyPressMsg) tea.Cmd {
-	done, cmd := m.prompt.Update(k, m.keys.Submit, m.keys.Cancel)
-	if done {
-		m.prompt = nil
-		m.layoutList()
-	}
-	return cmd
-}
-
-// promptLines draws the open prompt, if any.
-func (m *Model) promptLines() []string {
-	if m.prompt == nil {
-		return nil
-	}
-	return m.prompt.Lines(m.width, m.ctx.Styles)
 }
 
 // startChoose lets the user pick the revision to roll back to, starting on
@@ -214,7 +197,7 @@ func (m *Model) protected(env string) bool {
 // confirm asks to confirm run (typing typeName, when set, to accept), or, in a session that may not act, sends
 // it straight to ops, which refuses and journals it.
 func (m *Model) confirm(title, body, typeName string, run tea.Cmd) tea.Cmd {
-	if !m.ctx.MayAct() {
+	if !m.Ctx.MayAct() {
 		return run
 	}
 	req := common.ConfirmMsg{Title: title, Body: body, TypeName: typeName, OnYes: run}
@@ -223,7 +206,7 @@ func (m *Model) confirm(title, body, typeName string, run tea.Cmd) tea.Cmd {
 
 // act runs do with a timeout, as the session's actor, into an ActionMsg.
 func (m *Model) act(what string, do func(ctx context.Context, actor access.Actor) error) tea.Cmd {
-	base, actor := m.ctx.Base, m.ctx.Actor
+	base, actor := m.Ctx.Base, m.Ctx.Actor
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(base, ActionTimeout)
 		defer cancel()
@@ -277,7 +260,7 @@ func (m *Model) ScaleCmd(app, env string, n int32) tea.Cmd {
 // FreezeCmd asks to confirm freezing env for d.
 func (m *Model) FreezeCmd(env, reason string, d time.Duration) tea.Cmd {
 	what := "freeze " + env + " for " + d.String()
-	until := m.ctx.Now().Add(d)
+	until := m.Ctx.Now().Add(d)
 	return m.confirm(capital(what)+"?", "No new promotion into "+env+" until it ends or is lifted; promotions in flight finish their rollout, and the journal names them. Reason: "+reason, "",
 		m.act(what, func(ctx context.Context, a access.Actor) error { return m.svc.Freeze(ctx, a, env, reason, until) }))
 }

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"charm.land/bubbles/v2/help"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/vigilops/vigil/ops/release"
@@ -23,12 +22,6 @@ const ActionTimeout = time.Minute
 
 // timeStep is how stale the ages in the detail may grow before it is redrawn.
 const timeStep = time.Second
-
-type subscribedMsg struct {
-	changes <-chan struct{}
-	cancel  func()
-	matrix  *release.Matrix
-}
 
 type matrixMsg struct{ matrix *release.Matrix }
 
@@ -80,14 +73,11 @@ const (
 
 // Model is the Rollouts pane.
 type Model struct {
-	ctx  *common.Context
+	components.Base
 	svc  *release.Service
 	keys KeyMap
 
-	width, height int
-
-	matrix  *release.Matrix
-	changes *components.Feed // the matrix's changes
+	matrix *release.Matrix
 
 	entries    []entry // every workload, unsettled first
 	list       *components.Table[entry]
@@ -111,51 +101,29 @@ type Model struct {
 	choice   int  // index into history in chooseMode
 	choosing bool // u was pressed before the history arrived
 	jumped   bool // the detail was opened by a GotoMsg: esc goes back
-
-	prompt *components.Prompt // a value asked at the bottom of the pane
 }
 
 // New returns the pane over the release service svc.
 func New(ctx *common.Context, svc *release.Service, keys KeyMap) *Model {
-	m := &Model{ctx: ctx, svc: svc, keys: keys, changes: components.NewFeed()}
+	m := &Model{Base: components.NewBase(ctx, "Rollouts", keys), svc: svc, keys: keys}
 	m.list = m.newList()
 	return m
 }
 
-// Title names the pane in its tab.
-func (m *Model) Title() string { return "Rollouts" }
-
-// KeyMap returns the pane's bindings, for help.
-func (m *Model) KeyMap() help.KeyMap { return m.keys }
-
-// Bindings lists the pane's bindings.
-func (m *Model) Bindings() []*common.Binding { return m.keys.Bindings() }
-
-// Capturing reports whether a prompt takes every key.
-func (m *Model) Capturing() bool { return m.prompt != nil }
-
 // Init subscribes to the matrix's changes.
 func (m *Model) Init() tea.Cmd {
 	svc := m.svc
-	return func() tea.Msg {
-		ch, cancel := svc.Subscribe()
-		return subscribedMsg{changes: ch, cancel: cancel, matrix: svc.Matrix()}
-	}
+	changes, cancel := svc.Subscribe()
+	return m.Subscribe(changes, cancel, func() tea.Msg { return matrixMsg{matrix: svc.Matrix()} })
 }
 
 // Close ends the subscriptions and the waits on them.
 func (m *Model) Close() {
-	if m.changes.Closed() {
+	if m.Feed.Closed() {
 		return
 	}
-	m.changes.Close()
+	m.Base.Close()
 	m.closeDetail()
-}
-
-// waitCmd waits for the next change of the matrix.
-func (m *Model) waitCmd() tea.Cmd {
-	svc := m.svc
-	return m.changes.WaitCmd(func() tea.Msg { return matrixMsg{matrix: svc.Matrix()} })
 }
 
 func feedCmd(gen int, feed <-chan release.Detail) tea.Cmd {
@@ -171,17 +139,11 @@ func feedCmd(gen int, feed <-chan release.Detail) tea.Cmd {
 // Update handles the pane's messages and keys.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
-	case subscribedMsg:
-		if !m.changes.Subscribed(msg.changes, msg.cancel) {
-			return nil
-		}
-		m.SetMatrix(msg.matrix)
-		return m.waitCmd()
 	case matrixMsg:
 		m.SetMatrix(msg.matrix)
-		return m.waitCmd()
+		return m.Wait()
 	case watchMsg:
-		if msg.gen != m.gen || m.changes.Closed() {
+		if msg.gen != m.gen || m.Feed.Closed() {
 			if msg.cancel != nil {
 				msg.cancel()
 			}
@@ -331,7 +293,7 @@ func (m *Model) openDetail(app, env string) tea.Cmd {
 	m.app, m.env, m.mode = app, env, detailMode
 	m.detail, m.watchErr, m.history, m.histErr, m.histRev, m.scroll = nil, nil, nil, nil, 0, 0
 	m.rebuild()
-	gen, svc, base := m.gen, m.svc, m.ctx.Base
+	gen, svc, base := m.gen, m.svc, m.Ctx.Base
 	watch := func() tea.Msg {
 		ctx, cancel := context.WithCancel(base)
 		feed, err := svc.WatchRollout(ctx, app, env)
@@ -386,7 +348,7 @@ func (m *Model) setDetail(d release.Detail) tea.Cmd {
 
 // SetSize sets the cells the pane draws in.
 func (m *Model) SetSize(width, height int) {
-	m.width, m.height = width, height
+	m.Resize(width, height)
 	m.layoutList()
 	m.rebuild()
 }
@@ -394,7 +356,7 @@ func (m *Model) SetSize(width, height int) {
 // layoutList sizes the list to the rows the prompt leaves, in its wide or
 // narrow layout.
 func (m *Model) layoutList() {
-	h := m.height - len(m.promptLines())
-	m.setNarrow(m.width < wideWidth)
-	m.list.SetSize(m.width, max(h, 2))
+	h := m.Height - len(m.PromptLines())
+	m.setNarrow(m.Width < wideWidth)
+	m.list.SetSize(m.Width, max(h, 2))
 }

@@ -96,7 +96,7 @@ func testHistory() []release.Revision {
 func newModel(t testing.TB, role access.Role, w, h int) *Model {
 	t.Helper()
 	m := New(testContext(t, role), nil, NewKeyMap())
-	common.Restrict(m.Bindings(), m.ctx.MayAct())
+	common.Restrict(m.Bindings(), m.Ctx.MayAct())
 	m.SetSize(w, h)
 	m.SetMatrix(testMatrix())
 	return m
@@ -365,8 +365,8 @@ func TestMovement(t *testing.T) {
 	}
 	open(m)
 	n := len(m.lines)
-	if n <= 2*m.height {
-		t.Fatalf("the detail has %d lines, too few to scroll %d at a time", n, m.height)
+	if n <= 2*m.Height {
+		t.Fatalf("the detail has %d lines, too few to scroll %d at a time", n, m.Height)
 	}
 	for _, step := range []struct {
 		key    string

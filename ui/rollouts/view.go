@@ -52,7 +52,7 @@ func (m *Model) newList() *components.Table[entry] {
 			}, Min: 12, Max: 12, Style: health},
 			{Title: "AGE", Value: func(e entry) string {
 				if w := e.cell.Workload; !w.ChangedAt.IsZero() {
-					return components.Age(m.ctx.Now().Sub(w.ChangedAt))
+					return components.Age(m.Ctx.Now().Sub(w.ChangedAt))
 				}
 				return ""
 			}, Min: 5, Max: 5, Style: muted},
@@ -95,11 +95,11 @@ func by(w *release.Workload) string {
 // rebuild renders the open workload's detail (or the revision chooser)
 // into lines, when it, the size or the theme changes.
 func (m *Model) rebuild() {
-	if m.mode == listMode || m.width <= 0 {
+	if m.mode == listMode || m.Width <= 0 {
 		m.lines = nil
 		return
 	}
-	m.built = m.ctx.Now()
+	m.built = m.Ctx.Now()
 	var lines []string
 	if m.mode == chooseMode {
 		lines = m.chooseLines()
@@ -109,20 +109,20 @@ func (m *Model) rebuild() {
 	m.lines = m.lines[:0]
 	for _, l := range lines {
 		for _, w := range strings.Split(l, "\n") {
-			m.lines = append(m.lines, ansi.Truncate(w, m.width, "…"))
+			m.lines = append(m.lines, ansi.Truncate(w, m.Width, "…"))
 		}
 	}
-	m.scroll = max(min(m.scroll, len(m.lines)-m.height), 0)
+	m.scroll = max(min(m.scroll, len(m.lines)-m.Height), 0)
 }
 
-func (m *Model) section(title string) string { return "\n" + m.ctx.Styles.TableHeader.Render(title) }
+func (m *Model) section(title string) string { return "\n" + m.Ctx.Styles.TableHeader.Render(title) }
 
 func (m *Model) detailLines() []string {
-	st := m.ctx.Styles
-	now := m.ctx.Now()
+	st := m.Ctx.Styles
+	now := m.Ctx.Now()
 	title := st.Title.Render(m.app + " in " + m.env)
 	if m.watchErr != nil {
-		return []string{title, st.StatusCrit.Render(lipgloss.Wrap("cannot watch the rollout: "+m.watchErr.Error(), m.width, " "))}
+		return []string{title, st.StatusCrit.Render(lipgloss.Wrap("cannot watch the rollout: "+m.watchErr.Error(), m.Width, " "))}
 	}
 	if m.detail == nil {
 		return []string{title, st.Muted.Render("Reading the rollout…")}
@@ -159,15 +159,15 @@ func (m *Model) detailLines() []string {
 				break
 			}
 		}
-		lines = append(lines, st.StatusCrit.Render(lipgloss.Wrap("✗ stalled: "+d.Stall+" · "+offer, m.width, " ")))
+		lines = append(lines, st.StatusCrit.Render(lipgloss.Wrap("✗ stalled: "+d.Stall+" · "+offer, m.Width, " ")))
 	}
 	if len(a.Alerts) > 0 {
-		lines = append(lines, st.StatusCrit.Render(lipgloss.Wrap(components.HealthMark(release.Alerting)+" "+alertsText(a.Alerts), m.width, " ")))
+		lines = append(lines, st.StatusCrit.Render(lipgloss.Wrap(components.HealthMark(release.Alerting)+" "+alertsText(a.Alerts), m.Width, " ")))
 	}
 	if w.Paused {
 		lines = append(lines, st.StatusUnknown.Render("‖ paused: space resumes"))
 	}
-	barW := max(min(m.width-26, 40), 4)
+	barW := max(min(m.Width-26, 40), 4)
 	lines = append(lines, "")
 	// The current revision's pods: those of older ReplicaSets do not count.
 	for _, p := range []struct {
@@ -201,7 +201,7 @@ func (m *Model) detailLines() []string {
 		lines = append(lines, m.section("PODS"))
 		pods := m.podTable(now)
 		pods.SetRows(d.Pods)
-		pods.SetSize(m.width, len(d.Pods)+1)
+		pods.SetSize(m.Width, len(d.Pods)+1)
 		lines = append(lines, pods.Lines(st)...)
 	}
 	lines = append(lines, m.section("EVENTS"))
@@ -210,7 +210,7 @@ func (m *Model) detailLines() []string {
 	} else {
 		events := m.eventTable(now)
 		events.SetRows(d.Events)
-		events.SetSize(m.width, events.Len()+1)
+		events.SetSize(m.Width, events.Len()+1)
 		shown := events.Lines(st)
 		if len(shown) > 11 { // the header and the ten that matter most
 			shown = append(shown[:11], st.Muted.Render(fmt.Sprintf("… %d more", len(shown)-11)))
@@ -254,7 +254,7 @@ func (m *Model) revisionLine(r release.Revision) string {
 	if !r.Since.IsZero() { // a restored revision: when it came back
 		since = r.Since
 	}
-	s := fmt.Sprintf("%s %4d  %s  %s", mark, r.Number, images(r.Containers), components.Age(m.ctx.Now().Sub(since)))
+	s := fmt.Sprintf("%s %4d  %s  %s", mark, r.Number, images(r.Containers), components.Age(m.Ctx.Now().Sub(since)))
 	if r.ChangeCause != "" {
 		s += "  " + r.ChangeCause
 	}
@@ -262,11 +262,11 @@ func (m *Model) revisionLine(r release.Revision) string {
 }
 
 func (m *Model) chooseLines() []string {
-	st := m.ctx.Styles
+	st := m.Ctx.Styles
 	lines := []string{st.Title.Render(fmt.Sprintf("Roll %s in %s back to which revision?", m.app, m.env)),
 		st.Muted.Render("↑/↓ choose · enter roll back · esc cancel"), ""}
 	for i, r := range m.history {
-		l := components.Cell(m.revisionLine(r), m.width)
+		l := components.Cell(m.revisionLine(r), m.Width)
 		if i == m.choice {
 			l = st.TableSelected.Render(l)
 		}
@@ -313,15 +313,15 @@ func (m *Model) Status() string {
 // View draws the list's visible rows, or the detail's visible lines, and
 // the prompt when one is open.
 func (m *Model) View() string {
-	if m.width <= 0 || m.height <= 0 {
+	if m.Width <= 0 || m.Height <= 0 {
 		return ""
 	}
-	st := m.ctx.Styles
+	st := m.Ctx.Styles
 	var out []string
-	prompt := m.promptLines()
-	h := max(m.height-len(prompt), 0)
+	prompt := m.PromptLines()
+	h := max(m.Height-len(prompt), 0)
 	if m.mode != listMode {
-		if m.ctx.Now().Sub(m.built) >= timeStep {
+		if m.Ctx.Now().Sub(m.built) >= timeStep {
 			m.rebuild() // the ages moved
 		}
 		end := min(m.scroll+h, len(m.lines))
@@ -337,7 +337,7 @@ func (m *Model) View() string {
 			msg = "No rollout matches the filter " + m.filterText + ": press / to change it, esc to clear it."
 		}
 		if msg != "" {
-			out = append(out, strings.Split(st.Muted.Render(lipgloss.Wrap(msg, m.width, " ")), "\n")...)
+			out = append(out, strings.Split(st.Muted.Render(lipgloss.Wrap(msg, m.Width, " ")), "\n")...)
 		} else {
 			out = append(out, strings.Split(m.list.View(st), "\n")...)
 		}

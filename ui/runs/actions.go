@@ -68,8 +68,7 @@ func (m *Model) onPlaybooks(msg playbooksMsg) tea.Cmd {
 	}
 	hint := "TARGET: all (default), tag:NAME, group:NAME or hosts:A,B · check: --check --diff instead of applying · KEY=VALUE: extra vars · playbooks: " +
 		strings.Join(msg.names, ", ")
-	var cmd tea.Cmd
-	m.prompt, cmd = components.NewPrompt("Run: PLAYBOOK [TARGET] [check] [KEY=VALUE…]", hint, value, false, m.ctx.Styles, func(s string) tea.Cmd {
+	return m.Ask("Run: PLAYBOOK [TARGET] [check] [KEY=VALUE…]", hint, value, false, func(s string) tea.Cmd {
 		req, err := ParseRequest(strings.Fields(s))
 		if err != nil {
 			return common.ToastCmd(common.Error, err.Error())
@@ -77,7 +76,6 @@ func (m *Model) onPlaybooks(msg playbooksMsg) tea.Cmd {
 		m.last = strings.Join(strings.Fields(s), " ")
 		return m.Start(req)
 	})
-	return cmd
 }
 
 // lastRun is the prompt's first value: the run last asked for in this
@@ -88,7 +86,7 @@ func (m *Model) lastRun(names []string) string {
 		return m.last + " "
 	}
 	for _, r := range m.svc.Runs() {
-		if r.Actor == m.ctx.Actor.String() && slices.Contains(names, r.Playbook) {
+		if r.Actor == m.Ctx.Actor.String() && slices.Contains(names, r.Playbook) {
 			return r.Playbook + " " + targetArg(r.Target) + " "
 		}
 	}
@@ -139,7 +137,7 @@ func ParseRequest(args []string) (playbook.Request, error) {
 
 // Start runs a playbook; applying changes servers, so it asks first.
 func (m *Model) Start(req playbook.Request) tea.Cmd {
-	svc, actor, base := m.svc, m.ctx.Actor, m.ctx.Base
+	svc, actor, base := m.svc, m.Ctx.Actor, m.Ctx.Base
 	req.VaultPassword, req.BecomePassword = m.vault, m.become
 	what := fmt.Sprintf("%s %s on %s", req.Mode, req.Playbook, req.Target)
 	run := func() tea.Msg {
@@ -151,7 +149,7 @@ func (m *Model) Start(req playbook.Request) tea.Cmd {
 	if req.Mode == playbook.Check || len(req.Anyway) > 0 {
 		return run
 	}
-	if !m.ctx.MayAct() {
+	if !m.Ctx.MayAct() {
 		return common.ToastCmd(common.Error, "applying a playbook is not allowed in this session (read-only, or viewer role): run it in check mode")
 	}
 	body := "Ansible changes the servers of " + req.Target.String() + "."
@@ -179,7 +177,7 @@ func (m *Model) RerunFailed(r playbook.Run) tea.Cmd {
 	case len(failed) == 0:
 		return common.ToastCmd(common.Info, "run "+r.ID+" has no failed host to rerun")
 	}
-	svc, actor, base, vault, become := m.svc, m.ctx.Actor, m.ctx.Base, m.vault, m.become
+	svc, actor, base, vault, become := m.svc, m.Ctx.Actor, m.Ctx.Base, m.vault, m.become
 	what := "rerun of " + r.Playbook + " on " + strings.Join(failed, ", ")
 	run := func() tea.Msg {
 		ctx, cancel := context.WithTimeout(base, startTimeout)
@@ -199,7 +197,7 @@ func (m *Model) RerunFailed(r playbook.Run) tea.Cmd {
 // onStarted opens the new run, followed live.
 func (m *Model) onStarted(msg startedMsg) tea.Cmd {
 	var busy *playbook.HostBusyError
-	if errors.As(msg.err, &busy) && msg.req.Playbook != "" && m.ctx.Actor.Role.AtLeast(playbook.ActRunAnyway.MinRole) && m.ctx.MayAct() {
+	if errors.As(msg.err, &busy) && msg.req.Playbook != "" && m.Ctx.Actor.Role.AtLeast(playbook.ActRunAnyway.MinRole) && m.Ctx.MayAct() {
 		// An admin decides: the holder is named, and the override journaled.
 		req := msg.req
 		req.Anyway = append(slices.Clone(req.Anyway), busy.Host) // the host its dialog names
@@ -222,7 +220,7 @@ func (m *Model) onStarted(msg startedMsg) tea.Cmd {
 
 // CancelRun interrupts a live run.
 func (m *Model) CancelRun(id string) tea.Cmd {
-	svc, actor, base := m.svc, m.ctx.Actor, m.ctx.Base
+	svc, actor, base := m.svc, m.Ctx.Actor, m.Ctx.Base
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(base, startTimeout)
 		defer cancel()
@@ -235,8 +233,7 @@ func (m *Model) CancelRun(id string) tea.Cmd {
 
 // askPassword opens a masked prompt whose text replaces *dst.
 func (m *Model) askPassword(label string, dst *[]byte) tea.Cmd {
-	var cmd tea.Cmd
-	m.prompt, cmd = components.NewPrompt(label, "kept in this session's memory only; never written to disk, logs or the journal", "", true, m.ctx.Styles,
+	return m.Ask(label, "kept in this session's memory only; never written to disk, logs or the journal", "", true,
 		func(s string) tea.Cmd {
 			clear(*dst)
 			*dst = nil
@@ -245,7 +242,6 @@ func (m *Model) askPassword(label string, dst *[]byte) tea.Cmd {
 			}
 			return nil
 		})
-	return cmd
 }
 
 // eventMsg carries one result, whole, for its detail view.

@@ -52,7 +52,7 @@ func recapLine(rc map[string]playbook.Recap) string {
 }
 
 func (m *Model) stateStyle(state playbook.State) lipgloss.Style {
-	st := m.ctx.Styles
+	st := m.Ctx.Styles
 	switch state {
 	case playbook.Succeeded:
 		return st.StatusOK
@@ -104,7 +104,7 @@ func hostHeader(w int) string {
 }
 
 func (m *Model) rebuildRun() {
-	st := m.ctx.Styles
+	st := m.Ctx.Styles
 	r := m.open
 	head := fmt.Sprintf("%s · %s · %s · by %s · ", r.Playbook, r.Target, r.Mode, r.Actor)
 	var second string
@@ -124,19 +124,19 @@ func (m *Model) rebuildRun() {
 			second = "rerun of the failed hosts of " + r.RerunOf
 		}
 	}
-	m.head = []string{ansi.Truncate(st.TableHeader.Render(head)+" "+m.stateStyle(r.State).Render(string(r.State)), m.width, "…")}
+	m.head = []string{ansi.Truncate(st.TableHeader.Render(head)+" "+m.stateStyle(r.State).Render(string(r.State)), m.Width, "…")}
 	if second != "" {
-		m.head = append(m.head, st.Muted.Render(ansi.Truncate(second, m.width, "…")))
+		m.head = append(m.head, st.Muted.Render(ansi.Truncate(second, m.Width, "…")))
 	}
 	if r.Error != "" {
-		m.head = append(m.head, st.StatusCrit.Render(ansi.Truncate(r.Error, m.width, "…")))
+		m.head = append(m.head, st.StatusCrit.Render(ansi.Truncate(r.Error, m.Width, "…")))
 	}
 	for _, h := range slices.Sorted(maps.Keys(r.KeysRecorded)) {
 		line := "first contact with " + h + ": its SSH host key " + r.KeysRecorded[h] + " is now trusted"
-		m.head = append(m.head, st.StatusWarn.Render(ansi.Truncate(line, m.width, "…")))
+		m.head = append(m.head, st.StatusWarn.Render(ansi.Truncate(line, m.Width, "…")))
 	}
-	if m.live && m.progress.TasksTotal > 0 && m.width > 10 {
-		m.head = append(m.head, bar(m.progress.TasksDone, m.progress.TasksTotal, m.width, st.StatusOK, st.Muted))
+	if m.live && m.progress.TasksTotal > 0 && m.Width > 10 {
+		m.head = append(m.head, bar(m.progress.TasksDone, m.progress.TasksTotal, m.Width, st.StatusOK, st.Muted))
 	}
 
 	set := map[string]bool{}
@@ -149,7 +149,7 @@ func (m *Model) rebuildRun() {
 		}
 	}
 	m.hosts = slices.Sorted(maps.Keys(set))
-	hw, tw, lw, cw := hostCols(m.width)
+	hw, tw, lw, cw := hostCols(m.Width)
 	m.hostRows = m.hostRows[:0]
 	for _, h := range m.hosts {
 		rc := r.Recap[h]
@@ -181,7 +181,7 @@ func (m *Model) rebuildRun() {
 			}
 			b.WriteString(text)
 		}
-		m.hostRows = append(m.hostRows, ansi.Truncate(b.String(), m.width, ""))
+		m.hostRows = append(m.hostRows, ansi.Truncate(b.String(), m.Width, ""))
 	}
 	m.hostList.Pos = max(min(m.hostList.Pos, len(m.hosts)-1), 0)
 }
@@ -195,7 +195,7 @@ func bar(done, total, width int, on, off lipgloss.Style) string {
 }
 
 func (m *Model) statusStyle(s playbook.Status) lipgloss.Style {
-	st := m.ctx.Styles
+	st := m.Ctx.Styles
 	switch s {
 	case playbook.StatusOK:
 		return st.StatusOK
@@ -209,26 +209,26 @@ func (m *Model) statusStyle(s playbook.Status) lipgloss.Style {
 
 // rebuildEvents renders the drill-down rows: host, status, task, message.
 func (m *Model) rebuildEvents() {
-	st := m.ctx.Styles
+	st := m.Ctx.Styles
 	hw, sw := 16, 11
 	// The task column takes what its longest name needs before it is cut,
 	// leaving the message at least a third of the rest: the message shows
 	// whole in the detail (enter).
-	avail := max(m.width-hw-sw-3, 0)
+	avail := max(m.Width-hw-sw-3, 0)
 	widest := 0
 	for _, e := range m.events {
 		widest = max(widest, ansi.StringWidth(e.Task))
 	}
-	tw := max(min(widest, avail-avail/3), min(30, (m.width-hw-sw)/2), 0)
+	tw := max(min(widest, avail-avail/3), min(30, (m.Width-hw-sw)/2), 0)
 	mw := max(avail-tw, 0)
 	m.evRows = m.evRows[:0]
 	for _, e := range m.events {
 		msg := strings.Join(strings.Fields(e.Msg), " ")
 		line := st.Body.Render(components.Cell(e.Host, hw)+" ") + m.statusStyle(e.Status).Render(components.Cell(string(e.Status), sw)) +
 			st.Body.Render(" "+components.Cell(e.Task, tw)+" "+components.Cell(msg, mw))
-		m.evRows = append(m.evRows, ansi.Truncate(line, m.width, ""))
+		m.evRows = append(m.evRows, ansi.Truncate(line, m.Width, ""))
 	}
-	m.evList.Follow(len(m.events), m.height-1)
+	m.evList.Follow(len(m.events), m.Height-1)
 	if m.view == eventView {
 		m.rebuildDetail()
 	}
@@ -241,12 +241,12 @@ func (m *Model) rebuildDetail() {
 		return
 	}
 	e := m.events[min(m.evList.Pos, len(m.events)-1)]
-	st := m.ctx.Styles
+	st := m.Ctx.Styles
 	switch {
 	case m.full.Seq == e.Seq:
 		e = m.full
 	case m.evErr != nil:
-		m.detail = []string{st.StatusCrit.Render(ansi.Truncate("the result could not be read: "+m.evErr.Error(), m.width, "…"))}
+		m.detail = []string{st.StatusCrit.Render(ansi.Truncate("the result could not be read: "+m.evErr.Error(), m.Width, "…"))}
 		return
 	default:
 		m.detail = []string{st.Muted.Render("Reading the result…")}
@@ -258,7 +258,7 @@ func (m *Model) rebuildDetail() {
 		label("task") + e.Task,
 		label("module") + e.Action,
 		label("status") + m.statusStyle(e.Status).Render(string(e.Status)),
-		label("time") + e.Time.In(m.ctx.Now().Location()).Format(time.DateTime),
+		label("time") + e.Time.In(m.Ctx.Now().Location()).Format(time.DateTime),
 	}
 	for _, f := range []struct{ name, text string }{{"msg", e.Msg}, {"stdout", e.Stdout}, {"stderr", e.Stderr}, {"diff", e.Diff}} {
 		if f.text == "" {
@@ -266,11 +266,11 @@ func (m *Model) rebuildDetail() {
 		}
 		lines = append(lines, "", st.TableHeader.Render(f.name))
 		for _, l := range strings.Split(strings.TrimRight(f.text, "\n"), "\n") {
-			lines = append(lines, strings.Split(lipgloss.Wrap(strings.ReplaceAll(l, "\t", "    "), max(m.width, 1), " "), "\n")...)
+			lines = append(lines, strings.Split(lipgloss.Wrap(strings.ReplaceAll(l, "\t", "    "), max(m.Width, 1), " "), "\n")...)
 		}
 	}
 	for i, l := range lines {
-		lines[i] = ansi.Truncate(l, m.width, "…")
+		lines[i] = ansi.Truncate(l, m.Width, "…")
 	}
 	m.detail = lines
 }

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -51,12 +50,9 @@ type changedMsg struct{}
 
 // Model is the Runs pane.
 type Model struct {
-	ctx  *common.Context
+	components.Base
 	svc  *playbook.Service
 	keys KeyMap
-
-	width, height int
-	feed          *components.Feed
 
 	runs    []playbook.Run                  // newest first
 	history *components.Table[playbook.Run] // the list of runs
@@ -81,7 +77,6 @@ type Model struct {
 	detOff  int
 	loading bool
 
-	prompt *components.Prompt
 	vault  []byte
 	become []byte
 	target string // from the Inventory pane, for the next run
@@ -90,7 +85,12 @@ type Model struct {
 
 // New returns the pane over the playbook service.
 func New(ctx *common.Context, svc *playbook.Service, keys KeyMap) *Model {
-	m := &Model{ctx: ctx, svc: svc, keys: keys, started: wideTime, feed: components.NewFeed()}
+	m := &Model{Base: components.NewBase(ctx, "Runs", keys), svc: svc, keys: keys, started: wideTime}
+	keys.Run.Do = m.askRun
+	keys.VaultPassword.Do = func() tea.Cmd { return m.askPassword("Vault password (empty: forget it)", &m.vault) }
+	keys.BecomePassword.Do = func() tea.Cmd { return m.askPassword("Become (sudo) password (empty: forget it)", &m.become) }
+	keys.Cancel.Do = m.onCurrent(func(r playbook.Run) tea.Cmd { return m.CancelRun(r.ID) })
+	keys.RerunFailed.Do = m.onCurrent(m.RerunFailed)
 	loc := ctx.Now().Location()
 	m.history = &components.Table[playbook.Run]{
 		Columns: []components.Column[playbook.Run]{
@@ -114,40 +114,25 @@ const (
 	narrowTime = "15:04:05"
 )
 
-// Title names the pane in its tab.
-func (m *Model) Title() string { return "Runs" }
-
-// KeyMap returns the pane's bindings, for help.
-func (m *Model) KeyMap() help.KeyMap { return m.keys }
-
-// Bindings lists the pane's bindings.
-func (m *Model) Bindings() []*common.Binding { return m.keys.Bindings() }
-
-// Capturing reports whether a prompt takes every key.
-func (m *Model) Capturing() bool { return m.prompt != nil }
-
 // Init subscribes to the runs' changes and shows the history.
 func (m *Model) Init() tea.Cmd {
-	m.feed.Subscribed(m.svc.Subscribe())
-	return tea.Batch(func() tea.Msg { return changedMsg{} }, m.wait())
+	changes, cancel := m.svc.Subscribe()
+	return m.Subscribe(changes, cancel, func() tea.Msg { return changedMsg{} })
 }
 
 // Close ends the subscription and forgets the passwords.
 func (m *Model) Close() {
-	m.feed.Close()
+	m.Base.Close()
 	clear(m.vault)
 	clear(m.become)
 }
-
-// wait re-arms the subscription: the next change is a changedMsg.
-func (m *Model) wait() tea.Cmd { return m.feed.WaitCmd(func() tea.Msg { return changedMsg{} }) }
 
 // Update handles the service's messages, results and keys.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case changedMsg:
 		m.refresh()
-		return m.wait()
+		return m.Wait()
 	case common.ThemeChangedMsg:
 		m.rebuild()
 	case common.GotoMsg:
@@ -210,30 +195,11 @@ func (m *Model) Open() (playbook.Run, bool) { return m.open, m.view != listView 
 func (m *Model) Events() []playbook.Event { return m.events }
 
 func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
-	if m.prompt != nil {
-		done, cmd := m.prompt.Update(k, m.keys.Submit, m.keys.Close)
-		if done {
-			m.prompt = nil
-		}
+	if ok, cmd := m.PromptKey(k, m.keys.Submit, m.keys.Close); ok {
 		return cmd
 	}
-	switch {
-	case key.Matches(k, m.keys.Run.Binding):
-		return m.askRun()
-	case key.Matches(k, m.keys.VaultPassword.Binding):
-		return m.askPassword("Vault password (empty: forget it)", &m.vault)
-	case key.Matches(k, m.keys.BecomePassword.Binding):
-		return m.askPassword("Become (sudo) password (empty: forget it)", &m.become)
-	case key.Matches(k, m.keys.Cancel.Binding):
-		if r, ok := m.current(); ok {
-			return m.CancelRun(r.ID)
-		}
-		return nil
-	case key.Matches(k, m.keys.RerunFailed.Binding):
-		if r, ok := m.current(); ok {
-			return m.RerunFailed(r)
-		}
-		return nil
+	if cmd, ok := common.Handle(k, m.Bindings()...); ok {
+		return cmd
 	}
 	switch m.view {
 	case listView:
@@ -253,6 +219,16 @@ func (m *Model) current() (playbook.Run, bool) {
 		return m.open, true
 	}
 	return m.Selected()
+}
+
+// onCurrent is a handler acting on the current run, if any.
+func (m *Model) onCurrent(act func(playbook.Run) tea.Cmd) func() tea.Cmd {
+	return func() tea.Cmd {
+		if r, ok := m.current(); ok {
+			return act(r)
+		}
+		return nil
+	}
 }
 
 func (m *Model) listKey(k tea.KeyPressMsg) tea.Cmd {
@@ -275,7 +251,7 @@ func (m *Model) openRun(id string) {
 }
 
 func (m *Model) runKey(k tea.KeyPressMsg) tea.Cmd {
-	h := m.height - len(m.head) - 1
+	h := m.Height - len(m.head) - 1
 	if m.hostList.Key(k, m.keys.Nav(), len(m.hosts), h) {
 		return nil
 	}
@@ -294,7 +270,7 @@ func (m *Model) runKey(k tea.KeyPressMsg) tea.Cmd {
 }
 
 func (m *Model) eventsKey(k tea.KeyPressMsg) tea.Cmd {
-	h := m.height - 1
+	h := m.Height - 1
 	if m.evList.Key(k, m.keys.Nav(), len(m.events), h) {
 		return nil
 	}
@@ -321,14 +297,13 @@ func (m *Model) eventKey(k tea.KeyPressMsg) tea.Cmd {
 	if key.Matches(k, m.keys.Back.Binding) {
 		m.view = eventsView
 	}
-	m.detOff, _ = m.keys.Nav().Scroll(k, m.detOff, len(m.detail), m.height)
+	m.detOff, _ = m.keys.Nav().Scroll(k, m.detOff, len(m.detail), m.Height)
 	return nil
 }
 
 // SetSize sets the cells the pane draws in.
 func (m *Model) SetSize(width, height int) {
-	resized := width != m.width
-	m.width, m.height = width, height
+	resized := m.Resize(width, height)
 	m.started = wideTime
 	if width < 100 {
 		m.started = narrowTime
@@ -372,49 +347,41 @@ func (m *Model) Status() string {
 
 // View draws the visible rows only; rows are rendered when data changes.
 func (m *Model) View() string {
-	if m.width <= 0 || m.height <= 0 {
+	if m.Width <= 0 || m.Height <= 0 {
 		return ""
 	}
-	st := m.ctx.Styles
+	st := m.Ctx.Styles
 	var lines []string
 	switch m.view {
 	case listView:
 		if len(m.runs) == 0 {
 			lines = append(lines, st.Muted.Render(lipgloss.Wrap("No playbook run yet: press "+m.keys.Run.Help().Key+
-				" to run one, or p on hosts in the Inventory pane.", m.width, " ")))
+				" to run one, or p on hosts in the Inventory pane.", m.Width, " ")))
 			break
 		}
 		lines = append(lines, strings.Split(m.history.View(st), "\n")...)
 	case runView:
 		lines = append(lines, m.head...)
-		lines = append(lines, st.TableHeader.Render(hostHeader(m.width)))
-		lines = m.window(lines, m.hostRows, m.hostList.Pos, m.hostList.Offset, m.height-len(lines))
+		lines = append(lines, st.TableHeader.Render(hostHeader(m.Width)))
+		lines = m.window(lines, m.hostRows, m.hostList.Pos, m.hostList.Offset, m.Height-len(lines))
 	case eventsView:
 		lines = append(lines, st.TableHeader.Render(ansi.Truncate(fmt.Sprintf("%s · %s · %d results · f: all/changed/failed · enter: details",
-			m.open.Playbook, results[m.filter].name, len(m.events)), m.width, "…")))
+			m.open.Playbook, results[m.filter].name, len(m.events)), m.Width, "…")))
 		switch {
 		case m.evErr != nil:
-			lines = append(lines, st.StatusCrit.Render(ansi.Truncate("results could not be read: "+m.evErr.Error(), m.width, "…")))
+			lines = append(lines, st.StatusCrit.Render(ansi.Truncate("results could not be read: "+m.evErr.Error(), m.Width, "…")))
 		case m.loading && len(m.events) == 0:
 			lines = append(lines, st.Muted.Render("Reading the results…"))
 		case len(m.events) == 0:
-			lines = append(lines, st.Muted.Render(ansi.Truncate("No "+results[m.filter].name+" result in this run.", m.width, "…")))
+			lines = append(lines, st.Muted.Render(ansi.Truncate("No "+results[m.filter].name+" result in this run.", m.Width, "…")))
 		default:
-			lines = m.window(lines, m.evRows, m.evList.Pos, m.evList.Offset, m.height-1)
+			lines = m.window(lines, m.evRows, m.evList.Pos, m.evList.Offset, m.Height-1)
 		}
 	case eventView:
-		end := min(m.detOff+m.height, len(m.detail))
+		end := min(m.detOff+m.Height, len(m.detail))
 		lines = append(lines, m.detail[min(m.detOff, end):end]...)
 	}
-	if m.prompt != nil {
-		p := m.prompt.Lines(m.width, st)
-		keep := max(m.height-len(p), 0)
-		lines = append(lines[:min(len(lines), keep)], p...)
-	}
-	if len(lines) > m.height {
-		lines = lines[:m.height]
-	}
-	return strings.Join(lines, "\n")
+	return strings.Join(m.WithPrompt(lines), "\n")
 }
 
 // window appends the h rows of rows shown from off, with cur highlighted.
@@ -422,7 +389,7 @@ func (m *Model) window(lines, rows []string, cur, off, h int) []string {
 	end := min(off+max(h, 0), len(rows))
 	for i := off; i < end; i++ {
 		if i == cur {
-			lines = append(lines, m.ctx.Styles.TableSelected.Render(ansi.Strip(rows[i])))
+			lines = append(lines, m.Ctx.Styles.TableSelected.Render(ansi.Strip(rows[i])))
 		} else {
 			lines = append(lines, rows[i])
 		}

@@ -318,10 +318,10 @@ func TestMovement(t *testing.T) {
 			}
 		}
 	}
-	walk("hosts", len(e.m.hosts), e.m.height-len(e.m.head)-1, func() at { return at{e.m.hostList.Pos, e.m.hostList.Offset} })
+	walk("hosts", len(e.m.hosts), e.m.Height-len(e.m.head)-1, func() at { return at{e.m.hostList.Pos, e.m.hostList.Offset} })
 	e.Press("enter")
 	e.waitFor(t, "results read", func() bool { return len(e.m.Events()) > 0 })
-	walk("results", len(e.m.events), e.m.height-1, func() at { return at{e.m.evList.Pos, e.m.evList.Offset} })
+	walk("results", len(e.m.events), e.m.Height-1, func() at { return at{e.m.evList.Pos, e.m.evList.Offset} })
 }
 
 // firstContact records every host's key as new, as the first run on hosts

@@ -5,7 +5,6 @@ package welcome
 import (
 	"strings"
 
-	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/vigilops/vigil/ops/config"
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/components"
 )
 
 // KeyMap is empty: the welcome screen is read, not driven.
@@ -24,14 +24,15 @@ func (KeyMap) ShortHelp() []key.Binding { return nil }
 // FullHelp implements help.KeyMap.
 func (KeyMap) FullHelp() [][]key.Binding { return nil }
 
+// Bindings lists no bindings.
+func (KeyMap) Bindings() []*common.Binding { return nil }
+
 // Model is the welcome screen.
 type Model struct {
-	ctx        *common.Context
+	components.Base
 	configPath string
 	activity   *common.Binding // the key to the Activity pane; nil without one
-	width      int
-	height     int
-	text       string // rendered for the current width and theme
+	text       string          // rendered for the current width and theme
 }
 
 // New returns the welcome screen. activity is the binding that opens the
@@ -41,20 +42,11 @@ func New(ctx *common.Context, activity *common.Binding) *Model {
 	if path == "" {
 		path = config.Resolve("") // where `vigil config init` writes
 	}
-	return &Model{ctx: ctx, configPath: path, activity: activity}
+	return &Model{Base: components.NewBase(ctx, "Welcome", KeyMap{}), configPath: path, activity: activity}
 }
-
-// Title names the screen in its tab.
-func (m *Model) Title() string { return "Welcome" }
 
 // Status is shown in the frame title.
 func (m *Model) Status() string { return "no integration configured" }
-
-// KeyMap returns no bindings.
-func (m *Model) KeyMap() help.KeyMap { return KeyMap{} }
-
-// Bindings lists no bindings.
-func (m *Model) Bindings() []*common.Binding { return nil }
 
 // Init does nothing: the screen is static.
 func (m *Model) Init() tea.Cmd { return nil }
@@ -69,20 +61,20 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 
 // SetSize re-renders the text for the new size.
 func (m *Model) SetSize(width, height int) {
-	m.width, m.height = width, height
+	m.Resize(width, height)
 	m.render()
 }
 
 func (m *Model) render() {
-	if m.width <= 0 {
+	if m.Width <= 0 {
 		m.text = ""
 		return
 	}
-	st := m.ctx.Styles
-	wrap := func(s string) string { return lipgloss.Wrap(s, m.width, " ") }
+	st := m.Ctx.Styles
+	wrap := func(s string) string { return lipgloss.Wrap(s, m.Width, " ") }
 	// A command on its line, what it does indented below it.
 	cmd := func(c, what string) string {
-		desc := lipgloss.Wrap(what, max(m.width-6, 10), " ")
+		desc := lipgloss.Wrap(what, max(m.Width-6, 10), " ")
 		return "  " + st.HelpKey.Render(c) + "\n" + st.HelpDesc.Render("      "+strings.ReplaceAll(desc, "\n", "\n      "))
 	}
 	intro := "No integration is configured, so there is nothing to supervise yet."
@@ -106,7 +98,7 @@ func (m *Model) render() {
 	}
 	lines := strings.Split(strings.Join(parts, "\n"), "\n")
 	for i, l := range lines {
-		lines[i] = ansi.Truncate(l, m.width, "…")
+		lines[i] = ansi.Truncate(l, m.Width, "…")
 	}
 	m.text = strings.Join(lines, "\n")
 }
