@@ -100,6 +100,7 @@ func New(ctx *common.Context, keys KeyMap) *Model {
 		groupBy: "alertname", altGroup: "namespace", rows: map[*incident.Alert]row{},
 	}
 	m.setSnapshot(m.svc.Snapshot())
+	m.bind()
 	return m
 }
 
@@ -410,19 +411,11 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	case silencesMode:
 		return m.silencesKey(k)
 	}
+	if to, ok := m.keys.Nav().Move(k, m.cursor, len(m.lines), m.listHeight()); ok {
+		m.moveCursor(to - m.cursor) // onto an alert, in the direction moved
+		return nil
+	}
 	switch {
-	case key.Matches(k, m.keys.Down.Binding):
-		m.moveCursor(1)
-	case key.Matches(k, m.keys.Up.Binding):
-		m.moveCursor(-1)
-	case key.Matches(k, m.keys.PageDown.Binding):
-		m.moveCursor(m.listHeight())
-	case key.Matches(k, m.keys.PageUp.Binding):
-		m.moveCursor(-m.listHeight())
-	case key.Matches(k, m.keys.Top.Binding):
-		m.moveCursor(-len(m.lines))
-	case key.Matches(k, m.keys.Bottom.Binding):
-		m.moveCursor(len(m.lines))
 	case key.Matches(k, m.keys.Back.Binding):
 		if m.filterText != "" {
 			m.SetFilter("")
@@ -441,37 +434,48 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		m.mode = silencesMode
 		m.silences.clamp(m.Height)
 	default:
-		return m.alertKey(k, m.Selected())
+		cmd, _ := common.Handle(k, m.Bindings()...)
+		return cmd
 	}
 	return nil
 }
 
-// alertKey handles the keys that act on one alert, in the list and in its detail.
-func (m *Model) alertKey(k tea.KeyPressMsg, a *incident.Alert) tea.Cmd {
-	if a == nil {
-		return nil
-	}
-	switch {
-	case key.Matches(k, m.keys.Ack.Binding):
-		return m.openAck(a)
-	case key.Matches(k, m.keys.Unack.Binding):
-		return m.confirmUnack(a)
-	case key.Matches(k, m.keys.Workload.Binding):
+// bind gives the bindings that act on one alert, in the list and in its
+// detail, their handlers.
+func (m *Model) bind() {
+	k := m.keys
+	k.Ack.Do = m.onAlert(m.openAck)
+	k.Unack.Do = m.onAlert(m.confirmUnack)
+	k.Rollback.Do = m.onAlert(m.offerRollbackCmd)
+	k.Workload.Do = m.onAlert(func(a *incident.Alert) tea.Cmd {
 		if a.Workload == "" {
 			return common.ToastCmd(common.Info, a.Name+" names no workload: it has no namespace and deployment or statefulset labels")
 		}
 		g := common.GotoMsg{Pane: common.RolloutsPane, Target: a.Workload}
 		return func() tea.Msg { return g }
-	case key.Matches(k, m.keys.Rollback.Binding):
-		return m.offerRollbackCmd(a)
-	case key.Matches(k, m.keys.Host.Binding):
+	})
+	k.Host.Do = m.onAlert(func(a *incident.Alert) tea.Cmd {
 		if a.Host == "" {
 			return common.ToastCmd(common.Info, a.Name+" names no host: it has no droplet or instance label")
 		}
 		g := common.GotoMsg{Pane: common.InventoryPane, Target: a.Host}
 		return func() tea.Msg { return g }
+	})
+}
+
+// onAlert is a handler acting on the open alert, or the one under the
+// cursor; with none, it does nothing.
+func (m *Model) onAlert(act func(*incident.Alert) tea.Cmd) func() tea.Cmd {
+	return func() tea.Cmd {
+		a := m.Selected()
+		if m.mode == detailMode && m.detail != nil {
+			a = m.detail.alert
+		}
+		if a == nil {
+			return nil
+		}
+		return act(a)
 	}
-	return nil
 }
 
 // goTo selects the alert a GotoMsg names by fingerprint.

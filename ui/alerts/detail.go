@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigilops/vigil/ops/incident"
 	"github.com/vigilops/vigil/ui/alerts/chart"
+	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
 )
 
@@ -151,7 +152,8 @@ func (m *Model) detailKey(k tea.KeyPressMsg) tea.Cmd {
 		m.rebuildDetail()
 		return m.fetchGraph()
 	}
-	return m.alertKey(k, d.alert)
+	cmd, _ := common.Handle(k, m.Bindings()...)
+	return cmd
 }
 
 // rebuildDetail renders the detail's lines for the width and theme; it

@@ -76,3 +76,23 @@ func TestHelpHasTheMatrixLegend(t *testing.T) {
 		}
 	}
 }
+
+// Bindings are data: every binding that mutates, and so is declared with
+// the ops actions it triggers, carries its handler, in every pane.
+func TestEveryMutatingBindingHasItsHandler(t *testing.T) {
+	m, _ := healthShell(t)
+	checked := 0
+	for _, s := range m.slots {
+		for _, b := range s.pane.Bindings() {
+			if b.Mutates {
+				checked++
+				if b.Do == nil {
+					t.Errorf("%s: %s mutates but has no handler", s.pane.Title(), b.Name)
+				}
+			}
+		}
+	}
+	if checked < 8 {
+		t.Fatalf("only %d mutating bindings in %d panes", checked, len(m.slots))
+	}
+}

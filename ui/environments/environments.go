@@ -69,7 +69,9 @@ type Model struct {
 
 // New returns the pane over the release service svc.
 func New(ctx *common.Context, svc *release.Service, keys KeyMap) *Model {
-	return &Model{Base: components.NewBase(ctx, "Environments", keys), svc: svc, keys: keys, rows: map[string]cachedRow{}}
+	m := &Model{Base: components.NewBase(ctx, "Environments", keys), svc: svc, keys: keys, rows: map[string]cachedRow{}}
+	m.bind()
+	return m
 }
 
 // Init subscribes to the matrix's changes.
@@ -286,30 +288,43 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		if m.filterText != "" {
 			m.SetFilter("")
 		}
-	case key.Matches(k, m.keys.Detail.Binding):
-		app, env, ok := m.Cell()
-		if !ok {
-			return nil
-		}
+	default:
+		cmd, _ := common.Handle(k, m.Bindings()...)
+		return cmd
+	}
+	m.clamp()
+	return nil
+}
+
+// bind gives the action bindings their handlers.
+func (m *Model) bind() {
+	k := m.keys
+	k.Detail.Do = m.onCell(func(app, env string) tea.Cmd {
 		return func() tea.Msg { return common.GotoMsg{Pane: common.RolloutsPane, Target: env + "/" + app} }
-	case key.Matches(k, m.keys.Promote.Binding):
-		app, env, ok := m.Cell()
-		if !ok {
-			return nil
-		}
+	})
+	k.Promote.Do = m.onCell(func(app, env string) tea.Cmd {
 		next, err := m.svc.Next(env)
 		if err != nil {
 			return common.ToastCmd(common.Error, err.Error())
 		}
 		return m.PromoteCmd(app, env, next.Name)
-	case key.Matches(k, m.keys.Prepare.Binding):
-		if envs == 0 {
+	})
+	k.Prepare.Do = func() tea.Cmd {
+		if m.matrix == nil || len(m.matrix.Envs) == 0 {
 			return nil
 		}
 		return m.PrepareCmd(m.matrix.Envs[m.col].Name)
 	}
-	m.clamp()
-	return nil
+}
+
+// onCell is a handler acting on the cell under the cursor, if any.
+func (m *Model) onCell(act func(app, env string) tea.Cmd) func() tea.Cmd {
+	return func() tea.Cmd {
+		if app, env, ok := m.Cell(); ok {
+			return act(app, env)
+		}
+		return nil
+	}
 }
 
 // PromoteCmd previews the promotion of app from from ("" for the

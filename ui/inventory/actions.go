@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -104,50 +103,51 @@ func (m *Model) onActionDone(msg actionDoneMsg) tea.Cmd {
 	return common.ToastCmd(common.Success, what+": done")
 }
 
-// actionKey starts the action bound to k on the targets.
-func (m *Model) actionKey(k tea.KeyPressMsg) tea.Cmd {
-	kinds := []struct {
-		b    *common.Binding
-		kind inventory.ActionKind
-	}{
-		{m.keys.PowerOn, inventory.PowerOn}, {m.keys.PowerOff, inventory.PowerOff},
-		{m.keys.PowerCycle, inventory.PowerCycle}, {m.keys.Reboot, inventory.Reboot},
+// bind gives the action bindings their handlers.
+func (m *Model) bind() {
+	k := m.keys
+	for b, kind := range map[*common.Binding]inventory.ActionKind{
+		k.PowerOn: inventory.PowerOn, k.PowerOff: inventory.PowerOff, k.PowerCycle: inventory.PowerCycle, k.Reboot: inventory.Reboot,
+	} {
+		b.Do = m.onTargets(func(hosts []inventory.Host) tea.Cmd { return m.Act(inventory.ActionRequest{Kind: kind}, hosts) })
 	}
-	for _, a := range kinds {
-		if key.Matches(k, a.b.Binding) {
-			return m.Act(inventory.ActionRequest{Kind: a.kind}, m.Targets())
-		}
-	}
-	switch {
-	case key.Matches(k, m.keys.Refresh.Binding):
-		svc := m.svc
-		return m.do("refresh", nil, time.Minute, svc.Refresh)
-	case key.Matches(k, m.keys.Create.Binding):
-		return m.askCreate()
-	case len(m.Targets()) == 0:
-		return nil
-	case key.Matches(k, m.keys.Resize.Binding):
-		return m.ask("Resize "+short(m.names(m.Targets()))+" to size:", m.sizeHint(), "", func(s string) tea.Cmd {
+	k.Refresh.Do = func() tea.Cmd { return m.do("refresh", nil, time.Minute, m.svc.Refresh) }
+	k.Create.Do = m.askCreate
+	k.Resize.Do = m.onTargets(func(hosts []inventory.Host) tea.Cmd {
+		return m.ask("Resize "+short(m.names(hosts))+" to size:", m.sizeHint(), "", func(s string) tea.Cmd {
 			return m.Act(inventory.ActionRequest{Kind: inventory.Resize, Size: strings.TrimSpace(s)}, m.Targets())
 		})
-	case key.Matches(k, m.keys.Snapshot.Binding):
-		return m.ask("Snapshot "+short(m.names(m.Targets()))+": snapshot name (empty: HOST-DATE)", "", "", func(s string) tea.Cmd {
+	})
+	k.Snapshot.Do = m.onTargets(func(hosts []inventory.Host) tea.Cmd {
+		return m.ask("Snapshot "+short(m.names(hosts))+": snapshot name (empty: HOST-DATE)", "", "", func(s string) tea.Cmd {
 			return m.Act(inventory.ActionRequest{Kind: inventory.Snapshot, Name: strings.TrimSpace(s)}, m.Targets())
 		})
-	case key.Matches(k, m.keys.Tag.Binding):
-		return m.ask("Tag "+short(m.names(m.Targets()))+" with:", "", "", func(s string) tea.Cmd { return m.Tag(s, false, m.Targets()) })
-	case key.Matches(k, m.keys.Untag.Binding):
-		return m.ask("Remove from "+short(m.names(m.Targets()))+" the tag:", "", "", func(s string) tea.Cmd { return m.Tag(s, true, m.Targets()) })
-	case key.Matches(k, m.keys.Destroy.Binding):
-		return m.PlanDestroy(m.Targets(), "")
-	case key.Matches(k, m.keys.RunPlaybook.Binding):
+	})
+	k.Tag.Do = m.onTargets(func(hosts []inventory.Host) tea.Cmd {
+		return m.ask("Tag "+short(m.names(hosts))+" with:", "", "", func(s string) tea.Cmd { return m.Tag(s, false, m.Targets()) })
+	})
+	k.Untag.Do = m.onTargets(func(hosts []inventory.Host) tea.Cmd {
+		return m.ask("Remove from "+short(m.names(hosts))+" the tag:", "", "", func(s string) tea.Cmd { return m.Tag(s, true, m.Targets()) })
+	})
+	k.Destroy.Do = m.onTargets(func(hosts []inventory.Host) tea.Cmd { return m.PlanDestroy(hosts, "") })
+	k.RunPlaybook.Do = m.onTargets(func(hosts []inventory.Host) tea.Cmd {
 		// The selection goes to the run prompt, which names every host; it
 		// is cleared here so that the next action cannot take it by surprise.
-		target := "hosts:" + strings.Join(m.names(m.Targets()), ",")
+		target := "hosts:" + strings.Join(m.names(hosts), ",")
 		clear(m.selected)
 		return func() tea.Msg { return common.GotoMsg{Pane: common.RunsPane, Target: target} }
+	})
+}
+
+// onTargets is a handler acting on the selected hosts, or the one under
+// the cursor; with none, it does nothing.
+func (m *Model) onTargets(act func([]inventory.Host) tea.Cmd) func() tea.Cmd {
+	return func() tea.Cmd {
+		if hosts := m.Targets(); len(hosts) > 0 {
+			return act(hosts)
+		}
+		return nil
 	}
-	return nil
 }
 
 // ask opens a prompt in the pane.

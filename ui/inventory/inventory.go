@@ -51,6 +51,7 @@ func New(ctx *common.Context, svc *inventory.Service, keys KeyMap) *Model {
 	m := &Model{Base: components.NewBase(ctx, "Inventory", keys), svc: svc, keys: keys, state: svc.State(),
 		selected: map[int]bool{}, busy: map[string]string{}}
 	m.table = m.newTable()
+	m.bind()
 	m.table.SetRows(hosts(m.state))
 	return m
 }
@@ -219,7 +220,8 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 			return common.ToastCmd(common.Info, "no hosts are being created: press "+m.keys.Create.Help().Key+" to create some")
 		}
 	default:
-		return m.actionKey(k)
+		cmd, _ := common.Handle(k, m.Bindings()...)
+		return cmd
 	}
 	return nil
 }
@@ -237,7 +239,8 @@ func (m *Model) detailKey(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, m.keys.Up.Binding):
 		m.detailOff = max(m.detailOff-1, 0)
 	default:
-		return m.actionKey(k)
+		cmd, _ := common.Handle(k, m.Bindings()...)
+		return cmd
 	}
 	return nil
 }

@@ -458,3 +458,13 @@ func TestMovement(t *testing.T) {
 		}
 	}
 }
+
+// Every binding of the pane that mutates carries its handler.
+func TestMutatingBindingsHaveHandlers(t *testing.T) {
+	e := setup(t, nil, 80, 24)
+	for _, b := range e.m.Bindings() {
+		if b.Mutates && b.Do == nil {
+			t.Errorf("%s mutates but has no handler", b.Name)
+		}
+	}
+}

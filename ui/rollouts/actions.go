@@ -36,7 +36,8 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		}
 		scroll, ok := m.keys.Nav().Scroll(k, m.scroll, len(m.lines), m.Height)
 		if !ok {
-			return m.actionKey(k, m.app, m.env)
+			cmd, _ := common.Handle(k, m.Bindings()...)
+			return cmd
 		}
 		m.scroll = scroll
 		return nil
@@ -54,35 +55,33 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 			return m.openDetail(e.app, e.env)
 		}
 	default:
-		if e, ok := m.Selected(); ok {
-			return m.actionKey(k, e.app, e.env)
-		}
+		cmd, _ := common.Handle(k, m.Bindings()...)
+		return cmd
 	}
 	return nil
 }
 
-// actionKey handles the dangerous keys on app in env. Disabled bindings
-// (read-only, viewer) match nothing.
-func (m *Model) actionKey(k tea.KeyPressMsg, app, env string) tea.Cmd {
-	switch {
-	case key.Matches(k, m.keys.Rollback.Binding):
+// bind gives the action bindings their handlers, which act on the open
+// workload, or the one under the cursor.
+func (m *Model) bind() {
+	k := m.keys
+	k.Rollback.Do = m.onWorkload(func(app, env string) tea.Cmd {
+		m.choosing = true
 		if m.mode == listMode || m.app != app || m.env != env {
-			cmd := m.openDetail(app, env)
-			m.choosing = true
-			return cmd
+			return m.openDetail(app, env)
 		}
 		// The history read when the detail opened may predate the
 		// revision now rolling out: read it again, then choose.
-		m.choosing = true
 		return m.historyCmd()
-	case key.Matches(k, m.keys.Pause.Binding):
+	})
+	k.Pause.Do = m.onWorkload(func(app, env string) tea.Cmd {
 		if c, ok := m.cell(app, env); ok && c.Workload.Paused {
 			return m.ResumeCmd(app, env)
 		}
 		return m.PauseCmd(app, env)
-	case key.Matches(k, m.keys.Restart.Binding):
-		return m.RestartCmd(app, env)
-	case key.Matches(k, m.keys.Scale.Binding):
+	})
+	k.Restart.Do = m.onWorkload(m.RestartCmd)
+	k.Scale.Do = m.onWorkload(func(app, env string) tea.Cmd {
 		now := ""
 		if c, ok := m.cell(app, env); ok {
 			now = fmt.Sprintf(" (now %d)", c.Workload.Desired)
@@ -94,7 +93,8 @@ func (m *Model) actionKey(k tea.KeyPressMsg, app, env string) tea.Cmd {
 			}
 			return m.ScaleCmd(app, env, int32(n))
 		})
-	case key.Matches(k, m.keys.Freeze.Binding):
+	})
+	k.Freeze.Do = m.onWorkload(func(_, env string) tea.Cmd {
 		if m.frozen(env) {
 			return m.UnfreezeCmd(env)
 		}
@@ -105,8 +105,21 @@ func (m *Model) actionKey(k tea.KeyPressMsg, app, env string) tea.Cmd {
 			}
 			return m.FreezeCmd(env, reason, d)
 		})
+	})
+}
+
+// onWorkload is a handler acting on the open workload, or the one under
+// the cursor; with none, it does nothing.
+func (m *Model) onWorkload(act func(app, env string) tea.Cmd) func() tea.Cmd {
+	return func() tea.Cmd {
+		if m.mode != listMode {
+			return act(m.app, m.env)
+		}
+		if e, ok := m.Selected(); ok {
+			return act(e.app, e.env)
+		}
+		return nil
 	}
-	return nil
 }
 
 // cell returns app's cell in env from the matrix, when it has one.

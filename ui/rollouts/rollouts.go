@@ -107,6 +107,7 @@ type Model struct {
 func New(ctx *common.Context, svc *release.Service, keys KeyMap) *Model {
 	m := &Model{Base: components.NewBase(ctx, "Rollouts", keys), svc: svc, keys: keys}
 	m.list = m.newList()
+	m.bind()
 	return m
 }
 

@@ -471,3 +471,13 @@ func TestBusyHostTellsTheHolderAndOffersAnAdminToRunAnyway(t *testing.T) {
 		t.Fatalf("the override is journaled as %q", overrode)
 	}
 }
+
+// Every binding of the pane that mutates carries its handler.
+func TestMutatingBindingsHaveHandlers(t *testing.T) {
+	e := setup(t, &runner{}, nil, 80, 24)
+	for _, b := range e.m.Bindings() {
+		if b.Mutates && b.Do == nil {
+			t.Errorf("%s mutates but has no handler", b.Name)
+		}
+	}
+}
