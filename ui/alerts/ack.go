@@ -322,8 +322,7 @@ func (m *Model) confirmExpire(id, body string) tea.Cmd {
 		err := svc.Unacknowledge(ctx, actor, id)
 		return actionDoneMsg{what: "expired silence " + id, err: err}
 	}
-	c := common.ConfirmMsg{Title: incident.UnackConfirmation(id).Title, Body: body, OnYes: run}
-	return func() tea.Msg { return c }
+	return m.Ctx.Confirm(incident.UnackConfirmation(id), body, run)
 }
 
 // overlay draws the dialog over the pane's view.

@@ -9,6 +9,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/release"
 	"github.com/vigilops/vigil/ui/components"
 )
 
@@ -114,7 +116,7 @@ func (m *Model) FreezeCmd(env, reason string, d time.Duration) tea.Cmd {
 		defer cancel()
 		return FreezeMsg{Env: env, Frozen: true, Err: svc.Freeze(ctx, actor, env, reason, now().Add(d))}
 	}
-	return m.confirm(fmt.Sprintf("Freeze %s for %s?", env, d), "No new promotion into "+env+" until the freeze ends or is lifted; promotions in flight finish their rollout, and the journal names them. Reason: "+strings.TrimSpace(reason), run)
+	return m.Ctx.Confirm(access.Confirmation{Action: release.ActFreeze, Title: fmt.Sprintf("Freeze %s for %s?", env, d)}, "No new promotion into "+env+" until the freeze ends or is lifted; promotions in flight finish their rollout, and the journal names them. Reason: "+strings.TrimSpace(reason), run)
 }
 
 // UnfreezeCmd asks to confirm lifting env's freeze, then lifts it.
@@ -125,5 +127,5 @@ func (m *Model) UnfreezeCmd(env string) tea.Cmd {
 		defer cancel()
 		return FreezeMsg{Env: env, Err: svc.Unfreeze(ctx, actor, env)}
 	}
-	return m.confirm("Unfreeze "+env+"?", "Promotions into "+env+" are allowed again at once.", run)
+	return m.Ctx.Confirm(access.Confirmation{Action: release.ActUnfreeze, Title: "Unfreeze " + env + "?"}, "Promotions into "+env+" are allowed again at once.", run)
 }

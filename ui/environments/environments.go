@@ -373,16 +373,6 @@ func (m *Model) promoteRevision(app, from, to string, revision int64) tea.Cmd {
 	return func() tea.Msg { return req }
 }
 
-// confirm asks to confirm a dangerous action, or, in a session that may
-// not act, sends it straight to ops, which refuses and journals it.
-func (m *Model) confirm(title, body string, run tea.Cmd) tea.Cmd {
-	if !m.Ctx.MayAct() {
-		return run
-	}
-	req := common.ConfirmMsg{Title: title, Body: body, OnYes: run}
-	return func() tea.Msg { return req }
-}
-
 // Preview says exactly what plan changes, one line per container.
 func Preview(plan release.PromotePlan) string {
 	var b strings.Builder

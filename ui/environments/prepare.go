@@ -59,15 +59,10 @@ func (m *Model) prepareCmd(msg PreparePlannedMsg) tea.Cmd {
 		defer cancel()
 		return PreparedMsg{Plan: plan, Err: svc.Prepare(ctx, actor, plan)}
 	}
-	if !m.Ctx.MayAct() {
-		return run
-	}
-	if len(plan.Creates()) == 0 {
+	if m.Ctx.MayAct() && len(plan.Creates()) == 0 {
 		return common.ToastCmd(common.Info, strings.Join(plan.Warnings, "; "))
 	}
-	c := plan.Confirmation()
-	req := common.ConfirmMsg{Title: c.Title, Body: PreparePreview(plan), TypeName: c.TypeName, OnYes: run}
-	return func() tea.Msg { return req }
+	return m.Ctx.Confirm(plan.Confirmation(), PreparePreview(plan), run)
 }
 
 // PreparePreview says what plan creates, kind by kind, what it leaves

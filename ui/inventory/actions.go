@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/inventory"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
@@ -202,19 +203,11 @@ func (m *Model) Act(a inventory.ActionRequest, hosts []inventory.Host) tea.Cmd {
 		}
 		return errors.Join(errs...)
 	})
-	if !info.Access.Dangerous {
-		return run
-	}
-	if !m.Ctx.MayAct() {
-		return common.ToastCmd(common.Error, info.Access.Name+" is not allowed in this session (read-only, or viewer role)")
-	}
 	title := info.Access.Name + " " + short(m.names(hosts))
 	if a.Kind == inventory.Resize {
 		title += " to " + a.Size
 	}
-	return func() tea.Msg {
-		return common.ConfirmMsg{Title: title + "?", Body: info.Warning + "\n\n" + hostList(hosts), OnYes: run}
-	}
+	return m.Ctx.Confirm(access.Confirmation{Action: info.Access, Title: title + "?"}, info.Warning+"\n\n"+hostList(hosts), run)
 }
 
 func hostList(hosts []inventory.Host) string {
@@ -284,7 +277,7 @@ func (m *Model) onPlan(msg planMsg) tea.Cmd {
 	}
 	svc, actor := m.svc, m.Ctx.Actor
 	run := m.do("destroy", p.Hosts, actionTimeout, func(ctx context.Context) error { return svc.Destroy(ctx, actor, p) })
-	return func() tea.Msg { return common.ConfirmMsg{Title: title, Body: body, TypeName: name, OnYes: run} }
+	return m.Ctx.Confirm(access.Confirmation{Action: inventory.ActDestroy, Title: title, TypeName: name}, body, run)
 }
 
 // Create starts creating hosts from template and opens the progress view.

@@ -207,16 +207,6 @@ func (m *Model) protected(env string) bool {
 	return false
 }
 
-// confirm asks to confirm run (typing typeName, when set, to accept), or, in a session that may not act, sends
-// it straight to ops, which refuses and journals it.
-func (m *Model) confirm(title, body, typeName string, run tea.Cmd) tea.Cmd {
-	if !m.Ctx.MayAct() {
-		return run
-	}
-	req := common.ConfirmMsg{Title: title, Body: body, TypeName: typeName, OnYes: run}
-	return func() tea.Msg { return req }
-}
-
 // act runs do with a timeout, as the session's actor, into an ActionMsg.
 func (m *Model) act(what string, do func(ctx context.Context, actor access.Actor) error) tea.Cmd {
 	base, actor := m.Ctx.Base, m.Ctx.Actor
@@ -238,51 +228,57 @@ func (m *Model) RollbackCmd(app, env string, rev release.Revision) tea.Cmd {
 	if len(rev.Containers) > 0 {
 		body = "Restores " + images(rev.Containers) + ". " + body
 	}
-	c := release.RollbackConfirmation(app, env, m.protected(env), rev.Number)
-	return m.confirm(c.Title, body, c.TypeName, run)
+	return m.Ctx.Confirm(release.RollbackConfirmation(app, env, m.protected(env), rev.Number), body, run)
 }
 
-// PauseCmd asks to confirm pausing app's rollout in env.
+// PauseCmd pauses app's rollout in env: not dangerous, it asks nothing.
 func (m *Model) PauseCmd(app, env string) tea.Cmd {
 	what := "pause the rollout of " + app + " in " + env
-	return m.confirm(capital(what)+"?", "New pods stop rolling out until it is resumed.", "",
-		m.act(what, func(ctx context.Context, a access.Actor) error { return m.svc.Pause(ctx, a, app, env) }))
+	return m.confirmed(release.ActPause, what, "",
+		func(ctx context.Context, a access.Actor) error { return m.svc.Pause(ctx, a, app, env) })
 }
 
-// ResumeCmd asks to confirm resuming app's paused rollout in env.
+// ResumeCmd resumes app's paused rollout in env: not dangerous, it asks
+// nothing.
 func (m *Model) ResumeCmd(app, env string) tea.Cmd {
 	what := "resume the rollout of " + app + " in " + env
-	return m.confirm(capital(what)+"?", "The rollout goes on from where it stopped.", "",
-		m.act(what, func(ctx context.Context, a access.Actor) error { return m.svc.Resume(ctx, a, app, env) }))
+	return m.confirmed(release.ActResume, what, "",
+		func(ctx context.Context, a access.Actor) error { return m.svc.Resume(ctx, a, app, env) })
 }
 
 // RestartCmd asks to confirm restarting app's pods in env.
 func (m *Model) RestartCmd(app, env string) tea.Cmd {
 	what := "restart " + app + " in " + env
-	return m.confirm(capital(what)+"?", "Every pod is replaced, as kubectl rollout restart does.", "",
-		m.act(what, func(ctx context.Context, a access.Actor) error { return m.svc.Restart(ctx, a, app, env) }))
+	return m.confirmed(release.ActRestart, what, "Every pod is replaced, as kubectl rollout restart does.",
+		func(ctx context.Context, a access.Actor) error { return m.svc.Restart(ctx, a, app, env) })
 }
 
 // ScaleCmd asks to confirm scaling app in env to n replicas.
 func (m *Model) ScaleCmd(app, env string, n int32) tea.Cmd {
 	what := fmt.Sprintf("scale %s in %s to %d", app, env, n)
-	return m.confirm(capital(what)+"?", "", "",
-		m.act(what, func(ctx context.Context, a access.Actor) error { return m.svc.Scale(ctx, a, app, env, n) }))
+	return m.confirmed(release.ActScale, what, "",
+		func(ctx context.Context, a access.Actor) error { return m.svc.Scale(ctx, a, app, env, n) })
 }
 
 // FreezeCmd asks to confirm freezing env for d.
 func (m *Model) FreezeCmd(env, reason string, d time.Duration) tea.Cmd {
 	what := "freeze " + env + " for " + d.String()
 	until := m.Ctx.Now().Add(d)
-	return m.confirm(capital(what)+"?", "No new promotion into "+env+" until it ends or is lifted; promotions in flight finish their rollout, and the journal names them. Reason: "+reason, "",
-		m.act(what, func(ctx context.Context, a access.Actor) error { return m.svc.Freeze(ctx, a, env, reason, until) }))
+	return m.confirmed(release.ActFreeze, what, "No new promotion into "+env+" until it ends or is lifted; promotions in flight finish their rollout, and the journal names them. Reason: "+reason,
+		func(ctx context.Context, a access.Actor) error { return m.svc.Freeze(ctx, a, env, reason, until) })
 }
 
 // UnfreezeCmd asks to confirm lifting env's freeze.
 func (m *Model) UnfreezeCmd(env string) tea.Cmd {
 	what := "unfreeze " + env
-	return m.confirm(capital(what)+"?", "Promotions into "+env+" are allowed again at once.", "",
-		m.act(what, func(ctx context.Context, a access.Actor) error { return m.svc.Unfreeze(ctx, a, env) }))
+	return m.confirmed(release.ActUnfreeze, what, "Promotions into "+env+" are allowed again at once.",
+		func(ctx context.Context, a access.Actor) error { return m.svc.Unfreeze(ctx, a, env) })
+}
+
+// confirmed runs do as action, described by what, confirmed as the action is
+// declared.
+func (m *Model) confirmed(action access.Action, what, body string, do func(context.Context, access.Actor) error) tea.Cmd {
+	return m.Ctx.Confirm(access.Confirmation{Action: action, Title: capital(what) + "?"}, body, m.act(what, do))
 }
 
 func capital(s string) string {
