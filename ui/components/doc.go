@@ -1,6 +1,8 @@
 // Package components holds what every pane shares, so that a pane keeps
 // only what is its own:
 //
+//   - Base: what every pane embeds: context, title, key map, size, the
+//     feed of its service's changes and its prompt (base.go);
 //   - Table: typed rows in declared columns, with layout, cut rules,
 //     filter, sort and a cursor that follows its row (table.go);
 //   - Cursor and Nav: list movement for what is not a Table (nav.go);
