@@ -67,6 +67,9 @@ type Options struct {
 	// Holders, when set, says which playbook run holds a host: a held
 	// host is not destroyed.
 	Holders HostHolders
+	// Metrics, when set, reads the hosts' node exporter figures
+	// (HostFigures).
+	Metrics HostMetrics
 }
 
 // HostHolders says whether a run holds a host, and which (the playbook
