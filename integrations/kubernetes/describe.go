@@ -442,7 +442,8 @@ func redactedYAML(obj any) (string, error) {
 
 // workloadMatcher says whether an event is about ref, one of its
 // ReplicaSets or revisions, or one of its pods (of any ReplicaSet the cache
-// holds, or a StatefulSet's ordinal pods), from the space's caches.
+// holds, or a StatefulSet's ordinal pods and their claims), from the
+// space's caches.
 func (sp *space) workloadMatcher(ref release.Ref) func(kind, name string) bool {
 	owned := map[string]bool{}
 	var prefixes []string
@@ -464,6 +465,11 @@ func (sp *space) workloadMatcher(ref release.Ref) func(kind, name string) bool {
 	return func(kind, name string) bool {
 		if owned[kind+"/"+name] || kind+"/"+name == self {
 			return true
+		}
+		if kind == "PersistentVolumeClaim" && ref.Kind == release.StatefulSet {
+			// A claim made from a template for a pod: TEMPLATE-NAME-ORDINAL.
+			i := strings.LastIndex(name, "-"+ref.Name+"-")
+			return i > 0 && ordinalOf(name[i+1:], ref.Name)
 		}
 		if kind != "Pod" {
 			return false

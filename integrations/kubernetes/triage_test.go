@@ -332,6 +332,19 @@ func TestWorkloadEventsLive(t *testing.T) {
 		}
 	}
 
+	details, err := f.svc.WatchRollout(ctx, "evapp", "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Let the detail settle: nothing about the workload changes after.
+	for quiet := false; !quiet; {
+		select {
+		case <-details:
+		case <-time.After(1500 * time.Millisecond):
+			quiet = true
+		}
+	}
+
 	now := time.Now()
 	post := func(kind, name, typ, reason string) {
 		t.Helper()
@@ -363,8 +376,19 @@ func TestWorkloadEventsLive(t *testing.T) {
 		}
 	}
 
+	// The rollout detail's events are live too: the warning wakes it.
+	timeout := time.After(30 * time.Second)
+	for seen := false; !seen; {
+		select {
+		case d := <-details:
+			seen = slices.ContainsFunc(d.Events, func(e release.Event) bool { return e.Reason == "BackOff" })
+		case <-timeout:
+			t.Fatal("the rollout detail did not show the new warning")
+		}
+	}
+
 	cancel()
-	timeout := time.After(10 * time.Second)
+	timeout = time.After(10 * time.Second)
 	for {
 		select {
 		case _, ok := <-ch:
