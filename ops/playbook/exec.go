@@ -232,3 +232,46 @@ func (s *Service) Exec(ctx context.Context, actor access.Actor, req ExecRequest)
 	jerr := s.journal.Record(ctx, actor, ActExec.Name, target, e.params(), err)
 	return e, errors.Join(err, jerr)
 }
+
+// ParseExec reads the command palette's `:exec CMD on HOSTS` (the words
+// after ":exec"): HOSTS, after the last " on ", is host names separated by
+// commas, "tag:T" or "group:G". Without " on ", the Target is left empty
+// for the caller to fill with the hosts selected on screen.
+func ParseExec(s string) (ExecRequest, error) {
+	s = strings.TrimSpace(s)
+	cmd, hosts := s, ""
+	if i := strings.LastIndex(s, " on "); i >= 0 {
+		cmd, hosts = strings.TrimSpace(s[:i]), strings.TrimSpace(s[i+len(" on "):])
+	}
+	req := ExecRequest{Command: cmd}
+	if cmd == "" {
+		return req, errors.New("no command: :exec CMD on HOSTS (names separated by commas, tag:T or group:G)")
+	}
+	if hosts == "" {
+		if strings.HasSuffix(s, " on") {
+			return req, errors.New("on which hosts? :exec CMD on HOSTS (names separated by commas, tag:T or group:G)")
+		}
+		return req, nil
+	}
+	if strings.ContainsAny(hosts, " \t") {
+		return req, fmt.Errorf("hosts %q: names separated by commas without spaces, tag:T or group:G", hosts)
+	}
+	switch {
+	case strings.HasPrefix(hosts, "tag:"):
+		req.Target = Target{Kind: TargetTag, Name: strings.TrimPrefix(hosts, "tag:")}
+	case strings.HasPrefix(hosts, "group:"):
+		req.Target = Target{Kind: TargetGroup, Name: strings.TrimPrefix(hosts, "group:")}
+	default:
+		var names []string
+		for _, h := range strings.Split(hosts, ",") {
+			if h != "" && !slices.Contains(names, h) {
+				names = append(names, h)
+			}
+		}
+		req.Target = Target{Kind: TargetHosts, Hosts: names}
+	}
+	if req.Target.Name == "" && len(req.Target.Hosts) == 0 {
+		return req, fmt.Errorf("hosts %q name no host", hosts)
+	}
+	return req, nil
+}
