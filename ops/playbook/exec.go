@@ -84,7 +84,13 @@ type Exec struct {
 	Ended        time.Time         `json:"ended"`
 	Results      []HostOutput      `json:"results"`
 	KeysRecorded map[string]string `json:"keys_recorded,omitempty"`
+	// Error is why the command did not run everywhere, beside its hosts'
+	// outcomes (Ansible could not start, it was interrupted).
+	Error string `json:"error,omitempty"`
 }
+
+// Running reports whether the command has not ended yet.
+func (e Exec) Running() bool { return e.Ended.IsZero() }
 
 // Failed lists the hosts where the command failed or did not run.
 func (e Exec) Failed() []string {
@@ -206,6 +212,7 @@ func (s *Service) Exec(ctx context.Context, actor access.Actor, req ExecRequest)
 	kept := make(chan struct{})
 	go func() { defer close(kept); s.keepHosts(context.WithoutCancel(ctx), held, holder, stop) }()
 	shown := presence.Begin(ctx, "running `"+req.Command+"` on "+onHosts(hosts))
+	s.keepExec(e)
 	timeout := req.Timeout
 	if timeout <= 0 {
 		timeout = DefaultExecTimeout
@@ -229,8 +236,40 @@ func (s *Service) Exec(ctx context.Context, actor access.Actor, req ExecRequest)
 			err = fmt.Errorf("%w: %s", ErrExecFailed, strings.Join(failed, ", "))
 		}
 	}
+	if err != nil && !errors.Is(err, ErrExecFailed) {
+		e.Error = err.Error()
+	}
+	s.keepExec(e)
 	jerr := s.journal.Record(ctx, actor, ActExec.Name, target, e.params(), err)
 	return e, errors.Join(err, jerr)
+}
+
+// RecentExecs is how many ad-hoc commands Execs keeps.
+const RecentExecs = 50
+
+// keepExec adds e to the recent commands, or updates it there, and wakes
+// the subscribers.
+func (s *Service) keepExec(e Exec) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i := slices.IndexFunc(s.execs, func(x Exec) bool { return x.ID == e.ID }); i >= 0 {
+		s.execs[i] = e
+	} else {
+		s.execs = slices.Insert(s.execs, 0, e)
+		if len(s.execs) > RecentExecs {
+			s.execs = s.execs[:RecentExecs]
+		}
+	}
+	s.subs.Notify()
+}
+
+// Execs lists the ad-hoc commands this vigil ran since it started, newest
+// first; one still running has no Ended time. Every session sees them;
+// the journal keeps them for good.
+func (s *Service) Execs() []Exec {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.execs)
 }
 
 // ParseExec reads the command palette's `:exec CMD on HOSTS` (the words
