@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/yaml"
 
@@ -117,9 +118,9 @@ func (c *Client) Describe(ctx context.Context, ref release.Ref) (workload.Descri
 	return d, nil
 }
 
-func intOrString(v interface{ String() string }) string {
+func intOrString(v *intstr.IntOrString) string {
 	if v == nil {
-		return ""
+		return "unset"
 	}
 	return v.String()
 }
