@@ -1,9 +1,11 @@
 package kubernetes
 
 import (
+	"fmt"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 
@@ -54,3 +56,35 @@ type fakeInformer struct {
 }
 
 func (f fakeInformer) GetIndexer() cache.Indexer { return f.idx }
+
+func (f fakeInformer) GetStore() cache.Store { return f.idx }
+
+// BenchmarkWorkloadEvents: the events of one workload among 10,000 of a
+// namespace (2,000 other pods, five events each), as WatchEvents sends
+// them after a change.
+func BenchmarkWorkloadEvents(b *testing.B) {
+	yes := true
+	rs := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{ownerIndex: ownerKey})
+	_ = rs.Add(&appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "prod", Name: "api-5d6bf8c984",
+		OwnerReferences: []metav1.OwnerReference{{Kind: "Deployment", Name: "api", Controller: &yes}}}})
+	evs := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	now := metav1.Now()
+	add := func(i int, kind, name string) {
+		_ = evs.Add(&corev1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: "prod", Name: fmt.Sprintf("e%d", i)},
+			InvolvedObject: corev1.ObjectReference{Kind: kind, Name: name}, Type: "Normal", Reason: "Pulled", LastTimestamp: now, Count: 1})
+	}
+	for i := range 10000 {
+		add(i, "Pod", fmt.Sprintf("app%d-7f9c8d-%05d", i/5, i/5))
+	}
+	for i := range 30 {
+		add(10000+i, "Pod", fmt.Sprintf("api-5d6bf8c984-x%04d", i))
+	}
+	sp := &space{ns: "prod", rs: fakeInformer{idx: rs}, cr: fakeInformer{idx: cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{ownerIndex: ownerKey})}, events: fakeInformer{idx: evs}}
+	ref := release.Ref{Kind: release.Deployment, Name: "api"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if got := sp.workloadEvents(ref); len(got) != 30 {
+			b.Fatalf("%d events", len(got))
+		}
+	}
+}
