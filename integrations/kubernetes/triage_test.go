@@ -262,12 +262,8 @@ func TestWorkloadEventsLive(t *testing.T) {
 	// The pods of evapp only, not the canary's.
 	pctx, pcancel := context.WithCancel(f.ctx)
 	defer pcancel()
-	pods := make(chan []release.Pod, 100)
-	ref, err := f.svc.Ref("evapp", "dev")
+	pods, err := wl.WatchPods(pctx, "evapp", "dev")
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.client.WatchPods(pctx, ref, func(p []release.Pod) { pods <- p }); err != nil {
 		t.Fatal(err)
 	}
 	var evappPods []release.Pod

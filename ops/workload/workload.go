@@ -37,6 +37,7 @@ type EventWatcher interface {
 type Cluster interface {
 	Describer
 	EventWatcher
+	release.PodWatcher
 }
 
 // Locator finds an app's workload in an environment (release.Service).
@@ -230,17 +231,35 @@ func (s *Service) WatchEvents(ctx context.Context, app, env string) (<-chan []re
 	if err != nil {
 		return nil, err
 	}
-	out := make(chan []release.Event, 1)
-	wake := make(chan []release.Event, 1)
-	err = s.cluster.WatchEvents(ctx, ref, func(evs []release.Event) {
+	return follow(ctx, func(fn func([]release.Event)) error { return s.cluster.WatchEvents(ctx, ref, fn) })
+}
+
+// WatchPods sends the pods of app in env (and only its own: a canary whose
+// labels match its selector keeps its pods), now and after every change,
+// until ctx ends, as WatchEvents does: a watch of those pods only, which
+// ends with ctx.
+func (s *Service) WatchPods(ctx context.Context, app, env string) (<-chan []release.Pod, error) {
+	ref, err := s.apps.Ref(app, env)
+	if err != nil {
+		return nil, err
+	}
+	return follow(ctx, func(fn func([]release.Pod)) error { return s.cluster.WatchPods(ctx, ref, fn) })
+}
+
+// follow starts a watch that calls fn with each new value, and returns a
+// channel holding the latest one not yet read, closed when ctx ends.
+func follow[T any](ctx context.Context, watch func(fn func(T)) error) (<-chan T, error) {
+	out := make(chan T, 1)
+	wake := make(chan T, 1)
+	err := watch(func(v T) {
 		for {
 			select {
-			case wake <- evs:
+			case wake <- v:
 				return
 			default:
 			}
 			select {
-			case <-wake: // drop the unread older list
+			case <-wake: // drop the unread older value
 			default:
 			}
 		}
@@ -254,12 +273,12 @@ func (s *Service) WatchEvents(ctx context.Context, app, env string) (<-chan []re
 			select {
 			case <-ctx.Done():
 				return
-			case evs := <-wake:
+			case v := <-wake:
 				select {
 				case <-out:
 				default:
 				}
-				out <- evs
+				out <- v
 			}
 		}
 	}()

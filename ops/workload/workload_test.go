@@ -56,6 +56,33 @@ func (b *burst) WatchEvents(ctx context.Context, ref release.Ref, fn func([]rele
 	return nil
 }
 
+func (b *burst) WatchPods(ctx context.Context, ref release.Ref, fn func([]release.Pod)) error {
+	b.got <- ref
+	for i := 1; i <= b.n; i++ {
+		fn(make([]release.Pod, i))
+	}
+	return nil
+}
+
+func TestWatchPodsSkipsToTheLatest(t *testing.T) {
+	ref := release.Ref{Target: release.Target{Namespace: "prod"}, Kind: release.StatefulSet, Name: "db"}
+	b := &burst{n: 30, got: make(chan release.Ref, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	ch, err := New(locator{"prod/db": ref}, b).WatchPods(ctx, "db", "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := <-b.got; r != ref {
+		t.Fatalf("watched %v, want %v", r, ref)
+	}
+	if pods := <-ch; len(pods) != 30 {
+		t.Fatalf("the first read gives %d pods: not the latest", len(pods))
+	}
+	cancel()
+	for range ch {
+	}
+}
+
 func TestWatchEventsSkipsToTheLatestAndEndsWithItsContext(t *testing.T) {
 	ref := release.Ref{Target: release.Target{Namespace: "prod"}, Kind: release.Deployment, Name: "api"}
 	b := &burst{n: 50, got: make(chan release.Ref, 1)}
