@@ -23,6 +23,9 @@ var (
 	ActSSHEnd = access.Action{Name: "end a shell on a host", MinRole: access.Operator, Mutates: true}
 )
 
+// sshKeyCheckTimeout bounds reading a host's key before a shell.
+const sshKeyCheckTimeout = 5 * time.Second
+
 // SSHOptions say how vigil reaches its hosts: the ansible section's user
 // and key, and vigil's own known_hosts (Options.HostKeys).
 type SSHOptions struct {
@@ -141,14 +144,17 @@ func (s *Service) OpenSSH(ctx context.Context, actor access.Actor, name string) 
 	sess := &SSHSession{ID: now.UTC().Format("20060102T150405.000000000"), Actor: actor.String(), Host: name, Addr: h.PublicIPv4,
 		Start: now, Argv: argv, actor: actor, svc: s}
 	if s.opt.HostKeys != nil {
-		k, err := s.opt.HostKeys.Check(ctx, h.PublicIPv4)
+		// A host that does not answer is ssh's to report, on screen: the
+		// check does not hold the console longer than this.
+		cctx, cancel := context.WithTimeout(ctx, sshKeyCheckTimeout)
+		k, err := s.opt.HostKeys.Check(cctx, h.PublicIPv4)
+		cancel()
 		var changed *HostKeyChangedError
 		switch {
 		case errors.As(err, &changed):
 			changed.Host = name
 			return nil, errors.Join(access.Refuse(changed), s.record(ctx, actor, ActSSH, tgt, sess.params(), access.Refuse(changed)))
 		case err != nil:
-			// An unreachable host is ssh's to report, on screen.
 		case k.Recorded:
 			sess.KeyRecorded = k.Fingerprint
 		}
