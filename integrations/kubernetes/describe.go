@@ -158,6 +158,11 @@ func owned(ctx context.Context, cl *cluster, ref release.Ref, uid types.UID, sel
 			out = append(out, workload.Owned{Kind: "ReplicaSet", Name: rs.Name, Revision: rev, Desired: replicas(rs.Spec.Replicas),
 				Ready: rs.Status.ReadyReplicas, Created: rs.CreationTimestamp.Time, Pods: sorted(byOwner[rs.Name])})
 		}
+		// As kubectl describe: the current ReplicaSet, and the old ones
+		// still holding pods.
+		out = slices.DeleteFunc(out, func(o workload.Owned) bool {
+			return o.Revision != cur && o.Desired == 0 && len(o.Pods) == 0
+		})
 		for i := range out {
 			out[i].Current = out[i].Revision == cur
 		}

@@ -397,3 +397,31 @@ func TestWorkloadEventsLive(t *testing.T) {
 		}
 	}
 }
+
+// TestDescribeOwnerChainAfterARollout: once a release has rolled out, the
+// owner chain is the new ReplicaSet with every pod; the old one, scaled to
+// nothing, is left out as kubectl describe leaves it.
+func TestDescribeOwnerChainAfterARollout(t *testing.T) {
+	f := newFixture(t, lab(t), "dev")
+	f.deploy("dev", "rollme", "1.0.0", 2)
+	f.start()
+	f.waitHealthy("dev", "rollme", "1.0.0")
+	f.release("dev", "rollme", "1.1.0")
+	f.waitHealthy("dev", "rollme", "1.1.0")
+	wl := workload.New(f.svc, f.client)
+	var d workload.Description
+	pollUntil(t, time.Minute, "the old ReplicaSet emptied", func() (bool, string) {
+		var err error
+		d, err = wl.Describe(f.ctx, "rollme", "dev")
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(d.Owned) == 1 && len(d.Owned[0].Pods) == 2, fmt.Sprintf("%+v", d.Owned)
+	})
+	if o := d.Owned[0]; !o.Current || o.Revision != 2 || o.Desired != 2 || o.Ready != 2 {
+		t.Fatalf("owner chain %+v", d.Owned)
+	}
+	if c := d.Containers[len(d.Containers)-1]; c.Image != fmt.Sprintf(image, "rollme", "1.1.0") || !d.Containers[0].Init {
+		t.Fatalf("containers %+v", d.Containers)
+	}
+}

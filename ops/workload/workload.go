@@ -65,8 +65,9 @@ type Description struct {
 	Claims     []Claim             `json:"claims,omitempty"`
 	Conditions []release.Condition `json:"conditions,omitempty"`
 	// Owned is the owner chain below the workload: a Deployment's
-	// ReplicaSets (newest first) or a StatefulSet's current and update
-	// revisions, each with the pods it owns.
+	// current ReplicaSet and the old ones still holding pods (newest
+	// first), or a StatefulSet's current and update revisions, each with
+	// the pods it owns.
 	Owned []Owned `json:"owned,omitempty"`
 	// YAML is the object as the API server holds it, without managedFields,
 	// kubectl's last-applied-configuration (a copy of the spec with its
