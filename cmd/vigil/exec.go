@@ -34,8 +34,9 @@ func newExecCmd(g *globals) *cobra.Command {
 		Long: "vigil exec runs CMD with the host's shell on each host named (Ansible ad-hoc, the shell module),\n" +
 			"with the inventory, user, key and known_hosts of playbook runs: a host whose SSH key changed is\n" +
 			"refused, and a host a playbook run holds is refused until that run ends. Each host's exit code,\n" +
-			"stdout and stderr are shown once all are done. It is journaled; it asks to confirm on a terminal,\n" +
-			"elsewhere pass --yes. Quote CMD, or put it after --.\n\n" +
+			"stdout and stderr are shown once all are done. It is journaled with CMD as typed (keep secrets\n" +
+			"out of it: read them from a file on the host); it asks to confirm on a terminal, elsewhere pass\n" +
+			"--yes. Quote CMD, or put it after --.\n\n" +
 			"Exit codes: 0 the command succeeded everywhere, 1 it failed on some host (or could not run),\n" +
 			"2 bad arguments, 3 refused (role, --read-only, a busy host, or not confirmed).",
 		Example: "  vigil exec uptime --hosts web-01,web-02\n  vigil exec 'systemctl restart nginx' --tag web --yes\n  vigil exec --tag web -- df -h /",
