@@ -53,6 +53,9 @@ func TestBadCommandLinesExit2(t *testing.T) {
 		{[]string{"ack", "--match", "a=b", "--extend", "--for", "1h", "--comment", "c"}, "give its FINGERPRINT"},
 		{[]string{"unack"}, "accepts 1 arg(s), received 0: see vigil unack --help"},
 		{[]string{"unack", "--nope", "x"}, "unknown flag: --nope"},
+		{[]string{"exec"}, "requires at least 1 arg(s), only received 0"},
+		{[]string{"exec", "uptime"}, "name the hosts with one of --hosts, --tag or --group"},
+		{[]string{"exec", "uptime", "--hosts", "a", "--tag", "t"}, "name the hosts with one of --hosts, --tag or --group"},
 	} {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			sandbox(t)
@@ -67,7 +70,7 @@ func TestBadCommandLinesExit2(t *testing.T) {
 // TestHelpTextsStateExit2: the verbs whose help lists exit codes give 2 for
 // bad arguments, as README does.
 func TestHelpTextsStateExit2(t *testing.T) {
-	for _, verb := range []string{"ack", "unack", "promote", "rollback", "prepare"} {
+	for _, verb := range []string{"ack", "unack", "promote", "rollback", "prepare", "exec"} {
 		sandbox(t)
 		code, out, _ := cli(t, verb, "--help")
 		if code != 0 || !strings.Contains(out, "Exit codes:") || !strings.Contains(strings.Join(strings.Fields(out), " "), "2 bad arguments") {

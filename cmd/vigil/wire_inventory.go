@@ -11,6 +11,7 @@ import (
 	"github.com/vigilops/vigil/integrations/digitalocean"
 	"github.com/vigilops/vigil/integrations/hostkeys"
 	"github.com/vigilops/vigil/integrations/kubernetes"
+	"github.com/vigilops/vigil/integrations/prometheus"
 	"github.com/vigilops/vigil/ops/config"
 	"github.com/vigilops/vigil/ops/inventory"
 	"github.com/vigilops/vigil/ops/playbook"
@@ -69,7 +70,18 @@ func startInventory(ctx context.Context, w wiring, svc *common.Services) (func()
 	}
 	keys := hostKeys(w.cfg)
 	runs := &runHolders{}
-	inv := inventory.New(cloud, w.journal, inventory.Options{Guard: w.guard, Templates: inventory.TemplatesFrom(do.Templates), HostKeys: keys, Holders: runs})
+	opt := inventory.Options{Guard: w.guard, Templates: inventory.TemplatesFrom(do.Templates), HostKeys: keys, Holders: runs}
+	if a := w.cfg.Ansible; a != nil {
+		opt.SSH = inventory.SSHOptions{User: a.User, PrivateKey: a.PrivateKey}
+	}
+	// The host detail's figures come from the node exporters Prometheus
+	// scrapes (the file_sd file labels each with its host's name).
+	if p := w.cfg.Prometheus; p != nil {
+		if m, err := prometheus.New(p.URL); err == nil {
+			opt.Metrics = m
+		}
+	}
+	inv := inventory.New(cloud, w.journal, opt)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	stop := func() { cancel(); wg.Wait() }

@@ -27,6 +27,8 @@ var _ playbook.Runner = (*Runner)(nil)
 type Runner struct {
 	// Binary is the ansible-playbook command; default "ansible-playbook".
 	Binary string
+	// AdHoc is the ansible command (ad-hoc commands); default "ansible".
+	AdHoc string
 	// Grace is how long an interrupted run may take to clean up before it
 	// is killed; default 10s.
 	Grace time.Duration

@@ -55,7 +55,9 @@ func (c *Client) WatchPods(ctx context.Context, ref release.Ref, fn func([]relea
 		objs := inf.GetStore().List()
 		pods := make([]release.Pod, 0, len(objs))
 		for _, o := range objs {
-			pods = append(pods, podOf(o.(*corev1.Pod)))
+			if p := o.(*corev1.Pod); sp.owns(ref, p) {
+				pods = append(pods, podOf(p))
+			}
 		}
 		slices.SortFunc(pods, func(a, b release.Pod) int { return strings.Compare(a.Name, b.Name) })
 		fn(pods)
@@ -69,6 +71,30 @@ func (c *Client) WatchPods(ctx context.Context, ref release.Ref, fn func([]relea
 	}
 	factory.Start(ctx.Done())
 	return nil
+}
+
+// owns reports whether p belongs to ref, and not only matches its
+// selector: selectors of two workloads may overlap (a canary's pods
+// carry the labels of the main one), and each detail shows its own pods.
+func (sp *space) owns(ref release.Ref, p *corev1.Pod) bool {
+	o := metav1.GetControllerOfNoCopy(p)
+	if o == nil {
+		return false
+	}
+	if ref.Kind == release.StatefulSet {
+		return o.Kind == "StatefulSet" && o.Name == ref.Name
+	}
+	if o.Kind != "ReplicaSet" {
+		return false
+	}
+	if rs, ok, _ := sp.rs.GetIndexer().GetByKey(sp.ns + "/" + o.Name); ok {
+		c := metav1.GetControllerOfNoCopy(rs.(*appsv1.ReplicaSet))
+		return c != nil && c.Kind == "Deployment" && c.Name == ref.Name
+	}
+	// A ReplicaSet the cache has not seen yet: its name is the
+	// Deployment's, a dash and the template's hash.
+	rest, ok := strings.CutPrefix(o.Name, ref.Name+"-")
+	return ok && rest != "" && !strings.Contains(rest, "-")
 }
 
 // trimPod keeps what podOf reads.

@@ -93,6 +93,11 @@ func trim(obj any) (any, error) {
 			FirstTimestamp: o.FirstTimestamp,
 			LastTimestamp:  o.LastTimestamp,
 			EventTime:      o.EventTime,
+			Series:         o.Series,
+			// Where it came from, for the workload detail's events.
+			Source:              o.Source,
+			ReportingController: o.ReportingController,
+			ReportingInstance:   o.ReportingInstance,
 		}
 	case *corev1.ConfigMap:
 		o.ManagedFields = nil

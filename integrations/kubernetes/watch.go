@@ -345,14 +345,7 @@ func (sp *space) eventsFor(names map[string]bool, prefixes []string) []release.E
 		if !match {
 			continue
 		}
-		last := ev.LastTimestamp.Time
-		if last.IsZero() {
-			last = ev.EventTime.Time
-		}
-		if last.IsZero() {
-			last = ev.CreationTimestamp.Time
-		}
-		out = append(out, release.Event{Type: ev.Type, Reason: ev.Reason, Object: ev.InvolvedObject.Kind + "/" + n, Message: ev.Message, Count: ev.Count, Last: last})
+		out = append(out, eventOf(ev))
 	}
 	sortEvents(out)
 	if len(out) > eventsInDetail {

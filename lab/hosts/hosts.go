@@ -129,7 +129,10 @@ exec chroot %[4]s %[5]s -D -e -f /etc/ssh/lab/sshd_config`, shellQuote(spec.Name
 
 	exp := exec.Command(m.Exporter, "--web.listen-address="+net.JoinHostPort(spec.IP, "9100"),
 		"--collector.disable-defaults", "--collector.cpu", "--collector.meminfo", "--collector.loadavg",
-		"--collector.filesystem", "--collector.uname", "--collector.time")
+		"--collector.filesystem", "--collector.uname", "--collector.time",
+		// The host detail graphs network traffic (the machine's: droplets
+		// share its network namespace).
+		"--collector.netdev", "--collector.netdev.device-exclude=^lo$")
 	exp.Stdout, exp.Stderr = logf, logf
 	exp.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := exp.Start(); err != nil {

@@ -67,6 +67,12 @@ type Options struct {
 	// Holders, when set, says which playbook run holds a host: a held
 	// host is not destroyed.
 	Holders HostHolders
+	// Metrics, when set, reads the hosts' node exporter figures
+	// (HostFigures).
+	Metrics HostMetrics
+	// SSH is how OpenSSH reaches the hosts (user, key); the known_hosts
+	// file is HostKeys' unless it names one.
+	SSH SSHOptions
 }
 
 // HostHolders says whether a run holds a host, and which (the playbook

@@ -86,6 +86,7 @@ type Service struct {
 	subs   notify.Subscribers
 	lastID string
 	claims map[string]string // host → holder of this vigil's applying runs
+	execs  []Exec            // ad-hoc commands, newest first (RecentExecs at most)
 }
 
 type liveRun struct {

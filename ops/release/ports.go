@@ -181,6 +181,13 @@ type Event struct {
 	Message string    `json:"message"`
 	Count   int32     `json:"count"`
 	Last    time.Time `json:"last"`
+	// First is when it was first seen (its count then 1); zero when the
+	// event does not say.
+	First time.Time `json:"first,omitzero"`
+	// Source is what reported it: the component (and host) of a core
+	// event, or the reporting controller ("deployment-controller",
+	// "kubelet, node-1").
+	Source string `json:"source,omitempty"`
 }
 
 // Detail is the live rollout detail of one workload.

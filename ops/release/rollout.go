@@ -46,6 +46,12 @@ func (s *Service) assess(env string, d *Detail, pods bool) {
 	}
 }
 
+// eventWatcher is ops/workload's EventWatcher, which the Kubernetes
+// adapter implements beside Cluster.
+type eventWatcher interface {
+	WatchEvents(ctx context.Context, ref Ref, fn func([]Event)) error
+}
+
 // WatchRollout sends the live detail of app in env, pods included, now and
 // after every change, until ctx ends. Only the latest detail waits in the
 // channel: a slow reader skips to it. Detail.Stall is set when the rollout
@@ -71,6 +77,19 @@ func (s *Service) WatchRollout(ctx context.Context, app, env string) (<-chan Det
 	if err != nil {
 		cancel()
 		return nil, err
+	}
+	// New events change no workload: a cluster that follows them wakes the
+	// detail too, so that its events are live.
+	if ew, ok := s.cluster.(eventWatcher); ok {
+		if err := ew.WatchEvents(ctx, ref, func([]Event) {
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}); err != nil {
+			cancel()
+			return nil, err
+		}
 	}
 	out := make(chan Detail, 1)
 	go func() {

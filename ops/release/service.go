@@ -156,6 +156,13 @@ func (s *Service) ref(app, envName string) (Env, Ref, *Workload, error) {
 	return env, Ref{Target: env.Target(), Kind: c.Workload.Kind, Name: app}, c.Workload, nil
 }
 
+// Ref returns app's workload in env, from the matrix: what the workload
+// detail (ops/workload) reads.
+func (s *Service) Ref(app, env string) (Ref, error) {
+	_, ref, _, err := s.ref(app, env)
+	return ref, err
+}
+
 // Detail returns the rollout detail of app in env, from the cache.
 func (s *Service) Detail(app, env string) (Detail, error) {
 	_, ref, _, err := s.ref(app, env)
