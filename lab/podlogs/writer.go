@@ -100,6 +100,14 @@ func (w *Writer) Run(ctx context.Context) error {
 	if w.Logf == nil {
 		w.Logf = func(string, ...any) {}
 	}
+	if _, err := w.Dynamic.Resource(LogsResource).List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
+		if apierrors.IsNotFound(err) {
+			// A cluster created before the lab enabled the CRD.
+			w.Logf("pod logs: the cluster has no kwok Logs kind (created by an older vigil-lab: run vigil-lab down, then up): pods have no logs")
+			return nil
+		}
+		return fmt.Errorf("pod logs: %w", err)
+	}
 	// Files of a previous run belong to pods that may be gone.
 	if err := os.RemoveAll(w.Dir); err != nil {
 		return err
