@@ -40,6 +40,10 @@ const (
 	// RequestsPerSecond is what each ready replica serves (the exporter's
 	// RequestsPerReplica).
 	RequestsPerSecond = 10.0
+	// ChattyRequestsPerSecond is what each ready replica of a tag
+	// containing "chatty" logs: three of them, 2,000 lines a second, the
+	// load the logs view is measured under.
+	ChattyRequestsPerSecond = 2000.0 / 3
 	// BadErrorRatio is the share of failed requests of a "bad" release
 	// (the exporter's BadErrorRatio).
 	BadErrorRatio = 0.2
@@ -73,6 +77,7 @@ type pod struct {
 	lines    *Lines
 	bad      bool
 	broken   bool
+	rate     float64 // requests a second while ready
 	first    string // the container that serves requests
 	files    map[string]*file
 	restarts map[string]int32
@@ -200,8 +205,12 @@ func (w *Writer) add(p *corev1.Pod) (*pod, error) {
 		dir:   filepath.Join(w.Dir, p.Namespace, p.Name),
 		lines: NewLines(app, tag, h.Sum64()),
 		bad:   strings.Contains(tag, "bad"), broken: strings.HasSuffix(c.Image, "-broken"),
+		rate:  RequestsPerSecond,
 		first: c.Name, files: map[string]*file{}, restarts: map[string]int32{},
 		last: w.Now(),
+	}
+	if strings.Contains(tag, "chatty") {
+		st.rate = ChattyRequestsPerSecond
 	}
 	if err := os.MkdirAll(st.dir, 0o755); err != nil {
 		return nil, err
@@ -324,7 +333,7 @@ func (w *Writer) traffic() {
 			st.due = 0
 			continue
 		}
-		st.due += RequestsPerSecond * w.Tick.Seconds()
+		st.due += st.rate * w.Tick.Seconds()
 		n := int(math.Floor(st.due))
 		st.due -= float64(n)
 		var es []entry

@@ -122,3 +122,17 @@ func TestWriterCrashBeforeRestart(t *testing.T) {
 		t.Fatalf("files of a deleted pod are left: %v", err)
 	}
 }
+
+// A chatty tag logs 2,000 lines a second over three replicas.
+func TestWriterChattyRate(t *testing.T) {
+	w, now := newTestWriter(t, 64<<20)
+	st := w.addTest(t, testPod("registry/shop/api:2.5.0-chatty", true, 0))
+	for range 3 {
+		*now = now.Add(time.Second)
+		w.traffic()
+	}
+	if n := len(readLines(t, filepath.Join(st.dir, "api.log"))) - len(st.lines.Boot()); n < 1990 || n > 2001 {
+		t.Fatalf("%d lines in 3 s, want 2,000", n)
+	}
+	w.closeAll()
+}
