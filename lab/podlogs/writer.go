@@ -51,6 +51,9 @@ const (
 	// about 1.6 kB/s per replica, some 20 minutes of lines, more than
 	// vigil logs' default --since.
 	DefaultMaxBytes = 2 << 20
+	// DefaultTick is how often the lines of the requests served are
+	// written: a line is at most that late in its file.
+	DefaultTick = 100 * time.Millisecond
 	// Selector leaves out the load mode's thousands of pods.
 	Selector = "app.kubernetes.io/part-of!=load"
 )
@@ -61,7 +64,7 @@ type Writer struct {
 	Client   kubernetes.Interface
 	Dynamic  dynamic.Interface
 	MaxBytes int64            // 0: DefaultMaxBytes
-	Tick     time.Duration    // how often access lines are appended; 0: a second
+	Tick     time.Duration    // how often access lines are appended; 0: DefaultTick
 	Now      func() time.Time // nil: time.Now
 	Logf     func(format string, args ...any)
 
@@ -97,7 +100,7 @@ func (w *Writer) Run(ctx context.Context) error {
 		w.MaxBytes = DefaultMaxBytes
 	}
 	if w.Tick <= 0 {
-		w.Tick = time.Second
+		w.Tick = DefaultTick
 	}
 	if w.Now == nil {
 		w.Now = time.Now
