@@ -68,8 +68,9 @@ type Writer struct {
 	Now      func() time.Time // nil: time.Now
 	Logf     func(format string, args ...any)
 
-	mu   sync.Mutex
-	pods map[string]*pod // by namespace/name
+	mu          sync.Mutex
+	pods        map[string]*pod // by namespace/name
+	lastTraffic time.Time
 }
 
 type pod struct {
@@ -331,12 +332,20 @@ func (w *Writer) rotate(st *pod, container string) error {
 func (w *Writer) traffic() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	// The requests of the time since the last tick, however late this one
+	// is (a busy machine), up to a few seconds.
+	now := w.Now()
+	elapsed := w.Tick
+	if !w.lastTraffic.IsZero() {
+		elapsed = min(now.Sub(w.lastTraffic), 5*time.Second)
+	}
+	w.lastTraffic = now
 	for key, st := range w.pods {
 		if !st.ready || st.broken {
 			st.due = 0
 			continue
 		}
-		st.due += st.rate * w.Tick.Seconds()
+		st.due += st.rate * elapsed.Seconds()
 		n := int(math.Floor(st.due))
 		st.due -= float64(n)
 		var es []entry
