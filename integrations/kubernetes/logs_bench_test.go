@@ -37,6 +37,7 @@ func BenchmarkFollowChattyOnTheLab(b *testing.B) {
 		var lags []time.Duration
 		last := map[string]time.Time{}
 		var gaps, n int
+		perPod := map[string]int{}
 		cpu0 := cpuTime()
 		start := time.Now()
 		deadline := time.After(30 * time.Second)
@@ -55,6 +56,7 @@ func BenchmarkFollowChattyOnTheLab(b *testing.B) {
 					lags = append(lags, now.Sub(l.Time))
 				}
 				k := l.Pod + "/" + l.Container
+				perPod[k]++
 				if p := last[k]; !p.IsZero() && l.Time.Sub(p) > time.Second {
 					gaps++
 				}
@@ -70,6 +72,7 @@ func BenchmarkFollowChattyOnTheLab(b *testing.B) {
 		for range ch {
 		}
 		slices.Sort(lags)
+		b.Logf("lines per container: %v; events: %v", perPod, events(buf))
 		b.ReportMetric(float64(n)/elapsed.Seconds(), "lines/s")
 		b.ReportMetric(float64(lags[len(lags)/2].Milliseconds()), "ms-lag-p50")
 		b.ReportMetric(float64(lags[len(lags)*99/100].Milliseconds()), "ms-lag-p99")
@@ -79,6 +82,17 @@ func BenchmarkFollowChattyOnTheLab(b *testing.B) {
 		b.ReportMetric(float64(gaps), "gaps")
 		runtime.KeepAlive(buf)
 	}
+}
+
+func events(buf *logs.Buffer) []string {
+	var out []string
+	buf.Lines(0, buf.Len(), func(_ int, l logs.Line) bool {
+		if l.Kind != logs.KindLine {
+			out = append(out, l.Kind.String()+" "+l.Text)
+		}
+		return true
+	})
+	return out
 }
 
 func heapInUse() uint64 {
