@@ -223,7 +223,7 @@ func (w *Writer) add(p *corev1.Pod) (*pod, error) {
 		if err := w.open(st, c.Name); err != nil {
 			return nil, err
 		}
-		if err := w.write(st, c.Name, entries("stdout", w.start(st))); err != nil {
+		if err := w.write(st, c.Name, entries("stdout", w.start(st)), false); err != nil {
 			return nil, err
 		}
 	}
@@ -242,7 +242,7 @@ func (w *Writer) start(st *pod) []string {
 // and starts the next: the current file becomes the previous one.
 func (w *Writer) restart(st *pod, container string) error {
 	if !st.broken {
-		if err := w.write(st, container, entries("stderr", []string{"level=error msg=\"terminated\" signal=SIGKILL"})); err != nil {
+		if err := w.write(st, container, entries("stderr", []string{"level=error msg=\"terminated\" signal=SIGKILL"}), false); err != nil {
 			return err
 		}
 	}
@@ -257,7 +257,7 @@ func (w *Writer) restart(st *pod, container string) error {
 	if err := w.open(st, container); err != nil {
 		return err
 	}
-	return w.write(st, container, entries("stdout", w.start(st)))
+	return w.write(st, container, entries("stdout", w.start(st)), false)
 }
 
 func (w *Writer) open(st *pod, container string) error {
@@ -286,15 +286,22 @@ func entries(stream string, lines []string) []entry {
 	return out
 }
 
-// write appends lines to a container's file, spread evenly from the last
-// line written to now, and rotates the file when it is over MaxBytes.
-func (w *Writer) write(st *pod, container string, es []entry) error {
+// write appends lines to a container's file, and rotates the file when it
+// is over MaxBytes. Spread, the lines are spread evenly from the last line
+// written to now (requests served since); else they are a burst a
+// millisecond apart, ending now (a start, a crash).
+func (w *Writer) write(st *pod, container string, es []entry, spread bool) error {
 	f := st.files[container]
 	if f == nil || len(es) == 0 {
 		return nil
 	}
 	now := w.Now()
-	step := now.Sub(st.last) / time.Duration(len(es)+1)
+	step := time.Millisecond
+	if spread {
+		step = now.Sub(st.last) / time.Duration(len(es)+1)
+	} else if from := now.Add(-time.Duration(len(es)) * step); from.After(st.last) {
+		st.last = from
+	}
 	if step <= 0 {
 		step = time.Microsecond
 	}
@@ -361,7 +368,7 @@ func (w *Writer) traffic() {
 				es = append(es, entry{stream, l})
 			}
 		}
-		if err := w.write(st, st.first, es); err != nil {
+		if err := w.write(st, st.first, es, true); err != nil {
 			w.Logf("pod logs of %s: %v", key, err)
 		}
 	}

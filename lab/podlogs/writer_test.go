@@ -104,9 +104,16 @@ func TestWriterCrashBeforeRestart(t *testing.T) {
 	st := w.addTest(t, testPod("registry/shop/api:2.5.0-broken", false, 0))
 	*now = now.Add(time.Second)
 	w.traffic() // not ready, no requests
+	*now = now.Add(time.Minute) // the next restart, a minute later
 	st.restarts["api"] = 1
 	if err := w.restart(st, "api"); err != nil {
 		t.Fatal(err)
+	}
+	cur := readLines(t, filepath.Join(st.dir, "api.log"))
+	first, _ := time.Parse(time.RFC3339Nano, strings.Fields(cur[0])[0])
+	last, _ := time.Parse(time.RFC3339Nano, strings.Fields(cur[len(cur)-1])[0])
+	if now.Sub(first) > 20*time.Millisecond || last.After(*now) {
+		t.Fatalf("the new container's lines run from %s to %s: want a burst just before the restart at %s", first, last, *now)
 	}
 	for _, name := range []string{"api.log", "api.previous.log"} {
 		lines := readLines(t, filepath.Join(st.dir, name))
