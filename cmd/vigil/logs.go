@@ -63,6 +63,9 @@ func newLogsCmd(g *globals) *cobra.Command {
 				return err
 			}
 			q.Env, q.App = env, args[0]
+			if q.Previous && !cmd.Flags().Changed("since") {
+				q.Since = 0 // the whole previous log: a crash may be older than 15 minutes
+			}
 			ch, err := svc.Follow(ctx, q)
 			if err != nil {
 				return err
@@ -79,7 +82,7 @@ func newLogsCmd(g *globals) *cobra.Command {
 	f.StringVar(&env, "env", "", "the environment of the app (required)")
 	f.StringVar(&q.Pod, "pod", "", "only this pod of the app")
 	f.StringVarP(&q.Container, "container", "c", "", "only this container")
-	f.DurationVar(&q.Since, "since", logs.DefaultSince, "lines from this long ago on")
+	f.DurationVar(&q.Since, "since", logs.DefaultSince, "lines from this long ago on (with --previous, unless given: the whole log)")
 	f.BoolVarP(&q.Follow, "follow", "f", false, "keep streaming, adding the pods that appear, until interrupted")
 	f.StringVarP(&q.Include, "grep", "g", "", "only lines matching this regular expression")
 	f.StringVarP(&q.Exclude, "exclude", "e", "", "no line matching this regular expression")

@@ -68,7 +68,7 @@ type Query struct {
 	App       string        // the workload (Deployment or StatefulSet) name
 	Pod       string        // only this pod of the workload ("": all of them)
 	Container string        // only this container ("": all of them)
-	Since     time.Duration // lines from this long ago on (0: DefaultSince)
+	Since     time.Duration // lines from this long ago on (0: DefaultSince; with Previous, the whole log)
 	Follow    bool          // keep streaming (and add pods as they appear) until ctx ends
 	Previous  bool          // the previous container of restarted pods instead of the current one
 	Include   string        // regex: only lines matching it ("": all)
@@ -185,7 +185,8 @@ func (s *Service) env(name string) (release.Env, error) {
 	return e, nil
 }
 
-// Follow validates q (its regexes, its env), defaults Since, and streams
+// Follow validates q (its regexes, its env), defaults Since (but for the
+// previous container: a crash's last words may be older), and streams
 // the lines of q.App in q.Env that pass q's filter. See Source.Follow for
 // when the channel closes.
 func (s *Service) Follow(ctx context.Context, q Query) (<-chan Line, error) {
@@ -203,7 +204,7 @@ func (s *Service) Follow(ctx context.Context, q Query) (<-chan Line, error) {
 	if q.Since < 0 {
 		return nil, fmt.Errorf("since %s is negative", q.Since)
 	}
-	if q.Since == 0 {
+	if q.Since == 0 && !q.Previous {
 		q.Since = DefaultSince
 	}
 	in, err := s.src.Follow(ctx, Workload{Context: e.Context, Namespace: e.Namespace, Name: q.App}, q)

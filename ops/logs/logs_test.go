@@ -135,6 +135,10 @@ func TestServiceResolvesFiltersAndDefaults(t *testing.T) {
 		t.Fatalf("asked the source for %+v since %s", src.w, src.q.Since)
 	}
 
+	if _, err := svc.Follow(context.Background(), Query{Env: "prod", App: "api", Previous: true}); err != nil || src.q.Since != 0 {
+		t.Fatalf("previous: since %s (%v), want the whole log", src.q.Since, err)
+	}
+
 	for _, c := range []struct {
 		q    Query
 		want string
