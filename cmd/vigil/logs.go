@@ -37,8 +37,8 @@ func newLogsCmd(g *globals) *cobra.Command {
 			"  vigil logs worker --env dev --pod worker-6cbb95fcbd-lm5jr --previous",
 		Args: releaseArgs("logs APP --env ENV [--pod P] [--container C] [--since D] [--follow] [--grep RE] [--exclude RE] [--previous] [--timestamps]", "env", &env),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if q.Since < 0 {
-				return usageError("invalid --since %s: give a duration such as 30s, 15m or 2h", q.Since)
+			if q.Since < 0 || (q.Since == 0 && cmd.Flags().Changed("since")) {
+				return usageError("invalid --since %s: give a positive duration such as 30s, 15m or 2h", q.Since)
 			}
 			if _, err := logs.NewFilter(q.Include, q.Exclude); err != nil {
 				return usageError("%v", flagNames(err))
@@ -63,9 +63,6 @@ func newLogsCmd(g *globals) *cobra.Command {
 				return err
 			}
 			q.Env, q.App = env, args[0]
-			if q.Previous && !cmd.Flags().Changed("since") {
-				q.Since = 0 // the whole previous log: a crash may be older than 15 minutes
-			}
 			ch, err := svc.Follow(ctx, q)
 			if err != nil {
 				return err
@@ -82,7 +79,7 @@ func newLogsCmd(g *globals) *cobra.Command {
 	f.StringVar(&env, "env", "", "the environment of the app (required)")
 	f.StringVar(&q.Pod, "pod", "", "only this pod of the app")
 	f.StringVarP(&q.Container, "container", "c", "", "only this container")
-	f.DurationVar(&q.Since, "since", logs.DefaultSince, "lines from this long ago on (with --previous, unless given: the whole log)")
+	f.DurationVar(&q.Since, "since", 0, "lines from this long ago on (default: the config's kubernetes.logs.since, 15m unless set; with --previous, the whole log)")
 	f.BoolVarP(&q.Follow, "follow", "f", false, "keep streaming, adding the pods that appear, until interrupted")
 	f.StringVarP(&q.Include, "grep", "g", "", "only lines matching this regular expression")
 	f.StringVarP(&q.Exclude, "exclude", "e", "", "no line matching this regular expression")

@@ -41,7 +41,7 @@ func newLogs(ctx context.Context, w wiring, kc *kubernetes.Client) (*logs.Servic
 	if kc == nil {
 		kc = kubernetes.New(ctx, k.Kubeconfig)
 	}
-	return logs.New(kc, envs), nil
+	return logs.New(kc, envs, logs.Options{Since: k.Logs.Since, BufferLines: k.Logs.BufferLines}), nil
 }
 
 // startRelease builds the release service once per process and starts its

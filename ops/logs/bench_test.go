@@ -59,7 +59,7 @@ func BenchmarkBufferAppend(b *testing.B) {
 func BenchmarkPipeline(b *testing.B) {
 	lines := fillLines(20_000)
 	src := &endless{lines: lines}
-	svc := New(src, []release.Env{{Name: "prod", Namespace: "prod"}})
+	svc := New(src, []release.Env{{Name: "prod", Namespace: "prod"}}, Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ch, err := svc.Follow(ctx, Query{Env: "prod", App: "api", Follow: true, Include: `HTTP/1\.1" [25]00`, Exclude: "healthz"})

@@ -68,7 +68,7 @@ type Query struct {
 	App       string        // the workload (Deployment or StatefulSet) name
 	Pod       string        // only this pod of the workload ("": all of them)
 	Container string        // only this container ("": all of them)
-	Since     time.Duration // lines from this long ago on (0: DefaultSince; with Previous, the whole log)
+	Since     time.Duration // lines from this long ago on (0: the service's, DefaultSince unless configured; with Previous, the whole log)
 	Follow    bool          // keep streaming (and add pods as they appear) until ctx ends
 	Previous  bool          // the previous container of restarted pods instead of the current one
 	Include   string        // regex: only lines matching it ("": all)
@@ -161,20 +161,39 @@ func (f Filter) Keep(l Line) bool {
 	return f.Exclude == nil || !f.Exclude.MatchString(l.Text)
 }
 
+// Options are the service's settings (config's kubernetes.logs).
+type Options struct {
+	Since       time.Duration // a query's Since when it has none; 0: DefaultSince
+	BufferLines int           // the capacity of NewBuffer's buffers; 0: DefaultCapacity
+}
+
 // Service follows the logs of the configured environments' workloads.
 type Service struct {
 	src  Source
 	envs map[string]release.Env
+	opts Options
 }
 
 // New returns a service reading envs' workloads from src.
-func New(src Source, envs []release.Env) *Service {
+func New(src Source, envs []release.Env, opts Options) *Service {
 	m := make(map[string]release.Env, len(envs))
 	for _, e := range envs {
 		m[e.Name] = e
 	}
-	return &Service{src: src, envs: m}
+	if opts.Since <= 0 {
+		opts.Since = DefaultSince
+	}
+	if opts.BufferLines <= 0 {
+		opts.BufferLines = DefaultCapacity
+	}
+	return &Service{src: src, envs: m, opts: opts}
 }
+
+// NewBuffer returns an empty buffer of the configured capacity, for a view.
+func (s *Service) NewBuffer() *Buffer { return NewBuffer(s.opts.BufferLines) }
+
+// Since is how far back a query without one starts.
+func (s *Service) Since() time.Duration { return s.opts.Since }
 
 // env returns the environment named name.
 func (s *Service) env(name string) (release.Env, error) {
@@ -205,7 +224,7 @@ func (s *Service) Follow(ctx context.Context, q Query) (<-chan Line, error) {
 		return nil, fmt.Errorf("since %s is negative", q.Since)
 	}
 	if q.Since == 0 && !q.Previous {
-		q.Since = DefaultSince
+		q.Since = s.opts.Since
 	}
 	in, err := s.src.Follow(ctx, Workload{Context: e.Context, Namespace: e.Namespace, Name: q.App}, q)
 	if err != nil {

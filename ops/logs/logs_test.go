@@ -119,7 +119,7 @@ func TestServiceResolvesFiltersAndDefaults(t *testing.T) {
 		{Pod: "api-1", Text: `GET /healthz 500`, Time: at},
 		{Pod: "api-1", Text: "deleted", Kind: KindPodGone, Time: at},
 	}}
-	svc := New(src, []release.Env{{Name: "prod", Context: "lab", Namespace: "shop-prod"}})
+	svc := New(src, []release.Env{{Name: "prod", Context: "lab", Namespace: "shop-prod"}}, Options{})
 	ch, err := svc.Follow(context.Background(), Query{Env: "prod", App: "api", Include: "500", Exclude: "healthz"})
 	if err != nil {
 		t.Fatal(err)
@@ -135,6 +135,10 @@ func TestServiceResolvesFiltersAndDefaults(t *testing.T) {
 		t.Fatalf("asked the source for %+v since %s", src.w, src.q.Since)
 	}
 
+	configured := New(src, []release.Env{{Name: "prod"}}, Options{Since: time.Hour, BufferLines: 500})
+	if _, err := configured.Follow(context.Background(), Query{Env: "prod", App: "api"}); err != nil || src.q.Since != time.Hour || configured.NewBuffer().Cap() != 500 {
+		t.Fatalf("configured: since %s (%v), buffer of %d", src.q.Since, err, configured.NewBuffer().Cap())
+	}
 	if _, err := svc.Follow(context.Background(), Query{Env: "prod", App: "api", Previous: true}); err != nil || src.q.Since != 0 {
 		t.Fatalf("previous: since %s (%v), want the whole log", src.q.Since, err)
 	}
@@ -161,7 +165,7 @@ func TestServiceStopsWithItsContext(t *testing.T) {
 		lines[i] = Line{Text: "x 500"}
 	}
 	src := &source{lines: lines}
-	svc := New(src, []release.Env{{Name: "prod", Namespace: "prod"}})
+	svc := New(src, []release.Env{{Name: "prod", Namespace: "prod"}}, Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	ch, err := svc.Follow(ctx, Query{Env: "prod", App: "api", Include: "500"})
 	if err != nil {
