@@ -337,6 +337,9 @@ func (f *follow) run(ctx context.Context, s *stream) {
 			failing, wait = false, logRetryMin
 		}
 		switch {
+		case err != nil && quiet(err):
+			// The pod is being deleted (its pod-gone line follows), or
+			// its restarted container is not up yet: nothing broke.
 		case err != nil && !failing:
 			last := "no data yet"
 			if !r.last.IsZero() {
@@ -371,6 +374,16 @@ func (f *follow) run(ctx context.Context, s *stream) {
 			wait = min(2*wait, logRetryMax)
 		}
 	}
+}
+
+// quiet reports whether a stream's error is one of a pod's life, not of
+// the API server: the pod is gone, or its container is waiting to start.
+func quiet(err error) bool {
+	if apierrors.IsNotFound(err) {
+		return true
+	}
+	msg := err.Error()
+	return apierrors.IsBadRequest(err) && (strings.Contains(msg, "waiting to start") || strings.Contains(msg, "ContainerCreating") || strings.Contains(msg, "PodInitializing"))
 }
 
 // resume is where a stream stopped: the time of its last line and how many
