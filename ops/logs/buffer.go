@@ -1,5 +1,10 @@
 package logs
 
+import (
+	"sort"
+	"time"
+)
+
 // DefaultCapacity is how many lines a Buffer keeps when not told.
 const DefaultCapacity = 50_000
 
@@ -70,6 +75,22 @@ func (b *Buffer) Lines(from, to int, fn func(i int, l Line) bool) {
 			return
 		}
 	}
+}
+
+// Search returns the index of the first line held at or after t (Len()
+// when none is), for a jump to the time of an alert. Lines of several pods
+// arrive nearly, not strictly, in time order: the search is binary, so
+// the line found is the first at or after t up to that disorder. Events
+// without a time are skipped over.
+func (b *Buffer) Search(t time.Time) int {
+	return sort.Search(len(b.lines), func(i int) bool {
+		for j := i; j < len(b.lines); j++ {
+			if l := b.At(j); !l.Time.IsZero() {
+				return !l.Time.Before(t)
+			}
+		}
+		return true
+	})
 }
 
 // Reset empties the buffer and releases its memory; the count of dropped

@@ -185,3 +185,25 @@ func TestServiceStopsWithItsContext(t *testing.T) {
 		t.Fatal("the channel was not closed after ctx ended")
 	}
 }
+
+func TestBufferSearchFindsATime(t *testing.T) {
+	at := testclock.Epoch()
+	b := NewBuffer(4)
+	for i := range 6 { // 2..5 kept
+		b.Append(Line{Time: at.Add(time.Duration(i) * time.Second), Text: fmt.Sprint(i)})
+	}
+	for _, c := range []struct {
+		t    time.Time
+		want int
+	}{
+		{at, 0},
+		{at.Add(3 * time.Second), 1},
+		{at.Add(3500 * time.Millisecond), 2},
+		{at.Add(5 * time.Second), 3},
+		{at.Add(time.Minute), 4},
+	} {
+		if got := b.Search(c.t); got != c.want {
+			t.Errorf("Search(+%s) = %d, want %d", c.t.Sub(at), got, c.want)
+		}
+	}
+}
