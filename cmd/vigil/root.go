@@ -53,6 +53,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newStatusCmd(g), newPromoteCmd(g), newRollbackCmd(g), newPrepareCmd(g))
 	root.AddCommand(newExecCmd(g))
 	root.AddCommand(newAlertsCmd(g), newAckCmd(g), newUnackCmd(g))
+	root.AddCommand(newLogsCmd(g))
 	root.SetFlagErrorFunc(flagUsage) // inherited by every command
 	usageExits(root)
 	return root

@@ -56,6 +56,11 @@ func TestBadCommandLinesExit2(t *testing.T) {
 		{[]string{"exec"}, "requires at least 1 arg(s), only received 0"},
 		{[]string{"exec", "uptime"}, "name the hosts with one of --hosts, --tag or --group"},
 		{[]string{"exec", "uptime", "--hosts", "a", "--tag", "t"}, "name the hosts with one of --hosts, --tag or --group"},
+		{[]string{"logs"}, "logs takes one app"},
+		{[]string{"logs", "api"}, "logs needs --env"},
+		{[]string{"logs", "api", "--env", "prod", "--since", "soon"}, `invalid argument "soon" for "--since"`},
+		{[]string{"logs", "api", "--env", "prod", "--since", "-1m"}, "invalid --since -1m0s"},
+		{[]string{"logs", "api", "--env", "prod", "--grep", "a(b"}, `--grep "a(b" is not a valid regular expression: missing closing )`},
 	} {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			sandbox(t)
@@ -70,7 +75,7 @@ func TestBadCommandLinesExit2(t *testing.T) {
 // TestHelpTextsStateExit2: the verbs whose help lists exit codes give 2 for
 // bad arguments, as README does.
 func TestHelpTextsStateExit2(t *testing.T) {
-	for _, verb := range []string{"ack", "unack", "promote", "rollback", "prepare", "exec"} {
+	for _, verb := range []string{"ack", "unack", "promote", "rollback", "prepare", "exec", "logs"} {
 		sandbox(t)
 		code, out, _ := cli(t, verb, "--help")
 		if code != 0 || !strings.Contains(out, "Exit codes:") || !strings.Contains(strings.Join(strings.Fields(out), " "), "2 bad arguments") {
@@ -93,6 +98,8 @@ func TestNamesCheckedBeforeTheClusters(t *testing.T) {
 		{[]string{"promote", "api", "--from", "qa", "--to", "prod"}, `unknown environment "qa"`},
 		{[]string{"rollback", "api", "--env", "../.."}, `unknown environment "../.."`},
 		{[]string{"prepare", "staging"}, `unknown environment "staging"`},
+		{[]string{"logs", "api", "--env", "staging"}, `unknown environment "staging"`},
+		{[]string{"logs", "../..", "--env", "prod"}, `invalid app name "../.."`},
 	} {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			dir := sandbox(t)

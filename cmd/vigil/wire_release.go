@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/vigilops/vigil/integrations/kubernetes"
+	"github.com/vigilops/vigil/ops/logs"
 	"github.com/vigilops/vigil/ops/release"
 	"github.com/vigilops/vigil/ui/common"
 )
@@ -22,6 +23,25 @@ func newRelease(ctx context.Context, w wiring) (*release.Service, error) {
 	}
 	return release.New(envs, kubernetes.New(ctx, k.Kubeconfig), w.journal, release.Options{Selector: k.AppSelector, Guard: w.guard,
 		RefuseUnhealthySource: k.RefuseUnhealthySourceForProtected}), nil
+}
+
+// newLogs builds the logs service of config.Kubernetes over kc, the
+// process's client (nil: a client of its own); nil when Kubernetes is not
+// configured. A follow starts its own scoped pod watch: nothing runs
+// until one is asked for.
+func newLogs(ctx context.Context, w wiring, kc *kubernetes.Client) (*logs.Service, error) {
+	k := w.cfg.Kubernetes
+	if k == nil {
+		return nil, nil
+	}
+	envs, err := release.EnvsFromConfig(k)
+	if err != nil {
+		return nil, err
+	}
+	if kc == nil {
+		kc = kubernetes.New(ctx, k.Kubeconfig)
+	}
+	return logs.New(kc, envs, logs.Options{Since: k.Logs.Since, BufferLines: k.Logs.BufferLines}), nil
 }
 
 // startRelease builds the release service once per process and starts its

@@ -40,7 +40,7 @@ var (
 )
 
 type fixture struct {
-	t          *testing.T
+	t          testing.TB
 	ctx        context.Context
 	kubeconfig string
 	cs         k8s.Interface
@@ -50,7 +50,7 @@ type fixture struct {
 	envs       []release.Env
 }
 
-func clientset(t *testing.T, kubeconfig string) k8s.Interface {
+func clientset(t testing.TB, kubeconfig string) k8s.Interface {
 	t.Helper()
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
@@ -65,7 +65,7 @@ func clientset(t *testing.T, kubeconfig string) k8s.Interface {
 
 // newFixture makes one namespace per environment name (a name ending in
 // "+auto" rolls back automatically; "+absent" gets no namespace yet).
-func newFixture(t *testing.T, kubeconfig string, envNames ...string) *fixture {
+func newFixture(t testing.TB, kubeconfig string, envNames ...string) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	t.Cleanup(cancel)
@@ -230,7 +230,7 @@ func (f *fixture) entries(action string) []audit.Entry {
 	return out
 }
 
-func lab(t *testing.T) string {
+func lab(t testing.TB) string {
 	t.Helper()
 	return labtest.Env(t, "KUBECONFIG")["KUBECONFIG"]
 }

@@ -53,6 +53,10 @@ func (c Cluster) Create(ctx context.Context) error {
 		"create", "cluster", "--config", stagesFile, "--runtime", "binary", "--wait", "2m",
 		// The load mode's thousands of pods need the controllers unthrottled.
 		"--disable-qps-limits",
+		// Pods' logs come from files the lab writes, named per pod by a
+		// kwok Logs object (see package podlogs): the CRD lets the lab
+		// create one as each pod appears.
+		"--enable-crds", "Logs",
 		"--kubeconfig", c.Kubeconfig,
 		"--etcd-binary", bin("etcd"),
 		"--kube-apiserver-binary", bin("kube-apiserver"),

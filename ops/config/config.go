@@ -81,7 +81,14 @@ type Kubernetes struct {
 	// degraded, still rolling out, or with an alert firing on it); without
 	// it the preview warns and the console asks a second confirmation.
 	RefuseUnhealthySourceForProtected bool          `yaml:"refuse_unhealthy_source_for_protected"`
+	Logs                              Logs          `yaml:"logs"`
 	Environments                      []Environment `yaml:"environments"` // ordered pipeline
+}
+
+// Logs is how vigil follows the pods' logs (the logs view, vigil logs).
+type Logs struct {
+	BufferLines int           `yaml:"buffer_lines"` // lines a logs view keeps, the oldest dropped; default 50,000
+	Since       time.Duration `yaml:"since"`        // how far back a follow starts; default 15m
 }
 
 type Environment struct {
@@ -134,6 +141,11 @@ const (
 	DefaultHTTPListen   = "127.0.0.1:9464"
 	DefaultDOTokenEnv   = "DIGITALOCEAN_ACCESS_TOKEN"
 	DefaultDOAPIURL     = "https://api.digitalocean.com/"
+	DefaultLogLines     = 50_000
+	DefaultLogSince     = 15 * time.Minute
+	// A logs view keeps between these many lines (about 200 bytes each).
+	MinLogLines = 100
+	MaxLogLines = 1_000_000
 )
 
 // Resolve picks the config path: the flag, else $VIGIL_CONFIG, else
@@ -264,6 +276,12 @@ func (c *Config) applyDefaults() {
 		}
 	}
 	if k := c.Kubernetes; k != nil {
+		if k.Logs.BufferLines == 0 {
+			k.Logs.BufferLines = DefaultLogLines
+		}
+		if k.Logs.Since == 0 {
+			k.Logs.Since = DefaultLogSince
+		}
 		for i := range k.Environments {
 			if k.Environments[i].Namespace == "" {
 				k.Environments[i].Namespace = k.Environments[i].Name

@@ -58,6 +58,7 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"environment name syntax", "kubernetes:\n  environments:\n    - name: Prod_1\n", 3, "kubernetes.environments[0].name", "invalid environment name"},
 		{"environment names unique", "kubernetes:\n  environments:\n    - name: dev\n    - name: prod\n    - name: dev\n", 5, "kubernetes.environments[2].name", "already environments[0]"},
 		{"no environments", "kubernetes:\n  kubeconfig: /k\n", 1, "kubernetes.environments", "missing"},
+		{"log buffer too small", "kubernetes:\n  environments: [{name: dev}]\n  logs:\n    buffer_lines: 10\n", 4, "kubernetes.logs.buffer_lines", "10 is out of range: keep between 100 and 1000000"},
 		{"namespace syntax", "kubernetes:\n  environments:\n    - name: dev\n      namespace: Shop Dev\n", 4, "kubernetes.environments[0].namespace", "invalid namespace"},
 		{"promotion hooks key", "kubernetes:\n  promotion_hook:\n    api: m\n", 2, "kubernetes.promotion_hook", `did you mean "promotion_hooks"?`},
 		{"promotion hooks list", "kubernetes:\n  environments: [{name: dev}]\n  promotion_hooks: [api-migrate]\n", 3, "kubernetes.promotion_hooks", "expected a mapping"},
@@ -224,6 +225,8 @@ serve: {}
 		{"serve.listen", c.Serve.Listen, "127.0.0.1:2222"},
 		{"serve.http_listen", c.Serve.HTTPListen, "127.0.0.1:9464"},
 		{"audit.path", c.Audit.Path, "/state/vigil/journal.db"},
+		{"kubernetes.logs.buffer_lines", c.Kubernetes.Logs.BufferLines, 50_000},
+		{"kubernetes.logs.since", c.Kubernetes.Logs.Since, 15 * time.Minute},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {

@@ -233,6 +233,9 @@ func (v *validator) kubernetes(k *Kubernetes) {
 		v.hooks(p+".promotion_hooks", e.PromotionHooks)
 	}
 	v.hooks("kubernetes.promotion_hooks", k.PromotionHooks)
+	if n := k.Logs.BufferLines; n != 0 && (n < MinLogLines || n > MaxLogLines) {
+		v.errorf("kubernetes.logs.buffer_lines", "%d is out of range: keep between %d and %d lines (default %d)", n, MinLogLines, MaxLogLines, DefaultLogLines)
+	}
 	if k.RefuseUnhealthySourceForProtected && !slices.ContainsFunc(k.Environments, func(e Environment) bool { return e.Protected }) {
 		v.errorf("kubernetes.refuse_unhealthy_source_for_protected", "is set, but no environment is protected: mark the ones it guards with protected: true, or remove it")
 	}

@@ -59,8 +59,9 @@ func runDown(ctx context.Context, _ []string) error {
 		errs = append(errs, err)
 	} else {
 		// The next lab starts with no series, alerts or silences of this one
-		// (a test run's HostDown once greeted the next demo).
-		for _, d := range []string{l.mon.PrometheusData(), l.mon.AlertmanagerData()} {
+		// (a test run's HostDown once greeted the next demo), and the pods'
+		// log files go with their pods.
+		for _, d := range []string{l.mon.PrometheusData(), l.mon.AlertmanagerData(), l.path("podlogs")} {
 			if err := os.RemoveAll(d); err != nil {
 				errs = append(errs, err)
 			}

@@ -74,6 +74,7 @@ func (l *lab) daemonSpecs(token string) []daemonSpec {
 		{"emulator", p.Emulator, emulatorArgs, func() error { return httpOK(l.url(p.Emulator)+"/v2/account", token) }},
 		{"exporter", p.Exporter, []string{
 			self, "exporter", "--kubeconfig", l.kubeconfig(), "--listen", "127.0.0.1:" + strconv.Itoa(p.Exporter),
+			"--pod-logs", l.path("podlogs"),
 		}, func() error { return httpOK(l.url(p.Exporter)+"/healthz", "") }},
 	}
 }
