@@ -43,8 +43,8 @@ type SSHOptions struct {
 // SSHArgv is the command line (argv[0] the client) that opens a shell on
 // the host at addr, or runs remote there: vigil's known_hosts only,
 // checked strictly (an unknown or changed key refuses the connection),
-// the configured user and key, and nothing of the user's own config that
-// could weaken that.
+// the configured user and key. They are command-line options, which win
+// over the same options in the user's ssh config.
 func SSHArgv(addr string, o SSHOptions, remote ...string) ([]string, error) {
 	if net.ParseIP(addr) == nil {
 		return nil, fmt.Errorf("%q is not an IP address: the host has no public address yet", addr)
