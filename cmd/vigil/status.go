@@ -61,7 +61,7 @@ func openReleaseCLI(ctx context.Context, g *globals, journal bool, check func(*c
 		closeJournal = func() { w.journal.Close() }
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	svc, err := newRelease(ctx, w)
+	svc, _, err := newRelease(ctx, w)
 	if err != nil {
 		cancel()
 		closeJournal()

@@ -7,22 +7,25 @@ import (
 	"github.com/vigilops/vigil/integrations/kubernetes"
 	"github.com/vigilops/vigil/ops/logs"
 	"github.com/vigilops/vigil/ops/release"
+	"github.com/vigilops/vigil/ops/workload"
 	"github.com/vigilops/vigil/ui/common"
 )
 
 // newRelease builds the Kubernetes client and the release service from
 // config.Kubernetes, without starting them; nil when it is not configured.
-func newRelease(ctx context.Context, w wiring) (*release.Service, error) {
+// The client is returned for the services that share it.
+func newRelease(ctx context.Context, w wiring) (*release.Service, *kubernetes.Client, error) {
 	k := w.cfg.Kubernetes
 	if k == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	envs, err := release.EnvsFromConfig(k)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return release.New(envs, kubernetes.New(ctx, k.Kubeconfig), w.journal, release.Options{Selector: k.AppSelector, Guard: w.guard,
-		RefuseUnhealthySource: k.RefuseUnhealthySourceForProtected}), nil
+	kc := kubernetes.New(ctx, k.Kubeconfig)
+	return release.New(envs, kc, w.journal, release.Options{Selector: k.AppSelector, Guard: w.guard,
+		RefuseUnhealthySource: k.RefuseUnhealthySourceForProtected}), kc, nil
 }
 
 // newLogs builds the logs service of config.Kubernetes over kc, the
@@ -51,8 +54,13 @@ func newLogs(ctx context.Context, w wiring, kc *kubernetes.Client) (*logs.Servic
 // recover by themselves.
 func startRelease(ctx context.Context, w wiring, svc *common.Services) (func(), error) {
 	ctx, cancel := context.WithCancel(ctx)
-	rel, err := newRelease(ctx, w)
+	rel, kc, err := newRelease(ctx, w)
 	if err != nil || rel == nil {
+		cancel()
+		return nil, err
+	}
+	lg, err := newLogs(ctx, w, kc)
+	if err != nil {
 		cancel()
 		return nil, err
 	}
@@ -64,7 +72,7 @@ func startRelease(ctx context.Context, w wiring, svc *common.Services) (func(), 
 			w.log.Error("kubernetes: caches not synced at start; the matrix fills in as the clusters answer", "err", err)
 		}
 	}()
-	svc.Release = rel
+	svc.Release, svc.Logs, svc.Workload = rel, lg, workload.New(rel, kc)
 	return func() { cancel(); <-done }, nil
 }
 

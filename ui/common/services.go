@@ -3,8 +3,10 @@ package common
 import (
 	"github.com/vigilops/vigil/ops/incident"
 	"github.com/vigilops/vigil/ops/inventory"
+	"github.com/vigilops/vigil/ops/logs"
 	"github.com/vigilops/vigil/ops/playbook"
 	"github.com/vigilops/vigil/ops/release"
+	"github.com/vigilops/vigil/ops/workload"
 )
 
 // Services are the ops services of the process, built once from the config
@@ -16,4 +18,9 @@ type Services struct {
 	Incident  *incident.Service
 	Inventory *inventory.Service
 	Playbook  *playbook.Service
+	// Workload and Logs read one workload of Release's clusters, through
+	// the same client, on demand: a detail's describe and events, a
+	// logs view's follow. Both are set when Release is.
+	Workload *workload.Service
+	Logs     *logs.Service
 }
