@@ -24,6 +24,7 @@ import (
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
 	"github.com/vigilops/vigil/ops/release"
+	"github.com/vigilops/vigil/ops/workload"
 	"github.com/vigilops/vigil/ui/common"
 )
 
@@ -34,6 +35,8 @@ type releaseLab struct {
 	t       *testing.T
 	cfg     *config.Config
 	svc     *release.Service
+	kc      *kubernetes.Client // the service's client
+	cs      k8s.Interface
 	journal *audit.Journal
 	app     string
 }
@@ -104,7 +107,8 @@ func newReleaseLab(t *testing.T, versions ...string) *releaseLab {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.journal.Close() })
-	l.svc = release.New(envs, kubernetes.New(ctx, cfg.Kubernetes.Kubeconfig), l.journal,
+	l.cs, l.kc = cs, kubernetes.New(ctx, cfg.Kubernetes.Kubeconfig)
+	l.svc = release.New(envs, l.kc, l.journal,
 		release.Options{Selector: "app.kubernetes.io/part-of=" + partOf, LockTTL: time.Minute})
 	if err := l.svc.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -136,7 +140,7 @@ func (l *releaseLab) console(actor access.Actor) (*teatest.TestModel, *probe) {
 	l.t.Helper()
 	opts := testOptions(l.t, l.cfg)
 	opts.Actor, opts.Journal, opts.Now = actor, l.journal, time.Now
-	opts.Services = &common.Services{Release: l.svc}
+	opts.Services = &common.Services{Release: l.svc, Workload: workload.New(l.svc, l.kc)}
 	return l.consoleWith(opts)
 }
 

@@ -25,6 +25,11 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	case chooseMode:
 		return m.chooseKey(k)
 	case detailMode:
+		if key.Matches(k, m.keys.Back.Binding) && m.page != livePage {
+			m.page, m.scroll = livePage, 0
+			m.rebuild()
+			return nil
+		}
 		if key.Matches(k, m.keys.Back.Binding) {
 			m.closeDetail()
 			m.mode = listMode
@@ -65,6 +70,15 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 // workload, or the one under the cursor.
 func (m *Model) bind() {
 	k := m.keys
+	for b, p := range map[*common.Binding]page{k.Describe: describePage, k.YAML: yamlPage} {
+		b.Do = m.onWorkload(func(app, env string) tea.Cmd {
+			var open tea.Cmd
+			if m.mode == listMode {
+				open = m.openDetail(app, env)
+			}
+			return tea.Batch(open, m.showPage(p))
+		})
+	}
 	k.Rollback.Do = m.onWorkload(func(app, env string) tea.Cmd {
 		m.choosing = true
 		if m.mode == listMode || m.app != app || m.env != env {

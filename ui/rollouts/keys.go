@@ -13,6 +13,7 @@ import (
 // viewers.
 type KeyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom, Open, Back *common.Binding
+	Describe, YAML                                      *common.Binding
 	Rollback, Pause, Restart, Scale, Freeze             *common.Binding
 	Submit, Cancel                                      *common.Binding // in a prompt
 }
@@ -28,6 +29,8 @@ func NewKeyMap() KeyMap {
 		Bottom:   common.NewBinding("rollouts.bottom", "G", "bottom", "G", "end"),
 		Open:     common.NewBinding("rollouts.open", "enter", "live detail; choose", "enter"),
 		Back:     common.NewBinding("rollouts.back", "esc", "back", "esc"),
+		Describe: common.NewBinding("rollouts.describe", "d", "describe the workload", "d"),
+		YAML:     common.NewBinding("rollouts.yaml", "y", "the workload's YAML", "y"),
 		Rollback: common.NewBinding("rollouts.rollback", "u", "roll back (choose a revision)", "u").For(release.ActRollback),
 		Pause:    common.NewBinding("rollouts.pause", "space", "pause/resume the rollout", "space").For(release.ActPause, release.ActResume),
 		Restart:  common.NewBinding("rollouts.restart", "r", "restart the pods", "r").For(release.ActRestart),
@@ -44,7 +47,7 @@ func (k KeyMap) Bindings() []*common.Binding { return append(k.PaneBindings(), k
 // PaneBindings are the bindings of the list and the detail, which share
 // the keyboard with the shell's.
 func (k KeyMap) PaneBindings() []*common.Binding {
-	return []*common.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Open, k.Back,
+	return []*common.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Open, k.Back, k.Describe, k.YAML,
 		k.Rollback, k.Pause, k.Restart, k.Scale, k.Freeze}
 }
 
@@ -59,7 +62,7 @@ func (k KeyMap) ShortHelp() []key.Binding { return common.Keys(k.Open, k.Rollbac
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		common.Keys(k.Up, k.Down, k.PageUp, k.PageDown),
-		common.Keys(k.Top, k.Bottom, k.Open, k.Back),
+		common.Keys(k.Top, k.Bottom, k.Open, k.Back, k.Describe, k.YAML),
 		common.Keys(k.Rollback, k.Pause, k.Restart, k.Scale, k.Freeze),
 	}
 }

@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/vigilops/vigil/ops/release"
+	wl "github.com/vigilops/vigil/ops/workload"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
 )
@@ -101,6 +102,9 @@ type Model struct {
 	choice   int  // index into history in chooseMode
 	choosing bool // u was pressed before the history arrived
 	jumped   bool // the detail was opened by a GotoMsg: esc goes back
+	page     page // what the detail shows
+	desc     *wl.Description
+	descErr  error
 }
 
 // New returns the pane over the release service svc.
@@ -156,6 +160,11 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		return feedCmd(msg.gen, msg.feed)
+	case describedMsg:
+		if msg.gen == m.gen {
+			m.desc, m.descErr = &msg.desc, msg.err
+			m.rebuild()
+		}
 	case DetailMsg:
 		if msg.gen != m.gen {
 			return nil
@@ -291,7 +300,7 @@ func (m *Model) openDetail(app, env string) tea.Cmd {
 	m.selectWorkload(app, env)
 	m.jumped = false
 	m.gen++
-	m.app, m.env, m.mode = app, env, detailMode
+	m.app, m.env, m.mode, m.page = app, env, detailMode, livePage
 	m.detail, m.watchErr, m.history, m.histErr, m.histRev, m.scroll = nil, nil, nil, nil, 0, 0
 	m.rebuild()
 	gen, svc, base := m.gen, m.svc, m.Ctx.Base

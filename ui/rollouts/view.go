@@ -101,9 +101,12 @@ func (m *Model) rebuild() {
 	}
 	m.built = m.Ctx.Now()
 	var lines []string
-	if m.mode == chooseMode {
+	switch {
+	case m.mode == chooseMode:
 		lines = m.chooseLines()
-	} else {
+	case m.page != livePage:
+		lines = m.pageLines()
+	default:
 		lines = m.detailLines()
 	}
 	m.lines = m.lines[:0]
