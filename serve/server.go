@@ -92,6 +92,7 @@ type Server struct {
 	pres    *presence.Registry
 
 	rates rates
+	trim  *trimmer
 
 	mu      sync.Mutex
 	live    map[*session]struct{}
@@ -138,7 +139,9 @@ func Listen(opts Options) (*Server, error) {
 		live:    map[*session]struct{}{},
 		drained: make(chan struct{}),
 		rates:   rates{limit: opts.Limits.ConnRate, burst: opts.Limits.ConnBurst},
+		trim:    newTrimmer(TrimDelay),
 	}
+	setMemoryLimit(opts.Serve.MemoryLimitMB)
 	s.ssh, err = wish.NewServer(
 		wish.WithVersion("vigil"),
 		func(srv *ssh.Server) error {
@@ -219,6 +222,7 @@ func (s *Server) Serve(ctx context.Context) error {
 }
 
 func (s *Server) shutdown() error {
+	s.trim.stop()
 	s.mu.Lock()
 	s.closing = true
 	live := s.sessionsLocked()

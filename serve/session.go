@@ -171,6 +171,7 @@ func (s *Server) leave(se *session) {
 	s.metrics.sessions.Set(float64(len(s.live)))
 	s.drainedLocked()
 	s.mu.Unlock()
+	s.trim.ended()
 }
 
 // record journals a session event; a journal error is logged, since the

@@ -116,7 +116,11 @@ type Serve struct {
 	HostKey     string        `yaml:"host_key"`
 	MaxSessions int           `yaml:"max_sessions"`
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
-	Users       []User        `yaml:"users"`
+	// MemoryLimitMB is a soft limit on the server's memory, in MiB: the
+	// runtime collects harder near it (runtime/debug.SetMemoryLimit); 0
+	// for none.
+	MemoryLimitMB int    `yaml:"memory_limit_mb"`
+	Users         []User `yaml:"users"`
 	// WebhookToken, when set, is the bearer token the Alertmanager webhook
 	// requires (Alertmanager's http_config authorization credentials).
 	WebhookToken Secret `yaml:"webhook_token"`

@@ -268,6 +268,9 @@ func (v *validator) serve(s *Serve) {
 	if s.MaxSessions < 0 {
 		v.errorf("serve.max_sessions", "must be 0 (no limit) or more")
 	}
+	if s.MemoryLimitMB != 0 && s.MemoryLimitMB < 64 {
+		v.errorf("serve.memory_limit_mb", "must be 0 (no limit) or at least 64 (MiB): a lower limit makes the server collect without end")
+	}
 	names := map[string]bool{}
 	for i, u := range s.Users {
 		p := fmt.Sprintf("serve.users[%d]", i)
