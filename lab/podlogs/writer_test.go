@@ -103,7 +103,7 @@ func TestWriterCrashBeforeRestart(t *testing.T) {
 	w, now := newTestWriter(t, DefaultMaxBytes)
 	st := w.addTest(t, testPod("registry/shop/api:2.5.0-broken", false, 0))
 	*now = now.Add(time.Second)
-	w.traffic() // not ready, no requests
+	w.traffic()                 // not ready, no requests
 	*now = now.Add(time.Minute) // the next restart, a minute later
 	st.restarts["api"] = 1
 	if err := w.restart(st, "api"); err != nil {
