@@ -252,3 +252,32 @@ func (s *Service) Follow(ctx context.Context, q Query) (<-chan Line, error) {
 	}()
 	return out, nil
 }
+
+// Next waits for a line of ch and returns it with every line already
+// waiting behind it, up to max (0: no limit but the channel's buffer): a
+// view takes a follow's lines a batch per message, not one message per line
+// (at 2,000 lines a second, a frame gets some thirty). ok is false once ch
+// is closed and drained, or ctx ended.
+func Next(ctx context.Context, ch <-chan Line, max int) (batch []Line, ok bool) {
+	select {
+	case l, open := <-ch:
+		if !open {
+			return nil, false
+		}
+		batch = append(batch, l)
+	case <-ctx.Done():
+		return nil, false
+	}
+	for max <= 0 || len(batch) < max {
+		select {
+		case l, open := <-ch:
+			if !open {
+				return batch, true
+			}
+			batch = append(batch, l)
+		default:
+			return batch, true
+		}
+	}
+	return batch, true
+}
