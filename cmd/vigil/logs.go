@@ -107,10 +107,6 @@ func flagNames(err error) error {
 // gets the one its name hashes to.
 var podColours = []string{"31", "32", "33", "34", "35", "36", "91", "92", "93", "94", "95", "96"}
 
-// kubeletTime is how the kubelet writes a line's time (kubectl logs
-// --timestamps): RFC 3339 with nine fixed digits.
-const kubeletTime = "2006-01-02T15:04:05.000000000Z07:00"
-
 // linePrinter writes lines as stern does: "pod container text", the pod in
 // its colour, the container dimmed.
 type linePrinter struct {
@@ -149,6 +145,10 @@ func (p *linePrinter) print(ch <-chan logs.Line) (failed bool) {
 		switch l.Kind {
 		case logs.KindLine:
 			b = b[:0]
+			if !p.colour {
+				_, _ = w.Write(logs.AppendText(b, l, p.prefix, p.timestamps))
+				break
+			}
 			if p.prefix {
 				b = append(b, p.paint(p.podColour(l.Pod), l.Pod)...)
 				b = append(b, ' ')
@@ -156,7 +156,7 @@ func (p *linePrinter) print(ch <-chan logs.Line) (failed bool) {
 				b = append(b, ' ')
 			}
 			if p.timestamps && !l.Time.IsZero() {
-				b = l.Time.UTC().AppendFormat(b, kubeletTime)
+				b = l.Time.UTC().AppendFormat(b, logs.TimeFormat)
 				b = append(b, ' ')
 			}
 			b = append(b, l.Text...)

@@ -281,3 +281,25 @@ func Next(ctx context.Context, ch <-chan Line, max int) (batch []Line, ok bool) 
 	}
 	return batch, true
 }
+
+// TimeFormat is how the kubelet writes a line's time (kubectl logs
+// --timestamps): RFC 3339 with nine fixed digits, in UTC.
+const TimeFormat = "2006-01-02T15:04:05.000000000Z07:00"
+
+// AppendText appends l as stern and vigil logs print it, without colour:
+// "pod container " when prefix, the time when timestamps, then the text,
+// and a newline. Saving or copying what a view shows gives the same text.
+func AppendText(b []byte, l Line, prefix, timestamps bool) []byte {
+	if prefix {
+		b = append(b, l.Pod...)
+		b = append(b, ' ')
+		b = append(b, l.Container...)
+		b = append(b, ' ')
+	}
+	if timestamps && !l.Time.IsZero() {
+		b = l.Time.UTC().AppendFormat(b, TimeFormat)
+		b = append(b, ' ')
+	}
+	b = append(b, l.Text...)
+	return append(b, '\n')
+}
