@@ -172,6 +172,9 @@ func (p *linePrinter) print(ch <-chan logs.Line) (failed bool) {
 			w.Flush()
 			failed = true
 			fmt.Fprintf(p.errOut, "%s %s\n", p.paint("91;1", "!"), l.Text)
+		case logs.KindResumed:
+			w.Flush()
+			fmt.Fprintf(p.errOut, "%s %s\n", p.paint("92;1", "✓"), l.Text)
 		}
 		// Flush when nothing more is waiting: a follow shows each line
 		// as it comes, a read of the past writes in blocks.

@@ -346,9 +346,12 @@ func TestFollowSurvivesTheAPIServerGoingAway(t *testing.T) {
 	}
 	at := len(ls)
 	p.up()
-	c.waitLines(t, "lines after the outage", 60*time.Second, func(ls []logs.Line) bool {
+	after := c.waitLines(t, "lines after the outage", 60*time.Second, func(ls []logs.Line) bool {
 		return count(ls[at:], "", logs.KindLine, accessMarker) > 50
-	})
+	})[at:]
+	if after[0].Kind != logs.KindResumed || count(after, "", logs.KindResumed, "resumed") != 1 {
+		t.Fatalf("after the outage, want one resumed line first: %v", tail(after[:min(3, len(after))], 3))
+	}
 	all := c.snapshot()
 	inOrder(t, all)
 	// No gap: the lines written while the API server was away came after.

@@ -36,6 +36,9 @@ const (
 	// KindError says a stream failed (Text: what, and the time of its last
 	// data); the source retries by itself with a backoff.
 	KindError
+	// KindResumed says a stream that failed is back; the lines missed
+	// meanwhile follow.
+	KindResumed
 )
 
 func (k Kind) String() string {
@@ -48,6 +51,8 @@ func (k Kind) String() string {
 		return "pod-gone"
 	case KindError:
 		return "error"
+	case KindResumed:
+		return "resumed"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
