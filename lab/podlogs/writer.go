@@ -400,6 +400,7 @@ func (w *Writer) forget(key string) {
 		f.f.Close()
 	}
 	_ = os.RemoveAll(st.dir)
+	_ = os.Remove(filepath.Dir(st.dir)) // the namespace's, once empty
 	delete(w.pods, key)
 }
 
