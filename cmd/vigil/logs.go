@@ -68,8 +68,11 @@ func newLogsCmd(g *globals) *cobra.Command {
 				return err
 			}
 			p := newLinePrinter(cmd.OutOrStdout(), cmd.ErrOrStderr(), timestamps, prefix)
-			failed := p.print(ch)
-			if failed && !q.Follow {
+			streams, failed := p.print(ch)
+			switch {
+			case q.Previous && streams == 0:
+				return &exitCodeError{code: release.ExitFailed, msg: fmt.Sprintf("no container of %s in %s has restarted: there is no previous log", args[0], env)}
+			case failed && !q.Follow:
 				return exitCode(release.ExitFailed)
 			}
 			return nil
@@ -134,10 +137,10 @@ func (p *linePrinter) podColour(pod string) string {
 	return podColours[h.Sum32()%uint32(len(podColours))]
 }
 
-// print writes the lines until ch closes, and reports whether a stream
-// broke. Lines go out in blocks: a follow of thousands of lines a second
-// costs a write per block, not per line.
-func (p *linePrinter) print(ch <-chan logs.Line) (failed bool) {
+// print writes the lines until ch closes, and returns how many streams
+// there were and whether one broke. Lines go out in blocks: a follow of
+// thousands of lines a second costs a write per block, not per line.
+func (p *linePrinter) print(ch <-chan logs.Line) (streams int, failed bool) {
 	w := bufio.NewWriterSize(p.out, 64<<10)
 	defer w.Flush()
 	var b []byte
@@ -163,6 +166,7 @@ func (p *linePrinter) print(ch <-chan logs.Line) (failed bool) {
 			b = append(b, '\n')
 			_, _ = w.Write(b)
 		case logs.KindPodAdded:
+			streams++
 			w.Flush()
 			fmt.Fprintf(p.errOut, "%s %s › %s\n", p.paint("92;1", "+"), p.paint(p.podColour(l.Pod), l.Pod), l.Container)
 		case logs.KindPodGone:
@@ -182,5 +186,5 @@ func (p *linePrinter) print(ch <-chan logs.Line) (failed bool) {
 			w.Flush()
 		}
 	}
-	return failed
+	return streams, failed
 }
