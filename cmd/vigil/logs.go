@@ -68,8 +68,11 @@ func newLogsCmd(g *globals) *cobra.Command {
 				return err
 			}
 			p := newLinePrinter(cmd.OutOrStdout(), cmd.ErrOrStderr(), timestamps, prefix)
-			failed := p.print(ch)
-			if failed && !q.Follow {
+			streams, failed := p.print(ch)
+			switch {
+			case q.Previous && streams == 0:
+				return &exitCodeError{code: release.ExitFailed, msg: fmt.Sprintf("no container of %s in %s has restarted: there is no previous log", args[0], env)}
+			case failed && !q.Follow:
 				return exitCode(release.ExitFailed)
 			}
 			return nil
@@ -107,10 +110,6 @@ func flagNames(err error) error {
 // gets the one its name hashes to.
 var podColours = []string{"31", "32", "33", "34", "35", "36", "91", "92", "93", "94", "95", "96"}
 
-// kubeletTime is how the kubelet writes a line's time (kubectl logs
-// --timestamps): RFC 3339 with nine fixed digits.
-const kubeletTime = "2006-01-02T15:04:05.000000000Z07:00"
-
 // linePrinter writes lines as stern does: "pod container text", the pod in
 // its colour, the container dimmed.
 type linePrinter struct {
@@ -138,10 +137,10 @@ func (p *linePrinter) podColour(pod string) string {
 	return podColours[h.Sum32()%uint32(len(podColours))]
 }
 
-// print writes the lines until ch closes, and reports whether a stream
-// broke. Lines go out in blocks: a follow of thousands of lines a second
-// costs a write per block, not per line.
-func (p *linePrinter) print(ch <-chan logs.Line) (failed bool) {
+// print writes the lines until ch closes, and returns how many streams
+// there were and whether one broke. Lines go out in blocks: a follow of
+// thousands of lines a second costs a write per block, not per line.
+func (p *linePrinter) print(ch <-chan logs.Line) (streams int, failed bool) {
 	w := bufio.NewWriterSize(p.out, 64<<10)
 	defer w.Flush()
 	var b []byte
@@ -149,6 +148,10 @@ func (p *linePrinter) print(ch <-chan logs.Line) (failed bool) {
 		switch l.Kind {
 		case logs.KindLine:
 			b = b[:0]
+			if !p.colour {
+				_, _ = w.Write(logs.AppendText(b, l, p.prefix, p.timestamps))
+				break
+			}
 			if p.prefix {
 				b = append(b, p.paint(p.podColour(l.Pod), l.Pod)...)
 				b = append(b, ' ')
@@ -156,13 +159,14 @@ func (p *linePrinter) print(ch <-chan logs.Line) (failed bool) {
 				b = append(b, ' ')
 			}
 			if p.timestamps && !l.Time.IsZero() {
-				b = l.Time.UTC().AppendFormat(b, kubeletTime)
+				b = l.Time.UTC().AppendFormat(b, logs.TimeFormat)
 				b = append(b, ' ')
 			}
 			b = append(b, l.Text...)
 			b = append(b, '\n')
 			_, _ = w.Write(b)
 		case logs.KindPodAdded:
+			streams++
 			w.Flush()
 			fmt.Fprintf(p.errOut, "%s %s › %s\n", p.paint("92;1", "+"), p.paint(p.podColour(l.Pod), l.Pod), l.Container)
 		case logs.KindPodGone:
@@ -172,6 +176,9 @@ func (p *linePrinter) print(ch <-chan logs.Line) (failed bool) {
 			w.Flush()
 			failed = true
 			fmt.Fprintf(p.errOut, "%s %s\n", p.paint("91;1", "!"), l.Text)
+		case logs.KindResumed:
+			w.Flush()
+			fmt.Fprintf(p.errOut, "%s %s\n", p.paint("92;1", "✓"), l.Text)
 		}
 		// Flush when nothing more is waiting: a follow shows each line
 		// as it comes, a read of the past writes in blocks.
@@ -179,5 +186,5 @@ func (p *linePrinter) print(ch <-chan logs.Line) (failed bool) {
 			w.Flush()
 		}
 	}
-	return failed
+	return streams, failed
 }

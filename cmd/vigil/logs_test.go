@@ -105,7 +105,12 @@ func TestLogsEqualsKubectlLogs(t *testing.T) {
 		}
 	}
 
-	code, _, errOut := cli(t, "logs", l.app, "--env", env, "--exclude", "a(b")
+	code, _, errOut := cli(t, "logs", l.app, "--env", env, "--previous")
+	if code != release.ExitFailed || !strings.Contains(errOut, "no container of "+l.app+" in "+env+" has restarted") {
+		t.Fatalf("--previous of a pod never restarted: exit %d: %s", code, errOut)
+	}
+
+	code, _, errOut = cli(t, "logs", l.app, "--env", env, "--exclude", "a(b")
 	if code != release.ExitUsage || !strings.Contains(errOut, `--exclude "a(b" is not a valid regular expression`) {
 		t.Fatalf("a bad regex: exit %d: %s", code, errOut)
 	}
@@ -135,8 +140,8 @@ func TestLinePrinter(t *testing.T) {
 	ch <- logs.Line{Pod: "api-1", Container: "api", Kind: logs.KindPodGone}
 	close(ch)
 	p := &linePrinter{out: &out, errOut: &errOut, timestamps: true, prefix: true}
-	if !p.print(ch) {
-		t.Fatal("an error line was not reported")
+	if streams, failed := p.print(ch); streams != 1 || !failed {
+		t.Fatalf("%d streams, failed %v: want 1 and the error line reported", streams, failed)
 	}
 	if want := "api-1 api 2026-11-29T14:00:00.000005000Z GET / 200\n"; out.String() != want {
 		t.Fatalf("stdout %q, want %q", out.String(), want)

@@ -41,9 +41,9 @@ var (
 // pod's containers as they start and ends the streams of deleted pods with
 // a line saying so, while the others go on. Each container's stream asks
 // for timestamps and q.Since; one that breaks (the API server down, say)
-// says so once with the time of its last data and resumes after a backoff
-// from its last line, skipping the lines already given, as does a stream
-// of a container that restarted.
+// says so once with the time of its last data, retries with a backoff, and
+// says when it is back; it resumes from its last line, skipping the lines
+// already given, as does a stream of a container that restarted.
 func (c *Client) Follow(ctx context.Context, w logs.Workload, q logs.Query) (<-chan logs.Line, error) {
 	cl, err := c.cluster(w.Context)
 	if err != nil {
@@ -328,8 +328,15 @@ func (f *follow) run(ctx context.Context, s *stream) {
 	var r resume
 	wait := logRetryMin
 	failing := false
+	opened := func() {
+		if failing {
+			f.send(logs.Line{Pod: s.pod, Container: s.container, Time: time.Now(), Kind: logs.KindResumed,
+				Text: fmt.Sprintf("log of %s/%s resumed", s.pod, s.container)})
+			failing = false
+		}
+	}
 	for {
-		n, err := f.read(ctx, s, opts, &r)
+		n, err := f.read(ctx, s, opts, &r, opened)
 		if ctx.Err() != nil {
 			return
 		}
@@ -395,9 +402,10 @@ type resume struct {
 	skipSec time.Time
 }
 
-// read streams the log once, sending its lines, and returns how many it
-// sent and the error that ended it (nil at the end of the log).
-func (f *follow) read(ctx context.Context, s *stream, opts *corev1.PodLogOptions, r *resume) (int, error) {
+// read streams the log once, calling opened once it is open and sending
+// its lines, and returns how many it sent and the error that ended it (nil
+// at the end of the log).
+func (f *follow) read(ctx context.Context, s *stream, opts *corev1.PodLogOptions, r *resume, opened func()) (int, error) {
 	if !r.last.IsZero() {
 		r.skipSec, r.skip = r.last.Truncate(time.Second), r.seen
 	}
@@ -406,6 +414,7 @@ func (f *follow) read(ctx context.Context, s *stream, opts *corev1.PodLogOptions
 		return 0, err
 	}
 	defer body.Close()
+	opened()
 	br := bufio.NewReaderSize(body, 32<<10)
 	sent := 0
 	for {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -128,6 +129,7 @@ func TestFollowAWorkloadsPods(t *testing.T) {
 	ctx, cancel := context.WithCancel(f.ctx)
 	defer cancel()
 	dev := f.env("dev")
+	goroutines := runtime.NumGoroutine()
 	ch, err := f.client.Follow(ctx, logs.Workload{Namespace: dev.Namespace, Name: "api"}, logs.Query{Follow: true, Since: time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -183,6 +185,15 @@ func TestFollowAWorkloadsPods(t *testing.T) {
 		t.Fatal("the channel was not closed after ctx ended")
 	}
 	inOrder(t, c.snapshot())
+	// The pod watch and the streams are gone with the follow.
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > goroutines {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines after the follow ended, %d before it:\n%s", runtime.NumGoroutine(), goroutines, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // Without Follow, one pod's lines of the window are read and the channel
@@ -346,9 +357,12 @@ func TestFollowSurvivesTheAPIServerGoingAway(t *testing.T) {
 	}
 	at := len(ls)
 	p.up()
-	c.waitLines(t, "lines after the outage", 60*time.Second, func(ls []logs.Line) bool {
+	after := c.waitLines(t, "lines after the outage", 60*time.Second, func(ls []logs.Line) bool {
 		return count(ls[at:], "", logs.KindLine, accessMarker) > 50
-	})
+	})[at:]
+	if after[0].Kind != logs.KindResumed || count(after, "", logs.KindResumed, "resumed") != 1 {
+		t.Fatalf("after the outage, want one resumed line first: %v", tail(after[:min(3, len(after))], 3))
+	}
 	all := c.snapshot()
 	inOrder(t, all)
 	// No gap: the lines written while the API server was away came after.

@@ -69,6 +69,12 @@ func (c Cluster) Create(ctx context.Context) error {
 		"--kube-controller-manager-port", strconv.Itoa(p.ControllerManager),
 		"--kube-scheduler-port", strconv.Itoa(p.Scheduler),
 	}
+	// kubectl logs reaches kwok-controller as each node's kubelet: kwokctl
+	// starts it with --node-name=localhost and --node-port set to its own
+	// server's port (the controller port), and the node stages publish
+	// them as the node's Hostname address and kubelet endpoint, which the
+	// API server tries first. The server must listen on 127.0.0.1 (below).
+	//
 	// kwokctl binds every component to 0.0.0.0; these later flags win.
 	// kwokctl v0.8.0 groups extra args correctly only when the k-th
 	// component named first appears as the k-th flag: one flag of each

@@ -82,7 +82,7 @@ type pod struct {
 	bad      bool
 	broken   bool
 	rate     float64 // requests a second while ready
-	first    string // the container that serves requests
+	first    string  // the container that serves requests
 	files    map[string]*file
 	restarts map[string]int32
 	due      float64   // requests owed but not yet written (fractions)
@@ -400,6 +400,7 @@ func (w *Writer) forget(key string) {
 		f.f.Close()
 	}
 	_ = os.RemoveAll(st.dir)
+	_ = os.Remove(filepath.Dir(st.dir)) // the namespace's, once empty
 	delete(w.pods, key)
 }
 

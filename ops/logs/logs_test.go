@@ -207,3 +207,26 @@ func TestBufferSearchFindsATime(t *testing.T) {
 		}
 	}
 }
+
+func TestNextTakesWhatIsWaiting(t *testing.T) {
+	ch := make(chan Line, 10)
+	for i := range 5 {
+		ch <- Line{Text: fmt.Sprint(i)}
+	}
+	ctx := context.Background()
+	if b, ok := Next(ctx, ch, 3); !ok || len(b) != 3 || b[0].Text != "0" {
+		t.Fatalf("first batch %v %v, want 3 lines from 0", b, ok)
+	}
+	if b, ok := Next(ctx, ch, 0); !ok || len(b) != 2 || b[1].Text != "4" {
+		t.Fatalf("second batch %v %v, want the 2 left", b, ok)
+	}
+	close(ch)
+	if b, ok := Next(ctx, ch, 0); ok || b != nil {
+		t.Fatalf("after close: %v %v", b, ok)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, ok := Next(cctx, make(chan Line), 0); ok {
+		t.Fatal("Next did not end with its ctx")
+	}
+}

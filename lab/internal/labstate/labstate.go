@@ -22,6 +22,11 @@ func Dir() string {
 	if d := os.Getenv("VIGIL_LAB_STATE"); d != "" {
 		return d
 	}
+	return DefaultDir()
+}
+
+// DefaultDir is the state dir without $VIGIL_LAB_STATE: the shared lab's.
+func DefaultDir() string {
 	base := os.Getenv("XDG_STATE_HOME")
 	if base == "" {
 		home, _ := os.UserHomeDir()
@@ -90,7 +95,15 @@ func EnsurePorts(dir string) (Ports, error) {
 	if err == nil || !errors.Is(err, os.ErrNotExist) {
 		return p, err
 	}
-	free, err := freePorts(10)
+	// A second lab (VIGIL_LAB_STATE elsewhere) keeps off the default
+	// lab's ports, even those of its components that are down right now.
+	avoid := map[int]bool{}
+	if other, err := LoadPorts(DefaultDir()); err == nil && filepath.Clean(DefaultDir()) != filepath.Clean(dir) {
+		for _, np := range other.ByName() {
+			avoid[np.Port] = true
+		}
+	}
+	free, err := freePorts(10, avoid)
 	if err != nil {
 		return p, err
 	}
@@ -106,17 +119,22 @@ func EnsurePorts(dir string) (Ports, error) {
 	return p, os.WriteFile(PortsFile(dir), append(b, '\n'), 0o644)
 }
 
-// freePorts asks the kernel for n distinct free loopback ports, holding each
-// open until all are chosen.
-func freePorts(n int) ([]int, error) {
+// freePorts asks the kernel for n distinct free loopback ports not in
+// avoid, holding each open until all are chosen.
+func freePorts(n int, avoid map[int]bool) ([]int, error) {
 	var ports []int
-	for range n {
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 10*n {
+			return nil, fmt.Errorf("choosing %d free loopback ports: the kernel keeps offering ports to avoid", n)
+		}
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, fmt.Errorf("choosing a free loopback port: %w", err)
 		}
 		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		if port := l.Addr().(*net.TCPAddr).Port; !avoid[port] {
+			ports = append(ports, port)
+		}
 	}
 	return ports, nil
 }
