@@ -163,6 +163,9 @@ func (r *Runner) env() []string {
 		"ANSIBLE_PIPELINING=1",
 		// No lingering ssh control masters: they would outlive the run.
 		"ANSIBLE_SSH_ARGS=-o ControlMaster=no",
+		// A host busy enough to take more than ansible's default 10 s
+		// to answer SSH is slow, not unreachable.
+		"ANSIBLE_TIMEOUT=30",
 	}
 	env = append(env, "ANSIBLE_HOST_KEY_CHECKING=1")
 	if r.KnownHosts != "" {
