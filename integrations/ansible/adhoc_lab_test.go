@@ -113,17 +113,18 @@ func TestLabExecOnRealHosts(t *testing.T) {
 		_, err := runs.Exec(ctx, alice, playbook.ExecRequest{Command: "sleep 4", Target: playbook.Target{Kind: playbook.TargetHosts, Hosts: names[:1]}})
 		slow <- err
 	}()
-	var busy *playbook.HostBusyError
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		_, err = runs.Exec(ctx, alice, playbook.ExecRequest{Command: "true", Target: playbook.Target{Kind: playbook.TargetHosts, Hosts: names[:1]}})
-		if errors.As(err, &busy) {
-			break
-		}
+	// Once the slow command shows as running, it holds its host.
+	deadline := time.Now().Add(30 * time.Second)
+	for !slices.ContainsFunc(runs.Execs(), func(e playbook.Exec) bool { return e.Command == "sleep 4" && e.Running() }) {
 		if time.Now().After(deadline) {
-			t.Fatalf("a second command on a held host: %v", err)
+			t.Fatal("the slow command never showed as running")
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
+	}
+	var busy *playbook.HostBusyError
+	_, err = runs.Exec(ctx, alice, playbook.ExecRequest{Command: "true", Target: playbook.Target{Kind: playbook.TargetHosts, Hosts: names[:1]}})
+	if !errors.As(err, &busy) {
+		t.Fatalf("a second command on a held host: %v", err)
 	}
 	if !access.IsRefusal(err) || busy.Host != names[0] || !strings.Contains(busy.Holder, "alice, command ") {
 		t.Fatalf("busy: %+v", busy)

@@ -134,6 +134,10 @@ func TestLabPlaybooksOnThreeHosts(t *testing.T) {
 	// vigil, must then agree host by host.
 	first := run(playbook.Request{Playbook: "base.yml", Target: onTag}, "")
 	if first.State != playbook.Succeeded || len(first.Recap) != 3 || first.Recap[names[0]].Changed == 0 {
+		evs, _ := runs.Events(first.ID, playbook.Filter{Results: true, Failed: true}, 0, 10)
+		for _, e := range evs {
+			t.Logf("failed or unreachable: %+v", e)
+		}
 		t.Fatalf("first base run: %s %s %+v", first.State, first.Error, first.Recap)
 	}
 	file := filepath.Join(t.TempDir(), "inventory.json")
