@@ -370,3 +370,167 @@ func TestTwoPromoteProcessesAtOnce(t *testing.T) {
 	}
 	t.Logf("%d of %d rounds met on the lock", refusals, rounds)
 }
+
+// maxRevision is the highest revision among web's ReplicaSets in env: one
+// more for every image change the Deployment controller saw.
+func (l *raceLab) maxRevision(t *testing.T, env string) (int64, string) {
+	t.Helper()
+	rss, err := l.cs.AppsV1().ReplicaSets(l.ns[env]).List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=" + raceApp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var top int64
+	image := ""
+	for _, rs := range rss.Items {
+		var n int64
+		if _, err := fmt.Sscan(rs.Annotations["deployment.kubernetes.io/revision"], &n); err == nil && n > top {
+			top, image = n, rs.Spec.Template.Spec.Containers[0].Image
+		}
+	}
+	return top, image
+}
+
+// TestRollbackDuringAPromotionProcesses: alice promotes web into test
+// (`vigil promote --wait`) while bob, on his own bastion, rolls it back
+// there (`vigil rollback --wait --yes`), the two processes started
+// together. A rollback takes the promotion's lock: one of them changes
+// the images and the other is refused naming them (exit 3, journaled as
+// refused), or comes after the first's rollout and changes them from
+// where the first left them. Never two image changes interleaved: the
+// journaled changes chain from what test ran to what it runs, and test's
+// revisions count exactly those changes.
+//
+// 25 rounds, not 50: each costs two revisions set up and one or two
+// rollouts waited for (about 7 s on the lab).
+func TestRollbackDuringAPromotionProcesses(t *testing.T) {
+	l := newRaceLab(t, "alice", "bob")
+	const rounds = 25
+	refusals := map[string]int{}
+	seen := map[string]int{}
+	args := map[string][]string{
+		"alice": {"promote", raceApp, "--to", "test", "--wait"},
+		"bob":   {"rollback", raceApp, "--env", "test", "--wait", "--yes"},
+	}
+	actions := map[string]string{"alice": "promote", "bob": "roll back"}
+	for round := range rounds {
+		// test's previous revision runs 0.9.0 and its current one 1.0.0:
+		// a rollback restores 0.9.0, a promotion brings 1.1.0.
+		l.setImage(t, "test", "0.9.0")
+		l.setImage(t, "test", "1.0.0")
+		before, _ := l.maxRevision(t, "test")
+		outs := l.together(t, args)
+		var changes []audit.Entry
+		for _, actor := range l.actors {
+			o := outs[actor]
+			checkNoRawAPI(t, round, actor, o.out)
+			fresh := l.newEntries(t, round, actor, seen)
+			switch o.code {
+			case 0:
+				if len(fresh) != 1 || fresh[0].Result != audit.OK || !strings.HasPrefix(fresh[0].Action, actions[actor]) {
+					t.Fatalf("round %d: %s exit 0 but journaled %+v:\n%s", round, actor, fresh, o.out)
+				}
+				changes = append(changes, fresh[0])
+			case release.ExitRefused:
+				other := l.actors[0]
+				if other == actor {
+					other = l.actors[1]
+				}
+				checkRefused(t, round, actor, other, o, fresh, actions[actor])
+				refusals[actor]++
+			default:
+				t.Fatalf("round %d: %s exit %d:\n%s", round, actor, o.code, o.out)
+			}
+		}
+		if len(changes) == 0 {
+			t.Fatalf("round %d: both refused: alice %s\nbob %s", round, outs["alice"].out, outs["bob"].out)
+		}
+		// The changes, in the order they were journaled, each start from
+		// what the one before left.
+		slices.SortFunc(changes, func(a, b audit.Entry) int { return a.Time.Compare(b.Time) })
+		current := raceImage("1.0.0")
+		for _, e := range changes {
+			from, to, ok := strings.Cut(e.Parameters["image.app"], " -> ")
+			if !ok || from != current {
+				t.Fatalf("round %d: %s %s changed %q while test ran %s: two changes interleaved (journal %+v)", round, e.Actor, e.Action, e.Parameters["image.app"], current, changes)
+			}
+			current = to
+		}
+		live := l.deployment(t, "test").Spec.Template.Spec.Containers[0].Image
+		after, newest := l.maxRevision(t, "test")
+		if live != current || newest != current || after != before+int64(len(changes)) {
+			t.Fatalf("round %d: test runs %s, its newest revision %d %s (was %d), after the journaled changes %+v", round, live, after, newest, before, changes)
+		}
+		l.noLease(t, round, "test")
+	}
+	if refusals["alice"]+refusals["bob"] == 0 {
+		t.Fatalf("in %d rounds the promotion and the rollback never met on the lock: the race was not run", rounds)
+	}
+	t.Logf("%d of %d rounds met on the lock: promotion refused %d times, rollback %d", refusals["alice"]+refusals["bob"], rounds, refusals["alice"], refusals["bob"])
+}
+
+// TestPrepareDuringAPromotionProcesses: alice promotes web into test
+// (`vigil promote --wait`) while bob, on his own bastion, prepares test
+// (`vigil prepare test --yes`, one ConfigMap to copy), the two processes
+// started together. A preparation while the promotion holds its
+// lock is refused naming alice, her bastion and since when (exit 3,
+// journaled as refused); one that checked before the promotion took its
+// lock seeds test (a preparation only creates what test lacks, so it never
+// touches the promoted Deployment). The promotion always goes through.
+//
+// 30 rounds, not 50: each waits for the promotion's rollout (about 7 s on
+// the lab).
+func TestPrepareDuringAPromotionProcesses(t *testing.T) {
+	l := newRaceLab(t, "alice", "bob")
+	ctx := context.Background()
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "web-config"}, Data: map[string]string{"LOG": "info"}}
+	if _, err := l.cs.CoreV1().ConfigMaps(l.ns["dev"]).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const rounds = 30
+	refusals := 0
+	seen := map[string]int{}
+	args := map[string][]string{
+		"alice": {"promote", raceApp, "--to", "test", "--wait"},
+		"bob":   {"prepare", "test", "--yes"},
+	}
+	for round := range rounds {
+		l.setImage(t, "test", "1.0.0")
+		err := l.cs.CoreV1().ConfigMaps(l.ns["test"]).Delete(ctx, cm.Name, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			t.Fatal(err)
+		}
+		outs := l.together(t, args)
+		a, b := outs["alice"], outs["bob"]
+		checkNoRawAPI(t, round, "alice", a.out)
+		checkNoRawAPI(t, round, "bob", b.out)
+		promoted := l.newEntries(t, round, "alice", seen)
+		if a.code != 0 || !strings.Contains(a.out, "promoted "+raceApp+" to test") || len(promoted) != 1 || promoted[0].Result != audit.OK {
+			t.Fatalf("round %d: the promotion did not go through: exit %d:\n%s\njournal %+v", round, a.code, a.out, promoted)
+		}
+		prepared := l.newEntries(t, round, "bob", seen)
+		_, err = l.cs.CoreV1().ConfigMaps(l.ns["test"]).Get(ctx, cm.Name, metav1.GetOptions{})
+		switch b.code {
+		case 0:
+			if !strings.Contains(b.out, "prepared test from dev: 1 object created") || len(prepared) != 1 || prepared[0].Result != audit.OK || err != nil {
+				t.Fatalf("round %d: bob's preparation: exit 0 but %v:\n%s\njournal %+v", round, err, b.out, prepared)
+			}
+		default:
+			checkRefused(t, round, "bob", "alice", b, prepared, "prepare")
+			if !strings.Contains(b.out, "a promotion into test is in flight") || !apierrors.IsNotFound(err) {
+				t.Fatalf("round %d: bob's refused preparation: %v:\n%s", round, err, b.out)
+			}
+			refusals++
+		}
+		if got := l.deployment(t, "test").Spec.Template.Spec.Containers[0].Image; got != raceImage("1.1.0") {
+			t.Fatalf("round %d: test runs %s after the promotion", round, got)
+		}
+		l.noLease(t, round, "test")
+		if _, err := l.cs.CoordinationV1().Leases(l.ns["dev"]).Get(ctx, "vigil-prepare-test", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Fatalf("round %d: the preparation's lock is left behind (%v)", round, err)
+		}
+	}
+	if refusals == 0 {
+		t.Fatalf("in %d rounds the preparation never met the promotion's lock: the race was not run", rounds)
+	}
+	t.Logf("%d of %d preparations refused during the promotion", refusals, rounds)
+}
