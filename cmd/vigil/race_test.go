@@ -227,6 +227,17 @@ type outcome struct {
 // its own config and its args, and waits for them all.
 func (l *raceLab) together(t *testing.T, args map[string][]string) map[string]outcome {
 	t.Helper()
+	full := map[string][]string{}
+	for actor, a := range args {
+		full[actor] = append([]string{"--config", l.configPath(actor)}, a...)
+	}
+	return together(t, full)
+}
+
+// together starts one vigil process per name with its args, back to back,
+// and waits for them all.
+func together(t *testing.T, args map[string][]string) map[string]outcome {
+	t.Helper()
 	bin := vigilBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -235,29 +246,26 @@ func (l *raceLab) together(t *testing.T, args map[string][]string) map[string]ou
 		stdout, err bytes.Buffer
 	}
 	procs := map[string]*proc{}
-	for _, actor := range l.actors {
-		if args[actor] == nil {
-			continue
-		}
-		p := &proc{cmd: exec.CommandContext(ctx, bin, append([]string{"--config", l.configPath(actor)}, args[actor]...)...)}
+	for name, a := range args {
+		p := &proc{cmd: exec.CommandContext(ctx, bin, a...)}
 		p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.err
-		procs[actor] = p
+		procs[name] = p
 	}
-	for actor, p := range procs {
+	for name, p := range procs {
 		if err := p.cmd.Start(); err != nil {
-			t.Fatalf("start %s's vigil: %v", actor, err)
+			t.Fatalf("start %s's vigil: %v", name, err)
 		}
 	}
 	out := map[string]outcome{}
-	for actor, p := range procs {
+	for name, p := range procs {
 		err := p.cmd.Wait()
 		if _, exited := err.(*exec.ExitError); err != nil && !exited {
-			t.Fatalf("%s's vigil: %v", actor, err)
+			t.Fatalf("%s's vigil: %v", name, err)
 		}
 		if ctx.Err() != nil {
-			t.Fatalf("%s's vigil %q did not end within 2 minutes:\n%s%s", actor, args[actor], p.stdout.String(), p.err.String())
+			t.Fatalf("%s's vigil %q did not end within 2 minutes:\n%s%s", name, args[name], p.stdout.String(), p.err.String())
 		}
-		out[actor] = outcome{code: p.cmd.ProcessState.ExitCode(), out: p.stdout.String() + p.err.String()}
+		out[name] = outcome{code: p.cmd.ProcessState.ExitCode(), out: p.stdout.String() + p.err.String()}
 	}
 	return out
 }
