@@ -43,6 +43,32 @@ func (c *Client) patch(ctx context.Context, ref release.Ref, pt types.PatchType,
 
 type obj = map[string]any
 
+var _ release.LiveReader = (*Client)(nil)
+
+// LiveContainers implements release.LiveReader: the workload's containers
+// as the API server holds them now.
+func (c *Client) LiveContainers(ctx context.Context, ref release.Ref) ([]release.Container, error) {
+	cl, err := c.cluster(ref.Context)
+	if err != nil {
+		return nil, err
+	}
+	switch ref.Kind {
+	case release.Deployment:
+		d, err := cl.cs.AppsV1().Deployments(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return containers(&d.Spec.Template), nil
+	case release.StatefulSet:
+		s, err := cl.cs.AppsV1().StatefulSets(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return containers(&s.Spec.Template), nil
+	}
+	return nil, fmt.Errorf("%s: vigil changes Deployments and StatefulSets only", ref)
+}
+
 // SetImages implements release.Mutator with a strategic merge patch:
 // containers merge by name, so only the named ones change.
 func (c *Client) SetImages(ctx context.Context, ref release.Ref, images []release.Container, annotations map[string]string) error {

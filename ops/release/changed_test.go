@@ -1,0 +1,74 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigilops/vigil/ops/access"
+)
+
+// lockingCluster promotes (counting) under a lock that is always free.
+type lockingCluster struct{ imageCluster }
+
+func (c *lockingCluster) Lock(context.Context, Target, string, string, time.Duration) error {
+	return nil
+}
+func (c *lockingCluster) Unlock(context.Context, Target, string, string) error { return nil }
+
+// liveCluster reads the target's containers live, and they are live.
+type liveCluster struct {
+	lockingCluster
+	live []Container
+}
+
+func (c *liveCluster) LiveContainers(context.Context, Ref) ([]Container, error) { return c.live, nil }
+
+// A promotion planned before another change of its target (a rollback that
+// settled and freed the lock before the promotion took it) would undo that
+// change unseen: it is refused, naming what the target runs now and the
+// change, and nothing is set. The target is read live when the cluster can,
+// from the cache otherwise; an unchanged target is promoted.
+func TestAPromotionPlannedBeforeAnotherChangeIsRefused(t *testing.T) {
+	alice := access.Actor{Name: "alice", Role: access.Operator}
+	ctx := context.Background()
+
+	s := newTestService(Options{})
+	c := &lockingCluster{}
+	s.cluster = c
+	plan, err := s.PlanPromote(alice, "web", "dev", "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// bob rolls prod back meanwhile.
+	w := healthy("web", "1.8.2", 2)
+	w.ChangeCause = "vigil: bob rolled back web from revision 4 to revision 3"
+	s.store.Workload("prod", w)
+	s.store.rebuild()
+	err = s.Promote(ctx, alice, plan)
+	var changed *ChangedError
+	if !errors.As(err, &changed) || ExitCode(err) != ExitRefused || c.set != 0 ||
+		!strings.Contains(err.Error(), "web in prod changed since this promotion was planned: container web runs reg.example/web:1.8.2 now (vigil: bob rolled back web from revision 4 to revision 3), not reg.example/web:1.8.3: nothing was done") {
+		t.Fatalf("a stale promotion: %v (%d promotions)", err, c.set)
+	}
+
+	// Read live, the target changed though the cache has not seen it yet.
+	s = newTestService(Options{})
+	lc := &liveCluster{live: []Container{{Name: "web", Image: "reg.example/web:1.8.0"}}}
+	s.cluster = lc
+	if plan, err = s.PlanPromote(alice, "web", "dev", "prod"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Promote(ctx, alice, plan); !errors.As(err, &changed) || changed.Now != "reg.example/web:1.8.0" || changed.Change != "" || lc.set != 0 {
+		t.Fatalf("a stale promotion, read live: %v (%d promotions)", err, lc.set)
+	}
+	lc.live = []Container{{Name: "web", Image: "reg.example/web:1.8.3"}}
+	if err := s.Promote(ctx, alice, plan); err != nil || lc.set != 1 {
+		t.Fatalf("an unchanged target: %v (%d promotions)", err, lc.set)
+	}
+	// Its rollout settles: the promotion frees its lock and stops watching.
+	s.store.Workload("prod", healthy("web", "1.9.0", 2))
+	s.store.rebuild()
+}
