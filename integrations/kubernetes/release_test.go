@@ -560,7 +560,7 @@ func TestAPromotionPlannedBeforeARollbackIsRefused(t *testing.T) {
 	err = f.svc.Promote(f.ctx, alice, plan)
 	var changed *release.ChangedError
 	if !errors.As(err, &changed) || release.ExitCode(err) != release.ExitRefused || !strings.HasSuffix(changed.Now, ":1.0.0") ||
-		!strings.Contains(err.Error(), "worker in test changed since this promotion was planned") {
+		!strings.Contains(err.Error(), "worker in test changed since this promotion was planned") || !strings.Contains(changed.Change, "vigil: bob rolled back worker from revision") {
 		t.Fatalf("alice's promotion planned before bob's rollback: %v", err)
 	}
 	if live := f.live("test", "worker").Spec.Template.Spec; !strings.HasSuffix(live.Containers[0].Image, ":1.0.0") || !strings.HasSuffix(live.InitContainers[0].Image, ":1.0.0") {

@@ -21,10 +21,13 @@ func (c *lockingCluster) Unlock(context.Context, Target, string, string) error {
 // liveCluster reads the target's containers live, and they are live.
 type liveCluster struct {
 	lockingCluster
-	live []Container
+	live  []Container
+	cause string
 }
 
-func (c *liveCluster) LiveContainers(context.Context, Ref) ([]Container, error) { return c.live, nil }
+func (c *liveCluster) LiveContainers(context.Context, Ref) ([]Container, string, error) {
+	return c.live, c.cause, nil
+}
 
 // A promotion planned before another change of its target (a rollback that
 // settled and freed the lock before the promotion took it) would undo that
@@ -56,12 +59,12 @@ func TestAPromotionPlannedBeforeAnotherChangeIsRefused(t *testing.T) {
 
 	// Read live, the target changed though the cache has not seen it yet.
 	s = newTestService(Options{})
-	lc := &liveCluster{live: []Container{{Name: "web", Image: "reg.example/web:1.8.0"}}}
+	lc := &liveCluster{live: []Container{{Name: "web", Image: "reg.example/web:1.8.0"}}, cause: "ci: web 1.8.0"}
 	s.cluster = lc
 	if plan, err = s.PlanPromote(alice, "web", "dev", "prod"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Promote(ctx, alice, plan); !errors.As(err, &changed) || changed.Now != "reg.example/web:1.8.0" || changed.Change != "" || lc.set != 0 {
+	if err := s.Promote(ctx, alice, plan); !errors.As(err, &changed) || changed.Now != "reg.example/web:1.8.0" || changed.Change != "ci: web 1.8.0" || lc.set != 0 {
 		t.Fatalf("a stale promotion, read live: %v (%d promotions)", err, lc.set)
 	}
 	lc.live = []Container{{Name: "web", Image: "reg.example/web:1.8.3"}}

@@ -145,12 +145,12 @@ type SeedObject struct {
 	Volumes []string `json:"volumes,omitempty"`
 }
 
-// LiveReader reads a workload's containers from the API server, not from
-// the cache. A promotion, once it holds its lock, checks with it that the
-// target still runs what the plan was made from; with a Cluster that is
-// not a LiveReader, it checks against the cache.
+// LiveReader reads a workload's containers and change-cause from the API
+// server, not from the cache. A promotion, once it holds its lock, checks
+// with it that the target still runs what the plan was made from; with a
+// Cluster that is not a LiveReader, it checks against the cache.
 type LiveReader interface {
-	LiveContainers(ctx context.Context, ref Ref) ([]Container, error)
+	LiveContainers(ctx context.Context, ref Ref) (containers []Container, changeCause string, err error)
 }
 
 // Cluster is everything release needs from Kubernetes.

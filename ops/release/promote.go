@@ -355,15 +355,15 @@ func (s *Service) promote(ctx context.Context, actor access.Actor, plan PromoteP
 // *ChangedError, so that two image changes never interleave unseen.
 func (s *Service) unchanged(ctx context.Context, plan PromotePlan) error {
 	ref := Ref{Target: plan.To.Target(), Kind: plan.Kind, Name: plan.App}
-	cell, cached := s.Matrix().Cell(plan.App, plan.To.Name)
 	var now []Container
+	var cause string
 	if live, ok := s.cluster.(LiveReader); ok {
 		var err error
-		if now, err = live.LiveContainers(ctx, ref); err != nil {
+		if now, cause, err = live.LiveContainers(ctx, ref); err != nil {
 			return fmt.Errorf("cannot read %s in %s before promoting it: %w", plan.App, plan.To.Name, err)
 		}
-	} else if cached && cell.Workload != nil {
-		now = cell.Workload.Containers
+	} else if cell, ok := s.Matrix().Cell(plan.App, plan.To.Name); ok && cell.Workload != nil {
+		now, cause = cell.Workload.Containers, cell.Workload.ChangeCause
 	} else {
 		return nil
 	}
@@ -377,11 +377,7 @@ func (s *Service) unchanged(ctx context.Context, plan PromotePlan) error {
 		if cur == c.From {
 			continue
 		}
-		e := &ChangedError{App: plan.App, Env: plan.To.Name, Container: c.Container, Planned: c.From, Now: cur}
-		if cached && cell.Workload != nil && hasImages(cell.Workload.Containers, now) {
-			e.Change = cell.Workload.ChangeCause
-		}
-		return e
+		return &ChangedError{App: plan.App, Env: plan.To.Name, Container: c.Container, Planned: c.From, Now: cur, Change: cause}
 	}
 	return nil
 }
