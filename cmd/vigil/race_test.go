@@ -30,14 +30,18 @@ import (
 )
 
 // The vigil binary the race tests start as separate processes, built once
-// per test binary into a directory removed by TestMain.
+// per test binary into a directory removed by TestMain, with the
+// environment the tests started with: a test's sandbox moves HOME, and
+// with it Go's build and module caches.
 var vigilBin struct {
 	once      sync.Once
+	env       []string
 	dir, path string
 	err       error
 }
 
 func TestMain(m *testing.M) {
+	vigilBin.env = os.Environ()
 	code := m.Run()
 	if vigilBin.dir != "" {
 		_ = os.RemoveAll(vigilBin.dir)
@@ -53,7 +57,9 @@ func vigilBinary(t *testing.T) string {
 			return
 		}
 		vigilBin.path = filepath.Join(vigilBin.dir, "vigil")
-		out, err := exec.Command("go", "build", "-o", vigilBin.path, ".").CombinedOutput()
+		build := exec.Command("go", "build", "-o", vigilBin.path, ".")
+		build.Env = vigilBin.env
+		out, err := build.CombinedOutput()
 		if err != nil {
 			vigilBin.err = fmt.Errorf("go build ./cmd/vigil: %v\n%s", err, out)
 		}
@@ -411,18 +417,15 @@ func (l *raceLab) maxRevision(t *testing.T, env string) (int64, string) {
 // TestRollbackDuringAPromotionProcesses: alice promotes web into test
 // (`vigil promote --wait`) while bob, on his own bastion, rolls it back
 // there (`vigil rollback --wait --yes`), the two processes started
-// together. A rollback takes the promotion's lock: one of them changes
-// the images and the other is refused naming them (exit 3, journaled as
-// refused), or comes after the first's rollout and changes them from
-// where the first left them. Never two image changes interleaved: the
-// journaled changes chain from what test ran to what it runs, and test's
-// revisions count exactly those changes.
-//
-// 25 rounds, not 50: each costs two revisions set up and one or two
-// rollouts waited for (about 7 s on the lab).
+// together, 50 times. A rollback takes the promotion's lock: one of them
+// changes the images and the other is refused naming them (exit 3,
+// journaled as refused), or comes after the first's rollout and changes
+// them from where the first left them. Never two image changes
+// interleaved: the journaled changes chain from what test ran to what it
+// runs, and test's revisions count exactly those changes.
 func TestRollbackDuringAPromotionProcesses(t *testing.T) {
 	l := newRaceLab(t, "alice", "bob")
-	const rounds = 25
+	const rounds = 50
 	refusals := map[string]int{}
 	seen := map[string]int{}
 	args := map[string][]string{
@@ -494,9 +497,7 @@ func TestRollbackDuringAPromotionProcesses(t *testing.T) {
 // journaled as refused); one that checked before the promotion took its
 // lock seeds test (a preparation only creates what test lacks, so it never
 // touches the promoted Deployment). The promotion always goes through.
-//
-// 30 rounds, not 50: each waits for the promotion's rollout (about 7 s on
-// the lab).
+// 50 rounds.
 func TestPrepareDuringAPromotionProcesses(t *testing.T) {
 	l := newRaceLab(t, "alice", "bob")
 	ctx := context.Background()
@@ -504,7 +505,7 @@ func TestPrepareDuringAPromotionProcesses(t *testing.T) {
 	if _, err := l.cs.CoreV1().ConfigMaps(l.ns["dev"]).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	const rounds = 30
+	const rounds = 50
 	refusals := 0
 	seen := map[string]int{}
 	args := map[string][]string{
