@@ -553,3 +553,65 @@ func TestPrepareDuringAPromotionProcesses(t *testing.T) {
 	}
 	t.Logf("%d of %d preparations refused during the promotion", refusals, rounds)
 }
+
+// TestTwoPrepareProcessesAtOnce: alice and bob, each on their own bastion,
+// start `vigil prepare test --yes` at the same moment, 50 times, with one
+// ConfigMap to copy: one copies it; the other is refused naming them
+// (exit 3, journaled as refused), or, planned before the copy and locked
+// after it, refused naming what exists now, or plans after the copy and
+// has nothing to create. Never both told they created it.
+func TestTwoPrepareProcessesAtOnce(t *testing.T) {
+	names := []string{"alice", "bob"}
+	l := newRaceLab(t, names...)
+	ctx := context.Background()
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "web-config"}, Data: map[string]string{"LOG": "info"}}
+	if _, err := l.cs.CoreV1().ConfigMaps(l.ns["dev"]).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const rounds = 50
+	refusals, late := 0, 0
+	seen := map[string]int{}
+	args := []string{"prepare", "test", "--yes"}
+	const created = "prepared test from dev: 1 object created"
+	for round := range rounds {
+		err := l.cs.CoreV1().ConfigMaps(l.ns["test"]).Delete(ctx, cm.Name, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			t.Fatal(err)
+		}
+		outs := l.together(t, map[string][]string{"alice": args, "bob": args})
+		winner, loser := names[0], names[1]
+		if !strings.Contains(outs[winner].out, created) {
+			winner, loser = loser, winner
+		}
+		w, o := outs[winner], outs[loser]
+		checkNoRawAPI(t, round, winner, w.out)
+		checkNoRawAPI(t, round, loser, o.out)
+		if w.code != 0 || !strings.Contains(w.out, created) {
+			t.Fatalf("round %d: nobody prepared test; alice: %d %s\nbob: %d %s", round, outs["alice"].code, outs["alice"].out, outs["bob"].code, outs["bob"].out)
+		}
+		if won := l.newEntries(t, round, winner, seen); len(won) != 1 || won[0].Result != audit.OK {
+			t.Fatalf("round %d: %s's journal has %+v, want one preparation", round, winner, won)
+		}
+		lost := l.newEntries(t, round, loser, seen)
+		if o.code == 0 {
+			if strings.Contains(o.out, created) || !strings.Contains(o.out, "nothing to create") || len(lost) != 0 {
+				t.Fatalf("round %d: both prepared test, or the loser did something: %s: %s\njournal %+v", round, loser, o.out, lost)
+			}
+		} else if since := "test changed since this preparation was planned: ConfigMap/web-config exists now"; strings.Contains(o.out, since) {
+			if o.code != release.ExitRefused || len(lost) != 1 || lost[0].Result != audit.Refused || !strings.Contains(lost[0].Error, since) {
+				t.Fatalf("round %d: %s planned before the copy: exit %d:\n%s\njournal %+v", round, loser, o.code, o.out, lost)
+			}
+			late++
+		} else {
+			checkRefused(t, round, loser, winner, o, lost, "prepare")
+			refusals++
+		}
+		if _, err := l.cs.CoordinationV1().Leases(l.ns["dev"]).Get(ctx, "vigil-prepare-test", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Fatalf("round %d: the preparation's lock is left behind (%v)", round, err)
+		}
+	}
+	if refusals == 0 {
+		t.Fatalf("in %d rounds the two preparations never met on the lock: the race was not run", rounds)
+	}
+	t.Logf("%d of %d rounds met on the lock, %d planned before the other's copy and refused after it", refusals, rounds, late)
+}

@@ -75,3 +75,45 @@ func TestAPromotionPlannedBeforeAnotherChangeIsRefused(t *testing.T) {
 	s.store.Workload("prod", healthy("web", "1.9.0", 2))
 	s.store.rebuild()
 }
+
+// preparedCluster's environment gains the ConfigMap once the plan is made:
+// another preparation copies it in between.
+type preparedCluster struct {
+	lockingCluster
+	plans, seeds int
+}
+
+func (c *preparedCluster) Held(context.Context, Target, string) ([]*LockedError, error) {
+	return nil, nil
+}
+func (c *preparedCluster) PlanSeed(context.Context, Target, Target, string) (Seed, error) {
+	c.plans++
+	return Seed{NamespaceExists: true, Objects: []SeedObject{
+		{Kind: "Deployment", Name: "api", Exists: true},
+		{Kind: "ConfigMap", Name: "api-config", Exists: c.plans > 1},
+	}}, nil
+}
+func (c *preparedCluster) Seed(context.Context, Target, Target, []SeedObject) error {
+	c.seeds++
+	return nil
+}
+
+// A preparation planned before another one copied what it would create is
+// refused under its lock, naming what exists now: nothing is created, and
+// it is not told it created anything.
+func TestAPreparationPlannedBeforeAnotherIsRefused(t *testing.T) {
+	s := newTestService(Options{})
+	c := &preparedCluster{}
+	s.cluster = c
+	alice := access.Actor{Name: "alice", Role: access.Operator}
+	plan, err := s.PlanPrepare(context.Background(), "test")
+	if err != nil || len(plan.Creates()) != 1 {
+		t.Fatalf("plan %+v, %v", plan, err)
+	}
+	err = s.Prepare(context.Background(), alice, plan)
+	var since *PreparedSinceError
+	if !errors.As(err, &since) || ExitCode(err) != ExitRefused || c.seeds != 0 ||
+		err.Error() != "test changed since this preparation was planned: ConfigMap/api-config exists now (another preparation came first): nothing was done; prepare again to see what is left" {
+		t.Fatalf("a stale preparation: %v (%d seeds)", err, c.seeds)
+	}
+}
