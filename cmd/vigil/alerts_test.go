@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -220,13 +219,15 @@ func TestSecondAckNamesTheFirst(t *testing.T) {
 	}
 }
 
-// TestTwoAckCommandsAtOnce: carol and dave, each with vigil on their own
-// bastion (their own journal), run `vigil ack` on the same alert at the
-// same moment, 20 times: one exits 0, the other 3 naming the winner.
-func TestTwoAckCommandsAtOnce(t *testing.T) {
+// TestTwoAckProcessesAtOnce: carol and dave, each with vigil on their own
+// bastion (their own config and journal), run `vigil ack` on the same alert
+// at the same moment, as two processes, for 50 alerts: one exits 0, the
+// other 3 naming the winner, and journals the refusal as refused with the
+// winner as holder; one silence per alert.
+func TestTwoAckProcessesAtOnce(t *testing.T) {
 	dir := sandbox(t)
 	amURL := startAlertmanager(t)
-	const races = 20
+	const races = 50
 	var alerts []string
 	for i := range races {
 		alerts = append(alerts, fmt.Sprintf(`{"labels":{"alertname":"CLIRace","severity":"warning","race":"%d"}}`, i))
@@ -237,13 +238,14 @@ func TestTwoAckCommandsAtOnce(t *testing.T) {
 	}
 	res.Body.Close()
 	names := []string{"carol", "dave"}
-	configs := make([]string, len(names))
-	for i, name := range names {
-		configs[i] = filepath.Join(dir, name+".yaml")
-		writeFile(t, configs[i], fmt.Sprintf("identity: {name: %s, role: operator}\nalertmanager:\n  urls: [%q]\naudit:\n  path: %q\n",
-			name, amURL, filepath.Join(dir, name+"-journal.db")))
+	configs, journals := map[string]string{}, map[string]string{}
+	for _, name := range names {
+		configs[name] = filepath.Join(dir, name+".yaml")
+		journals[name] = filepath.Join(dir, name+"-journal.db")
+		writeFile(t, configs[name], fmt.Sprintf("identity: {name: %s, role: operator}\nalertmanager:\n  urls: [%q]\naudit:\n  path: %q\n",
+			name, amURL, journals[name]))
 	}
-	code, out, errOut := cli(t, "--config", configs[0], "alerts", "--json")
+	code, out, errOut := cli(t, "--config", configs["carol"], "alerts", "--json")
 	var listed []struct {
 		Fingerprint string
 		Labels      map[string]string
@@ -251,26 +253,43 @@ func TestTwoAckCommandsAtOnce(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &listed); code != 0 || err != nil || len(listed) != races {
 		t.Fatalf("vigil alerts --json: exit %d, %v\n%s%s", code, err, out, errOut)
 	}
+	journaled := func(name string) []audit.Entry {
+		j, err := audit.Open(journals[name])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer j.Close()
+		entries, err := j.Query(audit.Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return entries
+	}
+	seen := map[string]int{}
 	for _, a := range listed {
-		codes, outs := make([]int, 2), make([]string, 2)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for k := range names {
-			wg.Go(func() {
-				<-start
-				var o, e string
-				codes[k], o, e = cli(t, "--config", configs[k], "ack", a.Fingerprint, "--for", "30m", "--comment", names[k]+" on race "+a.Labels["race"])
-				outs[k] = o + e
-			})
+		args := map[string][]string{}
+		for _, name := range names {
+			args[name] = []string{"--config", configs[name], "ack", a.Fingerprint, "--for", "30m", "--comment", name + " on race " + a.Labels["race"]}
 		}
-		close(start)
-		wg.Wait()
-		winner, loser := 0, 1
-		if codes[0] != 0 {
-			winner, loser = 1, 0
+		outs := together(t, args)
+		winner, loser := names[0], names[1]
+		if outs[winner].code != 0 {
+			winner, loser = loser, winner
 		}
-		if codes[winner] != 0 || codes[loser] != 3 || !strings.Contains(outs[loser], "already acknowledged by "+names[winner]) {
-			t.Fatalf("race %s: want exit 0 and exit 3 naming the winner; carol: %d %s; dave: %d %s", a.Labels["race"], codes[0], outs[0], codes[1], outs[1])
+		if outs[winner].code != 0 || outs[loser].code != 3 || !strings.Contains(outs[loser].out, "already acknowledged by "+winner) {
+			t.Fatalf("race %s: want exit 0 and exit 3 naming the winner; carol: %d %s; dave: %d %s", a.Labels["race"], outs["carol"].code, outs["carol"].out, outs["dave"].code, outs["dave"].out)
+		}
+		for _, name := range names {
+			all := journaled(name)
+			fresh := all[seen[name]:]
+			seen[name] = len(all)
+			want := audit.OK
+			if name == loser {
+				want = audit.Refused
+			}
+			if len(fresh) != 1 || fresh[0].Result != want || (name == loser && fresh[0].Parameters["holder"] != winner) {
+				t.Fatalf("race %s: %s journaled %+v, want one %s entry", a.Labels["race"], name, fresh, want)
+			}
 		}
 	}
 	res, err = http.Get(amURL + "/api/v2/silences")

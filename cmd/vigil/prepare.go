@@ -27,7 +27,8 @@ func newPrepareCmd(g *globals) *cobra.Command {
 			"they are listed by name, to be provided in ENV. On a terminal vigil asks to confirm (typing\n" +
 			"ENV's name when it is protected); elsewhere pass --yes.\n\n" +
 			"Exit codes: 0 prepared (or nothing to create), 1 failed, 2 bad arguments, 3 refused (role,\n" +
-			"--read-only, or not confirmed: a wrong answer, or no terminal and no --yes).",
+			"--read-only, a promotion into ENV in flight, another preparation of ENV holding its lock or\n" +
+			"done since the plan, or not confirmed: a wrong answer, or no terminal and no --yes).",
 		Example: "  vigil prepare test\n  vigil prepare preprod --yes",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {

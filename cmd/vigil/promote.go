@@ -16,8 +16,8 @@ func newPromoteCmd(g *globals) *cobra.Command {
 			"provenance annotations, after printing exactly what changes. Into a protected environment\n" +
 			"vigil asks, on a terminal, to type its name, as the console does; elsewhere pass --yes.\n\n" +
 			"Exit codes: 0 promoted (and with --wait, healthy), 1 failed or the rollout stalled,\n" +
-			"2 bad arguments, 3 refused (role, --read-only, freeze, another actor's lock, or not\n" +
-			"confirmed: a wrong answer, or no terminal and no --yes).",
+			"2 bad arguments, 3 refused (role, --read-only, freeze, another actor's lock, ENV changed\n" +
+			"since the plan was printed, or not confirmed: a wrong answer, or no terminal and no --yes).",
 		Example: "  vigil promote api --to prod --wait\n  vigil promote web --from dev --to preprod\n  vigil promote api --to prod --yes   # in a script",
 		Args:    releaseArgs("promote APP --to ENV [--from ENV] [--revision N] [--wait] [--yes]", "to", &to),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -10,14 +10,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	k8s "k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -292,71 +290,4 @@ func TestProtectedOnTheLab(t *testing.T) {
 	if !slices.Equal(results, want) {
 		t.Fatalf("journal %q, want %q", results, want)
 	}
-}
-
-// TestTwoPromoteCommandsAtOnce: alice and bob, each with vigil on their own
-// bastion (their own config and journal), run `vigil promote --wait` of the
-// same app into test at the same moment, 20 times: one promotes; the other
-// is refused (exit 3) naming the winner and their bastion, or plans after
-// the change and has nothing to do; never an API error, never two changes.
-func TestTwoPromoteCommandsAtOnce(t *testing.T) {
-	l := newReleaseLab(t)
-	names := []string{"alice", "bob"}
-	configs := make([]string, len(names))
-	k := l.lab.Kubernetes
-	for i, name := range names {
-		var b strings.Builder
-		fmt.Fprintf(&b, "identity: {name: %s, role: operator}\naudit: {path: %q}\nkubernetes:\n  kubeconfig: %q\n  app_selector: %q\n  environments:\n",
-			name, filepath.Join(l.dir, name+"-journal.db"), k.Kubeconfig, l.selector)
-		for _, e := range k.Environments[:2] {
-			fmt.Fprintf(&b, "    - {name: %s, context: %q, namespace: %s}\n", e.Name, e.Context, e.Namespace)
-		}
-		configs[i] = filepath.Join(l.dir, name+".yaml")
-		writeFile(t, configs[i], b.String())
-	}
-	testNS := k.Environments[1].Namespace
-	refusals := 0
-	for round := range 20 {
-		// test back on the old release: there is something to promote.
-		patch := `{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"registry.lab.local/test/cli:1.0.0"}]}}}}`
-		if _, err := l.cs.AppsV1().Deployments(testNS).Patch(context.Background(), l.app, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		codes, outs := make([]int, 2), make([]string, 2)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i := range names {
-			wg.Go(func() {
-				<-start
-				var o, e string
-				codes[i], o, e = cli(t, "--config", configs[i], "promote", l.app, "--to", "test", "--wait")
-				outs[i] = o + e
-			})
-		}
-		close(start)
-		wg.Wait()
-		// One promotes. The other is refused naming them while they hold
-		// the lock, or, planning after their change, has nothing left to do.
-		winner, loser := 0, 1
-		if !strings.Contains(outs[0], "promoted "+l.app) {
-			winner, loser = 1, 0
-		}
-		refused := codes[loser] == 3 && strings.Contains(outs[loser], "locked by "+names[winner]+" on ")
-		late := codes[loser] == 0 && strings.Contains(outs[loser], "nothing to promote")
-		if codes[winner] != 0 || !strings.Contains(outs[winner], "promoted "+l.app) || !(refused || late) {
-			t.Fatalf("round %d: want one promotion, the other refused naming its holder or with nothing to do; alice: %d %s; bob: %d %s", round, codes[0], outs[0], codes[1], outs[1])
-		}
-		if refused {
-			refusals++
-		}
-		for _, o := range outs {
-			if strings.Contains(o, "leases.coordination") || strings.Contains(o, "Precondition") {
-				t.Fatalf("round %d: the API's words reached the user: %s", round, o)
-			}
-		}
-	}
-	if refusals == 0 {
-		t.Fatal("in 20 rounds the two commands never met on the lock: the race was not run")
-	}
-	t.Logf("%d of 20 rounds met on the lock", refusals)
 }

@@ -13,11 +13,13 @@ func newRollbackCmd(g *globals) *cobra.Command {
 		Use:   "rollback APP --env ENV",
 		Short: "Roll an app back to its previous revision, or to a chosen one",
 		Long: "Restore APP's previous revision in ENV (or --to-revision), as `kubectl rollout undo` does.\n" +
-			"A freeze or a promotion lock never stops a rollback. vigil asks to confirm on a terminal\n" +
-			"(typing ENV's name when it is protected), as the console does; elsewhere pass --yes.\n\n" +
+			"A freeze never stops a rollback; a promotion or rollback of APP in ENV still in flight does\n" +
+			"(its lock, named with its holder): the two image changes never interleave. vigil asks to\n" +
+			"confirm on a terminal (typing ENV's name when it is protected), as the console does;\n" +
+			"elsewhere pass --yes.\n\n" +
 			"Exit codes: 0 rolled back (and with --wait, healthy), 1 failed or the rollout stalled,\n" +
-			"2 bad arguments, 3 refused (role, --read-only, or not confirmed: a wrong answer, or no\n" +
-			"terminal and no --yes).",
+			"2 bad arguments, 3 refused (role, --read-only, another actor's change in flight, or not\n" +
+			"confirmed: a wrong answer, or no terminal and no --yes).",
 		Example: "  vigil rollback api --env prod --wait\n  vigil rollback web --env test --to-revision 3 --yes",
 		Args:    releaseArgs("rollback APP --env ENV [--to-revision N] [--wait] [--yes]", "env", &env),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -42,6 +43,43 @@ func (c *Client) patch(ctx context.Context, ref release.Ref, pt types.PatchType,
 }
 
 type obj = map[string]any
+
+var _ release.LiveReader = (*Client)(nil)
+
+// LiveContainers implements release.LiveReader: the workload's containers
+// and change-cause as the API server holds them now. A change-cause of
+// vigil's that no longer matches the images (someone changed them since
+// outside vigil) is left out, as the cache leaves it out.
+func (c *Client) LiveContainers(ctx context.Context, ref release.Ref) ([]release.Container, string, error) {
+	cl, err := c.cluster(ref.Context)
+	if err != nil {
+		return nil, "", err
+	}
+	var meta metav1.ObjectMeta
+	var template *corev1.PodTemplateSpec
+	switch ref.Kind {
+	case release.Deployment:
+		d, err := cl.cs.AppsV1().Deployments(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, "", err
+		}
+		meta, template = d.ObjectMeta, &d.Spec.Template
+	case release.StatefulSet:
+		s, err := cl.cs.AppsV1().StatefulSets(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, "", err
+		}
+		meta, template = s.ObjectMeta, &s.Spec.Template
+	default:
+		return nil, "", fmt.Errorf("%s: vigil changes Deployments and StatefulSets only", ref)
+	}
+	cs := containers(template)
+	cause := meta.Annotations[release.AnnotationChangeCause]
+	if images, ok := meta.Annotations[release.AnnotationImages]; ok && !release.ImagesMatch(images, cs) && strings.HasPrefix(cause, "vigil: ") {
+		cause = ""
+	}
+	return cs, cause, nil
+}
 
 // SetImages implements release.Mutator with a strategic merge patch:
 // containers merge by name, so only the named ones change.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/vigilops/vigil/integrations/kubernetes"
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/release"
@@ -514,4 +516,76 @@ func TestPromoteAChosenRevision(t *testing.T) {
 	if c := f.live("test", "api").Annotations["kubernetes.io/change-cause"]; !strings.Contains(c, fmt.Sprintf("from dev (its revision %d)", first)) {
 		t.Errorf("change-cause %q", c)
 	}
+}
+
+// TestAPromotionPlannedBeforeARollbackIsRefused: alice previews a promotion
+// of worker into test; meanwhile bob, on his own bastion (his own client
+// and journal), rolls worker back there, and his rollout settles and frees
+// the lock. alice then confirms: her promotion, planned from what test ran
+// before bob's rollback, is refused (exit 3, journaled as refused) naming
+// what test runs now and bob's rollback, and test keeps it; planned again,
+// it promotes.
+func TestAPromotionPlannedBeforeARollbackIsRefused(t *testing.T) {
+	f := newFixture(t, lab(t), "dev", "test")
+	f.deploy("dev", "worker", "3.0.0", 1)
+	f.deploy("test", "worker", "1.0.0", 1)
+	f.start()
+	f.waitHealthy("test", "worker", "1.0.0")
+	f.release("test", "worker", "2.0.0")
+	f.waitHealthy("test", "worker", "2.0.0")
+	f.waitHealthy("dev", "worker", "3.0.0")
+
+	bobs, err := audit.Open(filepath.Join(t.TempDir(), "bob.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bobs.Close() })
+	ctx, cancel := context.WithCancel(f.ctx)
+	defer cancel()
+	bobSvc := release.New(f.envs, kubernetes.New(ctx, f.kubeconfig), bobs, release.Options{Selector: selector, LockTTL: time.Minute, Bastion: "bastion-2"})
+	if err := bobSvc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	plan, err := f.svc.PlanPromote(alice, "worker", "", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bobSvc.Rollback(ctx, bob, "worker", "test", 0); err != nil {
+		t.Fatal(err)
+	}
+	f.waitHealthy("test", "worker", "1.0.0")
+	f.waitUnlocked("test", "worker")
+
+	err = f.svc.Promote(f.ctx, alice, plan)
+	var changed *release.ChangedError
+	if !errors.As(err, &changed) || release.ExitCode(err) != release.ExitRefused || !strings.HasSuffix(changed.Now, ":1.0.0") ||
+		!strings.Contains(err.Error(), "worker in test changed since this promotion was planned") || !strings.Contains(changed.Change, "vigil: bob rolled back worker from revision") {
+		t.Fatalf("alice's promotion planned before bob's rollback: %v", err)
+	}
+	if live := f.live("test", "worker").Spec.Template.Spec; !strings.HasSuffix(live.Containers[0].Image, ":1.0.0") || !strings.HasSuffix(live.InitContainers[0].Image, ":1.0.0") {
+		t.Fatalf("test runs %s after a refused promotion: bob's rollback undone", live.Containers[0].Image)
+	}
+	promoted := f.entries(release.ActPromote.Name)
+	if len(promoted) != 1 || promoted[0].Result != audit.Refused || !strings.Contains(promoted[0].Error, "changed since this promotion was planned") {
+		t.Fatalf("alice's journal: %+v", promoted)
+	}
+	for _, raw := range []string{"leases.coordination", "Precondition", "not found"} {
+		if strings.Contains(promoted[0].Error, raw) {
+			t.Fatalf("the API's words in the journal: %s", promoted[0].Error)
+		}
+	}
+
+	waitFor(t, "alice's cache to see bob's rollback", func() bool {
+		c, _ := f.svc.Matrix().Cell("worker", "test")
+		return c.Version == "1.0.0"
+	})
+	if plan, err = f.svc.PlanPromote(alice, "worker", "", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Promote(f.ctx, alice, plan); err != nil {
+		t.Fatalf("promoting again, from what test runs: %v", err)
+	}
+	f.waitHealthy("test", "worker", "3.0.0")
+	f.waitUnlocked("test", "worker")
 }

@@ -145,6 +145,14 @@ type SeedObject struct {
 	Volumes []string `json:"volumes,omitempty"`
 }
 
+// LiveReader reads a workload's containers and change-cause from the API
+// server, not from the cache. A promotion, once it holds its lock, checks
+// with it that the target still runs what the plan was made from; with a
+// Cluster that is not a LiveReader, it checks against the cache.
+type LiveReader interface {
+	LiveContainers(ctx context.Context, ref Ref) (containers []Container, changeCause string, err error)
+}
+
 // Cluster is everything release needs from Kubernetes.
 type Cluster interface {
 	Watcher
@@ -270,6 +278,30 @@ func (e *LockedError) Error() string {
 		since = " since " + e.Since.UTC().Format(time.RFC3339)
 	}
 	return fmt.Sprintf("%s is locked by %s%s until %s: wait for their change (a promotion, rollback or preparation) to settle, or ask them", e.Lock, e.Holder, since, e.Until.UTC().Format(time.RFC3339))
+}
+
+// ChangedError refuses a promotion whose target changed between its plan
+// and its lock: another actor's promotion or rollback, or a release from
+// outside vigil, came first. Applying the plan would undo that change
+// unseen, so nothing is done.
+type ChangedError struct {
+	App, Env, Container string
+	Planned, Now        string // the container's image when planned, and now
+	// Change is the current revision's change-cause, when known.
+	Change string
+}
+
+// Refused marks a changed target as a refusal (access.Refusal): nothing
+// was done, exit 3 on the command line.
+func (e *ChangedError) Refused() bool { return true }
+
+func (e *ChangedError) Error() string {
+	change := ""
+	if e.Change != "" {
+		change = " (" + e.Change + ")"
+	}
+	return fmt.Sprintf("%s in %s changed since this promotion was planned: container %s runs %s now%s, not %s: nothing was done; look at it again and promote anew",
+		e.App, e.Env, e.Container, e.Now, change, e.Planned)
 }
 
 // HookError says a promotion hook's job failed; Logs holds what it printed.

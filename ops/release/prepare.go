@@ -93,5 +93,44 @@ func (s *Service) prepare(ctx context.Context, actor access.Actor, plan PrepareP
 			return fmt.Errorf("a promotion into %s is in flight: %w", plan.Env.Name, l)
 		}
 	}
+	// Under the lock, the environment as it is now: what another
+	// preparation created since the plan was made is not created again,
+	// nor reported as created by this one.
+	now, err := s.cluster.PlanSeed(ctx, plan.From.Target(), plan.Env.Target(), s.opt.Selector)
+	if err != nil {
+		return err
+	}
+	var exist []string
+	for _, o := range plan.Creates() {
+		for _, n := range now.Objects {
+			if n.Kind == o.Kind && n.Name == o.Name && n.Exists {
+				exist = append(exist, o.Kind+"/"+o.Name)
+			}
+		}
+	}
+	if len(exist) > 0 {
+		return &PreparedSinceError{Env: plan.Env.Name, Exist: exist}
+	}
 	return s.cluster.Seed(ctx, plan.From.Target(), plan.Env.Target(), plan.Creates())
+}
+
+// PreparedSinceError refuses a preparation whose environment gained, between
+// the plan and the lock, objects the plan would create: another preparation
+// (or someone outside vigil) came first. Nothing is created.
+type PreparedSinceError struct {
+	Env   string
+	Exist []string // Kind/Name
+}
+
+// Refused marks it as a refusal (access.Refusal): exit 3, journaled as
+// refused.
+func (e *PreparedSinceError) Refused() bool { return true }
+
+func (e *PreparedSinceError) Error() string {
+	verb := "exists"
+	if len(e.Exist) > 1 {
+		verb = "exist"
+	}
+	return fmt.Sprintf("%s changed since this preparation was planned: %s %s now (another preparation came first): nothing was done; prepare again to see what is left",
+		e.Env, strings.Join(e.Exist, ", "), verb)
 }

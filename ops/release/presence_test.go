@@ -44,6 +44,9 @@ func (c *fakeCluster) Restart(context.Context, Ref, time.Time) error {
 	return nil
 }
 func (c *fakeCluster) Scale(context.Context, Ref, int32) error { c.during(); return nil }
+func (c *fakeCluster) PlanSeed(context.Context, Target, Target, string) (Seed, error) {
+	return Seed{}, nil
+}
 func (c *fakeCluster) Seed(context.Context, Target, Target, []SeedObject) error {
 	c.during()
 	return nil

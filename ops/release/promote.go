@@ -334,12 +334,50 @@ func (s *Service) promote(ctx context.Context, actor access.Actor, plan PromoteP
 	if err := s.cluster.Lock(ctx, t, lock, s.holder(actor), s.opt.LockTTL); err != nil {
 		return err
 	}
-	if err := s.apply(ctx, plan); err != nil {
+	err = s.unchanged(ctx, plan)
+	if err == nil {
+		err = s.apply(ctx, plan)
+	}
+	if err != nil {
 		// Free the lock even if ctx was cancelled.
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		_ = s.cluster.Unlock(uctx, t, lock, s.holder(actor))
 		cancel()
 		return err
+	}
+	return nil
+}
+
+// unchanged checks, under the lock, that the target still runs the images
+// plan was made from: read live when the cluster can, else from the cache.
+// A change since (a promotion or rollback that settled and freed the lock
+// before this one took it, or a release from outside vigil) is a
+// *ChangedError, so that two image changes never interleave unseen.
+func (s *Service) unchanged(ctx context.Context, plan PromotePlan) error {
+	ref := Ref{Target: plan.To.Target(), Kind: plan.Kind, Name: plan.App}
+	var now []Container
+	var cause string
+	if live, ok := s.cluster.(LiveReader); ok {
+		var err error
+		if now, cause, err = live.LiveContainers(ctx, ref); err != nil {
+			return fmt.Errorf("cannot read %s in %s before promoting it: %w", plan.App, plan.To.Name, err)
+		}
+	} else if cell, ok := s.Matrix().Cell(plan.App, plan.To.Name); ok && cell.Workload != nil {
+		now, cause = cell.Workload.Containers, cell.Workload.ChangeCause
+	} else {
+		return nil
+	}
+	for _, c := range plan.Images {
+		cur := ""
+		for _, n := range now {
+			if n.Name == c.Container && n.Init == c.Init {
+				cur = n.Image
+			}
+		}
+		if cur == c.From {
+			continue
+		}
+		return &ChangedError{App: plan.App, Env: plan.To.Name, Container: c.Container, Planned: c.From, Now: cur, Change: cause}
 	}
 	return nil
 }

@@ -221,9 +221,11 @@ func (s *Service) record(ctx context.Context, actor access.Actor, action access.
 	return err
 }
 
-// Rollback restores revision (0: the previous one) of app in env. Neither a
-// freeze nor a promotion lock stops it: taking a bad release back must
-// always be possible.
+// Rollback restores revision (0: the previous one) of app in env. A freeze
+// does not stop it: taking a bad release back must always be possible. It
+// takes the lock of app's promotions, though, so that it never interleaves
+// with another image change of the workload: one in flight refuses it
+// (a *LockedError naming the holder).
 // The workload is annotated with the actor and the images from and to
 // (RollbackAnnotations), and the journal entry names them too.
 // It returns the revision restored, numbered as it was before the rollback.
