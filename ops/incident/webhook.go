@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,6 +79,7 @@ func (s *Service) WebhookHandler() http.Handler {
 			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
 			return
 		}
+		s.flushTransitions(context.WithoutCancel(r.Context()))
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
@@ -133,7 +135,11 @@ func (s *Service) applyWebhook(msg *webhookMessage) error {
 	s.seq++
 	s.amSeq = s.seq
 	for _, w := range msg.Alerts {
+		if msg.GroupKey != "" {
+			s.groupKeys[w.Fingerprint] = msg.GroupKey
+		}
 		if w.Status == "resolved" {
+			s.endsAt[w.Fingerprint] = w.EndsAt
 			delete(s.amAlerts, w.Fingerprint)
 			s.promAlerts = slices.DeleteFunc(s.promAlerts, func(a Alert) bool { return a.Fingerprint == w.Fingerprint })
 			continue

@@ -1,0 +1,208 @@
+package incident
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigilops/vigil/ops/access"
+	"github.com/vigilops/vigil/ops/audit"
+)
+
+// NoteEntry is a note journaled on "incident/ID", its text in "text".
+const NoteEntry = "incident.note"
+
+// NoteAction adds a note to an incident: anyone may, but not in
+// read-only mode (it writes to the journal).
+var NoteAction = access.Action{Name: "note an incident", MinRole: access.Viewer, Mutates: true}
+
+// MaxNote bounds a note's text.
+const MaxNote = 4000
+
+// UnknownIncidentError is returned for an id no incident has; Recent are
+// the newest incidents, to choose from.
+type UnknownIncidentError struct {
+	ID     string
+	Recent []Incident
+}
+
+func (e *UnknownIncidentError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "no incident has id %q", e.ID)
+	if len(e.Recent) == 0 {
+		b.WriteString(": the journal holds no incident (alert transitions are journaled by the console and vigil serve)")
+		return b.String()
+	}
+	b.WriteString("; recent incidents:")
+	for _, inc := range e.Recent {
+		end := "open"
+		if !inc.Open() {
+			end = inc.End.UTC().Format("2006-01-02 15:04:05")
+		}
+		fmt.Fprintf(&b, "\n  %s  %s → %s  %s", inc.ID, inc.Start.UTC().Format("2006-01-02 15:04:05"), end, inc.Title)
+	}
+	return b.String()
+}
+
+// recentShown is how many incidents an UnknownIncidentError lists.
+const recentShown = 10
+
+// Incidents lists the incidents of the last Options.IncidentHistory,
+// newest first, with their timelines. Open ones come first among
+// equals only by time: the caller filters with Open.
+func (s *Service) Incidents() ([]Incident, error) {
+	now := s.o.Now()
+	es, err := s.o.Journal.Query(audit.Query{Since: now.Add(-s.o.IncidentHistory)})
+	if err != nil && len(es) == 0 {
+		return nil, fmt.Errorf("reading the journal: %w", err)
+	}
+	incs := DeriveIncidents(es)
+	for i := range incs {
+		BuildTimeline(&incs[i], es, now)
+	}
+	return incs, err
+}
+
+// Incident returns the incident with this id (or a unique prefix of it),
+// with its timeline, and the values of its alerts' expressions at firing
+// and resolution read from Prometheus when the journal lacks them (a
+// Prometheus that does not answer leaves them empty). An unknown id is an
+// *UnknownIncidentError.
+func (s *Service) Incident(ctx context.Context, id string) (*Incident, error) {
+	incs, err := s.Incidents()
+	if err != nil && incs == nil {
+		return nil, err
+	}
+	var found []*Incident
+	for i := range incs {
+		if incs[i].ID == id {
+			found = []*Incident{&incs[i]}
+			break
+		}
+		if id != "" && strings.HasPrefix(incs[i].ID, id) {
+			found = append(found, &incs[i])
+		}
+	}
+	if len(found) != 1 {
+		return nil, &UnknownIncidentError{ID: id, Recent: incs[:min(len(incs), recentShown)]}
+	}
+	inc := found[0]
+	s.fillValues(ctx, inc)
+	return inc, nil
+}
+
+// IncidentFor returns the newest incident that the alert with this
+// fingerprint belongs to (the console's incident in focus).
+func (s *Service) IncidentFor(fingerprint string) (*Incident, error) {
+	incs, err := s.Incidents()
+	if err != nil && incs == nil {
+		return nil, err
+	}
+	for i := range incs {
+		for _, a := range incs[i].Alerts {
+			if a.Fingerprint == fingerprint {
+				return &incs[i], nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("alert %s belongs to no journaled incident yet: its firing is journaled by the console or vigil serve that watches it", fingerprint)
+}
+
+// Note journals a note on the incident with this id, on behalf of actor.
+// The attempt is journaled, refusals included.
+func (s *Service) Note(ctx context.Context, actor access.Actor, incidentID, text string) error {
+	text = strings.TrimSpace(text)
+	err := s.note(actor, incidentID, text)
+	params := map[string]string{"text": text}
+	if jerr := s.record(ctx, actor, NoteEntry, "incident/"+incidentID, params, err); jerr != nil {
+		if err != nil {
+			return fmt.Errorf("%w (and the journal failed: %v)", err, jerr)
+		}
+		return fmt.Errorf("the note could not be journaled: %w", jerr)
+	}
+	return err
+}
+
+func (s *Service) note(actor access.Actor, id, text string) error {
+	if err := s.o.Guard.Check(actor, NoteAction); err != nil {
+		return err
+	}
+	switch {
+	case text == "":
+		return errors.New("a note needs text: :note WHAT HAPPENED")
+	case len(text) > MaxNote:
+		return fmt.Errorf("a note of %d bytes is over %d: keep it short, link to the rest", len(text), MaxNote)
+	}
+	incs, err := s.Incidents()
+	if err != nil && incs == nil {
+		return err
+	}
+	for _, inc := range incs {
+		if inc.ID == id {
+			return nil
+		}
+	}
+	return &UnknownIncidentError{ID: id, Recent: incs[:min(len(incs), recentShown)]}
+}
+
+// fillValues reads from Prometheus the values of each alert's measured
+// expression at its firing and its resolution, where the journal has none,
+// and the expressions from the rules where the journal has none.
+func (s *Service) fillValues(ctx context.Context, inc *Incident) {
+	p := s.o.Prometheus
+	if p == nil {
+		return
+	}
+	var rules []Rule
+	for i := range inc.Alerts {
+		a := &inc.Alerts[i]
+		if a.Expr == "" || a.ValueExpr == "" {
+			if rules == nil {
+				rules, _ = p.Rules(ctx)
+			}
+			for j := range rules {
+				if rules[j].covers(a.Name, a.Labels) {
+					if a.Expr == "" {
+						a.Expr = rules[j].Expr
+					}
+					if a.ValueExpr == "" {
+						a.ValueExpr = rules[j].ValueExpr
+					}
+					break
+				}
+			}
+		}
+		expr := a.ValueExpr
+		if expr == "" {
+			expr = a.Expr
+		}
+		if expr == "" {
+			continue
+		}
+		value := func(t time.Time) string {
+			c, cancel := context.WithTimeout(ctx, s.o.Timeout)
+			defer cancel()
+			series, err := p.QueryRange(c, expr, Range{Start: t, End: t, Step: time.Second})
+			if err != nil {
+				return ""
+			}
+			mine := &Alert{Labels: a.Labels}
+			for _, sr := range seriesOf(mine, series) {
+				if len(sr.Points) > 0 {
+					return strconv.FormatFloat(sr.Points[len(sr.Points)-1].Value, 'g', 4, 64)
+				}
+			}
+			return ""
+		}
+		if a.ValueAtFiring == "" && !a.FiredAt.IsZero() {
+			a.ValueAtFiring = value(a.FiredAt)
+		}
+		if a.ValueAtResolution == "" && !a.ResolvedAt.IsZero() {
+			// Just before the resolution: at it, the series may be gone.
+			a.ValueAtResolution = value(a.ResolvedAt.Add(-time.Second))
+		}
+	}
+}
