@@ -54,8 +54,14 @@ const recentShown = 10
 // newest first, with their timelines. Open ones come first among
 // equals only by time: the caller filters with Open.
 func (s *Service) Incidents() ([]Incident, error) {
-	now := s.o.Now()
-	es, err := s.o.Journal.Query(audit.Query{Since: now.Add(-s.o.IncidentHistory)})
+	return ReadIncidents(s.o.Journal, s.o.Now(), s.o.IncidentHistory)
+}
+
+// ReadIncidents is Incidents over any journal: the incidents of the last
+// history before now, newest first, with their timelines. A damaged
+// journal gives the incidents of what it could read, with its error.
+func ReadIncidents(j Journal, now time.Time, history time.Duration) ([]Incident, error) {
+	es, err := j.Query(audit.Query{Since: now.Add(-history)})
 	if err != nil && len(es) == 0 {
 		return nil, fmt.Errorf("reading the journal: %w", err)
 	}
@@ -64,6 +70,25 @@ func (s *Service) Incidents() ([]Incident, error) {
 		BuildTimeline(&incs[i], es, now)
 	}
 	return incs, err
+}
+
+// FindIncident returns the incident of incs with this id, or the one
+// whose id starts with it; an *UnknownIncidentError naming the newest
+// ones otherwise.
+func FindIncident(incs []Incident, id string) (*Incident, error) {
+	var found []*Incident
+	for i := range incs {
+		if incs[i].ID == id {
+			return &incs[i], nil
+		}
+		if id != "" && strings.HasPrefix(incs[i].ID, id) {
+			found = append(found, &incs[i])
+		}
+	}
+	if len(found) != 1 {
+		return nil, &UnknownIncidentError{ID: id, Recent: incs[:min(len(incs), recentShown)]}
+	}
+	return found[0], nil
 }
 
 // Incident returns the incident with this id (or a unique prefix of it),
@@ -76,20 +101,10 @@ func (s *Service) Incident(ctx context.Context, id string) (*Incident, error) {
 	if err != nil && incs == nil {
 		return nil, err
 	}
-	var found []*Incident
-	for i := range incs {
-		if incs[i].ID == id {
-			found = []*Incident{&incs[i]}
-			break
-		}
-		if id != "" && strings.HasPrefix(incs[i].ID, id) {
-			found = append(found, &incs[i])
-		}
+	inc, ferr := FindIncident(incs, id)
+	if ferr != nil {
+		return nil, ferr
 	}
-	if len(found) != 1 {
-		return nil, &UnknownIncidentError{ID: id, Recent: incs[:min(len(incs), recentShown)]}
-	}
-	inc := found[0]
 	s.fillValues(ctx, inc)
 	return inc, nil
 }
