@@ -61,6 +61,9 @@ type Sources struct {
 	Runs     Runs
 	// Incidents, when Alerts is nil, reads the incidents from the journal.
 	Incidents func() ([]incident.Incident, error)
+	// ReleasesErr says why Releases is nil when Kubernetes is configured
+	// but did not answer.
+	ReleasesErr error
 }
 
 // Handover is one hand-over.
@@ -194,6 +197,8 @@ func Collect(src Sources, now time.Time) Handover {
 					Ready: fmt.Sprintf("%d/%d", c.Available, c.Desired), Reason: c.Reason})
 			}
 		}
+	} else if src.ReleasesErr != nil {
+		h.Unknown = append(h.Unknown, "rollouts and freezes: "+src.ReleasesErr.Error())
 	} else {
 		h.Unknown = append(h.Unknown, "rollouts and freezes: Kubernetes is not configured")
 	}
