@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,10 +34,10 @@ func newIncidentCmd(g *globals) *cobra.Command {
 			"each alert's firing and resolution.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usageError("incident takes a subcommand, list or export: see vigil incident --help")
+			return usageError("incident takes a subcommand, list, export or note: see vigil incident --help")
 		},
 	}
-	cmd.AddCommand(newIncidentListCmd(g), newIncidentExportCmd(g))
+	cmd.AddCommand(newIncidentListCmd(g), newIncidentExportCmd(g), newIncidentNoteCmd(g))
 	return cmd
 }
 
@@ -178,4 +179,41 @@ func newIncidentExportCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&format, "format", incident.FormatMarkdown, "markdown or json")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to this file (mode 0600) instead of stdout")
 	return cmd
+}
+
+func newIncidentNoteCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "note ID TEXT...",
+		Short: "Add a note to an incident's timeline, journaled as yours",
+		Long: "Add a note to an incident (its id from `vigil incident list`): it is journaled with you as\n" +
+			"its author and shows in the incident's timeline and export, as the console's :note does.\n\n" +
+			"Exit codes: 0 noted, 1 failed, 2 bad arguments or no such incident, 3 refused (--read-only).",
+		Example: "  vigil incident note 3f2a9c1d0b 'error rate started with 1.5.0-bad, see PR 412'",
+		Args:    cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := g.loadConfig()
+			if err != nil {
+				return err
+			}
+			actor, err := localActor(cfg.Identity)
+			if err != nil {
+				return fmt.Errorf("%s: identity.role: %w", cfg.Path, err)
+			}
+			j, err := openWritableJournal(cfg.Audit.Path)
+			if err != nil {
+				return err
+			}
+			defer j.Close()
+			err = incident.AddNote(cmd.Context(), j, access.Guard{ReadOnly: g.readOnly}, actor, time.Now(), 30*24*time.Hour, args[0], strings.Join(args[1:], " "))
+			var unknown *incident.UnknownIncidentError
+			if errors.As(err, &unknown) {
+				return &exitCodeError{code: exitUsage, msg: err.Error()}
+			}
+			if err != nil {
+				return alertExit(cmd.ErrOrStderr(), err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "noted on incident %s\n", args[0])
+			return nil
+		},
+	}
 }

@@ -59,11 +59,18 @@ func TestIncidentListAndExport(t *testing.T) {
 		t.Fatalf("list --json: exit %d\n%s", code, out)
 	}
 
+	if code, out, errOut := cli(t, "incident", "note", id, "error", "rate", "started", "with", "2-bad"); code != 0 || out != "noted on incident "+id+"\n" {
+		t.Fatalf("note: exit %d, %q, %q", code, out, errOut)
+	}
+	if code, _, errOut := cli(t, "incident", "note", "nope", "x"); code != 2 || !strings.Contains(errOut, id) {
+		t.Fatalf("note on an unknown incident: exit %d, %q", code, errOut)
+	}
+
 	code, out, errOut = cli(t, "incident", "export", id[:6])
 	if code != 0 {
 		t.Fatalf("export: exit %d: %s", code, errOut)
 	}
-	steps := []string{"| alice | promote |", "| alertmanager | firing |", "| bob | ack |", "| bob | rollback |", "| alertmanager | resolved |", "err_ratio > 0.05", "| api:2-bad | api:1 |"}
+	steps := []string{"| alice | promote |", "| alertmanager | firing |", "| bob | ack |", "| bob | rollback |", "| alertmanager | resolved |", "| alice | note | error rate started with 2-bad |", "err_ratio > 0.05", "| api:2-bad | api:1 |"}
 	last := -1
 	for _, s := range steps {
 		i := strings.Index(out, s)

@@ -129,10 +129,16 @@ func (s *Service) IncidentFor(fingerprint string) (*Incident, error) {
 // Note journals a note on the incident with this id, on behalf of actor.
 // The attempt is journaled, refusals included.
 func (s *Service) Note(ctx context.Context, actor access.Actor, incidentID, text string) error {
+	return AddNote(ctx, s.o.Journal, s.o.Guard, actor, s.o.Now(), s.o.IncidentHistory, incidentID, text)
+}
+
+// AddNote is Note over any journal (the CLI's, without alert sources):
+// the incident is looked up among those of the last history before now.
+func AddNote(ctx context.Context, j Journal, guard access.Guard, actor access.Actor, now time.Time, history time.Duration, incidentID, text string) error {
 	text = strings.TrimSpace(text)
-	err := s.note(actor, incidentID, text)
+	err := checkNote(j, guard, actor, now, history, incidentID, text)
 	params := map[string]string{"text": text}
-	if jerr := s.record(ctx, actor, NoteEntry, "incident/"+incidentID, params, err); jerr != nil {
+	if jerr := j.Record(ctx, actor, NoteEntry, "incident/"+incidentID, params, err); jerr != nil {
 		if err != nil {
 			return fmt.Errorf("%w (and the journal failed: %v)", err, jerr)
 		}
@@ -141,8 +147,8 @@ func (s *Service) Note(ctx context.Context, actor access.Actor, incidentID, text
 	return err
 }
 
-func (s *Service) note(actor access.Actor, id, text string) error {
-	if err := s.o.Guard.Check(actor, NoteAction); err != nil {
+func checkNote(j Journal, guard access.Guard, actor access.Actor, now time.Time, history time.Duration, id, text string) error {
+	if err := guard.Check(actor, NoteAction); err != nil {
 		return err
 	}
 	switch {
@@ -151,7 +157,7 @@ func (s *Service) note(actor access.Actor, id, text string) error {
 	case len(text) > MaxNote:
 		return fmt.Errorf("a note of %d bytes is over %d: keep it short, link to the rest", len(text), MaxNote)
 	}
-	incs, err := s.Incidents()
+	incs, err := ReadIncidents(j, now, history)
 	if err != nil && incs == nil {
 		return err
 	}
