@@ -143,15 +143,18 @@ func TestIncidentOnTheLab(t *testing.T) {
 	}
 	// 2. AppHighErrorRate fires on it.
 	var fp string
+	var seen []string
 	waitUntil(t, 4*time.Minute, "AppHighErrorRate to fire on "+prodNS+"/"+app, func() bool {
+		seen = nil
 		for _, a := range watcher.Snapshot().Alerts {
+			seen = append(seen, a.Name+" "+a.Workload+" "+string(a.State))
 			if a.Name == "AppHighErrorRate" && a.Workload == prodNS+"/"+app && a.State == incident.Firing {
 				fp = a.Fingerprint
 				return true
 			}
 		}
 		return false
-	})
+	}, func() string { return strings.Join(seen, "\n") })
 	// 3. bob acknowledges it; the silence is expired at the end.
 	code, out, errOut := as("bob", "ack", fp, "--for", "30m", "--comment", "rolling back "+app)
 	if code != 0 {
@@ -161,15 +164,26 @@ func TestIncidentOnTheLab(t *testing.T) {
 	t.Cleanup(func() { _ = ac.ExpireSilence(context.Background(), silence) })
 
 	// 4. The incident is listed; bob notes it.
-	var incs []incident.Incident
+	// The shared lab may have alerts of its own: they are incidents too.
+	var mine *incident.Incident
+	var listed string
 	waitUntil(t, 30*time.Second, "the incident to be listed", func() bool {
 		code, out, _ := as("bob", "incident", "list", "--json")
-		incs = nil
-		return code == 0 && json.Unmarshal([]byte(out), &incs) == nil && len(incs) == 1 && incs[0].Open()
-	})
-	incID := incs[0].ID
-	if incs[0].Workload != prodNS+"/"+app || len(incs[0].Rollouts) != 1 || incs[0].Rollouts[0] != "prod/"+app {
-		t.Fatalf("the incident: %+v", incs[0])
+		var incs []incident.Incident
+		listed = out
+		if code != 0 || json.Unmarshal([]byte(out), &incs) != nil {
+			return false
+		}
+		for i := range incs {
+			if incs[i].Workload == prodNS+"/"+app && incs[i].Open() {
+				mine = &incs[i]
+			}
+		}
+		return mine != nil
+	}, func() string { return listed })
+	incID := mine.ID
+	if len(mine.Rollouts) != 1 || mine.Rollouts[0] != "prod/"+app || len(mine.Alerts) != 1 || mine.Alerts[0].Fingerprint != fp {
+		t.Fatalf("the incident: %+v", mine)
 	}
 	if code, out, errOut := as("bob", "incident", "note", incID, "1.1.0-bad fails its requests: rolling back"); code != 0 {
 		t.Fatalf("note: exit %d\n%s\n%s", code, out, errOut)
@@ -181,8 +195,9 @@ func TestIncidentOnTheLab(t *testing.T) {
 	}
 	waitUntil(t, 5*time.Minute, "the incident to end", func() bool {
 		incs, err := incident.ReadIncidents(j, time.Now(), time.Hour)
-		return err == nil && len(incs) == 1 && !incs[0].Open()
-	})
+		inc, ferr := incident.FindIncident(incs, incID)
+		return err == nil && ferr == nil && !inc.Open()
+	}, nil)
 
 	// 7. The export names every step with its actor, in order.
 	code, md, errOut := as("alice", "incident", "export", incID)
@@ -223,12 +238,16 @@ func TestIncidentOnTheLab(t *testing.T) {
 	}
 }
 
-func waitUntil(t *testing.T, timeout time.Duration, what string, ok func() bool) {
+func waitUntil(t *testing.T, timeout time.Duration, what string, ok func() bool, state func() string) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !ok() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+			s := ""
+			if state != nil {
+				s = state()
+			}
+			t.Fatalf("timed out after %s waiting for %s:\n%s", timeout, what, s)
 		}
 		time.Sleep(time.Second)
 	}

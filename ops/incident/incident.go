@@ -250,7 +250,7 @@ func DeriveIncidents(entries []audit.Entry) []Incident {
 			ia.firing, ia.ResolvedAt = true, time.Time{}
 			fillAlert(ia, e)
 			if ia.ValueAtFiring == "" {
-				ia.ValueAtFiring = p["value"]
+				ia.ValueAtFiring = FormatValue(p["value"])
 			}
 			if r := p["rollout"]; r != "" && !slices.Contains(inc.Rollouts, r) {
 				inc.Rollouts = append(inc.Rollouts, r)
@@ -527,7 +527,7 @@ func alertEntry(e audit.Entry, fp string, when time.Time) *TimelineEntry {
 		te.Text = p["alertname"] + " resolved" + on
 	}
 	if v := p["value"]; v != "" {
-		te.Text += " (value " + v + ")"
+		te.Text += " (value " + FormatValue(v) + ")"
 	}
 	if p["source"] == "reconciled" {
 		te.Text += " (seen resolved after a restart)"

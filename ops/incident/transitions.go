@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,7 +57,12 @@ func (s *Service) detect(now time.Time, merged map[string]*Alert) {
 		if old, ok := s.active[fp]; ok && old.State != Pending {
 			continue
 		}
-		at := a.StateSince
+		// When it fired: Alertmanager's startsAt, else when this process
+		// saw it change state.
+		at := s.amAlerts[fp].StartsAt
+		if at.IsZero() || at.After(now) {
+			at = a.StateSince
+		}
 		if at.IsZero() || at.After(now) {
 			at = now
 		}
@@ -199,7 +205,7 @@ func (s *Service) transitionParams(t transition) map[string]string {
 		p["startsAt"] = a.StartsAt.UTC().Format(time.RFC3339Nano)
 	}
 	if t.action == FiringEntry {
-		set("value", a.Value)
+		set("value", FormatValue(a.Value))
 	}
 	if a.Rule != nil {
 		set("expr", a.Rule.Expr)
@@ -214,4 +220,15 @@ func (s *Service) transitionParams(t transition) map[string]string {
 		}
 	}
 	return p
+}
+
+// FormatValue shortens a sample value to 4 significant digits
+// ("2.0439756020167124e-01" is "0.2044"); a value that is not a number
+// is returned as is.
+func FormatValue(v string) string {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil {
+		return v
+	}
+	return strconv.FormatFloat(f, 'g', 4, 64)
 }
