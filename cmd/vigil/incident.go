@@ -49,7 +49,9 @@ type incidentReader struct {
 	svc     *incident.Service // nil when neither is configured
 }
 
-func openIncidentReader(g *globals, stderr io.Writer) (*incidentReader, func(), error) {
+// With releases set and Kubernetes configured, the revisions of the
+// incident's workloads are read from the clusters too.
+func openIncidentReader(ctx context.Context, g *globals, releases bool, stderr io.Writer) (*incidentReader, func(), error) {
 	cfg, err := g.loadConfig()
 	if err != nil {
 		return nil, nil, err
@@ -62,12 +64,21 @@ func openIncidentReader(g *globals, stderr io.Writer) (*incidentReader, func(), 
 		return nil, nil, err
 	}
 	r := &incidentReader{journal: j}
+	closeAll := func() { j.Close() }
+	var rel incident.Releases
+	if releases && cfg.Kubernetes != nil {
+		if rc, err := openReleaseCLI(ctx, g, false, nil); err != nil {
+			fmt.Fprintf(stderr, "vigil: the revisions of the workloads are left out: %v\n", err)
+		} else {
+			rel, closeAll = rc.svc, func() { rc.close(); j.Close() }
+		}
+	}
 	w := wiring{cfg: cfg, guard: access.Guard{ReadOnly: true}, log: slog.New(slog.DiscardHandler)}
-	if r.svc, err = newIncidentWith(w, j, nil); err != nil {
+	if r.svc, err = newIncidentWith(w, j, rel); err != nil {
 		fmt.Fprintf(stderr, "vigil: the values of the alerts' expressions are left out: %v\n", err)
 		r.svc = nil
 	}
-	return r, func() { j.Close() }, nil
+	return r, closeAll, nil
 }
 
 func (r *incidentReader) list(now time.Time) ([]incident.Incident, error) {
@@ -96,7 +107,7 @@ func newIncidentListCmd(g *globals) *cobra.Command {
 		Example: "  vigil incident list\n  vigil incident list --open\n  vigil incident list --json | jq -r '.[].id'",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, closeFn, err := openIncidentReader(g, cmd.ErrOrStderr())
+			r, closeFn, err := openIncidentReader(cmd.Context(), g, false, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -145,13 +156,13 @@ func newIncidentExportCmd(g *globals) *cobra.Command {
 			if format != incident.FormatMarkdown && format != incident.FormatJSON {
 				return usageError("unknown --format %q: markdown or json", format)
 			}
-			r, closeFn, err := openIncidentReader(g, cmd.ErrOrStderr())
+			ctx, cancel := context.WithTimeout(cmd.Context(), cliTimeout)
+			defer cancel()
+			r, closeFn, err := openIncidentReader(ctx, g, true, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
 			defer closeFn()
-			ctx, cancel := context.WithTimeout(cmd.Context(), cliTimeout)
-			defer cancel()
 			now := time.Now()
 			inc, err := r.get(ctx, args[0], now)
 			var unknown *incident.UnknownIncidentError

@@ -219,7 +219,10 @@ func TestIncidentOnTheLab(t *testing.T) {
 		}
 		last = i
 	}
-	for _, want := range []string{"| Time to acknowledge | ", "Rule expression (PromQL):", "```promql", "| bob | rollback | prod/" + app + " | registry.lab.local/test/incident:1.1.0-bad | registry.lab.local/test/incident:1.0.0 | ok |"} {
+	// The revisions read from the cluster: alice's bad one, bob's restored one.
+	for _, want := range []string{"| alice | rollout | revision 2 of prod/" + app + " became current: app registry.lab.local/test/incident:1.1.0-bad |",
+		"| bob | rollout | revision 3 of prod/" + app + " became current (restored): app registry.lab.local/test/incident:1.0.0; now healthy, 2/2 available |",
+		"| Time to acknowledge | ", "Rule expression (PromQL):", "```promql", "| bob | rollback | prod/" + app + " | registry.lab.local/test/incident:1.1.0-bad | registry.lab.local/test/incident:1.0.0 | ok |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the export lacks %q:\n%s", want, md)
 		}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
+	"github.com/vigilops/vigil/ops/release"
 )
 
 // NoteEntry is a note journaled on "incident/ID", its text in "text".
@@ -106,6 +108,7 @@ func (s *Service) Incident(ctx context.Context, id string) (*Incident, error) {
 		return nil, ferr
 	}
 	s.fillValues(ctx, inc)
+	s.addRevisions(inc)
 	return inc, nil
 }
 
@@ -225,5 +228,78 @@ func (s *Service) fillValues(ctx context.Context, inc *Incident) {
 			// Just before the resolution: at it, the series may be gone.
 			a.ValueAtResolution = value(a.ResolvedAt.Add(-time.Second))
 		}
+	}
+}
+
+// matrixReader is what addRevisions asks of Releases, when it has it,
+// for the current health of a workload.
+type matrixReader interface{ Matrix() *release.Matrix }
+
+// addRevisions adds to the timeline the revisions of the incident's
+// workloads that became current in its window, read from the cluster
+// (Releases): what each rollout ran, who made it (or that it was made
+// outside vigil), and for the current one its health now. Without
+// Releases, or when the cluster does not answer, the timeline has only the
+// journal's rollout entries.
+func (s *Service) addRevisions(inc *Incident) {
+	if s.o.Releases == nil {
+		return
+	}
+	now := s.o.Now()
+	end := inc.End
+	if end.IsZero() {
+		end = now
+	}
+	from, to := inc.Start.Add(-TimelineLead), end.Add(TimelineTail)
+	added := false
+	for _, r := range inc.Rollouts {
+		env, app, _ := strings.Cut(r, "/")
+		revs, err := s.o.Releases.History(app, env)
+		if err != nil {
+			continue
+		}
+		for _, rev := range revs {
+			if rev.Since.Before(from) || rev.Since.After(to) {
+				continue
+			}
+			te := TimelineEntry{Time: rev.Since, Kind: KindRollout, Actor: "outside vigil", Link: Link{LinkRollout, r}, Result: audit.OK}
+			if rev.ByVigil() {
+				te.Actor = rev.By
+			}
+			te.Text = fmt.Sprintf("revision %d of %s became current", rev.Number, r)
+			if rev.Restored {
+				te.Text += " (restored)"
+			}
+			var imgs []string
+			for _, c := range rev.Containers {
+				if !c.Init {
+					imgs = append(imgs, c.Name+" "+c.Image)
+				}
+			}
+			if len(imgs) > 0 {
+				te.Text += ": " + strings.Join(imgs, ", ")
+			}
+			// The API's times are whole seconds: a revision shows after
+			// the promotion or rollback that made it.
+			for _, j := range inc.Timeline {
+				if (j.Kind == KindPromote || j.Kind == KindRollback) && j.Link.ID == r && j.To != "" && j.Time.After(te.Time) &&
+					j.Time.Sub(te.Time) < matchSlack && slices.ContainsFunc(rev.Containers, func(c release.Container) bool { return strings.Contains(j.To, c.Image) }) {
+					te.Time = j.Time
+				}
+			}
+			if m, ok := s.o.Releases.(matrixReader); ok && rev.Current {
+				if c, ok := m.Matrix().Cell(app, env); ok && c.Workload != nil {
+					te.Text += fmt.Sprintf("; now %s, %d/%d available", c.Health, c.Available, c.Desired)
+					if c.Reason != "" {
+						te.Text += " (" + c.Reason + ")"
+					}
+				}
+			}
+			inc.Timeline = append(inc.Timeline, te)
+			added = true
+		}
+	}
+	if added {
+		slices.SortStableFunc(inc.Timeline, func(x, y TimelineEntry) int { return x.Time.Compare(y.Time) })
 	}
 }
