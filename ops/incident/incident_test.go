@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -275,5 +276,39 @@ func TestUnknownIncidentAndNoteRefusals(t *testing.T) {
 	es, _ := f.journal.Query(audit.Query{Target: "incident/" + id})
 	if len(es) != 2 || es[0].Result != audit.Failed || es[1].Result != audit.OK || es[1].Actor != "vic" {
 		t.Fatalf("notes journaled: %+v", es)
+	}
+}
+
+// Alertmanager's webhook journals the transitions at once: the firing at
+// its startsAt with its group key, the resolution at its endsAt.
+func TestWebhookJournalsTransitions(t *testing.T) {
+	body, err := os.ReadFile("testdata/webhook-firing-am0.25.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t)
+	f.clock.t = time.Date(2026+testclock.Years(), time.November, 29, 8, 9, 0, 0, time.UTC)
+	firing := strings.ReplaceAll(string(body), `"groupKey":"{}:{}"`, `"groupKey":"{}:{alertname=\"AppHighErrorRate\"}"`)
+	firing = strings.ReplaceAll(firing, "2026-11-29T", testclock.Epoch().Format("2006")+"-11-29T")
+	h := journalingService(t, f).WebhookHandler()
+	if rec := post(h, firing); rec.Code != http.StatusNoContent {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	f.clock.add(time.Minute)
+	resolved := strings.ReplaceAll(firing, `"status":"firing"`, `"status":"resolved"`)
+	resolved = strings.ReplaceAll(resolved, `"endsAt":"0001-01-01T00:00:00Z"`, `"endsAt":"`+f.clock.Now().Add(-20*time.Second).Format(time.RFC3339)+`"`)
+	if rec := post(h, resolved); rec.Code != http.StatusNoContent {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	es, err := f.journal.Query(audit.Query{Target: "alert/003ca9a25e202368"})
+	if err != nil || len(es) != 2 {
+		t.Fatalf("journal: %+v %v", es, err)
+	}
+	if es[0].Action != incident.FiringEntry || es[0].Parameters["group"] != `{}:{alertname="AppHighErrorRate"}` || !strings.HasSuffix(es[0].Parameters["at"], "-11-29T08:08:19.662Z") ||
+		es[0].Parameters["workload"] != "prod/api" {
+		t.Errorf("firing: %+v", es[0])
+	}
+	if es[1].Action != incident.ResolvedEntry || !strings.HasSuffix(es[1].Parameters["at"], "-11-29T08:09:40Z") {
+		t.Errorf("resolved: %+v", es[1])
 	}
 }
