@@ -211,6 +211,13 @@ func TestIncidentExportGolden(t *testing.T) {
 	}
 	f.clock.t = testclock.Epoch()
 
+	// carol silenced it with amtool too; bob's silence is vigil's.
+	eq := func(n, v string) incident.Matcher { m, _ := incident.NewMatcher(incident.MatchEqual, n, v); return m }
+	f.am.silences = []incident.Silence{
+		{ID: "sil-1", Matchers: []incident.Matcher{eq("alertname", "AppHighErrorRate")}, StartsAt: start.Add(62 * time.Second), EndsAt: start.Add(time.Hour), CreatedBy: "bob", Comment: "rolling back api"},
+		{ID: "sil-amtool", Matchers: []incident.Matcher{eq("namespace", "shop-prod")}, StartsAt: start.Add(100 * time.Second), EndsAt: start.Add(2 * time.Hour), CreatedBy: "carol", Comment: "shop-prod is being fixed", State: "expired"},
+		{ID: "sil-other", Matchers: []incident.Matcher{eq("namespace", "staging")}, StartsAt: start.Add(100 * time.Second), EndsAt: start.Add(2 * time.Hour), CreatedBy: "erin", Comment: "unrelated"},
+	}
 	inc, err := f.svc.Incident(context.Background(), api.ID[:6])
 	if err != nil {
 		t.Fatal(err)
@@ -235,7 +242,7 @@ func TestIncidentExportGolden(t *testing.T) {
 	golden(t, "incidents.golden", norm(list.Bytes()))
 
 	// Every step, with its actor, in order.
-	steps := []string{"alice | promote", "alertmanager | firing", "bob | ack", "bob | note", "bob | rollback", "bob | rollout", "alertmanager | resolved", "bob | unack"}
+	steps := []string{"alice | promote", "alertmanager | firing", "bob | ack", "bob | note", "carol | ack", "bob | rollback", "bob | rollout", "alertmanager | resolved", "bob | unack"}
 	last := -1
 	for _, s := range steps {
 		i := strings.Index(md.String(), "| "+s+" |")
@@ -244,7 +251,7 @@ func TestIncidentExportGolden(t *testing.T) {
 		}
 		last = i
 	}
-	if strings.Contains(md.String(), "dev/web") || strings.Contains(md.String(), "staging/api") || strings.Contains(md.String(), "restart-node") {
+	if strings.Contains(md.String(), "dev/web") || strings.Contains(md.String(), "staging/api") || strings.Contains(md.String(), "restart-node") || strings.Contains(md.String(), "sil-other") {
 		t.Fatalf("unrelated entries in the export:\n%s", md.String())
 	}
 	if web := incs[0]; len(web.Timeline) != 3 || web.Timeline[1].Kind != incident.KindPlaybook || web.Timeline[1].Link.ID != "r-42" {

@@ -109,6 +109,7 @@ func (s *Service) Incident(ctx context.Context, id string) (*Incident, error) {
 	}
 	s.fillValues(ctx, inc)
 	s.addRevisions(inc)
+	s.addSilences(ctx, inc)
 	return inc, nil
 }
 
@@ -298,6 +299,67 @@ func (s *Service) addRevisions(inc *Incident) {
 			inc.Timeline = append(inc.Timeline, te)
 			added = true
 		}
+	}
+	if added {
+		slices.SortStableFunc(inc.Timeline, func(x, y TimelineEntry) int { return x.Time.Compare(y.Time) })
+	}
+}
+
+// addSilences adds to the timeline the silences of Alertmanager that
+// muted the incident's alerts but that vigil did not make (amtool, the
+// web UI): who, why, until. Alertmanager keeps expired silences a few
+// days only; an unreachable one leaves the timeline as the journal has it.
+func (s *Service) addSilences(ctx context.Context, inc *Incident) {
+	if s.o.Alertmanager == nil {
+		return
+	}
+	c, cancel := context.WithTimeout(ctx, s.o.Timeout)
+	defer cancel()
+	sils, err := s.o.Alertmanager.Silences(c)
+	if err != nil {
+		return
+	}
+	known := map[string]bool{}
+	for _, te := range inc.Timeline {
+		if te.Kind == KindAck || te.Kind == KindUnack {
+			if i := strings.LastIndex(te.Text, "silence "); i >= 0 {
+				known[strings.Fields(te.Text[i+len("silence "):])[0]] = true
+			}
+			if te.Link.Kind == LinkSilence {
+				known[te.Link.ID] = true
+			}
+		}
+	}
+	end := inc.End
+	if end.IsZero() {
+		end = s.o.Now()
+	}
+	added := false
+	for _, sil := range sils {
+		if known[sil.ID] || sil.StartsAt.Before(inc.Start.Add(-TimelineLead)) || sil.StartsAt.After(end) {
+			continue
+		}
+		var muted []string
+		for _, a := range inc.Alerts {
+			if len(a.Labels) > 0 && MatchAll(sil.Matchers, a.Labels) {
+				muted = append(muted, a.Name)
+			}
+		}
+		if len(muted) == 0 {
+			continue
+		}
+		if !sil.StartsAt.Before(inc.Start) {
+			inc.Actions++
+			if inc.Acknowledged.IsZero() || sil.StartsAt.Before(inc.Acknowledged) {
+				inc.Acknowledged = sil.StartsAt
+			}
+		}
+		inc.Timeline = append(inc.Timeline, TimelineEntry{
+			Time: sil.StartsAt, Kind: KindAck, Actor: sil.CreatedBy, Result: audit.OK, Link: Link{LinkSilence, sil.ID},
+			Text: fmt.Sprintf("silenced %s in Alertmanager until %s: %q · silence %s (made outside vigil)",
+				strings.Join(muted, ", "), sil.EndsAt.UTC().Format("15:04 MST"), sil.Comment, sil.ID),
+		})
+		added = true
 	}
 	if added {
 		slices.SortStableFunc(inc.Timeline, func(x, y TimelineEntry) int { return x.Time.Compare(y.Time) })
