@@ -104,10 +104,29 @@ func TestTransitionsJournaledOnce(t *testing.T) {
 	if got := transitions(t, f.journal); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("after a restart that finds it gone:\n%s", strings.Join(got, "\n"))
 	}
+	// It fires again while no vigil watches, resolves and fires anew
+	// before the next one starts: the first firing is resolved, the new
+	// one journaled.
+	f.clock.add(time.Minute)
+	a1.StartsAt = f.clock.Now()
+	f.am.set([]incident.Alert{a1}, nil)
+	later.Refresh(ctx)
+	f.clock.add(10 * time.Minute)
+	a1.StartsAt = f.clock.Now().Add(-time.Minute)
+	f.am.set([]incident.Alert{a1}, nil)
+	journalingService(t, f).Refresh(ctx)
+	want = append(want, "alert.firing alert/a1 at 14:04:10 by alertmanager", "alert.resolved alert/a1 at 14:13:10 by alertmanager", "alert.firing alert/a1 at 14:13:10 by alertmanager")
+	if got := transitions(t, f.journal); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("after a restart that finds it fired anew:\n%s", strings.Join(got, "\n"))
+	}
 	incs, err := later.Incidents()
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(incs) != 4 || !incs[0].Open() || incs[1].Open() || incs[0].Start.Sub(incs[1].Start) != 9*time.Minute || incs[1].End != incs[0].Start {
+		t.Fatalf("incidents: %+v", incs)
+	}
+	incs = incs[2:]
 	if len(incs) != 2 || incs[0].Open() || incs[1].Open() || incs[0].Start.Sub(t0) != 130*time.Second || incs[1].ID == incs[0].ID {
 		t.Fatalf("incidents: %+v", incs)
 	}

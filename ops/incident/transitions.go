@@ -103,14 +103,15 @@ func (s *Service) flushTransitions(ctx context.Context) {
 		s.reconciled = true
 	}
 	s.mu.Unlock()
+	// What happened while no vigil watched comes first.
+	if reconcile {
+		s.reconcile(ctx, snap)
+	}
 	for _, t := range ts {
 		if s.journaled(t) {
 			continue
 		}
 		_ = s.o.Journal.Record(ctx, TransitionActor, t.action, "alert/"+t.alert.Fingerprint, s.transitionParams(t), nil)
-	}
-	if reconcile {
-		s.reconcile(ctx, snap)
 	}
 }
 
@@ -151,7 +152,8 @@ func (s *Service) journaled(t transition) bool {
 }
 
 // reconcile journals as resolved the alerts whose last journaled
-// transition is a firing and that the sources no longer list.
+// transition is a firing and that the sources no longer list, or list as
+// firing again since a later start (it resolved and fired again unseen).
 func (s *Service) reconcile(ctx context.Context, snap *Snapshot) {
 	now := s.o.Now()
 	es, err := s.o.Journal.Query(audit.Query{Target: "alert", Since: now.Add(-reconcileWindow)})
@@ -169,11 +171,16 @@ func (s *Service) reconcile(ctx context.Context, snap *Snapshot) {
 		if e.Action != FiringEntry {
 			continue
 		}
+		at := now
 		if a, ok := snap.Alert(fp); ok && a.Active() {
-			continue
+			started := paramTime(e, "startsAt")
+			if started.IsZero() || a.StartsAt.IsZero() || !a.StartsAt.After(started.Add(time.Minute)) {
+				continue // the same firing, still on
+			}
+			at = a.StartsAt // it resolved before it started again
 		}
 		p := maps.Clone(e.Parameters)
-		p["at"] = now.UTC().Format(time.RFC3339Nano)
+		p["at"] = at.UTC().Format(time.RFC3339Nano)
 		p["source"] = "reconciled"
 		p["note"] = "resolved while no vigil watched: the time is when vigil saw it gone"
 		delete(p, "value")
