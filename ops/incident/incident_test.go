@@ -17,6 +17,7 @@ import (
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/incident"
+	"github.com/vigilops/vigil/ops/release"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -336,5 +337,58 @@ func TestWebhookJournalsTransitions(t *testing.T) {
 	}
 	if es[1].Action != incident.ResolvedEntry || !strings.HasSuffix(es[1].Parameters["at"], "-11-29T08:09:40Z") {
 		t.Errorf("resolved: %+v", es[1])
+	}
+}
+
+type revisions []release.Revision
+
+func (revisions) Locate(string) (string, string, bool)                  { return "api", "prod", true }
+func (r revisions) History(app, env string) ([]release.Revision, error) { return r, nil }
+
+// With the cluster's revisions, the timeline shows what each rollout
+// ran, after the journal entry that made it (the API's times are whole
+// seconds), and who made it or that it was made outside vigil.
+func TestIncidentRevisions(t *testing.T) {
+	f := newFixture(t)
+	start := incidentJournal(t, f)
+	t0 := start.Add(-58 * time.Second)
+	img := func(v string) []release.Container {
+		return []release.Container{{Name: "app", Image: "registry.lab.local/shop/api:" + v}}
+	}
+	svc, err := incident.New(incident.Options{Alertmanager: f.am, ParseMatchers: alertmanager.ParseMatchers, Journal: f.journal, Now: f.clock.Now,
+		Releases: revisions{
+			// Made by kubectl a minute after the rollback: outside vigil.
+			{Number: 9, Containers: img("1.4.1"), Since: t0.Add(4 * time.Minute), Current: true},
+			// The rollback's, a whole second before its entry.
+			{Number: 8, Containers: img("1.4.0"), Restored: true, Since: t0.Add(3 * time.Minute).Truncate(time.Second), By: "bob", At: t0.Add(3 * time.Minute),
+				Images: "app=registry.lab.local/shop/api:1.4.0"},
+			{Number: 7, Containers: img("1.5.0-bad"), Since: t0, By: "alice", At: t0, Images: "app=registry.lab.local/shop/api:1.5.0-bad"},
+			{Number: 6, Containers: img("1.4.0"), Since: t0.Add(-2 * time.Hour)}, // long before
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	incs, _ := svc.Incidents()
+	inc, err := svc.Incident(context.Background(), incs[1].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, te := range inc.Timeline {
+		if te.Kind == incident.KindRollout || te.Kind == incident.KindRollback || te.Kind == incident.KindPromote {
+			got = append(got, te.Actor+" "+string(te.Kind)+" "+te.Text)
+		}
+	}
+	want := []string{
+		"alice promote promoted prod/api from preprod: registry.lab.local/shop/api:1.4.0 → registry.lab.local/shop/api:1.5.0-bad",
+		"alice rollout revision 7 of prod/api became current: app registry.lab.local/shop/api:1.5.0-bad",
+		"alice rollout rollout of prod/api healthy at 1.5.0-bad",
+		"bob rollback rolled back prod/api from revision 7 to revision 6: registry.lab.local/shop/api:1.5.0-bad → registry.lab.local/shop/api:1.4.0",
+		"bob rollout revision 8 of prod/api became current (restored): app registry.lab.local/shop/api:1.4.0",
+		"bob rollout rollout of prod/api healthy at 1.4.0",
+		"outside vigil rollout revision 9 of prod/api became current: app registry.lab.local/shop/api:1.4.1",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("rollouts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
