@@ -209,12 +209,12 @@ func TestIncidentOnTheLab(t *testing.T) {
 	for _, step := range []string{
 		"| alice | promote | promoted prod/" + app + " from preprod: registry.lab.local/test/incident:1.0.0 → registry.lab.local/test/incident:1.1.0-bad |",
 		"| alice | rollout | revision 2 of prod/" + app + " became current: app registry.lab.local/test/incident:1.1.0-bad |",
-		"| alertmanager | firing | AppHighErrorRate fired on " + prodNS + "/" + app,
+		"| alertmanager | firing | AppHighErrorRate fired on " + prodNS + "/" + app + " (value ",
 		"| bob | ack | acknowledged AppHighErrorRate until",
 		"| bob | note | 1.1.0-bad fails its requests: rolling back |",
 		"| bob | rollback | rolled back prod/" + app,
 		"| bob | rollout | revision 3 of prod/" + app + " became current (restored): app registry.lab.local/test/incident:1.0.0; now healthy, 2/2 available |",
-		"| alertmanager | resolved | AppHighErrorRate resolved on " + prodNS + "/" + app,
+		"| alertmanager | resolved | AppHighErrorRate resolved on " + prodNS + "/" + app + " (value ",
 	} {
 		i := strings.Index(md, step)
 		if i <= last {

@@ -108,6 +108,7 @@ func (s *Service) Incident(ctx context.Context, id string) (*Incident, error) {
 		return nil, ferr
 	}
 	s.fillValues(ctx, inc)
+	valuesInTimeline(inc)
 	s.addRevisions(inc)
 	s.addSilences(ctx, inc)
 	return inc, nil
@@ -363,5 +364,24 @@ func (s *Service) addSilences(ctx context.Context, inc *Incident) {
 	}
 	if added {
 		slices.SortStableFunc(inc.Timeline, func(x, y TimelineEntry) int { return x.Time.Compare(y.Time) })
+	}
+}
+
+// valuesInTimeline adds to the last resolution of each alert in the
+// timeline its value then, when it was read from Prometheus.
+func valuesInTimeline(inc *Incident) {
+	for _, a := range inc.Alerts {
+		if a.ValueAtResolution == "" {
+			continue
+		}
+		for i := len(inc.Timeline) - 1; i >= 0; i-- {
+			te := &inc.Timeline[i]
+			if te.Kind == KindResolved && te.Link.ID == a.Fingerprint {
+				if !strings.Contains(te.Text, "(value ") {
+					te.Text += " (value " + a.ValueAtResolution + ")"
+				}
+				break
+			}
+		}
 	}
 }
