@@ -66,6 +66,22 @@ type Sources struct {
 	ReleasesErr error
 }
 
+// SourcesOf builds Sources from the process's services, any of them nil
+// when not configured (a nil service never becomes a non-nil interface).
+func SourcesOf(alerts *incident.Service, releases *release.Service, runs *playbook.Service) Sources {
+	var s Sources
+	if alerts != nil {
+		s.Alerts = alerts
+	}
+	if releases != nil {
+		s.Releases = releases
+	}
+	if runs != nil {
+		s.Runs = runs
+	}
+	return s
+}
+
 // Handover is one hand-over.
 type Handover struct {
 	Time      time.Time  `json:"time"`

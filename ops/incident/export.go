@@ -1,10 +1,13 @@
 package incident
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -229,4 +232,26 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
+}
+
+// ExportFile writes inc in format to dir (created 0700 if needed) as
+// incident-ID.md or incident-ID.json, mode 0600, and returns its path:
+// the console's :export.
+func ExportFile(dir string, inc *Incident, format string, now time.Time) (string, error) {
+	var b bytes.Buffer
+	if err := WriteIncident(&b, inc, format, now); err != nil {
+		return "", err
+	}
+	ext := ".md"
+	if format == FormatJSON {
+		ext = ".json"
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("exporting incident %s: %w", inc.ID, err)
+	}
+	path := filepath.Join(dir, "incident-"+inc.ID+ext)
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		return "", fmt.Errorf("exporting incident %s: %w", inc.ID, err)
+	}
+	return path, nil
 }

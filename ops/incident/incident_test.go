@@ -258,6 +258,10 @@ func TestIncidentExportGolden(t *testing.T) {
 		return []byte(strings.ReplaceAll(s, incs[0].ID, "IDWEB00000"))
 	}
 	golden(t, "incident.md.golden", norm(md.Bytes()))
+	path, err := incident.ExportFile(filepath.Join(t.TempDir(), "exports"), inc, incident.FormatMarkdown, f.clock.Now())
+	if b, rerr := os.ReadFile(path); err != nil || rerr != nil || !bytes.Equal(b, md.Bytes()) || filepath.Base(path) != "incident-"+inc.ID+".md" {
+		t.Fatalf("ExportFile: %s, %v, %v", path, err, rerr)
+	}
 	golden(t, "incident.json.golden", norm(js.Bytes()))
 	golden(t, "incidents.golden", norm(list.Bytes()))
 
