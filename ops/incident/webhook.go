@@ -135,11 +135,13 @@ func (s *Service) applyWebhook(msg *webhookMessage) error {
 	s.seq++
 	s.amSeq = s.seq
 	for _, w := range msg.Alerts {
-		if msg.GroupKey != "" {
+		if s.o.JournalAlerts && msg.GroupKey != "" && w.Status == "firing" {
 			s.groupKeys[w.Fingerprint] = msg.GroupKey
 		}
 		if w.Status == "resolved" {
-			s.endsAt[w.Fingerprint] = w.EndsAt
+			if _, ok := s.active[w.Fingerprint]; ok && s.o.JournalAlerts {
+				s.endsAt[w.Fingerprint] = w.EndsAt // journaled as its resolution time
+			}
 			delete(s.amAlerts, w.Fingerprint)
 			s.promAlerts = slices.DeleteFunc(s.promAlerts, func(a Alert) bool { return a.Fingerprint == w.Fingerprint })
 			continue
