@@ -156,13 +156,15 @@ func newIncidentExportCmd(g *globals) *cobra.Command {
 			if format != incident.FormatMarkdown && format != incident.FormatJSON {
 				return usageError("unknown --format %q: markdown or json", format)
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), cliTimeout)
-			defer cancel()
-			r, closeFn, err := openIncidentReader(ctx, g, true, cmd.ErrOrStderr())
+			// The clusters get their own wait (cliSyncTimeout); the
+			// queries of the export theirs.
+			r, closeFn, err := openIncidentReader(cmd.Context(), g, true, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
 			defer closeFn()
+			ctx, cancel := context.WithTimeout(cmd.Context(), cliTimeout)
+			defer cancel()
 			now := time.Now()
 			inc, err := r.get(ctx, args[0], now)
 			var unknown *incident.UnknownIncidentError
