@@ -56,6 +56,11 @@ func TestBadCommandLinesExit2(t *testing.T) {
 		{[]string{"exec"}, "requires at least 1 arg(s), only received 0"},
 		{[]string{"exec", "uptime"}, "name the hosts with one of --hosts, --tag or --group"},
 		{[]string{"exec", "uptime", "--hosts", "a", "--tag", "t"}, "name the hosts with one of --hosts, --tag or --group"},
+		{[]string{"incident"}, "incident takes a subcommand, list, export or note"},
+		{[]string{"incident", "export"}, "accepts 1 arg(s), received 0"},
+		{[]string{"incident", "export", "x", "--format", "pdf"}, `unknown --format "pdf": markdown or json`},
+		{[]string{"incident", "note", "x"}, "requires at least 2 arg(s), only received 1"},
+		{[]string{"incident", "list", "x"}, `unknown command "x" for "vigil incident list"`},
 		{[]string{"logs"}, "logs takes one app"},
 		{[]string{"logs", "api"}, "logs needs --env"},
 		{[]string{"logs", "api", "--env", "prod", "--since", "soon"}, `invalid argument "soon" for "--since"`},
@@ -75,9 +80,9 @@ func TestBadCommandLinesExit2(t *testing.T) {
 // TestHelpTextsStateExit2: the verbs whose help lists exit codes give 2 for
 // bad arguments, as README does.
 func TestHelpTextsStateExit2(t *testing.T) {
-	for _, verb := range []string{"ack", "unack", "promote", "rollback", "prepare", "exec", "logs"} {
+	for _, verb := range []string{"ack", "unack", "promote", "rollback", "prepare", "exec", "logs", "incident export", "incident note"} {
 		sandbox(t)
-		code, out, _ := cli(t, verb, "--help")
+		code, out, _ := cli(t, append(strings.Fields(verb), "--help")...)
 		if code != 0 || !strings.Contains(out, "Exit codes:") || !strings.Contains(strings.Join(strings.Fields(out), " "), "2 bad arguments") {
 			t.Errorf("vigil %s --help (exit %d) does not say 2 is bad arguments:\n%s", verb, code, out)
 		}

@@ -26,6 +26,12 @@ func newIncident(w wiring, rel *release.Service) (*incident.Service, error) {
 // newIncidentWith is newIncident journaling to j, with releases (nil when
 // none).
 func newIncidentWith(w wiring, j incident.Journal, releases incident.Releases) (*incident.Service, error) {
+	return newIncidentOpts(w, j, releases, nil)
+}
+
+// newIncidentOpts is newIncidentWith with the options changed by set,
+// when not nil.
+func newIncidentOpts(w wiring, j incident.Journal, releases incident.Releases, set func(*incident.Options)) (*incident.Service, error) {
 	o := incident.Options{
 		ParseMatchers: alertmanager.ParseMatchers,
 		Journal:       j,
@@ -50,6 +56,9 @@ func newIncidentWith(w wiring, j incident.Journal, releases incident.Releases) (
 	if o.Prometheus == nil && o.Alertmanager == nil {
 		return nil, nil
 	}
+	if set != nil {
+		set(&o)
+	}
 	return incident.New(o)
 }
 
@@ -57,7 +66,13 @@ func newIncidentWith(w wiring, j incident.Journal, releases incident.Releases) (
 // the process ends. An unreachable source is not fatal: the pane shows it
 // and polling retries.
 func startIncident(ctx context.Context, w wiring, svc *common.Services) (func(), error) {
-	inc, err := newIncident(w, svc.Release)
+	var r incident.Releases
+	if svc.Release != nil {
+		r = svc.Release
+	}
+	// This process watches the alerts: it journals their firing and
+	// resolution, from which incidents are rebuilt.
+	inc, err := newIncidentOpts(w, w.journal, r, func(o *incident.Options) { o.JournalAlerts = true })
 	if err != nil || inc == nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
+	"github.com/vigilops/vigil/ops/incident"
 	"github.com/vigilops/vigil/ui/common"
 )
 
@@ -72,5 +73,17 @@ func TestStartIncident(t *testing.T) {
 	snap := svc.Incident.Snapshot()
 	if !snap.Alertmanager.Configured || snap.Alertmanager.Err != nil || snap.Alertmanager.LastOK.IsZero() {
 		t.Fatalf("alertmanager status %+v", snap.Alertmanager)
+	}
+
+	// The console's service journals the alerts' transitions, from which
+	// incidents are rebuilt.
+	req := httptest.NewRequest(http.MethodPost, "/webhook", strings.NewReader(`{"version":"4","groupKey":"g","status":"firing","alerts":[`+
+		`{"status":"firing","fingerprint":"f1","labels":{"alertname":"HostDown","droplet":"web-02"},"startsAt":"2026-12-01T10:00:00Z"}]}`))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	incidentWebhook(svc).ServeHTTP(rec, req)
+	es, err := j.Query(audit.Query{Target: "alert/f1"})
+	if rec.Code != http.StatusNoContent || err != nil || len(es) != 1 || es[0].Action != incident.FiringEntry || es[0].Parameters["host"] != "web-02" {
+		t.Fatalf("webhook %d; journal %+v, %v", rec.Code, es, err)
 	}
 }

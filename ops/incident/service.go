@@ -34,6 +34,14 @@ type Options struct {
 	ResolvedFor time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// JournalAlerts journals each alert's firing and resolution
+	// (FiringEntry, ResolvedEntry), from the polls and the webhook, so
+	// that incidents are rebuilt from the journal alone. The process that
+	// watches the alerts sets it (the console, vigil serve); a verb that
+	// asks once does not.
+	JournalAlerts bool
+	// IncidentHistory is how far back Incidents looks; 30 days when zero.
+	IncidentHistory time.Duration
 }
 
 // SourceStatus is the health of one polled system.
@@ -74,6 +82,15 @@ type Service struct {
 	resolved map[string]*Alert
 	snap     *Snapshot
 	subs     notify.Subscribers
+
+	// Transitions detected by build, journaled by flushTransitions (under
+	// jmu, which orders the flushes); the webhook's group keys and
+	// resolution times, by fingerprint.
+	transitions []transition
+	groupKeys   map[string]string
+	endsAt      map[string]time.Time
+	reconciled  bool
+	jmu         sync.Mutex
 }
 
 // New returns a service with an empty list; call Run to start polling.
@@ -99,13 +116,18 @@ func New(o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.IncidentHistory <= 0 {
+		o.IncidentHistory = 30 * 24 * time.Hour
+	}
 	s := &Service{
-		o:        o,
-		amAlerts: map[string]Alert{},
-		active:   map[string]*Alert{},
-		resolved: map[string]*Alert{},
-		prom:     SourceStatus{Configured: o.Prometheus != nil},
-		am:       SourceStatus{Configured: o.Alertmanager != nil},
+		groupKeys: map[string]string{},
+		endsAt:    map[string]time.Time{},
+		o:         o,
+		amAlerts:  map[string]Alert{},
+		active:    map[string]*Alert{},
+		resolved:  map[string]*Alert{},
+		prom:      SourceStatus{Configured: o.Prometheus != nil},
+		am:        SourceStatus{Configured: o.Alertmanager != nil},
 	}
 	s.snap = s.build(o.Now())
 	return s, nil
@@ -168,6 +190,7 @@ func (s *Service) Refresh(ctx context.Context) {
 		return // shutting down: an aborted poll is not an outage
 	}
 
+	defer s.flushTransitions(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.o.Now()
@@ -261,6 +284,7 @@ func (s *Service) build(now time.Time) *Snapshot {
 		}
 	}
 
+	s.detect(now, merged)
 	for fp, old := range s.active {
 		if _, ok := merged[fp]; ok || old.State == Pending {
 			continue // a pending alert that vanishes never fired: it is not "resolved"

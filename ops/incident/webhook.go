@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,6 +79,7 @@ func (s *Service) WebhookHandler() http.Handler {
 			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
 			return
 		}
+		s.flushTransitions(context.WithoutCancel(r.Context()))
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
@@ -133,7 +135,13 @@ func (s *Service) applyWebhook(msg *webhookMessage) error {
 	s.seq++
 	s.amSeq = s.seq
 	for _, w := range msg.Alerts {
+		if s.o.JournalAlerts && msg.GroupKey != "" && w.Status == "firing" {
+			s.groupKeys[w.Fingerprint] = msg.GroupKey
+		}
 		if w.Status == "resolved" {
+			if _, ok := s.active[w.Fingerprint]; ok && s.o.JournalAlerts {
+				s.endsAt[w.Fingerprint] = w.EndsAt // journaled as its resolution time
+			}
 			delete(s.amAlerts, w.Fingerprint)
 			s.promAlerts = slices.DeleteFunc(s.promAlerts, func(a Alert) bool { return a.Fingerprint == w.Fingerprint })
 			continue
