@@ -55,12 +55,13 @@ func byHand(t *testing.T, inventoryFile, pb string) map[string]playbook.Recap {
 	t.Helper()
 	cmd := exec.Command("ansible-playbook", "-i", inventoryFile, pb)
 	cmd.Dir = filepath.Dir(pb)
-	cmd.Env = append(os.Environ(), "ANSIBLE_STDOUT_CALLBACK=ansible.posix.json", "ANSIBLE_HOST_KEY_CHECKING=0", "ANSIBLE_RETRY_FILES_ENABLED=0")
+	cmd.Env = append(os.Environ(), "ANSIBLE_STDOUT_CALLBACK=ansible.posix.json", "ANSIBLE_HOST_KEY_CHECKING=0", "ANSIBLE_RETRY_FILES_ENABLED=0",
+		"ANSIBLE_TIMEOUT=30") // as vigil's runner waits for a busy host
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("ansible-playbook by hand: %v\n%s", err, stderr.String())
+		t.Fatalf("ansible-playbook by hand: %v\n%s\n%s", err, stderr.String(), out)
 	}
 	var doc struct {
 		Stats map[string]playbook.Recap `json:"stats"`
