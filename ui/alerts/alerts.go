@@ -467,14 +467,10 @@ func (m *Model) bind() {
 // cursor; with none, it does nothing.
 func (m *Model) onAlert(act func(*incident.Alert) tea.Cmd) func() tea.Cmd {
 	return func() tea.Cmd {
-		a := m.Selected()
-		if m.mode == detailMode && m.detail != nil {
-			a = m.detail.alert
+		if a := m.current(); a != nil {
+			return act(a)
 		}
-		if a == nil {
-			return nil
-		}
-		return act(a)
+		return nil
 	}
 }
 

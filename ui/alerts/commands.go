@@ -21,7 +21,7 @@ func (m *Model) Commands() []components.Spec {
 	for i, d := range incident.AckDurations {
 		durations[i] = durationLabel(d)
 	}
-	return []components.Spec{
+	return append([]components.Spec{
 		{
 			Name: "ack", Args: "[DURATION COMMENT…]",
 			Help: "acknowledge the selected alert: without arguments through the dialog",
@@ -74,7 +74,7 @@ func (m *Model) Commands() []components.Spec {
 				return gotoAlerts(""), nil
 			},
 		},
-	}
+	}, m.incidentCommands()...)
 }
 
 // gotoAlerts focuses the Alerts pane, on the alert fp when it is not "".
@@ -83,10 +83,7 @@ func gotoAlerts(fp string) tea.Cmd {
 }
 
 func (m *Model) runAck(args []string) (tea.Cmd, error) {
-	a := m.Selected()
-	if m.mode == detailMode && m.detail != nil {
-		a = m.detail.alert
-	}
+	a := m.current()
 	if a == nil {
 		return nil, errors.New("no alert selected: choose one in the Alerts pane (4), or use `vigil ack --match`")
 	}
@@ -111,10 +108,7 @@ func (m *Model) runAck(args []string) (tea.Cmd, error) {
 func (m *Model) runUnack(args []string) (tea.Cmd, error) {
 	switch len(args) {
 	case 0:
-		a := m.Selected()
-		if m.mode == detailMode && m.detail != nil {
-			a = m.detail.alert
-		}
+		a := m.current()
 		if a == nil {
 			return nil, errors.New("unack takes a silence id: :unack ID (S lists the silences)")
 		}

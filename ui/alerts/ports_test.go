@@ -157,7 +157,10 @@ type fixture struct {
 	m       *Model
 }
 
-func newFixture(t testing.TB, role access.Role) *fixture {
+func newFixture(t testing.TB, role access.Role) *fixture { return newFixtureWith(t, role, nil) }
+
+// newFixtureWith is newFixture with the service's options changed by opt.
+func newFixtureWith(t testing.TB, role access.Role, opt func(*incident.Options)) *fixture {
 	t.Helper()
 	f := &fixture{clock: &clock{t: t0}, prom: &fakeProm{}, am: &fakeAM{}}
 	j, err := audit.Open(filepath.Join(t.TempDir(), "j.db"))
@@ -167,8 +170,11 @@ func newFixture(t testing.TB, role access.Role) *fixture {
 	t.Cleanup(func() { j.Close() })
 	f.journal = j
 	j.Now = f.clock.Now // one clock for the service, its journal and the pane
-	f.svc, err = incident.New(incident.Options{Prometheus: f.prom, Alertmanager: f.am,
-		ParseMatchers: alertmanager.ParseMatchers, Journal: j, Now: f.clock.Now})
+	opts := incident.Options{Prometheus: f.prom, Alertmanager: f.am, ParseMatchers: alertmanager.ParseMatchers, Journal: j, Now: f.clock.Now}
+	if opt != nil {
+		opt(&opts)
+	}
+	f.svc, err = incident.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,118 @@
+package alerts
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/vigilops/vigil/ops/handover"
+	"github.com/vigilops/vigil/ops/incident"
+	"github.com/vigilops/vigil/ui/components"
+)
+
+// incidentCommands are the palette's commands on incidents: a note on the
+// incident in focus, its export for the ticket, and the hand-over.
+func (m *Model) incidentCommands() []components.Spec {
+	return []components.Spec{
+		{Name: "note", Args: "TEXT…", Help: "add a note to the selected alert's incident (journaled, in its timeline and export)", Run: m.runNote},
+		{Name: "export", Args: "[ID] [json]", Help: "write the selected alert's incident (or incident ID) as Markdown for the ticket; json for JSON", Run: m.runExport},
+		{Name: "handover", Args: "TEXT…", Help: "write the hand-over: what fires, who acknowledged what, incidents, rollouts, freezes, runs, and your text", Run: m.runHandover},
+	}
+}
+
+// current is the alert a key or a command acts on: the open one, or the
+// one under the cursor.
+func (m *Model) current() *incident.Alert {
+	if m.mode == detailMode && m.detail != nil {
+		return m.detail.alert
+	}
+	return m.Selected()
+}
+
+func (m *Model) runNote(args []string) (tea.Cmd, error) {
+	text := strings.TrimSpace(strings.Join(args, " "))
+	if text == "" {
+		return nil, errors.New("note takes a text: :note rolled back api, waiting for the error rate to fall")
+	}
+	a := m.current()
+	if a == nil {
+		return nil, errors.New("no alert selected: a note goes to the incident of the alert under the cursor in the Alerts pane (4)")
+	}
+	svc, base, actor, fp := m.svc, m.Ctx.Base, m.Ctx.Actor, a.Fingerprint
+	return func() tea.Msg {
+		ctx, cancel := contextTimeout(base)
+		defer cancel()
+		inc, err := svc.IncidentFor(fp)
+		if err != nil {
+			return actionDoneMsg{what: "note", err: err}
+		}
+		return actionDoneMsg{what: "noted on incident " + inc.ID, err: svc.Note(ctx, actor, inc.ID, text)}
+	}, nil
+}
+
+func (m *Model) runExport(args []string) (tea.Cmd, error) {
+	format, id := incident.FormatMarkdown, ""
+	for _, a := range args {
+		if a == incident.FormatJSON || a == incident.FormatMarkdown {
+			format = a
+		} else {
+			id = a
+		}
+	}
+	fp := ""
+	if id == "" {
+		a := m.current()
+		if a == nil {
+			return nil, errors.New("no alert selected: :export ID, or select an alert of the incident (vigil incident list shows them)")
+		}
+		fp = a.Fingerprint
+	}
+	svc, base, now := m.svc, m.Ctx.Base, m.Ctx.Now
+	return func() tea.Msg {
+		ctx, cancel := contextTimeout(base)
+		defer cancel()
+		if id == "" {
+			inc, err := svc.IncidentFor(fp)
+			if err != nil {
+				return actionDoneMsg{what: "export", err: err}
+			}
+			id = inc.ID
+		}
+		inc, err := svc.Incident(ctx, id)
+		if err != nil {
+			return actionDoneMsg{what: "export", err: err}
+		}
+		path, err := incident.ExportFile(exportDir(), inc, format, now())
+		return actionDoneMsg{what: "incident " + inc.ID + " written to " + path, err: err}
+	}, nil
+}
+
+// exportDir is where :export writes: vigil's state directory, on the
+// machine vigil runs on (the bastion, under vigil serve).
+func exportDir() string {
+	dir := os.Getenv("XDG_STATE_HOME")
+	if dir == "" {
+		home, _ := os.UserHomeDir()
+		dir = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(dir, "vigil", "exports")
+}
+
+func (m *Model) runHandover(args []string) (tea.Cmd, error) {
+	text := strings.TrimSpace(strings.Join(args, " "))
+	if text == "" {
+		return nil, errors.New("handover takes a text for the next on-call: :handover api rolled back, db backup still running")
+	}
+	s := m.Ctx.Services
+	src := handover.SourcesOf(s.Incident, s.Release, s.Playbook)
+	base, actor, guard, j, now := m.Ctx.Base, m.Ctx.Actor, m.Ctx.Guard, m.Ctx.Journal, m.Ctx.Now
+	return func() tea.Msg {
+		ctx, cancel := contextTimeout(base)
+		defer cancel()
+		h, err := handover.Write(ctx, actor, guard, j, handover.Collect(src, now()), text)
+		return actionDoneMsg{what: "hand-over written: " + handover.Summary(h), err: err}
+	}, nil
+}
