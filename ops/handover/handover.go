@@ -306,3 +306,35 @@ func Summary(h Handover) string {
 		n(len(h.Runs), "run in progress", "runs in progress"),
 	}, ", ")
 }
+
+// SeenEntry is journaled when a hand-over was shown to someone as they
+// opened vigil, so that each person sees each hand-over once.
+const SeenEntry = "handover.seen"
+
+// Unseen returns the latest hand-over when reader has not seen it yet: not
+// written by them, and not shown to them since it was written. ok is false
+// when there is none to show.
+func Unseen(j Journal, reader string) (h Handover, ok bool, err error) {
+	h, err = Latest(j)
+	if errors.Is(err, ErrNoHandover) {
+		return Handover{}, false, nil
+	}
+	if err != nil || h.By == reader {
+		return Handover{}, false, err
+	}
+	seen, err := j.Query(audit.Query{Actor: reader, Target: Target, Since: h.Time})
+	if err != nil {
+		return Handover{}, false, fmt.Errorf("reading the journal: %w", err)
+	}
+	for _, e := range seen {
+		if e.Action == SeenEntry {
+			return Handover{}, false, nil
+		}
+	}
+	return h, true, nil
+}
+
+// MarkSeen journals that reader was shown the latest hand-over.
+func MarkSeen(ctx context.Context, j Journal, reader access.Actor) error {
+	return j.Record(ctx, reader, SeenEntry, Target, nil, nil)
+}

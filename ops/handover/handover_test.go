@@ -116,3 +116,38 @@ func golden(t *testing.T, name, got string) {
 		t.Errorf("%s differs (-update rewrites it):\n%s", path, got)
 	}
 }
+
+// Each person sees each hand-over once, and never their own.
+func TestUnseenOncePerReader(t *testing.T) {
+	j, err := audit.Open(filepath.Join(t.TempDir(), "journal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	now := testclock.Epoch()
+	j.Now = func() time.Time { return now }
+	ctx := context.Background()
+	if _, ok, err := handover.Unseen(j, "alice"); ok || err != nil {
+		t.Fatalf("with no hand-over: %v %v", ok, err)
+	}
+	bob := access.Actor{Name: "bob", Role: access.Operator}
+	if _, err := handover.Write(ctx, bob, access.Guard{}, j, handover.Handover{}, "api rolled back"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := handover.Unseen(j, "bob"); ok {
+		t.Fatal("bob is shown his own hand-over")
+	}
+	h, ok, err := handover.Unseen(j, "alice")
+	if !ok || err != nil || h.Text != "api rolled back" || h.By != "bob" {
+		t.Fatalf("alice is shown %+v %v %v", h, ok, err)
+	}
+	if err := handover.MarkSeen(ctx, j, access.Actor{Name: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := handover.Unseen(j, "alice"); ok {
+		t.Fatal("alice is shown it twice")
+	}
+	if _, ok, _ := handover.Unseen(j, "carol"); !ok {
+		t.Fatal("alice's seeing it hid it from carol")
+	}
+}

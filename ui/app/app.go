@@ -169,6 +169,9 @@ func New(opts Options) *Model {
 	if opts.Notice != "" {
 		cmds = append(cmds, common.ToastCmd(common.Error, opts.Notice))
 	}
+	if ctx.Journal != nil {
+		cmds = append(cmds, showHandover(ctx))
+	}
 	m.initCmd = tea.Batch(cmds...)
 	return m
 }
