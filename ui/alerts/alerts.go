@@ -39,6 +39,7 @@ const (
 	listMode mode = iota
 	detailMode
 	silencesMode
+	incidentsMode
 )
 
 // line is one line of the list: a group's header, or an alert.
@@ -83,10 +84,11 @@ type Model struct {
 
 	badge string // the tab bar's counts, as last announced
 
-	mode     mode
-	detail   *detail
-	silences silenceList
-	dialog   *ackDialog
+	mode      mode
+	detail    *detail
+	silences  silenceList
+	incidents incidentView
+	dialog    *ackDialog
 	// pendingAck is the alert :ack opens the dialog for once the shell
 	// has focused this pane.
 	pendingAck *incident.Alert
@@ -100,6 +102,7 @@ func New(ctx *common.Context, keys KeyMap) *Model {
 		groupBy: "alertname", altGroup: "namespace", rows: map[*incident.Alert]row{},
 	}
 	m.setSnapshot(m.svc.Snapshot())
+	m.incidents.table = m.newIncidentTable()
 	m.bind()
 	return m
 }
@@ -119,7 +122,13 @@ func (m *Model) Capturing() bool { return m.dialog != nil }
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case SnapshotMsg:
-		return tea.Batch(m.snapshot(msg.Snap), m.Wait())
+		var read tea.Cmd
+		if m.mode == incidentsMode && !m.incidents.loading && m.Ctx.Now().Sub(m.incidents.read) >= incidentsEvery {
+			read = m.readIncidents() // alerts fired or resolved: incidents too
+		}
+		return tea.Batch(m.snapshot(msg.Snap), m.Wait(), read)
+	case incidentsMsg:
+		m.gotIncidents(msg)
 	case highlightEndMsg:
 		m.hiTick = false
 		return m.armHighlight()
@@ -410,6 +419,8 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return m.detailKey(k)
 	case silencesMode:
 		return m.silencesKey(k)
+	case incidentsMode:
+		return m.incidentsKey(k)
 	}
 	if to, ok := m.keys.Nav().Move(k, m.cursor, len(m.lines), m.listHeight()); ok {
 		m.moveCursor(to - m.cursor) // onto an alert, in the direction moved
@@ -444,6 +455,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 // detail, their handlers.
 func (m *Model) bind() {
 	k := m.keys
+	k.Incidents.Do = m.showIncidents
 	k.Ack.Do = m.onAlert(m.openAck)
 	k.Unack.Do = m.onAlert(m.confirmUnack)
 	k.Rollback.Do = m.onAlert(m.offerRollbackCmd)
@@ -545,6 +557,11 @@ func (m *Model) Status() string {
 			}
 		}
 		return fmt.Sprintf("silences · %d active of %d", active, len(m.silences.items))
+	case incidentsMode:
+		if i := m.incidents.open; i != nil {
+			return fmt.Sprintf("incident %s · %d entries · %d actions", i.ID, len(i.Timeline), i.Actions)
+		}
+		return fmt.Sprintf("incidents · %d in 30 days", m.incidents.table.Len())
 	}
 	c := m.snap.Counts
 	s := fmt.Sprintf("%d critical · %d warning", c.Critical, c.Warning)
@@ -575,6 +592,8 @@ func (m *Model) View() string {
 		out = m.detailView()
 	case silencesMode:
 		out = m.silences.view(m)
+	case incidentsMode:
+		out = m.incidentsView()
 	default:
 		out = m.listView()
 	}

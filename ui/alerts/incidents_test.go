@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/handover"
@@ -72,5 +74,50 @@ func TestNoteExportAndHandoverFromThePalette(t *testing.T) {
 	}
 	if !slices.Contains(actions, incident.NoteEntry) || !slices.Contains(actions, handover.Entry) {
 		t.Fatalf("alice's journal: %v", actions)
+	}
+}
+
+// i lists the incidents the firing alerts opened, with their actions; enter
+// opens one's timeline, whose firing entry jumps back to its alert; esc
+// walks back to the alerts.
+func TestIncidentsListAndTimeline(t *testing.T) {
+	f := newFixtureWith(t, access.Operator, func(o *incident.Options) { o.JournalAlerts = true })
+	threeAlerts(f)
+	f.poll()
+	a := f.m.current()
+	cmd, err := spec(t, f.m, "note").Run([]string{"looking", "at", "it"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(f.m, cmd)
+	f.keys("i")
+	view := ansi.Strip(f.m.View())
+	for _, want := range []string{"STATE", "ACTIONS", "open", "HostDown", "AppHighErrorRate", "AppHighLatency"} {
+		if !strings.Contains(view, want) {
+			t.Fatalf("%q is not in the incident list:\n%s", want, view)
+		}
+	}
+	if got := f.m.Status(); got != "incidents · 3 in 30 days" {
+		t.Fatalf("status %q", got)
+	}
+	// The selected alert's incident, opened: its firing, then the note.
+	for f.m.incidents.table.Len() > 0 {
+		if i, _ := f.m.incidents.table.Selected(); strings.Contains(i.Title, a.Name) {
+			break
+		}
+		f.keys("j")
+	}
+	f.keys("enter")
+	view = ansi.Strip(f.m.View())
+	if !strings.Contains(view, "firing") || !strings.Contains(view, "looking at it") || !strings.Contains(view, "alice") {
+		t.Fatalf("the timeline lacks the firing or alice's note:\n%s", view)
+	}
+	msgs := f.keys("enter") // on the firing entry
+	if len(msgs) != 1 || msgs[0] != (common.GotoMsg{Pane: common.AlertsPane, Target: a.Fingerprint}) || f.m.mode != listMode {
+		t.Fatalf("enter on the firing entry: %v, mode %d, on %v", msgs, f.m.mode, f.m.current())
+	}
+	f.keys("i", "enter", "esc", "esc")
+	if f.m.mode != listMode {
+		t.Fatalf("esc twice left mode %d", f.m.mode)
 	}
 }

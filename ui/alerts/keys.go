@@ -13,7 +13,7 @@ import (
 type KeyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom *common.Binding
 	Details, Back                           *common.Binding
-	Ack, Unack, Silences                    *common.Binding
+	Ack, Unack, Silences, Incidents         *common.Binding
 	Workload, Host, Group, Window           *common.Binding
 	Rollback                                *common.Binding
 }
@@ -22,29 +22,30 @@ type KeyMap struct {
 // unmutes alerts: it is dangerous, and gone for viewers and in read-only mode.
 func NewKeyMap() KeyMap {
 	return KeyMap{
-		Up:       common.NewBinding("alerts.up", "↑/k", "previous alert", "up", "k"),
-		Down:     common.NewBinding("alerts.down", "↓/j", "next alert", "down", "j"),
-		PageUp:   common.NewBinding("alerts.page_up", "pgup", "page up", "pgup", "ctrl+u"),
-		PageDown: common.NewBinding("alerts.page_down", "pgdn", "page down", "pgdown", "ctrl+d"),
-		Top:      common.NewBinding("alerts.top", "home", "first alert", "home"),
-		Bottom:   common.NewBinding("alerts.bottom", "end", "last alert", "end"),
-		Details:  common.NewBinding("alerts.details", "enter", "detail", "enter"),
-		Back:     common.NewBinding("alerts.back", "esc", "back: close the detail, then clear the filter", "esc"),
-		Ack:      common.NewBinding("alerts.ack", "a", "acknowledge", "a").For(incident.AckAction),
-		Unack:    common.NewBinding("alerts.unack", "A", "unacknowledge", "A").For(incident.UnackAction),
-		Silences: common.NewBinding("alerts.silences", "S", "silences", "S"),
-		Workload: common.NewBinding("alerts.workload", "g", "go to workload", "g"),
-		Host:     common.NewBinding("alerts.host", "h", "go to host", "h"),
-		Group:    common.NewBinding("alerts.group", "t", "group by alertname / label", "t"),
-		Window:   common.NewBinding("alerts.window", "w", "graph window 5m/15m/1h/6h/24h", "w"),
-		Rollback: common.NewBinding("alerts.rollback", "u", "roll back the workload's recent promotion", "u").For(release.ActRollback),
+		Up:        common.NewBinding("alerts.up", "↑/k", "previous alert", "up", "k"),
+		Down:      common.NewBinding("alerts.down", "↓/j", "next alert", "down", "j"),
+		PageUp:    common.NewBinding("alerts.page_up", "pgup", "page up", "pgup", "ctrl+u"),
+		PageDown:  common.NewBinding("alerts.page_down", "pgdn", "page down", "pgdown", "ctrl+d"),
+		Top:       common.NewBinding("alerts.top", "home", "first alert", "home"),
+		Bottom:    common.NewBinding("alerts.bottom", "end", "last alert", "end"),
+		Details:   common.NewBinding("alerts.details", "enter", "detail", "enter"),
+		Back:      common.NewBinding("alerts.back", "esc", "back: close the detail, then clear the filter", "esc"),
+		Ack:       common.NewBinding("alerts.ack", "a", "acknowledge", "a").For(incident.AckAction),
+		Unack:     common.NewBinding("alerts.unack", "A", "unacknowledge", "A").For(incident.UnackAction),
+		Silences:  common.NewBinding("alerts.silences", "S", "silences", "S"),
+		Incidents: common.NewBinding("alerts.incidents", "i", "incidents: open and recent, their timelines", "i"),
+		Workload:  common.NewBinding("alerts.workload", "g", "go to workload", "g"),
+		Host:      common.NewBinding("alerts.host", "h", "go to host", "h"),
+		Group:     common.NewBinding("alerts.group", "t", "group by alertname / label", "t"),
+		Window:    common.NewBinding("alerts.window", "w", "graph window 5m/15m/1h/6h/24h", "w"),
+		Rollback:  common.NewBinding("alerts.rollback", "u", "roll back the workload's recent promotion", "u").For(release.ActRollback),
 	}
 }
 
 // Bindings lists every binding of the pane.
 func (k KeyMap) Bindings() []*common.Binding {
 	return []*common.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Details, k.Back,
-		k.Ack, k.Unack, k.Silences, k.Workload, k.Host, k.Group, k.Window, k.Rollback}
+		k.Ack, k.Unack, k.Silences, k.Incidents, k.Workload, k.Host, k.Group, k.Window, k.Rollback}
 }
 
 // ShortHelp implements help.KeyMap.
@@ -56,7 +57,7 @@ func (k KeyMap) ShortHelp() []key.Binding {
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		common.Keys(k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom),
-		common.Keys(k.Details, k.Back, k.Group, k.Window, k.Silences),
+		common.Keys(k.Details, k.Back, k.Group, k.Window, k.Silences, k.Incidents),
 		common.Keys(k.Ack, k.Unack, k.Rollback, k.Workload, k.Host),
 	}
 }
