@@ -108,6 +108,11 @@ type Prometheus struct {
 type Alertmanager struct {
 	URLs         []string      `yaml:"urls"`
 	PollInterval time.Duration `yaml:"poll_interval"` // default 5s
+	// Notifications turns on, for every session, a desktop notification
+	// through the terminal when an alert of NotifySeverities (default
+	// critical) fires; :notify on|off changes it for one session.
+	Notifications    bool     `yaml:"notifications"`
+	NotifySeverities []string `yaml:"notify_severities"`
 }
 
 type Serve struct {

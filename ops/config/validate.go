@@ -183,6 +183,11 @@ func (v *validator) config(c *Config) {
 		for i, u := range a.URLs {
 			v.url(fmt.Sprintf("alertmanager.urls[%d]", i), u)
 		}
+		for i, s := range a.NotifySeverities {
+			if strings.TrimSpace(s) == "" {
+				v.errorf(fmt.Sprintf("alertmanager.notify_severities[%d]", i), "empty: name a severity label value, such as critical")
+			}
+		}
 	}
 	if s := c.Serve; s != nil {
 		v.serve(s)

@@ -48,8 +48,9 @@ type Options struct {
 
 // Model is the shell.
 type Model struct {
-	ctx  *common.Context
-	keys GlobalKeys
+	ctx    *common.Context
+	keys   GlobalKeys
+	notify *notifier
 
 	slots  []slot
 	active int
@@ -162,6 +163,11 @@ func New(opts Options) *Model {
 		common.Disable(all, who)
 	}
 	m.themeNames = themes.Available(ctx.ThemeDir)
+	if am := cfg.Alertmanager; am != nil {
+		m.notify = newNotifier(am.Notifications, am.NotifySeverities)
+	} else {
+		m.notify = newNotifier(false, nil)
+	}
 	m.registerCommands()
 	for _, s := range m.slots {
 		cmds = append(cmds, s.pane.Init())
@@ -312,6 +318,8 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.broadcast(msg)
 	case common.ToastMsg:
 		return m.toasts.Push(msg)
+	case alerts.SnapshotMsg:
+		return tea.Batch(m.notify.snapshot(msg.Snap, m.ctx.Now()), m.broadcast(msg))
 	case common.GotoMsg:
 		return m.goTo(msg)
 	case common.BackMsg:

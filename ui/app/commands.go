@@ -1,17 +1,41 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/vigilops/vigil/themes"
+	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
 )
 
 // registerCommands adds the shell's built-in palette commands.
 func (m *Model) registerCommands() {
+	if m.ctx.Services.Incident != nil {
+		m.reg.Add(components.Spec{
+			Name: "notify", Args: "on|off", Help: "desktop notifications through this terminal when an alert fires (this session only)",
+			Complete: func(i int) []string {
+				if i > 0 {
+					return nil
+				}
+				return []string{"on", "off"}
+			},
+			Run: func(args []string) (tea.Cmd, error) {
+				if len(args) != 1 || (args[0] != "on" && args[0] != "off") {
+					return nil, errors.New("notify takes on or off: :notify on")
+				}
+				m.notify.on = args[0] == "on"
+				what := "off"
+				if m.notify.on {
+					what = "on for " + strings.Join(m.notify.severities, ", ") + " alerts, at most one a minute per alert group"
+				}
+				return common.ToastCmd(common.Success, "notifications "+what), nil
+			},
+		})
+	}
 	m.reg.Add(components.Spec{
 		Name: "theme", Args: "NAME", Help: "switch the colour theme",
 		Complete: func(i int) []string {

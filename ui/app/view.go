@@ -163,7 +163,7 @@ func (m *Model) healthView() string {
 func (m *Model) View() tea.View {
 	v := tea.NewView(m.render())
 	v.AltScreen = true
-	v.WindowTitle = "vigil"
+	v.WindowTitle = m.notify.title()
 	return v
 }
 
