@@ -454,6 +454,13 @@ func (m *Model) bind() {
 		g := common.GotoMsg{Pane: common.RolloutsPane, Target: a.Workload}
 		return func() tea.Msg { return g }
 	})
+	k.Logs.Do = m.onAlert(func(a *incident.Alert) tea.Cmd {
+		if a.Workload == "" {
+			return common.ToastCmd(common.Info, a.Name+" names no workload whose logs to show: it has no namespace and deployment or statefulset labels")
+		}
+		g := common.GotoMsg{Pane: common.LogsPane, Target: a.Workload}
+		return func() tea.Msg { return g }
+	})
 	k.Host.Do = m.onAlert(func(a *incident.Alert) tea.Cmd {
 		if a.Host == "" {
 			return common.ToastCmd(common.Info, a.Name+" names no host: it has no droplet or instance label")

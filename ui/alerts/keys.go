@@ -14,7 +14,7 @@ type KeyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom *common.Binding
 	Details, Back                           *common.Binding
 	Ack, Unack, Silences                    *common.Binding
-	Workload, Host, Group, Window           *common.Binding
+	Workload, Host, Group, Window, Logs     *common.Binding
 	Rollback                                *common.Binding
 }
 
@@ -35,6 +35,7 @@ func NewKeyMap() KeyMap {
 		Silences: common.NewBinding("alerts.silences", "S", "silences", "S"),
 		Workload: common.NewBinding("alerts.workload", "g", "go to workload", "g"),
 		Host:     common.NewBinding("alerts.host", "h", "go to host", "h"),
+		Logs:     common.NewBinding("alerts.logs", "l", "logs of the workload's pods", "l"),
 		Group:    common.NewBinding("alerts.group", "t", "group by alertname / label", "t"),
 		Window:   common.NewBinding("alerts.window", "w", "graph window 5m/15m/1h/6h/24h", "w"),
 		Rollback: common.NewBinding("alerts.rollback", "u", "roll back the workload's recent promotion", "u").For(release.ActRollback),
@@ -44,7 +45,7 @@ func NewKeyMap() KeyMap {
 // Bindings lists every binding of the pane.
 func (k KeyMap) Bindings() []*common.Binding {
 	return []*common.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Details, k.Back,
-		k.Ack, k.Unack, k.Silences, k.Workload, k.Host, k.Group, k.Window, k.Rollback}
+		k.Ack, k.Unack, k.Silences, k.Workload, k.Host, k.Group, k.Window, k.Rollback, k.Logs}
 }
 
 // ShortHelp implements help.KeyMap.
@@ -57,7 +58,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		common.Keys(k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom),
 		common.Keys(k.Details, k.Back, k.Group, k.Window, k.Silences),
-		common.Keys(k.Ack, k.Unack, k.Rollback, k.Workload, k.Host),
+		common.Keys(k.Ack, k.Unack, k.Rollback, k.Workload, k.Logs, k.Host),
 	}
 }
 
