@@ -101,6 +101,8 @@ type Model struct {
 	pos    int  // the first line drawn, among those shown, when not tail
 	unseen int  // lines that came while paused or scrolled up
 
+	received int // lines the follow gave, dropped or not
+
 	pods map[string]bool        // the pods followed now
 	down map[string]oplogs.Line // streams whose last word was an error, by pod/container
 
@@ -293,7 +295,7 @@ func (m *Model) stop() {
 	}
 	m.ended, m.err = false, nil
 	m.pods, m.down = map[string]bool{}, map[string]oplogs.Line{}
-	m.tail, m.pos, m.unseen = m.follow, 0, 0
+	m.tail, m.pos, m.unseen, m.received = m.follow, 0, 0, 0
 	m.r.invalidate()
 }
 
@@ -312,6 +314,7 @@ func (m *Model) closeView() {
 // and counts what comes unseen.
 func (m *Model) add(lines []oplogs.Line) {
 	b := m.buf
+	m.received += len(lines)
 	before := b.Dropped()
 	added := 0
 	for _, l := range lines {
@@ -430,7 +433,7 @@ func (m *Model) refilter() {
 	if m.filterText == "" {
 		m.shown = nil
 	} else {
-		m.shown = m.shown[:0:0]
+		m.shown = make([]int64, 0, 64)
 		if m.buf != nil {
 			d := m.buf.Dropped()
 			m.buf.Lines(0, m.buf.Len(), func(i int, l oplogs.Line) bool {

@@ -234,6 +234,8 @@ func (m *Model) header() string {
 	left := strings.Join(parts, " · ")
 	var right string
 	switch {
+	case m.err != nil:
+		right = st.StatusCrit.Render("■ stopped")
 	case m.ended:
 		right = st.Muted.Render("■ ended")
 	case m.follow && m.tail:
