@@ -103,8 +103,9 @@ type Model struct {
 
 	received int // lines the follow gave, dropped or not
 
-	pods map[string]bool        // the pods followed now
-	down map[string]oplogs.Line // streams whose last word was an error, by pod/container
+	pods       map[string]bool        // the pods followed now
+	containers map[string]bool        // the containers' names seen
+	down       map[string]oplogs.Line // streams whose last word was an error, by pod/container
 
 	r renderer
 }
@@ -294,7 +295,7 @@ func (m *Model) stop() {
 		m.shown = []int64{}
 	}
 	m.ended, m.err = false, nil
-	m.pods, m.down = map[string]bool{}, map[string]oplogs.Line{}
+	m.pods, m.containers, m.down = map[string]bool{}, map[string]bool{}, map[string]oplogs.Line{}
 	m.tail, m.pos, m.unseen, m.received = m.follow, 0, 0, 0
 	m.r.invalidate()
 }
@@ -353,6 +354,12 @@ func (m *Model) note(l oplogs.Line) {
 	case oplogs.KindPodAdded:
 		m.pods[l.Pod] = true
 		delete(m.down, id)
+		if !m.containers[l.Container] {
+			m.containers[l.Container] = true
+			if len(m.containers) == 2 { // prefixes name the container from now on
+				m.r.invalidate()
+			}
+		}
 	case oplogs.KindPodGone:
 		delete(m.pods, l.Pod)
 		delete(m.down, id)

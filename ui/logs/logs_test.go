@@ -21,14 +21,14 @@ func screen(e *env) string { return ansi.Strip(e.m.View()) }
 // the workload from the service's since; pods added and gone are said,
 // each pod's lines carry its name, and the header counts the pods.
 func TestFollowsEveryPodAsSternDoes(t *testing.T) {
-	e := setup(t, 100, 100, 12)
+	e := setup(t, 100, 120, 12)
 	f := e.open(t, "prod/api")
 	if f.W.Namespace != "shop-prod" || f.W.Name != "api" || !f.Q.Follow || f.Q.Previous || f.Q.Since != oplogs.DefaultSince || f.Q.Pod != "" {
 		t.Fatalf("follow of %+v with %+v", f.W, f.Q)
 	}
 	e.send(t, f, Added("api-1", "app"), Added("api-2", "app"), Text("api-1", "app", 1, "hello from one"), Text("api-2", "app", 2, "hello from two"))
 	s := screen(e)
-	for _, want := range []string{"prod/api · 2 pods · since 15m", "● following", "+ api-1 › app", "+ api-2 › app", "api-1 app hello from one", "api-2 app hello from two"} {
+	for _, want := range []string{"prod/api · 2 pods · since 15m", "● following", "+ api-1 › app", "+ api-2 › app", "api-1 hello from one", "api-2 hello from two"} {
 		if !strings.Contains(s, want) {
 			t.Fatalf("%q not on screen:\n%s", want, s)
 		}
@@ -38,13 +38,23 @@ func TestFollowsEveryPodAsSternDoes(t *testing.T) {
 	}
 	e.send(t, f, Gone("api-1", "app"), Text("api-2", "app", 3, "still here"))
 	s = screen(e)
-	if !strings.Contains(s, "- api-1 › app (deleted: its log ends here)") || !strings.Contains(s, "1 pod ·") || !strings.Contains(s, "api-2 app still here") {
+	if !strings.Contains(s, "- api-1 › app (deleted: its log ends here)") || !strings.Contains(s, "1 pod ·") || !strings.Contains(s, "api-2 still here") {
 		t.Fatalf("the pod's leaving:\n%s", s)
+	}
+	// A second container is named in the prefix; narrower, a pod goes by
+	// its suffix.
+	e.send(t, f, Added("api-2", "sidecar"), Text("api-2", "sidecar", 4, "proxy up"))
+	if s = screen(e); !strings.Contains(s, "api-2 sidecar proxy up") || !strings.Contains(s, "api-2 app still here") {
+		t.Fatalf("containers:\n%s", s)
+	}
+	e.m.SetSize(80, 12)
+	if s = screen(e); !strings.Contains(s, "\n2 sidecar proxy up") {
+		t.Fatalf("narrow:\n%s", s)
 	}
 	// The prefix and the timestamps are toggles.
 	e.Press("p", "t")
 	s = screen(e)
-	if !strings.Contains(s, "\n"+t0.Add(30*time.Millisecond).Format(timeFormat)+" still here") {
+	if !strings.Contains(s, "\n"+t0.Add(40*time.Millisecond).Format(timeFormat)+" proxy up") {
 		t.Fatalf("no prefix, timestamps:\n%s", s)
 	}
 }

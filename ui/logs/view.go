@@ -75,13 +75,26 @@ func (m *Model) podStyle(pod string) lipgloss.Style {
 	return ps[h.Sum32()%uint32(len(ps))]
 }
 
-// prefixOf is the rendered "pod container " of l.
+// fullNames is the width from which the prefix names pods in full;
+// narrower, a workload's pod goes by its own suffix (api-7669c8588-bl6q8
+// is bl6q8), its colour telling it apart as well.
+const fullNames = 110
+
+// prefixOf is the rendered "pod container " of l; the container only
+// when the pods have several.
 func (m *Model) prefixOf(l oplogs.Line) string {
 	k := l.Pod + "\x00" + l.Container
 	if p, ok := m.r.prefixes[k]; ok {
 		return p
 	}
-	p := m.podStyle(l.Pod).Render(l.Pod) + " " + m.Ctx.Styles.Muted.Render(l.Container) + " "
+	name := l.Pod
+	if i := strings.LastIndexByte(name, '-'); m.Width < fullNames && i > 0 && strings.HasPrefix(name, m.target.App+"-") {
+		name = name[i+1:]
+	}
+	p := m.podStyle(l.Pod).Render(name) + " "
+	if len(m.containers) > 1 {
+		p += m.Ctx.Styles.Muted.Render(l.Container) + " "
+	}
 	m.r.prefixes[k] = p
 	return p
 }
