@@ -57,7 +57,7 @@ func TestGolden(t *testing.T) {
 				want       string
 			}{
 				{"follow", "", nil, "● following"},
-				{"errors", "e t w", nil, "/errors "},
+				{"errors", "e t w", nil, "· errors "},
 				{"paused", "f", []oplogs.Line{logs.Text("api-7669c8588-nkjfz", "app", 61, logs.Access(61)), logs.Text("api-7669c8588-nkjfz", "app", 62, logs.Access(62))}, "paused · 2 new"},
 				{"down", "", []oplogs.Line{logs.Failed("api-7669c8588-nkjfz", "app", "14:02:31")}, "✖ log of"},
 			} {

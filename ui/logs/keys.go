@@ -32,7 +32,7 @@ func NewKeyMap() KeyMap {
 		Timestamps: common.NewBinding("logs.timestamps", "t", "timestamps", "t"),
 		Previous:   common.NewBinding("logs.previous", "P", "previous container of restarted pods", "P"),
 		Since:      common.NewBinding("logs.since", "d", "since: how far back to read", "d"),
-		Errors:     common.NewBinding("logs.errors", "e", "error lines only (a filter)", "e"),
+		Errors:     common.NewBinding("logs.errors", "e", "error lines only (with the filter)", "e"),
 		Save:       common.NewBinding("logs.save", "s", "save the shown lines to a file", "s"),
 		Submit:     common.NewBinding("logs.submit", "enter", "accept the prompt", "enter"),
 		Cancel:     common.NewBinding("logs.cancel", "esc", "close the prompt", "esc", "ctrl+c"),

@@ -33,10 +33,6 @@ const frameTime = 16 * time.Millisecond
 // maxBatch bounds the lines of one message (a backlog read at once).
 const maxBatch = 8192
 
-// ErrorsFilter is the filter of the errors key: lines that say error,
-// fatal, panic or exception, and access lines of a 5xx answer.
-const ErrorsFilter = `(?i)\b(error|fatal|panic|exception)\b|" 5\d\d `
-
 // followMsg carries a follow started for generation gen.
 type followMsg struct {
 	gen    int
@@ -94,6 +90,7 @@ type Model struct {
 	filterText string
 	filter     oplogs.Filter
 	filterErr  string
+	errorsOnly bool    // only the lines IsError says are errors (with the filter)
 	shown      []int64 // the sequence numbers of the lines the filter keeps; nil without a filter
 
 	follow bool // new lines scroll into view when at the bottom
@@ -291,7 +288,7 @@ func (m *Model) stop() {
 		m.buf.Reset()
 	}
 	m.shown = nil
-	if m.filterText != "" {
+	if m.filtered() {
 		m.shown = []int64{}
 	}
 	m.ended, m.err = false, nil
@@ -321,7 +318,7 @@ func (m *Model) add(lines []oplogs.Line) {
 	for _, l := range lines {
 		b.Append(l)
 		if m.shown != nil {
-			if m.filter.Keep(l) {
+			if m.keep(l) {
 				m.shown = append(m.shown, b.Dropped()+int64(b.Len())-1)
 				added++
 			}
@@ -437,14 +434,14 @@ func (m *Model) refilter() {
 	if !m.tail && m.pos < m.count() {
 		at = m.seq(m.pos)
 	}
-	if m.filterText == "" {
+	if !m.filtered() {
 		m.shown = nil
 	} else {
 		m.shown = make([]int64, 0, 64)
 		if m.buf != nil {
 			d := m.buf.Dropped()
 			m.buf.Lines(0, m.buf.Len(), func(i int, l oplogs.Line) bool {
-				if m.filter.Keep(l) {
+				if m.keep(l) {
 					m.shown = append(m.shown, d+int64(i))
 				}
 				return true
@@ -454,6 +451,15 @@ func (m *Model) refilter() {
 	if at >= 0 {
 		m.pos = m.indexOf(at)
 	}
+}
+
+// filtered reports whether the view leaves lines out.
+func (m *Model) filtered() bool { return m.filterText != "" || m.errorsOnly }
+
+// keep reports whether the view shows l. Events (pods added or gone,
+// errors of the follow) always show.
+func (m *Model) keep(l oplogs.Line) bool {
+	return m.filter.Keep(l) && (!m.errorsOnly || l.Kind != oplogs.KindLine || IsError(l.Text))
 }
 
 // indexOf is the index among the shown lines of the first at or after seq.
@@ -473,8 +479,14 @@ func (m *Model) FilterHint() string {
 	return `regex to keep (highlighted) · !regex to hide · both: RE !RE`
 }
 
-// highlight is the regex whose matches are marked: the include.
-func (m *Model) highlight() *regexp.Regexp { return m.filter.Include }
+// highlight is the regex whose matches are marked: the include, else
+// the error words when only errors show.
+func (m *Model) highlight() *regexp.Regexp {
+	if m.filter.Include == nil && m.errorsOnly {
+		return errorsHighlight
+	}
+	return m.filter.Include
+}
 
 // SetSize sets the cells the pane draws in.
 func (m *Model) SetSize(width, height int) {
@@ -604,11 +616,8 @@ func (m *Model) bind() {
 		})
 	}
 	k.Errors.Do = func() tea.Cmd {
-		if m.filterText == ErrorsFilter {
-			m.SetFilter("")
-		} else {
-			m.SetFilter(ErrorsFilter)
-		}
+		m.errorsOnly = !m.errorsOnly
+		m.refilter()
 		return nil
 	}
 	k.Save.Do = m.save

@@ -172,12 +172,18 @@ func TestFilterKeepsHidesAndRefusesABadRegex(t *testing.T) {
 	}
 	// e keeps the error lines.
 	e.Press("e")
-	if got := len(e.m.Lines()); got != 5 || !strings.Contains(screen(e), "/errors 5 of 12") {
+	if got := len(e.m.Lines()); got != 5 || !strings.Contains(screen(e), "errors 5 of 12") {
 		t.Fatalf("%d error lines:\n%s", got, screen(e))
 	}
+	// With a filter, both apply.
+	e.m.SetFilter("1010")
+	if got := len(e.m.Lines()); got != 1 || !strings.Contains(screen(e), "/1010 errors 1 of 12") {
+		t.Fatalf("%d error lines with 1010:\n%s", got, screen(e))
+	}
+	e.m.SetFilter("")
 	e.Press("e")
-	if e.m.Filter() != "" {
-		t.Fatalf("e again leaves the filter %q", e.m.Filter())
+	if got := len(e.m.Lines()); got != 12 {
+		t.Fatalf("e again leaves %d lines", got)
 	}
 }
 

@@ -237,12 +237,15 @@ func (m *Model) header() string {
 	} else {
 		parts = append(parts, "since "+components.Age(since))
 	}
-	if m.filterText != "" {
-		f := m.filterText
-		if f == ErrorsFilter {
-			f = "errors"
+	if m.filtered() {
+		var f []string
+		if m.filterText != "" {
+			f = append(f, "/"+m.filterText)
 		}
-		parts = append(parts, fmt.Sprintf("/%s %s of %s", f, thousands(m.count()), thousands(m.buf.Len())))
+		if m.errorsOnly {
+			f = append(f, "errors")
+		}
+		parts = append(parts, fmt.Sprintf("%s %s of %s", strings.Join(f, " "), thousands(m.count()), thousands(m.buf.Len())))
 	}
 	left := strings.Join(parts, " · ")
 	var right string
@@ -301,7 +304,7 @@ func (m *Model) View() string {
 			msg = ""
 		case m.ended:
 			msg = "No line in that window."
-		case m.filterText != "" && m.buf.Len() > 0:
+		case m.filtered() && m.buf.Len() > 0:
 			msg = "No line matches the filter."
 		}
 		lines = append(lines, st.Muted.Render(msg))
