@@ -321,6 +321,21 @@ func TestGotoWorkloadAndHost(t *testing.T) {
 	if msgs := f.keys("g"); len(msgs) != 1 || !strings.Contains(msgs[0].(common.ToastMsg).Text, "names no workload") {
 		t.Fatalf("g on a host alert: %v", msgs)
 	}
+	if msgs := f.keys("l"); len(msgs) != 1 || !strings.Contains(msgs[0].(common.ToastMsg).Text, "names no workload whose logs to show") {
+		t.Fatalf("l on a host alert: %v", msgs)
+	}
+}
+
+// l on an alert opens its workload's logs: the Logs pane takes its
+// namespace/name.
+func TestLogsOfTheAlertsWorkload(t *testing.T) {
+	f := newFixture(t, access.Viewer)
+	threeAlerts(f)
+	f.poll()
+	f.keys("home")
+	if msgs := f.keys("l"); len(msgs) != 1 || msgs[0] != (common.GotoMsg{Pane: common.LogsPane, Target: "prod/api"}) {
+		t.Fatalf("l: %v", msgs)
+	}
 }
 
 func TestDetailGraphThresholdMarkersAndChanges(t *testing.T) {
