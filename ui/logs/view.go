@@ -201,9 +201,6 @@ func (m *Model) headLines() []string {
 	st := m.Ctx.Styles
 	w := m.Width
 	out := []string{m.header()}
-	if m.filterErr != "" {
-		out = append(out, ansi.Truncate(st.StatusCrit.Render(m.filterErr+": the filter is unchanged"), w, "…"))
-	}
 	if m.err != nil {
 		out = append(out, ansi.Truncate(st.StatusCrit.Render("cannot follow "+m.target.String()+": "+m.err.Error()), w, "…"))
 	}
@@ -222,6 +219,21 @@ func (m *Model) headLines() []string {
 		out = append(out, ansi.Truncate(st.StatusCrit.Render(text), w, "…"))
 	}
 	return out
+}
+
+// footLines are the lines below the log: a filter that does not compile,
+// next to the filter bar.
+func (m *Model) footLines() []string {
+	if m.filterErr == "" {
+		return nil
+	}
+	msg := m.filterErr + ": the filter is unchanged"
+	rows := strings.Split(lipgloss.Wrap(msg, max(m.Width, 1), " "), "\n")
+	rows = rows[:min(len(rows), 2, max(m.Height-2, 1))]
+	for i, r := range rows {
+		rows[i] = m.Ctx.Styles.StatusCrit.Render(r)
+	}
+	return rows
 }
 
 // header says what is followed, how, and whether new lines scroll in.
@@ -272,7 +284,7 @@ func (m *Model) bodyRows() int {
 	if !m.open {
 		return 0
 	}
-	return max(m.Height-len(m.headLines())-len(m.PromptLines()), 1)
+	return max(m.Height-len(m.headLines())-len(m.footLines())-len(m.PromptLines()), 1)
 }
 
 // Status is the buffer's fill and the lines it dropped.
@@ -295,7 +307,8 @@ func (m *Model) View() string {
 		return strings.Join(m.WithPrompt(strings.Split(st.Muted.Render(lipgloss.Wrap(msg, m.Width, " ")), "\n")), "\n")
 	}
 	lines := m.headLines()
-	rows := max(m.Height-len(lines)-len(m.PromptLines()), 1)
+	foot := m.footLines()
+	rows := max(m.Height-len(lines)-len(foot)-len(m.PromptLines()), 1)
 	n := m.count()
 	if n == 0 {
 		msg := "Waiting for lines of " + m.target.String() + "…"
@@ -308,7 +321,7 @@ func (m *Model) View() string {
 			msg = "No line matches the filter."
 		}
 		lines = append(lines, st.Muted.Render(msg))
-		return strings.Join(m.WithPrompt(lines), "\n")
+		return strings.Join(m.WithPrompt(m.footer(lines, foot)), "\n")
 	}
 	m.r.inFrame = true
 	for v := m.first(rows); v < n && rows > 0; v++ {
@@ -320,7 +333,18 @@ func (m *Model) View() string {
 		rows -= len(rs)
 	}
 	m.r.endFrame()
-	return strings.Join(m.WithPrompt(lines), "\n")
+	return strings.Join(m.WithPrompt(m.footer(lines, foot)), "\n")
+}
+
+// footer puts foot on the last rows of the pane, above the prompt.
+func (m *Model) footer(lines, foot []string) []string {
+	if len(foot) == 0 {
+		return lines
+	}
+	for len(lines) < m.Height-len(foot)-len(m.PromptLines()) {
+		lines = append(lines, "")
+	}
+	return append(lines, foot...)
 }
 
 // thousands writes n with a comma every three digits.
