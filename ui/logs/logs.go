@@ -92,6 +92,8 @@ type Model struct {
 	filterErr  string
 	errorsOnly bool    // only the lines IsError says are errors (with the filter)
 	shown      []int64 // the sequence numbers of the lines the filter keeps; nil without a filter
+	spare      []int64 // the memory of the last shown, for the next
+	errs       bits    // which lines held are errors
 
 	follow bool // new lines scroll into view when at the bottom
 	tail   bool // the view shows the newest lines
@@ -259,6 +261,7 @@ func (m *Model) start() tea.Cmd {
 	gen, svc, base := m.gen, m.svc, m.Ctx.Base
 	if m.buf == nil {
 		m.buf = svc.NewBuffer()
+		m.errs = newBits(m.buf.Cap())
 	}
 	q := oplogs.Query{Env: m.target.Env, App: m.target.App, Pod: m.target.Pod, Container: m.target.Container,
 		Since: m.since, Previous: m.previous,
@@ -303,7 +306,7 @@ func (m *Model) closeView() {
 		return
 	}
 	m.stop()
-	m.buf = nil
+	m.buf, m.errs, m.spare = nil, nil, nil
 	m.open, m.jumped = false, false
 }
 
@@ -317,9 +320,11 @@ func (m *Model) add(lines []oplogs.Line) {
 	added := 0
 	for _, l := range lines {
 		b.Append(l)
+		seq := b.Dropped() + int64(b.Len()) - 1
+		m.errs.set(seq, l.Kind == oplogs.KindLine && IsError(l.Text))
 		if m.shown != nil {
-			if m.keep(l) {
-				m.shown = append(m.shown, b.Dropped()+int64(b.Len())-1)
+			if m.keep(seq, l) {
+				m.shown = append(m.shown, seq)
 				added++
 			}
 		} else {
@@ -434,14 +439,22 @@ func (m *Model) refilter() {
 	if !m.tail && m.pos < m.count() {
 		at = m.seq(m.pos)
 	}
+	if m.shown != nil && cap(m.shown) > cap(m.spare) {
+		m.spare = m.shown
+	}
 	if !m.filtered() {
 		m.shown = nil
 	} else {
-		m.shown = make([]int64, 0, 64)
+		// The last list's memory serves again: toggling a filter on a
+		// full buffer allocates nothing.
+		m.shown, m.spare = m.spare[:0], nil
+		if m.shown == nil {
+			m.shown = make([]int64, 0, 64)
+		}
 		if m.buf != nil {
 			d := m.buf.Dropped()
 			m.buf.Lines(0, m.buf.Len(), func(i int, l oplogs.Line) bool {
-				if m.keep(l) {
+				if m.keep(d+int64(i), l) {
 					m.shown = append(m.shown, d+int64(i))
 				}
 				return true
@@ -456,10 +469,41 @@ func (m *Model) refilter() {
 // filtered reports whether the view leaves lines out.
 func (m *Model) filtered() bool { return m.filterText != "" || m.errorsOnly }
 
-// keep reports whether the view shows l. Events (pods added or gone,
-// errors of the follow) always show.
-func (m *Model) keep(l oplogs.Line) bool {
-	return m.filter.Keep(l) && (!m.errorsOnly || l.Kind != oplogs.KindLine || IsError(l.Text))
+// keep reports whether the view shows l, line seq. Events (pods added or
+// gone, errors of the follow) always show.
+func (m *Model) keep(seq int64, l oplogs.Line) bool {
+	if m.errorsOnly && l.Kind == oplogs.KindLine && !m.errs.get(seq) {
+		return false
+	}
+	return m.filter.Keep(l)
+}
+
+// bits says, for each line the buffer holds, whether IsError says it is
+// an error, by sequence number modulo the buffer's capacity: worked out
+// once as a line comes, so the errors key filters a full buffer in
+// microseconds.
+type bits []uint64
+
+func newBits(n int) bits { return make(bits, (n+63)/64) }
+
+func (b bits) set(seq int64, on bool) {
+	if len(b) == 0 {
+		return
+	}
+	i := uint64(seq) % uint64(len(b)*64)
+	if on {
+		b[i/64] |= 1 << (i % 64)
+	} else {
+		b[i/64] &^= 1 << (i % 64)
+	}
+}
+
+func (b bits) get(seq int64) bool {
+	if len(b) == 0 {
+		return false
+	}
+	i := uint64(seq) % uint64(len(b)*64)
+	return b[i/64]&(1<<(i%64)) != 0
 }
 
 // indexOf is the index among the shown lines of the first at or after seq.

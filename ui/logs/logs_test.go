@@ -213,6 +213,17 @@ func TestTheBufferIsBoundedAndSaysWhatItDropped(t *testing.T) {
 	if got := e.m.Lines(); len(got) != 100 || !strings.Contains(got[0], "/api/orders/1050 ") {
 		t.Fatalf("%d lines unfiltered", len(got))
 	}
+	// The errors key's marks follow the ring: 30 more lines, all access
+	// lines, take the place of old ones, errors among them.
+	lines = lines[:0]
+	for i := 150; i < 180; i++ {
+		lines = append(lines, Text("api-1", "app", i, Access(i)))
+	}
+	e.send(t, f, lines...)
+	e.Press("e")
+	if got := e.m.Lines(); len(got) != 35 || !strings.Contains(got[0], "/api/orders/1080 ") || !strings.Contains(got[34], "/api/orders/1148 ") {
+		t.Fatalf("%d error lines after the ring turned: %q", len(got), got)
+	}
 }
 
 // TestAPIDownSaysSoAndResumes: an interrupted stream's error shows at the
