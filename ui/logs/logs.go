@@ -608,7 +608,7 @@ func (m *Model) tailStart(rows int) int {
 	for v := n - 1; v >= 0; v-- {
 		used += m.r.height(m, v)
 		if used > rows {
-			return v + 1
+			return min(v+1, n-1) // the last line, however tall
 		}
 	}
 	return 0

@@ -348,6 +348,15 @@ func TestWrap(t *testing.T) {
 	if err := uitest.Fits(e.m.View(), 40, 10); err != nil {
 		t.Fatal(err)
 	}
+	// A huge line is drawn in part.
+	e.send(t, f, Text("api-1", "app", 2, strings.Repeat("x", 1<<20)))
+	if s := screen(e); !strings.Contains(s, "… (1,032,192 byt") || strings.Count(s, "\n") != 9 {
+		t.Fatalf("a 1 MB line:\n%s", s)
+	}
+	e.Press("w")
+	if s := screen(e); strings.Contains(s, "more)") || strings.Count(s, "xxxx…") != 1 {
+		t.Fatalf("a 1 MB line, cut:\n%s", s)
+	}
 }
 
 // TestSaveWritesTheShownLines: s writes the lines the filter keeps, as
@@ -371,6 +380,12 @@ func TestSaveWritesTheShownLines(t *testing.T) {
 	}
 	if string(b) != "api-2 app "+Error(2)+"\n" {
 		t.Fatalf("saved %q", b)
+	}
+	// Under vigil serve the file would be the bastion's: refused.
+	e.ctx.Actor.Source = "ssh"
+	e.Press("s")
+	if toast, _ := last[common.ToastMsg](e); !strings.Contains(toast.Text, "for the local console") {
+		t.Fatalf("save over ssh: %q", toast.Text)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -112,7 +113,7 @@ func (m *Model) render(l oplogs.Line) []string {
 			b.WriteString(st.Muted.Render(l.Time.In(m.Ctx.Now().Location()).Format(timeFormat)))
 			b.WriteByte(' ')
 		}
-		m.writeText(&b, clean(l.Text))
+		m.writeText(&b, clean(m.cut(l.Text)))
 	case oplogs.KindPodAdded:
 		b.WriteString(st.StatusOK.Render("+") + " " + m.podStyle(l.Pod).Render(l.Pod) + " › " + l.Container)
 	case oplogs.KindPodGone:
@@ -126,6 +127,30 @@ func (m *Model) render(l oplogs.Line) []string {
 		return []string{ansi.Truncate(s, w, "…")}
 	}
 	return strings.Split(ansi.Hardwrap(s, w, true), "\n")
+}
+
+// maxWrapped bounds the text of one line drawn wrapped: a 1 MB line of
+// JSON would otherwise take thousands of rows (saved excerpts keep it whole).
+const maxWrapped = 16 << 10
+
+// cut keeps of text what can be drawn: a row's worth when lines are cut
+// (four bytes a cell at most), maxWrapped when they wrap.
+func (m *Model) cut(text string) string {
+	limit := 4*max(m.Width, 1) + 16
+	if m.wrap {
+		limit = maxWrapped
+	}
+	if len(text) <= limit {
+		return text
+	}
+	i := limit
+	for i > 0 && !utf8.RuneStart(text[i]) {
+		i--
+	}
+	if m.wrap {
+		return text[:i] + fmt.Sprintf("… (%s bytes more)", thousands(len(text)-i))
+	}
+	return text[:i]
 }
 
 // writeText writes text with the filter's matches marked.
@@ -324,13 +349,28 @@ func (m *Model) View() string {
 		return strings.Join(m.WithPrompt(m.footer(lines, foot)), "\n")
 	}
 	m.r.inFrame = true
-	for v := m.first(rows); v < n && rows > 0; v++ {
-		rs := m.r.rows(m, v)
-		if len(rs) > rows {
-			rs = rs[:rows]
+	if m.tail {
+		// From the newest up: a line taller than the view shows its end.
+		body := make([]string, rows)
+		at := rows
+		for v := n - 1; v >= 0 && at > 0; v-- {
+			rs := m.r.rows(m, v)
+			if len(rs) > at {
+				rs = rs[len(rs)-at:]
+			}
+			at -= len(rs)
+			copy(body[at:], rs)
 		}
-		lines = append(lines, rs...)
-		rows -= len(rs)
+		lines = append(lines, body[at:]...)
+	} else {
+		for v := m.first(rows); v < n && rows > 0; v++ {
+			rs := m.r.rows(m, v)
+			if len(rs) > rows {
+				rs = rs[:rows]
+			}
+			lines = append(lines, rs...)
+			rows -= len(rs)
+		}
 	}
 	m.r.endFrame()
 	return strings.Join(m.WithPrompt(m.footer(lines, foot)), "\n")
