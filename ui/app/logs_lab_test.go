@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,22 @@ import (
 	"github.com/vigilops/vigil/ui/common"
 	uilogs "github.com/vigilops/vigil/ui/logs"
 )
+
+// hasLine reports whether one line of the screen holds every one of wants.
+func (p *probe) hasLine(wants ...string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, l := range strings.Split(p.last, "\n") {
+		all := true
+		for _, w := range wants {
+			all = all && strings.Contains(l, w)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
 
 // TestAlertToErrorLinesOnTheLab is issue 13's drill on the lab (one whose
 // pods serve logs: kwok's Logs files the lab writes), in namespaces of the
@@ -74,7 +91,21 @@ func TestAlertToErrorLinesOnTheLab(t *testing.T) {
 	p.waitLine(t, 30*time.Second, "prod/"+l.app+" · 2 pods", "● following")
 	key("e")
 	p.waitLine(t, 30*time.Second, "· errors ")
-	p.waitLine(t, 60*time.Second, "level=error", `status=500`)
+	// A lab made before its pods served logs says so at once: no file.
+	deadline := time.Now().Add(60 * time.Second)
+	for !p.hasLine("level=error", "status=500") {
+		if p.hasLine("interrupted: no logs found for container") {
+			msg := "this lab's pods serve no logs (it predates kwok's Logs in the lab): bring up a lab since, e.g. VIGIL_LAB_STATE=/tmp/some-lab"
+			if os.Getenv("VIGIL_LAB_REQUIRED") != "" {
+				t.Fatal(msg)
+			}
+			t.Skip(msg)
+		}
+		if time.Now().After(deadline) {
+			p.waitLine(t, 0, "level=error", "status=500") // fails, showing the screen
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if keys > 3 {
 		t.Fatalf("%d keys from the alert to its error lines", keys)
 	}
