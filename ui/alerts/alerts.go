@@ -458,7 +458,11 @@ func (m *Model) bind() {
 		if a.Workload == "" {
 			return common.ToastCmd(common.Info, a.Name+" names no workload whose logs to show: it has no namespace and deployment or statefulset labels")
 		}
+		// The logs view keeps the alert's start, to scroll to its lines.
 		g := common.GotoMsg{Pane: common.LogsPane, Target: a.Workload}
+		if !a.StartsAt.IsZero() {
+			g.Target += "@" + a.StartsAt.UTC().Format(time.RFC3339)
+		}
 		return func() tea.Msg { return g }
 	})
 	k.Host.Do = m.onAlert(func(a *incident.Alert) tea.Cmd {

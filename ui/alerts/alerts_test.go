@@ -327,14 +327,15 @@ func TestGotoWorkloadAndHost(t *testing.T) {
 }
 
 // l on an alert opens its workload's logs: the Logs pane takes its
-// namespace/name.
+// namespace/name and the alert's start, to scroll to its lines.
 func TestLogsOfTheAlertsWorkload(t *testing.T) {
 	f := newFixture(t, access.Viewer)
 	threeAlerts(f)
 	f.poll()
 	f.keys("home")
-	if msgs := f.keys("l"); len(msgs) != 1 || msgs[0] != (common.GotoMsg{Pane: common.LogsPane, Target: "prod/api"}) {
-		t.Fatalf("l: %v", msgs)
+	want := common.GotoMsg{Pane: common.LogsPane, Target: "prod/api@" + f.clock.Now().Add(-3*time.Minute).UTC().Format(time.RFC3339)}
+	if msgs := f.keys("l"); len(msgs) != 1 || msgs[0] != want {
+		t.Fatalf("l: %v, want %v", msgs, want)
 	}
 }
 

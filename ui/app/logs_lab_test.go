@@ -141,6 +141,14 @@ func TestAlertToErrorLinesOnTheLab(t *testing.T) {
 	}
 	t.Logf("%d keys from AppHighErrorRate to %d error lines of %s on screen", keys, errs, l.app)
 
+	// a pauses on the lines of the alert's start (the view holds them:
+	// it reads 15 minutes back).
+	sendKeys(tm, "a")
+	p.waitLine(t, 10*time.Second, "alert ", "‖ paused")
+	if p.hasLine("before the oldest line held") {
+		t.Fatal("the alert's time is not among the lines held")
+	}
+
 	// esc goes back to the alert, and the follow ends with the view.
 	sendKeys(tm, "esc")
 	p.waitLine(t, 10*time.Second, "AppHighErrorRate", prodNS+"/"+l.app)

@@ -53,6 +53,9 @@ type linesMsg struct {
 // its pods, or one container of it.
 type Target struct {
 	Env, App, Pod, Container string
+	// At is the time of the alert the view was opened from (zero: none):
+	// the alert key scrolls to the lines of that moment.
+	At time.Time
 }
 
 func (t Target) String() string {
@@ -207,7 +210,8 @@ func readCmd(gen int, ch <-chan oplogs.Line) tea.Cmd {
 }
 
 // goTo opens target: "ENV/APP", "ENV/APP/POD" or "ENV/APP/POD/CONTAINER",
-// ENV an environment's name or its namespace.
+// ENV an environment's name or its namespace, then "@TIME" (RFC 3339) for
+// the time of the alert it comes from.
 func (m *Model) goTo(target string) tea.Cmd {
 	t, err := m.parseTarget(target)
 	if err != nil {
@@ -220,11 +224,19 @@ func (m *Model) goTo(target string) tea.Cmd {
 
 // parseTarget reads a GotoMsg's target.
 func (m *Model) parseTarget(s string) (Target, error) {
+	var at time.Time
+	if rest, when, ok := strings.Cut(s, "@"); ok {
+		var err error
+		if at, err = time.Parse(time.RFC3339, when); err != nil {
+			return Target{}, fmt.Errorf("cannot show the logs of %q: the time after @ is not RFC 3339: %v", s, err)
+		}
+		s = rest
+	}
 	parts := strings.Split(s, "/")
 	if len(parts) < 2 || len(parts) > 4 || slices.Contains(parts, "") {
 		return Target{}, fmt.Errorf("cannot show the logs of %q: name a workload as ENV/APP (or ENV/APP/POD, ENV/APP/POD/CONTAINER)", s)
 	}
-	t := Target{Env: parts[0], App: parts[1]}
+	t := Target{Env: parts[0], App: parts[1], At: at}
 	if len(parts) > 2 {
 		t.Pod = parts[2]
 	}
@@ -665,4 +677,29 @@ func (m *Model) bind() {
 		return nil
 	}
 	k.Save.Do = m.save
+	k.AlertTime.Do = m.toAlertTime
+}
+
+// toAlertTime pauses the view on the first line shown at or after the
+// time of the alert the view was opened from.
+func (m *Model) toAlertTime() tea.Cmd {
+	at := m.target.At
+	if at.IsZero() {
+		return common.ToastCmd(common.Info, "no alert time: these logs were not opened from an alert")
+	}
+	loc := m.Ctx.Now().Location()
+	if m.count() == 0 {
+		return common.ToastCmd(common.Info, "no line yet to find the alert's time "+at.In(loc).Format(time.TimeOnly)+" in")
+	}
+	i := m.buf.Search(at)
+	v := m.indexOf(m.buf.Dropped() + int64(i))
+	if v >= m.count() {
+		return common.ToastCmd(common.Info, "no line at or after the alert's time "+at.In(loc).Format(time.TimeOnly)+" yet")
+	}
+	m.follow, m.tail, m.pos = false, false, v
+	if first := m.buf.At(0); i == 0 && first.Time.After(at) {
+		return common.ToastCmd(common.Info, "the alert began at "+at.In(loc).Format(time.TimeOnly)+", before the oldest line held: "+
+			m.keys.Since.Help().Key+" reads further back")
+	}
+	return nil
 }

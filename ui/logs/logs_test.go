@@ -424,3 +424,43 @@ func TestFitsEverySize(t *testing.T) {
 		}
 	}
 }
+
+// TestAlertTime: opened from an alert, a pauses the view on the first line
+// at or after the alert's start; the header says that time.
+func TestAlertTime(t *testing.T) {
+	e := setup(t, 1000, 100, 10)
+	at := t0.Add(2 * time.Second)
+	f := e.open(t, "prod/api@"+at.Format(time.RFC3339))
+	if f.W.Name != "api" {
+		t.Fatalf("follow of %+v", f.W)
+	}
+	var lines []oplogs.Line
+	for i := range 500 {
+		lines = append(lines, Text("api-1", "app", i, Access(i)))
+	}
+	e.send(t, f, lines...)
+	if s := screen(e); !strings.Contains(s, "alert "+at.Format(time.TimeOnly)+" (a)") {
+		t.Fatalf("no alert time in the header:\n%s", s)
+	}
+	e.Press("a")
+	if on, _ := e.m.Following(); on || !strings.Contains(strings.Split(screen(e), "\n")[1], "/api/orders/1200 ") {
+		t.Fatalf("a does not show the alert's lines (following %v):\n%s", on, screen(e))
+	}
+	// Without an alert, a says so.
+	e.open(t, "prod/api")
+	e.Press("a")
+	if toast, _ := last[common.ToastMsg](e); !strings.Contains(toast.Text, "not opened from an alert") {
+		t.Fatalf("a without an alert: %q", toast.Text)
+	}
+	// An alert older than the oldest line held.
+	f = e.open(t, "prod/api@"+t0.Add(-time.Hour).Format(time.RFC3339))
+	e.send(t, f, lines[:20]...)
+	e.Press("a")
+	if toast, _ := last[common.ToastMsg](e); !strings.Contains(toast.Text, "before the oldest line held: d reads further back") {
+		t.Fatalf("an old alert: %q", toast.Text)
+	}
+	e.jump("prod/api@yesterday")
+	if toast, _ := last[common.ToastMsg](e); !strings.Contains(toast.Text, "not RFC 3339") {
+		t.Fatalf("a bad time: %q", toast.Text)
+	}
+}

@@ -284,6 +284,9 @@ func (m *Model) header() string {
 		}
 		parts = append(parts, fmt.Sprintf("%s %s of %s", strings.Join(f, " "), thousands(m.count()), thousands(m.buf.Len())))
 	}
+	if !m.target.At.IsZero() {
+		parts = append(parts, "alert "+m.target.At.In(m.Ctx.Now().Location()).Format(time.TimeOnly)+" ("+m.keys.AlertTime.Help().Key+")")
+	}
 	left := strings.Join(parts, " · ")
 	var right string
 	switch {
