@@ -126,6 +126,7 @@ func (m *Model) Init() tea.Cmd { return nil }
 // Close ends the follow and releases the buffer, when the session ends.
 func (m *Model) Close() {
 	m.closed = true
+	m.Base.Close()
 	m.closeView()
 }
 
