@@ -121,9 +121,11 @@ func TestE2EAlertToErrorLinesOnTheLab(t *testing.T) {
 	s := newSandbox(t, l.config)
 	tm := startTmux(t, s.env(), 160, 45)
 	tm.respawn(consoleArgv(bin, s)...)
+	tm.waitText(20*time.Second, "4 Alerts", "7 Logs")
 	tm.keys("4", "/")
 	tm.typeText(fmt.Sprintf(`namespace=%q`, l.namespaces["prod"]))
 	tm.keys("Enter")
+	tm.waitText(20*time.Second, fmt.Sprintf(`· filter namespace=%q`, l.namespaces["prod"]))
 	tm.waitFor("AppHighErrorRate on prod", 3*time.Minute, func(screen string) bool {
 		for _, line := range strings.Split(screen, "\n") { // the workload's name may be cut
 			if strings.Contains(line, "AppHighErrorRate") && strings.Contains(line, l.namespaces["prod"]+"/") && strings.Contains(line, "firing") {
@@ -183,6 +185,7 @@ func TestE2ELogsKeypressUnderLoadOnTheLab(t *testing.T) {
 	s := newSandbox(t, l.config)
 	tm := startTmux(t, s.env(), 160, 45)
 	tm.respawn(consoleArgv(bin, s)...)
+	tm.waitText(20*time.Second, "2 Environments", "7 Logs")
 	tm.keys("2")
 	tm.waitFor("the app ready in prod", 90*time.Second, func(screen string) bool {
 		return strings.Contains(screen, l.app) && strings.Contains(screen, "3/3 ✓")
