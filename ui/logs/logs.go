@@ -169,7 +169,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		if msg.Err != nil {
 			return common.ToastCmd(common.Error, "cannot save the lines: "+msg.Err.Error())
 		}
-		return common.ToastCmd(common.Success, fmt.Sprintf("saved %d lines to %s", msg.Lines, msg.Path))
+		return common.ToastCmd(common.Success, fmt.Sprintf("saved %s lines to %s", thousands(msg.Lines), msg.Path))
 	case common.GotoMsg:
 		if msg.Pane != common.LogsPane {
 			return nil
