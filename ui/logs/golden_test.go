@@ -101,4 +101,5 @@ var (
 	_ app.Filterable = (*logs.Model)(nil)
 	_ app.Closer     = (*logs.Model)(nil)
 	_ app.Capturer   = (*logs.Model)(nil)
+	_ app.Legender   = (*logs.Model)(nil)
 )

@@ -416,3 +416,14 @@ func plural(n int, what string) string {
 	}
 	return strconv.Itoa(n) + " " + what + "s"
 }
+
+// Legend explains the marks of the view, for help.
+func (m *Model) Legend() []string {
+	return []string{
+		"+ pod › container   a stream followed (a pod started, or was there)",
+		"- pod › container   a deleted pod's stream ended; the others go on",
+		"!  a stream failed; ✖ at the top while it has not resumed (it retries by itself)",
+		"● following   ‖ paused · N new   ↑ N new: scrolled up, G for the newest",
+		"N/M lines · D dropped   the buffer's fill, and the oldest lines it let go",
+	}
+}
