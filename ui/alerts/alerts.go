@@ -466,6 +466,17 @@ func (m *Model) bind() {
 		g := common.GotoMsg{Pane: common.RolloutsPane, Target: a.Workload}
 		return func() tea.Msg { return g }
 	})
+	k.Logs.Do = m.onAlert(func(a *incident.Alert) tea.Cmd {
+		if a.Workload == "" {
+			return common.ToastCmd(common.Info, a.Name+" names no workload whose logs to show: it has no namespace and deployment or statefulset labels")
+		}
+		// The logs view keeps the alert's start, to scroll to its lines.
+		g := common.GotoMsg{Pane: common.LogsPane, Target: a.Workload}
+		if !a.StartsAt.IsZero() {
+			g.Target += "@" + a.StartsAt.UTC().Format(time.RFC3339)
+		}
+		return func() tea.Msg { return g }
+	})
 	k.Host.Do = m.onAlert(func(a *incident.Alert) tea.Cmd {
 		if a.Host == "" {
 			return common.ToastCmd(common.Info, a.Name+" names no host: it has no droplet or instance label")

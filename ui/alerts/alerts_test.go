@@ -321,6 +321,22 @@ func TestGotoWorkloadAndHost(t *testing.T) {
 	if msgs := f.keys("g"); len(msgs) != 1 || !strings.Contains(msgs[0].(common.ToastMsg).Text, "names no workload") {
 		t.Fatalf("g on a host alert: %v", msgs)
 	}
+	if msgs := f.keys("l"); len(msgs) != 1 || !strings.Contains(msgs[0].(common.ToastMsg).Text, "names no workload whose logs to show") {
+		t.Fatalf("l on a host alert: %v", msgs)
+	}
+}
+
+// l on an alert opens its workload's logs: the Logs pane takes its
+// namespace/name and the alert's start, to scroll to its lines.
+func TestLogsOfTheAlertsWorkload(t *testing.T) {
+	f := newFixture(t, access.Viewer)
+	threeAlerts(f)
+	f.poll()
+	f.keys("home")
+	want := common.GotoMsg{Pane: common.LogsPane, Target: "prod/api@" + f.clock.Now().Add(-3*time.Minute).UTC().Format(time.RFC3339)}
+	if msgs := f.keys("l"); len(msgs) != 1 || msgs[0] != want {
+		t.Fatalf("l: %v, want %v", msgs, want)
+	}
 }
 
 func TestDetailGraphThresholdMarkersAndChanges(t *testing.T) {

@@ -14,7 +14,7 @@ type KeyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom *common.Binding
 	Details, Back                           *common.Binding
 	Ack, Unack, Silences, Incidents         *common.Binding
-	Workload, Host, Group, Window           *common.Binding
+	Workload, Host, Group, Window, Logs     *common.Binding
 	Rollback                                *common.Binding
 }
 
@@ -36,6 +36,7 @@ func NewKeyMap() KeyMap {
 		Incidents: common.NewBinding("alerts.incidents", "i", "incidents: open and recent, their timelines", "i"),
 		Workload:  common.NewBinding("alerts.workload", "g", "go to workload", "g"),
 		Host:      common.NewBinding("alerts.host", "h", "go to host", "h"),
+		Logs:      common.NewBinding("alerts.logs", "l", "logs of the workload's pods", "l"),
 		Group:     common.NewBinding("alerts.group", "t", "group by alertname / label", "t"),
 		Window:    common.NewBinding("alerts.window", "w", "graph window 5m/15m/1h/6h/24h", "w"),
 		Rollback:  common.NewBinding("alerts.rollback", "u", "roll back the workload's recent promotion", "u").For(release.ActRollback),
@@ -45,7 +46,7 @@ func NewKeyMap() KeyMap {
 // Bindings lists every binding of the pane.
 func (k KeyMap) Bindings() []*common.Binding {
 	return []*common.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Details, k.Back,
-		k.Ack, k.Unack, k.Silences, k.Incidents, k.Workload, k.Host, k.Group, k.Window, k.Rollback}
+		k.Ack, k.Unack, k.Silences, k.Incidents, k.Workload, k.Host, k.Group, k.Window, k.Rollback, k.Logs}
 }
 
 // ShortHelp implements help.KeyMap.
@@ -58,7 +59,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		common.Keys(k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom),
 		common.Keys(k.Details, k.Back, k.Group, k.Window, k.Silences, k.Incidents),
-		common.Keys(k.Ack, k.Unack, k.Rollback, k.Workload, k.Host),
+		common.Keys(k.Ack, k.Unack, k.Rollback, k.Workload, k.Logs, k.Host),
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/vigilops/vigil/ui/components"
 	"github.com/vigilops/vigil/ui/environments"
 	"github.com/vigilops/vigil/ui/inventory"
+	"github.com/vigilops/vigil/ui/logs"
 	"github.com/vigilops/vigil/ui/rollouts"
 	"github.com/vigilops/vigil/ui/runs"
 	"github.com/vigilops/vigil/ui/welcome"
@@ -148,6 +149,9 @@ func New(opts Options) *Model {
 	}
 	if ctx.Services.Playbook != nil {
 		m.slots = append(m.slots, slot{key: 6, pane: runs.New(ctx, ctx.Services.Playbook, runs.NewKeyMap())})
+	}
+	if ctx.Services.Logs != nil {
+		m.slots = append(m.slots, slot{key: common.LogsPane, pane: logs.New(ctx, ctx.Services.Logs, logs.NewKeyMap())})
 	}
 	m.active = m.firstPane()
 

@@ -14,6 +14,7 @@ import (
 	"github.com/vigilops/vigil/ui/components"
 	"github.com/vigilops/vigil/ui/environments"
 	"github.com/vigilops/vigil/ui/inventory"
+	"github.com/vigilops/vigil/ui/logs"
 	"github.com/vigilops/vigil/ui/rollouts"
 	"github.com/vigilops/vigil/ui/runs"
 )
@@ -21,7 +22,7 @@ import (
 // GlobalKeys are the bindings that work on every pane.
 type GlobalKeys struct {
 	Quit, Help, Palette, Filter, NextPane, PrevPane *common.Binding
-	Pane                                            [6]*common.Binding // 1…6
+	Pane                                            [7]*common.Binding // 1…7
 }
 
 // NewGlobalKeys declares the global default bindings.
@@ -105,6 +106,8 @@ func allKeys() []keySection {
 		{"Activity pane (5)", activity.NewKeyMap().Bindings(), true},
 		{"Runs pane (6)", runs.NewKeyMap().PaneBindings(), true},
 		{"Runs prompt", runs.NewKeyMap().PromptBindings(), false},
+		{"Logs pane (7)", logs.NewKeyMap().PaneBindings(), true},
+		{"Logs prompt", logs.NewKeyMap().PromptBindings(), false},
 	}
 }
 

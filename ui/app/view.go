@@ -71,8 +71,8 @@ func (m *Model) layout() {
 	tabs := make([]components.Tab, len(m.slots))
 	for i, s := range m.slots {
 		tabs[i] = components.Tab{Title: s.pane.Title()}
-		if b, ok := s.pane.(Badged); ok && b.Badge() != "" {
-			tabs[i].Title += " " + b.Badge()
+		if b, ok := s.pane.(Badged); ok {
+			tabs[i].Badge = b.Badge()
 		}
 		if s.key > 0 {
 			tabs[i].Key = fmt.Sprint(s.key)
@@ -82,8 +82,9 @@ func (m *Model) layout() {
 	if m.ctx.Guard.ReadOnly {
 		who = st.StatusWarn.Render(" READ-ONLY ") + who
 	}
-	left := components.Tabs(tabs, m.active, w, st)
-	f.tabBar = components.Bar(left, m.presenceView()+who, w)
+	right := m.presenceView() + who
+	left := components.Tabs(tabs, m.active, max(w-ansi.StringWidth(right)-1, 0), st)
+	f.tabBar = components.Bar(left, right, w)
 
 	// Status bar: the pane's keys, then the global ones.
 	if p := m.Pane(); p != nil {

@@ -65,6 +65,7 @@ const (
 	AlertsPane       = 4
 	ActivityPane     = 5
 	RunsPane         = 6
+	LogsPane         = 7
 )
 
 // BadgeChangedMsg tells the shell that a pane's badge (app.Badged)
@@ -73,7 +74,9 @@ type BadgeChangedMsg struct{}
 
 // GotoMsg asks the shell to focus the pane on number key Pane and hand it
 // this message, so that it opens Target: "namespace/name" of a workload for
-// the Rollouts pane, a host's name for the Inventory pane. When the session
+// the Rollouts pane, a host's name for the Inventory pane, "ENV/APP" (or
+// "NAMESPACE/APP", then "/POD" and "/CONTAINER" optionally) for the Logs
+// pane. When the session
 // has no such pane, a toast says so.
 type GotoMsg struct {
 	Pane   int

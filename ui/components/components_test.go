@@ -284,6 +284,23 @@ func TestOverlayAndBar(t *testing.T) {
 	}
 }
 
+// TestTabsCompactWhenNarrow: every title when they fit; narrower, the
+// inactive tabs keep their key and badge, the active one its title.
+func TestTabsCompactWhenNarrow(t *testing.T) {
+	st := testStyles(t)
+	tabs := []Tab{{Key: "1", Title: "Inventory"}, {Key: "2", Title: "Environments"}, {Key: "4", Title: "Alerts", Badge: "2 crit"},
+		{Key: "6", Title: "Runs"}, {Key: "7", Title: "Logs"}}
+	if got := stripANSI(Tabs(tabs, 4, 80, st)); got != " 1 Inventory  2 Environments  4 Alerts 2 crit  6 Runs  7 Logs " {
+		t.Errorf("wide: %q", got)
+	}
+	if got := stripANSI(Tabs(tabs, 4, 40, st)); got != " 1  2  4 2 crit  6  7 Logs " {
+		t.Errorf("narrow: %q", got)
+	}
+	if got := stripANSI(Tabs(tabs, 4, 12, st)); got != " 1  2  4 2 …" {
+		t.Errorf("too narrow: %q", got)
+	}
+}
+
 func stripANSI(s string) string { return ansi.Strip(s) }
 
 func TestWidth(t *testing.T) {

@@ -37,17 +37,37 @@ func Overlay(bg, fg string, x, y int) string {
 
 // Tab is one entry of the tab bar.
 type Tab struct {
-	Key   string // "1"…"6", "" for none
+	Key   string // "1"…"7", "" for none
 	Title string
+	// Badge follows the title ("2 crit"); an inactive tab keeps it, and
+	// its key, when the bar is too narrow for every title.
+	Badge string
 }
 
-// Tabs renders the tab bar with tab active highlighted, cut to width.
+// Tabs renders the tab bar with tab active highlighted, in width: when the
+// titles do not all fit, inactive tabs with a key show only it and their
+// badge; what still does not fit is cut.
 func Tabs(tabs []Tab, active, width int, st *styles.Styles) string {
+	bar := tabBar(tabs, active, false, st)
+	if ansi.StringWidth(bar) > width {
+		bar = tabBar(tabs, active, true, st)
+	}
+	return ansi.Truncate(bar, width, "…")
+}
+
+func tabBar(tabs []Tab, active int, compact bool, st *styles.Styles) string {
 	var b strings.Builder
 	for i, t := range tabs {
-		label := " " + t.Title + " "
+		text := t.Title
+		if compact && i != active && t.Key != "" {
+			text = ""
+		}
+		if t.Badge != "" {
+			text = strings.TrimSpace(text + " " + t.Badge)
+		}
+		label := " " + text + " "
 		if t.Key != "" {
-			label = " " + t.Key + " " + t.Title + " "
+			label = " " + strings.TrimSpace(t.Key+" "+text) + " "
 		}
 		if i == active {
 			b.WriteString(st.TabActive.Render(label))
@@ -55,7 +75,7 @@ func Tabs(tabs []Tab, active, width int, st *styles.Styles) string {
 			b.WriteString(st.TabInactive.Render(label))
 		}
 	}
-	return ansi.Truncate(b.String(), width, "…")
+	return b.String()
 }
 
 // Bar puts left and right on one line of exactly width cells, cutting

@@ -302,6 +302,9 @@ func (m *Model) bind() {
 	k.Detail.Do = m.onCell(func(app, env string) tea.Cmd {
 		return func() tea.Msg { return common.GotoMsg{Pane: common.RolloutsPane, Target: env + "/" + app} }
 	})
+	k.Logs.Do = m.onCell(func(app, env string) tea.Cmd {
+		return func() tea.Msg { return common.GotoMsg{Pane: common.LogsPane, Target: env + "/" + app} }
+	})
 	k.Promote.Do = m.onCell(func(app, env string) tea.Cmd {
 		next, err := m.svc.Next(env)
 		if err != nil {

@@ -218,6 +218,18 @@ func TestEnterOpensTheRollout(t *testing.T) {
 	}
 }
 
+// L follows the logs of the cell under the cursor (l moves right).
+func TestLogsOfTheCell(t *testing.T) {
+	m := newModel(t, access.Viewer, shopMatrix(true), 120, 40)
+	cmd := press(m, "j", "l", "l", "l", "L")
+	if cmd == nil {
+		t.Fatal("L returned no command")
+	}
+	if got, ok := cmd().(common.GotoMsg); !ok || got != (common.GotoMsg{Pane: common.LogsPane, Target: "prod/db"}) {
+		t.Fatalf("L sent %#v", got)
+	}
+}
+
 // A viewer has no promote key: p does nothing (the pane has no service
 // here, so reaching for it would panic).
 func TestViewerHasNoPromoteKey(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 // KeyMap is the Environments pane's bindings.
 type KeyMap struct {
 	Up, Down, Left, Right, PageUp, PageDown, Top, Bottom *common.Binding
-	Detail, Promote, Prepare, Back                       *common.Binding
+	Detail, Promote, Prepare, Back, Logs                 *common.Binding
 }
 
 // NewKeyMap declares the pane's default bindings. Promote and Prepare are
@@ -30,12 +30,14 @@ func NewKeyMap() KeyMap {
 		Promote:  common.NewBinding("environments.promote", "p", "promote to the next environment", "p").For(release.ActPromote, release.ActPromoteProtected),
 		Prepare:  common.NewBinding("environments.prepare", "P", "prepare the environment from the one before it", "P").For(release.ActPrepare),
 		Back:     common.NewBinding("environments.back", "esc", "clear the filter", "esc"),
+		// l moves right (h/l): the logs take L.
+		Logs: common.NewBinding("environments.logs", "L", "logs of the cell's pods", "L"),
 	}
 }
 
 // Bindings lists every binding of the pane.
 func (k KeyMap) Bindings() []*common.Binding {
-	return []*common.Binding{k.Up, k.Down, k.Left, k.Right, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Detail, k.Promote, k.Prepare, k.Back}
+	return []*common.Binding{k.Up, k.Down, k.Left, k.Right, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Detail, k.Promote, k.Prepare, k.Back, k.Logs}
 }
 
 // ShortHelp implements help.KeyMap.
@@ -46,7 +48,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		common.Keys(k.Up, k.Down, k.Left, k.Right),
 		common.Keys(k.PageUp, k.PageDown, k.Top, k.Bottom),
-		common.Keys(k.Detail, k.Promote, k.Prepare, k.Back),
+		common.Keys(k.Detail, k.Promote, k.Prepare, k.Back, k.Logs),
 	}
 }
 

@@ -95,6 +95,10 @@ func (m *Model) bind() {
 		return m.PauseCmd(app, env)
 	})
 	k.Restart.Do = m.onWorkload(m.RestartCmd)
+	k.Logs.Do = m.onWorkload(func(app, env string) tea.Cmd {
+		g := common.GotoMsg{Pane: common.LogsPane, Target: env + "/" + app}
+		return func() tea.Msg { return g }
+	})
 	k.Scale.Do = m.onWorkload(func(app, env string) tea.Cmd {
 		now := ""
 		if c, ok := m.cell(app, env); ok {

@@ -14,7 +14,7 @@ import (
 type KeyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom, Open, Back *common.Binding
 	Describe, YAML                                      *common.Binding
-	Rollback, Pause, Restart, Scale, Freeze             *common.Binding
+	Rollback, Pause, Restart, Scale, Freeze, Logs       *common.Binding
 	Submit, Cancel                                      *common.Binding // in a prompt
 }
 
@@ -36,6 +36,7 @@ func NewKeyMap() KeyMap {
 		Restart:  common.NewBinding("rollouts.restart", "r", "restart the pods", "r").For(release.ActRestart),
 		Scale:    common.NewBinding("rollouts.scale", "s", "scale", "s").For(release.ActScale),
 		Freeze:   common.NewBinding("rollouts.freeze", "f", "freeze/unfreeze the environment", "f").For(release.ActFreeze, release.ActUnfreeze),
+		Logs:     common.NewBinding("rollouts.logs", "l", "logs of the workload's pods", "l"),
 		Submit:   common.NewBinding("rollouts.submit", "enter", "accept the prompt", "enter"),
 		Cancel:   common.NewBinding("rollouts.cancel", "esc", "close the prompt", "esc", "ctrl+c"),
 	}
@@ -48,7 +49,7 @@ func (k KeyMap) Bindings() []*common.Binding { return append(k.PaneBindings(), k
 // the keyboard with the shell's.
 func (k KeyMap) PaneBindings() []*common.Binding {
 	return []*common.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Open, k.Back, k.Describe, k.YAML,
-		k.Rollback, k.Pause, k.Restart, k.Scale, k.Freeze}
+		k.Rollback, k.Pause, k.Restart, k.Scale, k.Freeze, k.Logs}
 }
 
 // PromptBindings are those of an open prompt, which takes every key: they
@@ -62,7 +63,7 @@ func (k KeyMap) ShortHelp() []key.Binding { return common.Keys(k.Open, k.Rollbac
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		common.Keys(k.Up, k.Down, k.PageUp, k.PageDown),
-		common.Keys(k.Top, k.Bottom, k.Open, k.Back, k.Describe, k.YAML),
+		common.Keys(k.Top, k.Bottom, k.Open, k.Back, k.Describe, k.YAML, k.Logs),
 		common.Keys(k.Rollback, k.Pause, k.Restart, k.Scale, k.Freeze),
 	}
 }

@@ -195,6 +195,21 @@ func TestDetail(t *testing.T) {
 	}
 }
 
+// l follows the logs of the selected workload in the list, and of the
+// open one in the detail.
+func TestLogsOfTheWorkload(t *testing.T) {
+	m := newModel(t, access.Viewer, 120, 40)
+	e, _ := m.Selected()
+	cmd := press(m, "l")
+	if cmd == nil || cmd() != (common.GotoMsg{Pane: common.LogsPane, Target: e.env + "/" + e.app}) {
+		t.Fatal("l in the list does not jump to the selected workload's logs")
+	}
+	m.Update(common.GotoMsg{Pane: common.RolloutsPane, Target: "test/web"})
+	if cmd := press(m, "l"); cmd == nil || cmd() != (common.GotoMsg{Pane: common.LogsPane, Target: "test/web"}) {
+		t.Fatal("l in the detail does not jump to the open workload's logs")
+	}
+}
+
 // Other panes name a workload by environment or by namespace.
 func TestGoto(t *testing.T) {
 	m := newModel(t, access.Operator, 120, 40)

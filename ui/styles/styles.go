@@ -3,6 +3,8 @@
 package styles
 
 import (
+	"slices"
+
 	"charm.land/bubbles/v2/help"
 	"charm.land/lipgloss/v2"
 
@@ -34,6 +36,13 @@ type Styles struct {
 	DialogBorder  lipgloss.Style // a rounded border around dialogs
 	DialogTitle   lipgloss.Style
 	StatusBar     lipgloss.Style
+	// Pods are the colours a logs view gives pods, one per pod as stern
+	// does: the palette's signal colours (not its text, background,
+	// border or muted ones), in the order of their names. Without colour,
+	// one plain style.
+	Pods []lipgloss.Style
+	// Match marks what a logs filter's regex matched.
+	Match lipgloss.Style
 	// Help is the bubbles/help styling of the help bar and overlay.
 	Help help.Styles
 }
@@ -68,6 +77,8 @@ func New(t *themes.Theme, noColor bool) *Styles {
 		s.TabActive = s.TabActive.Reverse(true).Bold(true)
 	}
 	s.Title = s.Body.Bold(true)
+	s.Pods = b.pods()
+	s.Match = s.StatusWarn.Reverse(true)
 	s.BorderFocused = b.border(t.Border.Focused)
 	s.BorderBlurred = b.border(t.Border.Blurred)
 	s.DialogBorder = b.border(t.Dialog.Border)
@@ -100,6 +111,42 @@ func (b builder) style(ts themes.Style) lipgloss.Style {
 		s = s.Background(lipgloss.Color(c))
 	}
 	return s
+}
+
+// pods returns a style per palette colour that is not one of text,
+// background, border, selection or muted, sorted by name; a palette made
+// only of those gives the body's style.
+func (b builder) pods() []lipgloss.Style {
+	t := b.t
+	if b.noColor {
+		return []lipgloss.Style{lipgloss.NewStyle()}
+	}
+	taken := map[string]bool{}
+	for _, c := range []string{t.Body.FG, t.Body.BG, t.Border.Blurred.FG, t.Tabs.Inactive.FG, t.Tabs.Active.FG,
+		t.Table.Selected.BG, t.Dialog.Body.BG, t.StatusBar.BG} {
+		if r := t.Resolve(c); r != "" {
+			taken[r] = true
+		}
+	}
+	names := make([]string, 0, len(t.Palette))
+	for n := range t.Palette {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var out []lipgloss.Style
+	seen := map[string]bool{}
+	for _, n := range names {
+		c := t.Resolve(n)
+		if c == "" || taken[c] || seen[c] {
+			continue
+		}
+		seen[c] = true
+		out = append(out, lipgloss.NewStyle().Foreground(lipgloss.Color(c)))
+	}
+	if len(out) == 0 {
+		out = append(out, b.style(t.Body))
+	}
+	return out
 }
 
 func (b builder) border(ts themes.Style) lipgloss.Style {
