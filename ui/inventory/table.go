@@ -110,6 +110,7 @@ func (m *Model) detailLines() []string {
 	if b, ok := m.busy[h.Name]; ok {
 		lines = append(lines, st.StatusWarn.Render("in progress: "+b))
 	}
+	lines = append(lines, m.figureLines(label)...)
 	vols := m.state.Volumes[h.ID]
 	if len(vols) == 0 {
 		lines = append(lines, "", st.Muted.Render("no block-storage volume attached"))
