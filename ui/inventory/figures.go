@@ -198,8 +198,9 @@ func (m *Model) figureLines(label func(string) string) []string {
 	return lines
 }
 
-// resample spreads a series over w cells covering the window, each cell
-// the mean of its points; a cell without any is NaN (a gap).
+// resample spreads a series over w cells covering the window, the first
+// at its start and the last at its end, each cell the mean of its points;
+// a cell without any is NaN (a gap).
 func resample(s []inventory.Point, win inventory.Window, w int) []float64 {
 	out := make([]float64, w)
 	n := make([]int, w)
@@ -207,7 +208,7 @@ func resample(s []inventory.Point, win inventory.Window, w int) []float64 {
 	for _, p := range s {
 		i := w - 1
 		if span > 0 {
-			i = int(float64(p.Time.Sub(win.Start)) / float64(span) * float64(w))
+			i = int(math.Round(float64(p.Time.Sub(win.Start)) / float64(span) * float64(w-1)))
 		}
 		i = max(min(i, w-1), 0)
 		out[i] += p.Value
