@@ -83,6 +83,8 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		return m.onSSHOpened(msg)
 	case sshEndedMsg:
 		return m.onSSHEnded(msg)
+	case execDoneMsg:
+		return m.onExecDone(msg)
 	case createProgressMsg:
 		return m.onCreateProgress(msg)
 	case createDoneMsg:
