@@ -12,7 +12,6 @@ import (
 	"github.com/vigilops/vigil/ui/common"
 )
 
-
 // execDoneMsg ends an ad-hoc command.
 type execDoneMsg struct {
 	exec playbook.Exec

@@ -86,7 +86,7 @@ type Model struct {
 	execOff   int
 	awaitExec string // the newest command when :exec jumped here: the next one opens
 	awaiting  bool
-	jumped    bool   // a GotoMsg opened the commands: esc goes back
+	jumped    bool // a GotoMsg opened the commands: esc goes back
 
 	vault  []byte
 	become []byte
