@@ -80,6 +80,9 @@ func (m *model) Update(msg tea.Msg) (out tea.Model, cmd tea.Cmd) {
 		return m.forward(common.ToastMsg{Level: common.Error, Text: "vigil is shutting down: actions in progress finish first, then this session closes"})
 	case tea.KeyPressMsg, tea.PasteMsg, tea.MouseClickMsg, tea.MouseWheelMsg:
 		m.lastInput = m.now()
+	case shellEndedMsg:
+		m.lastInput = m.now() // the session was in a shell, not idle
+		return m.forward(msg.msg)
 	case tea.WindowSizeMsg:
 		return m.resized(msg)
 	}
