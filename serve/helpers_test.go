@@ -310,7 +310,7 @@ func (p *probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return p, func() tea.Msg { panic("probe's command asked to panic") }
 		case "v":
 			p.broken = true
-		case "x":
+		case "!":
 			// A shell, as the Inventory's s opens one.
 			return p, p.Shell([]string{"sh", "-c", shellScript}, func(err error) tea.Msg {
 				return common.ToastMsg{Text: fmt.Sprintf("shell ended: %v", err)}

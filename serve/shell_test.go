@@ -15,7 +15,7 @@ func TestShellRunsOnTheSessionsTerminal(t *testing.T) {
 	tm := openTerm(t, ts.Addr().String(), ts.alice, 100, 30)
 	p := nextProbe(t, probes)
 	tm.waitFor(t, "probe alice")
-	tm.send(t, "x")
+	tm.send(t, "!")
 	tm.waitFor(t, "shell on 30 100")
 	keys := p.keyCount()
 	if err := tm.sess.WindowChange(40, 120); err != nil {
