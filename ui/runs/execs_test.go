@@ -15,7 +15,7 @@ import (
 // The Inventory's :exec jumps here, then runs: the command opens as soon
 // as it starts, and shows each host's rc, stdout and stderr once done;
 // esc lists the commands, esc again goes back where the jump came from,
-// and x switches between the runs and the commands.
+// and a switches between the runs and the commands.
 func TestExecShowsEachHostsOutcome(t *testing.T) {
 	r := &runner{tasks: 1, gate: make(chan struct{})}
 	e := setup(t, r, hostsNamed("web-01", "flaky-01", "down-01"), 120, 30)
@@ -69,16 +69,16 @@ func TestExecShowsEachHostsOutcome(t *testing.T) {
 	if cmd := e.m.Update(uitest.Key("esc")); cmd == nil || cmd() != (common.BackMsg{}) || e.m.view != listView {
 		t.Fatalf("esc from the jump: view %d, not back", e.m.view)
 	}
-	e.Press("x")
+	e.Press("a")
 	if e.m.view != execsView {
-		t.Fatalf("x: view %d", e.m.view)
+		t.Fatalf("a: view %d", e.m.view)
 	}
 	e.Press("enter")
 	if e.m.view != execView || !strings.Contains(ansi.Strip(e.m.View()), "uptime: up 3 days") {
 		t.Fatalf("enter on the command: view %d\n%s", e.m.view, e.m.View())
 	}
-	e.Press("x")
+	e.Press("a")
 	if e.m.view != listView {
-		t.Fatalf("x back: view %d", e.m.view)
+		t.Fatalf("a back: view %d", e.m.view)
 	}
 }

@@ -34,7 +34,7 @@ func NewKeyMap() KeyMap {
 		Reload:         common.NewBinding("runs.reload", "ctrl+r", "read the results again", "ctrl+r"),
 		VaultPassword:  common.NewBinding("runs.vault_password", "v", "type the vault password", "v"),
 		BecomePassword: common.NewBinding("runs.become_password", "B", "type the become password", "B"),
-		Execs:          common.NewBinding("runs.execs", "x", "ad-hoc commands (:exec): each host's rc and output", "x"),
+		Execs:          common.NewBinding("runs.execs", "a", "ad-hoc commands (:exec): each host's rc and output", "a"),
 		Submit:         common.NewBinding("runs.submit", "enter", "accept the prompt", "enter"),
 		Close:          common.NewBinding("runs.close", "esc", "close the prompt", "esc", "ctrl+c"),
 	}
