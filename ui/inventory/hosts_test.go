@@ -10,13 +10,16 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
+	"github.com/vigilops/vigil/ops/config"
 	"github.com/vigilops/vigil/ops/inventory"
+	"github.com/vigilops/vigil/ui/app"
 	"github.com/vigilops/vigil/ui/common"
 )
 
@@ -186,4 +189,24 @@ func TestSSHRefusedToViewers(t *testing.T) {
 	if _, err := e.svc.OpenSSH(context.Background(), e.ctx.Actor, "web-01"); !access.IsRefusal(err) {
 		t.Fatalf("OpenSSH for a viewer: %v", err)
 	}
+}
+
+// In the console, a viewer's s says why it does nothing.
+func TestSSHViewerToldWhyInTheConsole(t *testing.T) {
+	e := setup(t, fleet(), 120, 40, withKnownHosts(t))
+	sh := &shellRec{}
+	cfg := &config.Config{Identity: config.Identity{Name: "bob", Role: "viewer"}, DigitalOcean: &config.DigitalOcean{}}
+	s := newShell(t, cfg, &common.Services{Inventory: e.svc}, e.journal, func() time.Time { return t0 }, 120, 40, func(o *app.Options) {
+		o.Actor = access.Actor{Name: "bob", Role: access.Viewer, Source: "ssh"}
+		o.Exec = sh.run
+	})
+	s.waitFor(10*time.Second, "web-01")
+	s.keys("s")
+	s.waitFor(5*time.Second, "viewers may not open a shell")
+	s.keys("enter s")
+	s.waitFor(5*time.Second, "(id ", "viewers may not open a shell")
+	if n := len(sh.runs()); n != 0 {
+		t.Fatalf("%d shells for a viewer", n)
+	}
+	s.final()
 }

@@ -81,8 +81,6 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		return m.onFiguresTick(msg)
 	case sshOpenedMsg:
 		return m.onSSHOpened(msg)
-	case sshEndedMsg:
-		return m.onSSHEnded(msg)
 	case execDoneMsg:
 		return m.onExecDone(msg)
 	case createProgressMsg:

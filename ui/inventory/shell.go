@@ -30,14 +30,6 @@ type sshOpenedMsg struct {
 	err  error
 }
 
-// sshEndedMsg says the shell's ssh exited; log is the file ssh wrote its
-// own messages to (-E), so that its error shows after the console resumes.
-type sshEndedMsg struct {
-	sess *inventory.SSHSession
-	log  string
-	err  error
-}
-
 // SSH opens a shell on the host called name: the service checks the
 // session may (operators and admins), the host's key, and journals the
 // start; the shell then runs on the session's terminal.
@@ -66,26 +58,23 @@ func (m *Model) onSSHOpened(msg sshOpenedMsg) tea.Cmd {
 		f.Close()
 		argv = append([]string{argv[0], "-E", log}, argv[1:]...)
 	}
-	return m.Ctx.Shell(argv, func(err error) tea.Msg { return sshEndedMsg{sess: sess, log: log, err: err} })
-}
-
-// onSSHEnded journals the end of the shell and says how it ended.
-func (m *Model) onSSHEnded(msg sshEndedMsg) tea.Cmd {
+	// The end is journaled where the shell ends, before the console has
+	// it: under vigil serve, a client gone meanwhile ends the console too.
 	base := m.Ctx.Base
-	return func() tea.Msg {
-		said := readTail(msg.log, sshLogTail)
-		if msg.log != "" {
-			os.Remove(msg.log)
+	return m.Ctx.Shell(argv, func(err error) tea.Msg {
+		said := readTail(log, sshLogTail)
+		if log != "" {
+			os.Remove(log)
 		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(base), sshOpenTimeout)
 		defer cancel()
-		jerr := msg.sess.Close(ctx, msg.err)
-		t := sshEndText(msg.sess.Host, msg.err, said)
+		jerr := sess.Close(ctx, err)
+		t := sshEndText(sess.Host, err, said)
 		if jerr != nil {
 			t.Level, t.Text = common.Error, t.Text+" (journal: "+jerr.Error()+")"
 		}
 		return t
-	}
+	})
 }
 
 // sshEndText says how a shell ended: ssh exits 255 when it could not
