@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"context"
 	"errors"
 	"io"
 	"os"
@@ -123,16 +122,19 @@ func (c *bastionShell) Run() error {
 	c.in.divert(ptmx)
 	defer c.in.divert(nil)
 
-	ctx, stop := context.WithCancel(c.sess.Context())
-	defer stop()
+	// The PTY follows the client's window; a client gone ends the command.
+	stop, resized := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(resized)
 		t := time.NewTicker(shellResizeEvery)
 		defer t.Stop()
 		last := win.Window
 		for {
 			select {
-			case <-ctx.Done():
-				cmd.Process.Kill() // the client went away
+			case <-stop:
+				return
+			case <-c.sess.Context().Done():
+				cmd.Process.Kill()
 				return
 			case <-t.C:
 				if now, _, ok := c.sess.Pty(); ok && now.Window != last {
@@ -143,7 +145,8 @@ func (c *bastionShell) Run() error {
 		}
 	}()
 	err = cmd.Wait()
-	stop()
+	close(stop)
+	<-resized // before the PTY closes
 	// The last of its output, once the command's side of the PTY is closed.
 	select {
 	case <-copied:

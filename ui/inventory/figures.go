@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -185,15 +186,19 @@ func (m *Model) figureLines(label func(string) string) []string {
 		}
 		return "—"
 	}
-	lines = append(lines, row("network rx", rate(x.NetRx), x.NetRx, 0, 0), row("network tx", rate(x.NetTx), x.NetTx, 0, 0))
+	if slices.Contains(x.Missing, "network") {
+		lines = append(lines, label("network")+st.Muted.Render("not exported by this node exporter (its netdev collector is off)"))
+	} else {
+		lines = append(lines, row("network rx", rate(x.NetRx), x.NetRx, 0, 0), row("network tx", rate(x.NetTx), x.NetTx, 0, 0))
+	}
 	for _, d := range x.Disks {
 		lines = append(lines, row("disk "+d.Mount, pct(d.Used)+" of "+bytesText(d.Size), d.Used, 0, 1))
 	}
 	if len(x.Disks) == 0 {
 		lines = append(lines, label("disks")+st.Muted.Render("no filesystem in the last hour"))
 	}
-	if len(x.Missing) > 0 {
-		lines = append(lines, st.Muted.Render("not exported by this node exporter: "+strings.Join(x.Missing, ", ")))
+	if others := slices.DeleteFunc(slices.Clone(x.Missing), func(s string) bool { return s == "network" }); len(others) > 0 {
+		lines = append(lines, st.Muted.Render("not exported by this node exporter: "+strings.Join(others, ", ")))
 	}
 	return lines
 }

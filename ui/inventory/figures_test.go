@@ -89,6 +89,18 @@ func TestDetailShowsTheHostsFigures(t *testing.T) {
 		}
 	}
 
+	// An exporter without its netdev collector says so instead of the network.
+	m.mu.Lock()
+	f := m.figs["web-01"]
+	f.Missing = []string{"network"}
+	m.figs["web-01"] = f
+	m.mu.Unlock()
+	e.Press("esc")
+	e.Drive(e.m.Update(common.GotoMsg{Pane: common.InventoryPane, Target: "web-01"}))
+	if v := ansi.Strip(e.m.View()); !strings.Contains(v, "network      not exported by this node exporter (its netdev collector is off)") || strings.Contains(v, "network rx") {
+		t.Fatalf("network not exported:\n%s", v)
+	}
+
 	// Another host without a target in Prometheus says so.
 	e.Press("esc")
 	e.Drive(e.m.Update(common.GotoMsg{Pane: common.InventoryPane, Target: "web-02"}))
