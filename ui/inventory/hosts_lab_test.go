@@ -223,7 +223,7 @@ func TestLabHosts(t *testing.T) {
 	s.keys("enter")
 	// CPU is a rate: it needs two scrapes of the new host.
 	s.p.WaitForLine(t, 90*time.Second, "CPU", "% of")
-	screen = s.waitFor(30*time.Second, "· up · last scrape", "memory", "disk /", "load", "network rx")
+	screen = s.waitFor(30*time.Second, "· up · last scrape", "memory", "disk /", "load", "network")
 	if !slices.ContainsFunc(strings.Split(screen, "\n"), func(l string) bool {
 		return strings.Contains(l, "CPU") && strings.Contains(l, "%") && strings.ContainsAny(l, "▁▂▃▄▅▆▇█")
 	}) {
