@@ -97,7 +97,7 @@ func (m *Model) Commands() []components.Spec {
 	}
 	if m.Ctx.Services.Playbook != nil {
 		specs = append(specs, components.Spec{Name: "exec", Args: "CMD [on HOSTS]",
-			Help: "run a shell command on hosts (names separated by commas, tag:T or group:G; without on, the selected hosts): asks first",
+			Help: "run a shell command on hosts (names separated by commas, tag:T or group:G; without on, the selected hosts): asks first; quote CMD when it holds quotes of its own",
 			Run: func(args []string) (tea.Cmd, error) {
 				if len(args) == 0 {
 					return nil, errors.New("exec takes a command: :exec CMD on HOSTS, e.g. :exec uptime on web-01,web-02")
