@@ -71,7 +71,14 @@ func (m *model) Update(msg tea.Msg) (out tea.Model, cmd tea.Cmd) {
 		if m.idle <= 0 {
 			return m, nil
 		}
-		if left := m.idle - m.now().Sub(m.lastInput); left > 0 {
+		if m.se.shell.running.Load() {
+			return m, m.idleCmd(m.idle) // in a shell on a host, not idle
+		}
+		last := m.lastInput
+		if end := m.se.shell.ended(); end.After(last) {
+			last = end
+		}
+		if left := m.idle - m.now().Sub(last); left > 0 {
 			return m, m.idleCmd(left)
 		}
 		m.se.reason.CompareAndSwap(int32(endNone), int32(endIdle))
@@ -81,7 +88,6 @@ func (m *model) Update(msg tea.Msg) (out tea.Model, cmd tea.Cmd) {
 	case tea.KeyPressMsg, tea.PasteMsg, tea.MouseClickMsg, tea.MouseWheelMsg:
 		m.lastInput = m.now()
 	case shellEndedMsg:
-		m.lastInput = m.now() // the session was in a shell, not idle
 		return m.forward(msg.msg)
 	case tea.WindowSizeMsg:
 		return m.resized(msg)

@@ -43,6 +43,7 @@ type session struct {
 	unsub    func()
 
 	reason atomic.Int32
+	shell  shellState // a shell on a host the session runs
 	// clamped reports the size the client asked for when it was over the
 	// limits; nil when the session was not served by channel.go.
 	clamped func() (asked, got ssh.Window, clamped bool)
@@ -198,7 +199,7 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 	}
 	input := newInputSwitch()
 	inner := s.opts.NewModel(Session{Actor: se.actor, NoColor: noColor, Context: context.WithoutCancel(se.ctx), Presence: se.presence,
-		Shell: sessionShell(sess, input)})
+		Shell: sessionShell(sess, input, &se.shell, s.opts.Services.Now)})
 	m := newModel(inner, se, s.pres, s.opts.Serve.IdleTimeout, s.opts.Services.Now, s.log)
 	opts := append(bubbletea.MakeOptions(sess),
 		// The server handles signals; a program must not quit on SIGTERM by itself.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -68,27 +69,43 @@ func (in *inputSwitch) divert(w io.Writer) {
 	in.mu.Unlock()
 }
 
-// shellEndedMsg is a shell's end on its way to the console: the session
-// was in use all along, so the idle timeout starts again.
+// shellEndedMsg is a shell's end on its way to the console.
 type shellEndedMsg struct{ msg tea.Msg }
+
+// shellState says whether the session runs a shell, and when the last one
+// ended: the session is in use meanwhile, so serve.idle_timeout counts
+// from the shell's end (the console itself has no input while it runs).
+type shellState struct {
+	running atomic.Bool
+	end     atomic.Int64 // unix nanoseconds
+}
+
+func (s *shellState) ended() time.Time {
+	if n := s.end.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
 
 // shellResizeEvery is how often a running shell's PTY follows the
 // client's window.
 const shellResizeEvery = 250 * time.Millisecond
 
 // sessionShell is the session's common.ShellFunc.
-func sessionShell(sess ssh.Session, in *inputSwitch) common.ShellFunc {
+func sessionShell(sess ssh.Session, in *inputSwitch, state *shellState, now func() time.Time) common.ShellFunc {
 	return func(argv []string, done tea.ExecCallback) tea.Cmd {
-		c := &bastionShell{sess: sess, in: in, argv: argv}
+		c := &bastionShell{sess: sess, in: in, argv: argv, state: state, now: now}
 		return tea.Exec(c, func(err error) tea.Msg { return shellEndedMsg{msg: done(err)} })
 	}
 }
 
 // bastionShell runs argv on a PTY of its own for the session.
 type bastionShell struct {
-	sess ssh.Session
-	in   *inputSwitch
-	argv []string
+	sess  ssh.Session
+	in    *inputSwitch
+	argv  []string
+	state *shellState
+	now   func() time.Time
 }
 
 // The program's input and output are the session's, which Run uses itself.
@@ -97,6 +114,11 @@ func (c *bastionShell) SetStdout(io.Writer) {}
 func (c *bastionShell) SetStderr(io.Writer) {}
 
 func (c *bastionShell) Run() error {
+	c.state.running.Store(true)
+	defer func() {
+		c.state.end.Store(c.now().UnixNano())
+		c.state.running.Store(false)
+	}()
 	win, _, ok := c.sess.Pty()
 	if !ok {
 		return errors.New("this session has no terminal")

@@ -36,3 +36,34 @@ func TestShellRunsOnTheSessionsTerminal(t *testing.T) {
 		t.Fatalf("exit %d after q", code)
 	}
 }
+
+// A shell longer than serve.idle_timeout is use, not idleness: the
+// session goes on after it, and the timeout counts from its end.
+func TestShellIsNotIdleness(t *testing.T) {
+	const idle = time.Second
+	var probes <-chan *probe
+	ts := startServer(t, func(o *Options) { o.Serve.IdleTimeout = idle; probes = withProbes(o) })
+	tm := openTerm(t, ts.Addr().String(), ts.alice, 100, 30)
+	p := nextProbe(t, probes)
+	tm.waitFor(t, "probe alice")
+	tm.send(t, "!")
+	tm.waitFor(t, "shell on 30 100")
+	time.Sleep(2 * idle)
+	tm.send(t, "still here\r")
+	tm.waitFor(t, "shell read still here")
+	ended := time.Now() // a little after the shell's end: it printed this last
+	eventually(t, "the console told the shell ended", func() bool { return p.hasToast("shell ended: exit status 3") })
+	select {
+	case err := <-tm.exited:
+		t.Fatalf("the session closed as idle right after a long shell: %v", err)
+	case <-time.After(idle / 2):
+	}
+	select {
+	case <-tm.exited:
+		if d := time.Since(ended); d < idle*8/10 {
+			t.Fatalf("closed %v after the shell ended, before the idle timeout", d)
+		}
+	case <-time.After(10 * idle):
+		t.Fatal("the session never closed as idle after the shell")
+	}
+}
