@@ -312,7 +312,7 @@ func (p *probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			p.broken = true
 		case "!":
 			// A shell, as the Inventory's s opens one.
-			return p, p.Shell([]string{"sh", "-c", shellScript}, func(err error) tea.Msg {
+			return p, p.Shell(common.ShellCommand{Argv: []string{"sh", "-c", shellScript}, Banner: "probe's shell"}, func(err error) tea.Msg {
 				return common.ToastMsg{Text: fmt.Sprintf("shell ended: %v", err)}
 			})
 		case "a":

@@ -93,19 +93,20 @@ const shellResizeEvery = 250 * time.Millisecond
 
 // sessionShell is the session's common.ShellFunc.
 func sessionShell(sess ssh.Session, in *inputSwitch, state *shellState, now func() time.Time) common.ShellFunc {
-	return func(argv []string, done tea.ExecCallback) tea.Cmd {
-		c := &bastionShell{sess: sess, in: in, argv: argv, state: state, now: now}
+	return func(sh common.ShellCommand, done tea.ExecCallback) tea.Cmd {
+		c := &bastionShell{sess: sess, in: in, argv: sh.Argv, banner: sh.Banner, state: state, now: now}
 		return tea.Exec(c, func(err error) tea.Msg { return shellEndedMsg{msg: done(err)} })
 	}
 }
 
 // bastionShell runs argv on a PTY of its own for the session.
 type bastionShell struct {
-	sess  ssh.Session
-	in    *inputSwitch
-	argv  []string
-	state *shellState
-	now   func() time.Time
+	sess   ssh.Session
+	in     *inputSwitch
+	argv   []string
+	banner string
+	state  *shellState
+	now    func() time.Time
 }
 
 // The program's input and output are the session's, which Run uses itself.
@@ -138,6 +139,9 @@ func (c *bastionShell) Run() error {
 	out := io.Writer(c.sess)
 	if cs, ok := c.sess.(*channelSession); ok {
 		out = cs.Channel
+	}
+	if c.banner != "" {
+		io.WriteString(out, c.banner+"\r\n")
 	}
 	copied := make(chan struct{})
 	go func() { defer close(copied); io.Copy(out, ptmx) }()

@@ -16,6 +16,7 @@ func TestShellRunsOnTheSessionsTerminal(t *testing.T) {
 	p := nextProbe(t, probes)
 	tm.waitFor(t, "probe alice")
 	tm.send(t, "!")
+	tm.waitFor(t, "probe's shell\r\n")
 	tm.waitFor(t, "shell on 30 100")
 	keys := p.keyCount()
 	if err := tm.sess.WindowChange(40, 120); err != nil {
@@ -47,6 +48,7 @@ func TestShellIsNotIdleness(t *testing.T) {
 	p := nextProbe(t, probes)
 	tm.waitFor(t, "probe alice")
 	tm.send(t, "!")
+	tm.waitFor(t, "probe's shell\r\n")
 	tm.waitFor(t, "shell on 30 100")
 	time.Sleep(2 * idle)
 	tm.send(t, "still here\r")

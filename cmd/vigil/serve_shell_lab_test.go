@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -70,6 +71,19 @@ func TestLabServeShell(t *testing.T) {
 	}
 	if err := inventory.ProbeSSH(ctx, h.PublicIPv4); err != nil {
 		t.Fatal(err)
+	}
+	// A new droplet answers on port 22 a moment before it takes the lab's
+	// key, as a real one does before cloud-init is done: setup waits.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+		login := exec.CommandContext(ctx, "ssh", "-i", env["VIGIL_LAB_SSH_KEY"], "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+			"-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "root@"+h.PublicIPv4, "true")
+		out, err := login.CombinedOutput()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no login on %s within 30s: %v %s", h.PublicIPv4, err, out)
+		}
 	}
 
 	var stderr lockedBuffer
@@ -142,11 +156,15 @@ func TestLabServeShell(t *testing.T) {
 	}
 	at := waitAfter(0, 30*time.Second, name)
 	io.WriteString(in, "/"+name+"\r")
-	time.Sleep(300 * time.Millisecond)
+	// The filter holds the droplet, and the filter bar is closed (the
+	// pane's help is back at the bottom): s is on the droplet.
+	// (A frame sends only what changed, in no set order.)
+	at = max(waitAfter(at, 10*time.Second, "filter "+name), waitAfter(at, 10*time.Second, "select the host"))
 	io.WriteString(in, "s")
 	// The console leaves the alternate screen to the shell, whose prompt
 	// comes from the droplet.
 	at = waitAfter(at, 15*time.Second, "\x1b[?1049l")
+	at = waitAfter(at, 5*time.Second, "vigil: ssh to "+name+" ("+h.PublicIPv4+")")
 	at = waitAfter(at, 30*time.Second, "# ")
 	io.WriteString(in, "echo vigil-$((6*7))\r")
 	at = waitAfter(at, 10*time.Second, "vigil-42")

@@ -127,6 +127,7 @@ func TestE2EHostDownToAShellOnTheLab(t *testing.T) {
 	tm.keys("Enter")
 	tm.waitText(wait, "1 of ")
 	tm.keys("s")
+	tm.waitText(wait, "vigil: ssh to "+up+" ("+hosts[up].PublicIPv4+")")
 	tm.waitFor("the host's shell prompt", 30*time.Second, func(screen string) bool {
 		for _, l := range strings.Split(screen, "\n") {
 			if l = strings.TrimSpace(l); strings.HasSuffix(l, "#") && !strings.Contains(l, "│") {

@@ -136,7 +136,8 @@ func TestLabHosts(t *testing.T) {
 	var printed syncBuffer
 	var argvs [][]string
 	var mu sync.Mutex
-	shell := func(argv []string, done tea.ExecCallback) tea.Cmd {
+	shell := func(sh common.ShellCommand, done tea.ExecCallback) tea.Cmd {
+		argv := sh.Argv
 		mu.Lock()
 		argvs = append(argvs, slices.Clone(argv))
 		mu.Unlock()

@@ -27,15 +27,18 @@ import (
 // lines it is asked to run, and ends each as end says, with what ssh
 // would have written to its -E log.
 type shellRec struct {
-	mu    sync.Mutex
-	argvs [][]string
-	said  string
-	end   error
+	mu      sync.Mutex
+	argvs   [][]string
+	banners []string
+	said    string
+	end     error
 }
 
-func (r *shellRec) run(argv []string, done tea.ExecCallback) tea.Cmd {
+func (r *shellRec) run(sh common.ShellCommand, done tea.ExecCallback) tea.Cmd {
+	argv := sh.Argv
 	r.mu.Lock()
 	r.argvs = append(r.argvs, slices.Clone(argv))
+	r.banners = append(r.banners, sh.Banner)
 	said, end := r.said, r.end
 	r.mu.Unlock()
 	return func() tea.Msg {
@@ -112,6 +115,9 @@ func TestSSHFromAJumpRunsOnThatHostAndJournalsTheEnd(t *testing.T) {
 	if argv[0] != "ssh" || argv[1] != "-E" || !strings.HasPrefix(filepath.Base(argv[2]), "vigil-ssh-") ||
 		!slices.Equal(argv[len(argv)-2:], []string{"--", "127.0.1.12"}) || !slices.Contains(argv, "StrictHostKeyChecking=yes") {
 		t.Fatalf("argv %q", argv)
+	}
+	if got := sh.banners[0]; got != "vigil: ssh to web-02 (127.0.1.12): the console comes back when the shell ends" {
+		t.Errorf("banner %q", got)
 	}
 	if _, err := os.Stat(argv[2]); !os.IsNotExist(err) {
 		t.Errorf("ssh's log %s left behind: %v", argv[2], err)

@@ -61,7 +61,8 @@ func (m *Model) onSSHOpened(msg sshOpenedMsg) tea.Cmd {
 	// The end is journaled where the shell ends, before the console has
 	// it: under vigil serve, a client gone meanwhile ends the console too.
 	base := m.Ctx.Base
-	return m.Ctx.Shell(argv, func(err error) tea.Msg {
+	banner := "vigil: ssh to " + sess.Host + " (" + sess.Addr + "): the console comes back when the shell ends"
+	return m.Ctx.Shell(common.ShellCommand{Argv: argv, Banner: banner}, func(err error) tea.Msg {
 		said := readTail(log, sshLogTail)
 		if log != "" {
 			os.Remove(log)
