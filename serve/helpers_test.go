@@ -310,6 +310,11 @@ func (p *probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return p, func() tea.Msg { panic("probe's command asked to panic") }
 		case "v":
 			p.broken = true
+		case "!":
+			// A shell, as the Inventory's s opens one.
+			return p, p.Shell(common.ShellCommand{Argv: []string{"sh", "-c", shellScript}, Banner: "probe's shell"}, func(err error) tea.Msg {
+				return common.ToastMsg{Text: fmt.Sprintf("shell ended: %v", err)}
+			})
 		case "a":
 			// An action that takes a while, like a rollout being watched.
 			end := presence.Begin(p.Context, "rolling back api in prod")
@@ -326,6 +331,10 @@ func (p *probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	return p, nil
 }
+
+// shellScript is the probe's shell: it says the terminal's size, reads a
+// line, says the size again and exits with a status of its own.
+const shellScript = `printf 'shell on %s\n' "$(stty size)"; read line; echo "shell read $line on $(stty size)"; exit 3`
 
 func (p *probe) View() tea.View {
 	p.mu.Lock()

@@ -71,7 +71,14 @@ func (m *model) Update(msg tea.Msg) (out tea.Model, cmd tea.Cmd) {
 		if m.idle <= 0 {
 			return m, nil
 		}
-		if left := m.idle - m.now().Sub(m.lastInput); left > 0 {
+		if m.se.shell.running.Load() {
+			return m, m.idleCmd(m.idle) // in a shell on a host, not idle
+		}
+		last := m.lastInput
+		if end := m.se.shell.ended(); end.After(last) {
+			last = end
+		}
+		if left := m.idle - m.now().Sub(last); left > 0 {
 			return m, m.idleCmd(left)
 		}
 		m.se.reason.CompareAndSwap(int32(endNone), int32(endIdle))
@@ -80,6 +87,8 @@ func (m *model) Update(msg tea.Msg) (out tea.Model, cmd tea.Cmd) {
 		return m.forward(common.ToastMsg{Level: common.Error, Text: "vigil is shutting down: actions in progress finish first, then this session closes"})
 	case tea.KeyPressMsg, tea.PasteMsg, tea.MouseClickMsg, tea.MouseWheelMsg:
 		m.lastInput = m.now()
+	case shellEndedMsg:
+		return m.forward(msg.msg)
 	case tea.WindowSizeMsg:
 		return m.resized(msg)
 	}

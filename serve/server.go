@@ -61,6 +61,9 @@ type Session struct {
 	// is journaled, and a shutdown waits for it.
 	Context  context.Context
 	Presence *presence.Session
+	// Shell runs a command (ssh to a host) on the bastion with the
+	// session's terminal, the console suspended meanwhile.
+	Shell common.ShellFunc
 }
 
 // Options configure a server.
@@ -306,6 +309,7 @@ func consoleModel(svc Services) func(Session) tea.Model {
 			Journal:  svc.Journal,
 			Services: svc.Ops,
 			Context:  se.Context,
+			Exec:     se.Shell,
 			NoColor:  se.NoColor,
 			Now:      svc.Now,
 		})

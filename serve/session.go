@@ -43,6 +43,7 @@ type session struct {
 	unsub    func()
 
 	reason atomic.Int32
+	shell  shellState // a shell on a host the session runs
 	// clamped reports the size the client asked for when it was over the
 	// limits; nil when the session was not served by channel.go.
 	clamped func() (asked, got ssh.Window, clamped bool)
@@ -197,7 +198,9 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 	for _, kv := range sess.Environ() {
 		noColor = noColor || strings.HasPrefix(kv, "NO_COLOR=") && kv != "NO_COLOR="
 	}
-	inner := s.opts.NewModel(Session{Actor: se.actor, NoColor: noColor, Context: context.WithoutCancel(se.ctx), Presence: se.presence})
+	input := newInputSwitch()
+	inner := s.opts.NewModel(Session{Actor: se.actor, NoColor: noColor, Context: context.WithoutCancel(se.ctx), Presence: se.presence,
+		Shell: sessionShell(sess, input, &se.shell, s.opts.Services.Now)})
 	m := newModel(inner, se, s.pres, s.opts.Serve.IdleTimeout, s.opts.Services.Now, s.log)
 	opts := append(bubbletea.MakeOptions(sess),
 		// The server handles signals; a program must not quit on SIGTERM by itself.
@@ -235,7 +238,8 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 	se.mu.Lock()
 	se.program, se.model = p, inner
 	se.mu.Unlock()
-	go readInput(sess, pty.Term, p, se)
+	go input.pump(sess)
+	go readInput(input.reader, pty.Term, p, se)
 	return p
 }
 

@@ -45,6 +45,9 @@ type Options struct {
 	Now      func() time.Time // the clock; time.Now when nil
 	// Notice is said when the console opens (why it is read-only, say).
 	Notice string
+	// Exec runs a command on the session's terminal (common.Context.Exec):
+	// vigil serve's; nil for the local terminal.
+	Exec common.ShellFunc
 }
 
 // Model is the shell.
@@ -109,7 +112,7 @@ func New(opts Options) *Model {
 	}
 	ctx := &common.Context{Base: base,
 		Config: cfg, ThemeDir: opts.ThemeDir, NoColor: opts.NoColor,
-		Actor: opts.Actor, Guard: opts.Guard, Journal: opts.Journal, Services: services, Now: now,
+		Actor: opts.Actor, Guard: opts.Guard, Journal: opts.Journal, Services: services, Now: now, Exec: opts.Exec,
 	}
 	ctx.SetTheme(theme)
 

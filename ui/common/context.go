@@ -34,6 +34,10 @@ type Context struct {
 	// progress shows to every administrator. Never nil.
 	Base context.Context
 	Now  func() time.Time
+	// Exec runs a command on the session's terminal (see Shell): set by
+	// vigil serve, whose sessions' terminals are SSH channels; nil for
+	// the local terminal.
+	Exec ShellFunc
 }
 
 // MayAct reports whether this session may run mutating actions at all:

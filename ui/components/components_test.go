@@ -2,6 +2,7 @@ package components
 
 import (
 	"errors"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -323,4 +324,24 @@ func FuzzWidth(f *testing.F) {
 			t.Fatalf("Width(%q) = %d, ansi.StringWidth says %d", s, got, want)
 		}
 	})
+}
+
+func TestSpark(t *testing.T) {
+	nan := math.NaN()
+	for _, c := range []struct {
+		values []float64
+		lo, hi float64
+		want   string
+	}{
+		{[]float64{0, 0.5, 1}, 0, 1, "▁▅█"},
+		{[]float64{0, nan, 2, 4}, 0, 0, "▁ ▅█"}, // its own maximum on top, a gap blank
+		{[]float64{3, 3}, 0, 0, "██"},           // flat: the top
+		{[]float64{0, 0}, 0, 0, "▁▁"},           // all zero: the bottom
+		{[]float64{-1, 2}, 0, 1, "▁█"},          // clamped
+		{nil, 0, 1, ""},
+	} {
+		if got := Spark(c.values, c.lo, c.hi); got != c.want {
+			t.Errorf("Spark(%v, %g, %g) = %q, want %q", c.values, c.lo, c.hi, got, c.want)
+		}
+	}
 }

@@ -130,6 +130,12 @@ func (m *Model) bind() {
 	k.Untag.Do = m.onTargets(func(hosts []inventory.Host) tea.Cmd {
 		return m.ask("Remove from "+short(m.names(hosts))+" the tag:", "", "", func(s string) tea.Cmd { return m.Tag(s, true, m.Targets()) })
 	})
+	k.SSH.Do = func() tea.Cmd {
+		if h, ok := m.Selected(); ok {
+			return m.SSH(h.Name)
+		}
+		return nil
+	}
 	k.Destroy.Do = m.onTargets(func(hosts []inventory.Host) tea.Cmd { return m.PlanDestroy(hosts, "") })
 	k.RunPlaybook.Do = m.onTargets(func(hosts []inventory.Host) tea.Cmd {
 		// The selection goes to the run prompt, which names every host; it

@@ -40,7 +40,7 @@ func (m *Model) Commands() []components.Spec {
 			return m.Act(inventory.ActionRequest{Kind: kind}, hosts), nil
 		}
 	}
-	return []components.Spec{
+	specs := []components.Spec{
 		{Name: "create", Args: "TEMPLATE NAME…", Help: "create hosts from a template", Complete: templates,
 			Run: func(args []string) (tea.Cmd, error) {
 				if len(args) < 2 {
@@ -95,6 +95,17 @@ func (m *Model) Commands() []components.Spec {
 				return m.PlanDestroy(nil, args[0]), nil
 			}},
 	}
+	if m.Ctx.Services.Playbook != nil {
+		specs = append(specs, components.Spec{Name: "exec", Args: "CMD [on HOSTS]",
+			Help: "run a shell command on hosts (names separated by commas, tag:T or group:G; without on, the selected hosts): asks first; quote CMD when it holds quotes of its own",
+			Run: func(args []string) (tea.Cmd, error) {
+				if len(args) == 0 {
+					return nil, errors.New("exec takes a command: :exec CMD on HOSTS, e.g. :exec uptime on web-01,web-02")
+				}
+				return m.Exec(strings.Join(args, " "))
+			}})
+	}
+	return specs
 }
 
 func (m *Model) tagCommand(remove bool) func([]string) (tea.Cmd, error) {

@@ -173,7 +173,7 @@ func newContext(t testing.TB, j *audit.Journal, role access.Role) *common.Contex
 }
 
 // setup builds the pane over a service over hosts, loaded and sized w×h.
-func setup(t testing.TB, hosts []inventory.Host, w, h int) *env {
+func setup(t testing.TB, hosts []inventory.Host, w, h int, opts ...func(*inventory.Options)) *env {
 	t.Helper()
 	j, err := audit.Open(filepath.Join(t.TempDir(), "journal.db"))
 	if err != nil {
@@ -183,12 +183,12 @@ func setup(t testing.TB, hosts []inventory.Host, w, h int) *env {
 	now := func() time.Time { return t0 }
 	j.Now = now
 	c := &cloud{hosts: hosts}
-	svc := inventory.New(c, j, inventory.Options{
+	svc := inventory.New(c, j, options(inventory.Options{
 		Now:          now,
 		PollInterval: time.Millisecond,
 		Probe:        func(context.Context, string) error { return nil },
 		Templates:    []inventory.Template{{Name: "web", Region: "ams3", Size: "s-1vcpu-1gb", Image: "debian-12-x64", Tags: []string{"web"}}},
-	})
+	}, opts...))
 	if err := svc.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -199,6 +199,13 @@ func setup(t testing.TB, hosts []inventory.Host, w, h int) *env {
 	e.m.SetSize(w, h)
 	e.Drive(e.m.Init())
 	return e
+}
+
+func options(o inventory.Options, opts ...func(*inventory.Options)) inventory.Options {
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
 }
 
 // last returns the last message of type T the pane sent outwards.

@@ -44,6 +44,10 @@ type Model struct {
 	create    *creation // the last creation, running or finished
 	watching  bool      // the creation view is open
 	busy      map[string]string
+	figs      figures // of the host whose detail is open
+	// missed is the host a jump did not find: s then opens no shell on
+	// whichever host the cursor is on, until another key.
+	missed string
 }
 
 // New returns the pane over the inventory service.
@@ -70,7 +74,15 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		return tea.Batch(cmd, m.Wait())
 	case common.ThemeChangedMsg:
 	case common.GotoMsg:
-		m.show(msg.Target)
+		return m.show(msg.Target)
+	case figuresMsg:
+		return m.onFigures(msg)
+	case figuresTickMsg:
+		return m.onFiguresTick(msg)
+	case sshOpenedMsg:
+		return m.onSSHOpened(msg)
+	case execDoneMsg:
+		return m.onExecDone(msg)
 	case createProgressMsg:
 		return m.onCreateProgress(msg)
 	case createDoneMsg:
@@ -108,14 +120,25 @@ func (m *Model) setState(st *inventory.State) tea.Cmd {
 }
 
 // show opens the details of the host called name, clearing the filter.
-func (m *Model) show(name string) {
+// A host the inventory does not list is said, and s then opens no shell
+// on another host by surprise.
+func (m *Model) show(name string) tea.Cmd {
 	m.SetFilter("")
 	i := slices.IndexFunc(m.state.Hosts, func(h inventory.Host) bool { return h.Name == name })
 	if i < 0 || !m.table.Select(strconv.Itoa(m.state.Hosts[i].ID)) {
-		return
+		m.closeDetail()
+		m.missed = name
+		return common.ToastCmd(common.Error, "no host "+name+" in the inventory (destroyed, or not read yet): press "+
+			m.keys.Refresh.Help().Key+" to read the cloud again")
 	}
-	m.detail, m.detailOff, m.watching = true, 0, false
-	m.jumped = true
+	m.missed = ""
+	return m.openDetail(true)
+}
+
+// Close ends the subscription and the detail's reads.
+func (m *Model) Close() {
+	m.stopFigures()
+	m.Base.Close()
 }
 
 // SetFilter shows only the hosts whose cells contain every word of s.
@@ -182,6 +205,12 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		m.resize() // the prompt may have closed
 		return cmd
 	}
+	if missed := m.missed; missed != "" {
+		m.missed = ""
+		if key.Matches(k, m.keys.SSH.Binding) {
+			return common.ToastCmd(common.Error, "no shell: "+missed+" is not in the inventory; move to a host first")
+		}
+	}
 	if m.watching {
 		if key.Matches(k, m.keys.Back.Binding, m.keys.Progress.Binding) {
 			m.watching = false
@@ -204,7 +233,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		m.selectAll()
 	case key.Matches(k, m.keys.Details.Binding):
 		if m.table.Len() > 0 {
-			m.detail, m.detailOff, m.jumped = true, 0, false
+			return m.openDetail(false)
 		}
 	case key.Matches(k, m.keys.Back.Binding):
 		switch {
@@ -229,7 +258,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 func (m *Model) detailKey(k tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(k, m.keys.Back.Binding):
-		m.detail = false
+		m.closeDetail()
 		if m.jumped {
 			m.jumped = false
 			return common.Back

@@ -16,6 +16,7 @@ type KeyMap struct {
 	Create, PowerOn, PowerOff, PowerCycle   *common.Binding
 	Reboot, Resize, Snapshot, Tag, Untag    *common.Binding
 	Destroy, Refresh, Progress, RunPlaybook *common.Binding
+	SSH                                     *common.Binding
 	Submit, Cancel                          *common.Binding // in a prompt
 }
 
@@ -30,7 +31,7 @@ func NewKeyMap() KeyMap {
 		Bottom:      common.NewBinding("inventory.bottom", "G", "last host", "G", "end"),
 		Select:      common.NewBinding("inventory.select", "space", "select the host", "space"),
 		SelectAll:   common.NewBinding("inventory.select_all", "A", "select every host shown, or none", "A"),
-		Details:     common.NewBinding("inventory.details", "enter", "host details", "enter"),
+		Details:     common.NewBinding("inventory.details", "enter/d", "host details", "enter", "d"),
 		Back:        common.NewBinding("inventory.back", "esc", "back: close details, clear the selection, then the filter", "esc"),
 		Create:      common.NewBinding("inventory.create", "n", "new hosts from a template", "n").For(inventory.ActCreate),
 		PowerOn:     common.NewBinding("inventory.power_on", "o", "power on", "o").For(inventory.ActPowerOn),
@@ -38,13 +39,14 @@ func NewKeyMap() KeyMap {
 		PowerCycle:  common.NewBinding("inventory.power_cycle", "C", "power cycle", "C").For(inventory.ActPowerCycle),
 		Reboot:      common.NewBinding("inventory.reboot", "b", "reboot", "b").For(inventory.ActReboot),
 		Resize:      common.NewBinding("inventory.resize", "R", "resize (powers off)", "R").For(inventory.ActResize),
-		Snapshot:    common.NewBinding("inventory.snapshot", "s", "snapshot", "s").For(inventory.ActSnapshot),
+		Snapshot:    common.NewBinding("inventory.snapshot", "S", "snapshot", "S").For(inventory.ActSnapshot),
 		Tag:         common.NewBinding("inventory.tag", "t", "add a tag", "t").For(inventory.ActTag),
 		Untag:       common.NewBinding("inventory.untag", "T", "remove a tag", "T").For(inventory.ActUntag),
 		Destroy:     common.NewBinding("inventory.destroy", "D", "destroy (type the name)", "D").For(inventory.ActDestroy),
 		Refresh:     common.NewBinding("inventory.refresh", "ctrl+r", "refresh from the cloud", "ctrl+r"),
 		Progress:    common.NewBinding("inventory.progress", "w", "watch the hosts being created", "w"),
 		RunPlaybook: common.NewBinding("inventory.run", "p", "run a playbook on these hosts", "p"),
+		SSH:         common.NewBinding("inventory.ssh", "s", "open a shell", "s").For(inventory.ActSSH),
 		Submit:      common.NewBinding("inventory.submit", "enter", "accept the prompt", "enter"),
 		Cancel:      common.NewBinding("inventory.cancel", "esc", "close the prompt", "esc", "ctrl+c"),
 	}
@@ -58,7 +60,7 @@ func (k KeyMap) Bindings() []*common.Binding { return append(k.PaneBindings(), k
 func (k KeyMap) PaneBindings() []*common.Binding {
 	return []*common.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Select, k.SelectAll,
 		k.Details, k.Back, k.Create, k.PowerOn, k.PowerOff, k.PowerCycle, k.Reboot, k.Resize, k.Snapshot,
-		k.Tag, k.Untag, k.Destroy, k.Refresh, k.Progress, k.RunPlaybook}
+		k.Tag, k.Untag, k.Destroy, k.Refresh, k.Progress, k.RunPlaybook, k.SSH}
 }
 
 // PromptBindings are those of an open prompt, which takes every key: they
@@ -67,14 +69,14 @@ func (k KeyMap) PromptBindings() []*common.Binding { return []*common.Binding{k.
 
 // ShortHelp implements help.KeyMap.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return common.Keys(k.Select, k.Details, k.Create, k.RunPlaybook, k.Destroy)
+	return common.Keys(k.Select, k.Details, k.SSH, k.Create, k.RunPlaybook, k.Destroy)
 }
 
 // FullHelp implements help.KeyMap.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		common.Keys(k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom),
-		common.Keys(k.Select, k.SelectAll, k.Details, k.Back, k.Refresh, k.Progress),
+		common.Keys(k.Select, k.SelectAll, k.Details, k.Back, k.Refresh, k.Progress, k.SSH),
 		common.Keys(k.Create, k.PowerOn, k.PowerOff, k.PowerCycle, k.Reboot, k.Resize),
 		common.Keys(k.Snapshot, k.Tag, k.Untag, k.Destroy, k.RunPlaybook),
 	}

@@ -26,11 +26,15 @@ type shell struct {
 	tm *teatest.TestModel
 }
 
-func newShell(t testing.TB, cfg *config.Config, svc *common.Services, j *audit.Journal, now func() time.Time, w, h int) *shell {
+func newShell(t testing.TB, cfg *config.Config, svc *common.Services, j *audit.Journal, now func() time.Time, w, h int, change ...func(*app.Options)) *shell {
 	t.Helper()
 	th := uitest.Theme(t)
-	m := app.New(app.Options{Config: cfg, Theme: th, Services: svc, Journal: j, Now: now, Context: context.Background(),
-		Actor: access.Actor{Name: "alice", Role: access.Operator, Source: "local"}})
+	opts := app.Options{Config: cfg, Theme: th, Services: svc, Journal: j, Now: now, Context: context.Background(),
+		Actor: access.Actor{Name: "alice", Role: access.Operator, Source: "local"}}
+	for _, c := range change {
+		c(&opts)
+	}
+	m := app.New(opts)
 	p := &uitest.Probe{Model: m}
 	tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(w, h),
 		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.ASCII)))

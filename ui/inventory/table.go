@@ -110,6 +110,11 @@ func (m *Model) detailLines() []string {
 	if b, ok := m.busy[h.Name]; ok {
 		lines = append(lines, st.StatusWarn.Render("in progress: "+b))
 	}
+	if m.figs.host == h.Name {
+		lines = append(lines, m.figureLines(label)...)
+	} else { // the host under the cursor changed under the detail: the next refresh reads it
+		lines = append(lines, "", st.Muted.Render("node exporter: reading the figures from Prometheus…"))
+	}
 	vols := m.state.Volumes[h.ID]
 	if len(vols) == 0 {
 		lines = append(lines, "", st.Muted.Render("no block-storage volume attached"))

@@ -190,3 +190,29 @@ func (e *env) waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 func last[T any](e *env) (T, bool) { return uitest.Last[T](&e.Driver) }
+
+// RunAdHoc plays an ad-hoc command: it exits 0 with "up 3 days" on each
+// host, but 1 with "boom" on stderr on those whose name starts with
+// "flaky"; a host whose name starts with "down" is unreachable. With gate
+// set, it waits for a value on it first.
+func (r *runner) RunAdHoc(ctx context.Context, spec playbook.AdHocSpec) ([]playbook.HostOutput, error) {
+	if r.gate != nil {
+		select {
+		case <-r.gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	var out []playbook.HostOutput
+	for _, h := range spec.Limit {
+		o := playbook.HostOutput{Host: h, Status: playbook.StatusChanged, RC: 0, Stdout: spec.Command + ": up 3 days\n", Duration: 800 * time.Millisecond}
+		switch {
+		case strings.HasPrefix(h, "flaky"):
+			o.Status, o.RC, o.Stdout, o.Stderr, o.Msg = playbook.StatusFailed, 1, "", "boom\n", "non-zero return code"
+		case strings.HasPrefix(h, "down"):
+			o.Status, o.RC, o.Stdout, o.Msg = playbook.StatusUnreachable, -1, "", "Failed to connect to the host via ssh: Connection refused"
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}

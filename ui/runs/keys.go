@@ -12,7 +12,7 @@ import (
 type KeyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom, Open, Back *common.Binding
 	Run, Cancel, RerunFailed, Filter, Reload            *common.Binding
-	VaultPassword, BecomePassword                       *common.Binding
+	VaultPassword, BecomePassword, Execs                *common.Binding
 	Submit, Close                                       *common.Binding // in a prompt
 }
 
@@ -34,6 +34,7 @@ func NewKeyMap() KeyMap {
 		Reload:         common.NewBinding("runs.reload", "ctrl+r", "read the results again", "ctrl+r"),
 		VaultPassword:  common.NewBinding("runs.vault_password", "v", "type the vault password", "v"),
 		BecomePassword: common.NewBinding("runs.become_password", "B", "type the become password", "B"),
+		Execs:          common.NewBinding("runs.execs", "a", "ad-hoc commands (:exec): each host's rc and output", "a"),
 		Submit:         common.NewBinding("runs.submit", "enter", "accept the prompt", "enter"),
 		Close:          common.NewBinding("runs.close", "esc", "close the prompt", "esc", "ctrl+c"),
 	}
@@ -46,7 +47,7 @@ func (k KeyMap) Bindings() []*common.Binding { return append(k.PaneBindings(), k
 // keyboard with the shell's.
 func (k KeyMap) PaneBindings() []*common.Binding {
 	return []*common.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Open, k.Back, k.Run,
-		k.Cancel, k.RerunFailed, k.Filter, k.Reload, k.VaultPassword, k.BecomePassword}
+		k.Cancel, k.RerunFailed, k.Filter, k.Reload, k.VaultPassword, k.BecomePassword, k.Execs}
 }
 
 // PromptBindings are those of an open prompt, which takes every key: they
@@ -62,7 +63,7 @@ func (k KeyMap) ShortHelp() []key.Binding {
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		common.Keys(k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom),
-		common.Keys(k.Open, k.Back, k.Filter, k.Reload),
+		common.Keys(k.Open, k.Back, k.Filter, k.Reload, k.Execs),
 		common.Keys(k.Run, k.Cancel, k.RerunFailed, k.VaultPassword, k.BecomePassword),
 	}
 }

@@ -66,6 +66,10 @@ func (m *Model) stateStyle(state playbook.State) lipgloss.Style {
 
 // rebuild renders the open run's header and rows (the history is a Table).
 func (m *Model) rebuild() {
+	if m.view == execsView || m.view == execView {
+		m.rebuildExec()
+		return
+	}
 	if m.view != listView {
 		m.rebuildRun()
 	}

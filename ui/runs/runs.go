@@ -28,6 +28,8 @@ const (
 	runView                // one run: progress and recap per host
 	eventsView             // its task results
 	eventView              // one result: msg, stdout, stderr, diff
+	execsView              // the ad-hoc commands (:exec)
+	execView               // one: each host's rc, stdout, stderr
 )
 
 // results filters of the drill-down, cycled by the filter key.
@@ -77,6 +79,15 @@ type Model struct {
 	detOff  int
 	loading bool
 
+	execs     []playbook.Exec // newest first
+	execTable *components.Table[playbook.Exec]
+	execID    string   // the command execView shows
+	execLines []string // execView's lines
+	execOff   int
+	awaitExec string // the newest command when :exec jumped here: the next one opens
+	awaiting  bool
+	jumped    bool // a GotoMsg opened the commands: esc goes back
+
 	vault  []byte
 	become []byte
 	target string // from the Inventory pane, for the next run
@@ -91,6 +102,7 @@ func New(ctx *common.Context, svc *playbook.Service, keys KeyMap) *Model {
 	keys.BecomePassword.Do = func() tea.Cmd { return m.askPassword("Become (sudo) password (empty: forget it)", &m.become) }
 	keys.Cancel.Do = m.onCurrent(func(r playbook.Run) tea.Cmd { return m.CancelRun(r.ID) })
 	keys.RerunFailed.Do = m.onCurrent(m.RerunFailed)
+	keys.Execs.Do = m.toggleExecs
 	loc := ctx.Now().Location()
 	m.history = &components.Table[playbook.Run]{
 		Columns: []components.Column[playbook.Run]{
@@ -105,6 +117,7 @@ func New(ctx *common.Context, svc *playbook.Service, keys KeyMap) *Model {
 		},
 		Key: func(r playbook.Run) string { return r.ID },
 	}
+	m.execTable = m.newExecTable()
 	return m
 }
 
@@ -136,6 +149,12 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	case common.ThemeChangedMsg:
 		m.rebuild()
 	case common.GotoMsg:
+		if t, ok := strings.CutPrefix(msg.Target, ExecsTarget); ok && (t == "" || t[0] == ':') {
+			m.refreshExecs()
+			m.showExecs(t != "", strings.TrimPrefix(t, ":"))
+			m.jumped = true
+			return nil
+		}
 		if t, ok := strings.CutPrefix(msg.Target, "hosts:"); ok && t != "" {
 			m.target = "hosts:" + t
 			return m.askRun()
@@ -167,9 +186,10 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 func (m *Model) refresh() {
 	m.runs = m.svc.Runs()
 	m.history.SetRows(m.runs)
-	if m.view != listView {
+	if m.view != listView && m.view != execsView && m.view != execView {
 		m.load(m.open.ID)
 	}
+	m.refreshExecs()
 	m.rebuild()
 }
 
@@ -208,6 +228,10 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return m.runKey(k)
 	case eventsView:
 		return m.eventsKey(k)
+	case execsView:
+		return m.execsKey(k)
+	case execView:
+		return m.execKey(k)
 	default:
 		return m.eventKey(k)
 	}
@@ -215,6 +239,9 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 
 // current is the run a key acts on: the open one, or the one under the cursor.
 func (m *Model) current() (playbook.Run, bool) {
+	if m.view == execsView || m.view == execView {
+		return playbook.Run{}, false
+	}
 	if m.view != listView {
 		return m.open, true
 	}
@@ -311,6 +338,9 @@ func (m *Model) SetSize(width, height int) {
 	sc := &m.history.Columns[0]
 	sc.Min, sc.Max = len(m.started), len(m.started)
 	m.history.SetSize(width, height)
+	ec := &m.execTable.Columns[0]
+	ec.Min, ec.Max = len(m.started), len(m.started)
+	m.execTable.SetSize(width, height)
 	if resized {
 		m.rebuild()
 	}
@@ -333,6 +363,12 @@ func (m *Model) Status() string {
 		}
 	case runView:
 		s = m.open.Playbook + " · " + string(m.open.State)
+	case execsView:
+		s = fmt.Sprintf("%d ad-hoc commands", len(m.execs))
+	case execView:
+		if e, ok := m.theExec(); ok {
+			s = "`" + e.Command + "` · " + execState(e)
+		}
 	default:
 		s = fmt.Sprintf("%s · %s · %d", m.open.Playbook, results[m.filter].name, len(m.events))
 	}
@@ -380,6 +416,17 @@ func (m *Model) View() string {
 	case eventView:
 		end := min(m.detOff+m.Height, len(m.detail))
 		lines = append(lines, m.detail[min(m.detOff, end):end]...)
+	case execsView:
+		if len(m.execs) == 0 {
+			lines = append(lines, st.Muted.Render(lipgloss.Wrap("No ad-hoc command yet: type :exec CMD on HOSTS in the palette (:), "+
+				"or select hosts in the Inventory pane and type :exec CMD. "+m.keys.Execs.Help().Key+": back to the runs.", m.Width, " ")))
+			break
+		}
+		lines = append(lines, strings.Split(m.execTable.View(st), "\n")...)
+	case execView:
+		off := max(min(m.execOff, len(m.execLines)-m.Height), 0)
+		end := min(off+m.Height, len(m.execLines))
+		lines = append(lines, m.execLines[off:end]...)
 	}
 	return strings.Join(m.WithPrompt(lines), "\n")
 }
