@@ -145,12 +145,17 @@ func privateIP(d *droplet) string {
 	return fmt.Sprintf("10.110.%d.%d", d.IPIndex/253, 2+d.IPIndex%253)
 }
 
-// freeIPIndex returns the lowest address index no droplet holds.
+// freeIPIndex returns the first address index no droplet holds from the
+// last one given on, round the range: an address is not given again until
+// the range has gone round, so a new droplet never meets the sshd of one
+// just destroyed still answering there, nor its key in a known_hosts.
 func (s *Server) freeIPIndex(taken map[int]bool) (int, error) {
 	limit := (255 - s.ipB) * 253
-	for i := 0; i < limit; i++ {
+	for n := 0; n < limit; n++ {
+		i := (s.st.NextIPIndex + n) % limit
 		if !taken[i] {
 			taken[i] = true
+			s.st.NextIPIndex = (i + 1) % limit
 			return i, nil
 		}
 	}

@@ -13,14 +13,16 @@ import (
 // state is everything the emulator remembers; it is saved as one JSON file
 // in the state directory and loaded again on start.
 type state struct {
-	NextDropletID int                `json:"next_droplet_id"`
-	NextActionID  int                `json:"next_action_id"`
-	NextKeyID     int                `json:"next_key_id"`
-	Droplets      map[int]*droplet   `json:"droplets"`
-	Actions       map[int]*action    `json:"actions"`
-	Keys          []*sshKey          `json:"keys"`
-	Tags          []string           `json:"tags"`
-	Volumes       map[string]*volume `json:"volumes"`
+	NextDropletID int `json:"next_droplet_id"`
+	// NextIPIndex is where the search for a droplet's address starts.
+	NextIPIndex  int                `json:"next_ip_index"`
+	NextActionID int                `json:"next_action_id"`
+	NextKeyID    int                `json:"next_key_id"`
+	Droplets     map[int]*droplet   `json:"droplets"`
+	Actions      map[int]*action    `json:"actions"`
+	Keys         []*sshKey          `json:"keys"`
+	Tags         []string           `json:"tags"`
+	Volumes      map[string]*volume `json:"volumes"`
 }
 
 type droplet struct {

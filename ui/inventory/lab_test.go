@@ -181,6 +181,10 @@ func TestLabConsole(t *testing.T) {
 	}
 	first := apply("base.yml")
 	if first.State != playbook.Succeeded || len(first.Recap) != 3 {
+		evs, _ := runs.Events(first.ID, playbook.Filter{Results: true, Failed: true}, 0, 10)
+		for _, e := range evs {
+			t.Logf("failed or unreachable: %+v", e)
+		}
 		t.Fatalf("first base run: %s %s %+v", first.State, first.Error, first.Recap)
 	}
 	screen := s.waitFor(10*time.Second, "succeeded", fmt.Sprintf("%d tasks", first.Tasks))
