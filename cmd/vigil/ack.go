@@ -38,7 +38,7 @@ func alertExit(stderr io.Writer, err error) error {
 func newAckCmd(g *globals) *cobra.Command {
 	var match, comment string
 	var dur time.Duration
-	var extend, addComment bool
+	var extend, addComment, untilResolved bool
 	cmd := &cobra.Command{
 		Use:   "ack (FINGERPRINT | --match M) --for D --comment C",
 		Short: "Acknowledge alerts: an Alertmanager silence with you as its author",
@@ -47,14 +47,19 @@ func newAckCmd(g *globals) *cobra.Command {
 			"An alert that someone already acknowledged gets no second silence: vigil ack names\n" +
 			"theirs (who, comment, until) and exits 3. --extend makes theirs last --for from now\n" +
 			"(never shorter) and adds your comment; --add-comment only adds your comment.\n\n" +
+			"--until-resolved, instead of --for, holds the acknowledgement while the alert fires and\n" +
+			"ends it when it resolves: the silence ends 15 minutes ahead and every running vigil\n" +
+			"(console or serve) on that Alertmanager moves its end on, then expires it, journaled\n" +
+			"as yours. With no vigil running, it simply ends after 15 minutes.\n\n" +
 			"Exit codes: 0 acknowledged, 1 failed, 2 bad arguments, 3 refused (role, --read-only,\n" +
 			"already acknowledged).",
 		Example: "  vigil ack 3f2a9c1d0b7e6a54 --for 1h --comment 'rolling back api'\n" +
 			"  vigil ack 3f2a9c1d0b7e6a54 --extend --for 4h --comment 'vendor ticket 4411'\n" +
+			"  vigil ack 3f2a9c1d0b7e6a54 --until-resolved --comment 'rolling back api'\n" +
 			"  vigil ack --match 'alertname=\"HostDown\",droplet=\"web-02\"' --for 4h --comment 'rebuilding web-02'",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := incident.AckRequest{Match: match, Duration: dur, Comment: comment}
+			req := incident.AckRequest{Match: match, Duration: dur, Comment: comment, UntilResolved: untilResolved}
 			if len(args) == 1 {
 				req.Fingerprint = args[0]
 			}
@@ -62,6 +67,8 @@ func newAckCmd(g *globals) *cobra.Command {
 				return usageError("ack takes an alert's FINGERPRINT or --match matchers, one of the two: see vigil ack --help")
 			}
 			switch {
+			case untilResolved && (dur != 0 || req.Fingerprint == "" || extend || addComment):
+				return usageError("--until-resolved acknowledges one alert, by FINGERPRINT, instead of --for; not with --extend or --add-comment")
 			case extend && addComment:
 				return usageError("--extend and --add-comment exclude each other: --extend adds the comment too")
 			case (extend || addComment) && req.Fingerprint == "":
@@ -84,7 +91,8 @@ func newAckCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&comment, "comment", "", "what you are doing about it (required)")
 	cmd.Flags().BoolVar(&extend, "extend", false, "if the alert is already acknowledged, make that silence last --for from now and add the comment")
 	cmd.Flags().BoolVar(&addComment, "add-comment", false, "if the alert is already acknowledged, add the comment to that silence")
-	_ = cmd.MarkFlagRequired("for")
+	cmd.Flags().BoolVar(&untilResolved, "until-resolved", false, "hold the acknowledgement while the alert fires, end it when it resolves (instead of --for)")
+	cmd.MarkFlagsOneRequired("for", "until-resolved")
 	_ = cmd.MarkFlagRequired("comment")
 	return cmd
 }

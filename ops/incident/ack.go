@@ -40,6 +40,9 @@ type AckRequest struct {
 	// acknowledgement (a silence of exactly its labels): by default the
 	// request is refused with an *AckedError naming it.
 	Existing AckMode
+	// UntilResolved holds the acknowledgement while the alert fires and
+	// ends it when it resolves, instead of Duration (UntilResolvedMark).
+	UntilResolved bool
 }
 
 // AckMode is what an acknowledgement of an alert that already has one does.
@@ -141,6 +144,13 @@ func (s *Service) acknowledge(ctx context.Context, actor access.Actor, req AckRe
 	}
 	if strings.TrimSpace(req.Comment) == "" {
 		return Silence{}, errors.New("an acknowledgement needs a comment: say what you are doing about it")
+	}
+	if req.UntilResolved {
+		req.Duration = UntilResolvedStep
+		if !strings.Contains(req.Comment, UntilResolvedMark) {
+			req.Comment = strings.TrimSpace(req.Comment) + " " + UntilResolvedMark
+		}
+		params["duration"] = "until resolved"
 	}
 	if req.Duration < time.Minute || req.Duration > MaxAckDuration {
 		return Silence{}, fmt.Errorf("acknowledgement duration %s: choose one between 1m and %s (30m, 1h, 4h…)", req.Duration, MaxAckDuration)

@@ -190,6 +190,9 @@ func (s *Service) Refresh(ctx context.Context) {
 		return // shutting down: an aborted poll is not an outage
 	}
 
+	if s.o.Alertmanager != nil && amErr == nil {
+		defer s.keepUntilResolved(ctx) // after the snapshot is published
+	}
 	defer s.flushTransitions(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()

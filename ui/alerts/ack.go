@@ -140,8 +140,22 @@ func (d *ackDialog) first() int {
 	return 0
 }
 
-// choices is how many choices the duration row has.
-func (d *ackDialog) choices() int { return d.first() + len(incident.AckDurations) + 1 }
+// choices is how many choices the duration row has: [comment only,] the
+// durations, [until resolved,] custom. Until resolved is for a new
+// acknowledgement only.
+func (d *ackDialog) choices() int {
+	n := d.first() + len(incident.AckDurations) + 1
+	if d.existing == nil {
+		n++
+	}
+	return n
+}
+
+// isUntilResolved reports whether the choice is to hold the acknowledgement
+// until the alert resolves.
+func (d *ackDialog) isUntilResolved() bool {
+	return d.existing == nil && d.choice == d.first()+len(incident.AckDurations)
+}
 
 func (d *ackDialog) isCustom() bool { return d.choice == d.choices()-1 }
 
@@ -159,6 +173,9 @@ func (d *ackDialog) mode() incident.AckMode {
 // duration is the chosen duration, or why it is not one. Adding a comment
 // only keeps the existing end: it sends the first duration, unused.
 func (d *ackDialog) duration() (time.Duration, error) {
+	if d.isUntilResolved() {
+		return incident.UntilResolvedStep, nil
+	}
 	if i := d.choice - d.first(); i < 0 {
 		return incident.AckDurations[0], nil
 	} else if i < len(incident.AckDurations) {
@@ -282,7 +299,8 @@ func (m *Model) submitAck() tea.Cmd {
 		return nil
 	}
 	m.dialog = nil
-	return m.ackCmd(incident.AckRequest{Fingerprint: d.alert.Fingerprint, Duration: dur, Comment: comment, Existing: d.mode()}, d.alert.Name)
+	return m.ackCmd(incident.AckRequest{Fingerprint: d.alert.Fingerprint, Duration: dur, Comment: comment, Existing: d.mode(),
+		UntilResolved: d.isUntilResolved()}, d.alert.Name)
 }
 
 // ackCmd acknowledges in the background and reports the result.
@@ -293,6 +311,9 @@ func (m *Model) ackCmd(req incident.AckRequest, name string) tea.Cmd {
 		defer cancel()
 		sil, err := svc.Acknowledge(ctx, actor, req)
 		what := fmt.Sprintf("acknowledged %s for %s (silence %s)", name, durationLabel(req.Duration), sil.ID)
+		if req.UntilResolved {
+			what = fmt.Sprintf("acknowledged %s until it resolves (silence %s)", name, sil.ID)
+		}
 		switch {
 		case sil.CreatedBy == actor.Name:
 		case req.Existing == incident.AckComment:
@@ -355,6 +376,8 @@ func (d *ackDialog) overlay(bg string, width, height int, st *styles.Styles) str
 			if d.existing != nil {
 				label = "extend " + label
 			}
+		case j == len(incident.AckDurations) && d.existing == nil:
+			label = "until resolved"
 		}
 		label = " " + label + " "
 		switch {

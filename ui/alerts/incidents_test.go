@@ -121,3 +121,23 @@ func TestIncidentsListAndTimeline(t *testing.T) {
 		t.Fatalf("esc twice left mode %d", f.m.mode)
 	}
 }
+
+// The dialog's "until resolved" choice makes an acknowledgement the
+// service holds while the alert fires.
+func TestAckUntilResolvedFromTheDialog(t *testing.T) {
+	f := newFixture(t, access.Operator)
+	threeAlerts(f)
+	f.poll()
+	a := f.m.current()
+	f.keys("a", "ctrl+u", "'on it", "tab", "right", "right", "right") // from 30m: 1h, 4h, until resolved
+	if !strings.Contains(screen(f.m), "until resolved") {
+		t.Fatalf("no until resolved choice:\n%s", screen(f.m))
+	}
+	msgs := f.keys("enter")
+	if len(f.am.silences) != 1 || !strings.Contains(f.am.silences[0].Comment, incident.UntilResolvedMark) {
+		t.Fatalf("silences %+v", f.am.silences)
+	}
+	if len(msgs) != 1 || !strings.Contains(msgs[0].(common.ToastMsg).Text, "acknowledged "+a.Name+" until it resolves") {
+		t.Fatalf("the dialog said %v", msgs)
+	}
+}
