@@ -125,7 +125,7 @@ func (c *bastionShell) Run() error {
 		return errors.New("this session has no terminal")
 	}
 	cmd := exec.Command(c.argv[0], c.argv[1:]...)
-	cmd.Env = append(os.Environ(), "TERM="+win.Term)
+	cmd.Env = append(shellEnv(), "TERM="+win.Term)
 	size := func(w ssh.Window) *pty.Winsize {
 		return &pty.Winsize{Cols: uint16(max(w.Width, 1)), Rows: uint16(max(w.Height, 1))}
 	}
@@ -179,4 +179,18 @@ func (c *bastionShell) Run() error {
 	case <-time.After(time.Second):
 	}
 	return err
+}
+
+// shellEnv is what a shell from the console inherits of the server's
+// environment: enough for ssh to run, and none of the server's secrets
+// (a DigitalOcean token, a webhook token) that a ProxyCommand or a SendEnv
+// could pass on.
+func shellEnv() []string {
+	var env []string
+	for _, k := range []string{"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "SSH_AUTH_SOCK"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
 }

@@ -69,3 +69,18 @@ func TestShellIsNotIdleness(t *testing.T) {
 		t.Fatal("the session never closed as idle after the shell")
 	}
 }
+
+// A shell from the console gets none of the server's secrets.
+func TestShellEnvKeepsSecretsOut(t *testing.T) {
+	t.Setenv("DIGITALOCEAN_ACCESS_TOKEN", "dop_v1_secret")
+	t.Setenv("PATH", "/usr/bin")
+	env := shellEnv()
+	for _, kv := range env {
+		if kv == "DIGITALOCEAN_ACCESS_TOKEN=dop_v1_secret" {
+			t.Fatal("the server's token reached the shell's environment")
+		}
+	}
+	if len(env) == 0 || env[0] != "PATH=/usr/bin" {
+		t.Fatalf("env %q lacks PATH", env)
+	}
+}
