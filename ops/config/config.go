@@ -171,6 +171,11 @@ func Resolve(flagPath string) string {
 
 // xdgDir returns $env, else ~/fallback, else fallback relative to the
 // working directory when there is no home.
+// StateDir is vigil's state directory's parent: $XDG_STATE_HOME, or
+// ~/.local/state when it is unset or not absolute. The journal defaults
+// to StateDir()/vigil/journal.db; exports and excerpts go beside it.
+func StateDir() string { return xdgDir("XDG_STATE_HOME", filepath.Join(".local", "state")) }
+
 func xdgDir(env, fallback string) string {
 	if d := os.Getenv(env); d != "" && filepath.IsAbs(d) {
 		return d
@@ -312,7 +317,7 @@ func (c *Config) applyDefaults() {
 		}
 	}
 	if c.Audit.Path == "" {
-		c.Audit.Path = filepath.Join(xdgDir("XDG_STATE_HOME", filepath.Join(".local", "state")), "vigil", "journal.db")
+		c.Audit.Path = filepath.Join(StateDir(), "vigil", "journal.db")
 	}
 	c.expandHome()
 }

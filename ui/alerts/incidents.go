@@ -2,12 +2,12 @@ package alerts
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/vigilops/vigil/ops/config"
 	"github.com/vigilops/vigil/ops/handover"
 	"github.com/vigilops/vigil/ops/incident"
 	"github.com/vigilops/vigil/ui/components"
@@ -92,14 +92,7 @@ func (m *Model) runExport(args []string) (tea.Cmd, error) {
 
 // exportDir is where :export writes: vigil's state directory, on the
 // machine vigil runs on (the bastion, under vigil serve).
-func exportDir() string {
-	dir := os.Getenv("XDG_STATE_HOME")
-	if dir == "" {
-		home, _ := os.UserHomeDir()
-		dir = filepath.Join(home, ".local", "state")
-	}
-	return filepath.Join(dir, "vigil", "exports")
-}
+func exportDir() string { return filepath.Join(config.StateDir(), "vigil", "exports") }
 
 func (m *Model) runHandover(args []string) (tea.Cmd, error) {
 	text := strings.TrimSpace(strings.Join(args, " "))

@@ -8,6 +8,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/vigilops/vigil/ops/config"
 	"github.com/vigilops/vigil/ui/common"
 )
 
@@ -21,17 +22,7 @@ type SavedMsg struct {
 
 // ExcerptDir is where excerpts are saved: $XDG_STATE_HOME/vigil/excerpts,
 // ~/.local/state/vigil/excerpts when it is unset or not absolute.
-func ExcerptDir() (string, error) {
-	base := os.Getenv("XDG_STATE_HOME")
-	if !filepath.IsAbs(base) {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("no state directory: XDG_STATE_HOME is unset and %w", err)
-		}
-		base = filepath.Join(home, ".local", "state")
-	}
-	return filepath.Join(base, "vigil", "excerpts"), nil
-}
+func ExcerptDir() string { return filepath.Join(config.StateDir(), "vigil", "excerpts") }
 
 // save writes the lines the view shows (those its filter keeps, as drawn,
 // without colour) to ENV-APP-TIME.log in ExcerptDir. Under vigil serve the
@@ -48,10 +39,7 @@ func (m *Model) save() tea.Cmd {
 	name := fmt.Sprintf("%s-%s-%s.log", safe(m.target.Env), safe(m.target.App), m.Ctx.Now().UTC().Format("20060102T150405Z"))
 	data := strings.Join(lines, "\n") + "\n"
 	return func() tea.Msg {
-		dir, err := ExcerptDir()
-		if err != nil {
-			return SavedMsg{Err: err}
-		}
+		dir := ExcerptDir()
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return SavedMsg{Err: err}
 		}
