@@ -13,7 +13,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vigilops/vigil/ops/incident"
-	"github.com/vigilops/vigil/ui/alerts/chart"
+	"github.com/vigilops/vigil/ui/chart"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
 )
