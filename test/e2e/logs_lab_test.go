@@ -167,6 +167,30 @@ func TestE2EAlertToErrorLinesOnTheLab(t *testing.T) {
 		t.Fatalf("%d error lines and %d others on screen: %q\n%s", errs, len(others), others, screen)
 	}
 	t.Logf("%d keys from AppHighErrorRate to %d error lines of %s on screen", keys, errs, l.app)
+
+	// c puts the error lines on the terminal's clipboard with OSC 52,
+	// which tmux (set-clipboard on) keeps as its buffer.
+	tm.run("set-option", "-g", "set-clipboard", "on")
+	tm.keys("f", "c")
+	screen = tm.waitText(10*time.Second, "to the clipboard")
+	copied := strings.TrimSpace(tm.run("show-buffer"))
+	if copied == "" {
+		t.Fatal("c put nothing on the clipboard")
+	}
+	for _, line := range strings.Split(copied, "\n") {
+		if !logs.IsError(line) && !strings.Contains(line, "level=error") {
+			t.Fatalf("copied a line that is not an error line: %q\n%s", line, copied)
+		}
+		// POD CONTAINER TEXT; the screen leaves out the one container's name.
+		f := strings.SplitN(line, " ", 3)
+		if len(f) < 3 {
+			t.Fatalf("copied %q: not POD CONTAINER TEXT", line)
+		}
+		if head := f[0] + " " + f[2][:min(len(f[2]), 40)]; !strings.Contains(screen, head) {
+			t.Fatalf("copied a line that is not on screen: %q\n%s", head, screen)
+		}
+	}
+	t.Logf("c copied %d error lines", strings.Count(copied, "\n")+1)
 	tm.keys("q")
 	if st := tm.exitStatus(10 * time.Second); st != 0 {
 		t.Fatalf("vigil exited %d", st)

@@ -12,7 +12,7 @@ import (
 type KeyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom, Back *common.Binding
 	Follow, Wrap, Prefix, Timestamps, Previous    *common.Binding
-	Since, Errors, Save, AlertTime                *common.Binding
+	Since, Errors, Save, Copy, AlertTime          *common.Binding
 	Submit, Cancel                                *common.Binding // in a prompt
 }
 
@@ -34,6 +34,7 @@ func NewKeyMap() KeyMap {
 		Since:      common.NewBinding("logs.since", "d", "since: how far back to read", "d"),
 		Errors:     common.NewBinding("logs.errors", "e", "error lines only (with the filter)", "e"),
 		Save:       common.NewBinding("logs.save", "s", "save the shown lines to a file", "s"),
+		Copy:       common.NewBinding("logs.copy", "c", "copy the lines on screen to the clipboard (OSC 52: works over SSH)", "c"),
 		AlertTime:  common.NewBinding("logs.alert_time", "a", "to the time of the alert the logs were opened from", "a"),
 		Submit:     common.NewBinding("logs.submit", "enter", "accept the prompt", "enter"),
 		Cancel:     common.NewBinding("logs.cancel", "esc", "close the prompt", "esc", "ctrl+c"),
@@ -47,7 +48,7 @@ func (k KeyMap) Bindings() []*common.Binding { return append(k.PaneBindings(), k
 // with the shell's.
 func (k KeyMap) PaneBindings() []*common.Binding {
 	return []*common.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Back,
-		k.Follow, k.Wrap, k.Prefix, k.Timestamps, k.Previous, k.Since, k.Errors, k.Save, k.AlertTime}
+		k.Follow, k.Wrap, k.Prefix, k.Timestamps, k.Previous, k.Since, k.Errors, k.Save, k.Copy, k.AlertTime}
 }
 
 // PromptBindings are those of an open prompt, which takes every key: they
@@ -64,7 +65,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		common.Keys(k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom),
 		common.Keys(k.Follow, k.Wrap, k.Prefix, k.Timestamps, k.Back),
-		common.Keys(k.Previous, k.Since, k.Errors, k.Save, k.AlertTime),
+		common.Keys(k.Previous, k.Since, k.Errors, k.Save, k.Copy, k.AlertTime),
 	}
 }
 

@@ -678,6 +678,7 @@ func (m *Model) bind() {
 		return nil
 	}
 	k.Save.Do = m.save
+	k.Copy.Do = m.copyShown
 	k.AlertTime.Do = m.toAlertTime
 }
 

@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -386,6 +387,52 @@ func TestSaveWritesTheShownLines(t *testing.T) {
 	e.Press("s")
 	if toast, _ := last[common.ToastMsg](e); !strings.Contains(toast.Text, "for the local console") {
 		t.Fatalf("save over ssh: %q", toast.Text)
+	}
+}
+
+// TestCopyTheLinesOnScreen: c puts the lines drawn now, as drawn without
+// colour, on the clipboard with OSC 52: the page shown when paused, the
+// tail when following, what the filter keeps; a page larger than 64 kB
+// is cut at a line and says so.
+func TestCopyTheLinesOnScreen(t *testing.T) {
+	e := setup(t, 100, 100, 6)
+	f := e.open(t, "prod/api")
+	for i := 1; i <= 20; i++ {
+		e.send(t, f, Text("api-1", "app", i, Access(i)))
+	}
+	rows := e.m.bodyRows()
+	e.Press("c")
+	clip, _ := last[uitest.Clipboard](e)
+	want := ""
+	for i := 21 - rows; i <= 20; i++ {
+		want += "api-1 app " + Access(i) + "\n"
+	}
+	if string(clip) != want {
+		t.Fatalf("following, copied %q, want the last %d lines %q", clip, rows, want)
+	}
+	if toast, _ := last[common.ToastMsg](e); toast.Text != fmt.Sprintf("copied %d lines to the clipboard (OSC 52: the terminal must allow it)", rows) {
+		t.Fatalf("toast %q", toast.Text)
+	}
+	e.Press("g", "c")
+	if clip, _ := last[uitest.Clipboard](e); !strings.HasPrefix(string(clip), "api-1 app "+Access(1)+"\n") || strings.Count(string(clip), "\n") != rows {
+		t.Fatalf("at the top, copied %q", clip)
+	}
+	e.m.SetFilter("level=error")
+	e.Press("c")
+	if toast, _ := last[common.ToastMsg](e); toast.Text != "nothing to copy: no line is shown" {
+		t.Fatalf("nothing shown: %q", toast.Text)
+	}
+	e.m.SetFilter("")
+	e.Press("G")
+	for i := 21; i <= 30; i++ {
+		e.send(t, f, Text("api-1", "app", i, strings.Repeat("y", 20<<10)))
+	}
+	e.Press("c")
+	if clip, _ := last[uitest.Clipboard](e); len(clip) > copyLimit || strings.Count(string(clip), "\n") != 3 {
+		t.Fatalf("copied %d bytes in %d lines", len(clip), strings.Count(string(clip), "\n"))
+	}
+	if toast, _ := last[common.ToastMsg](e); toast.Text != fmt.Sprintf("copied the first 3 of %d lines to the clipboard (64 kB at most; OSC 52: the terminal must allow it)", rows) {
+		t.Fatalf("toast %q", toast.Text)
 	}
 }
 

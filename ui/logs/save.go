@@ -60,3 +60,53 @@ func safe(s string) string {
 		return r
 	}, s)
 }
+
+// copyLimit bounds what one copy sends: terminals drop longer OSC 52
+// sequences (xterm's default is about 100 kB once in base64).
+const copyLimit = 64 << 10
+
+// copyShown puts the lines on screen, as drawn without colour, on the
+// clipboard of the administrator's terminal with OSC 52: the escape
+// travels with the frame, so it reaches their machine over SSH too.
+func (m *Model) copyShown() tea.Cmd {
+	lines := m.onScreen()
+	if len(lines) == 0 {
+		return common.ToastCmd(common.Info, "nothing to copy: no line is shown")
+	}
+	size, n := 0, 0
+	for _, l := range lines {
+		if size+len(l)+1 > copyLimit {
+			break
+		}
+		size += len(l) + 1
+		n++
+	}
+	if n == 0 {
+		return common.ToastCmd(common.Info, "nothing copied: the first line on screen is longer than the 64 kB a copy may hold; s saves it to a file")
+	}
+	msg := fmt.Sprintf("copied %d lines to the clipboard (OSC 52: the terminal must allow it)", n)
+	if n < len(lines) {
+		msg = fmt.Sprintf("copied the first %d of %d lines to the clipboard (64 kB at most; OSC 52: the terminal must allow it)", n, len(lines))
+	}
+	return tea.Batch(tea.SetClipboard(strings.Join(lines[:n], "\n")+"\n"), common.ToastCmd(common.Info, msg))
+}
+
+// onScreen is the plain text of the lines the view draws now, oldest
+// first: the page shown, whether it follows the tail or is paused.
+func (m *Model) onScreen() []string {
+	n := m.count()
+	if !m.open || n == 0 {
+		return nil
+	}
+	rows := m.bodyRows()
+	from, to := m.first(rows), m.first(rows)
+	for used := 0; to < n && used < rows; to++ {
+		used += m.r.height(m, to)
+	}
+	loc := m.Ctx.Now().Location()
+	out := make([]string, 0, to-from)
+	for v := from; v < to; v++ {
+		out = append(out, m.r.plain(m.line(v), m.prefix, m.timestamps, loc))
+	}
+	return out
+}

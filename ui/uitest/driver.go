@@ -81,7 +81,27 @@ func (d *Driver) handle(msg tea.Msg) []tea.Cmd {
 	if seq, ok := sequence(msg); ok {
 		return seq
 	}
+	if text, ok := clipboard(msg); ok {
+		d.Msgs = append(d.Msgs, Clipboard(text))
+		return nil
+	}
 	return []tea.Cmd{d.Update(msg)}
+}
+
+// Clipboard is what a command asked the terminal to put on the clipboard
+// (tea.SetClipboard, OSC 52).
+type Clipboard string
+
+// clipboardType is the type of tea.SetClipboard's message, unexported.
+var clipboardType = reflect.TypeOf(tea.SetClipboard("")())
+
+// clipboard unpacks tea.SetClipboard's message.
+func clipboard(msg tea.Msg) (string, bool) {
+	v := reflect.ValueOf(msg)
+	if !v.IsValid() || v.Type() != clipboardType {
+		return "", false
+	}
+	return v.String(), true
 }
 
 // sequence unpacks tea.Sequence's message, whose type is unexported.
