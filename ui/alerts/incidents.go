@@ -2,6 +2,8 @@ package alerts
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -70,7 +72,7 @@ func (m *Model) runExport(args []string) (tea.Cmd, error) {
 		}
 		fp = a.Fingerprint
 	}
-	svc, base, now := m.svc, m.Ctx.Base, m.Ctx.Now
+	svc, base, now, remote := m.svc, m.Ctx.Base, m.Ctx.Now, m.Ctx.Actor.Source == "ssh"
 	return func() tea.Msg {
 		ctx, cancel := contextTimeout(base)
 		defer cancel()
@@ -86,8 +88,33 @@ func (m *Model) runExport(args []string) (tea.Cmd, error) {
 			return actionDoneMsg{what: "export", err: err}
 		}
 		path, err := incident.ExportFile(exportDir(), inc, format, now())
-		return actionDoneMsg{what: "incident " + inc.ID + " written to " + path, err: err}
+		if err != nil || !remote {
+			return actionDoneMsg{what: "incident " + inc.ID + " written to " + path, err: err}
+		}
+		return copyExport(inc.ID, path)
 	}, nil
+}
+
+// copyLimit bounds an export sent to the clipboard: terminals drop longer
+// OSC 52 sequences.
+const copyLimit = 64 << 10
+
+// copyExport, under vigil serve, where the file is the bastion's, also
+// puts the export on the administrator's clipboard with OSC 52, which
+// travels with the frame over SSH.
+func copyExport(id, path string) tea.Msg {
+	done := actionDoneMsg{what: "incident " + id + " written to " + path + " on the bastion"}
+	data, err := os.ReadFile(path)
+	switch {
+	case err != nil:
+		done.err = err
+	case len(data) > copyLimit:
+		done.what += fmt.Sprintf(" (%d kB, more than the 64 kB a copy may hold: fetch it with scp)", len(data)>>10)
+	default:
+		done.what += " and copied to your clipboard (OSC 52: the terminal must allow it)"
+		return tea.BatchMsg{tea.SetClipboard(string(data)), func() tea.Msg { return done }}
+	}
+	return done
 }
 
 // exportDir is where :export writes: vigil's state directory, on the

@@ -14,6 +14,7 @@ import (
 	"github.com/vigilops/vigil/ops/handover"
 	"github.com/vigilops/vigil/ops/incident"
 	"github.com/vigilops/vigil/ui/common"
+	"github.com/vigilops/vigil/ui/uitest"
 )
 
 // From the Alerts pane, as a person would on a firing alert: :note adds a
@@ -57,6 +58,33 @@ func TestNoteExportAndHandoverFromThePalette(t *testing.T) {
 	if !strings.Contains(string(md), a.Name) || !strings.Contains(string(md), "rolled back api") || !strings.Contains(string(md), "alice") {
 		t.Fatalf("the export lacks the alert, the note or its author:\n%s", md)
 	}
+
+	// Under vigil serve the file is the bastion's: the export also goes to
+	// the administrator's clipboard, with OSC 52.
+	f.m.Ctx.Actor.Source = "ssh"
+	cmd, err = spec(t, f.m, "export").Run(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clip uitest.Clipboard
+	var said string
+	for _, msg := range run(f.m, cmd) {
+		switch msg := msg.(type) {
+		case uitest.Clipboard:
+			clip = msg
+		case common.ToastMsg:
+			said = msg.Text
+		}
+	}
+	if !strings.HasSuffix(said, " on the bastion and copied to your clipboard (OSC 52: the terminal must allow it)") {
+		t.Fatalf(":export over ssh said %q", said)
+	}
+	path = strings.TrimPrefix(said[:strings.Index(said, " on the bastion")], "incident ")
+	path = path[strings.LastIndex(path, " ")+1:]
+	if md, err := os.ReadFile(path); err != nil || string(clip) != string(md) {
+		t.Fatalf("copied %d bytes, the file %s holds %d (%v)", len(clip), path, len(md), err)
+	}
+	f.m.Ctx.Actor.Source = ""
 
 	cmd, err = spec(t, f.m, "handover").Run([]string{"api", "rolled", "back"})
 	if err != nil {

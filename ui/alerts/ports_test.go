@@ -215,6 +215,10 @@ func run(m *Model, cmd tea.Cmd) []tea.Msg {
 		case <-time.After(100 * time.Millisecond):
 			continue
 		}
+		if text, ok := uitest.ClipboardOf(msg); ok {
+			out = append(out, uitest.Clipboard(text))
+			continue
+		}
 		switch msg := msg.(type) {
 		case tea.BatchMsg:
 			queue = append(queue, msg...)

@@ -81,7 +81,7 @@ func (d *Driver) handle(msg tea.Msg) []tea.Cmd {
 	if seq, ok := sequence(msg); ok {
 		return seq
 	}
-	if text, ok := clipboard(msg); ok {
+	if text, ok := ClipboardOf(msg); ok {
 		d.Msgs = append(d.Msgs, Clipboard(text))
 		return nil
 	}
@@ -95,8 +95,8 @@ type Clipboard string
 // clipboardType is the type of tea.SetClipboard's message, unexported.
 var clipboardType = reflect.TypeOf(tea.SetClipboard("")())
 
-// clipboard unpacks tea.SetClipboard's message.
-func clipboard(msg tea.Msg) (string, bool) {
+// ClipboardOf unpacks tea.SetClipboard's message.
+func ClipboardOf(msg tea.Msg) (string, bool) {
 	v := reflect.ValueOf(msg)
 	if !v.IsValid() || v.Type() != clipboardType {
 		return "", false
