@@ -30,6 +30,7 @@ type logsLab struct {
 	app        string
 	namespaces map[string]string
 	config     string
+	journal    string // the config's audit journal
 }
 
 // newLogsLab deploys app (named prefix-ID) with replicas pods at versions
@@ -83,7 +84,8 @@ func newLogsLab(t *testing.T, prefix string, replicas int32, versions map[string
 		t.Cleanup(func() { _ = kube.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
 	}
 	kcfg["app_selector"] = "app.kubernetes.io/part-of=" + partOf
-	cfg["audit"] = map[string]any{"path": filepath.Join(t.TempDir(), "journal.db")}
+	l.journal = filepath.Join(t.TempDir(), "journal.db")
+	cfg["audit"] = map[string]any{"path": l.journal}
 	delete(cfg, "serve")
 	out, err := yaml.Marshal(cfg)
 	if err != nil {

@@ -86,7 +86,7 @@ func (n *notifier) snapshot(s *incident.Snapshot, now time.Time) tea.Cmd {
 	if len(told) == 0 {
 		return nil
 	}
-	return tea.Raw(notification("vigil", strings.Join(told, "; ")))
+	return tea.Raw(notification("vigil", strings.Join(told, " · ")))
 }
 
 // title is the window title: the count of critical alerts, when any.
