@@ -98,12 +98,16 @@ func (c *Client) RuleGroups(ctx context.Context) ([]monitoring.RuleGroup, error)
 			Rules: make([]monitoring.Rule, 0, len(g.Rules)),
 		}
 		for _, r := range g.Rules {
-			rg.Rules = append(rg.Rules, monitoring.Rule{
+			rule := monitoring.Rule{
 				Name: r.Name, Group: g.Name, File: g.File, Kind: monitoring.RuleKind(r.Type), Query: r.Query,
 				For: seconds(r.Duration), Labels: r.Labels, Annotations: r.Annotations,
 				State: monitoring.RuleState(r.State), Health: monitoring.Health(r.Health), LastError: r.LastError,
-				EvaluationTime: seconds(r.EvaluationTime), LastEvaluation: r.LastEvaluation,
-			})
+				EvaluationTime: seconds(r.EvaluationTime), LastEvaluation: r.LastEvaluation, ValueExpr: r.Query,
+			}
+			if lhs, op, n, ok := Threshold(r.Query); ok && rule.Kind == monitoring.Alerting {
+				rule.ValueExpr, rule.Op, rule.Threshold = lhs, op, &n
+			}
+			rg.Rules = append(rg.Rules, rule)
 		}
 		out = append(out, rg)
 	}

@@ -50,6 +50,9 @@ func TestLabMonitoring(t *testing.T) {
 			if r.Name == "HostDown" {
 				found = &g.Rules[i]
 			}
+			if r.Name == "AppHighErrorRate" && (r.Threshold == nil || r.ValueExpr == r.Query) {
+				t.Errorf("AppHighErrorRate's threshold was not read: %+v", r)
+			}
 		}
 	}
 	if found == nil || found.Kind != monitoring.Alerting || found.Query == "" || found.Health != monitoring.OK ||

@@ -88,6 +88,12 @@ type Rule struct {
 	LastError      string            `json:"last_error,omitempty"`
 	EvaluationTime time.Duration     `json:"evaluation_time"`
 	LastEvaluation time.Time         `json:"last_evaluation"`
+	// ValueExpr is what an alerting rule compares (its Query without the
+	// comparison, when it ends in one with a number: Op Threshold), the
+	// expression its graph draws; the whole Query otherwise.
+	ValueExpr string   `json:"value_expr,omitempty"`
+	Op        string   `json:"op,omitempty"`
+	Threshold *float64 `json:"threshold,omitempty"`
 }
 
 // ResultType is the type of a query's result.
