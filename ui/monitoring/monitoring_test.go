@@ -358,4 +358,3 @@ func TestUnreachable(t *testing.T) {
 		t.Fatal(e.m.Status())
 	}
 }
-
