@@ -9,7 +9,9 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -212,4 +214,42 @@ type Prometheus interface {
 	Rules
 	Querier
 	Names
+}
+
+// ParseDuration reads a Go duration or a PromQL one with days or weeks
+// (1d, 2w).
+func ParseDuration(s string) (time.Duration, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		return d, nil
+	}
+	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
+		if n, ok := strings.CutSuffix(s, suffix); ok {
+			if v, err := strconv.Atoi(n); err == nil {
+				return time.Duration(v) * unit, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("%q is not a duration such as 15m, 1h or 2d", s)
+}
+
+// SeriesName writes labels as Prometheus does: name{k="v", …}.
+func SeriesName(ls map[string]string) string {
+	name := ls["__name__"]
+	var parts []string
+	for _, k := range slices.Sorted(func(yield func(string) bool) {
+		for k := range ls {
+			if k != "__name__" && !yield(k) {
+				return
+			}
+		}
+	}) {
+		parts = append(parts, k+"="+strconv.Quote(ls[k]))
+	}
+	if len(parts) == 0 && name == "" {
+		return "{}"
+	}
+	if len(parts) == 0 {
+		return name
+	}
+	return name + "{" + strings.Join(parts, ", ") + "}"
 }

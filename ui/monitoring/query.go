@@ -49,27 +49,11 @@ func ParseQuery(s string) (expr string, span time.Duration, instant bool) {
 		return s, 0, true
 	}
 	head, last := strings.TrimSpace(s[:i]), s[i+1:]
-	d, err := ParseDuration(last)
+	d, err := monitoring.ParseDuration(last)
 	if err != nil || d <= 0 || head == "" || strings.HasSuffix(head, "offset") {
 		return s, 0, true
 	}
 	return head, d, false
-}
-
-// ParseDuration reads a Go duration or a PromQL one with days or weeks
-// (1d, 2w).
-func ParseDuration(s string) (time.Duration, error) {
-	if d, err := time.ParseDuration(s); err == nil {
-		return d, nil
-	}
-	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
-		if n, ok := strings.CutSuffix(s, suffix); ok {
-			if v, err := strconv.Atoi(n); err == nil {
-				return time.Duration(v) * unit, nil
-			}
-		}
-	}
-	return 0, fmt.Errorf("%q is not a duration such as 15m, 1h or 2d", s)
 }
 
 // Query shows expr's result: graphed over span, or instant.
@@ -167,34 +151,12 @@ func (m *Model) gotResult(msg resultMsg) tea.Cmd {
 	if msg.res.Type == monitoring.Vector {
 		rows := make([]sampleRow, len(msg.res.Vector))
 		for i, s := range msg.res.Vector {
-			rows[i] = sampleRow{series: seriesName(s.Labels), value: strconv.FormatFloat(s.Value, 'g', -1, 64)}
+			rows[i] = sampleRow{series: monitoring.SeriesName(s.Labels), value: strconv.FormatFloat(s.Value, 'g', -1, 64)}
 		}
 		m.samples.SetRows(rows)
 	}
 	m.renderGraph()
 	return nil
-}
-
-// seriesName writes labels as Prometheus does: name{k="v", …}.
-func seriesName(ls map[string]string) string {
-	name := ls["__name__"]
-	var parts []string
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range ls {
-			if k != "__name__" && !yield(k) {
-				return
-			}
-		}
-	}) {
-		parts = append(parts, k+"="+strconv.Quote(ls[k]))
-	}
-	if len(parts) == 0 && name == "" {
-		return "{}"
-	}
-	if len(parts) == 0 {
-		return name
-	}
-	return name + "{" + strings.Join(parts, ", ") + "}"
 }
 
 // askQuery opens the query prompt holding value, with Prometheus's error
@@ -345,7 +307,7 @@ func (m *Model) chartLines(g *graph, r *monitoring.Result) []string {
 			if len(s.Points) > 0 {
 				last = " = " + chart.Label(s.Points[len(s.Points)-1].Value)
 			}
-			out = append(out, st.Muted.Render("  "+seriesName(s.Labels)+last))
+			out = append(out, st.Muted.Render("  "+monitoring.SeriesName(s.Labels)+last))
 		}
 	}
 	return out
