@@ -265,7 +265,7 @@ func TestRulesAndGraph(t *testing.T) {
 		t.Fatalf("range %+v", r)
 	}
 	s = e.screen(t)
-	if !strings.Contains(s, "threshold > 0.05") || !strings.Contains(s, "┄") {
+	if !strings.Contains(s, "┄ threshold > 0.05") || !strings.Contains(s, "┄") {
 		t.Fatalf("no threshold:\n%s", s)
 	}
 	e.snap(t, "rule-graph")

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vigilops/vigil/ops/monitoring"
 	"github.com/vigilops/vigil/ui/chart"
@@ -226,13 +228,18 @@ func (m *Model) renderGraph() {
 	if g.title != "query" {
 		head = g.title + " · " + head
 	}
-	if g.threshold != nil {
-		head += st.StatusWarn.Render("  ┄ threshold " + g.op + " " + chart.Label(*g.threshold))
+	var lines []string
+	for _, l := range strings.Split(lipgloss.Wrap(head, m.Width, " "), "\n") {
+		lines = append(lines, st.Muted.Render(l))
 	}
-	lines := []string{st.Muted.Render(head)}
+	if g.threshold != nil {
+		lines = append(lines, st.StatusWarn.Render("┄ threshold "+g.op+" "+chart.Label(*g.threshold)))
+	}
 	switch {
 	case g.err != nil:
-		lines = append(lines, st.StatusCrit.Render(g.err.Error()))
+		for _, l := range strings.Split(lipgloss.Wrap(g.err.Error(), m.Width, " "), "\n") {
+			lines = append(lines, st.StatusCrit.Render(l))
+		}
 		if g.res != nil {
 			lines = append(lines, st.Muted.Render("(the last result, from "+components.Age(m.Ctx.Now().Sub(g.at))+" ago:)"))
 		}
@@ -256,6 +263,9 @@ func (m *Model) renderGraph() {
 		for _, w := range r.Warnings {
 			lines = append(lines, st.StatusWarn.Render("warning: "+w))
 		}
+	}
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, m.Width, "…")
 	}
 	g.lines = lines
 	m.samples.SetSize(m.Width, max(m.bodyHeight()-len(lines), 2))
@@ -329,4 +339,12 @@ func (m *Model) graphView() []string {
 	off := max(min(g.off, len(g.lines)-h), 0)
 	end := min(off+h, len(g.lines))
 	return g.lines[off:end]
+}
+
+// SelectedRule is the name of the rule under the cursor in the rules view.
+func (m *Model) SelectedRule() string {
+	if r, ok := m.rules.Selected(); ok {
+		return r.name
+	}
+	return ""
 }
