@@ -121,6 +121,7 @@ type Model struct {
 	names   []string
 	naming  bool // names are being read
 	header  []string
+	status  string // of the targets or rules view
 }
 
 // New returns the pane over the monitoring service.
@@ -335,6 +336,7 @@ func (m *Model) rebuild() {
 	case graphView:
 		m.renderGraph()
 	}
+	m.status = m.counts()
 }
 
 // rebuildHeader says when Prometheus cannot be read: since when the data
@@ -456,8 +458,27 @@ func labelText(ls map[string]string, skip ...string) string {
 
 // Status summarises the pane for its frame title.
 func (m *Model) Status() string {
+	out := m.status
+	if m.view == graphView && m.graph != nil {
+		g := m.graph
+		out = g.title
+		if !g.instant {
+			out += " · " + SpanText(g.span)
+		}
+		if g.loading {
+			out += " · querying…"
+		}
+	}
+	if m.snap.Err != nil {
+		out += " · Prometheus unreachable"
+	}
+	return out
+}
+
+// counts is the status of the targets and rules views, counted when the
+// data changes.
+func (m *Model) counts() string {
 	s := m.snap
-	var out string
 	switch m.view {
 	case targetsView:
 		up := 0
@@ -466,10 +487,11 @@ func (m *Model) Status() string {
 				up++
 			}
 		}
-		out = fmt.Sprintf("%d targets · %d up", len(s.Targets), up)
+		out := fmt.Sprintf("%d targets · %d up", len(s.Targets), up)
 		if len(s.Flagged) > 0 {
 			out += fmt.Sprintf(" · %d flagged", len(s.Flagged))
 		}
+		return out
 	case rulesView:
 		n, firing := 0, 0
 		for _, g := range s.Groups {
@@ -480,25 +502,13 @@ func (m *Model) Status() string {
 				}
 			}
 		}
-		out = fmt.Sprintf("%d groups · %d rules", len(s.Groups), n)
+		out := fmt.Sprintf("%d groups · %d rules", len(s.Groups), n)
 		if firing > 0 {
 			out += fmt.Sprintf(" · %d firing", firing)
 		}
-	case graphView:
-		if g := m.graph; g != nil {
-			out = g.title
-			if !g.instant {
-				out += " · " + SpanText(g.span)
-			}
-			if g.loading {
-				out += " · querying…"
-			}
-		}
+		return out
 	}
-	if s.Err != nil {
-		out += " · Prometheus unreachable"
-	}
-	return out
+	return ""
 }
 
 // View draws the current view; rows are rendered when data changes.
@@ -516,6 +526,10 @@ func (m *Model) View() string {
 		}
 		lines = append(lines, strings.Split(m.targets.View(st), "\n")...)
 	case rulesView:
+		if m.snap.Fetched.IsZero() && m.snap.Err == nil {
+			lines = append(lines, st.Muted.Render("Reading Prometheus's rules…"))
+			break
+		}
 		if len(m.snap.Groups) == 0 {
 			lines = append(lines, st.Muted.Render(lipgloss.Wrap("No rule group in Prometheus.", m.Width, " ")))
 			break
