@@ -71,6 +71,7 @@ var (
 	_ Capturer   = (*alerts.Model)(nil)
 	_ Badged     = (*alerts.Model)(nil)
 	_ Pane       = (*monitoring.Model)(nil)
+	_ Filterable = (*monitoring.Model)(nil)
 	_ Commander  = (*monitoring.Model)(nil)
 	_ Capturer   = (*monitoring.Model)(nil)
 	_ Closer     = (*monitoring.Model)(nil)

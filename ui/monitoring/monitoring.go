@@ -72,7 +72,8 @@ type targetRow struct {
 	key, group, instance, health, scraped, took, err, labels string
 	flag                                                     monitoring.Flag
 	host                                                     string
-	style                                                    int // 0 ok, 1 warn, 2 crit
+	style                                                    int    // 0 ok, 1 warn, 2 crit
+	search                                                   string // lower-cased, for the filter
 }
 
 // ruleRow is one line of the rules view.
@@ -80,6 +81,7 @@ type ruleRow struct {
 	key, group, name, state, health, eval, err, file string
 	rule                                             monitoring.Rule
 	style                                            int
+	search                                           string
 }
 
 // sampleRow is one line of an instant result's table.
@@ -122,6 +124,7 @@ type Model struct {
 	naming  bool // names are being read
 	header  []string
 	status  string // of the targets or rules view
+	filter  string
 }
 
 // New returns the pane over the monitoring service.
@@ -374,6 +377,7 @@ func (m *Model) targetRows() []targetRow {
 		if f.Target != nil {
 			r.scraped = scraped(now, f.Target.LastScrape)
 		}
+		r.search = strings.ToLower(strings.Join([]string{string(f.Flag), f.Host, f.Address, r.health, r.err}, " "))
 		rows = append(rows, r)
 	}
 	last = ""
@@ -393,6 +397,7 @@ func (m *Model) targetRows() []targetRow {
 		case monitoring.Unknown:
 			r.style = 1
 		}
+		r.search = strings.ToLower(strings.Join([]string{t.Job, t.Instance, r.health, r.err, r.labels}, " "))
 		rows = append(rows, r)
 	}
 	return rows
@@ -413,6 +418,7 @@ func (m *Model) ruleRows() []ruleRow {
 			default:
 				row.state = string(r.State)
 			}
+			row.search = strings.ToLower(strings.Join([]string{g.Name, r.Name, row.state, row.health, r.LastError, g.File}, " "))
 			switch {
 			case r.Health == monitoring.Err || r.State == monitoring.Firing:
 				row.style = 2
@@ -454,6 +460,36 @@ func labelText(ls map[string]string, skip ...string) string {
 		}
 	}
 	return strings.Join(parts, ",")
+}
+
+// SetFilter keeps the targets and rules whose job, instance, labels,
+// group, name, state, health, error or file hold every word of s.
+func (m *Model) SetFilter(s string) {
+	m.filter = s
+	words := strings.Fields(strings.ToLower(s))
+	if len(words) == 0 {
+		m.targets.SetFilter(nil)
+		m.rules.SetFilter(nil)
+		return
+	}
+	has := func(search string) bool {
+		for _, w := range words {
+			if !strings.Contains(search, w) {
+				return false
+			}
+		}
+		return true
+	}
+	m.targets.SetFilter(func(r targetRow) bool { return has(r.search) })
+	m.rules.SetFilter(func(r ruleRow) bool { return has(r.search) })
+}
+
+// Filter is the filter's text.
+func (m *Model) Filter() string { return m.filter }
+
+// FilterHint is the filter's syntax, shown in the empty filter bar.
+func (m *Model) FilterHint() string {
+	return "words of a job, instance, label, rule, group, state, health or error"
 }
 
 // Status summarises the pane for its frame title.

@@ -215,6 +215,16 @@ func TestTargets(t *testing.T) {
 		t.Errorf("status %q", st)
 	}
 	e.snap(t, "targets")
+
+	e.m.SetFilter("DOWN ams3")
+	s = e.screen(t)
+	if strings.Contains(s, "10.0.0.1:9100") || strings.Contains(s, "prometheus") || !strings.Contains(s, "10.0.0.2:9100") {
+		t.Fatalf("filter down ams3:\n%s", s)
+	}
+	e.m.SetFilter("")
+	if s = e.screen(t); !strings.Contains(s, "prometheus") {
+		t.Fatalf("no filter:\n%s", s)
+	}
 }
 
 func TestInstall(t *testing.T) {
