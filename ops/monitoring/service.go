@@ -306,7 +306,11 @@ func (s *Service) Install(ctx context.Context, actor access.Actor, host string) 
 	if s.opt.Runs == nil || s.opt.Inventory == nil {
 		return "", errors.New("installing needs the inventory and ansible configured")
 	}
-	h, ok := s.opt.Inventory.State().Host(host)
+	st := s.opt.Inventory.State()
+	if st == nil {
+		return "", errors.New("the inventory has not been read yet")
+	}
+	h, ok := st.Host(host)
 	if !ok {
 		return "", fmt.Errorf("no host %s in the inventory", host)
 	}

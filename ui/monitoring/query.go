@@ -181,7 +181,7 @@ func (m *Model) askQuery(value string, qe *monitoring.QueryError) tea.Cmd {
 			m.Prompt.Mark = qe.Column
 		}
 	}
-	if m.names == nil && !m.naming {
+	if !m.naming { // names read again: new metrics appear
 		return tea.Batch(cmd, m.namesCmd())
 	}
 	return cmd
