@@ -327,10 +327,13 @@ func (m *Model) bodyHeight() int { return max(m.Height-len(m.header), 1) }
 
 // rebuild renders the current view's rows from the snapshot.
 func (m *Model) rebuild() {
+	before := len(m.header)
 	m.rebuildHeader()
-	h := m.bodyHeight()
-	m.targets.SetSize(m.Width, h)
-	m.rules.SetSize(m.Width, h)
+	if len(m.header) != before { // the tables' height changed
+		h := m.bodyHeight()
+		m.targets.SetSize(m.Width, h)
+		m.rules.SetSize(m.Width, h)
+	}
 	switch m.view {
 	case targetsView:
 		m.targets.SetRows(m.targetRows())
@@ -576,3 +579,6 @@ func (m *Model) View() string {
 	}
 	return strings.Join(m.WithPrompt(lines), "\n")
 }
+
+// ChangedMsg is the message the service's changes bring, for benchmarks.
+func ChangedMsg() any { return changedMsg{} }
