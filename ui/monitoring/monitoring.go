@@ -70,6 +70,7 @@ type installMsg struct {
 // target, or a target.
 type targetRow struct {
 	key, group, instance, health, scraped, took, err, labels string
+	of                                                       string // the group's name; group shows it on its first row shown
 	flag                                                     monitoring.Flag
 	host                                                     string
 	style                                                    int    // 0 ok, 1 warn, 2 crit
@@ -79,6 +80,7 @@ type targetRow struct {
 // ruleRow is one line of the rules view.
 type ruleRow struct {
 	key, group, name, state, health, eval, err, file string
+	of                                               string
 	rule                                             monitoring.Rule
 	style                                            int
 	search                                           string
@@ -125,6 +127,7 @@ type Model struct {
 	header  []string
 	status  string // of the targets or rules view
 	filter  string
+	words   []string // the filter's, lower-cased
 }
 
 // New returns the pane over the monitoring service.
@@ -336,9 +339,9 @@ func (m *Model) rebuild() {
 	}
 	switch m.view {
 	case targetsView:
-		m.targets.SetRows(m.targetRows())
+		m.targets.SetRows(grouped(m.targetRows(), m.keep, func(r *targetRow) (string, *string, string) { return r.of, &r.group, r.search }))
 	case rulesView:
-		m.rules.SetRows(m.ruleRows())
+		m.rules.SetRows(grouped(m.ruleRows(), m.keep, func(r *ruleRow) (string, *string, string) { return r.of, &r.group, r.search }))
 	case graphView:
 		m.renderGraph()
 	}
@@ -363,13 +366,8 @@ func (m *Model) rebuildHeader() {
 func (m *Model) targetRows() []targetRow {
 	now := m.Ctx.Now()
 	var rows []targetRow
-	last := ""
 	for _, f := range m.snap.Flagged {
-		group := ""
-		if string(f.Flag) != last {
-			group, last = "⚑ "+string(f.Flag), string(f.Flag)
-		}
-		r := targetRow{key: "flag/" + string(f.Flag) + "/" + f.Host + "/" + f.Address, group: group, flag: f.Flag, host: f.Host,
+		r := targetRow{key: "flag/" + string(f.Flag) + "/" + f.Host + "/" + f.Address, of: "⚑ " + string(f.Flag), flag: f.Flag, host: f.Host,
 			instance: f.Host, health: string(f.Flag), err: f.Reason, style: 1}
 		if f.Flag == monitoring.Stale {
 			r.instance = f.Address
@@ -383,13 +381,8 @@ func (m *Model) targetRows() []targetRow {
 		r.search = strings.ToLower(strings.Join([]string{string(f.Flag), f.Host, f.Address, r.health, r.err}, " "))
 		rows = append(rows, r)
 	}
-	last = ""
 	for _, t := range m.snap.Targets {
-		group := ""
-		if t.Job != last {
-			group, last = t.Job, t.Job
-		}
-		r := targetRow{key: "target/" + t.ScrapePool + "/" + t.ScrapeURL, group: group, instance: t.Instance, health: string(t.Health),
+		r := targetRow{key: "target/" + t.ScrapePool + "/" + t.ScrapeURL, of: t.Job, instance: t.Instance, health: string(t.Health),
 			scraped: scraped(now, t.LastScrape), err: t.LastError, labels: labelText(t.Labels, "job", "instance")}
 		if t.LastScrapeDuration > 0 {
 			r.took = duration(t.LastScrapeDuration)
@@ -412,9 +405,7 @@ func (m *Model) ruleRows() []ruleRow {
 		for i, r := range g.Rules {
 			row := ruleRow{key: g.File + "/" + g.Name + "/" + r.Name + fmt.Sprint(i), name: r.Name, health: string(r.Health),
 				eval: duration(r.EvaluationTime), err: r.LastError, file: g.File, rule: r}
-			if i == 0 {
-				row.group = g.Name
-			}
+			row.of = g.Name
 			switch r.Kind {
 			case monitoring.Recording:
 				row.state = "recording"
@@ -467,24 +458,38 @@ func labelText(ls map[string]string, skip ...string) string {
 
 // SetFilter keeps the targets and rules whose job, instance, labels,
 // group, name, state, health, error or file hold every word of s.
-func (m *Model) SetFilter(s string) {
-	m.filter = s
-	words := strings.Fields(strings.ToLower(s))
-	if len(words) == 0 {
-		m.targets.SetFilter(nil)
-		m.rules.SetFilter(nil)
-		return
-	}
-	has := func(search string) bool {
-		for _, w := range words {
-			if !strings.Contains(search, w) {
-				return false
-			}
+func (m *Model) SetFilter(text string) {
+	m.filter = text
+	m.words = strings.Fields(strings.ToLower(text))
+	m.rebuild()
+}
+
+// keep reports whether a row's search text holds every word of the filter.
+func (m *Model) keep(search string) bool {
+	for _, w := range m.words {
+		if !strings.Contains(search, w) {
+			return false
 		}
-		return true
 	}
-	m.targets.SetFilter(func(r targetRow) bool { return has(r.search) })
-	m.rules.SetFilter(func(r ruleRow) bool { return has(r.search) })
+	return true
+}
+
+// grouped keeps the rows keep keeps, and names each group on the first of
+// its rows kept.
+func grouped[R any](rows []R, keep func(string) bool, fields func(*R) (of string, group *string, search string)) []R {
+	out := rows[:0]
+	last := "\x00"
+	for _, r := range rows {
+		of, _, search := fields(&r)
+		if !keep(search) {
+			continue
+		}
+		if _, group, _ := fields(&r); of != last {
+			*group, last = of, of
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // Filter is the filter's text.

@@ -3,6 +3,7 @@ package monitoring_test
 import (
 	"context"
 	"errors"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -218,8 +219,8 @@ func TestTargets(t *testing.T) {
 
 	e.m.SetFilter("DOWN ams3")
 	s = e.screen(t)
-	if strings.Contains(s, "10.0.0.1:9100") || strings.Contains(s, "prometheus") || !strings.Contains(s, "10.0.0.2:9100") {
-		t.Fatalf("filter down ams3:\n%s", s)
+	if strings.Contains(s, "10.0.0.1:9100") || strings.Contains(s, "prometheus") || !regexp.MustCompile(`(?m)^droplets +10\.0\.0\.2:9100 +down`).MatchString(s) {
+		t.Fatalf("filter down ams3: the row and its job:\n%s", s)
 	}
 	e.m.SetFilter("")
 	if s = e.screen(t); !strings.Contains(s, "prometheus") {
