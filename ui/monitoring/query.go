@@ -81,6 +81,9 @@ func SpanText(d time.Duration) string {
 	return strconv.Itoa(int(d/time.Second)) + "s"
 }
 
+// maxListed is how many series a graph names under it.
+const maxListed = 20
+
 // nextWindow is the window after span in Windows.
 func nextWindow(span time.Duration) time.Duration {
 	return Windows[(slices.Index(Windows, span)+1)%len(Windows)]
@@ -312,7 +315,11 @@ func (m *Model) chartLines(g *graph, r *monitoring.Result) []string {
 	}
 	if n := len(r.Matrix); n > 0 {
 		out = append(out, st.Muted.Render(fmt.Sprintf("%d series:", n)))
-		for _, s := range r.Matrix {
+		for i, s := range r.Matrix {
+			if i == maxListed {
+				out = append(out, st.Muted.Render(fmt.Sprintf("  … and %d more (vigil query --json lists them all)", n-i)))
+				break
+			}
 			last := ""
 			if len(s.Points) > 0 {
 				last = " = " + chart.Label(s.Points[len(s.Points)-1].Value)
