@@ -19,7 +19,7 @@ func TestLayers(t *testing.T) {
 	check(t, "../ui/...", append(sdk, serve))
 	// A pane reaches another only through the shell (ui/app): what panes
 	// share lives in ui/common, ui/components and ui/styles.
-	panes := []string{"activity", "alerts", "environments", "inventory", "rollouts", "runs", "welcome"}
+	panes := []string{"activity", "alerts", "environments", "inventory", "rollouts", "runs", "welcome", "monitoring"}
 	for _, p := range panes {
 		var others []string
 		for _, o := range panes {

@@ -194,8 +194,13 @@ func regionIndex(slug string) int {
 	return slices.Index(regionSlugs, slug) + 1
 }
 
+// NoExporterTag makes a droplet come up without its node exporter, as a
+// fresh droplet does: the lab's monitoring.yml installs one.
+const NoExporterTag = "no-node-exporter"
+
 func (s *Server) hostSpec(d *droplet) hosts.Spec {
-	return hosts.Spec{ID: d.ID, Name: d.Name, IP: s.publicIP(d), AuthorizedKeys: d.AuthorizedKeys}
+	return hosts.Spec{ID: d.ID, Name: d.Name, IP: s.publicIP(d), AuthorizedKeys: d.AuthorizedKeys,
+		NoExporter: slices.Contains(d.Tags, NoExporterTag)}
 }
 
 func (s *Server) sortedDroplets() []*droplet {

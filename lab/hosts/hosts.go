@@ -28,6 +28,9 @@ type Spec struct {
 	Name           string
 	IP             string   // loopback address sshd and the exporter bind
 	AuthorizedKeys []string // OpenSSH public key lines accepted for root
+	// NoExporter starts the host without its node exporter, as a droplet
+	// fresh from the image: lab/playbooks/monitoring.yml installs one.
+	NoExporter bool
 }
 
 // Manager starts and stops hosts; each host keeps its files under Dir/ID.
@@ -127,6 +130,10 @@ exec chroot %[4]s %[5]s -D -e -f /etc/ssh/lab/sshd_config`, shellQuote(spec.Name
 		return fmt.Errorf("droplet %d: sshd on %s: %w (see %s)", spec.ID, spec.IP, err, filepath.Join(dir, "host.log"))
 	}
 
+	if spec.NoExporter {
+		m.running[spec.ID] = h
+		return nil
+	}
 	exp := exec.Command(m.Exporter, "--web.listen-address="+net.JoinHostPort(spec.IP, "9100"),
 		"--collector.disable-defaults", "--collector.cpu", "--collector.meminfo", "--collector.loadavg",
 		"--collector.filesystem", "--collector.uname", "--collector.time",

@@ -148,3 +148,70 @@ func waitCompleted(t *testing.T, do *godo.Client, id int) {
 	}
 	t.Fatalf("action %d did not complete", id)
 }
+
+// TestMonitoringPlaybook creates a droplet tagged no-node-exporter, whose
+// host comes up without an exporter, and runs monitoring.yml on it: the
+// exporter then answers on the droplet's address, and a second run
+// changes nothing.
+func TestMonitoringPlaybook(t *testing.T) {
+	needs.Tool(t, "ansible-playbook", "ansible")
+	dir := t.TempDir()
+	m, err := hosts.NewManager(filepath.Join(dir, "hosts"))
+	if err != nil {
+		needs.Missing(t, "droplet hosts cannot run here: "+err.Error())
+	}
+	key := filepath.Join(dir, "id_ed25519")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v %s", err, out)
+	}
+	pub, _ := os.ReadFile(key + ".pub")
+	srv, err := emulator.New(emulator.Config{
+		StateDir: dir, Token: "t", LabKey: string(pub), Hosts: m, IPBase: "127.0.97",
+		ActionDelay: 200 * time.Millisecond, Logf: t.Logf,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	do, _ := godo.New(&http.Client{Transport: bearer("t")}, godo.SetBaseURL(hs.URL+"/"))
+	created, resp, err := do.Droplets.Create(context.Background(), &godo.DropletCreateRequest{
+		Name: "mon-1", Region: "fra1", Size: "s-1vcpu-1gb", Image: godo.DropletCreateImage{Slug: "debian-12-x64"},
+		Tags: []string{emulator.NoExporterTag},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitCompleted(t, do, resp.Links.Actions[0].ID)
+	ip, _ := created.PublicIPv4()
+	metrics := "http://" + ip + ":9100/metrics"
+	if r, err := http.Get(metrics); err == nil {
+		r.Body.Close()
+		t.Fatalf("a droplet tagged %s has a node exporter", emulator.NoExporterTag)
+	}
+	inventory := filepath.Join(dir, "inventory.ini")
+	inv := fmt.Sprintf("mon-1 ansible_host=%s\n[all:vars]\nansible_user=root\nansible_ssh_private_key_file=%s\nansible_python_interpreter=/usr/bin/python3\n", ip, key)
+	if err := os.WriteFile(inventory, []byte(inv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	recap := run(t, inventory, "monitoring.yml")
+	t.Logf("monitoring.yml: %s, %+v", time.Since(start).Round(time.Millisecond), recap)
+	if s := recap["mon-1"]; s.Changed == 0 || s.Failures+s.Unreachable != 0 {
+		t.Fatalf("monitoring.yml: %+v", recap)
+	}
+	r, err := http.Get(metrics)
+	if err != nil {
+		t.Fatalf("no node exporter after monitoring.yml: %v", err)
+	}
+	body := new(bytes.Buffer)
+	body.ReadFrom(r.Body)
+	r.Body.Close()
+	if !strings.Contains(body.String(), "node_load1") || !strings.Contains(body.String(), "node_uname_info") {
+		t.Fatalf("%s does not look like a node exporter's", metrics)
+	}
+	if again := run(t, inventory, "monitoring.yml"); again["mon-1"].Changed != 0 || again["mon-1"].Failures != 0 {
+		t.Fatalf("monitoring.yml is not idempotent: %+v", again)
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/vigilops/vigil/ui/environments"
 	"github.com/vigilops/vigil/ui/inventory"
 	"github.com/vigilops/vigil/ui/logs"
+	"github.com/vigilops/vigil/ui/monitoring"
 	"github.com/vigilops/vigil/ui/rollouts"
 	"github.com/vigilops/vigil/ui/runs"
 	"github.com/vigilops/vigil/ui/welcome"
@@ -155,6 +156,9 @@ func New(opts Options) *Model {
 	}
 	if ctx.Services.Logs != nil {
 		m.slots = append(m.slots, slot{key: common.LogsPane, pane: logs.New(ctx, ctx.Services.Logs, logs.NewKeyMap())})
+	}
+	if ctx.Services.Monitoring != nil {
+		m.slots = append(m.slots, slot{key: common.MonitoringPane, pane: monitoring.New(ctx, ctx.Services.Monitoring, monitoring.NewKeyMap())})
 	}
 	m.active = m.firstPane()
 

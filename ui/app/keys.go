@@ -15,6 +15,7 @@ import (
 	"github.com/vigilops/vigil/ui/environments"
 	"github.com/vigilops/vigil/ui/inventory"
 	"github.com/vigilops/vigil/ui/logs"
+	"github.com/vigilops/vigil/ui/monitoring"
 	"github.com/vigilops/vigil/ui/rollouts"
 	"github.com/vigilops/vigil/ui/runs"
 )
@@ -22,7 +23,7 @@ import (
 // GlobalKeys are the bindings that work on every pane.
 type GlobalKeys struct {
 	Quit, Help, Palette, Filter, NextPane, PrevPane *common.Binding
-	Pane                                            [7]*common.Binding // 1…7
+	Pane                                            [8]*common.Binding // 1…8
 }
 
 // NewGlobalKeys declares the global default bindings.
@@ -108,6 +109,8 @@ func allKeys() []keySection {
 		{"Runs prompt", runs.NewKeyMap().PromptBindings(), false},
 		{"Logs pane (7)", logs.NewKeyMap().PaneBindings(), true},
 		{"Logs prompt", logs.NewKeyMap().PromptBindings(), false},
+		{"Monitoring pane (8)", monitoring.NewKeyMap().PaneBindings(), true},
+		{"Monitoring prompt", monitoring.NewKeyMap().PromptBindings(), false},
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/vigilops/vigil/ui/alerts"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
+	"github.com/vigilops/vigil/ui/monitoring"
 	"github.com/vigilops/vigil/ui/welcome"
 )
 
@@ -69,6 +70,11 @@ var (
 	_ Closer     = (*alerts.Model)(nil)
 	_ Capturer   = (*alerts.Model)(nil)
 	_ Badged     = (*alerts.Model)(nil)
+	_ Pane       = (*monitoring.Model)(nil)
+	_ Filterable = (*monitoring.Model)(nil)
+	_ Commander  = (*monitoring.Model)(nil)
+	_ Capturer   = (*monitoring.Model)(nil)
+	_ Closer     = (*monitoring.Model)(nil)
 )
 
 // slot is a pane and the number key that focuses it (0 for none). Numbers

@@ -66,6 +66,7 @@ const (
 	ActivityPane     = 5
 	RunsPane         = 6
 	LogsPane         = 7
+	MonitoringPane   = 8
 )
 
 // BadgeChangedMsg tells the shell that a pane's badge (app.Badged)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
@@ -25,6 +26,11 @@ type Spec struct {
 	Complete func(i int) []string
 	// Run carries the command out; an error is shown as a toast.
 	Run func(args []string) (tea.Cmd, error)
+	// Raw hands Run the text after the name as it was typed, as one
+	// argument (none when empty), for a language with quotes of its own
+	// such as PromQL; Complete(0) then lists the names that complete the
+	// identifier at the end of the line.
+	Raw bool
 }
 
 // Registry is the table of palette commands, in the order they were added.
@@ -71,6 +77,12 @@ func (r *Registry) Run(line string) (tea.Cmd, error) {
 		return nil, err
 	}
 	s, ok := r.Lookup(c.Name)
+	if ok && s.Raw {
+		if rest := rawArgs(line); rest != "" {
+			return s.Run([]string{rest})
+		}
+		return s.Run(nil)
+	}
 	if !ok {
 		// Only close names are offered: a subsequence is no guess.
 		if near := closest.Close(c.Name, r.names()); len(near) > 0 {
@@ -85,6 +97,14 @@ func (r *Registry) Run(line string) (tea.Cmd, error) {
 // command names while the first word is typed, then the arguments the
 // command offers, fuzzy-matched against what is typed.
 func (r *Registry) Complete(line string) []string {
+	if name, rest, ok := strings.Cut(strings.TrimPrefix(strings.TrimLeft(line, " "), ":"), " "); ok {
+		if s, found := r.Lookup(name); found && s.Raw {
+			if s.Complete == nil {
+				return nil
+			}
+			return completeIdent(line, rest, s.Complete(0))
+		}
+	}
 	words, open, err := splitWords(strings.TrimPrefix(strings.TrimLeft(line, " "), ":"))
 	if err != nil {
 		return nil
@@ -351,4 +371,44 @@ func (p *Palette) SuggestionsView(width, n int, st *styles.Styles) string {
 		lines = append(lines, text)
 	}
 	return strings.Join(lines, "\n")
+}
+
+// rawArgs is what follows the command's name on line, untouched but for
+// the spaces around it.
+func rawArgs(line string) string {
+	s := strings.TrimPrefix(strings.TrimLeftFunc(line, unicode.IsSpace), ":")
+	i := strings.IndexFunc(s, unicode.IsSpace)
+	if i < 0 {
+		return ""
+	}
+	return strings.TrimSpace(s[i:])
+}
+
+// completeIdent completes the identifier (letters, digits, _ and :) that
+// ends line with the candidates it begins, whole lines, in their order.
+func completeIdent(line, rest string, candidates []string) []string {
+	partial := TrailingIdent(rest)
+	head := line[:len(line)-len(partial)]
+	var out []string
+	for _, c := range candidates {
+		if strings.HasPrefix(c, partial) && c != partial {
+			out = append(out, head+c)
+		}
+	}
+	return out
+}
+
+// TrailingIdent is the PromQL identifier (metric or label name) s ends
+// with; "" when it ends otherwise.
+func TrailingIdent(s string) string {
+	i := len(s)
+	for i > 0 {
+		c := s[i-1]
+		if c == '_' || c == ':' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			i--
+			continue
+		}
+		break
+	}
+	return s[i:]
 }
