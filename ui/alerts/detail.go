@@ -187,6 +187,7 @@ func (m *Model) rebuildDetail() {
 	head := sev.Render(mark+" "+printable(orDash(string(a.Severity)))) + "  " + st.Title.Render(printable(a.Name)) + "  " + string(a.State) + " " + components.Age(a.Age(now))
 	lines = append(lines, head)
 	lines = append(lines, m.banner...)
+	lines = append(lines, m.runbookLines(a, w)...) // what can be done, first
 	field("summary", oneLine(a.Annotations["summary"]))
 	field("description", oneLine(a.Annotations["description"]))
 	if raw := a.Annotations["runbook_url"]; raw != "" {
