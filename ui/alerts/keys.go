@@ -42,7 +42,7 @@ func NewKeyMap() KeyMap {
 		Rollback:  common.NewBinding("alerts.rollback", "u", "roll back the workload's recent promotion", "u").For(release.ActRollback),
 		// What a runbook may do is checked when it is chosen: its own role,
 		// and the service's own for what it does.
-		Runbook: common.NewBinding("alerts.runbook", "x", "runbook: the actions config declares for the alert (then 1-9, or ↑/↓ enter)", "x"),
+		Runbook: common.NewBinding("alerts.runbook", "r", "runbook: the actions config declares for the alert (then 1-9, or ↑/↓ enter)", "r"),
 	}
 }
 

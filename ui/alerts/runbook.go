@@ -181,7 +181,7 @@ func runbookBody(r *runbook.Action, t runbook.Target) string {
 }
 
 // runbookLines is the detail's runbook section: the alert's runbooks, each
-// with its number in the chooser x opens, what it would do to this alert,
+// with its number in the chooser r opens, what it would do to this alert,
 // and whether it asks first; nothing when none matches.
 func (m *Model) runbookLines(a *incident.Alert, w int) []string {
 	items := m.runbookItems(a)
@@ -243,4 +243,23 @@ func (c *runbookChooser) overlay(bg string, width, height int, m *Model) string 
 	b.WriteString("\n\n" + st.HelpKey.Render("1-"+strconv.Itoa(min(len(c.items), maxRunbookKeys))) + st.HelpDesc.Render(" run  ") +
 		st.HelpKey.Render("↑/↓ enter") + st.HelpDesc.Render(" choose  ") + st.HelpKey.Render("esc") + st.HelpDesc.Render(" cancel"))
 	return placeBox(bg, components.Box(lipgloss.NewStyle().MaxWidth(inner).Render(b.String()), inner, st), width, height)
+}
+
+// HelpSection is, for help, the runbooks of the alert in focus (the open
+// one, or the one under the cursor), as the detail lists them.
+func (m *Model) HelpSection() (string, []string) {
+	a := m.current()
+	if a == nil {
+		return "", nil
+	}
+	items := m.runbookItems(a)
+	if len(items) == 0 {
+		return "", nil
+	}
+	title := "Runbooks of " + printable(a.Name) + " (" + m.keys.Runbook.Help().Key + ", then the number)"
+	var lines []string
+	for i, it := range items {
+		lines = append(lines, runbookLine(m.Ctx.Styles, i, it, !m.Ctx.Actor.Role.AtLeast(it.r.Access().MinRole)))
+	}
+	return title, lines
 }

@@ -118,14 +118,14 @@ func journaled(t *testing.T, j *audit.Journal) []string {
 }
 
 // The sequence a person follows: the alert's detail lists its runbooks
-// first, x opens them, 1 asks to restart exactly prod/api, y restarts it,
+// first, r opens them, 1 asks to restart exactly prod/api, y restarts it,
 // through ops/release, which journals it.
 func TestRunbookRestartFromDetail(t *testing.T) {
 	f, c := runbookFixture(t, access.Operator, "payments")
 	f.keys("enter")
 	view := ansi.Strip(f.m.View())
 	lines := strings.Split(view, "\n")
-	if !strings.HasPrefix(lines[1], "runbook (x, then its number)") {
+	if !strings.HasPrefix(lines[1], "runbook (r, then its number)") {
 		t.Fatalf("the runbook section is not first in the detail:\n%s", view)
 	}
 	for i, want := range []string{
@@ -141,7 +141,7 @@ func TestRunbookRestartFromDetail(t *testing.T) {
 		t.Errorf("runbooks of other alerts are offered:\n%s", view)
 	}
 
-	if msgs := f.keys("x"); len(msgs) != 0 || !f.m.Capturing() {
+	if msgs := f.keys("r"); len(msgs) != 0 || !f.m.Capturing() {
 		t.Fatalf("x: %v, capturing %v", msgs, f.m.Capturing())
 	}
 	if v := ansi.Strip(f.m.View()); !strings.Contains(v, "Runbook for AppHighErrorRate on prod/api") || !strings.Contains(v, "esc cancel") {
@@ -185,7 +185,7 @@ func TestRunbookRestartFromDetail(t *testing.T) {
 func TestRunbookChooserEsc(t *testing.T) {
 	f, c := runbookFixture(t, access.Operator, "payments")
 	before := journaled(t, f.journal)
-	for _, k := range [][]string{{"x", "esc"}, {"enter", "x", "esc"}, {"x", "9", "esc"}} {
+	for _, k := range [][]string{{"r", "esc"}, {"enter", "r", "esc"}, {"r", "9", "esc"}} {
 		if msgs := f.keys(k...); len(msgs) != 0 {
 			t.Errorf("%v: %v", k, msgs)
 		}
@@ -209,7 +209,7 @@ func TestRunbookRefusedForViewer(t *testing.T) {
 	if v := ansi.Strip(f.m.View()); !strings.Contains(v, "restart-api  restart api in prod (prod/api)  (needs the operator role)") {
 		t.Fatalf("the detail does not say who may:\n%s", v)
 	}
-	msgs := f.keys("x", "1")
+	msgs := f.keys("r", "1")
 	if _, asked := confirmOf(msgs); asked || len(c.restarted) != 0 {
 		t.Fatalf("a viewer was asked or restarted: %v %v", msgs, c.restarted)
 	}
@@ -221,7 +221,7 @@ func TestRunbookRefusedForViewer(t *testing.T) {
 		t.Errorf("the refusal is not journaled: %q", j)
 	}
 	var cmd common.RunCommandMsg
-	for _, m := range f.keys("x", "2") {
+	for _, m := range f.keys("r", "2") {
 		if r, ok := m.(common.RunCommandMsg); ok {
 			cmd = r
 		}
@@ -239,7 +239,7 @@ func TestRunbookCommandInjectionRefused(t *testing.T) {
 	if v := ansi.Strip(f.m.View()); !strings.Contains(v, "3 page-team  :note paging {label:team}  (cannot: runbook page-team: {label:team} is \"payments --all\", which is not a") {
 		t.Fatalf("the detail does not say why page-team cannot run:\n%s", v)
 	}
-	msgs := f.keys("x", "3")
+	msgs := f.keys("r", "3")
 	for _, m := range msgs {
 		if _, ok := m.(common.RunCommandMsg); ok {
 			t.Fatalf("the command ran: %v", m)
@@ -254,7 +254,7 @@ func TestRunbookCommandInjectionRefused(t *testing.T) {
 // filled command line to the shell as words.
 func TestRunbookCommandConfirmed(t *testing.T) {
 	f, _ := runbookFixture(t, access.Operator, "payments")
-	req, ok := confirmOf(f.keys("x", "down", "down", "enter"))
+	req, ok := confirmOf(f.keys("r", "down", "down", "enter"))
 	if !ok || req.Title != "Runbook page-team: :note paging payments?" {
 		t.Fatalf("asked %q (%v)", req.Title, ok)
 	}
@@ -269,14 +269,14 @@ func TestRunbookCommandConfirmed(t *testing.T) {
 	}
 }
 
-// From the list, x acts on the alert under the cursor: scale-web scales
+// From the list, r acts on the alert under the cursor: scale-web scales
 // dev/web, the workload of AppHighLatency, to 5.
 func TestRunbookScaleFromList(t *testing.T) {
 	f, c := runbookFixture(t, access.Operator, "payments")
 	for f.m.Selected().Fingerprint != "a3" {
 		f.keys("down")
 	}
-	req, ok := confirmOf(f.keys("x", "1"))
+	req, ok := confirmOf(f.keys("r", "1"))
 	if !ok || req.Title != "Runbook scale-web: scale web in dev (dev/web) to 5 replicas?" {
 		t.Fatalf("asked %q (%v)", req.Title, ok)
 	}
@@ -293,7 +293,7 @@ func TestRunbookScaleFromList(t *testing.T) {
 		f.keys("down")
 	}
 	if a := f.m.Selected(); a.Name == "HostDown" {
-		got := toasts(f.keys("x", "1"))
+		got := toasts(f.keys("r", "1"))
 		if len(got) != 1 || !strings.Contains(got[0], "needs the admin role") && !strings.Contains(got[0], "refused") {
 			t.Errorf("an operator runs the admin's drain: %q", got)
 		}
@@ -323,7 +323,7 @@ func TestRunbookURLNotALink(t *testing.T) {
 // The detail's runbook section and the chooser fit every size.
 func TestRunbookFits(t *testing.T) {
 	f, _ := runbookFixture(t, access.Operator, "payments")
-	for _, keys := range [][]string{{"enter"}, {"x"}} {
+	for _, keys := range [][]string{{"enter"}, {"r"}} {
 		f.keys(keys...)
 		for w := 30; w <= 200; w += 3 {
 			for h := 6; h <= 60; h += 5 {
@@ -333,5 +333,19 @@ func TestRunbookFits(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// ? lists the runbooks of the alert in focus.
+func TestRunbookHelpSection(t *testing.T) {
+	f, _ := runbookFixture(t, access.Operator, "payments")
+	title, lines := f.m.HelpSection()
+	if title != "Runbooks of AppHighErrorRate (r, then the number)" || len(lines) != 3 || !strings.Contains(ansi.Strip(lines[0]), "1 restart-api  restart api in prod (prod/api)") {
+		t.Errorf("help section %q %q", title, lines)
+	}
+	f.am.set(mkAlert("a9", "Other", "info", f.clock.Now()))
+	f.poll()
+	if title, _ := f.m.HelpSection(); title != "" {
+		t.Errorf("an alert without runbooks has a help section %q", title)
 	}
 }
