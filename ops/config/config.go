@@ -162,8 +162,9 @@ type Runbook struct {
 	// Role is the least role that may run it; default operator.
 	Role string `yaml:"role"`
 	// Confirm asks y/N before it runs. Dangerous marks it dangerous: it asks,
-	// and is gone in read-only mode. Restart, scale, rollback and playbook
-	// runs are dangerous whatever this says, as ops declares them.
+	// and is refused in read-only mode (as is any runbook above the viewer
+	// role). Restart, scale, rollback and playbook runs are dangerous
+	// whatever this says, as ops declares them.
 	Confirm   bool `yaml:"confirm"`
 	Dangerous bool `yaml:"dangerous"`
 }
