@@ -349,3 +349,29 @@ func TestRunbookHelpSection(t *testing.T) {
 		t.Errorf("an alert without runbooks has a help section %q", title)
 	}
 }
+
+// The runbook_url of the detail is a link on every line it wraps or is
+// cut to, each closed on its line, at every width.
+func TestRunbookURLLinkClosedOnEveryLine(t *testing.T) {
+	f := newFixture(t, access.Operator)
+	demo(t, f)
+	f.keys("home", "enter")
+	const u = "https://runbooks.example/app-high-error-rate"
+	for w := 8; w <= 90; w++ {
+		f.m.SetSize(w, 40)
+		links := 0
+		for _, l := range strings.Split(f.m.View(), "\n") {
+			open, end := strings.Index(l, ansi.SetHyperlink(u)), strings.LastIndex(l, ansi.ResetHyperlink())
+			if open < 0 {
+				continue
+			}
+			links++
+			if end < open || strings.Count(l, "\x1b]8;") != 2 {
+				t.Fatalf("width %d: the link is not closed on its line: %q", w, l)
+			}
+		}
+		if links == 0 {
+			t.Fatalf("width %d: no line links to the runbook", w)
+		}
+	}
+}
