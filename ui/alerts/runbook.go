@@ -191,9 +191,6 @@ func (m *Model) runbookLines(a *incident.Alert, w int) []string {
 	st := m.Ctx.Styles
 	keyHelp := m.keys.Runbook.Help().Key
 	head := st.TableHeader.Render("runbook ") + st.Muted.Render("("+keyHelp+", then its number)")
-	if !m.keys.Runbook.Enabled() {
-		head = st.TableHeader.Render("runbook")
-	}
 	lines := []string{head}
 	for i, it := range items {
 		lines = append(lines, runbookLine(st, i, it, !m.Ctx.Actor.Role.AtLeast(it.r.Access().MinRole)))
