@@ -9,7 +9,9 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
 
+	"github.com/vigilops/vigil/internal/testclock"
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
@@ -373,5 +375,20 @@ func TestRunbookURLLinkClosedOnEveryLine(t *testing.T) {
 		if links == 0 {
 			t.Fatalf("width %d: no line links to the runbook", w)
 		}
+	}
+}
+
+// The detail's runbook section and the chooser over it, as drawn.
+func TestRunbookGolden(t *testing.T) {
+	for _, view := range []struct {
+		name string
+		keys []string
+	}{{"detail", []string{"enter"}}, {"chooser", []string{"enter", "r", "down"}}} {
+		t.Run(view.name, func(t *testing.T) {
+			f, _ := runbookFixture(t, access.Operator, "payments")
+			f.m.SetSize(100, 16)
+			f.keys(view.keys...)
+			golden.RequireEqual(t, testclock.Unshift(uitest.ASCII(t, f.m.View())))
+		})
 	}
 }
