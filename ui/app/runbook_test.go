@@ -22,7 +22,8 @@ func TestRunbookCommandThroughTheShell(t *testing.T) {
 			Labels: map[string]string{"alertname": "AppHighErrorRate", "severity": "critical", "namespace": "prod", "deployment": "api"}},
 	}}
 	cfg := &config.Config{Identity: config.Identity{Name: "alice", Role: "operator"}, Theme: "dark",
-		Runbooks: []config.Runbook{{Name: "look", Alert: "AppHighErrorRate", Kind: "command", Command: "rollout {env}/{app}", Role: "viewer"}}}
+		Runbooks: []config.Runbook{{Name: "look", Alert: "AppHighErrorRate", Kind: "command", Command: "rollout {env}/{app}", Role: "viewer"},
+			{Name: "restart-api", Alert: "AppHighErrorRate", Kind: "restart", Role: "operator"}}}
 	var cl badRelease
 	m := newShell(t, cfg, func(o *Options) {
 		inc, err := incident.New(incident.Options{Alertmanager: am, ParseMatchers: alertmanager.ParseMatchers, Journal: o.Journal, Now: o.Now})
@@ -44,13 +45,25 @@ func TestRunbookCommandThroughTheShell(t *testing.T) {
 	}
 	resize(m, 120, 80) // help whole, unscrolled
 	press(m, "?")
-	if s := screen(m); !strings.Contains(s, "Runbooks of AppHighErrorRate (r, then the number)") || !strings.Contains(s, "1 look  :rollout prod/api") {
+	if s := screen(m); !strings.Contains(s, "Runbooks of AppHighErrorRate (r, then the number)") || !strings.Contains(s, "1 look  :rollout prod/api") ||
+		!strings.Contains(s, "2 restart-api  restart api in prod (prod/api)  asks first") {
 		t.Fatalf("help does not list the alert's runbooks:\n%s", s)
 	}
 	press(m, "esc", "r")
 	if s := screen(m); !strings.Contains(s, "Runbook for AppHighErrorRate on prod/api") {
 		t.Fatalf("r does not open the runbooks:\n%s", s)
 	}
+	// esc from the confirmation does nothing (badRelease has no Restart:
+	// a restart would panic).
+	press(m, "2")
+	if s := screen(m); !strings.Contains(s, "Runbook restart-api: restart api in prod (prod/api)?") {
+		t.Fatalf("2 does not ask to restart prod/api:\n%s", s)
+	}
+	press(m, "esc")
+	if s := screen(m); !strings.Contains(s, "cancelled: Runbook restart-api") || m.Pane().Title() != "Alerts" || strings.Contains(s, "done:") {
+		t.Fatalf("esc from the confirmation left:\n%s", s)
+	}
+	press(m, "r")
 	press(m, "1")
 	if m.Pane().Title() != "Rollouts" || !strings.Contains(m.Pane().Status(), "prod/api") {
 		t.Fatalf("after r 1: pane %s, status %q\n%s", m.Pane().Title(), m.Pane().Status(), screen(m))
