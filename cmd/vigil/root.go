@@ -55,6 +55,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newAlertsCmd(g), newAckCmd(g), newUnackCmd(g), newIncidentCmd(g), newHandoverCmd(g))
 	root.AddCommand(newLogsCmd(g))
 	root.AddCommand(newQueryCmd(g))
+	root.AddCommand(newRunbookCmd(g))
 	root.SetFlagErrorFunc(flagUsage) // inherited by every command
 	usageExits(root)
 	return root

@@ -64,6 +64,8 @@ func TestBadCommandLinesExit2(t *testing.T) {
 		{[]string{"exec", "uptime"}, "name the hosts with one of --hosts, --tag or --group"},
 		{[]string{"exec", "uptime", "--hosts", "a", "--tag", "t"}, "name the hosts with one of --hosts, --tag or --group"},
 		{[]string{"incident"}, "incident takes a subcommand, list, export or note"},
+		{[]string{"runbook"}, "runbook takes a subcommand, list or run"},
+		{[]string{"runbook", "run", "fp"}, "accepts 2 arg(s), received 1"},
 		{[]string{"incident", "export"}, "accepts 1 arg(s), received 0"},
 		{[]string{"incident", "export", "x", "--format", "pdf"}, `unknown --format "pdf": markdown or json`},
 		{[]string{"incident", "note", "x"}, "requires at least 2 arg(s), only received 1"},
@@ -87,7 +89,7 @@ func TestBadCommandLinesExit2(t *testing.T) {
 // TestHelpTextsStateExit2: the verbs whose help lists exit codes give 2 for
 // bad arguments, as README does.
 func TestHelpTextsStateExit2(t *testing.T) {
-	for _, verb := range []string{"ack", "unack", "promote", "rollback", "prepare", "exec", "logs", "incident export", "incident note"} {
+	for _, verb := range []string{"ack", "unack", "promote", "rollback", "prepare", "exec", "logs", "incident export", "incident note", "runbook run"} {
 		sandbox(t)
 		code, out, _ := cli(t, append(strings.Fields(verb), "--help")...)
 		if code != 0 || !strings.Contains(out, "Exit codes:") || !strings.Contains(strings.Join(strings.Fields(out), " "), "2 bad arguments") {

@@ -33,6 +33,9 @@ type Config struct {
 	Alertmanager *Alertmanager       `yaml:"alertmanager"`
 	Serve        *Serve              `yaml:"serve"`
 	Audit        Audit               `yaml:"audit"`
+	// Runbooks are the actions an alert's detail offers, for the alerts
+	// they match (see Runbook).
+	Runbooks []Runbook `yaml:"runbooks"`
 
 	// Path is the file this config was read from ("" for defaults).
 	Path string `yaml:"-"`
@@ -136,6 +139,47 @@ type User struct {
 	Role string   `yaml:"role"`
 	Keys []string `yaml:"keys"` // authorized_keys lines
 }
+
+// Runbook is an action offered for the alerts it matches: an alert name,
+// labels, or both. Its Kind says what it does, on what the alert names:
+//
+//   - playbook: run Playbook on the alert's host;
+//   - restart, scale: restart the alert's workload, or scale it to Replicas;
+//   - rollback: roll back the promotion of the alert's workload;
+//   - command: run Command, a palette line such as "logs {workload}",
+//     whose placeholders {alert} {workload} {env} {app} {namespace} {host}
+//     and {label:NAME} are filled from the alert, each as one argument.
+type Runbook struct {
+	Name  string `yaml:"name"`
+	Alert string `yaml:"alert"` // alertname, exactly
+	// Labels maps label names to regular expressions their values must
+	// match whole, as Alertmanager's =~ does.
+	Labels   map[string]string `yaml:"labels"`
+	Kind     string            `yaml:"kind"`
+	Playbook string            `yaml:"playbook"` // kind playbook: a file of ansible.playbook_dir
+	Replicas *int              `yaml:"replicas"` // kind scale
+	Command  string            `yaml:"command"`  // kind command
+	// Role is the least role that may run it; default operator.
+	Role string `yaml:"role"`
+	// Confirm asks y/N before it runs. Dangerous marks it dangerous: it asks,
+	// and is refused in read-only mode (as is any runbook above the viewer
+	// role). Restart, scale, rollback and playbook runs are dangerous
+	// whatever this says, as ops declares them.
+	Confirm   bool `yaml:"confirm"`
+	Dangerous bool `yaml:"dangerous"`
+}
+
+// Runbook kinds.
+const (
+	RunbookPlaybook = "playbook"
+	RunbookRestart  = "restart"
+	RunbookScale    = "scale"
+	RunbookRollback = "rollback"
+	RunbookCommand  = "command"
+)
+
+// RunbookKinds lists the kinds a runbook may have.
+var RunbookKinds = []string{RunbookPlaybook, RunbookRestart, RunbookScale, RunbookRollback, RunbookCommand}
 
 type Audit struct {
 	Path string `yaml:"path"` // default $XDG_STATE_HOME/vigil/journal.db
@@ -318,6 +362,11 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Audit.Path == "" {
 		c.Audit.Path = filepath.Join(StateDir(), "vigil", "journal.db")
+	}
+	for i := range c.Runbooks {
+		if c.Runbooks[i].Role == "" {
+			c.Runbooks[i].Role = DefaultRole
+		}
 	}
 	c.expandHome()
 }

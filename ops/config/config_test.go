@@ -84,6 +84,23 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"user without keys", "serve:\n  users:\n    - name: bob\n      role: viewer\n", 3, "serve.users[0].keys", "at least one public key"},
 		{"user role", "serve:\n  users:\n    - name: bob\n      role: boss\n      keys: [\"" + pubKey + "\"]\n", 4, "serve.users[0].role", "unknown role"},
 		{"users unique", "serve:\n  users:\n    - {name: bob, role: admin, keys: [\"" + pubKey + "\"]}\n    - {name: bob, role: admin, keys: [\"" + pubKey + "\"]}\n", 4, "serve.users[1].name", "listed twice"},
+		{"runbook unknown kind", "runbooks:\n  - name: r\n    alert: A\n    kind: restrat\n", 4, "runbooks[0].kind", `unknown kind "restrat": did you mean "restart"?`},
+		{"runbook kind missing", "runbooks:\n  - name: r\n    alert: A\n", 2, "runbooks[0].kind", "missing: set what it does: playbook, restart"},
+		{"runbook playbook missing", "ansible:\n  playbook_dir: /nonexistent\nrunbooks:\n  - name: r\n    alert: A\n    kind: playbook\n", 4, "runbooks[0].playbook", "missing: set the playbook to run"},
+		{"runbook playbook without ansible", "runbooks:\n  - name: r\n    alert: A\n    kind: playbook\n    playbook: x.yml\n", 5, "runbooks[0].playbook", "playbook missing: \"x.yml\" runs with ansible, which is not configured"},
+		{"runbook playbook escapes", "ansible:\n  playbook_dir: /p\nrunbooks:\n  - name: r\n    alert: A\n    kind: playbook\n    playbook: ../etc/x.yml\n", 7, "runbooks[0].playbook", "without .."},
+		{"runbook bad matcher regexp", "runbooks:\n  - name: r\n    labels:\n      namespace: \"prod(\"\n    kind: rollback\nkubernetes:\n  environments: [{name: prod}]\n", 4, "runbooks[0].labels.namespace", "bad matcher: \"prod(\" is not a regular expression"},
+		{"runbook bad matcher label", "runbooks:\n  - name: r\n    labels:\n      9ns: prod\n    kind: command\n    command: silences\n", 4, "runbooks[0].labels.9ns", "bad matcher: \"9ns\" is not a label name"},
+		{"runbook no matcher", "runbooks:\n  - name: r\n    kind: command\n    command: silences\n", 2, "runbooks[0]", "no matcher: set alert"},
+		{"runbook role unknown", "runbooks:\n  - name: r\n    alert: A\n    kind: command\n    command: silences\n    role: sre\n", 6, "runbooks[0].role", `unknown role "sre"`},
+		{"runbook name syntax", "runbooks:\n  - name: Restart API\n    alert: A\n    kind: command\n    command: silences\n", 2, "runbooks[0].name", `invalid name "Restart API"`},
+		{"runbook names unique", "runbooks:\n  - {name: r, alert: A, kind: command, command: silences}\n  - {name: r, alert: B, kind: command, command: silences}\n", 3, "runbooks[1].name", "already runbooks[0]"},
+		{"runbook scale without replicas", "kubernetes:\n  environments: [{name: prod}]\nrunbooks:\n  - name: r\n    alert: A\n    kind: scale\n", 4, "runbooks[0].replicas", "missing: a scale runbook sets the replicas"},
+		{"runbook replicas on restart", "kubernetes:\n  environments: [{name: prod}]\nrunbooks:\n  - name: r\n    alert: A\n    kind: restart\n    replicas: 3\n", 7, "runbooks[0].replicas", "only for kind scale"},
+		{"runbook restart without kubernetes", "runbooks:\n  - name: r\n    alert: A\n    kind: restart\n", 4, "runbooks[0].kind", "kubernetes is not configured"},
+		{"runbook command placeholder", "runbooks:\n  - name: r\n    alert: A\n    kind: command\n    command: rollout {enviroment}/{app}\n", 5, "runbooks[0].command", "unknown placeholder {enviroment}"},
+		{"runbook command quotes", "runbooks:\n  - name: r\n    alert: A\n    kind: command\n    command: note 'a b'\n", 5, "runbooks[0].command", "quotes and backslashes are not allowed"},
+		{"runbook command name", "runbooks:\n  - name: r\n    alert: A\n    kind: command\n    command: \"{alert} x\"\n", 5, "runbooks[0].command", "the first word is a palette command name"},
 		{"YAML syntax", "theme: dark\nkeys:\n\tquit: [q]\n", 3, "", "not valid YAML"},
 		{"two documents", "theme: dark\n---\ntheme: light\n", 2, "", "one YAML document"},
 		{"top level not a mapping", "- theme\n", 1, "", "expected a mapping of keys, got a list"},
@@ -470,5 +487,37 @@ func TestRefuseUnhealthySource(t *testing.T) {
 	_, err = Load(writeConfig(t, "kubernetes:\n  refuse_unhealthy_source_for_protected: sometimes\n  environments:\n    - name: dev\n"))
 	if err == nil || !strings.Contains(err.Error(), "refuse_unhealthy_source_for_protected") {
 		t.Fatalf("a non-boolean value: %v", err)
+	}
+}
+
+func TestRunbookPlaybookMustExist(t *testing.T) {
+	t.Setenv("USER", "alice")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "restart-nginx.yml"), []byte("- hosts: all\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	body := "ansible:\n  playbook_dir: " + dir + "\nrunbooks:\n  - name: r\n    alert: NginxDown\n    kind: playbook\n    playbook: %s\n"
+	c, err := Load(writeConfig(t, fmt.Sprintf(body, "restart-nginx.yml")))
+	if err != nil {
+		t.Fatalf("a playbook of the directory is refused: %v", err)
+	}
+	if r := c.Runbooks[0]; r.Role != DefaultRole || r.Playbook != "restart-nginx.yml" {
+		t.Errorf("runbook %+v: want the default role %s", r, DefaultRole)
+	}
+	_, err = Load(writeConfig(t, fmt.Sprintf(body, "restart-apache.yml")))
+	if err == nil || !strings.Contains(err.Error(), `runbooks[0].playbook: playbook missing: "restart-apache.yml" is not in `+dir) {
+		t.Errorf("a playbook not in the directory: %v", err)
+	}
+}
+
+func TestCommandWords(t *testing.T) {
+	w, err := CommandWords(":rollout {env}/{app} {label:team}")
+	if err != nil || !slices.Equal(w, []string{"rollout", "{env}/{app}", "{label:team}"}) {
+		t.Errorf("CommandWords = %q, %v", w, err)
+	}
+	for _, bad := range []string{"", "rollout {env", "rollout env}", "rollout {label:9x}", "rollout a\\ b", "rollout \"a b\""} {
+		if _, err := CommandWords(bad); err == nil {
+			t.Errorf("CommandWords(%q) accepted", bad)
+		}
 	}
 }

@@ -192,6 +192,7 @@ func (v *validator) config(c *Config) {
 	if s := c.Serve; s != nil {
 		v.serve(s)
 	}
+	v.runbooks(c)
 	v.required("audit.path", c.Audit.Path, "the journal file path (there is no home directory to default to)")
 }
 

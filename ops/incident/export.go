@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 )
 
 // Export formats of an incident.
@@ -79,6 +81,28 @@ func linkText(l Link) string {
 		return "—"
 	}
 	return string(l.Kind) + " `" + strings.ReplaceAll(l.ID, "`", "'") + "`"
+}
+
+// mdLink is a URL from outside (an alert's runbook_url) in Markdown: an
+// autolink <…> when it is an http(s) URL of printable ASCII, else a code
+// span that no renderer turns into a link or markup.
+func mdLink(raw string) string {
+	u, err := url.Parse(raw)
+	ok := err == nil && u.Host != "" && (strings.EqualFold(u.Scheme, "http") || strings.EqualFold(u.Scheme, "https"))
+	for i := 0; ok && i < len(raw); i++ {
+		c := raw[i]
+		ok = c > ' ' && c < 0x7f && c != '<' && c != '>'
+	}
+	if ok {
+		return "<" + raw + ">"
+	}
+	text := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '`' {
+			return '?'
+		}
+		return r
+	}, raw)
+	return "`" + text + "`"
 }
 
 func fmtDur(d time.Duration) string { return d.Round(time.Second).String() }
@@ -157,7 +181,7 @@ func Markdown(inc *Incident, now time.Time) string {
 			fmt.Fprintf(&b, "- Resolved: %s, value %s\n", a.ResolvedAt.UTC().Format(stamp), orUnknown(a.ValueAtResolution))
 		}
 		if a.RunbookURL != "" {
-			fmt.Fprintf(&b, "- Runbook: %s\n", a.RunbookURL)
+			fmt.Fprintf(&b, "- Runbook: %s\n", mdLink(a.RunbookURL))
 		}
 		if a.GeneratorURL != "" {
 			fmt.Fprintf(&b, "- Source: %s\n", a.GeneratorURL)

@@ -139,7 +139,7 @@ func TestE2EIncidentDrillOnTheLab(t *testing.T) {
 	tm.keys("Enter")
 	asked := time.Now()
 	screen = tm.waitFor("the export", time.Minute, func(screen string) bool {
-		return strings.Contains(screen, "incident "+id+" written to ") || strings.Contains(screen, "export")
+		return strings.Contains(screen, "incident "+id+" written to ")
 	})
 	t.Logf("export answered in %s", time.Since(asked))
 	path := filepath.Join(s.state, "vigil", "exports", "incident-"+id+".md")
@@ -165,8 +165,20 @@ func TestE2EIncidentDrillOnTheLab(t *testing.T) {
 	if st := tm.exitStatus(10 * time.Second); st != 0 {
 		t.Fatalf("vigil exited %d", st)
 	}
-	tm.respawn(consoleArgv(bin, s)...)
-	tm.waitText(wait, "1.1.0-bad must not be promoted again")
+	// The next on-call, another person, is shown it once.
+	next := append([]string{"env", "USER=next"}, consoleArgv(bin, s)...)
+	tm.respawn(next...)
+	tm.waitText(wait, "Hand-over from e2e")
+	tm.keys("q")
+	if st := tm.exitStatus(10 * time.Second); st != 0 {
+		t.Fatalf("vigil exited %d", st)
+	}
+	tm.respawn(next...)
+	tm.waitText(wait, "4 Alerts")
+	time.Sleep(3 * time.Second) // the hand-over is read off the first frame
+	if screen := tm.capture(); strings.Contains(screen, "Hand-over from") {
+		t.Fatalf("the hand-over is shown twice to the same person:\n%s", screen)
+	}
 	tm.keys("q")
 	tm.exitStatus(10 * time.Second)
 }

@@ -398,7 +398,11 @@ func (d *ackDialog) overlay(bg string, width, height int, st *styles.Styles) str
 	b.WriteString("\n\n" + st.HelpKey.Render("tab") + st.HelpDesc.Render(" field  ") +
 		st.HelpKey.Render("←/→") + st.HelpDesc.Render(" duration  ") +
 		st.HelpKey.Render("enter") + st.HelpDesc.Render(act) + st.HelpKey.Render("esc") + st.HelpDesc.Render(" cancel"))
-	box := components.Box(b.String(), inner, st)
+	return placeBox(bg, components.Box(b.String(), inner, st), width, height)
+}
+
+// placeBox centres a dialog's box over the pane's lines bg, cut to the pane.
+func placeBox(bg, box string, width, height int) string {
 	lines := strings.Split(bg, "\n")
 	for len(lines) < height {
 		lines = append(lines, "")

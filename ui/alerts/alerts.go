@@ -17,6 +17,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vigilops/vigil/ops/incident"
+	"github.com/vigilops/vigil/ops/runbook"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
 )
@@ -89,6 +90,8 @@ type Model struct {
 	silences  silenceList
 	incidents incidentView
 	dialog    *ackDialog
+	chooser   *runbookChooser
+	book      *runbook.Book // the config's runbooks
 	// pendingAck is the alert :ack opens the dialog for once the shell
 	// has focused this pane.
 	pendingAck *incident.Alert
@@ -100,6 +103,10 @@ func New(ctx *common.Context, keys KeyMap) *Model {
 		Base: components.NewBase(ctx, "Alerts", keys), svc: ctx.Services.Incident, keys: keys,
 		loc: ctx.Now().Location(), health: map[string]common.HealthState{},
 		groupBy: "alertname", altGroup: "namespace", rows: map[*incident.Alert]row{},
+	}
+	if ctx.Config != nil {
+		// Config validation refused what New would: no error is left here.
+		m.book, _ = runbook.New(ctx.Config.Runbooks)
 	}
 	m.setSnapshot(m.svc.Snapshot())
 	m.incidents.table = m.newIncidentTable()
@@ -116,7 +123,7 @@ func (m *Model) Init() tea.Cmd {
 
 // Capturing reports whether a dialog with a text input is open: it takes
 // every key, the shell's included.
-func (m *Model) Capturing() bool { return m.dialog != nil }
+func (m *Model) Capturing() bool { return m.dialog != nil || m.chooser != nil }
 
 // Update handles the service's messages and the pane's keys.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
@@ -414,6 +421,9 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	if m.dialog != nil {
 		return m.dialogKey(k)
 	}
+	if m.chooser != nil {
+		return m.chooserKey(k)
+	}
 	switch m.mode {
 	case detailMode:
 		return m.detailKey(k)
@@ -459,6 +469,7 @@ func (m *Model) bind() {
 	k.Ack.Do = m.onAlert(m.openAck)
 	k.Unack.Do = m.onAlert(m.confirmUnack)
 	k.Rollback.Do = m.onAlert(m.offerRollbackCmd)
+	k.Runbook.Do = m.onAlert(m.openRunbooks)
 	k.Workload.Do = m.onAlert(func(a *incident.Alert) tea.Cmd {
 		if a.Workload == "" {
 			return common.ToastCmd(common.Info, a.Name+" names no workload: it has no namespace and deployment or statefulset labels")
@@ -610,6 +621,9 @@ func (m *Model) View() string {
 	}
 	if m.dialog != nil {
 		out = m.dialog.overlay(out, m.Width, m.Height, m.Ctx.Styles)
+	}
+	if m.chooser != nil {
+		out = m.chooser.overlay(out, m.Width, m.Height, m)
 	}
 	return out
 }

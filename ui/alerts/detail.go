@@ -187,9 +187,22 @@ func (m *Model) rebuildDetail() {
 	head := sev.Render(mark+" "+printable(orDash(string(a.Severity)))) + "  " + st.Title.Render(printable(a.Name)) + "  " + string(a.State) + " " + components.Age(a.Age(now))
 	lines = append(lines, head)
 	lines = append(lines, m.banner...)
+	lines = append(lines, m.runbookLines(a, w)...) // what can be done, first
 	field("summary", oneLine(a.Annotations["summary"]))
 	field("description", oneLine(a.Annotations["description"]))
-	field("runbook", a.Annotations["runbook_url"])
+	if raw := a.Annotations["runbook_url"]; raw != "" {
+		target, ok := components.LinkTarget(raw)
+		for i, l := range wrap(printable(raw)) {
+			if ok { // each piece of a wrapped URL links to the whole
+				l = components.Hyperlink(target, l)
+			}
+			if i == 0 {
+				lines = append(lines, label("runbook")+l)
+			} else {
+				lines = append(lines, strings.Repeat(" ", 12)+l)
+			}
+		}
+	}
 	field("workload", a.Workload)
 	field("host", a.Host)
 	if a.Ack != nil {

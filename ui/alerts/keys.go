@@ -15,7 +15,7 @@ type KeyMap struct {
 	Details, Back                           *common.Binding
 	Ack, Unack, Silences, Incidents         *common.Binding
 	Workload, Host, Group, Window, Logs     *common.Binding
-	Rollback                                *common.Binding
+	Rollback, Runbook                       *common.Binding
 }
 
 // NewKeyMap declares the pane's default bindings. Expiring a silence
@@ -40,18 +40,21 @@ func NewKeyMap() KeyMap {
 		Group:     common.NewBinding("alerts.group", "t", "group by alertname / label", "t"),
 		Window:    common.NewBinding("alerts.window", "w", "graph window 5m/15m/1h/6h/24h", "w"),
 		Rollback:  common.NewBinding("alerts.rollback", "u", "roll back the workload's recent promotion", "u").For(release.ActRollback),
+		// What a runbook may do is checked when it is chosen: its own role,
+		// and the service's own for what it does.
+		Runbook: common.NewBinding("alerts.runbook", "r", "runbook: the actions config declares for the alert (then 1-9, or ↑/↓ enter)", "r"),
 	}
 }
 
 // Bindings lists every binding of the pane.
 func (k KeyMap) Bindings() []*common.Binding {
 	return []*common.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Details, k.Back,
-		k.Ack, k.Unack, k.Silences, k.Incidents, k.Workload, k.Host, k.Group, k.Window, k.Rollback, k.Logs}
+		k.Ack, k.Unack, k.Silences, k.Incidents, k.Workload, k.Host, k.Group, k.Window, k.Rollback, k.Runbook, k.Logs}
 }
 
 // ShortHelp implements help.KeyMap.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return common.Keys(k.Ack, k.Rollback, k.Workload, k.Host, k.Details, k.Window)
+	return common.Keys(k.Ack, k.Rollback, k.Runbook, k.Workload, k.Host, k.Details, k.Window)
 }
 
 // FullHelp implements help.KeyMap.
@@ -59,7 +62,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		common.Keys(k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom),
 		common.Keys(k.Details, k.Back, k.Group, k.Window, k.Silences, k.Incidents),
-		common.Keys(k.Ack, k.Unack, k.Rollback, k.Workload, k.Logs, k.Host),
+		common.Keys(k.Ack, k.Unack, k.Rollback, k.Runbook, k.Workload, k.Logs, k.Host),
 	}
 }
 

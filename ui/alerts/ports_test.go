@@ -222,7 +222,7 @@ func run(m *Model, cmd tea.Cmd) []tea.Msg {
 		switch msg := msg.(type) {
 		case tea.BatchMsg:
 			queue = append(queue, msg...)
-		case common.ToastMsg, common.ConfirmMsg, common.GotoMsg, common.HealthMsg, common.BadgeChangedMsg:
+		case common.ToastMsg, common.ConfirmMsg, common.GotoMsg, common.HealthMsg, common.BadgeChangedMsg, common.RunCommandMsg:
 			out = append(out, msg)
 		case nil:
 		default:

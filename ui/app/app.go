@@ -343,6 +343,12 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case common.BadgeChangedMsg:
 		m.layout()
 		return nil
+	case common.RunCommandMsg:
+		cmd, err := m.reg.RunArgs(msg.Args)
+		if err != nil {
+			return common.ToastCmd(common.Error, err.Error())
+		}
+		return cmd
 	case common.ConfirmMsg:
 		var cmd tea.Cmd
 		m.confirm, cmd = components.NewConfirm(msg, m.confirmKeys, m.ctx.Styles)

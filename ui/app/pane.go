@@ -88,3 +88,10 @@ type slot struct {
 type Legender interface {
 	Legend() []string
 }
+
+// HelpSectioner panes add a section of their own to help, for what
+// depends on their data: the Alerts pane lists the runbooks of the alert
+// in focus. An empty title adds nothing.
+type HelpSectioner interface {
+	HelpSection() (title string, lines []string)
+}

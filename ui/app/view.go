@@ -338,6 +338,11 @@ func (m *Model) renderHelp() {
 		if l, ok := p.(Legender); ok {
 			body += "\n\n" + st.TableHeader.Render("Legend") + "\n" + strings.Join(l.Legend(), "\n")
 		}
+		if h, ok := p.(HelpSectioner); ok {
+			if title, lines := h.HelpSection(); title != "" {
+				body += "\n\n" + st.TableHeader.Render(title) + "\n" + strings.Join(lines, "\n")
+			}
+		}
 	}
 	body += "\n\n" + st.TableHeader.Render("Commands") + "\n" + m.packColumns([][]key.Binding{cmds}, inner)
 	lines := strings.Split(body, "\n")

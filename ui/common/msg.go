@@ -92,3 +92,9 @@ type BackMsg struct{}
 
 // Back is a command that yields a BackMsg.
 func Back() tea.Msg { return BackMsg{} }
+
+// RunCommandMsg asks the shell to run a palette command, as if typed
+// after ':': Args[0] is its name, the rest its arguments, each one word as
+// given (the line is not parsed again, so a value holding blanks or quotes
+// stays one argument). A pane sends it to run a configured command line.
+type RunCommandMsg struct{ Args []string }

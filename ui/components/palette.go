@@ -1,6 +1,7 @@
 package components
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -91,6 +92,23 @@ func (r *Registry) Run(line string) (tea.Cmd, error) {
 		return nil, fmt.Errorf("unknown command %q: type :help to list the commands, or one of %s", c.Name, strings.Join(r.names(), ", "))
 	}
 	return s.Run(c.Args)
+}
+
+// RunArgs runs the command args[0] with the arguments args[1:], each one
+// word as given: nothing is parsed, for a command line a pane fills in.
+func (r *Registry) RunArgs(args []string) (tea.Cmd, error) {
+	if len(args) == 0 || !validName(args[0]) {
+		return nil, errors.New("no command to run: name one, like rollout")
+	}
+	s, ok := r.Lookup(args[0])
+	if !ok {
+		return nil, fmt.Errorf("unknown command %q: type :help to list the commands", args[0])
+	}
+	if s.Raw && len(args) > 1 {
+		// Filled-in values are plain names: joined, they read as typed.
+		return s.Run([]string{strings.Join(args[1:], " ")})
+	}
+	return s.Run(slices.Clone(args[1:]))
 }
 
 // Complete returns whole palette lines that complete line, best first:

@@ -27,6 +27,13 @@ func TestRawCommand(t *testing.T) {
 	if _, err := r.Run(":query"); err != nil || got != nil {
 		t.Fatalf("%q %v", got, err)
 	}
+	// A runbook's command line, filled in, reaches it as one text.
+	if _, err := r.RunArgs([]string{"query", "up{job=\"api\"}", "1h"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{`up{job="api"} 1h`}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("RunArgs: %q, want %q", got, want)
+	}
 	if c := r.Complete(`:query rate(node_lo`); !reflect.DeepEqual(c, []string{":query rate(node_load1", ":query rate(node_load15"}) {
 		t.Fatalf("%q", c)
 	}
