@@ -19,8 +19,9 @@ var _ incident.Prometheus = (*Client)(nil)
 
 // Client talks to one Prometheus server.
 type Client struct {
-	url string // for messages: its password masked
-	api v1.API
+	url  string // for messages: its password masked
+	api  v1.API
+	http api.Client // for the endpoints v1.API lacks (POST /-/reload)
 }
 
 // New returns a client for the Prometheus at url (e.g. http://127.0.0.1:9090).
@@ -29,7 +30,7 @@ func New(url string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus url %q: %s", redact.URL(url), redact.Text(err.Error()))
 	}
-	return &Client{url: redact.URL(url), api: v1.NewAPI(c)}, nil
+	return &Client{url: redact.URL(url), api: v1.NewAPI(c), http: c}, nil
 }
 
 // Alerts returns Prometheus's pending and firing alerts. Their fingerprints

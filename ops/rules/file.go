@@ -1,0 +1,145 @@
+package rules
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/aymanbagabas/go-udiff"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql/parser"
+	"go.yaml.in/yaml/v3"
+)
+
+// header opens every file vigil writes.
+const header = "# Alerting rules vigil owns (prometheus.rule_files in its config): written by vigil,\n# re-read before each change; edits by hand are kept as long as the file parses.\n"
+
+// Snapshot is a rule file as read: its content, the hash a save carries
+// to detect a change made meanwhile, and its groups.
+type Snapshot struct {
+	File    string
+	Content []byte
+	Hash    string
+	Groups  rulefmt.RuleGroups
+}
+
+// Hash is the hash of a rule file's content (sha256, hex).
+func Hash(content []byte) string {
+	sum := sha256.Sum256(content)
+	return hex.EncodeToString(sum[:])
+}
+
+// Rules lists the alerting rules of the snapshot.
+func (s *Snapshot) Rules() []Owned {
+	var out []Owned
+	for _, g := range s.Groups.Groups {
+		for _, r := range g.Rules {
+			if r.Alert != "" {
+				out = append(out, Owned{File: s.File, Group: g.Name, Rule: r})
+			}
+		}
+	}
+	return out
+}
+
+// Find returns the alerting rule called name.
+func (s *Snapshot) Find(name string) (Owned, bool) {
+	for _, o := range s.Rules() {
+		if o.Rule.Alert == name {
+			return o, true
+		}
+	}
+	return Owned{}, false
+}
+
+// readFile reads and parses file; a missing file reads as empty.
+func readFile(file string) (*Snapshot, error) {
+	b, err := os.ReadFile(file)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	s := &Snapshot{File: file, Content: b, Hash: Hash(b)}
+	g, err := parse(file, b)
+	if err != nil {
+		return s, err
+	}
+	s.Groups = *g
+	return s, nil
+}
+
+// parse validates content with Prometheus's own rule parser, as
+// Prometheus does when it loads the file.
+func parse(file string, content []byte) (*rulefmt.RuleGroups, error) {
+	if len(bytes.TrimSpace(content)) == 0 {
+		return &rulefmt.RuleGroups{}, nil
+	}
+	g, errs := rulefmt.Parse(content, false, model.UTF8Validation, parser.NewParser(parser.Options{}),
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if len(errs) > 0 {
+		return nil, &ParseError{File: file, Errs: errs}
+	}
+	return g, nil
+}
+
+// render is the file for groups, groups without rules dropped.
+func render(groups rulefmt.RuleGroups) ([]byte, error) {
+	kept := rulefmt.RuleGroups{Groups: []rulefmt.RuleGroup{}}
+	for _, g := range groups.Groups {
+		if len(g.Rules) > 0 {
+			kept.Groups = append(kept.Groups, g)
+		}
+	}
+	var b bytes.Buffer
+	b.WriteString(header)
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(kept); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// diff is the unified diff from old to new of file.
+func diff(file string, old, new []byte) string {
+	name := filepath.Base(file)
+	return udiff.Unified(name+" (before)", name+" (after)", string(old), string(new))
+}
+
+// writeFile replaces file's content atomically (a temporary file renamed
+// over it), keeping its mode.
+func writeFile(file string, content []byte) error {
+	mode := os.FileMode(0o644)
+	if info, err := os.Stat(file); err == nil {
+		mode = info.Mode().Perm()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(content); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), file)
+}
