@@ -5,15 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 
 	"github.com/aymanbagabas/go-udiff"
-	"github.com/prometheus/common/model"
-	"github.com/prometheus/prometheus/model/rulefmt"
-	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -26,7 +21,7 @@ type Snapshot struct {
 	File    string
 	Content []byte
 	Hash    string
-	Groups  rulefmt.RuleGroups
+	Groups  RuleFile
 }
 
 // Hash is the hash of a rule file's content (sha256, hex).
@@ -58,14 +53,15 @@ func (s *Snapshot) Find(name string) (Owned, bool) {
 	return Owned{}, false
 }
 
-// readFile reads and parses file; a missing file reads as empty.
-func readFile(file string) (*Snapshot, error) {
+// readFile reads and parses file; a missing file reads as empty. A file
+// that does not parse returns its snapshot with the error.
+func readFile(p Parser, file string) (*Snapshot, error) {
 	b, err := os.ReadFile(file)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 	s := &Snapshot{File: file, Content: b, Hash: Hash(b)}
-	g, err := parse(file, b)
+	g, err := parse(p, file, b)
 	if err != nil {
 		return s, err
 	}
@@ -74,22 +70,24 @@ func readFile(file string) (*Snapshot, error) {
 }
 
 // parse validates content with Prometheus's own rule parser, as
-// Prometheus does when it loads the file.
-func parse(file string, content []byte) (*rulefmt.RuleGroups, error) {
+// Prometheus does when it loads the file, then reads it.
+func parse(p Parser, file string, content []byte) (*RuleFile, error) {
 	if len(bytes.TrimSpace(content)) == 0 {
-		return &rulefmt.RuleGroups{}, nil
+		return &RuleFile{}, nil
 	}
-	g, errs := rulefmt.Parse(content, false, model.UTF8Validation, parser.NewParser(parser.Options{}),
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if len(errs) > 0 {
+	if errs := p.ParseRules(content); len(errs) > 0 {
 		return nil, &ParseError{File: file, Errs: errs}
 	}
-	return g, nil
+	var f RuleFile
+	if err := yaml.Unmarshal(content, &f); err != nil {
+		return nil, &ParseError{File: file, Errs: []error{err}}
+	}
+	return &f, nil
 }
 
 // render is the file for groups, groups without rules dropped.
-func render(groups rulefmt.RuleGroups) ([]byte, error) {
-	kept := rulefmt.RuleGroups{Groups: []rulefmt.RuleGroup{}}
+func render(groups RuleFile) ([]byte, error) {
+	kept := RuleFile{Groups: []Group{}}
 	for _, g := range groups.Groups {
 		if len(g.Rules) > 0 {
 			kept.Groups = append(kept.Groups, g)

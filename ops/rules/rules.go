@@ -14,10 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/common/model"
-	"github.com/prometheus/prometheus/model/rulefmt"
-	"github.com/prometheus/prometheus/promql/parser"
-
 	"github.com/vigilops/vigil/ops/access"
 )
 
@@ -56,23 +52,49 @@ type Definition struct {
 }
 
 // Condition is the rule's expression: Expr compared with Threshold,
-// Expr in parentheses when it is itself a binary expression.
+// Expr in parentheses unless it is a plain selector or function call.
 func (d Definition) Condition() string {
 	expr := strings.TrimSpace(d.Expr)
 	if d.Op == "" {
 		return expr
 	}
-	if e, err := parser.NewParser(parser.Options{}).ParseExpr(expr); err == nil {
-		if _, bin := e.(*parser.BinaryExpr); bin {
-			expr = "(" + expr + ")"
-		}
+	if needsParens(expr) {
+		expr = "(" + expr + ")"
 	}
 	return expr + " " + d.Op + " " + strconv.FormatFloat(d.Threshold, 'g', -1, 64)
 }
 
+// needsParens reports whether expr has an operator outside brackets and
+// quotes. It only decides on parentheses, which are harmless when not
+// needed: Prometheus's parser judges the result.
+func needsParens(expr string) bool {
+	depth := 0
+	var quote byte
+	for i := 0; i < len(expr); i++ {
+		c := expr[i]
+		switch {
+		case quote != 0:
+			if c == '\\' && quote != '`' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'' || c == '`':
+			quote = c
+		case c == '(' || c == '{' || c == '[':
+			depth++
+		case c == ')' || c == '}' || c == ']':
+			depth--
+		case depth == 0 && (c == ' ' || strings.IndexByte("+-*/%^<>=!", c) >= 0):
+			return true
+		}
+	}
+	return false
+}
+
 // Rule is the definition as Prometheus's rule file holds it.
-func (d Definition) Rule() rulefmt.Rule {
-	r := rulefmt.Rule{Alert: d.Name, Expr: d.Condition(), For: model.Duration(d.For)}
+func (d Definition) Rule() Rule {
+	r := Rule{Alert: d.Name, Expr: d.Condition(), For: FormatDuration(d.For)}
 	if d.Severity != "" {
 		r.Labels = map[string]string{"severity": d.Severity}
 	}
@@ -97,31 +119,60 @@ func (d Definition) group() string {
 }
 
 // DefinitionOf reads a rule of a file back into a definition: a condition
-// ending in a comparison with a number is split into Expr, Op and
-// Threshold.
-func DefinitionOf(group string, r rulefmt.Rule) Definition {
+// ending in a comparison with a number (as p splits it) becomes Expr, Op
+// and Threshold.
+func DefinitionOf(p Parser, group string, r Rule) Definition {
+	forDur, _ := ParseDuration(r.For)
 	d := Definition{
-		Name: r.Alert, Expr: strings.TrimSpace(r.Expr), For: time.Duration(r.For), Group: group,
+		Name: r.Alert, Expr: strings.TrimSpace(r.Expr), For: forDur, Group: group,
 		Severity: r.Labels["severity"], Summary: r.Annotations["summary"], RunbookURL: r.Annotations["runbook_url"],
 	}
-	e, err := parser.NewParser(parser.Options{}).ParseExpr(d.Expr)
-	if err != nil {
+	if p == nil {
 		return d
 	}
-	bin, ok := e.(*parser.BinaryExpr)
-	if !ok || !bin.Op.IsComparisonOperator() || bin.ReturnBool {
-		return d
+	if lhs, op, n, ok := p.Split(d.Expr); ok {
+		d.Expr, d.Op, d.Threshold = lhs, op, n
 	}
-	n, ok := bin.RHS.(*parser.NumberLiteral)
-	if !ok {
-		return d
-	}
-	lhs := bin.LHS
-	if p, ok := lhs.(*parser.ParenExpr); ok {
-		lhs = p.Expr
-	}
-	d.Expr, d.Op, d.Threshold = lhs.String(), bin.Op.String(), n.Val
 	return d
+}
+
+// RuleFile is a rule file as Prometheus reads it: every field rulefmt
+// knows, so that a file vigil rewrites keeps what it does not edit.
+type RuleFile struct {
+	Groups []Group `yaml:"groups"`
+}
+
+// Group is a rule group.
+type Group struct {
+	Name        string            `yaml:"name"`
+	Interval    string            `yaml:"interval,omitempty"`
+	QueryOffset string            `yaml:"query_offset,omitempty"`
+	Limit       int               `yaml:"limit,omitempty"`
+	Rules       []Rule            `yaml:"rules"`
+	Labels      map[string]string `yaml:"labels,omitempty"`
+}
+
+// Rule is a rule of a group: alerting when Alert is set.
+type Rule struct {
+	Record        string            `yaml:"record,omitempty"`
+	Alert         string            `yaml:"alert,omitempty"`
+	Expr          string            `yaml:"expr"`
+	For           string            `yaml:"for,omitempty"`
+	KeepFiringFor string            `yaml:"keep_firing_for,omitempty"`
+	Labels        map[string]string `yaml:"labels,omitempty"`
+	Annotations   map[string]string `yaml:"annotations,omitempty"`
+}
+
+// Parser is Prometheus's own parser behind a port (ops imports no SDK);
+// the Prometheus integration's RuleParser is one.
+type Parser interface {
+	// ParseRules parses a rule file as Prometheus loads it (rulefmt):
+	// nil when it loads, its messages otherwise, each with line and
+	// column.
+	ParseRules(content []byte) []error
+	// Split reads a condition `EXPR OP NUMBER` (a comparison without
+	// bool) back into its parts.
+	Split(cond string) (expr, op string, threshold float64, ok bool)
 }
 
 // Loaded is an alerting rule as Prometheus has loaded it (/api/v1/rules).
@@ -134,11 +185,8 @@ type Loaded struct {
 // Owned is a rule of a file vigil owns.
 type Owned struct {
 	File, Group string
-	Rule        rulefmt.Rule
+	Rule        Rule
 }
-
-// Definition reads the rule back into a definition.
-func (o Owned) Definition() Definition { return DefinitionOf(o.Group, o.Rule) }
 
 // ParseError refuses a file that Prometheus's parser rejects: its
 // messages, each with line and column in the file (and, for an
@@ -210,3 +258,64 @@ func DeleteConfirmation(name string) access.Confirmation {
 
 // Target is a rule's name in the journal.
 func Target(name string) string { return "rule/" + name }
+
+// FormatDuration writes d as Prometheus durations read ("1m30s", "10s",
+// "250ms"), "" for zero.
+func FormatDuration(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	var b strings.Builder
+	for _, u := range []struct {
+		unit string
+		d    time.Duration
+	}{{"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}, {"ms", time.Millisecond}} {
+		if n := d / u.d; n > 0 {
+			b.WriteString(strconv.FormatInt(int64(n), 10) + u.unit)
+			d -= n * u.d
+		}
+	}
+	return b.String()
+}
+
+// ParseDuration reads a Prometheus duration ("1h30m", "10s", "2d"), ""
+// as zero.
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "0" {
+		return 0, nil
+	}
+	units := []struct {
+		unit string
+		d    time.Duration
+	}{{"y", 365 * 24 * time.Hour}, {"w", 7 * 24 * time.Hour}, {"d", 24 * time.Hour}, {"h", time.Hour}, {"ms", time.Millisecond}, {"m", time.Minute}, {"s", time.Second}}
+	var total time.Duration
+	rest := s
+	for rest != "" {
+		i := 0
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		if i == 0 {
+			return 0, fmt.Errorf("duration %q: want a number and a unit (ms, s, m, h, d, w, y), like 10s or 1h30m", s)
+		}
+		n, err := strconv.ParseInt(rest[:i], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("duration %q: %w", s, err)
+		}
+		rest = rest[i:]
+		found := false
+		for _, u := range units {
+			if strings.HasPrefix(rest, u.unit) {
+				total += time.Duration(n) * u.d
+				rest = rest[len(u.unit):]
+				found = true
+				break
+			}
+		}
+		if !found {
+			return 0, fmt.Errorf("duration %q: want a number and a unit (ms, s, m, h, d, w, y), like 10s or 1h30m", s)
+		}
+	}
+	return total, nil
+}

@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/prometheus/model/rulefmt"
-
 	"github.com/vigilops/vigil/ops/access"
 )
 
@@ -36,6 +34,7 @@ const DefaultLoadTimeout = 15 * time.Second
 type Service struct {
 	files   []string
 	prom    Prometheus
+	parser  Parser
 	journal Journal
 	guard   access.Guard
 
@@ -52,13 +51,14 @@ type Service struct {
 }
 
 // NewService returns a service for the files vigil owns (config
-// prometheus.rule_files, new rules going to the first).
-func NewService(files []string, prom Prometheus, journal Journal, guard access.Guard) *Service {
+// prometheus.rule_files, new rules going to the first), validating with
+// parser.
+func NewService(files []string, prom Prometheus, parser Parser, journal Journal, guard access.Guard) *Service {
 	clean := make([]string, len(files))
 	for i, f := range files {
 		clean[i] = filepath.Clean(f)
 	}
-	return &Service{files: clean, prom: prom, journal: journal, guard: guard,
+	return &Service{files: clean, prom: prom, parser: parser, journal: journal, guard: guard,
 		LoadTimeout: DefaultLoadTimeout, Poll: 250 * time.Millisecond, Now: time.Now}
 }
 
@@ -73,6 +73,9 @@ func (s *Service) DefaultFile() string {
 	return s.files[0]
 }
 
+// Definition reads an owned rule back into a definition.
+func (s *Service) Definition(o Owned) Definition { return DefinitionOf(s.parser, o.Group, o.Rule) }
+
 // Owns reports whether vigil owns file.
 func (s *Service) Owns(file string) bool { return slices.Contains(s.files, filepath.Clean(file)) }
 
@@ -84,7 +87,7 @@ func (s *Service) Read(file string) (*Snapshot, error) {
 	if !s.Owns(file) {
 		return nil, &NotOwnedError{File: file}
 	}
-	return readFile(filepath.Clean(file))
+	return readFile(s.parser, filepath.Clean(file))
 }
 
 // List returns the rules of every owned file.
@@ -92,7 +95,7 @@ func (s *Service) List() ([]Owned, error) {
 	var out []Owned
 	var errs []error
 	for _, f := range s.files {
-		snap, err := readFile(f)
+		snap, err := readFile(s.parser, f)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -114,7 +117,7 @@ type Result struct {
 // Add writes a new rule into base's file (read with Read when the form
 // opened), reloads Prometheus and waits until it shows the rule.
 func (s *Service) Add(ctx context.Context, actor access.Actor, base *Snapshot, d Definition) (Result, error) {
-	return s.change(ctx, actor, ActAdd, base, d.Name, d.params(), func(g *rulefmt.RuleGroups) error {
+	return s.change(ctx, actor, ActAdd, base, d.Name, d.params(), func(g *RuleFile) error {
 		if _, ok := (&Snapshot{Groups: *g}).Find(d.Name); ok {
 			return access.Refuse(fmt.Errorf("a rule called %s exists already in %s: edit it, or choose another name", d.Name, base.File))
 		}
@@ -125,7 +128,7 @@ func (s *Service) Add(ctx context.Context, actor access.Actor, base *Snapshot, d
 				return nil
 			}
 		}
-		g.Groups = append(g.Groups, rulefmt.RuleGroup{Name: d.group(), Rules: []rulefmt.Rule{r}})
+		g.Groups = append(g.Groups, Group{Name: d.group(), Rules: []Rule{r}})
 		return nil
 	}, loadedAs(base.File, d.Name, d.Condition()))
 }
@@ -136,7 +139,7 @@ func (s *Service) Edit(ctx context.Context, actor access.Actor, base *Snapshot, 
 	if name != d.Name {
 		params["renamed_from"] = name
 	}
-	return s.change(ctx, actor, ActEdit, base, d.Name, params, func(g *rulefmt.RuleGroups) error {
+	return s.change(ctx, actor, ActEdit, base, d.Name, params, func(g *RuleFile) error {
 		if name != d.Name {
 			if _, ok := (&Snapshot{Groups: *g}).Find(d.Name); ok {
 				return access.Refuse(fmt.Errorf("a rule called %s exists already in %s", d.Name, base.File))
@@ -157,7 +160,7 @@ func (s *Service) Edit(ctx context.Context, actor access.Actor, base *Snapshot, 
 // Delete removes the rule called name: a dangerous action, confirmed by
 // the caller (DeleteConfirmation).
 func (s *Service) Delete(ctx context.Context, actor access.Actor, base *Snapshot, name string) (Result, error) {
-	return s.change(ctx, actor, ActDelete, base, name, map[string]string{}, func(g *rulefmt.RuleGroups) error {
+	return s.change(ctx, actor, ActDelete, base, name, map[string]string{}, func(g *RuleFile) error {
 		for i := range g.Groups {
 			for j, r := range g.Groups[i].Rules {
 				if r.Alert == name {
@@ -207,7 +210,7 @@ func squash(s string) string { return strings.Join(strings.Fields(s), "") }
 // the base, mutate, validate, write, reload (restoring on failure), wait
 // until loaded, journal.
 func (s *Service) change(ctx context.Context, actor access.Actor, action access.Action, base *Snapshot, name string,
-	params map[string]string, mutate func(*rulefmt.RuleGroups) error, loaded func([]Loaded) bool) (Result, error) {
+	params map[string]string, mutate func(*RuleFile) error, loaded func([]Loaded) bool) (Result, error) {
 	start := s.Now()
 	res := Result{}
 	if base != nil {
@@ -244,7 +247,7 @@ func (s *Service) change(ctx context.Context, actor access.Actor, action access.
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
-	cur, err := readFile(base.File)
+	cur, err := readFile(s.parser, base.File)
 	if cur == nil {
 		return record(err)
 	}
@@ -266,7 +269,7 @@ func (s *Service) change(ctx context.Context, actor access.Actor, action access.
 	if err != nil {
 		return record(err)
 	}
-	if _, err := parse(base.File, next); err != nil {
+	if _, err := parse(s.parser, base.File, next); err != nil {
 		return record(err)
 	}
 	res.Diff = diff(base.File, cur.Content, next)

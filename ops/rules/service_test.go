@@ -1,4 +1,4 @@
-package rules
+package rules_test
 
 import (
 	"context"
@@ -10,13 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilops/vigil/integrations/prometheus"
 	"github.com/vigilops/vigil/ops/access"
+	. "github.com/vigilops/vigil/ops/rules"
 )
 
 // fakeProm loads the owned file on Reload as Prometheus would (through
 // the same parser), or fails when told to.
 type fakeProm struct {
 	mu        sync.Mutex
+	s         *Service
 	file      string
 	reloadErr error
 	reloads   int
@@ -34,7 +37,7 @@ func (p *fakeProm) Reload(context.Context) error {
 	if p.stale {
 		return nil
 	}
-	snap, err := readFile(p.file)
+	snap, err := p.s.Read(p.file)
 	if err != nil {
 		return err
 	}
@@ -78,7 +81,8 @@ func setup(t *testing.T) (*Service, *fakeProm, *fakeJournal, string) {
 		t.Fatal(err)
 	}
 	p, j := &fakeProm{file: file}, &fakeJournal{}
-	s := NewService([]string{file}, p, j, access.Guard{})
+	s := NewService([]string{file}, p, prometheus.RuleParser{}, j, access.Guard{})
+	p.s = s
 	s.Poll = time.Millisecond
 	return s, p, j, file
 }
@@ -110,8 +114,8 @@ func TestAddEditDelete(t *testing.T) {
 	}
 	snap := read(t, s, file)
 	got, ok := snap.Find("HighLoad")
-	if !ok || got.Definition() != withGroup(highLoad, DefaultGroup) {
-		t.Fatalf("read back %+v, want %+v", got.Definition(), highLoad)
+	if !ok || s.Definition(got) != withGroup(highLoad, DefaultGroup) {
+		t.Fatalf("read back %+v, want %+v", s.Definition(got), highLoad)
 	}
 
 	edited := highLoad
@@ -123,7 +127,7 @@ func TestAddEditDelete(t *testing.T) {
 		t.Fatalf("loaded %+v", p.loaded)
 	}
 	back, _ := read(t, s, file).Find("HighLoad")
-	if d := back.Definition(); d.Expr != "sum by (instance) (node_load1) / 2" || d.Op != ">" || d.Threshold != 2 {
+	if d := s.Definition(back); d.Expr != "sum by (instance) (node_load1) / 2" || d.Op != ">" || d.Threshold != 2 {
 		t.Errorf("read back %+v", d)
 	}
 
@@ -226,7 +230,7 @@ func TestRefusals(t *testing.T) {
 	if _, err := s.Read(other); !errors.As(err, new(*NotOwnedError)) {
 		t.Errorf("read of a file not owned: %v", err)
 	}
-	snap, _ := readFile(other)
+	snap := &Snapshot{File: other, Content: []byte("groups: []\n"), Hash: Hash([]byte("groups: []\n"))}
 	if _, err := s.Add(context.Background(), operator, snap, highLoad); !errors.As(err, new(*NotOwnedError)) || !access.IsRefusal(err) {
 		t.Errorf("write of a file not owned: %v", err)
 	}
@@ -263,9 +267,33 @@ func TestCondition(t *testing.T) {
 		{Definition{Expr: "up"}, "up"},
 		{Definition{Expr: " node_load1 ", Op: ">", Threshold: 0.5}, "node_load1 > 0.5"},
 		{Definition{Expr: "a / b", Op: "<=", Threshold: 1e6}, "(a / b) <= 1e+06"},
+		{Definition{Expr: `rate(x{a="b c"}[5m])`, Op: "<", Threshold: 1}, `rate(x{a="b c"}[5m]) < 1`},
+		{Definition{Expr: "a-b", Op: "==", Threshold: 0}, "(a-b) == 0"},
 	} {
 		if got := c.d.Condition(); got != c.want {
 			t.Errorf("%+v: %q, want %q", c.d, got, c.want)
+		}
+	}
+}
+
+func TestDurations(t *testing.T) {
+	for _, c := range []struct {
+		d time.Duration
+		s string
+	}{{0, ""}, {10 * time.Second, "10s"}, {90 * time.Second, "1m30s"}, {time.Hour + 250*time.Millisecond, "1h250ms"}} {
+		if got := FormatDuration(c.d); got != c.s {
+			t.Errorf("FormatDuration(%v) = %q, want %q", c.d, got, c.s)
+		}
+		if back, err := ParseDuration(c.s); err != nil || back != c.d {
+			t.Errorf("ParseDuration(%q) = %v, %v", c.s, back, err)
+		}
+	}
+	if d, err := ParseDuration("2d"); err != nil || d != 48*time.Hour {
+		t.Errorf("2d = %v, %v", d, err)
+	}
+	for _, bad := range []string{"10", "s", "1.5s", "10x"} {
+		if _, err := ParseDuration(bad); err == nil {
+			t.Errorf("ParseDuration(%q) accepted", bad)
 		}
 	}
 }
