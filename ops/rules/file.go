@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/aymanbagabas/go-udiff"
 	"go.yaml.in/yaml/v3"
@@ -140,4 +142,35 @@ func writeFile(file string, content []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), file)
+}
+
+// lockDir locks file's directory exclusively (flock) until unlock: the
+// read, compare, write and reload of one change are one step for every
+// vigil process of this host, and no lock file is left behind.
+func lockDir(file string) (unlock func(), err error) {
+	d, err := os.Open(filepath.Dir(file))
+	if err != nil {
+		return nil, err
+	}
+	rc, err := d.SyscallConn()
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	var ferr error
+	if cerr := rc.Control(func(fd uintptr) {
+		for ferr = syscall.EINTR; ferr == syscall.EINTR; {
+			ferr = syscall.Flock(int(fd), syscall.LOCK_EX)
+		}
+	}); cerr != nil {
+		ferr = cerr
+	}
+	if ferr != nil {
+		d.Close()
+		return nil, fmt.Errorf("lock %s: %w", filepath.Dir(file), ferr)
+	}
+	return func() {
+		rc.Control(func(fd uintptr) { syscall.Flock(int(fd), syscall.LOCK_UN) })
+		d.Close()
+	}, nil
 }

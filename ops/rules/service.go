@@ -46,7 +46,9 @@ type Service struct {
 	Now func() time.Time
 
 	// mu makes a read, compare, write and reload one step for the
-	// sessions of this process; the hash comparison catches the others.
+	// sessions of this process, a lock of the file's directory for the
+	// other processes of this host; the hash comparison catches saves
+	// from a stale read.
 	mu sync.Mutex
 }
 
@@ -246,6 +248,11 @@ func (s *Service) change(ctx context.Context, actor access.Actor, action access.
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	unlock, err := lockDir(base.File)
+	if err != nil {
+		return record(err)
+	}
+	defer unlock()
 
 	cur, err := readFile(s.parser, base.File)
 	if cur == nil {

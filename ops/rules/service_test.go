@@ -297,3 +297,34 @@ func TestDurations(t *testing.T) {
 		}
 	}
 }
+
+// Two services on one file (two vigil processes), saving at once from the
+// same read: exactly one writes, the other gets a diff.
+func TestConcurrentServices(t *testing.T) {
+	s1, _, _, file := setup(t)
+	p2 := &fakeProm{file: file}
+	s2 := NewService([]string{file}, p2, prometheus.RuleParser{}, &fakeJournal{}, access.Guard{})
+	s2.Poll, p2.s = time.Millisecond, s2
+	base := read(t, s1, file)
+	other := highLoad
+	other.Name = "Other"
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	wg.Go(func() { _, errs[0] = s1.Add(context.Background(), operator, base, highLoad) })
+	wg.Go(func() { _, errs[1] = s2.Add(context.Background(), operator, base, other) })
+	wg.Wait()
+	conflicts := 0
+	for _, err := range errs {
+		if errors.As(err, new(*ConflictError)) {
+			conflicts++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if conflicts != 1 {
+		t.Fatalf("errors %v: want one conflict", errs)
+	}
+	if rules := read(t, s1, file).Rules(); len(rules) != 1 {
+		t.Errorf("rules %+v", rules)
+	}
+}
