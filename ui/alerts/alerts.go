@@ -19,6 +19,7 @@ import (
 	"github.com/vigilops/vigil/ops/incident"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
+	"github.com/vigilops/vigil/ui/ruleform"
 )
 
 // HighlightFor is how long a newly arrived alert stays highlighted.
@@ -89,6 +90,8 @@ type Model struct {
 	silences  silenceList
 	incidents incidentView
 	dialog    *ackDialog
+	// form is the rule form, open over the detail's graph.
+	form *ruleform.Model
 	// pendingAck is the alert :ack opens the dialog for once the shell
 	// has focused this pane.
 	pendingAck *incident.Alert
@@ -116,10 +119,13 @@ func (m *Model) Init() tea.Cmd {
 
 // Capturing reports whether a dialog with a text input is open: it takes
 // every key, the shell's included.
-func (m *Model) Capturing() bool { return m.dialog != nil }
+func (m *Model) Capturing() bool { return m.dialog != nil || m.form != nil }
 
 // Update handles the service's messages and the pane's keys.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	if cmd, ok := m.formUpdate(msg); ok {
+		return cmd
+	}
 	switch msg := msg.(type) {
 	case SnapshotMsg:
 		var read tea.Cmd
@@ -445,7 +451,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		m.mode = silencesMode
 		m.silences.clamp(m.Height)
 	default:
-		cmd, _ := common.Handle(k, m.Bindings()...)
+		cmd, _ := common.Handle(k, m.keys.PaneBindings()...)
 		return cmd
 	}
 	return nil
@@ -459,6 +465,8 @@ func (m *Model) bind() {
 	k.Ack.Do = m.onAlert(m.openAck)
 	k.Unack.Do = m.onAlert(m.confirmUnack)
 	k.Rollback.Do = m.onAlert(m.offerRollbackCmd)
+	k.Rule.Do = m.openRuleForm
+	ruleform.Bind(k.Form, func() *ruleform.Model { return m.form })
 	k.Workload.Do = m.onAlert(func(a *incident.Alert) tea.Cmd {
 		if a.Workload == "" {
 			return common.ToastCmd(common.Info, a.Name+" names no workload: it has no namespace and deployment or statefulset labels")
@@ -527,6 +535,9 @@ func (m *Model) SetSize(width, height int) {
 	m.silences.clamp(height)
 	m.rebuildDetail()
 	m.dialog.setWidth(width)
+	if m.form != nil {
+		m.form.SetSize(width, height)
+	}
 }
 
 // Badge is what the tab bar shows after the title: the counts of critical
@@ -598,12 +609,14 @@ func (m *Model) View() string {
 		return ""
 	}
 	var out string
-	switch m.mode {
-	case detailMode:
+	switch {
+	case m.form != nil:
+		out = m.form.View()
+	case m.mode == detailMode:
 		out = m.detailView()
-	case silencesMode:
+	case m.mode == silencesMode:
 		out = m.silences.view(m)
-	case incidentsMode:
+	case m.mode == incidentsMode:
 		out = m.incidentsView()
 	default:
 		out = m.listView()

@@ -6,6 +6,7 @@ import (
 	"github.com/vigilops/vigil/ops/logs"
 	"github.com/vigilops/vigil/ops/playbook"
 	"github.com/vigilops/vigil/ops/release"
+	"github.com/vigilops/vigil/ops/rules"
 	"github.com/vigilops/vigil/ops/workload"
 )
 
@@ -23,4 +24,7 @@ type Services struct {
 	// logs view's follow. Both are set when Release is.
 	Workload *workload.Service
 	Logs     *logs.Service
+	// Rules defines alerting rules in the files vigil owns: set when
+	// Prometheus and prometheus.rule_files are configured.
+	Rules *rules.Service
 }
