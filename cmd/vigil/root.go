@@ -53,7 +53,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newStatusCmd(g), newPromoteCmd(g), newRollbackCmd(g), newPrepareCmd(g))
 	root.AddCommand(newExecCmd(g))
 	root.AddCommand(newAlertsCmd(g), newAckCmd(g), newUnackCmd(g), newIncidentCmd(g), newHandoverCmd(g))
-	root.AddCommand(newLogsCmd(g))
+	root.AddCommand(newLogsCmd(g), newRuleCmd(g))
 	root.SetFlagErrorFunc(flagUsage) // inherited by every command
 	usageExits(root)
 	return root

@@ -80,6 +80,7 @@ func startServices(ctx context.Context, w wiring) (svc *common.Services, stop fu
 		startInventory,
 		startRelease,
 		startIncident,
+		startRules,
 	} {
 		s, err := start(ctx, w, svc)
 		if err != nil {
