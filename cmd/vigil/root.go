@@ -134,7 +134,7 @@ func runConsole(g *globals) error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	b, err := openBackend(ctx, g, cfg, slog.Default())
+	b, err := openBackend(ctx, g, cfg, slog.Default(), nil)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ func newRules(w wiring, j rules.Journal) (*rules.Service, error) {
 	if p == nil || len(p.RuleFiles) == 0 {
 		return nil, nil
 	}
-	c, err := prometheus.New(p.URL)
+	c, err := prometheus.New(p.URL, prometheus.WithTransport(w.transport("prometheus")))
 	if err != nil {
 		return nil, err
 	}

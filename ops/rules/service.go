@@ -296,7 +296,9 @@ func (s *Service) change(ctx context.Context, actor access.Actor, action access.
 		return record(err)
 	}
 	res.Took = s.Now().Sub(start)
-	params["took"] = res.Took.Round(time.Millisecond).String()
+	// How long from the call to Prometheus showing it: vigil serve's
+	// metrics time actions by this parameter.
+	params["duration"] = res.Took.String()
 	return record(nil)
 }
 
