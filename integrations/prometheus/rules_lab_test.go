@@ -152,3 +152,78 @@ func TestLabRules(t *testing.T) {
 		t.Errorf("journal %q, want %q", j.actions, want)
 	}
 }
+
+// TestLabDefinedRuleFires: a rule defined through vigil ("up > 0.5 for
+// 10s" on the lab's Prometheus, whose condition holds from the start)
+// loads, goes pending, then fires in Prometheus once its for has passed;
+// deleted, it leaves the alerts. The figures go to the README.
+func TestLabDefinedRuleFires(t *testing.T) {
+	env := labtest.Env(t, "VIGIL_LAB_PROMETHEUS_URL", "VIGIL_LAB_RULES_FILE")
+	url, file := env["VIGIL_LAB_PROMETHEUS_URL"], env["VIGIL_LAB_RULES_FILE"]
+	c, err := New(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	original, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		os.WriteFile(file, original, 0o644)
+		c.Reload(context.Background())
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	svc := rules.NewService([]string{file}, c, RuleParser{}, nil, access.Guard{})
+	admin := access.Actor{Name: "lab", Role: access.Admin}
+	name := fmt.Sprintf("VigilLabUp%d", os.Getpid())
+	base, err := svc.Read(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	res, err := svc.Add(ctx, admin, base, rules.Definition{Name: name, Expr: `up{job="prometheus"}`, Op: ">", Threshold: 0.5,
+		For: 10 * time.Second, Severity: "info", Summary: "vigil's lab test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := func() string {
+		alerts, err := c.Alerts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range alerts {
+			if a.Name == name {
+				return string(a.State)
+			}
+		}
+		return ""
+	}
+	var pending, firing time.Duration
+	for firing == 0 {
+		switch s := state(); {
+		case s == "pending" && pending == 0:
+			pending = time.Since(start)
+		case s == "firing":
+			firing = time.Since(start)
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("%s never fired (pending after %s)", name, pending)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if firing < 10*time.Second {
+		t.Errorf("fired after %s, before its for of 10s", firing)
+	}
+	t.Logf("confirm to loaded %s, to pending %s, to firing %s", res.Took, pending, firing)
+	base, err = svc.Read(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Delete(ctx, admin, base, name); err != nil {
+		t.Fatal(err)
+	}
+	if s := state(); s != "" {
+		t.Errorf("deleted, the alert is still %s", s)
+	}
+}
