@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,9 +16,14 @@ import (
 	"github.com/vigilops/vigil/ops/rules"
 )
 
-type journal struct{ actions []string }
+type journal struct {
+	mu      sync.Mutex
+	actions []string
+}
 
 func (j *journal) Record(_ context.Context, _ access.Actor, action, target string, _ map[string]string, err error) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	j.actions = append(j.actions, fmt.Sprintf("%s %s %v", action, target, err != nil))
 	return nil
 }
@@ -102,6 +108,37 @@ func TestLabRules(t *testing.T) {
 		t.Fatal("the stale save overwrote the file")
 	}
 
+	// Two administrators (two services, as two vigil processes) save at
+	// once from the same read: one is written, the other gets a diff.
+	both := read()
+	first, second := load, load
+	first.Name, second.Name = name+"First", name+"Second"
+	other2 := rules.NewService([]string{file}, c, RuleParser{}, j, access.Guard{})
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	wg.Go(func() { _, errs[0] = svc.Add(ctx, admin, both, first) })
+	wg.Go(func() { _, errs[1] = other2.Add(ctx, admin, both, second) })
+	wg.Wait()
+	won := -1
+	for i, err := range errs {
+		if err == nil {
+			won = i
+		} else if !errors.As(err, &conflict) {
+			t.Fatalf("concurrent save %d: %v", i, err)
+		}
+	}
+	if won < 0 || errs[1-won] == nil {
+		t.Fatalf("concurrent saves: %v", errs)
+	}
+	winner := []string{first.Name, second.Name}[won]
+	if _, ok := loaded(winner); !ok || !strings.Contains(conflict.Diff, "alert: "+winner) {
+		t.Fatalf("winner %s not loaded, or not in the loser's diff:\n%s", winner, conflict.Diff)
+	}
+	if _, err := svc.Delete(ctx, admin, read(), winner); err != nil {
+		t.Fatal(err)
+	}
+	after, _ = os.ReadFile(file)
+
 	// A bad expression: Prometheus's parser's message, nothing written.
 	bad := other
 	bad.Expr = `rate(node_cpu_seconds_total{mode="idle"}[1m]`
@@ -144,6 +181,10 @@ func TestLabRules(t *testing.T) {
 	want := []string{
 		"add an alerting rule rule/" + name + " false",
 		"add an alerting rule rule/" + other.Name + " true",
+		// The winner is journaled first: the loser waited for its lock.
+		"add an alerting rule rule/" + winner + " false",
+		"add an alerting rule rule/" + []string{first.Name, second.Name}[1-won] + " true",
+		"delete an alerting rule rule/" + winner + " false",
 		"add an alerting rule rule/" + other.Name + " true",
 		"add an alerting rule rule/" + other.Name + " true",
 		"delete an alerting rule rule/" + name + " false",

@@ -328,3 +328,72 @@ func TestConcurrentServices(t *testing.T) {
 		t.Errorf("rules %+v", rules)
 	}
 }
+
+// A file edited by hand keeps what vigil does not change: other groups
+// with their interval, limit and labels, recording rules, annotations.
+func TestRewriteKeepsTheRest(t *testing.T) {
+	s, _, _, file := setup(t)
+	hand := `groups:
+  - name: node
+    interval: 30s
+    limit: 10
+    query_offset: 1m
+    labels:
+      team: infra
+    rules:
+      - record: instance:node_load1:avg
+        expr: avg by (instance) (node_load1)
+      - alert: DiskFull
+        expr: node_filesystem_avail_bytes / node_filesystem_size_bytes < 0.05
+        for: 5m
+        keep_firing_for: 1m
+        labels:
+          severity: critical
+        annotations:
+          summary: "{{ $labels.instance }} is out of disk"
+`
+	if err := os.WriteFile(file, []byte(hand), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Add(context.Background(), operator, read(t, s, file), highLoad); err != nil {
+		t.Fatal(err)
+	}
+	snap := read(t, s, file)
+	if len(snap.Groups.Groups) != 2 {
+		t.Fatalf("groups %+v", snap.Groups.Groups)
+	}
+	g := snap.Groups.Groups[0]
+	if g.Name != "node" || g.Interval != "30s" || g.Limit != 10 || g.QueryOffset != "1m" || g.Labels["team"] != "infra" || len(g.Rules) != 2 ||
+		g.Rules[0].Record != "instance:node_load1:avg" || g.Rules[1].KeepFiringFor != "1m" || g.Rules[1].Annotations["summary"] != "{{ $labels.instance }} is out of disk" {
+		t.Errorf("the hand-written group changed: %+v", g)
+	}
+	if d := s.Definition(snap.Rules()[0]); d.Name != "DiskFull" || d.Expr != "node_filesystem_avail_bytes / node_filesystem_size_bytes" || d.Op != "<" || d.Threshold != 0.05 || d.For != 5*time.Minute {
+		t.Errorf("DiskFull read back as %+v", d)
+	}
+	// Deleting it leaves the recording rule.
+	if _, err := s.Delete(context.Background(), operator, snap, "DiskFull"); err != nil {
+		t.Fatal(err)
+	}
+	if snap = read(t, s, file); len(snap.Groups.Groups[0].Rules) != 1 {
+		t.Errorf("after delete: %+v", snap.Groups.Groups)
+	}
+}
+
+// A file that Prometheus's parser refuses as it is (edited by hand) is
+// left alone.
+func TestBrokenFileLeftAlone(t *testing.T) {
+	s, p, _, file := setup(t)
+	broken := "groups:\n  - name: x\n    rules:\n      - alert: A\n        expr: up ==\n"
+	os.WriteFile(file, []byte(broken), 0o644)
+	snap, err := s.Read(file)
+	if err == nil || !strings.Contains(err.Error(), "could not parse expression") {
+		t.Fatalf("read: %v", err)
+	}
+	_, err = s.Add(context.Background(), operator, snap, highLoad)
+	if err == nil || !strings.Contains(err.Error(), "does not parse as it is, so vigil leaves it alone") {
+		t.Fatalf("add: %v", err)
+	}
+	if b, _ := os.ReadFile(file); string(b) != broken || p.reloads != 0 {
+		t.Errorf("file %q, %d reloads", b, p.reloads)
+	}
+}
