@@ -370,7 +370,7 @@ func (m *Model) openRuleForm() tea.Cmd {
 	if d.graph.Threshold != nil {
 		def.Threshold = *d.graph.Threshold
 	}
-	form, cmd := ruleform.New(m.Ctx, svc, m.keys.Form, ruleform.GraphOf(d.graph), def, "")
+	form, cmd := ruleform.New(m.Ctx, svc, m.keys.Form, ruleform.GraphOf(d.graph), def, nil)
 	form.SetSize(m.Width, m.Height)
 	m.form = form
 	return cmd

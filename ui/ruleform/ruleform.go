@@ -107,8 +107,9 @@ type Model struct {
 	svc   Rules
 	keys  KeyMap
 	graph Graph
-	// editing is the name of the rule edited, "" for a new one.
-	editing string
+	// editing is the name of the rule edited, "" for a new one; file is
+	// the rule file it is in (the service's default for a new one).
+	editing, file string
 
 	inputs [nFields]textinput.Model // fOp's is unused
 	op     int                      // index into rules.Comparisons
@@ -126,11 +127,14 @@ type Model struct {
 	lines         []string
 }
 
-// New opens a form on graph, prefilled from d (a new rule when editing is
-// "", else the rule called editing), and reads the rule file in the
-// background. keys must have been bound (Bind) to return it.
-func New(ctx *common.Context, svc Rules, keys KeyMap, graph Graph, d rules.Definition, editing string) (*Model, tea.Cmd) {
-	m := &Model{ctx: ctx, svc: svc, keys: keys, graph: graph, editing: editing, errs: map[int]string{}}
+// New opens a form on graph, prefilled from d: a new rule when edit is
+// nil, else the rule edit names (a rule of svc's List), in its file. It
+// reads the rule file in the background. keys must have been bound (Bind).
+func New(ctx *common.Context, svc Rules, keys KeyMap, graph Graph, d rules.Definition, edit *rules.Owned) (*Model, tea.Cmd) {
+	m := &Model{ctx: ctx, svc: svc, keys: keys, graph: graph, file: svc.DefaultFile(), errs: map[int]string{}}
+	if edit != nil {
+		m.editing, m.file = edit.Rule.Alert, edit.File
+	}
 	for i := range m.inputs {
 		in := textinput.New()
 		in.Prompt = ""
@@ -298,9 +302,9 @@ func (m *Model) focusCmd() tea.Cmd {
 
 // readCmd reads the rule file in the background.
 func (m *Model) readCmd() tea.Cmd {
-	svc := m.svc
+	svc, file := m.svc, m.file
 	return func() tea.Msg {
-		snap, err := svc.Read(svc.DefaultFile())
+		snap, err := svc.Read(file)
 		return snapshotMsg{snap: snap, err: err}
 	}
 }

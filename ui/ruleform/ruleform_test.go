@@ -80,7 +80,11 @@ func newForm(t *testing.T, svc Rules, editing string) (*Model, *uitest.Driver, *
 	keys := NewKeyMap()
 	var m *Model
 	Bind(keys, func() *Model { return m })
-	m, cmd := New(ctx, svc, keys, loadGraph(), d, editing)
+	var edit *rules.Owned
+	if editing != "" {
+		edit = &rules.Owned{File: "/etc/prometheus/other-rules.yml", Group: "vigil", Rule: rules.Rule{Alert: editing}}
+	}
+	m, cmd := New(ctx, svc, keys, loadGraph(), d, edit)
 	m.SetSize(80, 40)
 	var closed []DoneMsg
 	drv := &uitest.Driver{Update: func(msg tea.Msg) tea.Cmd {
@@ -175,11 +179,19 @@ func TestFormKeys(t *testing.T) {
 		t.Fatalf("confirm %+v, %v", conf, ok)
 	}
 	drv.Drive(conf.OnYes)
-	if len(svc.calls) != 1 || svc.calls[0].op != "delete" || svc.calls[0].name != "HighLoad" {
+	if len(svc.calls) != 1 || svc.calls[0].op != "delete" || svc.calls[0].name != "HighLoad" || svc.calls[0].base.File != "/etc/prometheus/other-rules.yml" {
 		t.Fatalf("calls %+v", svc.calls)
 	}
 	if len(*closed) != 1 || !strings.Contains((*closed)[0].Text, "deleted HighLoad: gone from Prometheus") {
 		t.Errorf("done %+v", *closed)
+	}
+	// Editing saves through Edit, under the rule's name, in its file.
+	svc.calls = nil
+	_, drv, closed = newForm(t, svc, "HighLoad")
+	drv.Press("enter")
+	if len(svc.calls) != 1 || svc.calls[0].op != "edit" || svc.calls[0].name != "HighLoad" || svc.calls[0].def.Name != "HighLoad" ||
+		svc.calls[0].base.File != "/etc/prometheus/other-rules.yml" || !strings.Contains((*closed)[0].Text, "edited HighLoad") {
+		t.Errorf("edit: %+v, %+v", svc.calls, *closed)
 	}
 	_, drv, closed = newForm(t, svc, "")
 	drv.Press("esc")
