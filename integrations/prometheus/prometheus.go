@@ -20,9 +20,9 @@ var _ incident.Prometheus = (*Client)(nil)
 
 // Client talks to one Prometheus server.
 type Client struct {
-	url  string // for messages: its password masked
-	api  v1.API
-	http api.Client // for the endpoints v1.API lacks (POST /-/reload)
+	url string // for messages: its password masked
+	api v1.API
+	raw api.Client // for the endpoints v1.API reads only in part
 }
 
 // Option changes how a client is built.
@@ -53,7 +53,7 @@ func New(url string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus url %q: %s", redact.URL(url), redact.Text(err.Error()))
 	}
-	return &Client{url: redact.URL(url), api: v1.NewAPI(c), http: c}, nil
+	return &Client{url: redact.URL(url), api: v1.NewAPI(c), raw: c}, nil
 }
 
 // Alerts returns Prometheus's pending and firing alerts. Their fingerprints

@@ -20,12 +20,12 @@ var _ rules.Prometheus = (*Client)(nil)
 // needs Prometheus to run with --web.enable-lifecycle; without it, and
 // when the new rules do not load, the error carries Prometheus's words.
 func (c *Client) Reload(ctx context.Context) error {
-	u := c.http.URL("/-/reload", nil)
+	u := c.raw.URL("/-/reload", nil)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), nil)
 	if err != nil {
 		return c.wrap("reload", err)
 	}
-	resp, body, err := c.http.Do(ctx, req)
+	resp, body, err := c.raw.Do(ctx, req)
 	if err != nil {
 		return c.wrap("reload", fmt.Errorf("%s", redact.Text(err.Error())))
 	}
