@@ -248,7 +248,9 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 }
 
 func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
-	if m.saving && !key.Matches(k, m.keys.Cancel.Binding) {
+	if m.saving {
+		// The save runs to its end (bounded by SaveTimeout), so that its
+		// outcome is shown here, never lost with a closed form.
 		return nil
 	}
 	if m.focus != fOp && (key.Matches(k, m.keys.Left.Binding) || key.Matches(k, m.keys.Right.Binding)) {
