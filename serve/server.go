@@ -78,6 +78,9 @@ type Options struct {
 	Grace time.Duration
 	// Limits bound what one client can make the server hold.
 	Limits Limits
+	// Metrics are the server's (NewMetrics), made before the services
+	// whose integrations they count; new ones when nil.
+	Metrics *Metrics
 }
 
 // DefaultGrace is how long a shutdown waits for in-flight actions.
@@ -134,10 +137,13 @@ func Listen(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Metrics == nil {
+		opts.Metrics = newMetrics()
+	}
 	s := &Server{
 		opts:    opts,
 		log:     opts.Logger,
-		metrics: newMetrics(),
+		metrics: opts.Metrics,
 		pres:    opts.Services.Presence,
 		live:    map[*session]struct{}{},
 		drained: make(chan struct{}),

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/ssh"
@@ -41,6 +42,7 @@ type session struct {
 	presence *presence.Session
 	changes  <-chan struct{} // presence changes
 	unsub    func()
+	started  time.Time
 
 	reason atomic.Int32
 	shell  shellState // a shell on a host the session runs
@@ -158,6 +160,7 @@ func (s *Server) join(sess ssh.Session, actor access.Actor) (*session, error) {
 		presence: ps,
 		changes:  changes,
 		unsub:    unsub,
+		started:  s.opts.Services.Now(),
 	}
 	s.live[se] = struct{}{}
 	s.metrics.sessions.Set(float64(len(s.live)))
@@ -170,6 +173,7 @@ func (s *Server) leave(se *session) {
 	s.mu.Lock()
 	delete(s.live, se)
 	s.metrics.sessions.Set(float64(len(s.live)))
+	s.metrics.sessionTime.Observe(s.opts.Services.Now().Sub(se.started).Seconds())
 	s.drainedLocked()
 	s.mu.Unlock()
 	s.trim.ended()

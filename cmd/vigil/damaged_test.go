@@ -154,7 +154,7 @@ func TestConsoleOnADamagedJournalIsReadOnly(t *testing.T) {
 			}
 			cfg := config.Default()
 			cfg.Audit.Path = path
-			b, err := openBackend(context.Background(), &globals{}, cfg, slog.New(slog.DiscardHandler))
+			b, err := openBackend(context.Background(), &globals{}, cfg, slog.New(slog.DiscardHandler), nil)
 			if err != nil {
 				t.Fatalf("the console does not open: %v", err)
 			}
@@ -177,7 +177,7 @@ func TestConsoleOnADamagedJournalIsReadOnly(t *testing.T) {
 	dir := sandbox(t)
 	cfg := config.Default()
 	cfg.Audit.Path = filepath.Join(dir, "journal.db")
-	b, err := openBackend(context.Background(), &globals{}, cfg, slog.New(slog.DiscardHandler))
+	b, err := openBackend(context.Background(), &globals{}, cfg, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

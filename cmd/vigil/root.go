@@ -53,7 +53,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newStatusCmd(g), newPromoteCmd(g), newRollbackCmd(g), newPrepareCmd(g))
 	root.AddCommand(newExecCmd(g))
 	root.AddCommand(newAlertsCmd(g), newAckCmd(g), newUnackCmd(g), newIncidentCmd(g), newHandoverCmd(g))
-	root.AddCommand(newLogsCmd(g))
+	root.AddCommand(newLogsCmd(g), newRuleCmd(g))
 	root.AddCommand(newQueryCmd(g))
 	root.AddCommand(newRunbookCmd(g))
 	root.SetFlagErrorFunc(flagUsage) // inherited by every command
@@ -136,7 +136,7 @@ func runConsole(g *globals) error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	b, err := openBackend(ctx, g, cfg, slog.Default())
+	b, err := openBackend(ctx, g, cfg, slog.Default(), nil)
 	if err != nil {
 		return err
 	}

@@ -72,7 +72,10 @@ func runServe(ctx context.Context, g *globals, listen, httpListen string, stderr
 	}
 	slog.SetDefault(logger)
 
-	b, err := openBackend(ctx, g, cfg, logger)
+	// The metrics come first: the integrations the backend builds count
+	// their requests into them.
+	metrics := serve.NewMetrics()
+	b, err := openBackend(ctx, g, cfg, logger, metrics)
 	if err != nil {
 		return err
 	}
@@ -95,7 +98,8 @@ func runServe(ctx context.Context, g *globals, listen, httpListen string, stderr
 			ThemeDir: b.themeDir,
 			Now:      time.Now,
 		},
-		Logger: logger,
+		Logger:  logger,
+		Metrics: metrics,
 	})
 	if err != nil {
 		return err

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net/http"
 
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
+	"github.com/vigilops/vigil/serve"
 	"github.com/vigilops/vigil/themes"
 	"github.com/vigilops/vigil/ui/common"
 )
@@ -18,6 +20,19 @@ type wiring struct {
 	journal *audit.Journal
 	guard   access.Guard
 	log     *slog.Logger
+	// metrics, under vigil serve, count the integrations' requests.
+	metrics *serve.Metrics
+}
+
+// transport is what wraps the HTTP transport of the integration called
+// system: vigil serve's metrics count its requests and errors; nil (no
+// wrapping) elsewhere.
+func (w wiring) transport(system string) func(http.RoundTripper) http.RoundTripper {
+	if w.metrics == nil {
+		return nil
+	}
+	m := w.metrics
+	return func(base http.RoundTripper) http.RoundTripper { return m.Transport(system, base) }
 }
 
 // backend is what the console and vigil serve both open before their
@@ -32,7 +47,7 @@ type backend struct {
 	notice   string // what the console says when it opens, if anything
 }
 
-func openBackend(ctx context.Context, g *globals, cfg *config.Config, log *slog.Logger) (*backend, error) {
+func openBackend(ctx context.Context, g *globals, cfg *config.Config, log *slog.Logger, metrics *serve.Metrics) (*backend, error) {
 	name := cfg.Theme
 	if g.theme != "" {
 		name = g.theme
@@ -51,7 +66,7 @@ func openBackend(ctx context.Context, g *globals, cfg *config.Config, log *slog.
 		b.guard.ReadOnly = true
 		b.notice = "read-only: " + err.Error()
 	}
-	b.services, b.stop, err = startServices(ctx, wiring{cfg: cfg, journal: b.journal, guard: b.guard, log: log})
+	b.services, b.stop, err = startServices(ctx, wiring{cfg: cfg, journal: b.journal, guard: b.guard, log: log, metrics: metrics})
 	if err != nil {
 		b.journal.Close()
 		return nil, err
@@ -81,6 +96,7 @@ func startServices(ctx context.Context, w wiring) (svc *common.Services, stop fu
 		startRelease,
 		startIncident,
 		startMonitoring,
+		startRules,
 	} {
 		s, err := start(ctx, w, svc)
 		if err != nil {

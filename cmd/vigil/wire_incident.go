@@ -40,14 +40,14 @@ func newIncidentOpts(w wiring, j incident.Journal, releases incident.Releases, s
 		Interval:      incident.PollInterval(w.cfg),
 	}
 	if p := w.cfg.Prometheus; p != nil {
-		c, err := prometheus.New(p.URL)
+		c, err := prometheus.New(p.URL, prometheus.WithTransport(w.transport("prometheus")))
 		if err != nil {
 			return nil, err
 		}
 		o.Prometheus = c
 	}
 	if a := w.cfg.Alertmanager; a != nil {
-		c, err := alertmanager.New(a.URLs)
+		c, err := alertmanager.New(a.URLs, alertmanager.WithTransport(w.transport("alertmanager")))
 		if err != nil {
 			return nil, err
 		}

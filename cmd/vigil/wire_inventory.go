@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"sync"
 	"time"
@@ -26,12 +27,17 @@ const (
 )
 
 // cloudClient builds the DigitalOcean client from the config.
-func cloudClient(do *config.DigitalOcean, onWait func(string, time.Duration)) (*digitalocean.Client, error) {
+// wrap, when not nil, wraps its transport (vigil serve's metrics).
+func cloudClient(do *config.DigitalOcean, onWait func(string, time.Duration), wrap ...func(http.RoundTripper) http.RoundTripper) (*digitalocean.Client, error) {
 	token, err := do.Token.Value()
 	if err != nil {
 		return nil, fmt.Errorf("digitalocean.token: %w", err)
 	}
-	return digitalocean.New(digitalocean.Options{APIURL: do.APIURL, Token: token, OnWait: onWait})
+	o := digitalocean.Options{APIURL: do.APIURL, Token: token, OnWait: onWait}
+	if len(wrap) > 0 && wrap[0] != nil {
+		o.HTTPClient = &http.Client{Transport: wrap[0](http.DefaultTransport), Timeout: 30 * time.Second}
+	}
+	return digitalocean.New(o)
 }
 
 // inventoryOptions are the connection variables the config gives every host.
@@ -64,7 +70,7 @@ func startInventory(ctx context.Context, w wiring, svc *common.Services) (func()
 	}
 	cloud, err := cloudClient(do, func(reason string, d time.Duration) {
 		w.log.Info("digitalocean: waiting", "reason", reason, "for", d)
-	})
+	}, w.transport("digitalocean"))
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +83,7 @@ func startInventory(ctx context.Context, w wiring, svc *common.Services) (func()
 	// The host detail's figures come from the node exporters Prometheus
 	// scrapes (the file_sd file labels each with its host's name).
 	if p := w.cfg.Prometheus; p != nil {
-		if m, err := prometheus.New(p.URL); err == nil {
+		if m, err := prometheus.New(p.URL, prometheus.WithTransport(w.transport("prometheus"))); err == nil {
 			opt.Metrics = m
 		}
 	}

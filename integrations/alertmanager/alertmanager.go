@@ -4,9 +4,12 @@
 package alertmanager
 
 import (
+	"net/http"
+
 	"context"
 	"errors"
 	"fmt"
+	httptransport "github.com/go-openapi/runtime/client"
 	"net/url"
 	"path"
 	"sync"
@@ -38,9 +41,26 @@ type instance struct {
 	api *amclient.AlertmanagerAPI
 }
 
+// Option changes how a client is built.
+type Option func(*options)
+
+type options struct {
+	wrap func(http.RoundTripper) http.RoundTripper
+}
+
+// WithTransport wraps the client's transport (vigil serve's metrics count
+// its requests so).
+func WithTransport(wrap func(http.RoundTripper) http.RoundTripper) Option {
+	return func(o *options) { o.wrap = wrap }
+}
+
 // New returns a client for the Alertmanager instances at urls
 // (e.g. http://127.0.0.1:9093).
-func New(urls []string) (*Client, error) {
+func New(urls []string, opts ...Option) (*Client, error) {
+	var o options
+	for _, set := range opts {
+		set(&o)
+	}
 	if len(urls) == 0 {
 		return nil, errors.New("no Alertmanager url: set alertmanager.urls")
 	}
@@ -54,7 +74,11 @@ func New(urls []string) (*Client, error) {
 			WithHost(u.Host).
 			WithBasePath(path.Join("/", u.Path, "api/v2")).
 			WithSchemes([]string{u.Scheme})
-		c.instances = append(c.instances, instance{url: redact.URL(raw), api: amclient.NewHTTPClientWithConfig(strfmt.Default, cfg)})
+		rt := httptransport.New(cfg.Host, cfg.BasePath, cfg.Schemes)
+		if o.wrap != nil {
+			rt.Transport = o.wrap(rt.Transport)
+		}
+		c.instances = append(c.instances, instance{url: redact.URL(raw), api: amclient.New(rt, strfmt.Default)})
 	}
 	return c, nil
 }

@@ -5,6 +5,7 @@ package prometheus
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
@@ -24,9 +25,31 @@ type Client struct {
 	raw api.Client // for the endpoints v1.API reads only in part
 }
 
+// Option changes how a client is built.
+type Option func(*api.Config)
+
+// WithTransport wraps the client's transport (vigil serve's metrics count
+// its requests so).
+func WithTransport(wrap func(http.RoundTripper) http.RoundTripper) Option {
+	return func(c *api.Config) {
+		if wrap == nil {
+			return
+		}
+		base := c.RoundTripper
+		if base == nil {
+			base = api.DefaultRoundTripper
+		}
+		c.RoundTripper = wrap(base)
+	}
+}
+
 // New returns a client for the Prometheus at url (e.g. http://127.0.0.1:9090).
-func New(url string) (*Client, error) {
-	c, err := api.NewClient(api.Config{Address: url})
+func New(url string, opts ...Option) (*Client, error) {
+	cfg := api.Config{Address: url}
+	for _, set := range opts {
+		set(&cfg)
+	}
+	c, err := api.NewClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("prometheus url %q: %s", redact.URL(url), redact.Text(err.Error()))
 	}

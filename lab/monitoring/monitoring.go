@@ -28,7 +28,23 @@ type Files struct{ State string }
 func (f Files) PrometheusConfig() string {
 	return filepath.Join(f.State, "prometheus", "prometheus.yml")
 }
-func (f Files) Rules() string          { return filepath.Join(f.State, "prometheus", "rules.yml") }
+func (f Files) Rules() string { return filepath.Join(f.State, "prometheus", "rules.yml") }
+
+// VigilRules is the rule file vigil owns (its config's
+// prometheus.rule_files): vigil's rule form writes alerting rules into it
+// and reloads Prometheus. up creates it empty (`groups: []`) and never
+// overwrites it afterwards, so rules defined from the console survive a
+// second up; down leaves it with the rest of the state dir.
+func (f Files) VigilRules() string { return filepath.Join(f.State, "prometheus", "vigil-rules.yml") }
+
+// emptyRules is a valid rule file with no rules.
+const emptyRules = "# Alerting rules vigil owns (prometheus.rule_files in vigil.yaml): written by vigil.\ngroups: []\n"
+
+// VigilMetricsTarget is vigil serve's HTTP listener (serve.http_listen's
+// default), which Prometheus scrapes as job vigil. It is down while no
+// vigil serve runs.
+const VigilMetricsTarget = "127.0.0.1:9464"
+
 func (f Files) PrometheusData() string { return filepath.Join(f.State, "prometheus", "data") }
 func (f Files) AlertmanagerConfig() string {
 	return filepath.Join(f.State, "alertmanager", "alertmanager.yml")
@@ -77,6 +93,11 @@ func (f Files) Write(p labstate.Ports) error {
 			return err
 		}
 	}
+	if _, err := os.Stat(f.VigilRules()); errors.Is(err, os.ErrNotExist) {
+		return os.WriteFile(f.VigilRules(), []byte(emptyRules), 0o644)
+	} else if err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -87,6 +108,7 @@ global:
   scrape_timeout: 4s
   evaluation_interval: 5s
 rule_files:
+  - %q
   - %q
 alerting:
   alertmanagers:
@@ -102,12 +124,17 @@ scrape_configs:
   - job_name: lab-exporter
     static_configs:
       - targets: ["127.0.0.1:%d"]
+  # vigil serve's /metrics (down while no vigil serve runs).
+  - job_name: vigil
+    static_configs:
+      - targets: [%q]
   # Droplets: each runs a node exporter on its own address.
   - job_name: droplets
     file_sd_configs:
       - files: [%q]
         refresh_interval: 5s
-`, f.Rules(), p.Alertmanager, p.Prometheus, p.Alertmanager, p.Exporter, filepath.Join(f.FileSDDir(), "*.json"))
+`, f.Rules(), f.VigilRules(), p.Alertmanager, p.Prometheus, p.Alertmanager, p.Exporter, VigilMetricsTarget,
+		filepath.Join(f.FileSDDir(), "*.json"))
 }
 
 // alertmanagerConfig sends every alert to vigil's webhook, with the
@@ -141,6 +168,8 @@ func (f Files) PrometheusArgs(p labstate.Ports) []string {
 		"--storage.tsdb.retention.time=2d",
 		"--web.listen-address=127.0.0.1:" + strconv.Itoa(p.Prometheus),
 		"--web.external-url=http://127.0.0.1:" + strconv.Itoa(p.Prometheus) + "/",
+		// POST /-/reload: vigil reloads the rules it writes.
+		"--web.enable-lifecycle",
 	}
 }
 

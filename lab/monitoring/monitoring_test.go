@@ -3,6 +3,7 @@ package monitoring
 import (
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -71,5 +72,39 @@ func TestWebhookToken(t *testing.T) {
 		if !strings.Contains(string(cfg), want) {
 			t.Errorf("alertmanager.yml lacks %s:\n%s", want, cfg)
 		}
+	}
+}
+
+// vigil's rule file is created valid and empty, listed in rule_files, and
+// a second Write keeps the rules vigil wrote into it; Prometheus runs with
+// its lifecycle API (POST /-/reload) and scrapes vigil serve.
+func TestVigilRules(t *testing.T) {
+	promtool := tool(t, "promtool")
+	f := Files{State: t.TempDir()}
+	p := labstate.Ports{Prometheus: 9090, Alertmanager: 9093, Exporter: 9101}
+	if err := f.Write(p); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(promtool, "check", "rules", f.VigilRules()).CombinedOutput(); err != nil {
+		t.Fatalf("promtool check rules on the empty file: %v\n%s", err, out)
+	}
+	cfg, _ := os.ReadFile(f.PrometheusConfig())
+	for _, want := range []string{"- \"" + f.VigilRules() + "\"", "job_name: vigil", "\"" + VigilMetricsTarget + "\""} {
+		if !strings.Contains(string(cfg), want) {
+			t.Errorf("prometheus.yml lacks %s:\n%s", want, cfg)
+		}
+	}
+	if !slices.Contains(f.PrometheusArgs(p), "--web.enable-lifecycle") {
+		t.Errorf("Prometheus runs without its lifecycle API: %v", f.PrometheusArgs(p))
+	}
+	written := "groups:\n  - name: vigil\n    rules:\n      - alert: X\n        expr: up == 0\n"
+	if err := os.WriteFile(f.VigilRules(), []byte(written), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Write(p); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(f.VigilRules()); string(got) != written {
+		t.Errorf("a second Write replaced vigil's rules with %q", got)
 	}
 }

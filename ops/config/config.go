@@ -106,6 +106,12 @@ type Environment struct {
 type Prometheus struct {
 	URL          string        `yaml:"url"`
 	PollInterval time.Duration `yaml:"poll_interval"`
+	// RuleFiles are the rule files vigil owns: the same paths as in
+	// Prometheus's own rule_files, on the machine vigil runs on. vigil's
+	// rule form adds, edits and deletes alerting rules in them (new rules
+	// go to the first) and reloads Prometheus; it never writes any other
+	// file. Empty: defining alerts from the console is off.
+	RuleFiles []string `yaml:"rule_files"`
 }
 
 type Alertmanager struct {
@@ -390,6 +396,11 @@ func (c *Config) expandHome() {
 		expand(&a.PlaybookDir)
 		expand(&a.PrivateKey)
 		expand(&a.PrometheusSD)
+	}
+	if p := c.Prometheus; p != nil {
+		for i := range p.RuleFiles {
+			expand(&p.RuleFiles[i])
+		}
 	}
 	if k := c.Kubernetes; k != nil {
 		expand(&k.Kubeconfig)

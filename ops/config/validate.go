@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -175,6 +176,11 @@ func (v *validator) config(c *Config) {
 	}
 	if p := c.Prometheus; p != nil {
 		v.url("prometheus.url", p.URL)
+		for i, f := range p.RuleFiles {
+			if !filepath.IsAbs(f) && !strings.HasPrefix(f, "~/") {
+				v.errorf(fmt.Sprintf("prometheus.rule_files[%d]", i), "%q: give an absolute path (or one under ~/), the one Prometheus's rule_files names", f)
+			}
+		}
 	}
 	if a := c.Alertmanager; a != nil {
 		if len(a.URLs) == 0 {

@@ -482,6 +482,8 @@ func (s *Service) execute(ctx context.Context, actor access.Actor, lr *liveRun, 
 	params := run.params()
 	params["state"] = string(run.State)
 	params["recap"] = recapSummary(run.Recap)
+	// How long the run took, for vigil serve's metrics (as release's).
+	params["duration"] = run.Ended.Sub(run.Started).String()
 	jerr := s.journal.Record(ctx, actor, action(run.Mode).Name, "playbook/"+run.Playbook, params, err)
 	if perr != nil || jerr != nil {
 		run.Error = strings.TrimPrefix(run.Error+"; ", "; ") + errors.Join(perr, jerr).Error()

@@ -309,7 +309,9 @@ func (s *Service) Promote(ctx context.Context, actor access.Actor, plan PromoteP
 	// Every session sees the promotion until its rollout settles, as long
 	// as the lock covers it.
 	end := presence.Begin(ctx, "promoting "+plan.App+" to "+plan.To.Name)
+	start := s.opt.Now()
 	perr := s.promote(ctx, actor, plan)
+	params[DurationParam] = s.opt.Now().Sub(start).String()
 	err := s.record(ctx, actor, action, tgt, params, perr)
 	if perr != nil {
 		end()

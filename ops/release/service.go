@@ -207,6 +207,11 @@ func (s *Service) Locate(workload string) (app, env string, ok bool) {
 	return "", "", false
 }
 
+// DurationParam is the journal parameter saying how long a promotion or a
+// rollback took, to its new revision applied (Go duration syntax):
+// vigil serve's metrics time actions by it.
+const DurationParam = "duration"
+
 // record journals an action and returns err unchanged.
 func (s *Service) record(ctx context.Context, actor access.Actor, action access.Action, tgt string, params map[string]string, err error) error {
 	if s.journal == nil {
@@ -257,7 +262,9 @@ func (s *Service) Rollback(ctx context.Context, actor access.Actor, app, envName
 		from, to = &f, &t
 		return s.RollbackAnnotations(actor, app, f, t)
 	}
+	start := s.opt.Now()
 	got, err := s.cluster.Rollback(ctx, ref, revision, annotate)
+	params[DurationParam] = s.opt.Now().Sub(start).String()
 	if err == nil {
 		params["restored"] = strconv.FormatInt(got.Number, 10)
 		go s.unlockWhenSettled(context.WithoutCancel(ctx), app, ref.Target, envName, got.Containers, holder, end)

@@ -20,6 +20,7 @@ import (
 	"github.com/vigilops/vigil/ops/runbook"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
+	"github.com/vigilops/vigil/ui/ruleform"
 )
 
 // HighlightFor is how long a newly arrived alert stays highlighted.
@@ -92,6 +93,8 @@ type Model struct {
 	dialog    *ackDialog
 	chooser   *runbookChooser
 	book      *runbook.Book // the config's runbooks
+	// form is the rule form, open over the detail's graph.
+	form *ruleform.Model
 	// pendingAck is the alert :ack opens the dialog for once the shell
 	// has focused this pane.
 	pendingAck *incident.Alert
@@ -123,10 +126,13 @@ func (m *Model) Init() tea.Cmd {
 
 // Capturing reports whether a dialog with a text input is open: it takes
 // every key, the shell's included.
-func (m *Model) Capturing() bool { return m.dialog != nil || m.chooser != nil }
+func (m *Model) Capturing() bool { return m.dialog != nil || m.chooser != nil || m.form != nil }
 
 // Update handles the service's messages and the pane's keys.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	if cmd, ok := m.formUpdate(msg); ok {
+		return cmd
+	}
 	switch msg := msg.(type) {
 	case SnapshotMsg:
 		var read tea.Cmd
@@ -455,7 +461,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		m.mode = silencesMode
 		m.silences.clamp(m.Height)
 	default:
-		cmd, _ := common.Handle(k, m.Bindings()...)
+		cmd, _ := common.Handle(k, m.keys.PaneBindings()...)
 		return cmd
 	}
 	return nil
@@ -470,6 +476,8 @@ func (m *Model) bind() {
 	k.Unack.Do = m.onAlert(m.confirmUnack)
 	k.Rollback.Do = m.onAlert(m.offerRollbackCmd)
 	k.Runbook.Do = m.onAlert(m.openRunbooks)
+	k.Rule.Do = m.openRuleForm
+	ruleform.Bind(k.Form, func() *ruleform.Model { return m.form })
 	k.Workload.Do = m.onAlert(func(a *incident.Alert) tea.Cmd {
 		if a.Workload == "" {
 			return common.ToastCmd(common.Info, a.Name+" names no workload: it has no namespace and deployment or statefulset labels")
@@ -538,6 +546,9 @@ func (m *Model) SetSize(width, height int) {
 	m.silences.clamp(height)
 	m.rebuildDetail()
 	m.dialog.setWidth(width)
+	if m.form != nil {
+		m.form.SetSize(width, height)
+	}
 }
 
 // Badge is what the tab bar shows after the title: the counts of critical
@@ -609,12 +620,14 @@ func (m *Model) View() string {
 		return ""
 	}
 	var out string
-	switch m.mode {
-	case detailMode:
+	switch {
+	case m.form != nil:
+		out = m.form.View()
+	case m.mode == detailMode:
 		out = m.detailView()
-	case silencesMode:
+	case m.mode == silencesMode:
 		out = m.silences.view(m)
-	case incidentsMode:
+	case m.mode == incidentsMode:
 		out = m.incidentsView()
 	default:
 		out = m.listView()

@@ -13,9 +13,11 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vigilops/vigil/ops/incident"
+	"github.com/vigilops/vigil/ops/rules"
 	"github.com/vigilops/vigil/ui/chart"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
+	"github.com/vigilops/vigil/ui/ruleform"
 )
 
 // ChangesWindow is how far back "recent changes" look.
@@ -152,7 +154,7 @@ func (m *Model) detailKey(k tea.KeyPressMsg) tea.Cmd {
 		m.rebuildDetail()
 		return m.fetchGraph()
 	}
-	cmd, _ := common.Handle(k, m.Bindings()...)
+	cmd, _ := common.Handle(k, m.keys.PaneBindings()...)
 	return cmd
 }
 
@@ -352,4 +354,64 @@ func windowChoices() string {
 		labels[i] = durationLabel(w)
 	}
 	return strings.Join(labels, "/")
+}
+
+// openRuleForm opens the rule form on the open alert's graph, prefilled
+// from its rule: its graphed expression, comparison, threshold and for.
+func (m *Model) openRuleForm() tea.Cmd {
+	d := m.detail
+	if m.mode != detailMode || d == nil {
+		return common.ToastCmd(common.Info, "open an alert (enter) to define a rule from its graph")
+	}
+	svc := m.Ctx.Services.Rules
+	if svc == nil {
+		return common.ToastCmd(common.Info, "no rule file of vigil's: set prometheus.rule_files in the config (a file Prometheus's rule_files also lists)")
+	}
+	if err := m.Ctx.Guard.Check(m.Ctx.Actor, rules.ActAdd); err != nil {
+		return common.ToastCmd(common.Error, err.Error())
+	}
+	if d.graph == nil {
+		return common.ToastCmd(common.Info, "the graph is not here yet: wait for it, then press R again")
+	}
+	def := rules.Definition{Expr: d.graph.Expr, Op: ">", Severity: string(d.alert.Severity)}
+	if r := d.alert.Rule; r != nil {
+		def.For = r.For
+		if r.Threshold != nil {
+			def.Op, def.Threshold = r.Op, *r.Threshold
+		}
+	}
+	if d.graph.Threshold != nil {
+		def.Threshold = *d.graph.Threshold
+	}
+	form, cmd := ruleform.New(m.Ctx, svc, m.keys.Form, ruleform.GraphOf(d.graph), def, nil)
+	form.SetSize(m.Width, m.Height)
+	m.form = form
+	return cmd
+}
+
+// formUpdate hands the open rule form its messages, and closes it when
+// it is done; ok is false when no form is open or the message is not its.
+func (m *Model) formUpdate(msg tea.Msg) (tea.Cmd, bool) {
+	if done, ok := msg.(ruleform.DoneMsg); ok {
+		m.form = nil
+		if done.Err != nil {
+			return common.ToastCmd(common.Error, done.Err.Error()), true
+		}
+		level := common.Info
+		if strings.HasPrefix(done.Text, "added") || strings.HasPrefix(done.Text, "edited") || strings.HasPrefix(done.Text, "deleted") {
+			level = common.Success
+		}
+		return common.ToastCmd(level, done.Text), true
+	}
+	if m.form == nil {
+		return nil, false
+	}
+	switch msg.(type) {
+	case SnapshotMsg, graphMsg, incidentsMsg, highlightEndMsg, actionDoneMsg, rollbackOfferMsg, common.GotoMsg:
+		return nil, false // the pane's own, while the form is open
+	case common.ThemeChangedMsg:
+		m.form.Update(msg)
+		return nil, false
+	}
+	return m.form.Update(msg), true
 }

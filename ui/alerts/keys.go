@@ -5,8 +5,10 @@ import (
 
 	"github.com/vigilops/vigil/ops/incident"
 	"github.com/vigilops/vigil/ops/release"
+	"github.com/vigilops/vigil/ops/rules"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
+	"github.com/vigilops/vigil/ui/ruleform"
 )
 
 // KeyMap is the Alerts pane's bindings.
@@ -15,7 +17,9 @@ type KeyMap struct {
 	Details, Back                           *common.Binding
 	Ack, Unack, Silences, Incidents         *common.Binding
 	Workload, Host, Group, Window, Logs     *common.Binding
-	Rollback, Runbook                       *common.Binding
+	Rollback, Runbook, Rule                 *common.Binding
+	// Form is the rule form's, open over the detail.
+	Form ruleform.KeyMap
 }
 
 // NewKeyMap declares the pane's default bindings. Expiring a silence
@@ -43,13 +47,20 @@ func NewKeyMap() KeyMap {
 		// What a runbook may do is checked when it is chosen: its own role,
 		// and the service's own for what it does.
 		Runbook: common.NewBinding("alerts.runbook", "r", "runbook: the actions config declares for the alert (then 1-9, or ↑/↓ enter)", "r"),
+		// a acknowledges here: the rule form is on R.
+		Rule: common.NewBinding("alerts.rule", "R", "define an alerting rule from the alert's graph", "R").For(rules.ActAdd),
+		Form: ruleform.NewKeyMap(),
 	}
 }
 
-// Bindings lists every binding of the pane.
-func (k KeyMap) Bindings() []*common.Binding {
+// Bindings lists every binding of the pane, the rule form's included.
+func (k KeyMap) Bindings() []*common.Binding { return append(k.PaneBindings(), k.Form.Bindings()...) }
+
+// PaneBindings are the bindings of the pane's views, which share the
+// keyboard with the shell's; the rule form takes every key while open.
+func (k KeyMap) PaneBindings() []*common.Binding {
 	return []*common.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Details, k.Back,
-		k.Ack, k.Unack, k.Silences, k.Incidents, k.Workload, k.Host, k.Group, k.Window, k.Rollback, k.Runbook, k.Logs}
+		k.Ack, k.Unack, k.Silences, k.Incidents, k.Workload, k.Host, k.Group, k.Window, k.Rollback, k.Runbook, k.Logs, k.Rule}
 }
 
 // ShortHelp implements help.KeyMap.
@@ -62,7 +73,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		common.Keys(k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom),
 		common.Keys(k.Details, k.Back, k.Group, k.Window, k.Silences, k.Incidents),
-		common.Keys(k.Ack, k.Unack, k.Rollback, k.Runbook, k.Workload, k.Logs, k.Host),
+		common.Keys(k.Ack, k.Unack, k.Rollback, k.Runbook, k.Workload, k.Logs, k.Host, k.Rule),
 	}
 }
 

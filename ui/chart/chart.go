@@ -31,9 +31,15 @@ type Options struct {
 	Threshold *float64
 	// Markers are X positions marked ▲ on the X axis.
 	Markers []float64
+	// Spans are X ranges shaded on the X axis (━), such as when a rule
+	// would have fired; a marker wins over a span.
+	Spans []Span
 	// XLabel formats the labels at both ends of the X axis.
 	XLabel func(x float64) string
 }
+
+// Span is a range of X, From to To inclusive.
+type Span struct{ From, To float64 }
 
 // Chart is a drawn chart: Plot rows, then the axis, then the labels.
 type Chart struct {
@@ -43,6 +49,10 @@ type Chart struct {
 	YMin, YMax float64
 	// PlotLeft is the column where the plot area starts.
 	PlotLeft int
+	// SpanCols are, for each span of Options.Spans within the X range,
+	// its first and last cell on the axis row (Lines[len-2]), counted
+	// from the start of the line: where a caller colours it.
+	SpanCols [][2]int
 }
 
 // brailleBit is the bit of the dot at column x (0–1), row y (0–3) of a cell.
@@ -185,6 +195,17 @@ func Draw(series [][]Point, o Options) Chart {
 	}
 
 	axis := []rune(strings.Repeat("─", plotW))
+	for _, sp := range o.Spans {
+		from, to := max(sp.From, o.XMin), min(sp.To, o.XMax)
+		if from > to {
+			continue
+		}
+		a, b := px(from)/2, px(to)/2
+		for i := a; i <= b; i++ {
+			axis[i] = '━'
+		}
+		ch.SpanCols = append(ch.SpanCols, [2]int{ch.PlotLeft + a, ch.PlotLeft + b})
+	}
 	for _, m := range o.Markers {
 		if m >= o.XMin && m <= o.XMax {
 			axis[px(m)/2] = '▲'

@@ -105,3 +105,24 @@ func TestLabel(t *testing.T) {
 		}
 	}
 }
+
+// Spans shade the axis under their X range, clipped to the axis, markers
+// on top, and say where they are for colouring.
+func TestDrawSpans(t *testing.T) {
+	pts := []Point{{0, 0}, {10, 1}}
+	ch := Draw([][]Point{pts}, Options{Width: 13, Height: 4, XMin: 0, XMax: 10,
+		Spans: []Span{{From: 5, To: 20}, {From: -3, To: 0}, {From: 11, To: 12}}, Markers: []float64{10}})
+	axis := ch.Lines[len(ch.Lines)-2]
+	// Label width 1 ("1", "0"), then └, then 11 cells: X 0–10 over dots 0–21.
+	if want := " └━────━━━━━▲"; axis != want {
+		t.Fatalf("axis %q, want %q", axis, want)
+	}
+	if len(ch.SpanCols) != 2 || ch.SpanCols[0] != [2]int{2 + 5, 2 + 10} || ch.SpanCols[1] != [2]int{2, 2} {
+		t.Errorf("span columns %v", ch.SpanCols)
+	}
+	for _, l := range ch.Lines {
+		if ansi.StringWidth(l) != 13 {
+			t.Errorf("line %q is %d wide", l, ansi.StringWidth(l))
+		}
+	}
+}

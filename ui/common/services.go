@@ -7,6 +7,7 @@ import (
 	"github.com/vigilops/vigil/ops/monitoring"
 	"github.com/vigilops/vigil/ops/playbook"
 	"github.com/vigilops/vigil/ops/release"
+	"github.com/vigilops/vigil/ops/rules"
 	"github.com/vigilops/vigil/ops/workload"
 )
 
@@ -27,4 +28,7 @@ type Services struct {
 	// Monitoring reads Prometheus's targets and rules; set when Prometheus
 	// is configured.
 	Monitoring *monitoring.Service
+	// Rules defines alerting rules in the files vigil owns: set when
+	// Prometheus and prometheus.rule_files are configured.
+	Rules *rules.Service
 }

@@ -26,6 +26,7 @@ func (l *lab) writeEnv(token, labDir string) error {
 		{"VIGIL_LAB_SSH_KEY", l.sshKey()},
 		{"VIGIL_LAB_STATE", l.state},
 		{"VIGIL_LAB_WEBHOOK_TOKEN_FILE", l.mon.WebhookTokenFile()},
+		{"VIGIL_LAB_RULES_FILE", l.mon.VigilRules()},
 		{"VIGIL_CONFIG", vigilConfig},
 	}
 	var b strings.Builder
@@ -51,7 +52,8 @@ func (l *lab) vigilConfig(labDir string) string {
 			b.WriteString("      protected: true\n")
 		}
 	}
-	fmt.Fprintf(&b, "prometheus:\n  url: %s\n", q(l.url(l.ports.Prometheus)))
+	// vigil owns this rule file: its rule form writes there and reloads.
+	fmt.Fprintf(&b, "prometheus:\n  url: %s\n  rule_files: [%s]\n", q(l.url(l.ports.Prometheus)), q(l.mon.VigilRules()))
 	fmt.Fprintf(&b, "alertmanager:\n  urls: [%s]\n", q(l.url(l.ports.Alertmanager)))
 	fmt.Fprintf(&b, "digitalocean:\n  api_url: %s\n  token:\n    file: %s\n", q(l.url(l.ports.Emulator)+"/"), q(l.tokenFile()))
 	// The emulator registers the lab key as "vigil-lab"; lab/playbooks/flaky.yml
