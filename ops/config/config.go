@@ -32,6 +32,7 @@ type Config struct {
 	Prometheus   *Prometheus         `yaml:"prometheus"`
 	Alertmanager *Alertmanager       `yaml:"alertmanager"`
 	Serve        *Serve              `yaml:"serve"`
+	Data         *Data               `yaml:"data"` // the data refresh (data.go)
 	Audit        Audit               `yaml:"audit"`
 
 	// Path is the file this config was read from ("" for defaults).

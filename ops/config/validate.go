@@ -192,6 +192,9 @@ func (v *validator) config(c *Config) {
 	if s := c.Serve; s != nil {
 		v.serve(s)
 	}
+	if c.Data != nil {
+		v.data(c)
+	}
 	v.required("audit.path", c.Audit.Path, "the journal file path (there is no home directory to default to)")
 }
 
