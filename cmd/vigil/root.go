@@ -54,6 +54,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newExecCmd(g))
 	root.AddCommand(newAlertsCmd(g), newAckCmd(g), newUnackCmd(g), newIncidentCmd(g), newHandoverCmd(g))
 	root.AddCommand(newLogsCmd(g))
+	root.AddCommand(newRefreshDataCmd(g))
 	root.SetFlagErrorFunc(flagUsage) // inherited by every command
 	usageExits(root)
 	return root

@@ -64,6 +64,9 @@ func TestBadCommandLinesExit2(t *testing.T) {
 		{[]string{"incident", "export", "x", "--format", "pdf"}, `unknown --format "pdf": markdown or json`},
 		{[]string{"incident", "note", "x"}, "requires at least 2 arg(s), only received 1"},
 		{[]string{"incident", "list", "x"}, `unknown command "x" for "vigil incident list"`},
+		{[]string{"refresh-data"}, "name the target with --env and the source with --from"},
+		{[]string{"refresh-data", "--env", "preprod"}, "name the target with --env and the source with --from"},
+		{[]string{"refresh-data", "preprod"}, `unknown command "preprod" for "vigil refresh-data"`},
 		{[]string{"logs"}, "logs takes one app"},
 		{[]string{"logs", "api"}, "logs needs --env"},
 		{[]string{"logs", "api", "--env", "prod", "--since", "soon"}, `invalid argument "soon" for "--since"`},
@@ -83,7 +86,7 @@ func TestBadCommandLinesExit2(t *testing.T) {
 // TestHelpTextsStateExit2: the verbs whose help lists exit codes give 2 for
 // bad arguments, as README does.
 func TestHelpTextsStateExit2(t *testing.T) {
-	for _, verb := range []string{"ack", "unack", "promote", "rollback", "prepare", "exec", "logs", "incident export", "incident note"} {
+	for _, verb := range []string{"ack", "unack", "promote", "rollback", "prepare", "exec", "logs", "incident export", "incident note", "refresh-data"} {
 		sandbox(t)
 		code, out, _ := cli(t, append(strings.Fields(verb), "--help")...)
 		if code != 0 || !strings.Contains(out, "Exit codes:") || !strings.Contains(strings.Join(strings.Fields(out), " "), "2 bad arguments") {

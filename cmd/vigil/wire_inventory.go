@@ -70,7 +70,7 @@ func startInventory(ctx context.Context, w wiring, svc *common.Services) (func()
 	}
 	keys := hostKeys(w.cfg)
 	runs := &runHolders{}
-	opt := inventory.Options{Guard: w.guard, Templates: inventory.TemplatesFrom(do.Templates), HostKeys: keys, Holders: runs}
+	opt := inventory.Options{Guard: w.guard, Templates: inventory.TemplatesFrom(do.Templates), HostKeys: keys, Holders: runs, Storage: cloud}
 	if a := w.cfg.Ansible; a != nil {
 		opt.SSH = inventory.SSHOptions{User: a.User, PrivateKey: a.PrivateKey}
 	}
