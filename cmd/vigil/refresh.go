@@ -158,10 +158,10 @@ func newRefreshDataCmd(g *globals) *cobra.Command {
 					return &exitCodeError{code: 3, msg: err.Error()}
 				}
 			}
-			last := refresh.Step(0)
+			last, before := refresh.Step(0), len(st.Runs)
 			st, err = svc.Run(ctx, actor, st, func(x refresh.State) {
 				n := len(x.Runs)
-				if n == 0 {
+				if n <= before { // an earlier run's attempts
 					return
 				}
 				r := x.Runs[n-1]
