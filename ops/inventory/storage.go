@@ -135,3 +135,34 @@ func (s *Service) RestoreVolumeSnapshot(ctx context.Context, actor access.Actor,
 	s.refreshQuietly(ctx)
 	return v, err
 }
+
+// HasStorage reports whether volumes have snapshots here (Options.Storage).
+func (s *Service) HasStorage() bool { return s.opt.Storage != nil }
+
+// FindVolumeSnapshot looks a snapshot up by name (or id) among the
+// snapshots of the volumes in the current state (IO: one list per volume).
+func (s *Service) FindVolumeSnapshot(ctx context.Context, name string) (VolumeSnapshot, error) {
+	st, err := s.storage()
+	if err != nil {
+		return VolumeSnapshot{}, err
+	}
+	seen := map[string]bool{}
+	for _, vols := range s.State().Volumes {
+		for _, v := range vols {
+			if seen[v.ID] {
+				continue
+			}
+			seen[v.ID] = true
+			snaps, err := st.VolumeSnapshots(ctx, v.ID)
+			if err != nil {
+				return VolumeSnapshot{}, err
+			}
+			for _, sn := range snaps {
+				if sn.Name == name || sn.ID == name {
+					return sn, nil
+				}
+			}
+		}
+	}
+	return VolumeSnapshot{}, fmt.Errorf("no snapshot %q of an attached volume: see the host's details for its volumes' snapshots", name)
+}
