@@ -44,7 +44,8 @@ type Model struct {
 	create    *creation // the last creation, running or finished
 	watching  bool      // the creation view is open
 	busy      map[string]string
-	figs      figures // of the host whose detail is open
+	figs      figures     // of the host whose detail is open
+	snaps     volumeSnaps // of the host whose detail is open
 	// missed is the host a jump did not find: s then opens no shell on
 	// whichever host the cursor is on, until another key.
 	missed string
@@ -93,6 +94,12 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		return m.onActionDone(msg)
 	case planMsg:
 		return m.onPlan(msg)
+	case snapsMsg:
+		return m.onSnaps(msg)
+	case snapshotDoneMsg:
+		return m.onSnapshotDone(msg)
+	case runCmdMsg:
+		return msg.cmd
 	case tea.KeyPressMsg:
 		return m.key(msg)
 	}
