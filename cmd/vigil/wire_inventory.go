@@ -105,6 +105,13 @@ func startInventory(ctx context.Context, w wiring, svc *common.Services) (func()
 		}
 		runs.svc = pb
 		svc.Playbook = pb
+		if w.cfg.Data != nil {
+			if svc.Refresh, err = newRefreshService(ctx, w.cfg, w.guard, w.journal, cloud, cloud, pb); err != nil {
+				history.Close()
+				stop()
+				return nil, err
+			}
+		}
 		if a.PrometheusSD != "" {
 			changes, unsubscribe := inv.Subscribe()
 			wg.Go(func() {

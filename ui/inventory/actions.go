@@ -114,6 +114,8 @@ func (m *Model) bind() {
 	}
 	k.Refresh.Do = func() tea.Cmd { return m.do("refresh", nil, time.Minute, m.svc.Refresh) }
 	m.bindVolumes()
+	k.DataRefresh.Do = m.toggleRefresh
+	k.DeleteOldVolume.Do = m.deleteOldVolume
 	k.Create.Do = m.askCreate
 	k.Resize.Do = m.onTargets(func(hosts []inventory.Host) tea.Cmd {
 		return m.ask("Resize "+short(m.names(hosts))+" to size:", m.sizeHint(), "", func(s string) tea.Cmd {

@@ -4,6 +4,7 @@ import (
 	"charm.land/bubbles/v2/key"
 
 	"github.com/vigilops/vigil/ops/inventory"
+	"github.com/vigilops/vigil/ops/refresh"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
 )
@@ -19,6 +20,7 @@ type KeyMap struct {
 	SSH                                     *common.Binding
 	VolumeSnapshot, RestoreSnapshot         *common.Binding // the volumes of the host under the cursor
 	DeleteSnapshot                          *common.Binding
+	DataRefresh, DeleteOldVolume            *common.Binding // the data refresh view
 	Submit, Cancel                          *common.Binding // in a prompt
 }
 
@@ -51,6 +53,8 @@ func NewKeyMap() KeyMap {
 		SSH:             common.NewBinding("inventory.ssh", "s", "open a shell", "s").For(inventory.ActSSH),
 		VolumeSnapshot:  common.NewBinding("inventory.volume_snapshot", "V", "snapshot the host's volume", "V").For(inventory.ActVolumeSnapshot),
 		RestoreSnapshot: common.NewBinding("inventory.restore_snapshot", "U", "restore a volume snapshot into a new volume", "U").For(inventory.ActRestoreSnapshot),
+		DataRefresh:     common.NewBinding("inventory.data_refresh", "F", "data refresh: its steps (open or close)", "F"),
+		DeleteOldVolume: common.NewBinding("inventory.delete_old_volume", "E", "delete the old data volume a refresh kept (type its name)", "E").For(refresh.ActDeleteOldVolume),
 		DeleteSnapshot:  common.NewBinding("inventory.delete_snapshot", "X", "delete a volume snapshot (type its name)", "X").For(inventory.ActDeleteSnapshot),
 		Submit:          common.NewBinding("inventory.submit", "enter", "accept the prompt", "enter"),
 		Cancel:          common.NewBinding("inventory.cancel", "esc", "close the prompt", "esc", "ctrl+c"),
@@ -66,7 +70,7 @@ func (k KeyMap) PaneBindings() []*common.Binding {
 	return []*common.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Select, k.SelectAll,
 		k.Details, k.Back, k.Create, k.PowerOn, k.PowerOff, k.PowerCycle, k.Reboot, k.Resize, k.Snapshot,
 		k.Tag, k.Untag, k.Destroy, k.Refresh, k.Progress, k.RunPlaybook, k.SSH, k.VolumeSnapshot, k.RestoreSnapshot,
-		k.DeleteSnapshot}
+		k.DeleteSnapshot, k.DataRefresh, k.DeleteOldVolume}
 }
 
 // PromptBindings are those of an open prompt, which takes every key: they
@@ -85,7 +89,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		common.Keys(k.Select, k.SelectAll, k.Details, k.Back, k.Refresh, k.Progress, k.SSH),
 		common.Keys(k.Create, k.PowerOn, k.PowerOff, k.PowerCycle, k.Reboot, k.Resize),
 		common.Keys(k.Snapshot, k.Tag, k.Untag, k.Destroy, k.RunPlaybook),
-		common.Keys(k.VolumeSnapshot, k.RestoreSnapshot, k.DeleteSnapshot),
+		common.Keys(k.VolumeSnapshot, k.RestoreSnapshot, k.DeleteSnapshot, k.DataRefresh, k.DeleteOldVolume),
 	}
 }
 
