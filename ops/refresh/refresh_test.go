@@ -316,3 +316,31 @@ func TestLockRefusesASecondRun(t *testing.T) {
 		t.Fatalf("second run: %v", err)
 	}
 }
+
+// TestRefreshResumesAfterAnAPIFailure: a cloud error at step 2 (a 5xx left
+// after the client's retries) stops the refresh there; the resume creates
+// the one volume and goes on.
+func TestRefreshResumesAfterAnAPIFailure(t *testing.T) {
+	f := newFixture(t)
+	s := f.service(t)
+	ctx := context.Background()
+	st, _ := s.Plan(ctx, "preprod", "prod")
+	f.cloud.fail["CreateVolume"] = errors.New("create volume: DigitalOcean failed after retries (500 boom): try again later")
+	st, err := s.Run(ctx, alice, st, nil)
+	if err == nil || st.Next != StepCreateVolume || !strings.Contains(st.Status(), "stopped at step 2/6 (create volume)") {
+		t.Fatalf("first run: %v, %s", err, st.Status())
+	}
+	if f.cloud.vol(st.OldVolumes[0].ID).HostIDs == nil {
+		t.Fatal("the old volume was detached though the copy does not exist")
+	}
+	st, err = f.service(t).Run(ctx, alice, st, nil)
+	if err != nil || !st.Done() || f.cloud.calls["CreateVolume"] != 2 || len(f.cloud.vols) != 3 || f.cloud.calls["TakeVolumeSnapshot"] != 1 {
+		t.Fatalf("resume: %v, calls %v, volumes %+v", err, f.cloud.calls, f.cloud.vols)
+	}
+	if r, _ := st.Last(StepCreateVolume); r.Err != "" {
+		t.Fatalf("the last attempt at step 2: %+v", r)
+	}
+	if f := f.journal.entries; len(f) != NumSteps+1 || !strings.HasSuffix(f[1], "ERR") {
+		t.Fatalf("journal: %v", f)
+	}
+}
