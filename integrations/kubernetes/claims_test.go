@@ -47,7 +47,7 @@ func TestStatefulSetClaims(t *testing.T) {
 	for _, c := range []*corev1.PersistentVolumeClaim{
 		claim("data-db-1", "ssd", "10Gi", corev1.ClaimPending, ""),
 		claim("data-db-0", "ssd", "10Gi", corev1.ClaimBound, "12Gi"),
-		claim("data-dbx-0", "ssd", "1Gi", corev1.ClaimBound, "1Gi"),   // another set's
+		claim("data-dbx-0", "ssd", "1Gi", corev1.ClaimBound, "1Gi"),  // another set's
 		claim("data-db-old", "ssd", "1Gi", corev1.ClaimBound, "1Gi"), // not an ordinal
 	} {
 		if _, err := trim(c); err != nil {
