@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -68,6 +69,15 @@ func newRefreshDataCmd(g *globals) *cobra.Command {
 			}
 			if cfg.Data == nil || cfg.DigitalOcean == nil || cfg.Ansible == nil {
 				return fmt.Errorf("%s needs data, digitalocean and ansible sections: data names each environment's data host and volume (vigil config init writes an example)", g.configName())
+			}
+			// Names are checked before any request: a typo exits 2 at once.
+			for _, name := range []string{env, from} {
+				if _, ok := cfg.Data.Env(name); name != "" && !ok {
+					return &exitCodeError{code: 2, msg: fmt.Sprintf("unknown environment %q: %s lists %s under data.environments", name, cfg.Path, strings.Join(dataEnvNames(cfg.Data), ", "))}
+				}
+			}
+			if env == from {
+				return &exitCodeError{code: 2, msg: "--env and --from name the same environment: refresh one environment from another"}
 			}
 			actor, err := localActor(cfg.Identity)
 			if err != nil {
@@ -193,6 +203,14 @@ func newRefreshDataCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&deleteOld, "delete-old", "", "delete this old data volume of --env that a refresh detached and kept")
 	yes = yesFlag(cmd)
 	return cmd
+}
+
+func dataEnvNames(d *config.Data) []string {
+	out := make([]string, len(d.Environments))
+	for i, e := range d.Environments {
+		out[i] = e.Name
+	}
+	return out
 }
 
 func oldNames(st *refresh.State) string {

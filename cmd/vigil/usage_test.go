@@ -144,3 +144,31 @@ func TestNoConfigNamesTheFile(t *testing.T) {
 		}
 	}
 }
+
+// TestRefreshDataNamesChecked: an environment the data section does not
+// list, or the same one twice, exits 2 before any request.
+func TestRefreshDataNamesChecked(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"refresh-data", "--env", "qa", "--from", "prod"}, `unknown environment "qa": `},
+		{[]string{"refresh-data", "--env", "preprod", "--from", "staging"}, `unknown environment "staging": `},
+		{[]string{"refresh-data", "--env", "preprod", "--from", "preprod"}, "--env and --from name the same environment"},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			dir := sandbox(t)
+			cfg := filepath.Join(dir, "config", "vigil", "config.yaml")
+			writeFile(t, cfg, "digitalocean: {api_url: 'http://127.0.0.1:9/'}\nansible: {playbook_dir: "+dir+"}\n"+
+				"data:\n  playbook: scrub.yml\n  environments: [{name: prod, host: p, volume: prod-data}, {name: preprod, host: q, volume: preprod-data}]\n"+
+				"audit: {path: "+filepath.Join(dir, "j.db")+"}\n")
+			code, out, errOut := cli(t, c.args...)
+			if code != 2 || out != "" || !strings.Contains(errOut, c.want) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and %q", code, out, errOut, c.want)
+			}
+			if strings.HasPrefix(c.want, "unknown") && !strings.Contains(errOut, cfg+" lists prod, preprod under data.environments") {
+				t.Errorf("the error does not name the file and its environments: %q", errOut)
+			}
+		})
+	}
+}
