@@ -56,6 +56,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newLogsCmd(g), newRuleCmd(g))
 	root.AddCommand(newQueryCmd(g))
 	root.AddCommand(newRunbookCmd(g))
+	root.AddCommand(newRefreshDataCmd(g))
 	root.SetFlagErrorFunc(flagUsage) // inherited by every command
 	usageExits(root)
 	return root

@@ -78,6 +78,9 @@ func TestBadCommandLinesExit2(t *testing.T) {
 		{[]string{"rule", "add", "HighLoad", "--expr", "up", "--for", "soon"}, `invalid argument "soon" for "--for"`},
 		{[]string{"rule", "delete"}, "accepts 1 arg(s), received 0"},
 		{[]string{"rule", "list", "x"}, `unknown command "x" for "vigil rule list"`},
+		{[]string{"refresh-data"}, "name the target with --env and the source with --from"},
+		{[]string{"refresh-data", "--env", "preprod"}, "name the target with --env and the source with --from"},
+		{[]string{"refresh-data", "preprod"}, `unknown command "preprod" for "vigil refresh-data"`},
 		{[]string{"logs"}, "logs takes one app"},
 		{[]string{"logs", "api"}, "logs needs --env"},
 		{[]string{"logs", "api", "--env", "prod", "--since", "soon"}, `invalid argument "soon" for "--since"`},
@@ -97,7 +100,7 @@ func TestBadCommandLinesExit2(t *testing.T) {
 // TestHelpTextsStateExit2: the verbs whose help lists exit codes give 2 for
 // bad arguments, as README does.
 func TestHelpTextsStateExit2(t *testing.T) {
-	for _, verb := range []string{"ack", "unack", "promote", "rollback", "prepare", "exec", "logs", "incident export", "incident note", "runbook run"} {
+	for _, verb := range []string{"ack", "unack", "promote", "rollback", "prepare", "exec", "logs", "incident export", "incident note", "runbook run", "refresh-data"} {
 		sandbox(t)
 		code, out, _ := cli(t, append(strings.Fields(verb), "--help")...)
 		if code != 0 || !strings.Contains(out, "Exit codes:") || !strings.Contains(strings.Join(strings.Fields(out), " "), "2 bad arguments") {
@@ -153,5 +156,33 @@ func TestNoConfigNamesTheFile(t *testing.T) {
 		if code != 1 || !strings.Contains(errOut, want) {
 			t.Errorf("vigil %v: exit %d, stderr %q; want %q", verb, code, errOut, want)
 		}
+	}
+}
+
+// TestRefreshDataNamesChecked: an environment the data section does not
+// list, or the same one twice, exits 2 before any request.
+func TestRefreshDataNamesChecked(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"refresh-data", "--env", "qa", "--from", "prod"}, `unknown environment "qa": `},
+		{[]string{"refresh-data", "--env", "preprod", "--from", "staging"}, `unknown environment "staging": `},
+		{[]string{"refresh-data", "--env", "preprod", "--from", "preprod"}, "--env and --from name the same environment"},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			dir := sandbox(t)
+			cfg := filepath.Join(dir, "config", "vigil", "config.yaml")
+			writeFile(t, cfg, "digitalocean: {api_url: 'http://127.0.0.1:9/'}\nansible: {playbook_dir: "+dir+"}\n"+
+				"data:\n  playbook: scrub.yml\n  environments: [{name: prod, host: p, volume: prod-data}, {name: preprod, host: q, volume: preprod-data}]\n"+
+				"audit: {path: "+filepath.Join(dir, "j.db")+"}\n")
+			code, out, errOut := cli(t, c.args...)
+			if code != 2 || out != "" || !strings.Contains(errOut, c.want) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and %q", code, out, errOut, c.want)
+			}
+			if strings.HasPrefix(c.want, "unknown") && !strings.Contains(errOut, cfg+" lists prod, preprod under data.environments") {
+				t.Errorf("the error does not name the file and its environments: %q", errOut)
+			}
+		})
 	}
 }

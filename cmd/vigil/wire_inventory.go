@@ -76,7 +76,7 @@ func startInventory(ctx context.Context, w wiring, svc *common.Services) (func()
 	}
 	keys := hostKeys(w.cfg)
 	runs := &runHolders{}
-	opt := inventory.Options{Guard: w.guard, Templates: inventory.TemplatesFrom(do.Templates), HostKeys: keys, Holders: runs}
+	opt := inventory.Options{Guard: w.guard, Templates: inventory.TemplatesFrom(do.Templates), HostKeys: keys, Holders: runs, Storage: cloud}
 	if a := w.cfg.Ansible; a != nil {
 		opt.SSH = inventory.SSHOptions{User: a.User, PrivateKey: a.PrivateKey}
 	}
@@ -111,6 +111,13 @@ func startInventory(ctx context.Context, w wiring, svc *common.Services) (func()
 		}
 		runs.svc = pb
 		svc.Playbook = pb
+		if w.cfg.Data != nil {
+			if svc.Refresh, err = newRefreshService(ctx, w.cfg, w.guard, w.journal, cloud, cloud, pb); err != nil {
+				history.Close()
+				stop()
+				return nil, err
+			}
+		}
 		if a.PrometheusSD != "" {
 			changes, unsubscribe := inv.Subscribe()
 			wg.Go(func() {

@@ -376,9 +376,11 @@ func (c *Client) wait(ctx context.Context, op string, act *godo.Action, progress
 }
 
 func (c *Client) CreateVolume(ctx context.Context, req inventory.VolumeRequest) (inventory.Volume, error) {
-	v, _, err := c.api.Storage.CreateVolume(ctx, &godo.VolumeCreateRequest{
-		Name: req.Name, Region: req.Region, SizeGigaBytes: int64(req.SizeGB), FilesystemType: "ext4",
-	})
+	r := &godo.VolumeCreateRequest{Name: req.Name, Region: req.Region, SizeGigaBytes: int64(req.SizeGB), FilesystemType: "ext4"}
+	if req.SnapshotID != "" { // the filesystem is the snapshot's
+		r.SnapshotID, r.FilesystemType = req.SnapshotID, ""
+	}
+	v, _, err := c.api.Storage.CreateVolume(ctx, r)
 	if err != nil {
 		return inventory.Volume{}, apiError("create volume "+req.Name, err)
 	}
@@ -425,4 +427,57 @@ func (c *Client) DestroyVolume(ctx context.Context, id string) error {
 		return apiError("delete volume "+id, err)
 	}
 	return nil
+}
+
+var _ inventory.Storage = (*Client)(nil)
+
+func volumeSnapshot(s *godo.Snapshot) inventory.VolumeSnapshot {
+	out := inventory.VolumeSnapshot{
+		ID: s.ID, Name: s.Name, VolumeID: s.ResourceID, MinGB: s.MinDiskSize, SizeGB: s.SizeGigaBytes, Tags: s.Tags,
+	}
+	if len(s.Regions) > 0 {
+		out.Region = s.Regions[0]
+	}
+	out.Created, _ = time.Parse(time.RFC3339, s.Created)
+	return out
+}
+
+// VolumeSnapshots lists a volume's snapshots, every page.
+func (c *Client) VolumeSnapshots(ctx context.Context, volumeID string) ([]inventory.VolumeSnapshot, error) {
+	var out []inventory.VolumeSnapshot
+	err := walk(ctx, func(opt *godo.ListOptions) (*godo.Response, error) {
+		ss, resp, err := c.api.Storage.ListSnapshots(ctx, volumeID, opt)
+		for i := range ss {
+			out = append(out, volumeSnapshot(&ss[i]))
+		}
+		return resp, err
+	})
+	if err != nil {
+		return nil, apiError("list the snapshots of volume "+volumeID, err)
+	}
+	return out, nil
+}
+
+func (c *Client) TakeVolumeSnapshot(ctx context.Context, volumeID, name string, tags []string) (inventory.VolumeSnapshot, error) {
+	s, _, err := c.api.Storage.CreateSnapshot(ctx, &godo.SnapshotCreateRequest{VolumeID: volumeID, Name: name, Tags: tags})
+	if err != nil {
+		return inventory.VolumeSnapshot{}, apiError("snapshot volume "+volumeID, err)
+	}
+	return volumeSnapshot(s), nil
+}
+
+func (c *Client) DeleteVolumeSnapshot(ctx context.Context, id string) error {
+	if _, err := c.api.Storage.DeleteSnapshot(ctx, id); err != nil {
+		return apiError("delete volume snapshot "+id, err)
+	}
+	return nil
+}
+
+func (c *Client) DetachVolume(ctx context.Context, volumeID string, hostID int, progress func(inventory.ActionStatus)) error {
+	op := fmt.Sprintf("detach volume %s from droplet %d", volumeID, hostID)
+	act, _, err := c.api.StorageActions.DetachByDropletID(ctx, volumeID, hostID)
+	if err != nil {
+		return apiError(op, err)
+	}
+	return c.wait(ctx, op, act, progress)
 }

@@ -73,7 +73,7 @@ func trim(obj any) (any, error) {
 	case *appsv1.StatefulSet:
 		trimMeta(&o.ObjectMeta)
 		slimTemplate(&o.Spec.Template)
-		o.Spec.VolumeClaimTemplates = nil
+		o.Spec.VolumeClaimTemplates = slimClaimTemplates(o.Spec.VolumeClaimTemplates)
 		o.Spec.UpdateStrategy = appsv1.StatefulSetUpdateStrategy{}
 	case *appsv1.ReplicaSet:
 		trimMeta(&o.ObjectMeta)
@@ -101,6 +101,8 @@ func trim(obj any) (any, error) {
 		}
 	case *corev1.ConfigMap:
 		o.ManagedFields = nil
+	case *corev1.PersistentVolumeClaim:
+		trimClaim(o)
 	}
 	return obj, nil
 }

@@ -33,6 +33,7 @@ const (
 type space struct {
 	ns                                  string
 	deploy, sts, rs, cr, events, freeze cache.SharedIndexInformer
+	pvc                                 cache.SharedIndexInformer // the StatefulSets' claims (claims.go)
 }
 
 // ownerKey indexes ReplicaSets and ControllerRevisions by controller.
@@ -77,8 +78,9 @@ func (cl *cluster) space(ctx context.Context, ns, selector string) (*space, erro
 		cr:     owned.Apps().V1().ControllerRevisions().Informer(),
 		events: owned.Core().V1().Events().Informer(),
 		freeze: freeze.Core().V1().ConfigMaps().Informer(),
+		pvc:    owned.Core().V1().PersistentVolumeClaims().Informer(),
 	}
-	for _, inf := range []cache.SharedIndexInformer{sp.deploy, sp.sts, sp.rs, sp.cr, sp.events, sp.freeze} {
+	for _, inf := range []cache.SharedIndexInformer{sp.deploy, sp.sts, sp.rs, sp.cr, sp.events, sp.freeze, sp.pvc} {
 		if err := inf.SetTransform(trim); err != nil {
 			return nil, err
 		}
@@ -160,6 +162,7 @@ func (c *Client) Watch(ctx context.Context, envs []release.Env, selector string,
 			{sp.rs, funcs(owner("Deployment", sp.deploy, emitDeploy), owner("Deployment", sp.deploy, emitDeploy))},
 			{sp.cr, funcs(owner("StatefulSet", sp.sts, emitSts), owner("StatefulSet", sp.sts, emitSts))},
 			{sp.freeze, funcs(freeze, func(any) { sink.Freeze(e, nil) })},
+			{sp.pvc, funcs(claimOwner(sp.sts, emitSts), claimOwner(sp.sts, emitSts))},
 		}
 		for _, h := range handlers {
 			reg, err := h.inf.AddEventHandler(h.h)
@@ -320,6 +323,7 @@ func (sp *space) statefulSetWorkload(s *appsv1.StatefulSet) release.Workload {
 		w.OldReady, w.OldAvailable = min(st.ReadyReplicas, old), min(st.AvailableReplicas, old)
 	}
 	provenance(&w, s.Annotations)
+	w.Claims = sp.claims(s)
 	w.ChangedAt = s.CreationTimestamp.Time
 	if o, ok, _ := sp.cr.GetIndexer().GetByKey(sp.ns + "/" + st.UpdateRevision); ok {
 		cr := o.(*appsv1.ControllerRevision)

@@ -72,6 +72,7 @@ func (s *Server) complete(id int) {
 		return
 	}
 	spec := s.hostSpec(d)
+	mount, isMount := s.actionMount(a)
 	s.mu.Unlock()
 
 	var hostErr error
@@ -86,6 +87,9 @@ func (s *Server) complete(id int) {
 			if hostErr = h.Stop(spec.ID); hostErr == nil {
 				hostErr, started = h.Start(spec), true
 			}
+		}
+		if isMount {
+			hostErr = s.applyMount(a.Type, spec.ID, mount)
 		}
 	}
 

@@ -370,11 +370,42 @@ func TestContract(t *testing.T) {
 	waitAction(t, do, a.ID)
 	_, _, err = do.Storage.GetVolume(ctx, vol.ID)
 	must(err)
+	snap, _, err := do.Storage.CreateSnapshot(ctx, &godo.SnapshotCreateRequest{VolumeID: vol.ID, Name: "pgdata-1", Tags: []string{"refresh"}})
+	must(err)
+	_, _, err = do.Storage.ListSnapshots(ctx, vol.ID, nil)
+	must(err)
+	_, _, err = do.Storage.GetSnapshot(ctx, snap.ID)
+	must(err)
+	_, _, err = do.Snapshots.ListVolume(ctx, nil)
+	must(err)
+	raw := func(method, path string) {
+		t.Helper()
+		req, err := do.NewRequest(ctx, method, path, nil)
+		must(err)
+		_, err = do.Do(ctx, req, nil)
+		must(err)
+	}
+	raw("GET", "v2/volumes/snapshots/"+snap.ID)
+	restored, _, err := do.Storage.CreateVolume(ctx, &godo.VolumeCreateRequest{Name: "pgdata-copy", Region: "fra1", SizeGigaBytes: 10, SnapshotID: snap.ID})
+	must(err)
+	_, _, err = do.Storage.CreateVolume(ctx, &godo.VolumeCreateRequest{Name: "pgdata-far", Region: "ams3", SizeGigaBytes: 10, SnapshotID: snap.ID})
+	want(422, err)
+	_, err = do.Storage.DeleteVolume(ctx, restored.ID)
+	must(err)
 	a, _, err = do.StorageActions.DetachByDropletID(ctx, vol.ID, multi[1].ID)
 	must(err)
 	waitAction(t, do, a.ID)
 	_, err = do.Storage.DeleteVolume(ctx, vol.ID)
 	must(err)
+	_, _, err = do.Storage.GetSnapshot(ctx, snap.ID)
+	must(err) // a volume snapshot outlives its volume
+	snap2, _, err := do.Storage.CreateSnapshot(ctx, &godo.SnapshotCreateRequest{VolumeID: restored.ID, Name: "gone"})
+	want(404, err)
+	_ = snap2
+	_, err = do.Storage.DeleteSnapshot(ctx, snap.ID)
+	must(err)
+	_, _, err = do.Storage.GetSnapshot(ctx, snap.ID)
+	want(404, err)
 
 	_, err = do.Droplets.Delete(ctx, single.ID)
 	must(err)
@@ -403,6 +434,8 @@ func TestContract(t *testing.T) {
 		"dropletActions_list", "dropletActions_post", "dropletActions_post_byTag", "dropletActions_get",
 		"actions_list", "actions_get",
 		"volumes_list", "volumes_create", "volumes_get", "volumes_delete", "volumeActions_post_byId",
+		"volumeSnapshots_list", "volumeSnapshots_create", "volumeSnapshots_get_byId",
+		"snapshots_list", "snapshots_get", "snapshots_delete", "snapshots_get 404", "volumeSnapshots_create 404", "volumes_create 422",
 		"droplets_list 401", "droplets_list 429", "droplets_list 500", "droplets_get 404", "droplets_create 422",
 	}
 	var missed []string

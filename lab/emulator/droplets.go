@@ -40,6 +40,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v2/actions", s.listActions)
 	m.HandleFunc("GET /v2/actions/{action}", s.getAction)
 	s.volumeRoutes(m)
+	s.snapshotRoutes(m)
 	m.HandleFunc("POST /_lab/faults", s.setFault)
 	m.HandleFunc("DELETE /_lab/faults", s.clearFault)
 	m.HandleFunc("PUT /_lab/ratelimit", s.setRateLimit)
@@ -200,7 +201,7 @@ const NoExporterTag = "no-node-exporter"
 
 func (s *Server) hostSpec(d *droplet) hosts.Spec {
 	return hosts.Spec{ID: d.ID, Name: d.Name, IP: s.publicIP(d), AuthorizedKeys: d.AuthorizedKeys,
-		NoExporter: slices.Contains(d.Tags, NoExporterTag)}
+		NoExporter: slices.Contains(d.Tags, NoExporterTag), Mounts: s.volumeMounts(d)}
 }
 
 func (s *Server) sortedDroplets() []*droplet {

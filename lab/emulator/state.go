@@ -23,6 +23,8 @@ type state struct {
 	Keys         []*sshKey          `json:"keys"`
 	Tags         []string           `json:"tags"`
 	Volumes      map[string]*volume `json:"volumes"`
+	// Snapshots are volume snapshots (see snapshots.go); nil in old states.
+	Snapshots map[string]*volumeSnapshot `json:"snapshots,omitempty"`
 }
 
 type droplet struct {

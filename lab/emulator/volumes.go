@@ -91,6 +91,7 @@ func (s *Server) createVolume(w http.ResponseWriter, r *http.Request) {
 		FilesystemType  string   `json:"filesystem_type"`
 		FilesystemLabel string   `json:"filesystem_label"`
 		Tags            []string `json:"tags"`
+		SnapshotID      string   `json:"snapshot_id"`
 	}
 	if !decode(w, r, &req) {
 		return
@@ -117,10 +118,23 @@ func (s *Server) createVolume(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if req.SnapshotID != "" {
+		if why := s.checkRestore(req.SnapshotID, req.Region, req.SizeGigabytes); why != "" {
+			unprocessable(w, why)
+			return
+		}
+	}
 	v := &volume{
 		ID: newUUID(), Name: req.Name, Description: req.Description, SizeGigabytes: req.SizeGigabytes, Region: req.Region,
 		FilesystemType: req.FilesystemType, FilesystemLabel: req.FilesystemLabel, Tags: s.canonicalTags(req.Tags),
 		CreatedAt: time.Now().UTC().Truncate(time.Second), DropletIDs: []int{},
+	}
+	if req.SnapshotID != "" {
+		if err := s.restore(v.ID, req.SnapshotID); err != nil {
+			s.removeVolumeData(v.ID)
+			writeError(w, http.StatusInternalServerError, "server_error", "Copying the snapshot's data: "+err.Error())
+			return
+		}
 	}
 	s.st.Volumes[v.ID] = v
 	s.markDirty()
@@ -150,6 +164,7 @@ func (s *Server) deleteVolume(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	delete(s.st.Volumes, v.ID)
+	s.removeVolumeData(v.ID)
 	s.markDirty()
 	w.WriteHeader(http.StatusNoContent)
 }

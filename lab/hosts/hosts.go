@@ -31,6 +31,7 @@ type Spec struct {
 	// NoExporter starts the host without its node exporter, as a droplet
 	// fresh from the image: lab/playbooks/monitoring.yml installs one.
 	NoExporter bool
+	Mounts     []Mount // attached volumes, mounted before sshd starts
 }
 
 // Manager starts and stops hosts; each host keeps its files under Dir/ID.
@@ -114,7 +115,7 @@ hostname %[1]s
 mount -t overlay overlay -o lowerdir=/,upperdir=%[2]s,workdir=%[3]s %[4]s
 mount --bind /proc %[4]s/proc
 mount --rbind /dev %[4]s/dev
-exec chroot %[4]s %[5]s -D -e -f /etc/ssh/lab/sshd_config`, shellQuote(spec.Name), upper, work, root, m.Sshd)
+%[6]sexec chroot %[4]s %[5]s -D -e -f /etc/ssh/lab/sshd_config`, shellQuote(spec.Name), upper, work, root, m.Sshd, mountScript(root, spec.Mounts))
 	sshd := exec.Command("unshare", "--mount", "--uts", "--propagation", "private", "sh", "-c", script)
 	sshd.Stdout, sshd.Stderr = logf, logf
 	sshd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

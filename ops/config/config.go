@@ -32,6 +32,7 @@ type Config struct {
 	Prometheus   *Prometheus         `yaml:"prometheus"`
 	Alertmanager *Alertmanager       `yaml:"alertmanager"`
 	Serve        *Serve              `yaml:"serve"`
+	Data         *Data               `yaml:"data"` // the data refresh (data.go)
 	Audit        Audit               `yaml:"audit"`
 	// Runbooks are the actions an alert's detail offers, for the alerts
 	// they match (see Runbook).

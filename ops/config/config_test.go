@@ -521,3 +521,30 @@ func TestCommandWords(t *testing.T) {
 		}
 	}
 }
+
+func TestDataValidation(t *testing.T) {
+	base := "digitalocean: {}\nansible: {playbook_dir: /tmp}\nkubernetes:\n  environments: [{name: preprod}, {name: prod}]\n"
+	for _, tc := range []struct{ body, want string }{
+		{"data:\n  playbook: scrub.yml\n  environments:\n    - {name: prod, host: prod-db-1, volume: prod-data}\n    - {name: prod, host: x, volume: y}\n", `environment "prod" is already data.environments[0]`},
+		{"data:\n  playbook: scrub.yml\n  environments:\n    - {name: prod, host: prod-db-1, volume: Prod_Data}\n    - {name: preprod, host: x, volume: y}\n", `invalid volume name "Prod_Data"`},
+		{"data:\n  environments:\n    - {name: prod, host: a, volume: a}\n    - {name: preprod, host: x, volume: y}\n", "data.playbook: missing"},
+		{"data:\n  playbook: scrub.yml\n  environments:\n    - {name: prod, host: a, volume: a}\n    - {name: qa, host: x, volume: y, hook: db-migrate}\n", `"qa" is not in kubernetes.environments`},
+		{"data:\n  playbook: scrub.yml\n  environments:\n    - {name: prod, volume: a}\n", "list at least two"},
+	} {
+		_, err := Load(writeConfig(t, base+tc.body))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.body, err, tc.want)
+		}
+	}
+	_, err := Load(writeConfig(t, "data:\n  playbook: s.yml\n  environments: [{name: a, host: h, volume: v}, {name: b, host: i, volume: w}]\n"))
+	if err == nil || !strings.Contains(err.Error(), "needs the digitalocean section") || !strings.Contains(err.Error(), "needs the ansible section") {
+		t.Errorf("data without digitalocean and ansible: %v", err)
+	}
+	c, err := Load(writeConfig(t, base+"data:\n  playbook: scrub.yml\n  environments:\n    - {name: prod, host: prod-db-1, volume: prod-data}\n    - {name: preprod, host: preprod-db-1, volume: preprod-data, hook: db-migrate}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := c.Data.Env("preprod"); !ok || e.Hook != "db-migrate" || e.Host != "preprod-db-1" {
+		t.Errorf("preprod's data: %+v %v", e, ok)
+	}
+}

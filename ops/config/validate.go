@@ -199,6 +199,9 @@ func (v *validator) config(c *Config) {
 		v.serve(s)
 	}
 	v.runbooks(c)
+	if c.Data != nil {
+		v.data(c)
+	}
 	v.required("audit.path", c.Audit.Path, "the journal file path (there is no home directory to default to)")
 }
 

@@ -90,6 +90,9 @@ type VolumeRequest struct {
 	Name   string
 	Region string
 	SizeGB int
+	// SnapshotID, when set, starts the volume as a copy of that volume
+	// snapshot (in the snapshot's region, at least its size).
+	SnapshotID string
 }
 
 // ActionKind names a host action.

@@ -73,6 +73,8 @@ type Options struct {
 	// SSH is how OpenSSH reaches the hosts (user, key); the known_hosts
 	// file is HostKeys' unless it names one.
 	SSH SSHOptions
+	// Storage, when set, gives volumes their snapshots (storage.go).
+	Storage Storage
 }
 
 // HostHolders says whether a run holds a host, and which (the playbook

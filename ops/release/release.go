@@ -210,7 +210,26 @@ type Workload struct {
 	// current revision is no vigil rollback.
 	RolledBackFrom int64  `json:"rolled_back_from,omitempty"`
 	Hook           string `json:"hook,omitempty"`
+	// Claims are a StatefulSet's PersistentVolumeClaims, one per pod and
+	// volumeClaimTemplate, by template then ordinal.
+	Claims []Claim `json:"claims,omitempty"`
 }
+
+// Claim is one PersistentVolumeClaim of a StatefulSet's pod.
+type Claim struct {
+	Name     string `json:"name"`
+	Template string `json:"template"`
+	Ordinal  int    `json:"ordinal"`
+	// Size is the bound volume's capacity, else the size requested.
+	Size         string `json:"size"`
+	Status       string `json:"status"` // Bound, Pending, Lost, or ClaimNotCreated
+	StorageClass string `json:"storage_class,omitempty"`
+	Volume       string `json:"volume,omitempty"` // the PersistentVolume bound
+}
+
+// ClaimNotCreated is the status of a claim the StatefulSet's controller has
+// not made yet (its pod does not exist yet).
+const ClaimNotCreated = "not created"
 
 // Version is the tag of the first container's image ("" when untagged),
 // or its digest.

@@ -6,6 +6,7 @@ import (
 	"github.com/vigilops/vigil/ops/logs"
 	"github.com/vigilops/vigil/ops/monitoring"
 	"github.com/vigilops/vigil/ops/playbook"
+	"github.com/vigilops/vigil/ops/refresh"
 	"github.com/vigilops/vigil/ops/release"
 	"github.com/vigilops/vigil/ops/rules"
 	"github.com/vigilops/vigil/ops/workload"
@@ -20,6 +21,9 @@ type Services struct {
 	Incident  *incident.Service
 	Inventory *inventory.Service
 	Playbook  *playbook.Service
+	// Refresh is the data refresh (config data), set with Inventory and
+	// Playbook.
+	Refresh *refresh.Service
 	// Workload and Logs read one workload of Release's clusters, through
 	// the same client, on demand: a detail's describe and events, a
 	// logs view's follow. Both are set when Release is.

@@ -65,6 +65,10 @@ type Model struct {
 
 	lay  layout
 	rows map[string]cachedRow // by app, for the current width, columns and theme
+
+	showClaims bool        // the storage view is open (claims.go)
+	claims     []claimLine // its lines, built when the matrix changes
+	claimsOff  int
 }
 
 // New returns the pane over the release service svc.
@@ -140,6 +144,9 @@ func (m *Model) SetMatrix(mat *release.Matrix) tea.Cmd {
 		}
 	}
 	m.clamp()
+	if m.showClaims {
+		m.buildClaims()
+	}
 	return m.healthCmd()
 }
 
@@ -270,6 +277,9 @@ func (m *Model) Cell() (app, env string, ok bool) {
 func (m *Model) listHeight() int { return max(m.Height-1-m.noticeLines()-m.footerLines(), 1) }
 
 func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
+	if m.showClaims {
+		return m.claimsKey(k)
+	}
 	envs := 0
 	if m.matrix != nil {
 		envs = len(m.matrix.Envs)
@@ -312,6 +322,7 @@ func (m *Model) bind() {
 		}
 		return m.PromoteCmd(app, env, next.Name)
 	})
+	k.Claims.Do = m.toggleClaims
 	k.Prepare.Do = func() tea.Cmd {
 		if m.matrix == nil || len(m.matrix.Envs) == 0 {
 			return nil

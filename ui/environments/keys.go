@@ -12,6 +12,7 @@ import (
 type KeyMap struct {
 	Up, Down, Left, Right, PageUp, PageDown, Top, Bottom *common.Binding
 	Detail, Promote, Prepare, Back, Logs                 *common.Binding
+	Claims                                               *common.Binding
 }
 
 // NewKeyMap declares the pane's default bindings. Promote and Prepare are
@@ -31,13 +32,14 @@ func NewKeyMap() KeyMap {
 		Prepare:  common.NewBinding("environments.prepare", "P", "prepare the environment from the one before it", "P").For(release.ActPrepare),
 		Back:     common.NewBinding("environments.back", "esc", "clear the filter", "esc"),
 		// l moves right (h/l): the logs take L.
-		Logs: common.NewBinding("environments.logs", "L", "logs of the cell's pods", "L"),
+		Logs:   common.NewBinding("environments.logs", "L", "logs of the cell's pods", "L"),
+		Claims: common.NewBinding("environments.claims", "v", "volumes: each environment's StatefulSets and their claims", "v"),
 	}
 }
 
 // Bindings lists every binding of the pane.
 func (k KeyMap) Bindings() []*common.Binding {
-	return []*common.Binding{k.Up, k.Down, k.Left, k.Right, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Detail, k.Promote, k.Prepare, k.Back, k.Logs}
+	return []*common.Binding{k.Up, k.Down, k.Left, k.Right, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Detail, k.Promote, k.Prepare, k.Back, k.Logs, k.Claims}
 }
 
 // ShortHelp implements help.KeyMap.
@@ -48,7 +50,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		common.Keys(k.Up, k.Down, k.Left, k.Right),
 		common.Keys(k.PageUp, k.PageDown, k.Top, k.Bottom),
-		common.Keys(k.Detail, k.Promote, k.Prepare, k.Back, k.Logs),
+		common.Keys(k.Detail, k.Promote, k.Prepare, k.Back, k.Logs, k.Claims),
 	}
 }
 

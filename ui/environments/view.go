@@ -246,6 +246,9 @@ func (m *Model) View() string {
 		return ""
 	}
 	st := m.Ctx.Styles
+	if m.showClaims && m.matrix != nil {
+		return m.claimsView()
+	}
 	msg := ""
 	switch {
 	case m.matrix == nil:

@@ -113,6 +113,9 @@ func (m *Model) bind() {
 		b.Do = m.onTargets(func(hosts []inventory.Host) tea.Cmd { return m.Act(inventory.ActionRequest{Kind: kind}, hosts) })
 	}
 	k.Refresh.Do = func() tea.Cmd { return m.do("refresh", nil, time.Minute, m.svc.Refresh) }
+	m.bindVolumes()
+	k.DataRefresh.Do = m.toggleRefresh
+	k.DeleteOldVolume.Do = m.deleteOldVolume
 	k.Create.Do = m.askCreate
 	k.Resize.Do = m.onTargets(func(hosts []inventory.Host) tea.Cmd {
 		return m.ask("Resize "+short(m.names(hosts))+" to size:", m.sizeHint(), "", func(s string) tea.Cmd {

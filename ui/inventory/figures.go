@@ -49,7 +49,7 @@ type figures struct {
 // openDetail shows the host under the cursor and reads its figures.
 func (m *Model) openDetail(jumped bool) tea.Cmd {
 	m.detail, m.detailOff, m.watching, m.jumped = true, 0, false, jumped
-	return m.readFigures()
+	return tea.Batch(m.readFigures(), m.readSnapshots())
 }
 
 // closeDetail leaves the detail and cancels its reads.

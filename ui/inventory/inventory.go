@@ -15,6 +15,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vigilops/vigil/ops/inventory"
+	"github.com/vigilops/vigil/ops/refresh"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
 )
@@ -38,13 +39,16 @@ type Model struct {
 	filterText string
 	selected   map[int]bool // host ids
 
-	detail    bool
-	jumped    bool // the detail was opened by a GotoMsg: esc goes back
-	detailOff int
-	create    *creation // the last creation, running or finished
-	watching  bool      // the creation view is open
-	busy      map[string]string
-	figs      figures // of the host whose detail is open
+	detail     bool
+	jumped     bool // the detail was opened by a GotoMsg: esc goes back
+	detailOff  int
+	create     *creation // the last creation, running or finished
+	watching   bool      // the creation view is open
+	busy       map[string]string
+	figs       figures      // of the host whose detail is open
+	snaps      volumeSnaps  // of the host whose detail is open
+	refresh    *refreshView // the last data refresh, running or finished
+	refreshing bool         // the refresh view is open
 	// missed is the host a jump did not find: s then opens no shell on
 	// whichever host the cursor is on, until another key.
 	missed string
@@ -93,6 +97,24 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		return m.onActionDone(msg)
 	case planMsg:
 		return m.onPlan(msg)
+	case snapsMsg:
+		return m.onSnaps(msg)
+	case snapshotDoneMsg:
+		return m.onSnapshotDone(msg)
+	case runCmdMsg:
+		return msg.cmd
+	case refreshPlanMsg:
+		return m.onRefreshPlan(msg)
+	case refreshStartedMsg:
+		return m.onRefreshStarted(msg)
+	case refreshProgressMsg:
+		return m.onRefreshProgress(msg)
+	case refreshDoneMsg:
+		return m.onRefreshDone(msg)
+	case refreshLoadedMsg:
+		return m.onRefreshLoaded(msg)
+	case oldVolumesMsg:
+		return m.onOldVolumes(msg)
 	case tea.KeyPressMsg:
 		return m.key(msg)
 	}
@@ -211,6 +233,9 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 			return common.ToastCmd(common.Error, "no shell: "+missed+" is not in the inventory; move to a host first")
 		}
 	}
+	if m.refreshing {
+		return m.refreshKey(k)
+	}
 	if m.watching {
 		if key.Matches(k, m.keys.Back.Binding, m.keys.Progress.Binding) {
 			m.watching = false
@@ -323,6 +348,9 @@ func (m *Model) Status() string {
 	if c := m.create; c != nil && !c.done {
 		s += fmt.Sprintf(" · creating %d/%d", c.reachable(), len(c.names))
 	}
+	if r := m.refresh; r != nil && r.running {
+		s += fmt.Sprintf(" · refreshing %s %d/%d", r.st.Target, min(int(r.st.Next), refresh.NumSteps), refresh.NumSteps)
+	}
 	return s
 }
 
@@ -343,6 +371,8 @@ func (m *Model) View() string {
 		lines = append(lines, st.StatusCrit.Render(ansi.Truncate("DigitalOcean unreachable · "+age+" · retrying: "+m.state.Err.Error(), m.Width, "…")))
 	}
 	switch {
+	case m.refreshing && m.refresh != nil:
+		lines = append(lines, m.refreshLines()...)
 	case m.watching:
 		lines = append(lines, m.creationLines()...)
 	case m.detail:

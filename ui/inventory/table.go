@@ -122,6 +122,7 @@ func (m *Model) detailLines() []string {
 		lines = append(lines, "", st.TableHeader.Render("volumes"))
 		for _, v := range vols {
 			lines = append(lines, fmt.Sprintf("  %s  %d GB  %s  %s", v.Name, v.SizeGB, v.Region, v.Filesystem))
+			lines = append(lines, m.snapshotLines(h, v)...)
 		}
 	}
 	for i, l := range lines {

@@ -17,7 +17,8 @@ import shutil
 import sys
 
 FAMILIES = ["/v2/account", "/v2/actions", "/v2/regions", "/v2/sizes",
-            "/v2/images", "/v2/tags", "/v2/droplets", "/v2/volumes"]
+            "/v2/images", "/v2/tags", "/v2/droplets", "/v2/volumes",
+            "/v2/snapshots"]
 TOP = "DigitalOcean-public.v2.yaml"
 # A file path in a $ref or a mapping value: anything quoted or bare that ends
 # in .yml/.yaml, with an optional fragment.
