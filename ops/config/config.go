@@ -48,6 +48,8 @@ type DigitalOcean struct {
 	APIURL    string         `yaml:"api_url"` // default https://api.digitalocean.com/
 	Token     Secret         `yaml:"token"`   // default env DIGITALOCEAN_ACCESS_TOKEN
 	Templates []HostTemplate `yaml:"templates"`
+	// Network configures firewalls, load balancers and DNS (ops/network).
+	Network Network `yaml:"network"`
 }
 
 type HostTemplate struct {
@@ -59,6 +61,7 @@ type HostTemplate struct {
 	Tags     []string `yaml:"tags"`
 	UserData string   `yaml:"user_data"`
 	VolumeGB int      `yaml:"volume_gb"`
+	VPC      string   `yaml:"vpc"` // a VPC name or ID; empty: the region's default
 }
 
 type Ansible struct {

@@ -214,6 +214,7 @@ func (v *validator) digitalOcean(do *DigitalOcean) {
 			v.errorf(p+".volume_gb", "must be 0 (no volume) or more")
 		}
 	}
+	v.network(do.Network)
 }
 
 func (v *validator) kubernetes(k *Kubernetes) {

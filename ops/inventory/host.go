@@ -30,6 +30,7 @@ type Host struct {
 	PriceMonthly float64 // from the size's price, in US dollars
 	Locked       bool    // an action is in progress
 	VolumeIDs    []string
+	VPCID        string // the VPC the host is in
 }
 
 // Protected reports whether the host carries ProtectedTag.
@@ -72,6 +73,7 @@ type Template struct {
 	Tags     []string
 	UserData string
 	VolumeGB int // > 0: a volume of this size is created and attached with each host
+	VPC      string // a VPC name or ID; empty: the region's default
 }
 
 // CreateRequest asks the cloud for one or several hosts alike.
@@ -83,6 +85,7 @@ type CreateRequest struct {
 	SSHKeys  []string
 	Tags     []string
 	UserData string
+	VPC      string // a VPC name or ID; empty: the region's default
 }
 
 // VolumeRequest asks for a new block-storage volume.
