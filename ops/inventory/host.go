@@ -72,7 +72,7 @@ type Template struct {
 	SSHKeys  []string // names, fingerprints or numeric ids of the account's keys
 	Tags     []string
 	UserData string
-	VolumeGB int // > 0: a volume of this size is created and attached with each host
+	VolumeGB int    // > 0: a volume of this size is created and attached with each host
 	VPC      string // a VPC name or ID; empty: the region's default
 }
 
