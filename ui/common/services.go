@@ -4,6 +4,7 @@ import (
 	"github.com/vigilops/vigil/ops/incident"
 	"github.com/vigilops/vigil/ops/inventory"
 	"github.com/vigilops/vigil/ops/logs"
+	"github.com/vigilops/vigil/ops/network"
 	"github.com/vigilops/vigil/ops/playbook"
 	"github.com/vigilops/vigil/ops/release"
 	"github.com/vigilops/vigil/ops/workload"
@@ -23,4 +24,7 @@ type Services struct {
 	// logs view's follow. Both are set when Release is.
 	Workload *workload.Service
 	Logs     *logs.Service
+	// Network is the firewalls, load balancers, DNS, VPCs and reserved
+	// IPs of Inventory's account; set when Inventory is.
+	Network *network.Service
 }

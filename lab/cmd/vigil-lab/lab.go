@@ -64,6 +64,11 @@ func (l *lab) daemonSpecs(token string) []daemonSpec {
 		"--state-dir", l.path("emulator"), "--token", token,
 		"--ssh-pubkey", l.sshKey() + ".pub", "--file-sd", filepath.Join(l.mon.FileSDDir(), "droplets.json"),
 	}
+	if base := os.Getenv("VIGIL_LAB_IP_BASE"); base != "" {
+		// A second lab on the machine gives its droplets, load balancers
+		// and nftables table addresses of their own.
+		emulatorArgs = append(emulatorArgs, "--ip-base", base)
+	}
 	if os.Geteuid() != 0 {
 		// Droplet hosts need root (mount namespaces, sshd on port 22).
 		emulatorArgs = append(emulatorArgs, "--no-hosts")
