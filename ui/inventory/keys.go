@@ -4,6 +4,7 @@ import (
 	"charm.land/bubbles/v2/key"
 
 	"github.com/vigilops/vigil/ops/inventory"
+	"github.com/vigilops/vigil/ops/network"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
 )
@@ -16,8 +17,10 @@ type KeyMap struct {
 	Create, PowerOn, PowerOff, PowerCycle   *common.Binding
 	Reboot, Resize, Snapshot, Tag, Untag    *common.Binding
 	Destroy, Refresh, Progress, RunPlaybook *common.Binding
-	SSH                                     *common.Binding
-	Submit, Cancel                          *common.Binding // in a prompt
+	SSH, Check                              *common.Binding
+	// The network view and its sub-views' actions.
+	Network, NetPrev, NetNext, NetAdd, NetRemove *common.Binding
+	Submit, Cancel                               *common.Binding // in a prompt
 }
 
 // NewKeyMap declares the pane's default bindings.
@@ -47,6 +50,12 @@ func NewKeyMap() KeyMap {
 		Progress:    common.NewBinding("inventory.progress", "w", "watch the hosts being created", "w"),
 		RunPlaybook: common.NewBinding("inventory.run", "p", "run a playbook on these hosts", "p"),
 		SSH:         common.NewBinding("inventory.ssh", "s", "open a shell", "s").For(inventory.ActSSH),
+		Check:       common.NewBinding("inventory.check", "c", "check a port: firewalls and answer", "c"),
+		Network:     common.NewBinding("inventory.network", "N", "network view: firewalls, load balancers, DNS, reserved IPs", "N"),
+		NetPrev:     common.NewBinding("inventory.network_prev", "h/←", "network: previous view", "h", "left"),
+		NetNext:     common.NewBinding("inventory.network_next", "l/→", "network: next view", "l", "right"),
+		NetAdd:      common.NewBinding("inventory.network_add", "a", "network: add (firewall from a template, backend, record, IP assignment)", "a").For(network.ActFirewall),
+		NetRemove:   common.NewBinding("inventory.network_remove", "X", "network: remove (firewall, backend, record, IP assignment)", "X").For(network.ActDetachBackend),
 		Submit:      common.NewBinding("inventory.submit", "enter", "accept the prompt", "enter"),
 		Cancel:      common.NewBinding("inventory.cancel", "esc", "close the prompt", "esc", "ctrl+c"),
 	}
@@ -60,7 +69,8 @@ func (k KeyMap) Bindings() []*common.Binding { return append(k.PaneBindings(), k
 func (k KeyMap) PaneBindings() []*common.Binding {
 	return []*common.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Select, k.SelectAll,
 		k.Details, k.Back, k.Create, k.PowerOn, k.PowerOff, k.PowerCycle, k.Reboot, k.Resize, k.Snapshot,
-		k.Tag, k.Untag, k.Destroy, k.Refresh, k.Progress, k.RunPlaybook, k.SSH}
+		k.Tag, k.Untag, k.Destroy, k.Refresh, k.Progress, k.RunPlaybook, k.SSH, k.Check,
+		k.Network, k.NetPrev, k.NetNext, k.NetAdd, k.NetRemove}
 }
 
 // PromptBindings are those of an open prompt, which takes every key: they
@@ -79,6 +89,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		common.Keys(k.Select, k.SelectAll, k.Details, k.Back, k.Refresh, k.Progress, k.SSH),
 		common.Keys(k.Create, k.PowerOn, k.PowerOff, k.PowerCycle, k.Reboot, k.Resize),
 		common.Keys(k.Snapshot, k.Tag, k.Untag, k.Destroy, k.RunPlaybook),
+		common.Keys(k.Network, k.NetPrev, k.NetNext, k.NetAdd, k.NetRemove, k.Check),
 	}
 }
 
