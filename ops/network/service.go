@@ -147,7 +147,7 @@ func (s *Service) host(name string) (inventory.Host, error) {
 			return h, nil
 		}
 	}
-	return inventory.Host{}, fmt.Errorf("no host named %s in the inventory: refresh it (r) or check the name", name)
+	return inventory.Host{}, fmt.Errorf("no host named %s in the inventory: check the name, or refresh the inventory", name)
 }
 
 func (s *Service) hostByID(id int) (inventory.Host, bool) {
