@@ -62,6 +62,9 @@ type HostTemplate struct {
 	UserData string   `yaml:"user_data"`
 	VolumeGB int      `yaml:"volume_gb"`
 	VPC      string   `yaml:"vpc"` // a VPC name or ID; empty: the region's default
+	// Record, when true, offers to register NAME.<network.domain> for each
+	// new host once it is up.
+	Record bool `yaml:"record"`
 }
 
 type Ansible struct {

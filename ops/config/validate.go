@@ -215,6 +215,11 @@ func (v *validator) digitalOcean(do *DigitalOcean) {
 		}
 	}
 	v.network(do.Network)
+	for i, t := range do.Templates {
+		if t.Record && do.Network.Domain == "" {
+			v.errorf(fmt.Sprintf("digitalocean.templates[%d].record", i), "is true, but digitalocean.network.domain is not set: set the domain the records go in")
+		}
+	}
 }
 
 func (v *validator) kubernetes(k *Kubernetes) {

@@ -74,6 +74,7 @@ type Template struct {
 	UserData string
 	VolumeGB int    // > 0: a volume of this size is created and attached with each host
 	VPC      string // a VPC name or ID; empty: the region's default
+	Record   bool   // offer a DNS record for each new host (ops/network)
 }
 
 // CreateRequest asks the cloud for one or several hosts alike.

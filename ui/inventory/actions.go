@@ -354,7 +354,11 @@ func (m *Model) onCreateDone(msg createDoneMsg) tea.Cmd {
 	if msg.err != nil {
 		return common.ToastCmd(common.Error, "create from "+c.template+": "+msg.err.Error())
 	}
-	return common.ToastCmd(common.Success, fmt.Sprintf("%d hosts from %s are up and reachable over SSH", len(c.names), c.template))
+	done := common.ToastCmd(common.Success, fmt.Sprintf("%d hosts from %s are up and reachable over SSH", len(c.names), c.template))
+	if t, ok := m.svc.Template(c.template); ok && t.Record {
+		return tea.Batch(done, m.offerRecords(msg.hosts))
+	}
+	return done
 }
 
 // stages shown in the creation view, in order.

@@ -638,3 +638,21 @@ func (m *Model) netCommands(hostNames func(int) []string) []components.Spec {
 			Run: plan(func(a []string) (network.Plan, error) { return svc.PlanUnassignIP(a[0]) }, 1, ":unassign-ip IP")},
 	}
 }
+
+// offerRecords plans, for new hosts of a template with record: true, an A
+// record NAME.<network.domain> each, and asks before registering them.
+func (m *Model) offerRecords(hosts []inventory.Host) tea.Cmd {
+	if m.netw == nil {
+		return nil
+	}
+	svc := m.netw.svc
+	var cmds []tea.Cmd
+	for _, h := range hosts {
+		if h.PublicIPv4 == "" {
+			continue
+		}
+		rec := network.Record{Type: "A", Name: h.Name, Data: h.PublicIPv4, TTL: 300}
+		cmds = append(cmds, m.planCmd(func() (network.Plan, error) { return svc.PlanRecord(rec, "") }))
+	}
+	return tea.Sequence(cmds...)
+}

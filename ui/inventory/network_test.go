@@ -109,9 +109,9 @@ func (c *netCloud) DeleteRecord(_ context.Context, d string, id int) error {
 }
 
 // setupNet is setup with a network service over a netCloud.
-func setupNet(t *testing.T) (*env, *netCloud) {
+func setupNet(t *testing.T, opts ...func(*inventory.Options)) (*env, *netCloud) {
 	t.Helper()
-	e := setup(t, fleet(), 120, 16)
+	e := setup(t, fleet(), 120, 16, opts...)
 	nc := &netCloud{}
 	svc := network.New(nc, e.journal, network.Options{
 		Bastion: "127.0.0.1", Domain: "shop.example",
@@ -233,5 +233,21 @@ func TestNetworkViewRefusesCuttingBastionSSH(t *testing.T) {
 	entries, _ := e.journal.Query(audit.Query{Target: "firewall:web"})
 	if len(entries) != 1 || entries[0].Result == audit.OK {
 		t.Errorf("the refusal is not journaled: %+v", entries)
+	}
+}
+
+func TestTemplateWithRecordOffersIt(t *testing.T) {
+	e, nc := setupNet(t, func(o *inventory.Options) { o.Templates[0].Record = true })
+	e.Press("n")
+	e.Press("ctrl+u") // clear the template name the prompt starts with
+	e.Type("web new-01")
+	e.Press("enter")
+	c, ok := last[common.ConfirmMsg](e)
+	if !ok || !strings.HasPrefix(c.Title, "Point new-01.shop.example at 127.0.9.") || !strings.Contains(c.Body, "+ record new-01.shop.example A 127.0.9.") {
+		t.Fatalf("no record offered for the new host: %+v (toasts %v)", c, e.Msgs)
+	}
+	e.Drive(c.OnYes)
+	if len(nc.records) != 1 || nc.records[0].Name != "new-01" {
+		t.Errorf("records: %+v", nc.records)
 	}
 }
