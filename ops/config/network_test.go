@@ -69,3 +69,31 @@ func TestNetworkConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseFirewallRule: a rule read back from its parts parses the same,
+// and any text either parses or says why, never panics.
+func FuzzParseFirewallRule(f *testing.F) {
+	for _, s := range []string{"80,443 from anywhere", "22 from bastion", "53/udp from tag:web, 10.0.0.0/8", "icmp from anywhere", "1-65535 from lb:x", " from ", "80 from"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseFirewallRule(s)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("an empty error")
+			}
+			return
+		}
+		ports := strings.Join(r.Ports, ",")
+		if r.Protocol == "udp" {
+			ports += "/udp"
+		}
+		if r.Protocol == "icmp" {
+			ports = "icmp"
+		}
+		again, err := ParseFirewallRule(ports + " from " + strings.Join(r.Sources, ", "))
+		if err != nil || !reflect.DeepEqual(again, r) {
+			t.Fatalf("%q → %+v, which reads back as %+v (%v)", s, r, again, err)
+		}
+	})
+}
