@@ -39,7 +39,7 @@ func TestGoldenNetwork(t *testing.T) {
 			s := newShell(t, cfg, &common.Services{Inventory: e.svc, Network: svc}, e.journal, now, 120, 40)
 			s.waitFor(20*time.Second, "web-01", "do ●")
 			s.keys(c.keys)
-			s.waitFor(20*time.Second, c.want)
+			s.waitFor(20*time.Second, c.want, "check a port")
 			golden.RequireEqual(t, testclock.Unshift(s.final()))
 		})
 	}

@@ -50,12 +50,12 @@ func NewKeyMap() KeyMap {
 		Progress:    common.NewBinding("inventory.progress", "w", "watch the hosts being created", "w"),
 		RunPlaybook: common.NewBinding("inventory.run", "p", "run a playbook on these hosts", "p"),
 		SSH:         common.NewBinding("inventory.ssh", "s", "open a shell", "s").For(inventory.ActSSH),
-		Check:       common.NewBinding("inventory.check", "c", "check a port: firewalls and answer", "c"),
-		Network:     common.NewBinding("inventory.network", "N", "network view: firewalls, load balancers, DNS, reserved IPs", "N"),
-		NetPrev:     common.NewBinding("inventory.network_prev", "h/←", "network: previous view", "h", "left"),
-		NetNext:     common.NewBinding("inventory.network_next", "l/→", "network: next view", "l", "right"),
-		NetAdd:      common.NewBinding("inventory.network_add", "a", "network: add (firewall from a template, backend, record, IP assignment)", "a").For(network.ActFirewall),
-		NetRemove:   common.NewBinding("inventory.network_remove", "X", "network: remove (firewall, backend, record, IP assignment)", "X").For(network.ActDetachBackend),
+		Check:       common.NewBinding("inventory.check", "c", "check a port", "c"),
+		Network:     common.NewBinding("inventory.network", "N", "network view (firewalls, load balancers, DNS, IPs)", "N"),
+		NetPrev:     common.NewBinding("inventory.network_prev", "h/←", "previous network view", "h", "left"),
+		NetNext:     common.NewBinding("inventory.network_next", "l/→", "next network view", "l", "right"),
+		NetAdd:      common.NewBinding("inventory.network_add", "a", "add a firewall, backend, record or IP", "a").For(network.ActFirewall),
+		NetRemove:   common.NewBinding("inventory.network_remove", "X", "remove a firewall, backend, record or IP", "X").For(network.ActDetachBackend),
 		Submit:      common.NewBinding("inventory.submit", "enter", "accept the prompt", "enter"),
 		Cancel:      common.NewBinding("inventory.cancel", "esc", "close the prompt", "esc", "ctrl+c"),
 	}
@@ -96,4 +96,19 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 // Nav is the bindings that move the cursor and scroll.
 func (k KeyMap) Nav() components.Nav {
 	return components.Nav{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Top: k.Top, Bottom: k.Bottom}
+}
+
+// netHelp is the help of the network view: its own keys first.
+type netHelp struct{ k KeyMap }
+
+func (h netHelp) ShortHelp() []key.Binding {
+	return common.Keys(h.k.NetAdd, h.k.NetRemove, h.k.Check, h.k.NetNext, h.k.Network)
+}
+
+func (h netHelp) FullHelp() [][]key.Binding {
+	k := h.k
+	return [][]key.Binding{
+		common.Keys(k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom),
+		common.Keys(k.Network, k.NetPrev, k.NetNext, k.NetAdd, k.NetRemove, k.Check, k.Refresh),
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"charm.land/bubbles/v2/help"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -251,16 +252,17 @@ func (m *Model) toggleNetwork() tea.Cmd {
 	}
 	m.netw.on = !m.netw.on
 	m.closeDetail()
+	keys := func() tea.Msg { return common.KeysChangedMsg{} }
 	if m.netw.on {
 		svc, base := m.netw.svc, m.Ctx.Base
-		return func() tea.Msg { // read afresh on opening
+		return tea.Batch(keys, func() tea.Msg { // read afresh on opening
 			ctx, cancel := context.WithTimeout(base, planTimeout)
 			defer cancel()
 			svc.Refresh(ctx)
 			return nil
-		}
+		})
 	}
-	return nil
+	return keys
 }
 
 func (m *Model) netShift(d int) tea.Cmd {
@@ -655,4 +657,12 @@ func (m *Model) offerRecords(hosts []inventory.Host) tea.Cmd {
 		cmds = append(cmds, m.planCmd(func() (network.Plan, error) { return svc.PlanRecord(rec, "") }))
 	}
 	return tea.Sequence(cmds...)
+}
+
+// KeyMap is the help the shell shows: the network view's keys while it is open.
+func (m *Model) KeyMap() help.KeyMap {
+	if m.netw != nil && m.netw.on {
+		return netHelp{m.keys}
+	}
+	return m.Base.KeyMap()
 }
