@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-func (s *Server) firewallRoutes(m *http.ServeMux) {
+func (s *Server) firewallRoutes(m filteredMux) {
 	m.HandleFunc("GET /v2/firewalls", s.listFirewalls)
 	m.HandleFunc("POST /v2/firewalls", s.createFirewall)
 	m.HandleFunc("GET /v2/firewalls/{fw}", s.getFirewall)

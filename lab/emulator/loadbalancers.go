@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-func (s *Server) loadBalancerRoutes(m *http.ServeMux) {
+func (s *Server) loadBalancerRoutes(m filteredMux) {
 	m.HandleFunc("GET /v2/load_balancers", s.listLoadBalancers)
 	m.HandleFunc("POST /v2/load_balancers", s.createLoadBalancer)
 	m.HandleFunc("GET /v2/load_balancers/{lb}", s.getLoadBalancer)

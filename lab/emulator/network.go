@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -49,11 +50,57 @@ func (s *Server) network() *netState {
 }
 
 func (s *Server) networkRoutes(m *http.ServeMux) {
-	s.firewallRoutes(m)
-	s.loadBalancerRoutes(m)
+	// A change to firewalls, load balancers (their addresses are firewall
+	// sources) or reserved IPs is applied to the packet filter before the
+	// answer, so that a client checking a port right after sees it.
+	filtered := filteredMux{m, s}
+	s.firewallRoutes(filtered)
+	s.loadBalancerRoutes(filtered)
 	s.domainRoutes(m)
 	s.vpcRoutes(m)
-	s.reservedIPRoutes(m)
+	s.reservedIPRoutes(filtered)
+}
+
+// filteredMux registers handlers whose non-GET requests apply the packet
+// filter once handled (the state lock released).
+type filteredMux struct {
+	mux *http.ServeMux
+	s   *Server
+}
+
+func (f filteredMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	if strings.HasPrefix(pattern, "GET ") {
+		f.mux.HandleFunc(pattern, h)
+		return
+	}
+	f.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		fw := &heldWriter{ResponseWriter: w}
+		h(fw, r)
+		f.s.applyFilter()
+		fw.release()
+	})
+}
+
+// heldWriter holds the status until the filter is applied: the body is
+// buffered, since a client may act as soon as it reads the status.
+type heldWriter struct {
+	http.ResponseWriter
+	status int
+	body   []byte
+}
+
+func (w *heldWriter) WriteHeader(status int) { w.status = status }
+func (w *heldWriter) Write(b []byte) (int, error) {
+	w.body = append(w.body, b...)
+	return len(b), nil
+}
+
+func (w *heldWriter) release() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	w.ResponseWriter.WriteHeader(w.status)
+	w.ResponseWriter.Write(w.body)
 }
 
 // liveDropletIDs keeps the IDs of droplets that exist, in order: a deleted

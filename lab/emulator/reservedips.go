@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-func (s *Server) reservedIPRoutes(m *http.ServeMux) {
+func (s *Server) reservedIPRoutes(m filteredMux) {
 	m.HandleFunc("GET /v2/reserved_ips", s.listReservedIPs)
 	m.HandleFunc("POST /v2/reserved_ips", s.createReservedIP)
 	m.HandleFunc("GET /v2/reserved_ips/{ip}", s.getReservedIP)
