@@ -369,3 +369,28 @@ func TestReservedIPAssignMovesAndSays(t *testing.T) {
 		t.Error("unknown host")
 	}
 }
+
+func TestCNAMEOverAnARecordIsAConflict(t *testing.T) {
+	cloud := &fakeCloud{domains: []Domain{{Name: "shop.example"}}, records: []Record{{ID: 1, Domain: "shop.example", Type: "A", Name: "www", Data: "203.0.113.21", TTL: 300}}}
+	s, _ := newTestService(t, cloud, nil)
+	p, err := s.PlanRecord(Record{Type: "CNAME", Name: "www.shop.example", Data: "web-1.shop.example.", TTL: 300}, "")
+	if err != nil || !p.Conflict() || !strings.Contains(p.Danger, "www.shop.example exists already as A 203.0.113.21 (ID 1), not CNAME web-1.shop.example.") {
+		t.Fatalf("plan %+v, %v", p, err)
+	}
+	// Another A record beside an A record is no conflict for a CNAME-less name.
+	p, _ = s.PlanRecord(Record{Type: "TXT", Name: "www", Data: "v=spf1 -all"}, "")
+	if p.Conflict() || len(p.Create) != 1 {
+		t.Errorf("TXT beside A: %v", p.Lines())
+	}
+	// The A record's host: a CNAME to it counts as pointing at it.
+	cloud.records = append(cloud.records, Record{ID: 2, Domain: "shop.example", Type: "A", Name: "web-1", Data: web1.PublicIPv4},
+		Record{ID: 3, Domain: "shop.example", Type: "CNAME", Name: "shop", Data: "web-1.shop.example."})
+	s.Refresh(context.Background())
+	var names []string
+	for _, r := range s.RecordsOf(web1) {
+		names = append(names, r.FQDN())
+	}
+	if !slices.Equal(names, []string{"web-1.shop.example", "www.shop.example", "shop.shop.example"}) {
+		t.Errorf("records of web-1: %v", names)
+	}
+}

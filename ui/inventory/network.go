@@ -632,6 +632,14 @@ func (m *Model) netCommands(hostNames func(int) []string) []components.Spec {
 			Run: plan(func(a []string) (network.Plan, error) { return svc.PlanRemoveBackend(a[0], a[1]) }, 2, ":lb-remove LB HOST")},
 		{Name: "record", Args: "HOST [NAME] [DOMAIN]", Help: "point NAME.DOMAIN at a host (a name taken asks before replacing)", Complete: hostNames,
 			Run: plan(func(a []string) (network.Plan, error) { return svc.PlanHostRecord(a[0], arg(a, 1), arg(a, 2)) }, 1, ":record HOST [NAME] [DOMAIN]")},
+		{Name: "cname", Args: "NAME TARGET [DOMAIN]", Help: "make NAME.DOMAIN an alias of TARGET (a CNAME; a name taken asks before replacing)",
+			Run: plan(func(a []string) (network.Plan, error) {
+				target := a[1]
+				if strings.Contains(target, ".") && !strings.HasSuffix(target, ".") {
+					target += "."
+				}
+				return svc.PlanRecord(network.Record{Type: "CNAME", Name: a[0], Data: target, TTL: 300}, arg(a, 2))
+			}, 2, ":cname NAME TARGET [DOMAIN]")},
 		{Name: "reserve-ip", Args: "REGION", Help: "reserve an IP in a region",
 			Run: plan(func(a []string) (network.Plan, error) { return svc.PlanReserveIP(a[0]), nil }, 1, ":reserve-ip REGION")},
 		{Name: "assign-ip", Args: "IP HOST", Help: "point a reserved IP at a host",
