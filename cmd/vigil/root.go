@@ -51,7 +51,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newVersionCmd(), newConfigCmd(g), newAuditCmd(g), newServeCmd(g))
 	root.AddCommand(newInventoryCmd(g))
 	root.AddCommand(newStatusCmd(g), newPromoteCmd(g), newRollbackCmd(g), newPrepareCmd(g))
-	root.AddCommand(newExecCmd(g))
+	root.AddCommand(newExecCmd(g), newCheckCmd(g))
 	root.AddCommand(newAlertsCmd(g), newAckCmd(g), newUnackCmd(g), newIncidentCmd(g), newHandoverCmd(g))
 	root.AddCommand(newLogsCmd(g), newRuleCmd(g))
 	root.AddCommand(newQueryCmd(g))

@@ -92,6 +92,8 @@ func startInventory(ctx context.Context, w wiring, svc *common.Services) (func()
 	var wg sync.WaitGroup
 	stop := func() { cancel(); wg.Wait() }
 	wg.Go(func() { keepFresh(ctx, inv, w) })
+	svc.Network = newNetwork(cloud, inv, w)
+	wg.Go(func() { keepNetworkFresh(ctx, svc.Network, w) })
 
 	if a := w.cfg.Ansible; a != nil {
 		history, err := playbook.OpenHistory(historyPath(w.cfg))

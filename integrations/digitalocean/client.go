@@ -139,6 +139,7 @@ func host(d *godo.Droplet) inventory.Host {
 			h.Image = d.Image.Distribution + " " + d.Image.Name
 		}
 	}
+	h.VPCID = d.VPCUUID
 	h.PublicIPv4, _ = d.PublicIPv4()
 	h.PrivateIPv4, _ = d.PrivateIPv4()
 	h.Created, _ = time.Parse(time.RFC3339, d.Created)
@@ -296,6 +297,9 @@ func (c *Client) Create(ctx context.Context, req inventory.CreateRequest) ([]inv
 	}
 	if id, err := strconv.Atoi(req.Image); err == nil {
 		mr.Image = godo.DropletCreateImage{ID: id}
+	}
+	if mr.VPCUUID, err = c.vpcID(ctx, req.VPC, req.Region); err != nil {
+		return nil, err
 	}
 	ds, _, err := c.api.Droplets.CreateMultiple(ctx, mr)
 	if err != nil {

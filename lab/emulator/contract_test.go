@@ -49,6 +49,7 @@ func loadSpec(t *testing.T) (*openapi3.T, routers.Router) {
 		start := time.Now()
 		loader := openapi3.NewLoader()
 		loader.IsExternalRefsAllowed = true
+		loader.ReadFromURIFunc = readPatched
 		var data []byte
 		if data, spec.err = bundle(abs); spec.err != nil {
 			return
@@ -97,10 +98,58 @@ func bundle(top string) ([]byte, error) {
 			if err := readYAML(filepath.Join(filepath.Dir(top), ref), &content); err != nil {
 				return nil, err
 			}
-			item[method] = rebase(content, ref)
+			item[method] = inlinePropertyRefs(rebase(content, ref), filepath.Dir(top))
 		}
 	}
 	return json.Marshal(doc)
+}
+
+// readPatched reads a spec file for the loader with inlinePropertyRefs
+// applied: the load balancer models write "properties: {$ref: …}", which
+// OpenAPI does not allow (properties is a map of schemas), meaning the
+// properties listed in the referenced map.
+func readPatched(_ *openapi3.Loader, u *url.URL) ([]byte, error) {
+	b, err := os.ReadFile(u.Path)
+	if err != nil || !bytes.Contains(b, []byte("properties:")) {
+		return b, err
+	}
+	var doc any
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", u.Path, err)
+	}
+	return json.Marshal(inlinePropertyRefs(doc, filepath.Dir(u.Path)))
+}
+
+// inlinePropertyRefs replaces each "properties: {$ref: FILE#/NAME}" under
+// node, whose refs are relative to dir, by one property per key of the
+// referenced map, each a $ref to that key.
+func inlinePropertyRefs(node any, dir string) any {
+	switch n := node.(type) {
+	case map[string]any:
+		for k, v := range n {
+			props, ok := v.(map[string]any)
+			ref, isRef := props["$ref"].(string)
+			if k == "properties" && ok && isRef && len(props) == 1 {
+				file, frag, _ := strings.Cut(ref, "#")
+				var target map[string]any
+				if err := readYAML(filepath.Join(dir, file), &target); err == nil {
+					sub, _ := target[strings.TrimPrefix(frag, "/")].(map[string]any)
+					out := map[string]any{}
+					for name := range sub {
+						out[name] = map[string]any{"$ref": ref + "/" + name}
+					}
+					n[k] = out
+					continue
+				}
+			}
+			n[k] = inlinePropertyRefs(v, dir)
+		}
+	case []any:
+		for i, v := range n {
+			n[i] = inlinePropertyRefs(v, dir)
+		}
+	}
+	return node
 }
 
 func readYAML(file string, v any) error {

@@ -13,6 +13,7 @@ import (
 
 func (s *Server) routes() {
 	m := http.NewServeMux()
+	s.networkRoutes(m)
 	m.HandleFunc("GET /v2/account", s.getAccount)
 	m.HandleFunc("GET /v2/regions", s.listRegions)
 	m.HandleFunc("GET /v2/sizes", s.listSizes)
@@ -176,7 +177,7 @@ func (s *Server) render(d *droplet) wireDroplet {
 			Start: d.CreatedAt.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour).Format(time.RFC3339),
 			End:   d.CreatedAt.UTC().Truncate(24 * time.Hour).Add(31 * time.Hour).Format(time.RFC3339),
 		},
-		VpcUUID: fmt.Sprintf("5a4981aa-9653-4bd1-bef5-d6bff52%05d", regionIndex(d.Region)),
+		VpcUUID: dropletVPC(d),
 	}
 	w.Networks.V4 = []network{
 		{IPAddress: s.publicIP(d), Netmask: "255.255.255.0", Gateway: fmt.Sprintf("127.%d.%d.1", s.ipA, s.ipB+d.IPIndex/253), Type: "public"},
@@ -268,6 +269,7 @@ type createRequest struct {
 	SSHKeys []any    `json:"ssh_keys"`
 	Tags    []string `json:"tags"`
 	Volumes []string `json:"volumes"`
+	VpcUUID string   `json:"vpc_uuid"`
 }
 
 type actionLink struct {
@@ -327,6 +329,10 @@ func (s *Server) createDroplets(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if why := s.checkVPC(req.VpcUUID, req.Region); why != "" {
+		unprocessable(w, why)
+		return
+	}
 	keys, err := s.resolveKeys(req.SSHKeys)
 	if err != nil {
 		unprocessable(w, err.Error())
@@ -359,7 +365,7 @@ func (s *Server) createDroplets(w http.ResponseWriter, r *http.Request) {
 		d := &droplet{
 			ID: s.st.NextDropletID, Name: n, Status: "new", Size: req.Size, Region: req.Region, Image: img.ID,
 			Tags: append([]string{}, tags...), CreatedAt: time.Now().UTC().Truncate(time.Second), IPIndex: idx,
-			SnapshotIDs: []int{}, AuthorizedKeys: keys,
+			SnapshotIDs: []int{}, AuthorizedKeys: keys, VpcUUID: req.VpcUUID,
 		}
 		s.st.NextDropletID++
 		s.st.Droplets[d.ID] = d

@@ -33,6 +33,7 @@ func Main(args []string) error {
 	delay := fs.Duration("action-delay", 1500*time.Millisecond, "how long droplet actions stay in-progress")
 	rate := fs.Int("rate-limit", 5000, "API requests allowed per token and rate window")
 	window := fs.Duration("rate-window", time.Hour, "rate-limit window")
+	filter := fs.String("firewalls", "auto", "make firewalls real on the droplets' addresses: nftables, off, or auto (nftables when nft works here and hosts run)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,6 +57,24 @@ func Main(args []string) error {
 			return err
 		}
 		cfg.Hosts = m
+	}
+	switch *filter {
+	case "off":
+	case "auto", "nftables":
+		nf, err := NewNFTables(*ipBase)
+		switch {
+		case err == nil && (cfg.Hosts != nil || *filter == "nftables"):
+			cfg.Filter = nf
+			log.Printf("firewalls are applied with nftables (table inet %s)", nf.Table)
+		case *filter == "nftables":
+			return fmt.Errorf("--firewalls nftables: %w", err)
+		case err == nil:
+			log.Printf("firewalls are API state only: droplets have no hosts")
+		default:
+			log.Printf("firewalls are API state only (%v): a port is closed when nothing listens on it", err)
+		}
+	default:
+		return fmt.Errorf("--firewalls %q: use nftables, off or auto", *filter)
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {

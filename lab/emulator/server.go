@@ -41,6 +41,9 @@ type Config struct {
 	LabKey string
 	FileSD string // Prometheus file_sd path written on every change; empty: none
 	Hosts  Hosts  // nil: droplets have no hosts
+	// Filter makes firewalls and reserved IPs real on the droplets'
+	// addresses (see nftables.go); nil: they are API state only.
+	Filter PacketFilter
 	// MaxHosts caps the droplets when Hosts is set (each host costs about
 	// 25 MB); creating more fails with 422. Default 20.
 	MaxHosts int
@@ -178,8 +181,11 @@ func (s *Server) Close() error {
 	close(s.done)
 	s.saved.Wait()
 	var err error
+	if s.cfg.Filter != nil {
+		err = s.cfg.Filter.Close()
+	}
 	if s.cfg.Hosts != nil {
-		err = s.cfg.Hosts.Close()
+		err = errors.Join(err, s.cfg.Hosts.Close())
 	}
 	return err
 }
@@ -232,6 +238,7 @@ func (s *Server) flush() {
 			s.cfg.Logf("write file_sd %s: %v", s.cfg.FileSD, err)
 		}
 	}
+	s.applyFilter()
 }
 
 type sdGroup struct {

@@ -18,6 +18,7 @@ type state struct {
 	NextIPIndex  int                `json:"next_ip_index"`
 	NextActionID int                `json:"next_action_id"`
 	NextKeyID    int                `json:"next_key_id"`
+	Network      *netState          `json:"network,omitempty"`
 	Droplets     map[int]*droplet   `json:"droplets"`
 	Actions      map[int]*action    `json:"actions"`
 	Keys         []*sshKey          `json:"keys"`
@@ -41,6 +42,7 @@ type droplet struct {
 	SnapshotIDs    []int     `json:"snapshot_ids"`
 	AuthorizedKeys []string  `json:"authorized_keys"`
 	ActionIDs      []int     `json:"action_ids"`
+	VpcUUID        string    `json:"vpc_uuid,omitempty"` // empty: the region's default
 }
 
 type action struct {

@@ -52,6 +52,8 @@ type DigitalOcean struct {
 	APIURL    string         `yaml:"api_url"` // default https://api.digitalocean.com/
 	Token     Secret         `yaml:"token"`   // default env DIGITALOCEAN_ACCESS_TOKEN
 	Templates []HostTemplate `yaml:"templates"`
+	// Network configures firewalls, load balancers and DNS (ops/network).
+	Network Network `yaml:"network"`
 }
 
 type HostTemplate struct {
@@ -63,6 +65,10 @@ type HostTemplate struct {
 	Tags     []string `yaml:"tags"`
 	UserData string   `yaml:"user_data"`
 	VolumeGB int      `yaml:"volume_gb"`
+	VPC      string   `yaml:"vpc"` // a VPC name or ID; empty: the region's default
+	// Record, when true, offers to register NAME.<network.domain> for each
+	// new host once it is up.
+	Record bool `yaml:"record"`
 }
 
 type Ansible struct {

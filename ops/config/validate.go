@@ -224,6 +224,12 @@ func (v *validator) digitalOcean(do *DigitalOcean) {
 			v.errorf(p+".volume_gb", "must be 0 (no volume) or more")
 		}
 	}
+	v.network(do.Network)
+	for i, t := range do.Templates {
+		if t.Record && do.Network.Domain == "" {
+			v.errorf(fmt.Sprintf("digitalocean.templates[%d].record", i), "is true, but digitalocean.network.domain is not set: set the domain the records go in")
+		}
+	}
 }
 
 func (v *validator) kubernetes(k *Kubernetes) {

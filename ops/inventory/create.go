@@ -112,6 +112,7 @@ func (s *Service) create(ctx context.Context, template string, names []string, r
 	}
 	hosts, err := s.cloud.Create(ctx, CreateRequest{
 		Names: names, Region: t.Region, Size: t.Size, Image: t.Image, SSHKeys: t.SSHKeys, Tags: t.Tags, UserData: t.UserData,
+		VPC: t.VPC,
 	})
 	if err != nil {
 		return fail(err)

@@ -30,6 +30,7 @@ type Host struct {
 	PriceMonthly float64 // from the size's price, in US dollars
 	Locked       bool    // an action is in progress
 	VolumeIDs    []string
+	VPCID        string // the VPC the host is in
 }
 
 // Protected reports whether the host carries ProtectedTag.
@@ -71,7 +72,9 @@ type Template struct {
 	SSHKeys  []string // names, fingerprints or numeric ids of the account's keys
 	Tags     []string
 	UserData string
-	VolumeGB int // > 0: a volume of this size is created and attached with each host
+	VolumeGB int    // > 0: a volume of this size is created and attached with each host
+	VPC      string // a VPC name or ID; empty: the region's default
+	Record   bool   // offer a DNS record for each new host (ops/network)
 }
 
 // CreateRequest asks the cloud for one or several hosts alike.
@@ -83,6 +86,7 @@ type CreateRequest struct {
 	SSHKeys  []string
 	Tags     []string
 	UserData string
+	VPC      string // a VPC name or ID; empty: the region's default
 }
 
 // VolumeRequest asks for a new block-storage volume.

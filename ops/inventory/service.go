@@ -118,7 +118,7 @@ func TemplatesFrom(ts []config.HostTemplate) []Template {
 	for i, t := range ts {
 		out[i] = Template{
 			Name: t.Name, Region: t.Region, Size: t.Size, Image: t.Image, SSHKeys: t.SSHKeys,
-			Tags: t.Tags, UserData: t.UserData, VolumeGB: t.VolumeGB,
+			Tags: t.Tags, UserData: t.UserData, VolumeGB: t.VolumeGB, VPC: t.VPC, Record: t.Record,
 		}
 	}
 	return out

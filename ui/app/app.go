@@ -340,7 +340,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			m.focus(to)
 		}
 		return nil
-	case common.BadgeChangedMsg:
+	case common.BadgeChangedMsg, common.KeysChangedMsg:
 		m.layout()
 		return nil
 	case common.RunCommandMsg:

@@ -73,6 +73,11 @@ const (
 // changed, so the tab bar is drawn again.
 type BadgeChangedMsg struct{}
 
+// KeysChangedMsg tells the shell that a pane's help (its KeyMap) changed,
+// a view with keys of its own opened or closed, so the status bar's keys
+// are drawn again.
+type KeysChangedMsg struct{}
+
 // GotoMsg asks the shell to focus the pane on number key Pane and hand it
 // this message, so that it opens Target: "namespace/name" of a workload for
 // the Rollouts pane, a host's name for the Inventory pane, "ENV/APP" (or

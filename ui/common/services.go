@@ -5,6 +5,7 @@ import (
 	"github.com/vigilops/vigil/ops/inventory"
 	"github.com/vigilops/vigil/ops/logs"
 	"github.com/vigilops/vigil/ops/monitoring"
+	"github.com/vigilops/vigil/ops/network"
 	"github.com/vigilops/vigil/ops/playbook"
 	"github.com/vigilops/vigil/ops/refresh"
 	"github.com/vigilops/vigil/ops/release"
@@ -35,4 +36,7 @@ type Services struct {
 	// Rules defines alerting rules in the files vigil owns: set when
 	// Prometheus and prometheus.rule_files are configured.
 	Rules *rules.Service
+	// Network is the firewalls, load balancers, DNS, VPCs and reserved
+	// IPs of Inventory's account; set when Inventory is.
+	Network *network.Service
 }

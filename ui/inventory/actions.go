@@ -101,7 +101,12 @@ func (m *Model) onActionDone(msg actionDoneMsg) tea.Cmd {
 	if msg.err != nil {
 		return common.ToastCmd(common.Error, what+": "+msg.err.Error())
 	}
-	return common.ToastCmd(common.Success, what+": done")
+	done := common.ToastCmd(common.Success, what+": done")
+	if msg.what == "destroy" {
+		// A destroyed host's records point at nothing: offer to remove them.
+		return tea.Batch(done, m.offerRecordRemoval(msg.hosts))
+	}
+	return done
 }
 
 // bind gives the action bindings their handlers.
@@ -139,6 +144,12 @@ func (m *Model) bind() {
 		}
 		return nil
 	}
+	k.Check.Do = m.askCheck
+	k.Network.Do = m.toggleNetwork
+	k.NetPrev.Do = func() tea.Cmd { return m.netShift(-1) }
+	k.NetNext.Do = func() tea.Cmd { return m.netShift(1) }
+	k.NetAdd.Do = m.netAdd
+	k.NetRemove.Do = m.netRemove
 	k.Destroy.Do = m.onTargets(func(hosts []inventory.Host) tea.Cmd { return m.PlanDestroy(hosts, "") })
 	k.RunPlaybook.Do = m.onTargets(func(hosts []inventory.Host) tea.Cmd {
 		// The selection goes to the run prompt, which names every host; it
@@ -285,6 +296,7 @@ func (m *Model) onPlan(msg planMsg) tea.Cmd {
 		title = fmt.Sprintf("Destroy %d hosts? Type %q to confirm.", len(p.Hosts), name)
 	}
 	svc, actor := m.svc, m.Ctx.Actor
+	m.noteRecords(p.Hosts)
 	run := m.do("destroy", p.Hosts, actionTimeout, func(ctx context.Context) error { return svc.Destroy(ctx, actor, p) })
 	return m.Ctx.Confirm(access.Confirmation{Action: inventory.ActDestroy, Title: title, TypeName: name}, body, run)
 }
@@ -345,7 +357,11 @@ func (m *Model) onCreateDone(msg createDoneMsg) tea.Cmd {
 	if msg.err != nil {
 		return common.ToastCmd(common.Error, "create from "+c.template+": "+msg.err.Error())
 	}
-	return common.ToastCmd(common.Success, fmt.Sprintf("%d hosts from %s are up and reachable over SSH", len(c.names), c.template))
+	done := common.ToastCmd(common.Success, fmt.Sprintf("%d hosts from %s are up and reachable over SSH", len(c.names), c.template))
+	if t, ok := m.svc.Template(c.template); ok && t.Record {
+		return tea.Batch(done, m.offerRecords(msg.hosts))
+	}
+	return done
 }
 
 // stages shown in the creation view, in order.

@@ -97,6 +97,7 @@ func (m *Model) Commands() []components.Spec {
 	}
 	specs = append(specs, m.volumeCommands()...)
 	specs = append(specs, m.refreshCommands()...)
+	specs = append(specs, m.netCommands(hostNames)...)
 	if m.Ctx.Services.Playbook != nil {
 		specs = append(specs, components.Spec{Name: "exec", Args: "CMD [on HOSTS]",
 			Help: "run a shell command on hosts (names separated by commas, tag:T or group:G; without on, the selected hosts): asks first; quote CMD when it holds quotes of its own",

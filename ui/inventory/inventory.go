@@ -52,6 +52,8 @@ type Model struct {
 	// missed is the host a jump did not find: s then opens no shell on
 	// whichever host the cursor is on, until another key.
 	missed string
+	// netw is the network view, nil without a network service.
+	netw *netPane
 }
 
 // New returns the pane over the inventory service.
@@ -59,6 +61,7 @@ func New(ctx *common.Context, svc *inventory.Service, keys KeyMap) *Model {
 	m := &Model{Base: components.NewBase(ctx, "Inventory", keys), svc: svc, keys: keys, state: svc.State(),
 		selected: map[int]bool{}, busy: map[string]string{}}
 	m.table = m.newTable()
+	m.newNetPane()
 	m.bind()
 	m.table.SetRows(hosts(m.state))
 	return m
@@ -67,7 +70,7 @@ func New(ctx *common.Context, svc *inventory.Service, keys KeyMap) *Model {
 // Init subscribes to the inventory's changes and shows its current state.
 func (m *Model) Init() tea.Cmd {
 	changes, cancel := m.svc.Subscribe()
-	return m.Subscribe(changes, cancel, func() tea.Msg { return stateMsg{} })
+	return tea.Batch(m.Subscribe(changes, cancel, func() tea.Msg { return stateMsg{} }), m.netInit())
 }
 
 // Update handles the service's messages, the results of actions and keys.
@@ -115,6 +118,13 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		return m.onRefreshLoaded(msg)
 	case oldVolumesMsg:
 		return m.onOldVolumes(msg)
+	case netStateMsgWith:
+		m.setNetState(m.netw.svc.State())
+		return netWaitCmd(msg.changes)
+	case netPlanMsg:
+		return m.onNetPlan(msg)
+	case checkMsg:
+		return m.onCheck(msg)
 	case tea.KeyPressMsg:
 		return m.key(msg)
 	}
@@ -159,6 +169,9 @@ func (m *Model) show(name string) tea.Cmd {
 
 // Close ends the subscription and the detail's reads.
 func (m *Model) Close() {
+	if m.netw != nil && m.netw.cancel != nil {
+		m.netw.cancel()
+	}
 	m.stopFigures()
 	m.Base.Close()
 }
@@ -245,6 +258,16 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	if m.detail {
 		return m.detailKey(k)
 	}
+	if m.netw != nil && m.netw.on {
+		if m.netTableKey(k) {
+			return nil
+		}
+		if key.Matches(k, m.keys.Back.Binding) {
+			return m.toggleNetwork()
+		}
+		cmd, _ := common.Handle(k, m.keys.Network, m.keys.NetPrev, m.keys.NetNext, m.keys.NetAdd, m.keys.NetRemove, m.keys.Check, m.keys.Refresh)
+		return cmd
+	}
 	if m.table.KeyPress(k, m.keys.Nav()) {
 		return nil
 	}
@@ -324,7 +347,10 @@ func (m *Model) selectAll() {
 }
 
 // resize gives the table the rows left by the error line and the prompt.
-func (m *Model) resize() { m.table.SetSize(m.Width, m.listHeight()+1) }
+func (m *Model) resize() {
+	m.table.SetSize(m.Width, m.listHeight()+1)
+	m.netResize()
+}
 
 // SetSize sets the cells the pane draws in.
 func (m *Model) SetSize(width, height int) {
@@ -375,6 +401,8 @@ func (m *Model) View() string {
 		lines = append(lines, m.refreshLines()...)
 	case m.watching:
 		lines = append(lines, m.creationLines()...)
+	case m.netw != nil && m.netw.on:
+		lines = append(lines, m.netLines()...)
 	case m.detail:
 		d := m.detailLines()
 		off := max(min(m.detailOff, len(d)-m.Height+len(lines)), 0)

@@ -4,6 +4,7 @@ import (
 	"charm.land/bubbles/v2/key"
 
 	"github.com/vigilops/vigil/ops/inventory"
+	"github.com/vigilops/vigil/ops/network"
 	"github.com/vigilops/vigil/ops/refresh"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
@@ -17,11 +18,13 @@ type KeyMap struct {
 	Create, PowerOn, PowerOff, PowerCycle   *common.Binding
 	Reboot, Resize, Snapshot, Tag, Untag    *common.Binding
 	Destroy, Refresh, Progress, RunPlaybook *common.Binding
-	SSH                                     *common.Binding
+	SSH, Check                              *common.Binding
 	VolumeSnapshot, RestoreSnapshot         *common.Binding // the volumes of the host under the cursor
 	DeleteSnapshot                          *common.Binding
 	DataRefresh, DeleteOldVolume            *common.Binding // the data refresh view
-	Submit, Cancel                          *common.Binding // in a prompt
+	// The network view and its sub-views' actions.
+	Network, NetPrev, NetNext, NetAdd, NetRemove *common.Binding
+	Submit, Cancel                               *common.Binding // in a prompt
 }
 
 // NewKeyMap declares the pane's default bindings.
@@ -56,6 +59,12 @@ func NewKeyMap() KeyMap {
 		DataRefresh:     common.NewBinding("inventory.data_refresh", "F", "data refresh: its steps (open or close)", "F"),
 		DeleteOldVolume: common.NewBinding("inventory.delete_old_volume", "E", "delete the old data volume a refresh kept (type its name)", "E").For(refresh.ActDeleteOldVolume),
 		DeleteSnapshot:  common.NewBinding("inventory.delete_snapshot", "X", "delete a volume snapshot (type its name)", "X").For(inventory.ActDeleteSnapshot),
+		Check:           common.NewBinding("inventory.check", "c", "check a port", "c"),
+		Network:         common.NewBinding("inventory.network", "N", "network view (firewalls, load balancers, DNS, IPs)", "N"),
+		NetPrev:         common.NewBinding("inventory.network_prev", "h/←", "previous network view", "h", "left"),
+		NetNext:         common.NewBinding("inventory.network_next", "l/→", "next network view", "l", "right"),
+		NetAdd:          common.NewBinding("inventory.network_add", "a", "add a firewall, backend, record or IP", "a").For(network.ActFirewall),
+		NetRemove:       common.NewBinding("inventory.network_remove", "del", "remove a firewall, backend, record or IP", "delete").For(network.ActDetachBackend),
 		Submit:          common.NewBinding("inventory.submit", "enter", "accept the prompt", "enter"),
 		Cancel:          common.NewBinding("inventory.cancel", "esc", "close the prompt", "esc", "ctrl+c"),
 	}
@@ -70,7 +79,7 @@ func (k KeyMap) PaneBindings() []*common.Binding {
 	return []*common.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Select, k.SelectAll,
 		k.Details, k.Back, k.Create, k.PowerOn, k.PowerOff, k.PowerCycle, k.Reboot, k.Resize, k.Snapshot,
 		k.Tag, k.Untag, k.Destroy, k.Refresh, k.Progress, k.RunPlaybook, k.SSH, k.VolumeSnapshot, k.RestoreSnapshot,
-		k.DeleteSnapshot, k.DataRefresh, k.DeleteOldVolume}
+		k.DeleteSnapshot, k.DataRefresh, k.DeleteOldVolume, k.Check, k.Network, k.NetPrev, k.NetNext, k.NetAdd, k.NetRemove}
 }
 
 // PromptBindings are those of an open prompt, which takes every key: they
@@ -90,10 +99,26 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		common.Keys(k.Create, k.PowerOn, k.PowerOff, k.PowerCycle, k.Reboot, k.Resize),
 		common.Keys(k.Snapshot, k.Tag, k.Untag, k.Destroy, k.RunPlaybook),
 		common.Keys(k.VolumeSnapshot, k.RestoreSnapshot, k.DeleteSnapshot, k.DataRefresh, k.DeleteOldVolume),
+		common.Keys(k.Network, k.NetPrev, k.NetNext, k.NetAdd, k.NetRemove, k.Check),
 	}
 }
 
 // Nav is the bindings that move the cursor and scroll.
 func (k KeyMap) Nav() components.Nav {
 	return components.Nav{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Top: k.Top, Bottom: k.Bottom}
+}
+
+// netHelp is the help of the network view: its own keys first.
+type netHelp struct{ k KeyMap }
+
+func (h netHelp) ShortHelp() []key.Binding {
+	return common.Keys(h.k.NetAdd, h.k.NetRemove, h.k.Check, h.k.NetNext, h.k.Network)
+}
+
+func (h netHelp) FullHelp() [][]key.Binding {
+	k := h.k
+	return [][]key.Binding{
+		common.Keys(k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom),
+		common.Keys(k.Network, k.NetPrev, k.NetNext, k.NetAdd, k.NetRemove, k.Check, k.Refresh),
+	}
 }

@@ -115,6 +115,7 @@ func (m *Model) detailLines() []string {
 	} else { // the host under the cursor changed under the detail: the next refresh reads it
 		lines = append(lines, "", st.Muted.Render("node exporter: reading the figures from Prometheus…"))
 	}
+	lines = append(lines, m.netDetailLines(h, label)...)
 	vols := m.state.Volumes[h.ID]
 	if len(vols) == 0 {
 		lines = append(lines, "", st.Muted.Render("no block-storage volume attached"))

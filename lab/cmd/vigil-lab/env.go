@@ -63,6 +63,15 @@ func (l *lab) vigilConfig(labDir string) string {
     - {name: worker, region: fra1, size: s-2vcpu-4gb, image: debian-12-x64, ssh_keys: [vigil-lab], tags: [worker, shop]}
     - {name: flaky, region: ams3, size: s-1vcpu-1gb, image: debian-12-x64, ssh_keys: [vigil-lab], tags: [flaky]}
 `)
+	// vigil runs on this machine: the droplets see its SSH come from
+	// 127.0.0.1 (the kernel's source address on lo).
+	b.WriteString(`  network:
+    bastion: 127.0.0.1
+    domain: shop.lab
+    firewalls:
+      - {name: web, rules: ["80,443 from anywhere", "22 from bastion", "9100 from anywhere"], tags: [web]}
+      - {name: exporter-only, rules: ["9100 from anywhere"]}
+`)
 	fmt.Fprintf(&b, "ansible:\n  playbook_dir: %s\n  private_key: %s\n  user: root\n  prometheus_sd: %s\n",
 		q(filepath.Join(labDir, "playbooks")), q(l.sshKey()), q(filepath.Join(l.mon.FileSDDir(), "vigil.json")))
 	fmt.Fprintf(&b, "audit:\n  path: %s\n", q(l.path("vigil", "journal.db")))

@@ -65,8 +65,8 @@ func (l *lab) daemonSpecs(token string) []daemonSpec {
 		"--ssh-pubkey", l.sshKey() + ".pub", "--file-sd", filepath.Join(l.mon.FileSDDir(), "droplets.json"),
 	}
 	if base := os.Getenv("VIGIL_LAB_IP_BASE"); base != "" {
-		// A second lab on the machine gives its droplets other addresses
-		// than the first's (both bind port 22 on loopback).
+		// A second lab on the machine gives its droplets, load balancers
+		// and nftables table addresses of their own.
 		emulatorArgs = append(emulatorArgs, "--ip-base", base)
 	}
 	if os.Geteuid() != 0 {

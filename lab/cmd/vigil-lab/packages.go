@@ -19,6 +19,7 @@ var debianPackages = []struct{ pkg, command string }{
 	{"openssh-server", "/usr/sbin/sshd"},
 	{"openssh-client", "ssh-keygen"},
 	{"tmux", "tmux"},
+	{"nftables", "nft"}, // the emulator's firewalls (see README)
 }
 
 // ensurePackages installs the missing packages with apt-get when running as

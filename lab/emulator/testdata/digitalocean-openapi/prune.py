@@ -6,8 +6,9 @@ test reads (lab/emulator/contract_test.go) from a clone of digitalocean/openapi.
 
 SRC is the clone's root (with specification/), DST this directory. The top
 file keeps only the paths of FAMILIES, the API the emulator serves (other
-families carry spec errors of their own that stop kin-openapi's loader:
-load_balancers puts a $ref inside "properties"); every file those paths reach
+families carry spec errors of their own that stop kin-openapi's loader;
+load_balancers puts a $ref inside "properties", which the contract test
+inlines as it loads, see readPatched); every file those paths reach
 through a $ref or a discriminator mapping is copied unchanged, so the copy
 loads on its own.
 """
@@ -18,7 +19,9 @@ import sys
 
 FAMILIES = ["/v2/account", "/v2/actions", "/v2/regions", "/v2/sizes",
             "/v2/images", "/v2/tags", "/v2/droplets", "/v2/volumes",
-            "/v2/snapshots"]
+            "/v2/snapshots",
+            "/v2/firewalls", "/v2/load_balancers", "/v2/domains", "/v2/vpcs",
+            "/v2/reserved_ips"]
 TOP = "DigitalOcean-public.v2.yaml"
 # A file path in a $ref or a mapping value: anything quoted or bare that ends
 # in .yml/.yaml, with an optional fragment.
