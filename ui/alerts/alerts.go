@@ -349,9 +349,9 @@ func (m *Model) Selected() *incident.Alert {
 	return nil
 }
 
-// Mode names what the pane shows: "list", "detail" or "silences".
+// Mode names what the pane shows: "list", "detail", "silences" or "incidents".
 func (m *Model) Mode() string {
-	return [...]string{"list", "detail", "silences"}[m.mode]
+	return [...]string{"list", "detail", "silences", "incidents"}[m.mode]
 }
 
 // maxBannerLines bounds each problem's lines, so the list stays in view.

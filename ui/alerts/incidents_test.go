@@ -119,6 +119,9 @@ func TestIncidentsListAndTimeline(t *testing.T) {
 	}
 	run(f.m, cmd)
 	f.keys("i")
+	if f.m.Mode() != "incidents" {
+		t.Fatalf("i: mode %s", f.m.Mode())
+	}
 	view := ansi.Strip(f.m.View())
 	for _, want := range []string{"STATE", "ACTIONS", "open", "HostDown", "AppHighErrorRate", "AppHighLatency"} {
 		if !strings.Contains(view, want) {
