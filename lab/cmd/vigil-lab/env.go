@@ -27,7 +27,13 @@ func (l *lab) writeEnv(token, labDir string) error {
 		{"VIGIL_LAB_STATE", l.state},
 		{"VIGIL_LAB_WEBHOOK_TOKEN_FILE", l.mon.WebhookTokenFile()},
 		{"VIGIL_CONFIG", vigilConfig},
+		{"VIGIL_LAB_POSTGRES_DSN_FILE", l.pgDSNFile()},
 	}
+	pw, err := l.pgPassword()
+	if err != nil {
+		return err
+	}
+	env = append(env, [2]string{"VIGIL_LAB_POSTGRES_DSN", l.pgDSN(pw)})
 	var b strings.Builder
 	b.WriteString("# Written by vigil-lab up; removed by vigil-lab down.\n")
 	for _, kv := range env {

@@ -76,6 +76,7 @@ func (l *lab) daemonSpecs(token string) []daemonSpec {
 			self, "exporter", "--kubeconfig", l.kubeconfig(), "--listen", "127.0.0.1:" + strconv.Itoa(p.Exporter),
 			"--pod-logs", l.path("podlogs"),
 		}, func() error { return httpOK(l.url(p.Exporter)+"/healthz", "") }},
+		{"postgres", p.Postgres, l.pgArgs(), l.pgHealth},
 	}
 }
 

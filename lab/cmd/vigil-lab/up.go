@@ -61,8 +61,11 @@ func runUp(ctx context.Context, args []string) error {
 	for _, s := range specs {
 		byName[s.name] = s
 	}
+	if err := l.ensurePostgresCluster(); err != nil {
+		return err
+	}
 	// The exporter needs the cluster; the others start while it comes up.
-	for _, name := range []string{"prometheus", "alertmanager", "emulator"} {
+	for _, name := range []string{"prometheus", "alertmanager", "emulator", "postgres"} {
 		if err := l.startDaemon(byName[name]); err != nil {
 			return err
 		}
@@ -102,6 +105,9 @@ func runUp(ctx context.Context, args []string) error {
 	})
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if err := l.ensurePgDatabase(); err != nil {
 		return err
 	}
 	if err := l.writeEnv(token, dir); err != nil {

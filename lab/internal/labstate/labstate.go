@@ -47,6 +47,7 @@ type Ports struct {
 	Alertmanager      int `json:"alertmanager"`
 	Exporter          int `json:"exporter"`
 	Emulator          int `json:"emulator"`
+	Postgres          int `json:"postgres"`
 }
 
 // ByName lists the ports by component, sorted by name.
@@ -56,6 +57,7 @@ func (p Ports) ByName() []NamedPort {
 		{"kube-controller-manager", p.ControllerManager}, {"kube-scheduler", p.Scheduler},
 		{"kwok-controller", p.KwokController}, {"prometheus", p.Prometheus},
 		{"alertmanager", p.Alertmanager}, {"exporter", p.Exporter}, {"emulator", p.Emulator},
+		{"postgres", p.Postgres},
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	return all
@@ -81,6 +83,9 @@ func LoadPorts(dir string) (Ports, error) {
 		return p, fmt.Errorf("%s: %w (delete it to choose new ports)", PortsFile(dir), err)
 	}
 	for _, np := range p.ByName() {
+		if np.Port == 0 && laterPorts[np.Name] {
+			continue // kept by a lab older than the component: EnsurePorts adds it
+		}
 		if np.Port <= 0 || np.Port > 65535 {
 			return p, fmt.Errorf("%s: port of %s is %d (delete the file to choose new ports)", PortsFile(dir), np.Name, np.Port)
 		}
@@ -88,12 +93,21 @@ func LoadPorts(dir string) (Ports, error) {
 	return p, nil
 }
 
+// laterPorts are the components added after the first labs were brought
+// up: a ports file without them is completed, not refused.
+var laterPorts = map[string]bool{"postgres": true}
+
 // EnsurePorts returns the ports kept in dir, choosing free ones and keeping
-// them when there are none yet.
+// them when there are none yet. A file kept by an older lab gets the ports
+// of the components added since, the others unchanged.
 func EnsurePorts(dir string) (Ports, error) {
 	p, err := LoadPorts(dir)
-	if err == nil || !errors.Is(err, os.ErrNotExist) {
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return p, err
+	}
+	existing := err == nil
+	if existing && p.Postgres != 0 {
+		return p, nil
 	}
 	// A second lab (VIGIL_LAB_STATE elsewhere) keeps off the default
 	// lab's ports, even those of its components that are down right now.
@@ -103,14 +117,25 @@ func EnsurePorts(dir string) (Ports, error) {
 			avoid[np.Port] = true
 		}
 	}
-	free, err := freePorts(10, avoid)
-	if err != nil {
-		return p, err
-	}
-	p = Ports{
-		APIServer: free[0], Etcd: free[1], EtcdPeer: free[2], KwokController: free[3],
-		ControllerManager: free[4], Scheduler: free[5], Prometheus: free[6],
-		Alertmanager: free[7], Exporter: free[8], Emulator: free[9],
+	if existing {
+		for _, np := range p.ByName() {
+			avoid[np.Port] = true
+		}
+		free, err := freePorts(1, avoid)
+		if err != nil {
+			return p, err
+		}
+		p.Postgres = free[0]
+	} else {
+		free, err := freePorts(11, avoid)
+		if err != nil {
+			return p, err
+		}
+		p = Ports{
+			APIServer: free[0], Etcd: free[1], EtcdPeer: free[2], KwokController: free[3],
+			ControllerManager: free[4], Scheduler: free[5], Prometheus: free[6],
+			Alertmanager: free[7], Exporter: free[8], Emulator: free[9], Postgres: free[10],
+		}
 	}
 	b, _ := json.MarshalIndent(p, "", "  ")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
