@@ -556,4 +556,3 @@ func (s *pgStore) catchUpTo(ctx context.Context, upto uint64) error {
 		}
 	}
 }
-
