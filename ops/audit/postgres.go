@@ -556,3 +556,88 @@ func (s *pgStore) catchUpTo(ctx context.Context, upto uint64) error {
 		}
 	}
 }
+
+// ImportReport says what Import did.
+type ImportReport struct {
+	Read    int // entries given
+	Copied  int // entries written now
+	Present int // entries found there already (an import run again)
+	Total   int // entries in the shared journal afterwards
+}
+
+// Import copies entries of another journal (a bbolt file) into the shared
+// one with their sequence numbers, in one transaction: all or nothing. An
+// entry without an ID gets "bolt:SEQ", so that running it again copies
+// nothing twice. A Seq taken by a different entry fails it: import into a
+// shared journal before the bastions write to it. The count of the given
+// entries found afterwards must match.
+func (j *Journal) Import(entries []Entry) (ImportReport, error) {
+	r := ImportReport{Read: len(entries)}
+	s, ok := j.remote.(*pgStore)
+	if !ok {
+		return r, errors.New("import copies into the shared journal (PostgreSQL) only")
+	}
+	entries = slices.Clone(entries)
+	slices.SortFunc(entries, func(a, b Entry) int { return compareSeq(a.Seq, b.Seq) })
+	ids := make([]string, len(entries))
+	for i := range entries {
+		if entries[i].Seq == 0 {
+			return r, fmt.Errorf("entry %d has no sequence number", i)
+		}
+		if i > 0 && entries[i].Seq == entries[i-1].Seq {
+			return r, fmt.Errorf("sequence number %d appears twice", entries[i].Seq)
+		}
+		if entries[i].ID == "" {
+			entries[i].ID = fmt.Sprintf("bolt:%d", entries[i].Seq)
+		}
+		ids[i] = entries[i].ID
+	}
+	ctx := context.Background()
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var top int64
+		if err := tx.QueryRow(ctx, `SELECT seq FROM audit_seq FOR UPDATE`).Scan(&top); err != nil {
+			return err
+		}
+		for _, e := range entries {
+			params, err := json.Marshal(e.Parameters)
+			if err != nil {
+				return err
+			}
+			tag, err := tx.Exec(ctx, `INSERT INTO audit_entries (seq, id, time_ns, actor, role, key, action, target, parameters, result, error)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
+				int64(e.Seq), e.ID, e.Time.UnixNano(), e.Actor, e.Role, e.Key, e.Action, e.Target, nullJSON(params), string(e.Result), e.Error)
+			if err != nil {
+				var pe *pgconn.PgError
+				if errors.As(err, &pe) && pe.Code == "23505" {
+					return fmt.Errorf("sequence number %d is taken by another entry in the shared journal: import into it before any bastion writes there", e.Seq)
+				}
+				return err
+			}
+			if tag.RowsAffected() == 1 {
+				r.Copied++
+			} else {
+				r.Present++
+			}
+			top = max(top, int64(e.Seq))
+		}
+		if _, err := tx.Exec(ctx, `UPDATE audit_seq SET seq = $1`, top); err != nil {
+			return err
+		}
+		var found int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM audit_entries WHERE id = ANY($1)`, ids).Scan(&found); err != nil {
+			return err
+		}
+		if found != len(entries) {
+			return fmt.Errorf("count check: %d entries given, %d found in the shared journal", len(entries), found)
+		}
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM audit_entries`).Scan(&r.Total); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, fmt.Sprint(top))
+		return err
+	})
+	if err != nil {
+		return ImportReport{Read: len(entries)}, fmt.Errorf("import into %s: %w", s.name(), err)
+	}
+	return r, nil
+}

@@ -305,3 +305,52 @@ func TestPostgresErrorsHideThePassword(t *testing.T) {
 		t.Fatalf("bad DSN: %v", err)
 	}
 }
+
+// A bbolt journal copied into the shared one keeps every entry and its
+// Seq; running the copy again copies nothing; appends continue after it;
+// a Seq taken by another entry fails the whole import.
+func TestPostgresImportFromBolt(t *testing.T) {
+	src, _ := openTemp(t)
+	now := testclock.Epoch()
+	for i := range 5 {
+		// Times out of Seq order: the copy follows Seq.
+		if _, err := src.Append(Entry{Time: now.Add(time.Duration(5-i) * time.Minute), Actor: "alice", Action: "scale", Target: fmt.Sprintf("prod/%d", i), Parameters: map[string]string{"n": fmt.Sprint(i)}, Result: OK}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, err := src.Query(Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsn := labtest.PostgresDatabase(t)
+	dst := openPG(t, dsn)
+	r, err := dst.Import(entries)
+	if err != nil || r != (ImportReport{Read: 5, Copied: 5, Total: 5}) {
+		t.Fatalf("import: %+v, %v", r, err)
+	}
+	r, err = dst.Import(entries)
+	if err != nil || r != (ImportReport{Read: 5, Present: 5, Total: 5}) {
+		t.Fatalf("import again: %+v, %v", r, err)
+	}
+	got, err := dst.Query(Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range got {
+		w := entries[i]
+		if e.Seq != w.Seq || !e.Time.Equal(w.Time) || e.Target != w.Target || e.Parameters["n"] != w.Parameters["n"] {
+			t.Fatalf("entry %d: %+v, want %+v", i, e, w)
+		}
+	}
+	next, err := dst.Append(Entry{Actor: "bob", Action: "restart", Target: "prod/api", Result: OK})
+	if err != nil || next.Seq != 6 {
+		t.Fatalf("append after the import: %+v, %v", next, err)
+	}
+	clash := []Entry{{Seq: 6, Time: now, Actor: "mallory", Action: "x", Target: "y", Result: OK}, {Seq: 7, Time: now, Actor: "m", Action: "x", Target: "y", Result: OK}}
+	if _, err := dst.Import(clash); err == nil || !strings.Contains(err.Error(), "sequence number 6 is taken") {
+		t.Fatalf("a clashing import: %v", err)
+	}
+	if all, _ := dst.Query(Query{}); len(all) != 6 {
+		t.Fatalf("a failed import left %d entries, want 6", len(all))
+	}
+}
