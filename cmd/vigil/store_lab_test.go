@@ -24,7 +24,7 @@ func sharedJournalConfig(t *testing.T, dir, dsn, backend string) {
 // again it copies nothing twice.
 func TestStoreMigrateThenAuditFromPostgres(t *testing.T) {
 	dsn := labtest.PostgresDatabase(t)
-	auditFixture(t) // a bbolt journal at the sandbox's default path
+	auditFixture(t)          // a bbolt journal at the sandbox's default path
 	dir := os.Getenv("HOME") // the sandbox auditFixture made
 	_, boltOut, _ := cli(t, "audit")
 
