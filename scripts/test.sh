@@ -81,14 +81,15 @@ set +a
 # Tests that need the lab or a tool fail, rather than skip, when it is missing.
 export VIGIL_LAB_REQUIRED=1
 
-alone='^TestFrozenAPIServer$'
+alone='^(TestFrozenAPIServer|TestPostgresOutage)$'
 for round in $(seq 1 "${VIGIL_TEST_ROUNDS:-1}"); do
 	suffix=""
 	[ "$round" = 1 ] || suffix="-$round"
 	phase "vigil$suffix" . -- -count=1 -skip "$alone" ./...
 	phase "lab$suffix" lab -- -count=1 ./...
-	# Tests that stop a lab component run alone, with nothing else on the lab.
-	phase "alone$suffix" . -- -count=1 -run "$alone" ./integrations/kubernetes
+	# Tests that stop a lab component (the API server, PostgreSQL) run alone,
+	# with nothing else on the lab.
+	phase "alone$suffix" . -- -count=1 -run "$alone" ./integrations/kubernetes ./ops/audit
 done
 
 echo "== lab down"
