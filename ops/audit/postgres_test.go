@@ -354,3 +354,56 @@ func TestPostgresImportFromBolt(t *testing.T) {
 		t.Fatalf("a failed import left %d entries, want 6", len(all))
 	}
 }
+
+// BenchmarkAppendPostgres is BenchmarkAppend against the lab's PostgreSQL:
+// one transaction per entry, committed (synchronous_commit on) before
+// Append returns.
+func BenchmarkAppendPostgres(b *testing.B) {
+	j := openPG(b, labtest.PostgresDatabase(b))
+	e := Entry{Actor: "alice", Action: "promote", Target: "prod/api", Parameters: map[string]string{"to": "2.5.0"}, Result: OK}
+	for b.Loop() {
+		if _, err := j.Append(e); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFeedFromOtherBastionPostgres is BenchmarkFeedFromOtherJournal
+// through PostgreSQL: another bastion's Append to the entry on this one's
+// feed (NOTIFY, then the catch-up query), the Append included.
+func BenchmarkFeedFromOtherBastionPostgres(b *testing.B) {
+	dsn := labtest.PostgresDatabase(b)
+	j, other := openPG(b, dsn), openPG(b, dsn)
+	feed, cancel := j.Subscribe()
+	defer cancel()
+	e := Entry{Actor: "bob", Action: "ack", Target: "alert/HostDown", Result: OK}
+	for b.Loop() {
+		want, err := other.Append(e)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if got := <-feed; got.Seq != want.Seq {
+			b.Fatalf("feed gave %d, want %d", got.Seq, want.Seq)
+		}
+	}
+}
+
+// BenchmarkOpenPostgres is the time to start against the shared journal:
+// connect, check the migrations, read the newest entries (1,000 here),
+// start the feed.
+func BenchmarkOpenPostgres(b *testing.B) {
+	dsn := labtest.PostgresDatabase(b)
+	seed := openPG(b, dsn)
+	for i := range 1000 {
+		if _, err := seed.Append(Entry{Actor: "alice", Action: "scale", Target: fmt.Sprintf("prod/%d", i), Result: OK}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		j, err := OpenPostgres(context.Background(), dsn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		j.Close()
+	}
+}
