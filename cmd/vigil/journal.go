@@ -4,12 +4,41 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"time"
 
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
+	"github.com/vigilops/vigil/ops/presence"
 )
+
+// Presence across bastions: each renews its sessions every
+// presenceHeartbeat; a bastion silent for presenceExpiry has died.
+const (
+	presenceHeartbeat = 2 * time.Second
+	presenceExpiry    = 10 * time.Second
+)
+
+// sharedPresence is vigil serve's presence: with the shared journal, the
+// sessions of every bastion, each named by its host; otherwise nil (the
+// server keeps its own). stop withdraws this bastion's sessions; call it
+// before closing the journal.
+func sharedPresence(j *audit.Journal, log io.Writer) (r *presence.Registry, stop func()) {
+	remote := j.Presence(presenceExpiry)
+	if remote == nil {
+		return nil, func() {}
+	}
+	bastion, _ := os.Hostname()
+	if b := os.Getenv("VIGIL_BASTION"); b != "" {
+		bastion = b // several bastions on one host (tests, the lab)
+	}
+	r = presence.New(time.Now)
+	stop = r.Share(remote, bastion, presenceHeartbeat)
+	fmt.Fprintf(log, "vigil serve: presence shared with the other bastions as %q\n", bastion)
+	return r, stop
+}
 
 // openJournal opens the configured journal: this host's bbolt file, or the
 // one shared by several bastions in PostgreSQL (audit.backend).

@@ -83,10 +83,13 @@ func runServe(ctx context.Context, g *globals, listen, httpListen string, stderr
 		return fmt.Errorf("vigil serve does not start: %w", err)
 	}
 
+	pres, stopPresence := sharedPresence(b.journal, stderr)
+	defer stopPresence()
 	srv, err := serve.Listen(serve.Options{
 		Serve: opts,
 		Services: serve.Services{
 			Config:   cfg,
+			Presence: pres,
 			Journal:  b.journal,
 			Guard:    b.guard,
 			Ops:      b.services,

@@ -84,7 +84,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*Journal, error) {
 		return nil, fmt.Errorf("open the shared journal at %s: %w", where, redact(err, cfg.ConnConfig.Password))
 	}
 	j := &Journal{path: "postgres://" + where, subs: map[int]chan Entry{}}
-	s := &pgStore{pool: pool, listen: cfg.ConnConfig.Copy(), where: where, j: j, own: map[uint64]bool{}, done: make(chan struct{})}
+	s := &pgStore{pool: pool, listen: cfg.ConnConfig.Copy(), where: where, j: j, own: map[uint64]bool{}, done: make(chan struct{}), presenceChanged: make(chan struct{}, 1)}
 	// The newest entries, for reads while the server is away, and the
 	// feed's starting point.
 	cctx, cancel := context.WithTimeout(ctx, pgAppendTimeout)
@@ -166,6 +166,9 @@ type pgStore struct {
 	seen  uint64          // the highest Seq published or skipped
 	own   map[uint64]bool // own entries above seen, published already
 	cache []Entry         // the newest entries, in Seq order
+
+	// presenceChanged signals, coalesced, a bastion's published sessions.
+	presenceChanged chan struct{}
 
 	mu    sync.Mutex
 	down  *UnavailableError // while the server is unreachable
@@ -487,9 +490,10 @@ func (s *pgStore) listenOnce(ctx context.Context, listening func()) error {
 		return err
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel+"; LISTEN "+presenceChannel); err != nil {
 		return err
 	}
+	s.presenceChange() // what changed while no one listened
 	listening()
 	// Entries appended while no one listened (a reconnection) first.
 	if err := s.catchUp(ctx); err != nil {
@@ -498,7 +502,7 @@ func (s *pgStore) listenOnce(ctx context.Context, listening func()) error {
 	s.health(nil)
 	for {
 		wctx, cancel := context.WithTimeout(ctx, pgProbeEvery)
-		_, err := conn.WaitForNotification(wctx)
+		n, err := conn.WaitForNotification(wctx)
 		cancel()
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -517,9 +521,21 @@ func (s *pgStore) listenOnce(ctx context.Context, listening func()) error {
 			s.health(nil)
 			continue
 		}
+		if n.Channel == presenceChannel {
+			s.presenceChange()
+			continue
+		}
 		if err := s.catchUp(ctx); err != nil {
 			return err
 		}
+	}
+}
+
+// presenceChange signals presence's reader without waiting for it.
+func (s *pgStore) presenceChange() {
+	select {
+	case s.presenceChanged <- struct{}{}:
+	default:
 	}
 }
 
