@@ -69,7 +69,9 @@ func (l *lab) vigilConfig(labDir string) string {
 `)
 	fmt.Fprintf(&b, "ansible:\n  playbook_dir: %s\n  private_key: %s\n  user: root\n  prometheus_sd: %s\n",
 		q(filepath.Join(labDir, "playbooks")), q(l.sshKey()), q(filepath.Join(l.mon.FileSDDir(), "vigil.json")))
-	fmt.Fprintf(&b, "audit:\n  path: %s\n", q(l.path("vigil", "journal.db")))
+	// The journal stays this host's file; the lab's PostgreSQL is named for
+	// `vigil store migrate` and for bastions set to backend: postgres.
+	fmt.Fprintf(&b, "audit:\n  path: %s\n  backend: bolt\n  postgres:\n    dsn:\n      file: %s\n", q(l.path("vigil", "journal.db")), q(l.pgDSNFile()))
 	// The token the lab's Alertmanager sends: vigil serve requires it.
 	fmt.Fprintf(&b, "serve:\n  webhook_token:\n    file: %s\n", q(l.mon.WebhookTokenFile()))
 	return b.String()
