@@ -69,7 +69,7 @@ func newExecCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer journal.Close()
-			history, err := playbook.OpenHistory(historyPath(cfg))
+			history, err := openHistory(cfg)
 			if err != nil {
 				return err
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
+	"github.com/vigilops/vigil/ops/playbook"
 	"github.com/vigilops/vigil/ops/presence"
 )
 
@@ -73,4 +74,17 @@ func noJournalYet(a config.Audit) bool {
 	}
 	_, err := os.Stat(a.Path)
 	return errors.Is(err, fs.ErrNotExist)
+}
+
+// openHistory opens the configured run history: beside the bbolt journal,
+// or in the shared journal's PostgreSQL database.
+func openHistory(cfg *config.Config) (*playbook.History, error) {
+	if cfg.Audit.Backend != config.BackendPostgres {
+		return playbook.OpenHistory(historyPath(cfg))
+	}
+	dsn, err := postgresDSN(cfg.Audit)
+	if err != nil {
+		return nil, err
+	}
+	return playbook.OpenHistoryPostgres(context.Background(), dsn)
 }

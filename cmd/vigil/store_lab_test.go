@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/vigilops/vigil/internal/labtest"
+	"github.com/vigilops/vigil/ops/playbook"
 )
 
 // sharedJournalConfig writes a config whose journal is the shared one, its
@@ -27,10 +29,24 @@ func TestStoreMigrateThenAuditFromPostgres(t *testing.T) {
 	auditFixture(t)          // a bbolt journal at the sandbox's default path
 	dir := os.Getenv("HOME") // the sandbox auditFixture made
 	_, boltOut, _ := cli(t, "audit")
+	// A run history beside the journal: one run with two events.
+	h, err := playbook.OpenHistory(filepath.Join(dir, "state", "vigil", "runs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := playbook.Run{ID: "20261207T100000-aaaa", Playbook: "site.yml", Actor: "alice", State: playbook.Succeeded}
+	if err := h.Put(run); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Append(run.ID, []playbook.Event{{Seq: 1, Kind: playbook.KindPlay}, {Seq: 2, Kind: playbook.KindStats}}); err != nil {
+		t.Fatal(err)
+	}
+	h.Close()
 
 	sharedJournalConfig(t, dir, dsn, "bolt")
 	code, out, errOut := cli(t, "store", "migrate", "--from", "bolt", "--to", "postgres")
-	if code != 0 || !strings.Contains(out, "copied 4 into postgres://127.0.0.1:") || !strings.Contains(out, "count check: all 4 entries present") {
+	if code != 0 || !strings.Contains(out, "copied 4 into postgres://127.0.0.1:") || !strings.Contains(out, "count check: all 4 entries present") ||
+		!strings.Contains(out, "count check: all 1 runs and 2 events present") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 	if strings.Contains(out+errOut, "@") {
@@ -52,6 +68,14 @@ func TestStoreMigrateThenAuditFromPostgres(t *testing.T) {
 	code, out, _ = cli(t, "audit", "--actor", "bob", "--json")
 	if code != 0 || strings.Count(out, "\n") != 1 || !strings.Contains(out, `"actor":"bob"`) {
 		t.Fatalf("filtered from postgres: exit %d\n%s", code, out)
+	}
+	shared, err := playbook.OpenHistoryPostgres(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shared.Close()
+	if got, err := shared.Get(run.ID); err != nil || got.Playbook != "site.yml" {
+		t.Fatalf("the run in PostgreSQL: %+v, %v", got, err)
 	}
 }
 
