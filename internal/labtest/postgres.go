@@ -54,16 +54,25 @@ func PostgresDatabase(t testing.TB) string {
 }
 
 // StopPostgres stops the lab's PostgreSQL (fast shutdown: its clients are
-// cut off) and returns the function that starts it again as it was: same
-// command line, same user, same pid and log files, so that `vigil-lab
-// down` still finds it. Cleanup starts it if the test did not.
+// cut off) and returns the function that starts it again as it was.
+// Cleanup starts it if the test did not.
 func StopPostgres(t testing.TB) (start func()) {
 	t.Helper()
+	return StopDaemon(t, "postgres", syscall.SIGINT, func() { waitPostgres(t) })
+}
+
+// StopDaemon stops the lab daemon name (its pid file in STATE/run) with sig
+// and waits for it to exit. The returned function starts it again as it
+// was: same command line, same user, same pid and log files, so that
+// `vigil-lab down` still finds it; then it calls ready. Cleanup starts it
+// if the test did not.
+func StopDaemon(t testing.TB, name string, sig syscall.Signal, ready func()) (start func()) {
+	t.Helper()
 	dir := StateDir()
-	pidFile := filepath.Join(dir, "run", "postgres.pid")
+	pidFile := filepath.Join(dir, "run", name+".pid")
 	b, err := os.ReadFile(pidFile)
 	if err != nil {
-		t.Fatalf("the lab's postgres pid: %v", err)
+		t.Fatalf("the lab's %s pid: %v", name, err)
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil || pid <= 0 {
@@ -71,26 +80,26 @@ func StopPostgres(t testing.TB) (start func()) {
 	}
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	if err != nil {
-		t.Fatalf("the lab's postgres (pid %d) does not run: %v", pid, err)
+		t.Fatalf("the lab's %s (pid %d) does not run: %v", name, pid, err)
 	}
 	argv := strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
 	uid, gid := procIDs(t, pid)
-	if err := syscall.Kill(pid, syscall.SIGINT); err != nil {
-		t.Fatalf("stop postgres (pid %d): %v", pid, err)
+	if err := syscall.Kill(pid, sig); err != nil {
+		t.Fatalf("stop %s (pid %d): %v", name, pid, err)
 	}
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("postgres (pid %d) still runs 20 s after SIGINT", pid)
+			t.Fatalf("%s (pid %d) still runs 20 s after %s", name, pid, sig)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	var once sync.Once
 	start = func() {
 		once.Do(func() {
-			log, err := os.OpenFile(filepath.Join(dir, "logs", "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+			log, err := os.OpenFile(filepath.Join(dir, "logs", name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -103,14 +112,16 @@ func StopPostgres(t testing.TB) (start func()) {
 				cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uid, Gid: gid}
 			}
 			if err := cmd.Start(); err != nil {
-				t.Fatalf("start postgres again: %v", err)
+				t.Fatalf("start %s again: %v", name, err)
 			}
 			if err := os.WriteFile(pidFile, []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644); err != nil {
 				t.Error(err)
 			}
 			// Not waited for: it outlives the test, as the lab's daemons do.
 			_ = cmd.Process.Release()
-			waitPostgres(t)
+			if ready != nil {
+				ready()
+			}
 		})
 	}
 	t.Cleanup(start)

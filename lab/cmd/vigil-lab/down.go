@@ -62,7 +62,7 @@ func runDown(ctx context.Context, _ []string) error {
 		// (a test run's HostDown once greeted the next demo), and the pods'
 		// log files go with their pods, and the shared store's journal
 		// goes too.
-		for _, d := range []string{l.mon.PrometheusData(), l.mon.AlertmanagerData(), l.path("podlogs"), l.pgDir(), l.pgDSNFile()} {
+		for _, d := range []string{l.mon.PrometheusData(), l.mon.AlertmanagerData(), l.mon.Alertmanager2Data(), l.path("podlogs"), l.pgDir(), l.pgDSNFile()} {
 			if err := os.RemoveAll(d); err != nil {
 				errs = append(errs, err)
 			}

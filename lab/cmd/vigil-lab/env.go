@@ -21,6 +21,7 @@ func (l *lab) writeEnv(token, labDir string) error {
 		{"KUBECONFIG", l.kubeconfig()},
 		{"VIGIL_LAB_PROMETHEUS_URL", l.url(l.ports.Prometheus)},
 		{"VIGIL_LAB_ALERTMANAGER_URL", l.url(l.ports.Alertmanager)},
+		{"VIGIL_LAB_ALERTMANAGER_2_URL", l.url(l.ports.Alertmanager2)},
 		{"DIGITALOCEAN_API_URL", l.url(l.ports.Emulator) + "/"},
 		{"DIGITALOCEAN_ACCESS_TOKEN", token},
 		{"VIGIL_LAB_SSH_KEY", l.sshKey()},
@@ -58,7 +59,7 @@ func (l *lab) vigilConfig(labDir string) string {
 		}
 	}
 	fmt.Fprintf(&b, "prometheus:\n  url: %s\n", q(l.url(l.ports.Prometheus)))
-	fmt.Fprintf(&b, "alertmanager:\n  urls: [%s]\n", q(l.url(l.ports.Alertmanager)))
+	fmt.Fprintf(&b, "alertmanager:\n  urls: [%s, %s]\n", q(l.url(l.ports.Alertmanager)), q(l.url(l.ports.Alertmanager2)))
 	fmt.Fprintf(&b, "digitalocean:\n  api_url: %s\n  token:\n    file: %s\n", q(l.url(l.ports.Emulator)+"/"), q(l.tokenFile()))
 	// The emulator registers the lab key as "vigil-lab"; lab/playbooks/flaky.yml
 	// fails on hosts tagged flaky.

@@ -65,7 +65,7 @@ func runUp(ctx context.Context, args []string) error {
 		return err
 	}
 	// The exporter needs the cluster; the others start while it comes up.
-	for _, name := range []string{"prometheus", "alertmanager", "emulator", "postgres"} {
+	for _, name := range []string{"prometheus", "alertmanager", "alertmanager-2", "emulator", "postgres"} {
 		if err := l.startDaemon(byName[name]); err != nil {
 			return err
 		}

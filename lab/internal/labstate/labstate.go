@@ -48,6 +48,10 @@ type Ports struct {
 	Exporter          int `json:"exporter"`
 	Emulator          int `json:"emulator"`
 	Postgres          int `json:"postgres"`
+	// The second Alertmanager, and both one's gossip ports (TCP and UDP).
+	Alertmanager2       int `json:"alertmanager_2"`
+	AlertmanagerGossip  int `json:"alertmanager_gossip"`
+	Alertmanager2Gossip int `json:"alertmanager_2_gossip"`
 }
 
 // ByName lists the ports by component, sorted by name.
@@ -57,7 +61,8 @@ func (p Ports) ByName() []NamedPort {
 		{"kube-controller-manager", p.ControllerManager}, {"kube-scheduler", p.Scheduler},
 		{"kwok-controller", p.KwokController}, {"prometheus", p.Prometheus},
 		{"alertmanager", p.Alertmanager}, {"exporter", p.Exporter}, {"emulator", p.Emulator},
-		{"postgres", p.Postgres},
+		{"postgres", p.Postgres}, {"alertmanager-2", p.Alertmanager2},
+		{"alertmanager-gossip", p.AlertmanagerGossip}, {"alertmanager-2-gossip", p.Alertmanager2Gossip},
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	return all
@@ -95,7 +100,14 @@ func LoadPorts(dir string) (Ports, error) {
 
 // laterPorts are the components added after the first labs were brought
 // up: a ports file without them is completed, not refused.
-var laterPorts = map[string]bool{"postgres": true}
+var laterPorts = map[string]bool{
+	"postgres": true, "alertmanager-2": true, "alertmanager-gossip": true, "alertmanager-2-gossip": true,
+}
+
+// later are the fields of the components added later, for EnsurePorts.
+func (p *Ports) later() []*int {
+	return []*int{&p.Postgres, &p.Alertmanager2, &p.AlertmanagerGossip, &p.Alertmanager2Gossip}
+}
 
 // EnsurePorts returns the ports kept in dir, choosing free ones and keeping
 // them when there are none yet. A file kept by an older lab gets the ports
@@ -106,7 +118,13 @@ func EnsurePorts(dir string) (Ports, error) {
 		return p, err
 	}
 	existing := err == nil
-	if existing && p.Postgres != 0 {
+	missing := 0
+	for _, f := range p.later() {
+		if *f == 0 {
+			missing++
+		}
+	}
+	if existing && missing == 0 {
 		return p, nil
 	}
 	// A second lab (VIGIL_LAB_STATE elsewhere) keeps off the default
@@ -121,13 +139,17 @@ func EnsurePorts(dir string) (Ports, error) {
 		for _, np := range p.ByName() {
 			avoid[np.Port] = true
 		}
-		free, err := freePorts(1, avoid)
+		free, err := freePorts(missing, avoid)
 		if err != nil {
 			return p, err
 		}
-		p.Postgres = free[0]
+		for _, f := range p.later() {
+			if *f == 0 {
+				*f, free = free[0], free[1:]
+			}
+		}
 	} else {
-		free, err := freePorts(11, avoid)
+		free, err := freePorts(14, avoid)
 		if err != nil {
 			return p, err
 		}
@@ -135,6 +157,7 @@ func EnsurePorts(dir string) (Ports, error) {
 			APIServer: free[0], Etcd: free[1], EtcdPeer: free[2], KwokController: free[3],
 			ControllerManager: free[4], Scheduler: free[5], Prometheus: free[6],
 			Alertmanager: free[7], Exporter: free[8], Emulator: free[9], Postgres: free[10],
+			Alertmanager2: free[11], AlertmanagerGossip: free[12], Alertmanager2Gossip: free[13],
 		}
 	}
 	b, _ := json.MarshalIndent(p, "", "  ")

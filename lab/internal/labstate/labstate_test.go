@@ -46,8 +46,8 @@ func TestEnsurePortsAvoidsTheDefaultLab(t *testing.T) {
 	}
 }
 
-// A ports file kept by a lab from before PostgreSQL is completed with a
-// free port for it, every other port kept.
+// A ports file kept by a lab from before PostgreSQL and the second
+// Alertmanager is completed with free ports for them, every other port kept.
 func TestEnsurePortsAddsPostgresToAnOlderFile(t *testing.T) {
 	base := t.TempDir()
 	t.Setenv("XDG_STATE_HOME", base)
@@ -68,8 +68,10 @@ func TestEnsurePortsAddsPostgresToAnOlderFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Postgres <= 0 || p.Postgres >= 40001 && p.Postgres <= 40010 {
-		t.Fatalf("postgres port %d", p.Postgres)
+	for _, port := range []int{p.Postgres, p.Alertmanager2, p.AlertmanagerGossip, p.Alertmanager2Gossip} {
+		if port <= 0 || port >= 40001 && port <= 40010 {
+			t.Fatalf("later ports %+v", p)
+		}
 	}
 	if p.APIServer != 40001 || p.Emulator != 40010 {
 		t.Fatalf("the other ports changed: %+v", p)
