@@ -72,6 +72,19 @@ func (s Set) Pid(name string) (int, bool) {
 	return pid, s.owns(pid)
 }
 
+// Argv returns the running daemon's command line, and whether it runs.
+func (s Set) Argv(name string) ([]string, bool) {
+	pid, ok := s.Pid(name)
+	if !ok {
+		return nil, false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return nil, false
+	}
+	return strings.Split(strings.TrimRight(string(b), "\x00"), "\x00"), true
+}
+
 // Alive reports whether pid is a live (not zombie) process of this state dir.
 func (s Set) Alive(pid int) bool { return s.owns(pid) }
 
