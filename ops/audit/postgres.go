@@ -20,6 +20,8 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+
+	"github.com/vigilops/vigil/ops/notify"
 )
 
 //go:embed migrations/*.sql
@@ -169,6 +171,8 @@ type pgStore struct {
 
 	// presenceChanged signals, coalesced, a bastion's published sessions.
 	presenceChanged chan struct{}
+	// writableSubs are woken when the server is found away, or back.
+	writableSubs notify.Subscribers
 
 	mu    sync.Mutex
 	down  *UnavailableError // while the server is unreachable
@@ -199,14 +203,30 @@ func (s *pgStore) health(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err == nil {
-		s.down = nil
+		if s.down != nil {
+			s.down = nil
+			s.writableSubs.Notify()
+		}
 		return
 	}
 	if s.down == nil {
 		s.down = &UnavailableError{Where: s.where, Since: time.Now(), Err: err}
+		s.writableSubs.Notify()
 	} else {
 		s.down.Err = err
 	}
+}
+
+// SubscribeWritable returns a channel woken (coalesced) each time Writable
+// changes its answer: the shared journal's server found away, or back. A
+// bbolt journal's is never woken. cancel closes it.
+func (j *Journal) SubscribeWritable() (<-chan struct{}, func()) {
+	if s, ok := j.remote.(*pgStore); ok {
+		return s.writableSubs.Subscribe()
+	}
+	ch := make(chan struct{})
+	var once sync.Once
+	return ch, func() { once.Do(func() { close(ch) }) }
 }
 
 // newID is an idempotency key: the entry keeps it across retries.

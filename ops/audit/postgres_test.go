@@ -209,6 +209,16 @@ func TestPostgresOutage(t *testing.T) {
 	}
 	ch, cancel := b.Subscribe()
 	defer cancel()
+	health, unsub := b.SubscribeWritable()
+	defer unsub()
+	woken := func(what string) {
+		t.Helper()
+		select {
+		case <-health:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("B's health subscription not woken %s", what)
+		}
+	}
 
 	start := labtest.StopPostgres(t)
 	stopped := time.Now()
@@ -230,6 +240,7 @@ func TestPostgresOutage(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("B noticed the outage after %s", time.Since(stopped).Round(time.Millisecond))
+	woken("by the outage")
 	refusedAt := time.Now()
 	if _, err := b.Append(Entry{Actor: "bob", Action: "scale", Target: "prod/web", Result: OK}); !errors.As(err, &un) {
 		t.Fatalf("B appends during the outage: %v", err)
@@ -251,6 +262,7 @@ func TestPostgresOutage(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("both writable again %s after the server came back", time.Since(back).Round(time.Millisecond))
+	woken("by the return")
 	e, err := a.Append(Entry{Actor: "alice", Action: "restart", Target: "prod/api", Result: OK})
 	if err != nil {
 		t.Fatal(err)
