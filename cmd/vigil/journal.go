@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"time"
 
@@ -22,23 +23,30 @@ const (
 	presenceExpiry    = 10 * time.Second
 )
 
-// sharedPresence is vigil serve's presence: with the shared journal, the
-// sessions of every bastion, each named by its host; otherwise nil (the
-// server keeps its own). stop withdraws this bastion's sessions; call it
-// before closing the journal.
-func sharedPresence(j *audit.Journal, log io.Writer) (r *presence.Registry, stop func()) {
+// sharePresence shares vigil serve's presence r through the shared journal
+// j, as bastion bastionName(addr); the returned function withdraws this
+// bastion's sessions: call it before closing the journal.
+func sharePresence(r *presence.Registry, j *audit.Journal, addr string, log io.Writer) (stop func()) {
 	remote := j.Presence(presenceExpiry)
 	if remote == nil {
-		return nil, func() {}
+		return func() {}
 	}
-	bastion, _ := os.Hostname()
-	if b := os.Getenv("VIGIL_BASTION"); b != "" {
-		bastion = b // several bastions on one host (tests, the lab)
+	host, _ := os.Hostname()
+	name := bastionName(os.Getenv("VIGIL_BASTION"), host, addr)
+	fmt.Fprintf(log, "vigil serve: presence shared with the other bastions as %q\n", name)
+	return r.Share(remote, name, presenceHeartbeat)
+}
+
+// bastionName names a vigil serve among the bastions: $VIGIL_BASTION, else
+// its host and SSH port, so that two on one host (the lab, tests) differ.
+func bastionName(env, host, addr string) string {
+	if env != "" {
+		return env
 	}
-	r = presence.New(time.Now)
-	stop = r.Share(remote, bastion, presenceHeartbeat)
-	fmt.Fprintf(log, "vigil serve: presence shared with the other bastions as %q\n", bastion)
-	return r, stop
+	if _, port, err := net.SplitHostPort(addr); err == nil && port != "" {
+		return host + ":" + port
+	}
+	return host
 }
 
 // openJournal opens the configured journal: this host's bbolt file, or the

@@ -145,3 +145,18 @@ func TestNoConfigNamesTheFile(t *testing.T) {
 		}
 	}
 }
+
+// A bastion is named by $VIGIL_BASTION, else by its host and SSH port, so
+// that two vigil serve on one host are two bastions.
+func TestBastionName(t *testing.T) {
+	for _, c := range []struct{ env, host, addr, want string }{
+		{"", "bastion-1", "127.0.0.1:2222", "bastion-1:2222"},
+		{"", "bastion-1", "[::1]:2223", "bastion-1:2223"},
+		{"ams", "bastion-1", "127.0.0.1:2222", "ams"},
+		{"", "bastion-1", "", "bastion-1"},
+	} {
+		if got := bastionName(c.env, c.host, c.addr); got != c.want {
+			t.Errorf("bastionName(%q, %q, %q) = %q, want %q", c.env, c.host, c.addr, got, c.want)
+		}
+	}
+}
