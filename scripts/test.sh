@@ -57,7 +57,8 @@ make --no-print-directory lint
 # The lab's settings are cleared too, should they be exported by hand.
 nolab=()
 for v in KUBECONFIG VIGIL_CONFIG DIGITALOCEAN_ACCESS_TOKEN DIGITALOCEAN_API_URL VIGIL_LAB_PROMETHEUS_URL \
-	VIGIL_LAB_ALERTMANAGER_URL VIGIL_LAB_SSH_KEY VIGIL_LAB_WEBHOOK_TOKEN_FILE VIGIL_LAB_REQUIRED; do
+	VIGIL_LAB_ALERTMANAGER_URL VIGIL_LAB_SSH_KEY VIGIL_LAB_WEBHOOK_TOKEN_FILE VIGIL_LAB_REQUIRED \
+	VIGIL_LAB_POSTGRES_DSN VIGIL_LAB_POSTGRES_DSN_FILE VIGIL_LAB_ALERTMANAGER_2_URL; do
 	nolab+=(-u "$v")
 done
 nolab+=(VIGIL_LAB_STATE="$(mktemp -d "$out/nolab.XXXXXX")")
@@ -80,14 +81,16 @@ set +a
 # Tests that need the lab or a tool fail, rather than skip, when it is missing.
 export VIGIL_LAB_REQUIRED=1
 
-alone='^TestFrozenAPIServer$'
+alone='^(TestFrozenAPIServer|TestPostgresOutage|TestLabAlertmanagerPair)$'
 for round in $(seq 1 "${VIGIL_TEST_ROUNDS:-1}"); do
 	suffix=""
 	[ "$round" = 1 ] || suffix="-$round"
 	phase "vigil$suffix" . -- -count=1 -skip "$alone" ./...
 	phase "lab$suffix" lab -- -count=1 ./...
-	# Tests that stop a lab component run alone, with nothing else on the lab.
-	phase "alone$suffix" . -- -count=1 -run "$alone" ./integrations/kubernetes
+	# Tests that stop a lab component (the API server, PostgreSQL, an
+	# Alertmanager) run alone,
+	# with nothing else on the lab.
+	phase "alone$suffix" . -- -count=1 -run "$alone" ./integrations/kubernetes ./ops/audit ./integrations/alertmanager
 done
 
 echo "== lab down"

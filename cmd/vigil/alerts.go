@@ -42,7 +42,7 @@ func openIncidentCLI(g *globals, journal bool) (*incidentCLI, error) {
 	var j incident.Journal = noJournal{}
 	closeJournal := func() {}
 	if journal {
-		if w.journal, err = openWritableJournal(cfg.Audit.Path); err != nil {
+		if w.journal, err = openWritableJournal(cfg.Audit); err != nil {
 			return nil, err
 		}
 		j, closeJournal = w.journal, func() { w.journal.Close() }

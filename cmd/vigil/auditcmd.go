@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -15,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigilops/vigil/ops/audit"
+	"github.com/vigilops/vigil/ops/config"
 )
 
 func newAuditCmd(g *globals) *cobra.Command {
@@ -45,14 +44,17 @@ func newAuditCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := os.Stat(cfg.Audit.Path); errors.Is(err, fs.ErrNotExist) {
+			if noJournalYet(cfg.Audit) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "no journal at %s yet: it is created when the console first runs\n", cfg.Audit.Path)
 				return nil
 			}
 			if repair {
+				if cfg.Audit.Backend == config.BackendPostgres {
+					return usageError("--repair mends this host's bbolt file; the journal is in PostgreSQL (audit.backend: postgres)")
+				}
 				return repairJournal(cmd.OutOrStdout(), cfg.Audit.Path)
 			}
-			journal, err := audit.Open(cfg.Audit.Path)
+			journal, err := openJournal(cfg.Audit)
 			if err != nil {
 				return err
 			}
@@ -88,8 +90,8 @@ func newAuditCmd(g *globals) *cobra.Command {
 
 // openWritableJournal opens the journal of a verb that acts: one that
 // cannot journal the action refuses it before it starts.
-func openWritableJournal(path string) (*audit.Journal, error) {
-	j, err := audit.Open(path)
+func openWritableJournal(a config.Audit) (*audit.Journal, error) {
+	j, err := openJournal(a)
 	if err != nil {
 		return nil, err
 	}

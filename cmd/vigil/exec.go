@@ -64,12 +64,12 @@ func newExecCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("%s: identity.role: %w", cfg.Path, err)
 			}
-			journal, err := openWritableJournal(cfg.Audit.Path)
+			journal, err := openWritableJournal(cfg.Audit)
 			if err != nil {
 				return err
 			}
 			defer journal.Close()
-			history, err := playbook.OpenHistory(historyPath(cfg))
+			history, err := openHistory(cfg)
 			if err != nil {
 				return err
 			}

@@ -2,18 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vigilops/vigil/ops/access"
-	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/handover"
 	"github.com/vigilops/vigil/ops/incident"
 )
@@ -61,10 +57,10 @@ func showHandover(g *globals, render func(handover.Handover) string, out io.Writ
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(cfg.Audit.Path); errors.Is(err, fs.ErrNotExist) {
+	if noJournalYet(cfg.Audit) {
 		return fmt.Errorf("no journal at %s: %w", cfg.Audit.Path, handover.ErrNoHandover)
 	}
-	j, err := audit.Open(cfg.Audit.Path)
+	j, err := openJournal(cfg.Audit)
 	if err != nil {
 		return err
 	}
@@ -93,7 +89,7 @@ func writeHandover(ctx context.Context, g *globals, text string, render func(han
 	if err := guard.Check(actor, handover.Action); err != nil {
 		return err
 	}
-	j, err := openWritableJournal(cfg.Audit.Path)
+	j, err := openWritableJournal(cfg.Audit)
 	if err != nil {
 		return err
 	}

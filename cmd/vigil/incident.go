@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"strings"
@@ -56,10 +55,10 @@ func openIncidentReader(ctx context.Context, g *globals, releases bool, stderr i
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := os.Stat(cfg.Audit.Path); errors.Is(err, fs.ErrNotExist) {
+	if noJournalYet(cfg.Audit) {
 		return nil, nil, fmt.Errorf("no journal at %s yet: incidents are journaled by the console and vigil serve", cfg.Audit.Path)
 	}
-	j, err := audit.Open(cfg.Audit.Path)
+	j, err := openJournal(cfg.Audit)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -212,7 +211,7 @@ func newIncidentNoteCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("%s: identity.role: %w", cfg.Path, err)
 			}
-			j, err := openWritableJournal(cfg.Audit.Path)
+			j, err := openWritableJournal(cfg.Audit)
 			if err != nil {
 				return err
 			}

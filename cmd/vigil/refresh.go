@@ -83,7 +83,7 @@ func newRefreshDataCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("%s: identity.role: %w", cfg.Path, err)
 			}
-			journal, err := openWritableJournal(cfg.Audit.Path)
+			journal, err := openWritableJournal(cfg.Audit)
 			if err != nil {
 				return err
 			}

@@ -48,7 +48,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&g.theme, "theme", "", "colour theme, overriding the config's (built-in or from $XDG_CONFIG_HOME/vigil/themes)")
 	f.BoolVar(&g.readOnly, "read-only", false, "open the console with every mutating action disabled")
 	f.StringVar(&g.logFile, "log-file", "", "log file (default $XDG_STATE_HOME/vigil/vigil.log)")
-	root.AddCommand(newVersionCmd(), newConfigCmd(g), newAuditCmd(g), newServeCmd(g))
+	root.AddCommand(newVersionCmd(), newConfigCmd(g), newAuditCmd(g), newStoreCmd(g), newServeCmd(g))
 	root.AddCommand(newInventoryCmd(g))
 	root.AddCommand(newStatusCmd(g), newPromoteCmd(g), newRollbackCmd(g), newPrepareCmd(g))
 	root.AddCommand(newExecCmd(g), newCheckCmd(g))

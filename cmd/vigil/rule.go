@@ -43,7 +43,7 @@ func openRuleCLI(g *globals, journal bool) (*ruleCLI, error) {
 	c := &ruleCLI{actor: actor, close: func() {}}
 	var j rules.Journal
 	if journal {
-		if w.journal, err = openWritableJournal(cfg.Audit.Path); err != nil {
+		if w.journal, err = openWritableJournal(cfg.Audit); err != nil {
 			return nil, err
 		}
 		j, c.journal, c.close = w.journal, w.journal, func() { w.journal.Close() }

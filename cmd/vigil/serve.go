@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigilops/vigil/ops/presence"
 	"github.com/vigilops/vigil/serve"
 )
 
@@ -86,10 +87,17 @@ func runServe(ctx context.Context, g *globals, listen, httpListen string, stderr
 		return fmt.Errorf("vigil serve does not start: %w", err)
 	}
 
+	// With the shared journal, presence is shared too, once the server's
+	// address (part of its bastion name) is known.
+	var pres *presence.Registry
+	if b.journal.Shared() {
+		pres = presence.New(time.Now)
+	}
 	srv, err := serve.Listen(serve.Options{
 		Serve: opts,
 		Services: serve.Services{
 			Config:   cfg,
+			Presence: pres,
 			Journal:  b.journal,
 			Guard:    b.guard,
 			Ops:      b.services,
@@ -103,6 +111,9 @@ func runServe(ctx context.Context, g *globals, listen, httpListen string, stderr
 	})
 	if err != nil {
 		return err
+	}
+	if pres != nil {
+		defer sharePresence(pres, b.journal, srv.Addr().String(), stderr)()
 	}
 	fmt.Fprintf(stderr, "vigil serve: ssh on %s, /healthz and /metrics on http://%s (version %s)\n",
 		srv.Addr(), srv.HTTPAddr(), currentBuild().Version)

@@ -57,8 +57,13 @@ func openBackend(ctx context.Context, g *globals, cfg *config.Config, log *slog.
 	if b.theme, err = themes.Load(name, b.themeDir); err != nil {
 		return nil, err
 	}
-	if b.journal, err = audit.Open(cfg.Audit.Path); err != nil {
+	if b.journal, err = openJournal(cfg.Audit); err != nil {
 		return nil, err
+	}
+	// The shared journal's server may go away while vigil runs: every
+	// mutation asks it first, and is refused while it is away.
+	if b.journal.Shared() {
+		b.guard.Journal = b.journal
 	}
 	// A journal that cannot record actions allows none: the console opens
 	// read-only and says why (vigil serve refuses to start instead).

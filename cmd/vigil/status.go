@@ -55,7 +55,7 @@ func openReleaseCLI(ctx context.Context, g *globals, journal bool, check func(*c
 	w := wiring{cfg: cfg, guard: access.Guard{ReadOnly: g.readOnly}, log: slog.New(slog.DiscardHandler)}
 	closeJournal := func() {}
 	if journal {
-		if w.journal, err = openWritableJournal(cfg.Audit.Path); err != nil {
+		if w.journal, err = openWritableJournal(cfg.Audit); err != nil {
 			return nil, err
 		}
 		closeJournal = func() { w.journal.Close() }

@@ -39,7 +39,7 @@ func newTrustKeyCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("%s: identity.role: %w", cfg.Path, err)
 			}
-			journal, err := openWritableJournal(cfg.Audit.Path)
+			journal, err := openWritableJournal(cfg.Audit)
 			if err != nil {
 				return err
 			}

@@ -27,6 +27,10 @@ func TestBadCommandLinesExit2(t *testing.T) {
 		{[]string{"audit", "--since", "yesterday"}, "invalid --since"},
 		{[]string{"audit", "--limit", "-1"}, "invalid --limit -1"},
 		{[]string{"audit", "--limit", "many"}, `invalid argument "many" for "--limit"`},
+		{[]string{"store"}, "store takes a subcommand: migrate"},
+		{[]string{"store", "migrate"}, `required flag(s) "from", "to" not set`},
+		{[]string{"store", "migrate", "--from", "postgres", "--to", "bolt"}, `store migrate copies --from bolt --to postgres (got --from "postgres" --to "bolt")`},
+		{[]string{"store", "migrate", "x", "--from", "bolt", "--to", "postgres"}, `unknown command "x" for "vigil store migrate"`},
 		{[]string{"serve", "x"}, `unknown command "x" for "vigil serve"`},
 		{[]string{"serve", "--nope"}, "unknown flag: --nope: see vigil serve --help"},
 		{[]string{"inventory"}, "give exactly one of --list, --host NAME or --prometheus-sd FILE"},
@@ -184,5 +188,20 @@ func TestRefreshDataNamesChecked(t *testing.T) {
 				t.Errorf("the error does not name the file and its environments: %q", errOut)
 			}
 		})
+	}
+}
+
+// A bastion is named by $VIGIL_BASTION, else by its host and SSH port, so
+// that two vigil serve on one host are two bastions.
+func TestBastionName(t *testing.T) {
+	for _, c := range []struct{ env, host, addr, want string }{
+		{"", "bastion-1", "127.0.0.1:2222", "bastion-1:2222"},
+		{"", "bastion-1", "[::1]:2223", "bastion-1:2223"},
+		{"ams", "bastion-1", "127.0.0.1:2222", "ams"},
+		{"", "bastion-1", "", "bastion-1"},
+	} {
+		if got := bastionName(c.env, c.host, c.addr); got != c.want {
+			t.Errorf("bastionName(%q, %q, %q) = %q, want %q", c.env, c.host, c.addr, got, c.want)
+		}
 	}
 }

@@ -96,7 +96,7 @@ func startInventory(ctx context.Context, w wiring, svc *common.Services) (func()
 	wg.Go(func() { keepNetworkFresh(ctx, svc.Network, w) })
 
 	if a := w.cfg.Ansible; a != nil {
-		history, err := playbook.OpenHistory(historyPath(w.cfg))
+		history, err := openHistory(w.cfg)
 		if err != nil {
 			stop()
 			return nil, err

@@ -51,6 +51,10 @@ func (f Files) AlertmanagerConfig() string {
 }
 func (f Files) AlertmanagerData() string { return filepath.Join(f.State, "alertmanager", "data") }
 
+// Alertmanager2Data is the second Alertmanager's: its silences and
+// notification log, which gossip keeps equal to the first's.
+func (f Files) Alertmanager2Data() string { return filepath.Join(f.State, "alertmanager", "data-2") }
+
 // WebhookTokenFile holds the bearer token Alertmanager sends to vigil's
 // webhook (its credentials_file) and vigil requires (serve.webhook_token).
 func (f Files) WebhookTokenFile() string {
@@ -75,7 +79,7 @@ func (f Files) FileSDDir() string { return filepath.Join(f.State, "file_sd") }
 
 // Write writes both configurations and the rules for the given ports.
 func (f Files) Write(p labstate.Ports) error {
-	for _, d := range []string{f.PrometheusData(), f.AlertmanagerData(), f.FileSDDir()} {
+	for _, d := range []string{f.PrometheusData(), f.AlertmanagerData(), f.Alertmanager2Data(), f.FileSDDir()} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
@@ -113,14 +117,14 @@ rule_files:
 alerting:
   alertmanagers:
     - static_configs:
-        - targets: ["127.0.0.1:%d"]
+        - targets: ["127.0.0.1:%d", "127.0.0.1:%d"]
 scrape_configs:
   - job_name: prometheus
     static_configs:
       - targets: ["127.0.0.1:%d"]
   - job_name: alertmanager
     static_configs:
-      - targets: ["127.0.0.1:%d"]
+      - targets: ["127.0.0.1:%d", "127.0.0.1:%d"]
   - job_name: lab-exporter
     static_configs:
       - targets: ["127.0.0.1:%d"]
@@ -133,7 +137,7 @@ scrape_configs:
     file_sd_configs:
       - files: [%q]
         refresh_interval: 5s
-`, f.Rules(), f.VigilRules(), p.Alertmanager, p.Prometheus, p.Alertmanager, p.Exporter, VigilMetricsTarget,
+`, f.Rules(), f.VigilRules(), p.Alertmanager, p.Alertmanager2, p.Prometheus, p.Alertmanager, p.Alertmanager2, p.Exporter, VigilMetricsTarget,
 		filepath.Join(f.FileSDDir(), "*.json"))
 }
 
@@ -173,14 +177,32 @@ func (f Files) PrometheusArgs(p labstate.Ports) []string {
 	}
 }
 
-// AlertmanagerArgs is Alertmanager's command line: no gossip port.
+// AlertmanagerArgs is the first Alertmanager's command line: peered with
+// the second over gossip on loopback, so that a silence made through one
+// holds on both and each notification goes out once.
 func (f Files) AlertmanagerArgs(p labstate.Ports) []string {
+	return f.alertmanagerArgs(f.AlertmanagerData(), p.Alertmanager, p.AlertmanagerGossip, p.Alertmanager2Gossip)
+}
+
+// Alertmanager2Args is the second Alertmanager's, peered with the first.
+func (f Files) Alertmanager2Args(p labstate.Ports) []string {
+	return f.alertmanagerArgs(f.Alertmanager2Data(), p.Alertmanager2, p.Alertmanager2Gossip, p.AlertmanagerGossip)
+}
+
+func (f Files) alertmanagerArgs(data string, web, gossip, peer int) []string {
+	self := "127.0.0.1:" + strconv.Itoa(gossip)
 	return []string{
 		"prometheus-alertmanager",
 		"--config.file=" + f.AlertmanagerConfig(),
-		"--storage.path=" + f.AlertmanagerData(),
-		"--web.listen-address=127.0.0.1:" + strconv.Itoa(p.Alertmanager),
-		"--web.external-url=http://127.0.0.1:" + strconv.Itoa(p.Alertmanager) + "/",
-		"--cluster.listen-address=",
+		"--storage.path=" + data,
+		"--web.listen-address=127.0.0.1:" + strconv.Itoa(web),
+		"--web.external-url=http://127.0.0.1:" + strconv.Itoa(web) + "/",
+		"--cluster.listen-address=" + self,
+		"--cluster.advertise-address=" + self,
+		"--cluster.peer=127.0.0.1:" + strconv.Itoa(peer),
+		// Loopback: no need for the defaults' patience.
+		"--cluster.settle-timeout=5s",
+		"--cluster.pushpull-interval=10s",
+		"--cluster.gossip-interval=100ms",
 	}
 }

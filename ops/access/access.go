@@ -92,13 +92,22 @@ func (e *DeniedError) Error() string {
 // Guard decides whether an actor may perform an action.
 type Guard struct {
 	ReadOnly bool
+	// Journal, when set, is asked before every mutation: while it cannot
+	// take the action's entry (the shared journal's server is away) the
+	// action is refused with its reason, never done unjournaled.
+	Journal interface{ Writable() error }
 }
 
-// Check returns nil when actor may perform action, ErrReadOnly or a
-// *DeniedError otherwise.
+// Check returns nil when actor may perform action, ErrReadOnly, a
+// *DeniedError or the journal's refusal otherwise.
 func (g Guard) Check(actor Actor, action Action) error {
 	if action.Mutates && g.ReadOnly {
 		return ErrReadOnly
+	}
+	if action.Mutates && g.Journal != nil {
+		if err := g.Journal.Writable(); err != nil {
+			return Refuse(fmt.Errorf("%s is refused: it could not be journaled: %w", action.Name, err))
+		}
 	}
 	if !actor.Role.AtLeast(action.MinRole) {
 		return &DeniedError{Actor: actor, Action: action}

@@ -3,6 +3,7 @@ package access
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -77,5 +78,30 @@ func TestIsRefusal(t *testing.T) {
 	}
 	if !errors.Is(refused, base) || refused.Error() != base.Error() {
 		t.Fatal("Refuse hides the error it wraps")
+	}
+}
+
+type journalState struct{ err error }
+
+func (j *journalState) Writable() error { return j.err }
+
+// While the journal cannot take entries, mutations are refused with its
+// reason; reads go on; once it can, mutations pass again.
+func TestGuardRefusesWhatCannotBeJournaled(t *testing.T) {
+	j := &journalState{err: errors.New("the shared journal is unreachable")}
+	g := Guard{Journal: j}
+	alice := Actor{Name: "alice", Role: Admin}
+	write := Action{Name: "scale", MinRole: Operator, Mutates: true}
+	read := Action{Name: "view", MinRole: Viewer}
+	err := g.Check(alice, write)
+	if !IsRefusal(err) || !strings.Contains(err.Error(), "unreachable") || !strings.Contains(err.Error(), "scale is refused") {
+		t.Fatalf("mutation while the journal is away: %v", err)
+	}
+	if err := g.Check(alice, read); err != nil {
+		t.Fatalf("read while the journal is away: %v", err)
+	}
+	j.err = nil
+	if err := g.Check(alice, write); err != nil {
+		t.Fatalf("mutation once the journal is back: %v", err)
 	}
 }

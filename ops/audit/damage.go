@@ -252,8 +252,13 @@ func Repair(path string, now time.Time) (RepairReport, error) {
 
 // Writable returns nil when the journal can be appended to: it is not
 // damaged and its file, when it exists, opens for writing. It writes
-// nothing.
+// nothing. The shared journal (PostgreSQL) is writable unless its server
+// was found unreachable and has not answered since: an *UnavailableError,
+// a refusal that says why.
 func (j *Journal) Writable() error {
+	if j.remote != nil {
+		return j.remote.writable()
+	}
 	if d := j.damage(); d != nil {
 		return d
 	}

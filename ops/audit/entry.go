@@ -16,7 +16,12 @@ const (
 // Entry is one journaled action.
 type Entry struct {
 	// Seq is assigned by the journal; it orders entries written in the same instant.
-	Seq        uint64            `json:"seq"`
+	Seq uint64 `json:"seq"`
+	// ID is the entry's idempotency key in the shared journal (PostgreSQL):
+	// an append retried after its answer was lost finds the entry stored
+	// rather than writing it twice. The bbolt journal needs none; empty
+	// there unless set by the caller.
+	ID         string            `json:"id,omitempty"`
 	Time       time.Time         `json:"time"`
 	Actor      string            `json:"actor"`
 	Role       string            `json:"role,omitempty"`

@@ -32,7 +32,7 @@ func (j *Journal) Subscribe() (<-chan Entry, func()) {
 	id := j.nextID
 	j.nextID++
 	j.subs[id] = ch
-	if j.feed == nil {
+	if j.feed == nil && j.remote == nil { // the shared journal's feed always runs
 		j.feed = j.watch()
 	}
 	return ch, func() {

@@ -31,6 +31,10 @@ var (
 type Journal struct {
 	path string
 
+	// remote is the backend when it is not the bbolt file at path: the
+	// shared journal in PostgreSQL (OpenPostgres).
+	remote backend
+
 	// Now stamps the entries appended without a time; time.Now when nil.
 	// Set it before the first Append.
 	Now func() time.Time
@@ -103,8 +107,19 @@ func (j *Journal) Close() error {
 	f := j.detachFeed()
 	j.mu.Unlock()
 	f.stop()
+	if j.remote != nil {
+		j.remote.close()
+	}
 	return nil
 }
+
+// Where says where the entries are: the bbolt file's path, or the shared
+// journal's server and database (never a password).
+func (j *Journal) Where() string { return j.path }
+
+// Shared reports whether the journal is the shared one (PostgreSQL),
+// rather than this host's bbolt file.
+func (j *Journal) Shared() bool { return j.remote != nil }
 
 func (j *Journal) isClosed() bool {
 	j.mu.Lock()
@@ -137,6 +152,9 @@ func (j *Journal) Append(e Entry) (Entry, error) {
 		e.Time = now()
 	}
 	e.Time = e.Time.Round(0) // drop the monotonic reading: the stored time is wall clock
+	if j.remote != nil {
+		return j.remote.append(e)
+	}
 	j.ops.Lock()
 	defer j.ops.Unlock()
 	if j.isClosed() {
@@ -199,6 +217,9 @@ func (q Query) Matches(e Entry) bool {
 // Limit > 0, oldest first. Entries that cannot be read are skipped: the
 // others are returned with a *DamagedError that lists them.
 func (j *Journal) Query(q Query) ([]Entry, error) {
+	if j.remote != nil {
+		return j.remote.query(q)
+	}
 	j.ops.RLock()
 	defer j.ops.RUnlock()
 	if j.isClosed() {

@@ -196,6 +196,23 @@ var RunbookKinds = []string{RunbookPlaybook, RunbookRestart, RunbookScale, Runbo
 
 type Audit struct {
 	Path string `yaml:"path"` // default $XDG_STATE_HOME/vigil/journal.db
+	// Backend is where the journal lives: bolt (the default: the file at
+	// Path, this host's) or postgres (shared by several bastions).
+	Backend  string         `yaml:"backend"`
+	Postgres *AuditPostgres `yaml:"postgres"`
+}
+
+// Journal backends (audit.backend).
+const (
+	BackendBolt     = "bolt"
+	BackendPostgres = "postgres"
+)
+
+// AuditPostgres is the shared journal's database.
+type AuditPostgres struct {
+	// DSN is postgres://user:password@host:port/database, from an
+	// environment variable or a file: it holds a password.
+	DSN Secret `yaml:"dsn"`
 }
 
 // Default values applied to what the file leaves unset.
@@ -381,6 +398,9 @@ func (c *Config) applyDefaults() {
 			c.Runbooks[i].Role = DefaultRole
 		}
 	}
+	if c.Audit.Backend == "" {
+		c.Audit.Backend = BackendBolt
+	}
 	c.expandHome()
 }
 
@@ -396,6 +416,9 @@ func (c *Config) expandHome() {
 		}
 	}
 	expand(&c.Audit.Path)
+	if p := c.Audit.Postgres; p != nil {
+		expand(&p.DSN.File)
+	}
 	if do := c.DigitalOcean; do != nil {
 		expand(&do.Token.File)
 	}

@@ -58,6 +58,9 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"environment name syntax", "kubernetes:\n  environments:\n    - name: Prod_1\n", 3, "kubernetes.environments[0].name", "invalid environment name"},
 		{"environment names unique", "kubernetes:\n  environments:\n    - name: dev\n    - name: prod\n    - name: dev\n", 5, "kubernetes.environments[2].name", "already environments[0]"},
 		{"no environments", "kubernetes:\n  kubeconfig: /k\n", 1, "kubernetes.environments", "missing"},
+		{"unknown journal backend", "audit:\n  backend: sqlite\n", 2, "audit.backend", "use bolt (this host's file, the default) or postgres"},
+		{"postgres without DSN", "audit:\n  backend: postgres\n", 1, "audit.postgres.dsn", "needs its DSN from an environment variable"},
+		{"DSN inline, password hidden", "audit:\n  backend: postgres\n  postgres:\n    dsn:\n      env: postgres://vigil:hunter2secret@db:5432/vigil\n", 5, "audit.postgres.dsn.env", "this looks like a DSN, not a variable name (the value is not shown)"},
 		{"log buffer too small", "kubernetes:\n  environments: [{name: dev}]\n  logs:\n    buffer_lines: 10\n", 4, "kubernetes.logs.buffer_lines", "10 is out of range: keep between 100 and 1000000"},
 		{"namespace syntax", "kubernetes:\n  environments:\n    - name: dev\n      namespace: Shop Dev\n", 4, "kubernetes.environments[0].namespace", "invalid namespace"},
 		{"promotion hooks key", "kubernetes:\n  promotion_hook:\n    api: m\n", 2, "kubernetes.promotion_hook", `did you mean "promotion_hooks"?`},
@@ -386,7 +389,7 @@ func TestExampleLoads(t *testing.T) {
 	walk(&doc, "")
 	for _, p := range structPaths(reflect.TypeFor[Config](), "") {
 		// token.file is shown commented out: env and file exclude each other.
-		if !written[p] && p != "digitalocean.token.file" && p != "serve.webhook_token.file" {
+		if !written[p] && p != "digitalocean.token.file" && p != "serve.webhook_token.file" && p != "audit.postgres.dsn.file" {
 			t.Errorf("the example does not show %s", p)
 		}
 	}
@@ -546,5 +549,27 @@ func TestDataValidation(t *testing.T) {
 	}
 	if e, ok := c.Data.Env("preprod"); !ok || e.Hook != "db-migrate" || e.Host != "preprod-db-1" {
 		t.Errorf("preprod's data: %+v %v", e, ok)
+	}
+}
+
+// A DSN written into the config is refused without being repeated: it
+// holds a password.
+func TestDSNNeverShown(t *testing.T) {
+	t.Setenv("USER", "alice")
+	for _, y := range []string{
+		"audit:\n  backend: postgres\n  postgres:\n    dsn:\n      env: postgres://vigil:hunter2secret@db:5432/vigil\n",
+		"audit:\n  backend: postgres\n  postgres:\n    dsn:\n      file: host=db password=hunter2secret\n",
+	} {
+		_, err := Load(writeConfig(t, y))
+		if err == nil || strings.Contains(err.Error(), "hunter2secret") {
+			t.Errorf("%q: %v", y, err)
+		}
+	}
+	c, err := Load(writeConfig(t, "audit:\n  backend: postgres\n  postgres:\n    dsn:\n      file: ~/pg.dsn\n"))
+	if err != nil || c.Audit.Backend != BackendPostgres || !strings.HasSuffix(c.Audit.Postgres.DSN.File, "/pg.dsn") || strings.HasPrefix(c.Audit.Postgres.DSN.File, "~") {
+		t.Fatalf("%+v, %v", c, err)
+	}
+	if d := Default(); d.Audit.Backend != BackendBolt {
+		t.Errorf("default backend %q", d.Audit.Backend)
 	}
 }

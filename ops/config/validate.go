@@ -203,6 +203,37 @@ func (v *validator) config(c *Config) {
 		v.data(c)
 	}
 	v.required("audit.path", c.Audit.Path, "the journal file path (there is no home directory to default to)")
+	v.audit(c.Audit)
+}
+
+func (v *validator) audit(a Audit) {
+	switch a.Backend {
+	case BackendBolt:
+	case BackendPostgres:
+		if a.Postgres == nil || a.Postgres.DSN.Env == "" && a.Postgres.DSN.File == "" {
+			v.errorf("audit.postgres.dsn", "missing: the postgres backend needs its DSN from an environment variable (env: VIGIL_POSTGRES_DSN) or a file (file: /path, mode 0600)")
+			return
+		}
+	default:
+		v.errorf("audit.backend", "unknown backend %q: use bolt (this host's file, the default) or postgres (shared by several bastions)", a.Backend)
+		return
+	}
+	if a.Postgres == nil {
+		return
+	}
+	dsn := a.Postgres.DSN
+	// A DSN written where its variable's or file's name goes is never
+	// repeated: it holds a password.
+	const shown = " (the value is not shown): put the DSN in an environment variable or a file and name that here; change the password if the config was shared"
+	switch {
+	case strings.Contains(dsn.Env, "://") || strings.Contains(dsn.Env, "password="):
+		v.errorf("audit.postgres.dsn.env", "this looks like a DSN, not a variable name"+shown)
+		return
+	case strings.Contains(dsn.File, "://") || strings.Contains(dsn.File, "password="):
+		v.errorf("audit.postgres.dsn.file", "this looks like a DSN, not a file name"+shown)
+		return
+	}
+	v.secret("audit.postgres.dsn", dsn)
 }
 
 func (v *validator) digitalOcean(do *DigitalOcean) {

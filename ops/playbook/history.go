@@ -31,6 +31,20 @@ var (
 type History struct {
 	file   boltfile.File
 	closed atomic.Bool
+	// remote is the shared history (PostgreSQL, OpenHistoryPostgres)
+	// instead of the file.
+	remote historyBackend
+}
+
+// historyBackend is where a History keeps runs when it is not the bbolt
+// file: every caller keeps using *History.
+type historyBackend interface {
+	put(r Run) error
+	append(runID string, events []Event) error
+	get(id string) (Run, error)
+	runs(limit int) ([]Run, error)
+	events(runID string, f Filter, from, limit int) ([]Event, error)
+	close()
 }
 
 // stored is a run as the file keeps it: while it runs, with the process
@@ -46,6 +60,9 @@ type stored struct {
 type owner struct {
 	PID   int    `json:"pid"`
 	Start uint64 `json:"start,omitempty"` // clock ticks after boot; 0 without /proc
+	// Host is the bastion's host in the shared history; "" in the file,
+	// which one host keeps.
+	Host string `json:"host,omitempty"`
 }
 
 // self is this process as an owner.
@@ -77,6 +94,14 @@ func startTicks(pid int) (uint64, bool) {
 
 // alive reports whether the process is still running.
 func (o owner) alive() bool {
+	if o.Host != "" {
+		if o.Host != thisHost() {
+			// Another bastion's process: that bastion marks it when it
+			// starts again.
+			return true
+		}
+		o.Host = ""
+	}
 	switch {
 	case o == self():
 		return true
@@ -184,7 +209,9 @@ func prepare(tx *bolt.Tx) error {
 
 // Close makes later operations fail; there is no file to release.
 func (h *History) Close() error {
-	h.closed.Store(true)
+	if !h.closed.Swap(true) && h.remote != nil {
+		h.remote.close()
+	}
 	return nil
 }
 
@@ -213,6 +240,12 @@ func (h *History) wrap(err error) error {
 
 // Put writes a run's record. A running run is recorded as this process's.
 func (h *History) Put(r Run) error {
+	if h.remote != nil {
+		if h.closed.Load() {
+			return errClosed
+		}
+		return h.remote.put(r)
+	}
 	s := stored{Run: r}
 	if r.State == Running {
 		me := self()
@@ -236,6 +269,12 @@ func (h *History) Put(r Run) error {
 func (h *History) Append(runID string, events []Event) error {
 	if len(events) == 0 {
 		return nil
+	}
+	if h.remote != nil {
+		if h.closed.Load() {
+			return errClosed
+		}
+		return h.remote.append(runID, events)
 	}
 	return h.update(func(tx *bolt.Tx) error {
 		all, err := tx.CreateBucketIfNotExists(eventsBucket)
@@ -263,6 +302,12 @@ func (h *History) Append(runID string, events []Event) error {
 
 // Get reads one run.
 func (h *History) Get(id string) (Run, error) {
+	if h.remote != nil {
+		if h.closed.Load() {
+			return Run{}, errClosed
+		}
+		return h.remote.get(id)
+	}
 	var r Run
 	err := h.view(func(tx *bolt.Tx) error {
 		var v []byte
@@ -282,6 +327,12 @@ func (h *History) Get(id string) (Run, error) {
 // Runs returns the newest limit runs (all when limit <= 0), newest first.
 // Run ids sort by start time.
 func (h *History) Runs(limit int) ([]Run, error) {
+	if h.remote != nil {
+		if h.closed.Load() {
+			return nil, errClosed
+		}
+		return h.remote.runs(limit)
+	}
 	var out []Run
 	err := h.view(func(tx *bolt.Tx) error {
 		runs := tx.Bucket(runsBucket)
@@ -329,6 +380,12 @@ func (f Filter) match(e Event) bool {
 // Events returns a run's events that f selects, in order, from sequence
 // from on, at most limit of them (all when limit <= 0).
 func (h *History) Events(runID string, f Filter, from, limit int) ([]Event, error) {
+	if h.remote != nil {
+		if h.closed.Load() {
+			return nil, errClosed
+		}
+		return h.remote.events(runID, f, from, limit)
+	}
 	var out []Event
 	err := h.view(func(tx *bolt.Tx) error {
 		all := tx.Bucket(eventsBucket)

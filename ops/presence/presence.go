@@ -28,6 +28,9 @@ type Entry struct {
 	Since   time.Time
 	Pane    string   // the pane in focus; "" until the session reports one
 	Actions []Action // in progress, oldest first
+	// Bastion is the vigil serve the session is connected to when it is
+	// another bastion's (Share); "" for this process's sessions.
+	Bastion string
 }
 
 // Doing says what the session is doing, the way a status line shows it:
@@ -71,6 +74,7 @@ type Registry struct {
 	mu       sync.Mutex
 	nextID   uint64
 	sessions map[uint64]*Entry
+	remote   []Entry // the other bastions' sessions (Share)
 	subs     notify.Subscribers
 	inFlight int
 	idle     chan struct{} // closed while no action is in progress
@@ -164,9 +168,14 @@ func (s *Session) Begin(what string) (end func()) {
 func (r *Registry) Snapshot(self uint64) Snapshot {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := Snapshot{Self: self, Sessions: make([]Entry, 0, len(r.sessions))}
+	out := Snapshot{Self: self, Sessions: make([]Entry, 0, len(r.sessions)+len(r.remote))}
 	for _, e := range r.sessions {
 		c := *e
+		c.Actions = slices.Clone(e.Actions)
+		out.Sessions = append(out.Sessions, c)
+	}
+	for _, e := range r.remote {
+		c := e
 		c.Actions = slices.Clone(e.Actions)
 		out.Sessions = append(out.Sessions, c)
 	}
@@ -179,7 +188,7 @@ func (r *Registry) Snapshot(self uint64) Snapshot {
 	return out
 }
 
-// Len is the number of connected sessions.
+// Len is the number of sessions connected to this process.
 func (r *Registry) Len() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -303,6 +303,9 @@ func hereNow(s presence.Snapshot) string {
 		if e.Pane != "" {
 			names[i] += " on " + e.Pane
 		}
+		if e.Bastion != "" {
+			names[i] += " via " + e.Bastion // connected to another bastion
+		}
 	}
 	return " · here: " + strings.Join(names, ", ")
 }

@@ -238,6 +238,11 @@ func TestWhoIsHere(t *testing.T) {
 	if got := m.Status(); got != "1 entries · here: bob on Alerts, carol" {
 		t.Fatalf("status %q", got)
 	}
+	dave := presence.Entry{ID: 1<<63 | 4, Actor: access.Actor{Name: "dave"}, Pane: "Alerts", Bastion: "bastion-b"}
+	m.Update(presence.Snapshot{Self: 1, Sessions: []presence.Entry{me, dave}})
+	if got := m.Status(); got != "1 entries · here: dave on Alerts via bastion-b" {
+		t.Fatalf("another bastion's session: status %q", got)
+	}
 	m.Update(presence.Snapshot{Self: 1, Sessions: []presence.Entry{me}})
 	if got := m.Status(); got != "1 entries" {
 		t.Fatalf("alone: status %q", got)

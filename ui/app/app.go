@@ -53,6 +53,10 @@ type Options struct {
 
 // Model is the shell.
 type Model struct {
+	// The shared journal's health subscription (journalShared).
+	journalChanged <-chan struct{}
+	journalCancel  func()
+
 	ctx    *common.Context
 	keys   GlobalKeys
 	notify *notifier
@@ -189,6 +193,13 @@ func New(opts Options) *Model {
 	if ctx.Journal != nil {
 		cmds = append(cmds, showHandover(ctx))
 	}
+	if m.journalShared() {
+		var changed <-chan struct{}
+		changed, m.journalCancel = ctx.Journal.SubscribeWritable()
+		m.journalChanged = changed
+		h := journalHealthNow(ctx.Journal, ctx.Now)
+		cmds = append(cmds, func() tea.Msg { return h }, waitJournal(changed))
+	}
 	m.initCmd = tea.Batch(cmds...)
 	return m
 }
@@ -240,6 +251,9 @@ func (m *Model) Close() {
 		if c, ok := s.pane.(Closer); ok {
 			c.Close()
 		}
+	}
+	if m.journalCancel != nil {
+		m.journalCancel()
 	}
 }
 
@@ -321,6 +335,8 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return tea.Batch(m.broadcast(common.ThemeChangedMsg{}), common.ToastCmd(common.Success, "theme "+msg.theme.Name))
 	case common.HealthMsg:
 		return m.setHealth(msg)
+	case journalHealthChanged:
+		return tea.Batch(m.setHealth(journalHealthNow(m.ctx.Journal, m.ctx.Now)), waitJournal(m.journalChanged))
 	case landedMsg:
 		return m.land(msg)
 	case presence.Snapshot:
@@ -501,7 +517,7 @@ func (m *Model) setTheme(t *themes.Theme) {
 
 // setHealth records an integration's health; a fall to down is also a toast.
 func (m *Model) setHealth(h common.HealthMsg) tea.Cmd {
-	configured := false
+	configured := h.Name == journalHealth && m.journalShared()
 	for _, n := range m.ctx.Config.Integrations() {
 		configured = configured || n == h.Name
 	}
@@ -516,7 +532,13 @@ func (m *Model) setHealth(h common.HealthMsg) tea.Cmd {
 		if h.Err != nil {
 			text += ": " + h.Err.Error()
 		}
+		if h.Name == journalHealth && h.Err != nil {
+			text = h.Err.Error() // says what is refused, and that it comes back by itself
+		}
 		return common.ToastCmd(common.Error, text)
+	}
+	if h.Name == journalHealth && h.State == common.Healthy && prev.State == common.Down {
+		return common.ToastCmd(common.Success, "the shared journal is back: actions are journaled again")
 	}
 	return nil
 }

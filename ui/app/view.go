@@ -34,6 +34,7 @@ type frame struct {
 // shortNames are the status bar's names for the integrations.
 var shortNames = map[string]string{
 	"digitalocean": "do", "ansible": "ansible", "kubernetes": "k8s", "prometheus": "prom", "alertmanager": "am",
+	journalHealth: "journal",
 }
 
 // layout recomputes the frame and the panes' sizes. It runs on resize,
@@ -139,7 +140,11 @@ func (m *Model) healthView() string {
 		}
 		b.WriteString(st.StatusWarn.Render(what) + "  ")
 	}
-	for _, name := range m.ctx.Config.Integrations() {
+	names := m.ctx.Config.Integrations()
+	if m.journalShared() {
+		names = append(names, journalHealth)
+	}
+	for _, name := range names {
 		h, ok := m.health[name]
 		if !ok {
 			continue

@@ -31,7 +31,7 @@ func runDown(ctx context.Context, _ []string) error {
 	for _, s := range specs {
 		pid, running := l.daemons.Pid(s.name)
 		// The emulator stops its droplets' hosts before it exits.
-		if err := l.daemons.Stop(s.name, 20*time.Second); err != nil {
+		if err := l.daemons.StopWith(s.name, stopSignalOf(s.name), 20*time.Second); err != nil {
 			errs = append(errs, err)
 		} else if running {
 			logf(l.out, "%-12s stopped (pid %d)", s.name, pid)
@@ -60,8 +60,9 @@ func runDown(ctx context.Context, _ []string) error {
 	} else {
 		// The next lab starts with no series, alerts or silences of this one
 		// (a test run's HostDown once greeted the next demo), and the pods'
-		// log files go with their pods.
-		for _, d := range []string{l.mon.PrometheusData(), l.mon.AlertmanagerData(), l.path("podlogs")} {
+		// log files go with their pods, and the shared store's journal
+		// goes too.
+		for _, d := range []string{l.mon.PrometheusData(), l.mon.AlertmanagerData(), l.mon.Alertmanager2Data(), l.path("podlogs"), l.pgDir(), l.pgDSNFile()} {
 			if err := os.RemoveAll(d); err != nil {
 				errs = append(errs, err)
 			}

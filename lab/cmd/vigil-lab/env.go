@@ -21,6 +21,7 @@ func (l *lab) writeEnv(token, labDir string) error {
 		{"KUBECONFIG", l.kubeconfig()},
 		{"VIGIL_LAB_PROMETHEUS_URL", l.url(l.ports.Prometheus)},
 		{"VIGIL_LAB_ALERTMANAGER_URL", l.url(l.ports.Alertmanager)},
+		{"VIGIL_LAB_ALERTMANAGER_2_URL", l.url(l.ports.Alertmanager2)},
 		{"DIGITALOCEAN_API_URL", l.url(l.ports.Emulator) + "/"},
 		{"DIGITALOCEAN_ACCESS_TOKEN", token},
 		{"VIGIL_LAB_SSH_KEY", l.sshKey()},
@@ -28,7 +29,13 @@ func (l *lab) writeEnv(token, labDir string) error {
 		{"VIGIL_LAB_WEBHOOK_TOKEN_FILE", l.mon.WebhookTokenFile()},
 		{"VIGIL_LAB_RULES_FILE", l.mon.VigilRules()},
 		{"VIGIL_CONFIG", vigilConfig},
+		{"VIGIL_LAB_POSTGRES_DSN_FILE", l.pgDSNFile()},
 	}
+	pw, err := l.pgPassword()
+	if err != nil {
+		return err
+	}
+	env = append(env, [2]string{"VIGIL_LAB_POSTGRES_DSN", l.pgDSN(pw)})
 	var b strings.Builder
 	b.WriteString("# Written by vigil-lab up; removed by vigil-lab down.\n")
 	for _, kv := range env {
@@ -54,7 +61,7 @@ func (l *lab) vigilConfig(labDir string) string {
 	}
 	// vigil owns this rule file: its rule form writes there and reloads.
 	fmt.Fprintf(&b, "prometheus:\n  url: %s\n  rule_files: [%s]\n", q(l.url(l.ports.Prometheus)), q(l.mon.VigilRules()))
-	fmt.Fprintf(&b, "alertmanager:\n  urls: [%s]\n", q(l.url(l.ports.Alertmanager)))
+	fmt.Fprintf(&b, "alertmanager:\n  urls: [%s, %s]\n", q(l.url(l.ports.Alertmanager)), q(l.url(l.ports.Alertmanager2)))
 	fmt.Fprintf(&b, "digitalocean:\n  api_url: %s\n  token:\n    file: %s\n", q(l.url(l.ports.Emulator)+"/"), q(l.tokenFile()))
 	// The emulator registers the lab key as "vigil-lab"; lab/playbooks/flaky.yml
 	// fails on hosts tagged flaky.
@@ -74,7 +81,9 @@ func (l *lab) vigilConfig(labDir string) string {
 `)
 	fmt.Fprintf(&b, "ansible:\n  playbook_dir: %s\n  private_key: %s\n  user: root\n  prometheus_sd: %s\n",
 		q(filepath.Join(labDir, "playbooks")), q(l.sshKey()), q(filepath.Join(l.mon.FileSDDir(), "vigil.json")))
-	fmt.Fprintf(&b, "audit:\n  path: %s\n", q(l.path("vigil", "journal.db")))
+	// The journal stays this host's file; the lab's PostgreSQL is named for
+	// `vigil store migrate` and for bastions set to backend: postgres.
+	fmt.Fprintf(&b, "audit:\n  path: %s\n  backend: bolt\n  postgres:\n    dsn:\n      file: %s\n", q(l.path("vigil", "journal.db")), q(l.pgDSNFile()))
 	// The token the lab's Alertmanager sends: vigil serve requires it.
 	fmt.Fprintf(&b, "serve:\n  webhook_token:\n    file: %s\n", q(l.mon.WebhookTokenFile()))
 	return b.String()

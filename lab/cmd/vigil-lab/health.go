@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -46,4 +47,30 @@ func waitFor(ctx context.Context, check func() error) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// amPeered checks that the Alertmanager at port is ready and its gossip
+// cluster holds both peers.
+func (l *lab) amPeered(port int) error {
+	if err := httpOK(l.url(port)+"/-/ready", ""); err != nil {
+		return err
+	}
+	resp, err := probe.Get(l.url(port) + "/api/v2/status")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Cluster struct {
+			Status string            `json:"status"`
+			Peers  []json.RawMessage `json:"peers"`
+		} `json:"cluster"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return err
+	}
+	if len(st.Cluster.Peers) != 2 {
+		return fmt.Errorf("the Alertmanager cluster has %d peers (status %s), want 2", len(st.Cluster.Peers), st.Cluster.Status)
+	}
+	return nil
 }

@@ -76,11 +76,13 @@ func (l *lab) daemonSpecs(token string) []daemonSpec {
 	return []daemonSpec{
 		{"prometheus", p.Prometheus, l.mon.PrometheusArgs(p), func() error { return httpOK(l.url(p.Prometheus)+"/-/ready", "") }},
 		{"alertmanager", p.Alertmanager, l.mon.AlertmanagerArgs(p), func() error { return httpOK(l.url(p.Alertmanager)+"/-/ready", "") }},
+		{"alertmanager-2", p.Alertmanager2, l.mon.Alertmanager2Args(p), func() error { return l.amPeered(p.Alertmanager2) }},
 		{"emulator", p.Emulator, emulatorArgs, func() error { return httpOK(l.url(p.Emulator)+"/v2/account", token) }},
 		{"exporter", p.Exporter, []string{
 			self, "exporter", "--kubeconfig", l.kubeconfig(), "--listen", "127.0.0.1:" + strconv.Itoa(p.Exporter),
 			"--pod-logs", l.path("podlogs"),
 		}, func() error { return httpOK(l.url(p.Exporter)+"/healthz", "") }},
+		{"postgres", p.Postgres, l.pgArgs(), l.pgHealth},
 	}
 }
 

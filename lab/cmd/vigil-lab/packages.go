@@ -19,7 +19,8 @@ var debianPackages = []struct{ pkg, command string }{
 	{"openssh-server", "/usr/sbin/sshd"},
 	{"openssh-client", "ssh-keygen"},
 	{"tmux", "tmux"},
-	{"nftables", "nft"}, // the emulator's firewalls (see README)
+	{"nftables", "nft"},      // the emulator's firewalls (see README)
+	{"postgresql", "initdb"}, // Debian keeps it in /usr/lib/postgresql/N/bin: see pgBin
 }
 
 // ensurePackages installs the missing packages with apt-get when running as
@@ -27,7 +28,7 @@ var debianPackages = []struct{ pkg, command string }{
 func ensurePackages(l *lab) error {
 	var missing []string
 	for _, p := range debianPackages {
-		if _, err := exec.LookPath(p.command); err != nil {
+		if !installed(p.command) {
 			missing = append(missing, p.pkg)
 		}
 	}
@@ -49,9 +50,20 @@ func ensurePackages(l *lab) error {
 		}
 	}
 	for _, p := range debianPackages {
-		if _, err := exec.LookPath(p.command); err != nil {
+		if !installed(p.command) {
 			return errors.New(p.pkg + " installed but " + p.command + " is still missing")
 		}
 	}
 	return nil
+}
+
+// installed reports whether command is there: on PATH, or for PostgreSQL's
+// programs in Debian's versioned directory.
+func installed(command string) bool {
+	if command == "initdb" {
+		_, err := pgBin(command)
+		return err == nil
+	}
+	_, err := exec.LookPath(command)
+	return err == nil
 }

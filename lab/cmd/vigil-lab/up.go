@@ -10,8 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/vigilops/vigil/lab/internal/labstate"
@@ -61,8 +63,11 @@ func runUp(ctx context.Context, args []string) error {
 	for _, s := range specs {
 		byName[s.name] = s
 	}
+	if err := l.ensurePostgresCluster(); err != nil {
+		return err
+	}
 	// The exporter needs the cluster; the others start while it comes up.
-	for _, name := range []string{"prometheus", "alertmanager", "emulator"} {
+	for _, name := range []string{"prometheus", "alertmanager", "alertmanager-2", "emulator", "postgres"} {
 		if err := l.startDaemon(byName[name]); err != nil {
 			return err
 		}
@@ -104,6 +109,9 @@ func runUp(ctx context.Context, args []string) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	if err := l.ensurePgDatabase(); err != nil {
+		return err
+	}
 	if err := l.writeEnv(token, dir); err != nil {
 		return err
 	}
@@ -136,11 +144,24 @@ func (l *lab) ensureSecrets() (string, error) {
 	return l.token()
 }
 
-// startDaemon starts s unless it already runs.
+// startDaemon starts s unless it already runs as s says. One that runs
+// with another command line (a lab brought up by an older vigil-lab: the
+// first Alertmanager without gossip, say) is restarted; a running
+// Prometheus rereads its configuration (SIGHUP), which up rewrites.
 func (l *lab) startDaemon(s daemonSpec) error {
 	if pid, ok := l.daemons.Pid(s.name); ok {
-		logf(l.out, "%-12s runs (pid %d, port %d)", s.name, pid, s.port)
-		return nil
+		running, _ := l.daemons.Argv(s.name)
+		if slices.Equal(running, execArgv(s.argv)) {
+			if s.name == "prometheus" {
+				_ = syscall.Kill(pid, syscall.SIGHUP)
+			}
+			logf(l.out, "%-12s runs (pid %d, port %d)", s.name, pid, s.port)
+			return nil
+		}
+		logf(l.out, "%-12s runs with another command line (pid %d): restarting it", s.name, pid)
+		if err := l.daemons.StopWith(s.name, stopSignalOf(s.name), 20*time.Second); err != nil {
+			return err
+		}
 	}
 	pid, err := l.daemons.Start(s.name, s.argv)
 	if err != nil {
@@ -215,4 +236,15 @@ func tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return "  " + path + ":\n    " + strings.Join(lines, "\n    ")
+}
+
+// execArgv is the command line a daemon started with argv shows: setpriv
+// executes the program after its "--".
+func execArgv(argv []string) []string {
+	if len(argv) > 0 && argv[0] == "setpriv" {
+		if i := slices.Index(argv, "--"); i >= 0 {
+			return argv[i+1:]
+		}
+	}
+	return argv
 }

@@ -72,6 +72,19 @@ func (s Set) Pid(name string) (int, bool) {
 	return pid, s.owns(pid)
 }
 
+// Argv returns the running daemon's command line, and whether it runs.
+func (s Set) Argv(name string) ([]string, bool) {
+	pid, ok := s.Pid(name)
+	if !ok {
+		return nil, false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return nil, false
+	}
+	return strings.Split(strings.TrimRight(string(b), "\x00"), "\x00"), true
+}
+
 // Alive reports whether pid is a live (not zombie) process of this state dir.
 func (s Set) Alive(pid int) bool { return s.owns(pid) }
 
@@ -91,12 +104,18 @@ func (s Set) owns(pid int) bool {
 // to exit, then kills the group. Stopping a daemon that does not run is not
 // an error.
 func (s Set) Stop(name string, grace time.Duration) error {
+	return s.StopWith(name, syscall.SIGTERM, grace)
+}
+
+// StopWith is Stop with another first signal, for a daemon whose SIGTERM
+// waits for its clients (PostgreSQL's fast shutdown is SIGINT).
+func (s Set) StopWith(name string, sig syscall.Signal, grace time.Duration) error {
 	pid, ok := s.Pid(name)
 	defer os.Remove(s.pidFile(name))
 	if !ok {
 		return nil
 	}
-	_ = syscall.Kill(-pid, syscall.SIGTERM)
+	_ = syscall.Kill(-pid, sig)
 	deadline := time.Now().Add(grace)
 	for time.Now().Before(deadline) {
 		if !s.owns(pid) {
@@ -107,7 +126,7 @@ func (s Set) Stop(name string, grace time.Duration) error {
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
 	for range 50 {
 		if !s.owns(pid) {
-			return fmt.Errorf("%s (pid %d) ignored SIGTERM for %s and was killed", name, pid, grace)
+			return fmt.Errorf("%s (pid %d) ignored %s for %s and was killed", name, pid, sig, grace)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -47,6 +47,11 @@ type Ports struct {
 	Alertmanager      int `json:"alertmanager"`
 	Exporter          int `json:"exporter"`
 	Emulator          int `json:"emulator"`
+	Postgres          int `json:"postgres"`
+	// The second Alertmanager, and both one's gossip ports (TCP and UDP).
+	Alertmanager2       int `json:"alertmanager_2"`
+	AlertmanagerGossip  int `json:"alertmanager_gossip"`
+	Alertmanager2Gossip int `json:"alertmanager_2_gossip"`
 }
 
 // ByName lists the ports by component, sorted by name.
@@ -56,6 +61,8 @@ func (p Ports) ByName() []NamedPort {
 		{"kube-controller-manager", p.ControllerManager}, {"kube-scheduler", p.Scheduler},
 		{"kwok-controller", p.KwokController}, {"prometheus", p.Prometheus},
 		{"alertmanager", p.Alertmanager}, {"exporter", p.Exporter}, {"emulator", p.Emulator},
+		{"postgres", p.Postgres}, {"alertmanager-2", p.Alertmanager2},
+		{"alertmanager-gossip", p.AlertmanagerGossip}, {"alertmanager-2-gossip", p.Alertmanager2Gossip},
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	return all
@@ -81,6 +88,9 @@ func LoadPorts(dir string) (Ports, error) {
 		return p, fmt.Errorf("%s: %w (delete it to choose new ports)", PortsFile(dir), err)
 	}
 	for _, np := range p.ByName() {
+		if np.Port == 0 && laterPorts[np.Name] {
+			continue // kept by a lab older than the component: EnsurePorts adds it
+		}
 		if np.Port <= 0 || np.Port > 65535 {
 			return p, fmt.Errorf("%s: port of %s is %d (delete the file to choose new ports)", PortsFile(dir), np.Name, np.Port)
 		}
@@ -88,12 +98,34 @@ func LoadPorts(dir string) (Ports, error) {
 	return p, nil
 }
 
+// laterPorts are the components added after the first labs were brought
+// up: a ports file without them is completed, not refused.
+var laterPorts = map[string]bool{
+	"postgres": true, "alertmanager-2": true, "alertmanager-gossip": true, "alertmanager-2-gossip": true,
+}
+
+// later are the fields of the components added later, for EnsurePorts.
+func (p *Ports) later() []*int {
+	return []*int{&p.Postgres, &p.Alertmanager2, &p.AlertmanagerGossip, &p.Alertmanager2Gossip}
+}
+
 // EnsurePorts returns the ports kept in dir, choosing free ones and keeping
-// them when there are none yet.
+// them when there are none yet. A file kept by an older lab gets the ports
+// of the components added since, the others unchanged.
 func EnsurePorts(dir string) (Ports, error) {
 	p, err := LoadPorts(dir)
-	if err == nil || !errors.Is(err, os.ErrNotExist) {
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return p, err
+	}
+	existing := err == nil
+	missing := 0
+	for _, f := range p.later() {
+		if *f == 0 {
+			missing++
+		}
+	}
+	if existing && missing == 0 {
+		return p, nil
 	}
 	// A second lab (VIGIL_LAB_STATE elsewhere) keeps off the default
 	// lab's ports, even those of its components that are down right now.
@@ -103,14 +135,30 @@ func EnsurePorts(dir string) (Ports, error) {
 			avoid[np.Port] = true
 		}
 	}
-	free, err := freePorts(10, avoid)
-	if err != nil {
-		return p, err
-	}
-	p = Ports{
-		APIServer: free[0], Etcd: free[1], EtcdPeer: free[2], KwokController: free[3],
-		ControllerManager: free[4], Scheduler: free[5], Prometheus: free[6],
-		Alertmanager: free[7], Exporter: free[8], Emulator: free[9],
+	if existing {
+		for _, np := range p.ByName() {
+			avoid[np.Port] = true
+		}
+		free, err := freePorts(missing, avoid)
+		if err != nil {
+			return p, err
+		}
+		for _, f := range p.later() {
+			if *f == 0 {
+				*f, free = free[0], free[1:]
+			}
+		}
+	} else {
+		free, err := freePorts(14, avoid)
+		if err != nil {
+			return p, err
+		}
+		p = Ports{
+			APIServer: free[0], Etcd: free[1], EtcdPeer: free[2], KwokController: free[3],
+			ControllerManager: free[4], Scheduler: free[5], Prometheus: free[6],
+			Alertmanager: free[7], Exporter: free[8], Emulator: free[9], Postgres: free[10],
+			Alertmanager2: free[11], AlertmanagerGossip: free[12], Alertmanager2Gossip: free[13],
+		}
 	}
 	b, _ := json.MarshalIndent(p, "", "  ")
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -45,3 +45,39 @@ func TestEnsurePortsAvoidsTheDefaultLab(t *testing.T) {
 		t.Fatalf("every port to avoid: %v", err)
 	}
 }
+
+// A ports file kept by a lab from before PostgreSQL and the second
+// Alertmanager is completed with free ports for them, every other port kept.
+func TestEnsurePortsAddsPostgresToAnOlderFile(t *testing.T) {
+	base := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", base)
+	dir := filepath.Join(base, "old")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old := `{"apiserver": 40001, "etcd": 40002, "etcd_peer": 40003, "kwok_controller": 40004,
+"kube_controller_manager": 40005, "kube_scheduler": 40006, "prometheus": 40007,
+"alertmanager": 40008, "exporter": 40009, "emulator": 40010}`
+	if err := os.WriteFile(PortsFile(dir), []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadPorts(dir); err != nil {
+		t.Fatalf("an older file is refused: %v", err)
+	}
+	p, err := EnsurePorts(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, port := range []int{p.Postgres, p.Alertmanager2, p.AlertmanagerGossip, p.Alertmanager2Gossip} {
+		if port <= 0 || port >= 40001 && port <= 40010 {
+			t.Fatalf("later ports %+v", p)
+		}
+	}
+	if p.APIServer != 40001 || p.Emulator != 40010 {
+		t.Fatalf("the other ports changed: %+v", p)
+	}
+	again, err := LoadPorts(dir)
+	if err != nil || again != p {
+		t.Fatalf("kept %+v (%v), chose %+v", again, err, p)
+	}
+}
