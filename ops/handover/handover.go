@@ -278,14 +278,19 @@ func Latest(j Journal) (Handover, error) {
 		if e.Action != Entry || e.Result != audit.OK {
 			continue
 		}
-		var h Handover
-		if err := json.Unmarshal([]byte(e.Parameters["json"]), &h); err != nil {
-			return Handover{}, fmt.Errorf("the hand-over of %s at %s cannot be read: %w", e.Actor, e.Time.Format(time.RFC3339), err)
-		}
-		h.Time, h.By = e.Time, e.Actor
-		return h, nil
+		return FromEntry(e)
 	}
 	return Handover{}, ErrNoHandover
+}
+
+// FromEntry reads the hand-over a journal entry of action Entry holds.
+func FromEntry(e audit.Entry) (Handover, error) {
+	var h Handover
+	if err := json.Unmarshal([]byte(e.Parameters["json"]), &h); err != nil {
+		return Handover{}, fmt.Errorf("the hand-over of %s at %s cannot be read: %w", e.Actor, e.Time.Format(time.RFC3339), err)
+	}
+	h.Time, h.By = e.Time, e.Actor
+	return h, nil
 }
 
 // Summary is one line of counts: "2 firing, 1 acknowledged, 1 open

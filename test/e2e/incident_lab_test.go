@@ -170,7 +170,11 @@ func TestE2EIncidentDrillOnTheLab(t *testing.T) {
 	// The next on-call, another person, is shown it once.
 	next := append([]string{"env", "USER=next"}, consoleArgv(bin, s)...)
 	tm.respawn(next...)
-	tm.waitText(wait, "Hand-over from e2e")
+	tm.waitText(wait, "Hand-over from e2e", ":handover shows it in full")
+	tm.keys(":")
+	tm.typeText("handover")
+	tm.keys("Enter")
+	tm.waitText(wait, "Hand-over by e2e", "1.1.0-bad must not be promoted again")
 	tm.keys("q")
 	if st := tm.exitStatus(10 * time.Second); st != 0 {
 		t.Fatalf("vigil exited %d", st)

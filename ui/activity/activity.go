@@ -16,6 +16,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vigilops/vigil/ops/audit"
+	"github.com/vigilops/vigil/ops/handover"
 	"github.com/vigilops/vigil/ops/presence"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
@@ -135,10 +136,31 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		m.here = hereNow(msg)
 	case common.ThemeChangedMsg:
 		m.rebuildDetail()
+	case common.GotoMsg:
+		return m.goTo(msg.Target)
 	case tea.KeyPressMsg:
 		m.key(msg)
 	}
 	return nil
+}
+
+// goTo opens the newest hand-over among the entries read, in full.
+func (m *Model) goTo(target string) tea.Cmd {
+	if target != common.HandoverTarget {
+		return nil
+	}
+	for _, e := range m.entries {
+		if e.Action != handover.Entry || e.Result != audit.OK {
+			continue
+		}
+		m.SetFilter("")
+		m.table.Select(m.table.Key(e))
+		m.detailOff = 0
+		m.detail = []string{}
+		m.rebuildDetail()
+		return nil
+	}
+	return common.ToastCmd(common.Info, fmt.Sprintf("no hand-over among the last %d entries of the journal: vigil handover --show prints the latest", MaxEntries))
 }
 
 // add puts a live entry at the top; the selection stays on its entry.
@@ -260,7 +282,13 @@ func (m *Model) rebuildDetail() {
 	if e.Error != "" {
 		lines = append(lines, label("error")+lipgloss.Wrap(e.Error, max(m.Width-11, 10), " "))
 	}
-	if len(e.Parameters) > 0 {
+	if h, err := handover.FromEntry(e); e.Action == handover.Entry && e.Result == audit.OK && err == nil {
+		// A hand-over reads as one, not as its JSON.
+		lines = append(lines, "", st.TableHeader.Render("hand-over"))
+		for _, l := range strings.Split(strings.TrimRight(handover.Text(h), "\n"), "\n") {
+			lines = append(lines, lipgloss.Wrap(components.Printable(l), max(m.Width, 10), " "))
+		}
+	} else if len(e.Parameters) > 0 {
 		lines = append(lines, "", st.TableHeader.Render("parameters"))
 		for _, k := range slices.Sorted(maps.Keys(e.Parameters)) {
 			lines = append(lines, "  "+k+" = "+e.Parameters[k])

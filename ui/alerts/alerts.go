@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -375,7 +374,7 @@ func (m *Model) rebuildBanner() {
 		texts = append(texts, "filter "+m.filterText+": "+m.filterErr.Error())
 	}
 	for _, t := range texts {
-		lines := strings.Split(lipgloss.Wrap(printable(t), m.Width, " "), "\n")
+		lines := strings.Split(lipgloss.Wrap(components.Printable(t), m.Width, " "), "\n")
 		if len(lines) > maxBannerLines {
 			lines = lines[:maxBannerLines]
 			lines[maxBannerLines-1] = ansi.Truncate(lines[maxBannerLines-1]+" …", m.Width, "…")
@@ -603,7 +602,7 @@ func (m *Model) Status() string {
 	}
 	s += fmt.Sprintf(" · %d active", c.Total)
 	if m.filterText != "" && m.filterErr == nil {
-		s += fmt.Sprintf(" · %d shown · filter %s", len(m.view.Alerts), printable(m.filterText))
+		s += fmt.Sprintf(" · %d shown · filter %s", len(m.view.Alerts), components.Printable(m.filterText))
 	}
 	if m.groupBy != "alertname" {
 		s += " · by " + m.groupBy
@@ -659,7 +658,7 @@ func (m *Model) listView() string {
 	case m.snap.Prometheus.LastOK.IsZero() && m.snap.Alertmanager.LastOK.IsZero() && !m.snap.Stale():
 		msg = "Asking Prometheus and Alertmanager for alerts…"
 	case m.snap.Counts.Total > 0:
-		msg = "No alert matches the filter " + printable(m.filterText) + ": press / to change it (esc clears it)."
+		msg = "No alert matches the filter " + components.Printable(m.filterText) + ": press / to change it (esc clears it)."
 	case len(m.snap.Alerts) == 0 && !m.snap.Stale():
 		msg = "No alert is firing. Nothing is on fire."
 	}
@@ -776,7 +775,7 @@ func (m *Model) row(a *incident.Alert, now time.Time) row {
 }
 
 // cell fits outside text to w cells.
-func cell(s string, w int) string { return components.Cell(printable(s), w) }
+func cell(s string, w int) string { return components.Cell(components.Printable(s), w) }
 
 func cellRight(s string, w int) string {
 	if sw := ansi.StringWidth(s); sw < w {
@@ -785,19 +784,7 @@ func cellRight(s string, w int) string {
 	return ansi.Truncate(s, w, "")
 }
 
-func oneLine(s string) string { return printable(strings.Join(strings.Fields(s), " ")) }
-
-// printable replaces control characters, which would move the cursor or
-// restyle the terminal, in text that comes from outside: labels,
-// annotations, errors, the filter.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return '?'
-		}
-		return r
-	}, s)
-}
+func oneLine(s string) string { return components.Printable(strings.Join(strings.Fields(s), " ")) }
 
 // contextTimeout is the context an action of the session runs in.
 func contextTimeout(base context.Context) (context.Context, context.CancelFunc) {

@@ -176,7 +176,7 @@ func (m *Model) rebuildDetail() {
 		if value == "" {
 			return
 		}
-		for i, l := range wrap(printable(value)) {
+		for i, l := range wrap(components.Printable(value)) {
 			if i == 0 {
 				lines = append(lines, label(name)+l)
 			} else {
@@ -186,7 +186,7 @@ func (m *Model) rebuildDetail() {
 	}
 
 	mark, sev := m.severityStyle(a.Severity)
-	head := sev.Render(mark+" "+printable(orDash(string(a.Severity)))) + "  " + st.Title.Render(printable(a.Name)) + "  " + string(a.State) + " " + components.Age(a.Age(now))
+	head := sev.Render(mark+" "+components.Printable(orDash(string(a.Severity)))) + "  " + st.Title.Render(components.Printable(a.Name)) + "  " + string(a.State) + " " + components.Age(a.Age(now))
 	lines = append(lines, head)
 	lines = append(lines, m.banner...)
 	lines = append(lines, m.runbookLines(a, w)...) // what can be done, first
@@ -194,7 +194,7 @@ func (m *Model) rebuildDetail() {
 	field("description", oneLine(a.Annotations["description"]))
 	if raw := a.Annotations["runbook_url"]; raw != "" {
 		target, ok := components.LinkTarget(raw)
-		for i, l := range wrap(printable(raw)) {
+		for i, l := range wrap(components.Printable(raw)) {
 			if ok { // each piece of a wrapped URL links to the whole
 				l = components.Hyperlink(target, l)
 			}
@@ -245,12 +245,12 @@ func (m *Model) rebuildDetail() {
 
 	lines = append(lines, "", st.TableHeader.Render("labels"))
 	for _, k := range slices.Sorted(maps.Keys(a.Labels)) {
-		lines = append(lines, "  "+printable(k+"="+a.Labels[k]))
+		lines = append(lines, "  "+components.Printable(k+"="+a.Labels[k]))
 	}
 	if rest := otherAnnotations(a.Annotations); len(rest) > 0 {
 		lines = append(lines, "", st.TableHeader.Render("annotations"))
 		for _, k := range rest {
-			lines = append(lines, "  "+printable(k)+"="+oneLine(a.Annotations[k]))
+			lines = append(lines, "  "+components.Printable(k)+"="+oneLine(a.Annotations[k]))
 		}
 	}
 	for i, l := range lines {

@@ -10,18 +10,17 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/vigilops/vigil/ops/config"
-	"github.com/vigilops/vigil/ops/handover"
 	"github.com/vigilops/vigil/ops/incident"
 	"github.com/vigilops/vigil/ui/components"
 )
 
 // incidentCommands are the palette's commands on incidents: a note on the
-// incident in focus, its export for the ticket, and the hand-over.
+// incident in focus and its export for the ticket (the shell has the
+// hand-over's).
 func (m *Model) incidentCommands() []components.Spec {
 	return []components.Spec{
 		{Name: "note", Args: "TEXT…", Help: "add a note to the selected alert's incident (journaled, in its timeline and export)", Run: m.runNote},
 		{Name: "export", Args: "[ID] [json]", Help: "write the selected alert's incident (or incident ID) as Markdown for the ticket; json for JSON", Run: m.runExport},
-		{Name: "handover", Args: "TEXT…", Help: "write the hand-over: what fires, who acknowledged what, incidents, rollouts, freezes, runs, and your text", Run: m.runHandover},
 	}
 }
 
@@ -120,19 +119,3 @@ func copyExport(id, path string) tea.Msg {
 // exportDir is where :export writes: vigil's state directory, on the
 // machine vigil runs on (the bastion, under vigil serve).
 func exportDir() string { return filepath.Join(config.StateDir(), "vigil", "exports") }
-
-func (m *Model) runHandover(args []string) (tea.Cmd, error) {
-	text := strings.TrimSpace(strings.Join(args, " "))
-	if text == "" {
-		return nil, errors.New("handover takes a text for the next on-call: :handover api rolled back, db backup still running")
-	}
-	s := m.Ctx.Services
-	src := handover.SourcesOf(s.Incident, s.Release, s.Playbook)
-	base, actor, guard, j, now := m.Ctx.Base, m.Ctx.Actor, m.Ctx.Guard, m.Ctx.Journal, m.Ctx.Now
-	return func() tea.Msg {
-		ctx, cancel := contextTimeout(base)
-		defer cancel()
-		h, err := handover.Write(ctx, actor, guard, j, handover.Collect(src, now()), text)
-		return actionDoneMsg{what: "hand-over written: " + handover.Summary(h), err: err}
-	}, nil
-}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
-	"github.com/vigilops/vigil/ops/handover"
 	"github.com/vigilops/vigil/ops/incident"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/uitest"
@@ -19,8 +18,8 @@ import (
 
 // From the Alerts pane, as a person would on a firing alert: :note adds a
 // note to its incident, :export writes the incident with the note for the
-// ticket, :handover journals the hand-over naming what fires.
-func TestNoteExportAndHandoverFromThePalette(t *testing.T) {
+// ticket (the shell's :handover is tested in ui/app).
+func TestNoteAndExportFromThePalette(t *testing.T) {
 	t.Setenv("XDG_STATE_HOME", t.TempDir())
 	f := newFixtureWith(t, access.Operator, func(o *incident.Options) { o.JournalAlerts = true })
 	threeAlerts(f)
@@ -86,21 +85,12 @@ func TestNoteExportAndHandoverFromThePalette(t *testing.T) {
 	}
 	f.m.Ctx.Actor.Source = ""
 
-	cmd, err = spec(t, f.m, "handover").Run([]string{"api", "rolled", "back"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(f.m, cmd)
-	h, err := handover.Latest(f.journal)
-	if err != nil || h.By != "alice" || h.Text != "api rolled back" || len(h.Firing) != 3 {
-		t.Fatalf("hand-over %+v, %v", h, err)
-	}
 	es, _ := f.journal.Query(audit.Query{Actor: "alice"})
 	var actions []string
 	for _, e := range es {
 		actions = append(actions, e.Action)
 	}
-	if !slices.Contains(actions, incident.NoteEntry) || !slices.Contains(actions, handover.Entry) {
+	if !slices.Contains(actions, incident.NoteEntry) {
 		t.Fatalf("alice's journal: %v", actions)
 	}
 }

@@ -206,7 +206,7 @@ func runbookLine(st *styles.Styles, i int, it runbookItem, mayNot bool) string {
 	if i < maxRunbookKeys {
 		n = strconv.Itoa(i + 1)
 	}
-	s := "  " + st.HelpKey.Render(n) + " " + printable(it.r.Name) + "  " + printable(it.what())
+	s := "  " + st.HelpKey.Render(n) + " " + components.Printable(it.r.Name) + "  " + components.Printable(it.what())
 	switch {
 	case it.err != nil:
 		s += "  " + st.Muted.Render("(cannot: "+oneLine(it.err.Error())+")")
@@ -225,9 +225,9 @@ func (c *runbookChooser) overlay(bg string, width, height int, m *Model) string 
 	st := m.Ctx.Styles
 	inner := dialogInner(width)
 	var b strings.Builder
-	b.WriteString(st.DialogTitle.Render(ansi.Truncate("Runbook for "+printable(c.alert.Name), inner, "…")))
+	b.WriteString(st.DialogTitle.Render(ansi.Truncate("Runbook for "+components.Printable(c.alert.Name), inner, "…")))
 	if on := onOf(&c.alert); on != "" {
-		b.WriteString(st.Muted.Render(" on " + printable(on)))
+		b.WriteString(st.Muted.Render(" on " + components.Printable(on)))
 	}
 	b.WriteString("\n")
 	for i, it := range c.items {
@@ -253,7 +253,7 @@ func (m *Model) HelpSection() (string, []string) {
 	if len(items) == 0 {
 		return "", nil
 	}
-	title := "Runbooks of " + printable(a.Name) + " (" + m.keys.Runbook.Help().Key + ", then the number)"
+	title := "Runbooks of " + components.Printable(a.Name) + " (" + m.keys.Runbook.Help().Key + ", then the number)"
 	var lines []string
 	for i, it := range items {
 		lines = append(lines, runbookLine(m.Ctx.Styles, i, it, !m.Ctx.Actor.Role.AtLeast(it.r.Access().MinRole)))

@@ -36,6 +36,7 @@ func (m *Model) registerCommands() {
 			},
 		})
 	}
+	m.reg.Add(m.handoverCommand())
 	m.reg.Add(components.Spec{
 		Name: "theme", Args: "NAME", Help: "switch the colour theme",
 		Complete: func(i int) []string {

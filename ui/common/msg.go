@@ -69,6 +69,10 @@ const (
 	MonitoringPane   = 8
 )
 
+// HandoverTarget is the GotoMsg target of the Activity pane that opens
+// the newest hand-over in full.
+const HandoverTarget = "handover"
+
 // BadgeChangedMsg tells the shell that a pane's badge (app.Badged)
 // changed, so the tab bar is drawn again.
 type BadgeChangedMsg struct{}
