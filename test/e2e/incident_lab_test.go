@@ -170,7 +170,7 @@ func TestE2EIncidentDrillOnTheLab(t *testing.T) {
 	// The next on-call, another person, is shown it once.
 	next := append([]string{"env", "USER=next"}, consoleArgv(bin, s)...)
 	tm.respawn(next...)
-	tm.waitText(wait, "Hand-over from e2e", ":handover shows it in full")
+	tm.waitText(wait, "Hand-over from e2e")
 	tm.keys(":")
 	tm.typeText("handover")
 	tm.keys("Enter")
