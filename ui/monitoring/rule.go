@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"charm.land/bubbles/v2/help"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/vigilops/vigil/ops/incident"
@@ -205,4 +206,12 @@ func (m *Model) ruleDeleted(msg ruleDeletedMsg) tea.Cmd {
 	}
 	return tea.Batch(common.ToastCmd(common.Success, fmt.Sprintf("deleted %s: gone from Prometheus in %s", msg.name, msg.res.Took.Round(1e6))),
 		m.reread())
+}
+
+// KeyMap is the pane's bindings for help, the rule form's while it is open.
+func (m *Model) KeyMap() help.KeyMap {
+	if m.form != nil {
+		return m.form.KeyMap()
+	}
+	return m.Base.KeyMap()
 }
