@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"testing"
@@ -174,8 +175,9 @@ func TestLabAlertFromAQueryGraph(t *testing.T) {
 	typeText(tm, "10s")
 	tm.Send(uitest.Key("enter"))
 	confirmed := time.Now()
-	m.WaitFor(t, 30*time.Second, "added "+name+": Prometheus loaded it in")
-	t.Logf("confirm to the rule loaded: %s", time.Since(confirmed).Round(time.Millisecond))
+	screen := m.WaitFor(t, 30*time.Second, "added "+name+": Prometheus loaded it in")
+	took := regexp.MustCompile(`loaded it in (\S+)`).FindStringSubmatch(screen)
+	t.Logf("confirm to the rule loaded: %s on screen, %s as the save measured it", time.Since(confirmed).Round(time.Millisecond), took[1])
 	cond := fmt.Sprintf("(%s) > %g", series, threshold)
 	ls, err := pc.LoadedRules(ctx)
 	if err != nil || !slices.ContainsFunc(ls, func(l rules.Loaded) bool { return l.Name == name && l.For == 10*time.Second }) {
