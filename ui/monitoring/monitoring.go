@@ -189,7 +189,6 @@ func New(ctx *common.Context, svc *monitoring.Service, keys KeyMap) *Model {
 func (m *Model) bind() {
 	keys := m.keys
 	keys.Targets.Do = func() tea.Cmd { m.view = targetsView; m.rebuild(); return nil }
-
 	keys.Rules.Do = func() tea.Cmd { m.view = rulesView; m.rebuild(); return nil }
 	keys.Query.Do = func() tea.Cmd {
 		expr := ""
