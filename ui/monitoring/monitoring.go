@@ -3,7 +3,9 @@
 // the node exporter installed from there; the rule groups, a rule's
 // expression graphed over the last hour with its threshold; and ad-hoc
 // PromQL (`:query EXPR [RANGE]`), graphed for a range and tabled for an
-// instant vector, with Prometheus's errors under the prompt.
+// instant vector, with Prometheus's errors under the prompt. From any
+// graph, a opens the rule form (ui/ruleform) on it; d deletes an alerting
+// rule of the rule file vigil owns.
 package monitoring
 
 import (
