@@ -215,3 +215,87 @@ func TestMonitoringPlaybook(t *testing.T) {
 		t.Fatalf("monitoring.yml is not idempotent: %+v", again)
 	}
 }
+
+// shmem is the machine's shared memory in bytes (/proc/meminfo's Shmem),
+// what the node exporter reports as node_memory_Shmem_bytes.
+func shmem(t *testing.T) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		var kb int64
+		if _, err := fmt.Sscanf(l, "Shmem: %d kB", &kb); err == nil {
+			return kb * 1024
+		}
+	}
+	t.Fatal("no Shmem in /proc/meminfo")
+	return 0
+}
+
+// TestLoadPlaybook runs load.yml on a droplet: the memory it holds in the
+// droplet's /dev/shm shows in the machine's Shmem (the node exporter's
+// node_memory_Shmem_bytes), a second run changes nothing, and
+// load_state=absent releases it.
+func TestLoadPlaybook(t *testing.T) {
+	needs.Tool(t, "ansible-playbook", "ansible")
+	dir := t.TempDir()
+	m, err := hosts.NewManager(filepath.Join(dir, "hosts"))
+	if err != nil {
+		needs.Missing(t, "droplet hosts cannot run here: "+err.Error())
+	}
+	key := filepath.Join(dir, "id_ed25519")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v %s", err, out)
+	}
+	pub, _ := os.ReadFile(key + ".pub")
+	srv, err := emulator.New(emulator.Config{
+		StateDir: dir, Token: "t", LabKey: string(pub), Hosts: m, IPBase: "127.0.95",
+		ActionDelay: 200 * time.Millisecond, Logf: t.Logf,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	do, _ := godo.New(&http.Client{Transport: bearer("t")}, godo.SetBaseURL(hs.URL+"/"))
+	created, resp, err := do.Droplets.Create(context.Background(), &godo.DropletCreateRequest{
+		Name: "load-1", Region: "fra1", Size: "s-1vcpu-1gb", Image: godo.DropletCreateImage{Slug: "debian-12-x64"},
+		Tags: []string{emulator.NoExporterTag},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitCompleted(t, do, resp.Links.Actions[0].ID)
+	ip, _ := created.PublicIPv4()
+	held := "/dev/shm/vigil-load-load-1" // the droplet's /dev is the machine's
+	t.Cleanup(func() { os.Remove(held) })
+	inventory := filepath.Join(dir, "inventory.ini")
+	inv := fmt.Sprintf("load-1 ansible_host=%s\n[all:vars]\nansible_user=root\nansible_ssh_private_key_file=%s\nansible_python_interpreter=/usr/bin/python3\n", ip, key)
+	if err := os.WriteFile(inventory, []byte(inv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := shmem(t)
+	recap := run(t, inventory, "load.yml", "-e", "load_mb=128")
+	if s := recap["load-1"]; s.Changed != 1 || s.Failures+s.Unreachable != 0 {
+		t.Fatalf("load.yml: %+v", recap)
+	}
+	if fi, err := os.Stat(held); err != nil || fi.Size() != 128<<20 {
+		t.Fatalf("load.yml holds no 128 MiB in %s: %v", held, err)
+	}
+	// Other work on the machine moves Shmem too: most of the 128 MiB shows.
+	if d := shmem(t) - before; d < 96<<20 {
+		t.Errorf("Shmem rose by %d MiB, want about 128", d>>20)
+	}
+	if again := run(t, inventory, "load.yml", "-e", "load_mb=128"); again["load-1"].Changed != 0 || again["load-1"].Failures != 0 {
+		t.Fatalf("load.yml is not idempotent: %+v", again)
+	}
+	if off := run(t, inventory, "load.yml", "-e", "load_state=absent"); off["load-1"].Changed != 1 || off["load-1"].Failures != 0 {
+		t.Fatalf("load.yml load_state=absent: %+v", off)
+	}
+	if _, err := os.Stat(held); err == nil {
+		t.Fatal("load_state=absent left the file")
+	}
+}

@@ -104,7 +104,7 @@ func allKeys() []keySection {
 		{"Rollouts pane (3)", rollouts.NewKeyMap().PaneBindings(), true},
 		{"Rollouts prompt", rollouts.NewKeyMap().PromptBindings(), false},
 		{"Alerts pane (4)", alerts.NewKeyMap().PaneBindings(), true},
-		{"Rule form (R on an alert's graph)", alerts.NewKeyMap().Form.Bindings(), false},
+		{"Rule form (R on an alert's graph, a on a Monitoring graph)", alerts.NewKeyMap().Form.Bindings(), false},
 		{"Activity pane (5)", activity.NewKeyMap().Bindings(), true},
 		{"Runs pane (6)", runs.NewKeyMap().PaneBindings(), true},
 		{"Runs prompt", runs.NewKeyMap().PromptBindings(), false},

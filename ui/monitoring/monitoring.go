@@ -3,7 +3,9 @@
 // the node exporter installed from there; the rule groups, a rule's
 // expression graphed over the last hour with its threshold; and ad-hoc
 // PromQL (`:query EXPR [RANGE]`), graphed for a range and tabled for an
-// instant vector, with Prometheus's errors under the prompt.
+// instant vector, with Prometheus's errors under the prompt. From any
+// graph, a opens the rule form (ui/ruleform) on it; d deletes an alerting
+// rule of the rule file vigil owns.
 package monitoring
 
 import (
@@ -22,6 +24,7 @@ import (
 	"github.com/vigilops/vigil/ops/monitoring"
 	"github.com/vigilops/vigil/ui/common"
 	"github.com/vigilops/vigil/ui/components"
+	"github.com/vigilops/vigil/ui/ruleform"
 	"github.com/vigilops/vigil/ui/styles"
 )
 
@@ -52,6 +55,7 @@ type resultMsg struct {
 	res monitoring.Result
 	err error
 	at  time.Time
+	rng monitoring.Range // of a range query
 }
 
 // namesMsg carries the metric and label names completion offers.
@@ -95,9 +99,11 @@ type graph struct {
 	expr      string // what is queried
 	threshold *float64
 	op        string
-	span      time.Duration // of a graph
-	instant   bool          // an instant query: a table
-	rule      bool          // a rule's graph: no prompt on error
+	src       *monitoring.Rule // the rule graphed, for a rule's graph
+	span      time.Duration    // of a graph
+	rng       monitoring.Range // of the result shown, for a graph
+	instant   bool             // an instant query: a table
+	rule      bool             // a rule's graph: no prompt on error
 	gen       int
 	loading   bool
 	at        time.Time // of the result shown
@@ -128,32 +134,14 @@ type Model struct {
 	status  string // of the targets or rules view
 	filter  string
 	words   []string // the filter's, lower-cased
+	// form is the rule form, open over the graph.
+	form *ruleform.Model
 }
 
 // New returns the pane over the monitoring service.
 func New(ctx *common.Context, svc *monitoring.Service, keys KeyMap) *Model {
 	m := &Model{Base: components.NewBase(ctx, "Monitoring", keys), svc: svc, keys: keys, loc: ctx.Now().Location(), snap: &monitoring.Snapshot{}}
-	keys.Targets.Do = func() tea.Cmd { m.view = targetsView; m.rebuild(); return nil }
-	keys.Rules.Do = func() tea.Cmd { m.view = rulesView; m.rebuild(); return nil }
-	keys.Query.Do = func() tea.Cmd {
-		expr := ""
-		if m.view == graphView && m.graph != nil {
-			expr = m.graph.expr
-			if !m.graph.instant {
-				expr += " " + SpanText(m.graph.span)
-			}
-		}
-		return m.askQuery(expr, nil)
-	}
-	keys.Install.Do = m.confirmInstall
-	keys.Refresh.Do = m.refreshNow
-	keys.Window.Do = func() tea.Cmd {
-		if m.view != graphView || m.graph == nil || m.graph.instant {
-			return nil
-		}
-		m.graph.span = nextWindow(m.graph.span)
-		return m.fetch()
-	}
+	m.bind()
 	tone := func(s int, st *styles.Styles) lipgloss.Style {
 		switch s {
 		case 1:
@@ -199,6 +187,35 @@ func New(ctx *common.Context, svc *monitoring.Service, keys KeyMap) *Model {
 	return m
 }
 
+// bind gives the pane's bindings their handlers.
+func (m *Model) bind() {
+	keys := m.keys
+	keys.Targets.Do = func() tea.Cmd { m.view = targetsView; m.rebuild(); return nil }
+	keys.Rules.Do = func() tea.Cmd { m.view = rulesView; m.rebuild(); return nil }
+	keys.Query.Do = func() tea.Cmd {
+		expr := ""
+		if m.view == graphView && m.graph != nil {
+			expr = m.graph.expr
+			if !m.graph.instant {
+				expr += " " + SpanText(m.graph.span)
+			}
+		}
+		return m.askQuery(expr, nil)
+	}
+	keys.Install.Do = m.confirmInstall
+	keys.Refresh.Do = m.refreshNow
+	keys.Window.Do = func() tea.Cmd {
+		if m.view != graphView || m.graph == nil || m.graph.instant {
+			return nil
+		}
+		m.graph.span = nextWindow(m.graph.span)
+		return m.fetch()
+	}
+	keys.Define.Do = m.openRuleForm
+	keys.Delete.Do = m.confirmDelete
+	ruleform.Bind(keys.Form, func() *ruleform.Model { return m.form })
+}
+
 // Init subscribes to the service's changes and reads the names completion
 // offers.
 func (m *Model) Init() tea.Cmd {
@@ -206,8 +223,15 @@ func (m *Model) Init() tea.Cmd {
 	return tea.Batch(m.Subscribe(changes, cancel, func() tea.Msg { return changedMsg{} }), m.namesCmd())
 }
 
+// Capturing reports whether the prompt or the rule form is open: they
+// take every key, the shell's included.
+func (m *Model) Capturing() bool { return m.Base.Capturing() || m.form != nil }
+
 // Update handles the service's messages, answers and keys.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	if cmd, ok := m.formUpdate(msg); ok {
+		return cmd
+	}
 	switch msg := msg.(type) {
 	case changedMsg:
 		m.snap = m.svc.Snapshot()
@@ -232,6 +256,8 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		}
 		m.rebuild()
 		return common.ToastCmd(common.Success, fmt.Sprintf("installing the node exporter on %s: run %s (Runs pane, %d)", msg.host, msg.run, common.RunsPane))
+	case ruleDeletedMsg:
+		return m.ruleDeleted(msg)
 	case tea.KeyPressMsg:
 		return m.key(msg)
 	}
@@ -242,7 +268,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	if ok, cmd := m.PromptKey(k, m.keys.Submit, m.keys.Close); ok {
 		return cmd
 	}
-	if cmd, ok := common.Handle(k, m.Bindings()...); ok {
+	if cmd, ok := common.Handle(k, m.keys.PaneBindings()...); ok {
 		return cmd
 	}
 	switch m.view {
@@ -322,6 +348,9 @@ func (m *Model) SetSize(width, height int) {
 	m.rules.SetSize(width, h)
 	if resized {
 		m.rebuild()
+	}
+	if m.form != nil {
+		m.form.SetSize(width, height)
 	}
 }
 
@@ -403,6 +432,12 @@ func (m *Model) ruleRows() []ruleRow {
 	var rows []ruleRow
 	for _, g := range m.snap.Groups {
 		for i, r := range g.Rules {
+			if r.File == "" {
+				r.File = g.File
+			}
+			if r.Group == "" {
+				r.Group = g.Name
+			}
 			row := ruleRow{key: g.File + "/" + g.Name + "/" + r.Name + fmt.Sprint(i), name: r.Name, health: string(r.Health),
 				eval: duration(r.EvaluationTime), err: r.LastError, file: g.File, rule: r}
 			row.of = g.Name
@@ -559,6 +594,9 @@ func (m *Model) counts() string {
 func (m *Model) View() string {
 	if m.Width <= 0 || m.Height <= 0 {
 		return ""
+	}
+	if m.form != nil {
+		return m.form.View()
 	}
 	st := m.Ctx.Styles
 	lines := append([]string(nil), m.header...)

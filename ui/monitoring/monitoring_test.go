@@ -33,6 +33,7 @@ type prom struct {
 	qerr    error // of queries
 	queries []string
 	ranges  []mon.Range
+	extra   []mon.RuleGroup // after the fixed groups
 }
 
 func (p *prom) Targets(context.Context) ([]mon.Target, error) {
@@ -64,7 +65,7 @@ func (p *prom) RuleGroups(context.Context) ([]mon.RuleGroup, error) {
 		return nil, p.err
 	}
 	th := 0.05
-	return []mon.RuleGroup{
+	return append([]mon.RuleGroup{
 		{Name: "app", File: "/etc/prometheus/rules.yml", Interval: 5 * time.Second, Rules: []mon.Rule{
 			{Name: "AppHighErrorRate", Group: "app", Kind: mon.Alerting, Query: "job:errors:ratio > 0.05", ValueExpr: "job:errors:ratio", Op: ">", Threshold: &th,
 				State: mon.Firing, Health: mon.OK, EvaluationTime: 800 * time.Microsecond},
@@ -74,7 +75,7 @@ func (p *prom) RuleGroups(context.Context) ([]mon.RuleGroup, error) {
 			{Name: "HostDown", Group: "hosts", Kind: mon.Alerting, Query: `up{job="droplets"} == 0`, ValueExpr: `up{job="droplets"}`, State: mon.Pending,
 				Health: mon.Err, LastError: "many-to-many matching not allowed", EvaluationTime: 1500 * time.Millisecond},
 		}},
-	}, nil
+	}, p.extra...), nil
 }
 
 func (p *prom) Instant(_ context.Context, expr string, at time.Time) (mon.Result, error) {

@@ -93,7 +93,7 @@ func nextWindow(span time.Duration) time.Duration {
 // threshold.
 func (m *Model) openRule(r monitoring.Rule) tea.Cmd {
 	m.back = m.view
-	m.graph = &graph{title: r.Name, expr: r.ValueExpr, threshold: r.Threshold, op: r.Op, rule: true, span: Windows[0]}
+	m.graph = &graph{title: r.Name, expr: r.ValueExpr, threshold: r.Threshold, op: r.Op, rule: true, span: Windows[0], src: &r}
 	if m.graph.expr == "" {
 		m.graph.expr = r.Query
 	}
@@ -119,14 +119,15 @@ func (m *Model) fetch() tea.Cmd {
 	prom, base, now, gen := m.svc.Prometheus(), m.Ctx.Base, m.Ctx.Now(), m.gen
 	expr, instant, span := g.expr, g.instant, g.span
 	points := min(max(m.Width*2, 60), 1000)
+	rng := monitoring.RangeOver(now, span, points)
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(base, Timeout)
 		defer cancel()
-		msg := resultMsg{gen: gen, at: now}
+		msg := resultMsg{gen: gen, at: now, rng: rng}
 		if instant {
 			msg.res, msg.err = prom.Instant(ctx, expr, now)
 		} else {
-			msg.res, msg.err = prom.RangeQuery(ctx, expr, monitoring.RangeOver(now, span, points))
+			msg.res, msg.err = prom.RangeQuery(ctx, expr, rng)
 		}
 		return msg
 	}
@@ -152,7 +153,7 @@ func (m *Model) gotResult(msg resultMsg) tea.Cmd {
 		}
 		return nil
 	}
-	g.res, g.err, g.at = &msg.res, nil, msg.at
+	g.res, g.err, g.at, g.rng = &msg.res, nil, msg.at, msg.rng
 	if msg.res.Type == monitoring.Vector {
 		rows := make([]sampleRow, len(msg.res.Vector))
 		for i, s := range msg.res.Vector {
