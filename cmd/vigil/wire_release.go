@@ -23,7 +23,7 @@ func newRelease(ctx context.Context, w wiring) (*release.Service, *kubernetes.Cl
 	if err != nil {
 		return nil, nil, err
 	}
-	kc := kubernetes.New(ctx, k.Kubeconfig)
+	kc := kubernetes.New(ctx, k.Kubeconfig, kubernetes.WithTransport(w.transport("kubernetes")))
 	return release.New(envs, kc, w.journal, release.Options{Selector: k.AppSelector, Guard: w.guard,
 		RefuseUnhealthySource: k.RefuseUnhealthySourceForProtected}), kc, nil
 }
@@ -42,7 +42,7 @@ func newLogs(ctx context.Context, w wiring, kc *kubernetes.Client) (*logs.Servic
 		return nil, err
 	}
 	if kc == nil {
-		kc = kubernetes.New(ctx, k.Kubeconfig)
+		kc = kubernetes.New(ctx, k.Kubeconfig, kubernetes.WithTransport(w.transport("kubernetes")))
 	}
 	return logs.New(kc, envs, logs.Options{Since: k.Logs.Since, BufferLines: k.Logs.BufferLines}), nil
 }

@@ -26,6 +26,7 @@ var _ release.Cluster = (*Client)(nil)
 type Client struct {
 	ctx        context.Context
 	kubeconfig string
+	wrap       func(http.RoundTripper) http.RoundTripper // see WithTransport
 
 	mu       sync.Mutex
 	clusters map[string]*cluster // by kubeconfig context ("" for the current one)
@@ -33,8 +34,21 @@ type Client struct {
 
 // New returns a client for the kubeconfig file (empty: $KUBECONFIG or
 // ~/.kube/config). Its informers stop when ctx ends.
-func New(ctx context.Context, kubeconfig string) *Client {
-	return &Client{ctx: ctx, kubeconfig: kubeconfig, clusters: map[string]*cluster{}}
+func New(ctx context.Context, kubeconfig string, opts ...Option) *Client {
+	c := &Client{ctx: ctx, kubeconfig: kubeconfig, clusters: map[string]*cluster{}}
+	for _, set := range opts {
+		set(c)
+	}
+	return c
+}
+
+// Option changes how a client is built.
+type Option func(*Client)
+
+// WithTransport wraps the transport of every cluster's clientset (vigil
+// serve's metrics count the requests so); nil changes nothing.
+func WithTransport(wrap func(http.RoundTripper) http.RoundTripper) Option {
+	return func(c *Client) { c.wrap = wrap }
 }
 
 // cluster is one API server: its clientset, connection health, and the
@@ -73,6 +87,9 @@ func (c *Client) cluster(name string) (*cluster, error) {
 	cfg.UserAgent = "vigil"
 	h := &health{name: name}
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return &probe{next: rt, h: h} })
+	if c.wrap != nil {
+		cfg.Wrap(c.wrap)
+	}
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("cannot build a client for context %q: %w", name, err)
