@@ -194,6 +194,9 @@ func TestPostgresTwoBastionsOneOrder(t *testing.T) {
 	}
 }
 
+// outage is how long TestPostgresOutage keeps PostgreSQL stopped.
+const outage = 20 * time.Second
+
 // PostgreSQL stopped: appends are refused with the reason, at once once the
 // outage is known, and never stored later; reads answer from the entries
 // seen; with the server back everything resumes by itself, the feed
@@ -252,7 +255,7 @@ func TestPostgresOutage(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].Action != "scale" {
 		t.Fatalf("read during the outage: %+v, %v", got, err)
 	}
-	time.Sleep(3 * time.Second) // some seconds down
+	time.Sleep(time.Until(stopped.Add(outage))) // the 20 s down
 	start()
 	back := time.Now()
 	for a.Writable() != nil || b.Writable() != nil {
