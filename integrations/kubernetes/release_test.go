@@ -329,26 +329,26 @@ func TestPromotionLockLease(t *testing.T) {
 	f := newFixture(t, lab(t), "dev")
 	f.start()
 	target := f.env("dev").Target()
-	if err := f.client.Lock(f.ctx, target, "vigil-promote-api", "bob", 2*time.Second); err != nil {
+	if err := f.client.Lock(f.ctx, target, "vigil-promote-api", release.Holder{Actor: "bob"}, 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.client.Lock(f.ctx, target, "vigil-promote-api", "bob", 2*time.Second); err != nil {
+	if err := f.client.Lock(f.ctx, target, "vigil-promote-api", release.Holder{Actor: "bob"}, 2*time.Second); err != nil {
 		t.Fatalf("the holder could not renew its lock: %v", err)
 	}
 	var locked *release.LockedError
-	if err := f.client.Lock(f.ctx, target, "vigil-promote-api", "alice", time.Minute); !errors.As(err, &locked) || locked.Holder != "bob" {
+	if err := f.client.Lock(f.ctx, target, "vigil-promote-api", release.Holder{Actor: "alice"}, time.Minute); !errors.As(err, &locked) || locked.Holder != "bob" {
 		t.Fatalf("alice took bob's lock: %v", err)
 	}
 	if err := f.client.Unlock(f.ctx, target, "vigil-promote-api", "alice"); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.client.Lock(f.ctx, target, "vigil-promote-api", "carol", time.Minute); !errors.As(err, &locked) {
+	if err := f.client.Lock(f.ctx, target, "vigil-promote-api", release.Holder{Actor: "carol"}, time.Minute); !errors.As(err, &locked) {
 		t.Fatalf("alice's unlock freed bob's lock: %v", err)
 	}
 	// Once bob's 2 s have passed, his lock no longer refuses anyone.
 	expires := time.Now().Add(2 * time.Second)
 	for {
-		err := f.client.Lock(f.ctx, target, "vigil-promote-api", "alice", time.Minute)
+		err := f.client.Lock(f.ctx, target, "vigil-promote-api", release.Holder{Actor: "alice"}, time.Minute)
 		if err == nil {
 			break
 		}
@@ -414,7 +414,7 @@ func TestPromotionAndRollbackNeverInterleave(t *testing.T) {
 		}
 		// The winner frees the lock once its rollout settles.
 		deadline := time.Now().Add(time.Minute)
-		for f.client.Lock(f.ctx, target, "vigil-promote-worker", "probe", time.Minute) != nil {
+		for f.client.Lock(f.ctx, target, "vigil-promote-worker", release.Holder{Actor: "probe"}, time.Minute) != nil {
 			if time.Now().After(deadline) {
 				t.Fatalf("round %d: %s's lock was not freed after its rollout", round, names[won])
 			}

@@ -76,7 +76,7 @@ func (s *Service) Prepare(ctx context.Context, actor access.Actor, plan PrepareP
 // environment's may not exist yet.
 func (s *Service) prepare(ctx context.Context, actor access.Actor, plan PreparePlan) error {
 	src, lock, holder := plan.From.Target(), "vigil-prepare-"+plan.Env.Name, s.holder(actor)
-	if err := s.cluster.Lock(ctx, src, lock, holder, s.opt.LockTTL); err != nil {
+	if err := s.cluster.Lock(ctx, src, lock, s.lockHolder(actor, "prepare "+plan.Env.Name), s.opt.LockTTL); err != nil {
 		return err
 	}
 	defer func() {
