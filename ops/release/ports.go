@@ -22,6 +22,14 @@ type Sink interface {
 	Conn(c Conn)
 }
 
+// LockSink is a Sink that is also told of the locks held in each
+// environment's namespace (a Watcher that can see them tells it).
+type LockSink interface {
+	// Lock reports the lock named name in env, as a Lock of it would be
+	// refused (expired ones too: the sink drops them); nil when it is gone.
+	Lock(env, name string, l *LockedError)
+}
+
 // Watcher feeds a Sink from a cache shared by the whole process.
 type Watcher interface {
 	// Watch registers sink for the environments' apps (those matching
@@ -290,14 +298,14 @@ func ParseHolder(id string) Holder {
 
 // LockedError says another actor holds a promotion lock.
 type LockedError struct {
-	Lock string
+	Lock string `json:"lock"`
 	// Holder is the holder's ID ("actor on bastion"); Bastion and Action
 	// are its parts, when the lock names them.
-	Holder  string
-	Bastion string
-	Action  string
-	Since   time.Time // when the holder took it; zero when unknown
-	Until   time.Time
+	Holder  string    `json:"holder"`
+	Bastion string    `json:"bastion,omitempty"`
+	Action  string    `json:"action,omitempty"`
+	Since   time.Time `json:"since,omitzero"` // when the holder took it; zero when unknown
+	Until   time.Time `json:"until"`
 }
 
 // Who says who holds the lock, through which bastion and for what:
