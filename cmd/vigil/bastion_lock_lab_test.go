@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -208,6 +209,26 @@ func TestBastionKilledMidPromotion(t *testing.T) {
 	// Fault 2: alice's promotion is in flight through bastion-a.
 	if o := l.runVigil(t, "bob", "bastion-b", promote...); !refused(0, o) {
 		t.Fatalf("bob was not refused while alice promotes (exit %d):\n%s", o.code, o.out)
+	}
+
+	// bob's vigil shows the lock: holder, bastion, action, since, until.
+	if o := l.runVigil(t, "bob", "bastion-b", "status", "--json"); o.code != 0 {
+		t.Fatalf("bob's vigil status: exit %d:\n%s", o.code, o.out)
+	} else {
+		var m release.Matrix
+		if err := json.Unmarshal([]byte(o.out), &m); err != nil {
+			t.Fatalf("bob's vigil status --json: %v:\n%s", err, o.out)
+		}
+		var lock *release.LockedError
+		for _, e := range m.Envs {
+			if e.Name == "test" {
+				lock = e.LockOf(raceApp)
+			}
+		}
+		if lock == nil || lock.Holder != "alice on bastion-a" || lock.Bastion != "bastion-a" || lock.Action != "promote from dev" ||
+			!lock.Since.Equal(lease.Spec.AcquireTime.Time) || !lock.Until.Equal(expires) {
+			t.Fatalf("bob's vigil shows the lock of test as %+v, want alice's until %s:\n%s", lock, expires, o.out)
+		}
 	}
 
 	// Fault 3: bastion-a dies in the middle of the promotion.

@@ -108,7 +108,7 @@ func (c *Client) Watch(ctx context.Context, envs []release.Env, selector string,
 	if _, err := labels.Parse(selector); err != nil {
 		return fmt.Errorf("kubernetes.app_selector %q is not a label selector: %w", selector, err)
 	}
-	var synced []<-chan struct{}
+	var synced, lockSynced []<-chan struct{}
 	var stops []func()
 	for _, env := range envs {
 		cl, err := c.cluster(env.Context)
@@ -201,6 +201,7 @@ func (c *Client) Watch(ctx context.Context, envs []release.Env, selector string,
 			if err != nil {
 				return err
 			}
+			lockSynced = append(lockSynced, reg.HasSyncedChecker().Done())
 			stops = append(stops, func() { _ = sp.lease.RemoveEventHandler(reg) })
 		}
 	}
@@ -221,8 +222,25 @@ func (c *Client) Watch(ctx context.Context, envs []release.Env, selector string,
 			return fmt.Errorf("the Kubernetes caches did not sync within %s: check that the clusters are reachable (vigil keeps retrying)", syncTimeout)
 		}
 	}
+	// The locks are waited for briefly, so that a command line verb shows
+	// those held; they are never worth failing the start.
+	lockTimeout := time.NewTimer(lockSyncTimeout)
+	defer lockTimeout.Stop()
+	for _, done := range lockSynced {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-lockTimeout.C:
+			return nil
+		}
+	}
 	return nil
 }
+
+// lockSyncTimeout bounds how long Watch waits for the locks once the
+// workloads are in.
+const lockSyncTimeout = 2 * time.Second
 
 // trimLease keeps of a Lease all but its managedFields: its holder and
 // the annotations naming the holder's bastion and action.
