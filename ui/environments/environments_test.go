@@ -458,3 +458,15 @@ func TestLockNotice(t *testing.T) {
 		t.Errorf("an expired lock is shown:\n%s", view)
 	}
 }
+
+// A promotion refused by another bastion's lock says, in its toast, who
+// holds it, through which bastion, for what, since and until when.
+func TestPromotionRefusedByALockToast(t *testing.T) {
+	err := &release.LockedError{Lock: "vigil-promote-web in shop-test", Holder: "alice on bastion-a", Bastion: "bastion-a", Action: "promote from dev",
+		Since: fixedNow.Add(-time.Minute), Until: fixedNow.Add(9 * time.Minute)}
+	toast, ok := promotedToast(PromotedMsg{Plan: release.PromotePlan{App: "web"}, Err: err})().(common.ToastMsg)
+	if !ok || toast.Level != common.Error || !strings.HasPrefix(toast.Text, "refused: vigil-promote-web in shop-test is locked by alice on bastion-a (promote from dev) since ") ||
+		!strings.Contains(toast.Text, " until ") {
+		t.Fatalf("toast %+v", toast)
+	}
+}
