@@ -93,7 +93,7 @@ func newExecCmd(g *globals) *cobra.Command {
 			runs, err := playbook.New(&ansible.Runner{KnownHosts: keys.File()}, journal, history, playbook.Options{
 				Guard: guard, PlaybookDir: a.PlaybookDir, Inventory: inventoryOptions(a), HostKeys: keys,
 				Hosts:     func() []inventory.Host { return inv.State().Hosts },
-				HostLocks: hostLocks(ctx, cfg.Kubernetes),
+				HostLocks: hostLocks(ctx, cfg.Kubernetes), Bastion: wiring{}.bastion(),
 			})
 			if err != nil {
 				return err

@@ -46,7 +46,7 @@ func (c *seedCluster) Seed(context.Context, release.Target, release.Target, []re
 }
 
 // Preparation's locks are tested with the Leases on the lab.
-func (c *seedCluster) Lock(context.Context, release.Target, string, string, time.Duration) error {
+func (c *seedCluster) Lock(context.Context, release.Target, string, release.Holder, time.Duration) error {
 	return nil
 }
 func (c *seedCluster) Unlock(context.Context, release.Target, string, string) error { return nil }

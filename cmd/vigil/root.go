@@ -25,6 +25,9 @@ type globals struct {
 	theme      string
 	readOnly   bool
 	logFile    string
+	// sshAddr is vigil serve's SSH address, part of its bastion name
+	// (bastionName); empty in the console and the other commands.
+	sshAddr string
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {

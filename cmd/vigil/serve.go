@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os/signal"
 	"path/filepath"
 	"syscall"
@@ -76,6 +77,11 @@ func runServe(ctx context.Context, g *globals, listen, httpListen string, stderr
 	// The metrics come first: the integrations the backend builds count
 	// their requests into them.
 	metrics := serve.NewMetrics()
+	// The locks this vigil takes name it as presence does, when its port
+	// is known before it listens (not with port 0).
+	if _, port, err := net.SplitHostPort(opts.Listen); err == nil && port != "0" {
+		g.sshAddr = opts.Listen
+	}
 	b, err := openBackend(ctx, g, cfg, logger, metrics)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"os"
 
 	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
@@ -22,6 +23,15 @@ type wiring struct {
 	log     *slog.Logger
 	// metrics, under vigil serve, count the integrations' requests.
 	metrics *serve.Metrics
+	// sshAddr is vigil serve's SSH address, part of its bastion name.
+	sshAddr string
+}
+
+// bastion names this vigil in the locks it takes and in presence:
+// $VIGIL_BASTION, else the host (and vigil serve's SSH port).
+func (w wiring) bastion() string {
+	host, _ := os.Hostname()
+	return bastionName(os.Getenv("VIGIL_BASTION"), host, w.sshAddr)
 }
 
 // transport is what wraps the HTTP transport of the integration called
@@ -71,7 +81,7 @@ func openBackend(ctx context.Context, g *globals, cfg *config.Config, log *slog.
 		b.guard.ReadOnly = true
 		b.notice = "read-only: " + err.Error()
 	}
-	b.services, b.stop, err = startServices(ctx, wiring{cfg: cfg, journal: b.journal, guard: b.guard, log: log, metrics: metrics})
+	b.services, b.stop, err = startServices(ctx, wiring{cfg: cfg, journal: b.journal, guard: b.guard, log: log, metrics: metrics, sshAddr: g.sshAddr})
 	if err != nil {
 		b.journal.Close()
 		return nil, err

@@ -104,7 +104,7 @@ func startInventory(ctx context.Context, w wiring, svc *common.Services) (func()
 		pb, err := playbook.New(&ansible.Runner{KnownHosts: keys.File()}, w.journal, history, playbook.Options{
 			Guard: w.guard, PlaybookDir: a.PlaybookDir, Inventory: inventoryOptions(a), HostKeys: keys,
 			Hosts:     func() []inventory.Host { return inv.State().Hosts },
-			HostLocks: hostLocks(ctx, w.cfg.Kubernetes),
+			HostLocks: hostLocks(ctx, w.cfg.Kubernetes), Bastion: w.bastion(),
 		})
 		if err != nil {
 			history.Close()

@@ -25,7 +25,8 @@ func newRelease(ctx context.Context, w wiring) (*release.Service, *kubernetes.Cl
 	}
 	kc := kubernetes.New(ctx, k.Kubeconfig, kubernetes.WithTransport(w.transport("kubernetes")))
 	return release.New(envs, kc, w.journal, release.Options{Selector: k.AppSelector, Guard: w.guard,
-		RefuseUnhealthySource: k.RefuseUnhealthySourceForProtected}), kc, nil
+		RefuseUnhealthySource: k.RefuseUnhealthySourceForProtected, LockTTL: k.LockTTL, Bastion: w.bastion(),
+		TestHoldAfterPromote: testHoldAfterPromote()}), kc, nil
 }
 
 // newLogs builds the logs service of config.Kubernetes over kc, the

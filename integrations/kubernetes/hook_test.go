@@ -94,7 +94,7 @@ func TestPromotionHooks(t *testing.T) {
 		t.Fatalf("the promotion went on after its hook failed: %s", img)
 	}
 	// The failed promotion freed its lock.
-	if err := f.client.Lock(f.ctx, f.env("test").Target(), "vigil-promote-api", "bob", 30*time.Second); err != nil {
+	if err := f.client.Lock(f.ctx, f.env("test").Target(), "vigil-promote-api", release.Holder{Actor: "bob"}, 30*time.Second); err != nil {
 		t.Fatalf("the lock stayed held after a failed hook: %v", err)
 	}
 }

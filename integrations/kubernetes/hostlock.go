@@ -44,7 +44,9 @@ func hostLease(host string) string {
 
 // LockHost implements playbook.HostLocks.
 func (h *HostLocks) LockHost(ctx context.Context, host, holder string, ttl time.Duration) error {
-	err := h.Client.Lock(ctx, h.target(), hostLease(host), holder, ttl)
+	lh := release.ParseHolder(holder)
+	lh.Action = "run on " + host
+	err := h.Client.Lock(ctx, h.target(), hostLease(host), lh, ttl)
 	var locked *release.LockedError
 	if errors.As(err, &locked) {
 		return &playbook.HostBusyError{Host: host, Holder: locked.Holder, Since: locked.Since, Until: locked.Until}

@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -66,14 +67,53 @@ func (c *Client) PutFreeze(ctx context.Context, t release.Target, f *release.Fre
 }
 
 // Lock implements release.Locker with a coordination.k8s.io Lease whose
-// holder is the actor. Creating the Lease, or updating it at the
-// resourceVersion read, is atomic: of two actors at once, one wins.
-func (c *Client) Lock(ctx context.Context, t release.Target, name, holder string, ttl time.Duration) error {
+// holderIdentity is the holder's ID ("actor on bastion"), and whose
+// annotations name the actor, the bastion and the action apart (the
+// lockActor, lockBastion and lockAction keys). Creating the Lease, or
+// updating it at the resourceVersion read, is atomic: of two actors at
+// once, one wins.
+func (c *Client) Lock(ctx context.Context, t release.Target, name string, holder release.Holder, ttl time.Duration) error {
 	cl, err := c.cluster(t.Context)
 	if err != nil {
 		return err
 	}
 	return takeLease(ctx, cl.cs.CoordinationV1().Leases(t.Namespace), t.Namespace, name, holder, ttl)
+}
+
+// The annotations of a lock's Lease naming its holder: a kubectl describe
+// of the Lease says who, through which bastion, for what.
+const (
+	lockActor   = "vigil.dev/lock-actor"
+	lockBastion = "vigil.dev/lock-bastion"
+	lockAction  = "vigil.dev/lock-action"
+)
+
+// holderAnnotations are the annotations of a Lease held by h.
+func holderAnnotations(h release.Holder) map[string]string {
+	a := map[string]string{lockActor: h.Actor}
+	if h.Bastion != "" {
+		a[lockBastion] = h.Bastion
+	}
+	if h.Action != "" {
+		a[lockAction] = h.Action
+	}
+	return a
+}
+
+// lockedBy is the *release.LockedError of the Lease l, named lockName.
+func lockedBy(l *coordv1.Lease, lockName string) *release.LockedError {
+	h, until := leaseHolder(l)
+	e := &release.LockedError{Lock: lockName, Holder: h, Until: until}
+	if l.Annotations[lockActor] != "" {
+		e.Bastion, e.Action = l.Annotations[lockBastion], l.Annotations[lockAction]
+	} else {
+		// Taken by a vigil that wrote no annotations: the ID alone.
+		e.Bastion = release.ParseHolder(h).Bastion
+	}
+	if l.Spec.AcquireTime != nil {
+		e.Since = l.Spec.AcquireTime.Time
+	}
+	return e
 }
 
 // leaseTries bounds how often a lock that changes hands under our feet is
@@ -84,21 +124,16 @@ const leaseTries = 4
 // another vigil (created, updated or deleted between our read and our
 // write) ends as taken, or as a *release.LockedError naming the holder:
 // the API's own words for a lost race never reach the user.
-func takeLease(ctx context.Context, leases coordclient.LeaseInterface, ns, name, holder string, ttl time.Duration) error {
+func takeLease(ctx context.Context, leases coordclient.LeaseInterface, ns, name string, h release.Holder, ttl time.Duration) error {
 	secs := int32(ttl / time.Second)
 	lockName := name + " in " + ns
-	held := func(l *coordv1.Lease) error {
-		h, until := leaseHolder(l)
-		e := &release.LockedError{Lock: lockName, Holder: h, Until: until}
-		if l.Spec.AcquireTime != nil {
-			e.Since = l.Spec.AcquireTime.Time
-		}
-		return e
-	}
+	holder := h.ID()
+	held := func(l *coordv1.Lease) error { return lockedBy(l, lockName) }
 	for range leaseTries {
 		now := metav1.NowMicro()
 		spec := coordv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &secs, AcquireTime: &now, RenewTime: &now}
-		_, err := leases.Create(ctx, &coordv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: spec}, metav1.CreateOptions{FieldManager: "vigil"})
+		meta := metav1.ObjectMeta{Name: name, Annotations: holderAnnotations(h)}
+		_, err := leases.Create(ctx, &coordv1.Lease{ObjectMeta: meta, Spec: spec}, metav1.CreateOptions{FieldManager: "vigil"})
 		if err == nil {
 			return nil
 		}
@@ -119,6 +154,13 @@ func takeLease(ctx context.Context, leases coordclient.LeaseInterface, ns, name,
 			spec.AcquireTime = cur.Spec.AcquireTime // a renewal keeps its start
 		}
 		cur.Spec = spec
+		if cur.Annotations == nil {
+			cur.Annotations = map[string]string{}
+		}
+		for _, k := range []string{lockActor, lockBastion, lockAction} {
+			delete(cur.Annotations, k)
+		}
+		maps.Copy(cur.Annotations, holderAnnotations(h))
 		_, err = leases.Update(ctx, cur, metav1.UpdateOptions{FieldManager: "vigil"})
 		switch {
 		case err == nil:
@@ -191,11 +233,7 @@ func (c *Client) Held(ctx context.Context, t release.Target, prefix string) ([]*
 		if !strings.HasPrefix(l.Name, prefix) || h == "" || time.Now().After(until) {
 			continue
 		}
-		e := &release.LockedError{Lock: l.Name + " in " + t.Namespace, Holder: h, Until: until}
-		if l.Spec.AcquireTime != nil {
-			e.Since = l.Spec.AcquireTime.Time
-		}
-		out = append(out, e)
+		out = append(out, lockedBy(l, l.Name+" in "+t.Namespace))
 	}
 	return out, nil
 }

@@ -89,7 +89,7 @@ func TestLockRaceOutcomes(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			cs := fake.NewClientset()
 			c.setup(cs)
-			err := takeLease(ctx, cs.CoordinationV1().Leases("test"), "test", "vigil-promote-web", "alice", time.Minute)
+			err := takeLease(ctx, cs.CoordinationV1().Leases("test"), "test", "vigil-promote-web", release.Holder{Actor: "alice"}, time.Minute)
 			var locked *release.LockedError
 			switch {
 			case c.wantHeld == "" && err != nil:
@@ -117,9 +117,64 @@ func TestLockRaceOutcomes(t *testing.T) {
 	l.Spec.RenewTime = &old
 	_ = cs.Tracker().Update(leaseGR.WithVersion("v1"), l, "test")
 	cs.PrependReactor("update", "leases", func(k8stesting.Action) (bool, runtime.Object, error) { return true, nil, conflict })
-	err := takeLease(ctx, cs.CoordinationV1().Leases("test"), "test", "vigil-promote-web", "alice", time.Minute)
+	err := takeLease(ctx, cs.CoordinationV1().Leases("test"), "test", "vigil-promote-web", release.Holder{Actor: "alice"}, time.Minute)
 	var locked *release.LockedError
 	if !errors.As(err, &locked) || strings.Contains(err.Error(), "Precondition") {
 		t.Fatalf("a lock that keeps changing hands: %T %v", err, err)
+	}
+}
+
+// TestLockNamesBastionAndAction: a lock stores its holder's actor, bastion
+// and action (holderIdentity "actor on bastion", and an annotation each);
+// whoever is refused is told all three, since and until when. An expired
+// lock taken over carries its new holder's annotations only; a Lease of
+// an older vigil, without annotations, still names the bastion in its ID.
+func TestLockNamesBastionAndAction(t *testing.T) {
+	ctx := context.Background()
+	cs := fake.NewClientset()
+	leases := cs.CoordinationV1().Leases("test")
+	x := release.Holder{Actor: "alice", Bastion: "bastion-a", Action: "promote from dev"}
+	y := release.Holder{Actor: "bob", Bastion: "bastion-b", Action: "roll back"}
+	if err := takeLease(ctx, leases, "test", "vigil-promote-web", x, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	l, err := leases.Get(ctx, "vigil-promote-web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *l.Spec.HolderIdentity != "alice on bastion-a" || l.Annotations[lockActor] != "alice" || l.Annotations[lockBastion] != "bastion-a" || l.Annotations[lockAction] != "promote from dev" {
+		t.Fatalf("the Lease does not name its holder: %q %v", *l.Spec.HolderIdentity, l.Annotations)
+	}
+	err = takeLease(ctx, leases, "test", "vigil-promote-web", y, time.Minute)
+	var locked *release.LockedError
+	if !errors.As(err, &locked) || locked.Holder != "alice on bastion-a" || locked.Bastion != "bastion-a" || locked.Action != "promote from dev" {
+		t.Fatalf("bob's refusal: %T %+v", err, locked)
+	}
+	for _, want := range []string{"locked by alice on bastion-a (promote from dev) since ", " until "} {
+		if !strings.Contains(err.Error(), want) {
+			t.Fatalf("bob's refusal %q does not say %q", err, want)
+		}
+	}
+
+	// alice's vigil dies: once her Lease has run out, bob takes it over.
+	old := metav1.NewMicroTime(time.Now().Add(-time.Hour))
+	l.Spec.RenewTime = &old
+	if _, err := leases.Update(ctx, l, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	y.Action = ""
+	if err := takeLease(ctx, leases, "test", "vigil-promote-web", y, time.Minute); err != nil {
+		t.Fatalf("bob could not take an expired lock: %v", err)
+	}
+	l, _ = leases.Get(ctx, "vigil-promote-web", metav1.GetOptions{})
+	if *l.Spec.HolderIdentity != "bob on bastion-b" || l.Annotations[lockActor] != "bob" || l.Annotations[lockBastion] != "bastion-b" || l.Annotations[lockAction] != "" {
+		t.Fatalf("taken over, the Lease names %q %v", *l.Spec.HolderIdentity, l.Annotations)
+	}
+
+	// A Lease without annotations (an older vigil's): its ID names the bastion.
+	cs = fake.NewClientset(heldBy("carol on bastion-c", time.Minute))
+	err = takeLease(ctx, cs.CoordinationV1().Leases("test"), "test", "vigil-promote-web", x, time.Minute)
+	if !errors.As(err, &locked) || locked.Bastion != "bastion-c" || locked.Action != "" || !strings.Contains(err.Error(), "locked by carol on bastion-c since") {
+		t.Fatalf("a Lease without annotations: %v", err)
 	}
 }

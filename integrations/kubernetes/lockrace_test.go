@@ -30,7 +30,7 @@ func TestLockRace50(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				if errs[i] = c.Lock(f.ctx, target, "vigil-promote-race", names[i], time.Minute); errs[i] == nil {
+				if errs[i] = c.Lock(f.ctx, target, "vigil-promote-race", release.Holder{Actor: names[i]}, time.Minute); errs[i] == nil {
 					errs[i] = c.Unlock(f.ctx, target, "vigil-promote-race", names[i])
 				}
 			}()

@@ -112,7 +112,7 @@ func TestPrepareRefusedWhileAPromotionIsInFlight(t *testing.T) {
 	f.deploy("dev", "api", "2.0.0", 1)
 	f.start()
 	target := f.env("test").Target()
-	if err := f.client.Lock(f.ctx, target, "vigil-promote-web", "carol on bastion-9", time.Minute); err != nil {
+	if err := f.client.Lock(f.ctx, target, "vigil-promote-web", release.ParseHolder("carol on bastion-9"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	plan, err := f.svc.PlanPrepare(f.ctx, "test")

@@ -329,26 +329,26 @@ func TestPromotionLockLease(t *testing.T) {
 	f := newFixture(t, lab(t), "dev")
 	f.start()
 	target := f.env("dev").Target()
-	if err := f.client.Lock(f.ctx, target, "vigil-promote-api", "bob", 2*time.Second); err != nil {
+	if err := f.client.Lock(f.ctx, target, "vigil-promote-api", release.Holder{Actor: "bob"}, 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.client.Lock(f.ctx, target, "vigil-promote-api", "bob", 2*time.Second); err != nil {
+	if err := f.client.Lock(f.ctx, target, "vigil-promote-api", release.Holder{Actor: "bob"}, 2*time.Second); err != nil {
 		t.Fatalf("the holder could not renew its lock: %v", err)
 	}
 	var locked *release.LockedError
-	if err := f.client.Lock(f.ctx, target, "vigil-promote-api", "alice", time.Minute); !errors.As(err, &locked) || locked.Holder != "bob" {
+	if err := f.client.Lock(f.ctx, target, "vigil-promote-api", release.Holder{Actor: "alice"}, time.Minute); !errors.As(err, &locked) || locked.Holder != "bob" {
 		t.Fatalf("alice took bob's lock: %v", err)
 	}
 	if err := f.client.Unlock(f.ctx, target, "vigil-promote-api", "alice"); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.client.Lock(f.ctx, target, "vigil-promote-api", "carol", time.Minute); !errors.As(err, &locked) {
+	if err := f.client.Lock(f.ctx, target, "vigil-promote-api", release.Holder{Actor: "carol"}, time.Minute); !errors.As(err, &locked) {
 		t.Fatalf("alice's unlock freed bob's lock: %v", err)
 	}
 	// Once bob's 2 s have passed, his lock no longer refuses anyone.
 	expires := time.Now().Add(2 * time.Second)
 	for {
-		err := f.client.Lock(f.ctx, target, "vigil-promote-api", "alice", time.Minute)
+		err := f.client.Lock(f.ctx, target, "vigil-promote-api", release.Holder{Actor: "alice"}, time.Minute)
 		if err == nil {
 			break
 		}
@@ -414,7 +414,7 @@ func TestPromotionAndRollbackNeverInterleave(t *testing.T) {
 		}
 		// The winner frees the lock once its rollout settles.
 		deadline := time.Now().Add(time.Minute)
-		for f.client.Lock(f.ctx, target, "vigil-promote-worker", "probe", time.Minute) != nil {
+		for f.client.Lock(f.ctx, target, "vigil-promote-worker", release.Holder{Actor: "probe"}, time.Minute) != nil {
 			if time.Now().After(deadline) {
 				t.Fatalf("round %d: %s's lock was not freed after its rollout", round, names[won])
 			}
@@ -588,4 +588,47 @@ func TestAPromotionPlannedBeforeARollbackIsRefused(t *testing.T) {
 	}
 	f.waitHealthy("test", "worker", "3.0.0")
 	f.waitUnlocked("test", "worker")
+}
+
+// The matrix shows the locks held in each environment as the Leases come
+// and go: holder, bastion and action; a lock whose holder died (its Lease
+// left behind) leaves the matrix when it expires, without any event.
+func TestMatrixShowsLocks(t *testing.T) {
+	f := newFixture(t, lab(t), "dev")
+	f.start()
+	target := f.env("dev").Target()
+	lockOf := func() *release.LockedError {
+		for _, e := range f.svc.Matrix().Envs {
+			if e.Name == "dev" {
+				return e.LockOf("api")
+			}
+		}
+		return nil
+	}
+	alice := release.Holder{Actor: "alice", Bastion: "bastion-a", Action: "promote from dev"}
+	if err := f.client.Lock(f.ctx, target, "vigil-promote-api", alice, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the lock in the matrix", func() bool {
+		l := lockOf()
+		return l != nil && l.Holder == "alice on bastion-a" && l.Bastion == "bastion-a" && l.Action == "promote from dev" && !l.Since.IsZero()
+	})
+	l := lockOf()
+	// alice's vigil dies: nothing frees the Lease, its expiry does.
+	waitFor(t, "the expired lock to leave the matrix", func() bool { return lockOf() == nil })
+	if late := time.Since(l.Until); late < 0 || late > 2*time.Second {
+		t.Fatalf("the lock left the matrix %s after its expiry at %s", late, l.Until)
+	}
+	if _, err := f.cs.CoordinationV1().Leases(target.Namespace).Get(f.ctx, "vigil-promote-api", metav1.GetOptions{}); err != nil {
+		t.Fatalf("the Lease should outlive its expiry: %v", err)
+	}
+	// Taken and freed: it comes and goes with the Lease.
+	if err := f.client.Lock(f.ctx, target, "vigil-promote-api", release.Holder{Actor: "bob", Bastion: "bastion-b"}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bob's lock in the matrix", func() bool { l := lockOf(); return l != nil && l.Bastion == "bastion-b" })
+	if err := f.client.Unlock(f.ctx, target, "vigil-promote-api", "bob on bastion-b"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bob's freed lock to leave the matrix", func() bool { return lockOf() == nil })
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	coordv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -34,6 +35,7 @@ type space struct {
 	ns                                  string
 	deploy, sts, rs, cr, events, freeze cache.SharedIndexInformer
 	pvc                                 cache.SharedIndexInformer // the StatefulSets' claims (claims.go)
+	lease                               cache.SharedIndexInformer // the locks held in the namespace (lock.go)
 }
 
 // ownerKey indexes ReplicaSets and ControllerRevisions by controller.
@@ -79,6 +81,10 @@ func (cl *cluster) space(ctx context.Context, ns, selector string) (*space, erro
 		events: owned.Core().V1().Events().Informer(),
 		freeze: freeze.Core().V1().ConfigMaps().Informer(),
 		pvc:    owned.Core().V1().PersistentVolumeClaims().Informer(),
+		lease:  owned.Coordination().V1().Leases().Informer(),
+	}
+	if err := sp.lease.SetTransform(trimLease); err != nil {
+		return nil, err
 	}
 	for _, inf := range []cache.SharedIndexInformer{sp.deploy, sp.sts, sp.rs, sp.cr, sp.events, sp.freeze, sp.pvc} {
 		if err := inf.SetTransform(trim); err != nil {
@@ -102,7 +108,7 @@ func (c *Client) Watch(ctx context.Context, envs []release.Env, selector string,
 	if _, err := labels.Parse(selector); err != nil {
 		return fmt.Errorf("kubernetes.app_selector %q is not a label selector: %w", selector, err)
 	}
-	var synced []<-chan struct{}
+	var synced, lockSynced []<-chan struct{}
 	var stops []func()
 	for _, env := range envs {
 		cl, err := c.cluster(env.Context)
@@ -175,6 +181,29 @@ func (c *Client) Watch(ctx context.Context, envs []release.Env, selector string,
 		}
 		// Events only feed the rollout detail: the matrix does not wait for them.
 		stops = append(stops, cl.health.listen(sink.Conn))
+		// Nor does it wait for the locks: a role that may take a Lease but
+		// not watch them still sees its matrix.
+		if ls, ok := sink.(release.LockSink); ok {
+			lock := func(obj any) {
+				if l, ok := obj.(*coordv1.Lease); ok && strings.HasPrefix(l.Name, "vigil-") {
+					ls.Lock(e, l.Name, lockedBy(l, l.Name+" in "+sp.ns))
+				}
+			}
+			unlock := func(obj any) {
+				if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+					obj = t.Obj
+				}
+				if m, ok := obj.(metav1.Object); ok && strings.HasPrefix(m.GetName(), "vigil-") {
+					ls.Lock(e, m.GetName(), nil)
+				}
+			}
+			reg, err := sp.lease.AddEventHandler(funcs(lock, unlock))
+			if err != nil {
+				return err
+			}
+			lockSynced = append(lockSynced, reg.HasSyncedChecker().Done())
+			stops = append(stops, func() { _ = sp.lease.RemoveEventHandler(reg) })
+		}
 	}
 	go func() {
 		<-ctx.Done()
@@ -193,7 +222,33 @@ func (c *Client) Watch(ctx context.Context, envs []release.Env, selector string,
 			return fmt.Errorf("the Kubernetes caches did not sync within %s: check that the clusters are reachable (vigil keeps retrying)", syncTimeout)
 		}
 	}
+	// The locks are waited for briefly, so that a command line verb shows
+	// those held; they are never worth failing the start.
+	lockTimeout := time.NewTimer(lockSyncTimeout)
+	defer lockTimeout.Stop()
+	for _, done := range lockSynced {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-lockTimeout.C:
+			return nil
+		}
+	}
 	return nil
+}
+
+// lockSyncTimeout bounds how long Watch waits for the locks once the
+// workloads are in.
+const lockSyncTimeout = 2 * time.Second
+
+// trimLease keeps of a Lease all but its managedFields: its holder and
+// the annotations naming the holder's bastion and action.
+func trimLease(obj any) (any, error) {
+	if l, ok := obj.(*coordv1.Lease); ok {
+		l.ManagedFields = nil
+	}
+	return obj, nil
 }
 
 func funcs(upsert, del func(any)) cache.ResourceEventHandlerFuncs {

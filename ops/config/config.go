@@ -90,9 +90,13 @@ type Kubernetes struct {
 	// protected environment from a source that is not healthy (stalled,
 	// degraded, still rolling out, or with an alert firing on it); without
 	// it the preview warns and the console asks a second confirmation.
-	RefuseUnhealthySourceForProtected bool          `yaml:"refuse_unhealthy_source_for_protected"`
-	Logs                              Logs          `yaml:"logs"`
-	Environments                      []Environment `yaml:"environments"` // ordered pipeline
+	RefuseUnhealthySourceForProtected bool `yaml:"refuse_unhealthy_source_for_protected"`
+	// LockTTL is how long a promotion, rollback or preparation lock
+	// outlives a vigil that died holding it (default 10m): until then
+	// another bastion is refused, told who holds it, where, and until when.
+	LockTTL      time.Duration `yaml:"lock_ttl"`
+	Logs         Logs          `yaml:"logs"`
+	Environments []Environment `yaml:"environments"` // ordered pipeline
 }
 
 // Logs is how vigil follows the pods' logs (the logs view, vigil logs).

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vigilops/vigil/internal/redact"
 	"github.com/vigilops/vigil/ops/access"
@@ -287,6 +288,9 @@ func (v *validator) kubernetes(k *Kubernetes) {
 	v.hooks("kubernetes.promotion_hooks", k.PromotionHooks)
 	if n := k.Logs.BufferLines; n != 0 && (n < MinLogLines || n > MaxLogLines) {
 		v.errorf("kubernetes.logs.buffer_lines", "%d is out of range: keep between %d and %d lines (default %d)", n, MinLogLines, MaxLogLines, DefaultLogLines)
+	}
+	if k.LockTTL != 0 && (k.LockTTL < time.Second || k.LockTTL%time.Second != 0) {
+		v.errorf("kubernetes.lock_ttl", "%s: write whole seconds, 1s or more (a Lease counts seconds; default 10m)", k.LockTTL)
 	}
 	if k.RefuseUnhealthySourceForProtected && !slices.ContainsFunc(k.Environments, func(e Environment) bool { return e.Protected }) {
 		v.errorf("kubernetes.refuse_unhealthy_source_for_protected", "is set, but no environment is protected: mark the ones it guards with protected: true, or remove it")

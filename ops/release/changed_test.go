@@ -13,7 +13,7 @@ import (
 // lockingCluster promotes (counting) under a lock that is always free.
 type lockingCluster struct{ imageCluster }
 
-func (c *lockingCluster) Lock(context.Context, Target, string, string, time.Duration) error {
+func (c *lockingCluster) Lock(context.Context, Target, string, Holder, time.Duration) error {
 	return nil
 }
 func (c *lockingCluster) Unlock(context.Context, Target, string, string) error { return nil }

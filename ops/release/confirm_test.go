@@ -53,7 +53,7 @@ func (c *historyCluster) Rollback(_ context.Context, _ Ref, n int64, _ Annotator
 }
 
 // The rollback's lock is tested with the Leases on the lab.
-func (c *historyCluster) Lock(context.Context, Target, string, string, time.Duration) error {
+func (c *historyCluster) Lock(context.Context, Target, string, Holder, time.Duration) error {
 	return nil
 }
 func (c *historyCluster) Unlock(context.Context, Target, string, string) error { return nil }

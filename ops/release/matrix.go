@@ -33,11 +33,41 @@ type Row struct {
 	Cells []Cell `json:"cells"` // one per environment, in pipeline order
 }
 
-// EnvState is an environment with its freeze and its cluster's connection.
+// EnvState is an environment with its freeze, the locks held in it and its
+// cluster's connection.
 type EnvState struct {
 	Env
 	Freeze *Freeze `json:"freeze,omitempty"`
-	Conn   Conn    `json:"conn"`
+	// Locks are the promotion, rollback and preparation locks held in the
+	// environment's namespace when the matrix was built, by lock name:
+	// each names its holder, bastion and action, since and until when.
+	Locks []*LockedError `json:"locks,omitempty"`
+	Conn  Conn           `json:"conn"`
+}
+
+// LockSubject says what the lock l of the environment covers: "web in
+// test" for the lock of web's promotions and rollbacks, "the preparation
+// of test" for a preparation's (held in its source environment).
+func (e *EnvState) LockSubject(l *LockedError) string {
+	name, _, _ := strings.Cut(l.Lock, " in ")
+	switch {
+	case strings.HasPrefix(name, lockName("")):
+		return strings.TrimPrefix(name, lockName("")) + " in " + e.Name
+	case strings.HasPrefix(name, prepareLock("")):
+		return "the preparation of " + strings.TrimPrefix(name, prepareLock(""))
+	}
+	return l.Lock
+}
+
+// LockOf returns the lock of app's promotions and rollbacks in the
+// environment, nil when none is held.
+func (e *EnvState) LockOf(app string) *LockedError {
+	for _, l := range e.Locks {
+		if strings.HasPrefix(l.Lock, lockName(app)+" in ") {
+			return l
+		}
+	}
+	return nil
 }
 
 // Matrix is an immutable snapshot of the release matrix: panes read it
@@ -91,6 +121,8 @@ type store struct {
 	dirty     map[string]struct{}
 	envsDirty bool
 	freezes   []*Freeze
+	locks     []map[string]*LockedError // per env, by Lease name
+	expiry    *time.Timer               // rebuilds the envs when the next lock runs out (expireAt)
 	conns     map[string]Conn
 	subs      notify.Subscribers
 	// alerts are the firing alerts by "namespace/workload"; failing are
@@ -110,6 +142,7 @@ func newStore(envs []Env, now func() time.Time) *store {
 		apps:    map[string][]*Workload{},
 		dirty:   map[string]struct{}{},
 		freezes: make([]*Freeze, len(envs)),
+		locks:   make([]map[string]*LockedError, len(envs)),
 		conns:   map[string]Conn{},
 		failing: map[[2]string]failure{},
 		wake:    make(chan struct{}, 1),
@@ -185,6 +218,66 @@ func (s *store) Freeze(env string, f *Freeze) {
 	s.envsDirty = true
 	s.mu.Unlock()
 	s.poke()
+}
+
+var _ LockSink = (*store)(nil)
+
+// Lock implements LockSink.
+func (s *store) Lock(env, name string, l *LockedError) {
+	i, ok := s.idx[env]
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	if l == nil {
+		delete(s.locks[i], name)
+	} else {
+		if s.locks[i] == nil {
+			s.locks[i] = map[string]*LockedError{}
+		}
+		s.locks[i][name] = l
+	}
+	s.envsDirty = true
+	s.mu.Unlock()
+	s.poke()
+}
+
+// heldLocks returns the locks of envs[i] still held at now, by name, and
+// the time the first of them runs out (zero when none is held); s.mu is
+// held.
+func (s *store) heldLocks(i int, now time.Time) ([]*LockedError, time.Time) {
+	var out []*LockedError
+	var first time.Time
+	for _, l := range s.locks[i] {
+		if !now.Before(l.Until) {
+			continue
+		}
+		out = append(out, l)
+		if first.IsZero() || l.Until.Before(first) {
+			first = l.Until
+		}
+	}
+	slices.SortFunc(out, func(a, b *LockedError) int { return strings.Compare(a.Lock, b.Lock) })
+	return out, first
+}
+
+// expireAt rebuilds the envs at the time next, when a lock runs out, so
+// that a lock whose holder died leaves the matrix by itself (its Lease
+// stays); s.mu is held.
+func (s *store) expireAt(now, next time.Time) {
+	if s.expiry != nil {
+		s.expiry.Stop()
+		s.expiry = nil
+	}
+	if next.IsZero() {
+		return
+	}
+	s.expiry = time.AfterFunc(next.Sub(now), func() {
+		s.mu.Lock()
+		s.envsDirty = true
+		s.mu.Unlock()
+		s.poke()
+	})
 }
 
 // failure is a failing pod of one revision, seen by a rollout detail.
@@ -277,9 +370,15 @@ func (s *store) rebuild() {
 	m := &Matrix{Built: s.now()}
 	if prev == nil || s.envsDirty {
 		m.Envs = make([]EnvState, len(s.envs))
+		var next time.Time
 		for i, e := range s.envs {
-			m.Envs[i] = EnvState{Env: e, Freeze: s.freezes[i], Conn: s.conns[e.Context]}
+			locks, first := s.heldLocks(i, m.Built)
+			m.Envs[i] = EnvState{Env: e, Freeze: s.freezes[i], Locks: locks, Conn: s.conns[e.Context]}
+			if !first.IsZero() && (next.IsZero() || first.Before(next)) {
+				next = first
+			}
 		}
+		s.expireAt(m.Built, next)
 		s.envsDirty = false
 	} else {
 		m.Envs = prev.Envs

@@ -439,3 +439,58 @@ func TestWriteStatus(t *testing.T) {
 		t.Fatalf("status --json: %+v", m)
 	}
 }
+
+// The locks a watcher reports are in their environment's state, naming
+// holder, bastion and action, until they run out or are freed; a lock
+// whose Lease outlives its dead holder leaves the matrix at its expiry.
+func TestMatrixLocks(t *testing.T) {
+	s := newStore(pipeline, fixedNow)
+	now := fixedNow()
+	held := &LockedError{Lock: lockName("web") + " in shop-test", Holder: "alice on bastion-a", Bastion: "bastion-a", Action: "promote from dev",
+		Since: now.Add(-time.Minute), Until: now.Add(9 * time.Minute)}
+	expired := &LockedError{Lock: lockName("api") + " in shop-test", Holder: "bob on bastion-b", Bastion: "bastion-b", Until: now.Add(-time.Second)}
+	prep := &LockedError{Lock: prepareLock("prod") + " in shop-preprod", Holder: "carol on bastion-c", Bastion: "bastion-c", Until: now.Add(time.Minute)}
+	s.Lock("test", "vigil-promote-web", held)
+	s.Lock("test", "vigil-promote-api", expired)
+	s.Lock("preprod", "vigil-prepare-prod", prep)
+	s.Lock("elsewhere", "vigil-promote-web", held) // not in the pipeline: ignored
+	s.rebuild()
+	m := s.cur.Load()
+	var test, preprod EnvState
+	for _, e := range m.Envs {
+		switch e.Name {
+		case "test":
+			test = e
+		case "preprod":
+			preprod = e
+		}
+	}
+	if len(test.Locks) != 1 || test.LockOf("web") != held || test.LockOf("api") != nil || test.LockOf("we") != nil {
+		t.Fatalf("test's locks: %+v", test.Locks)
+	}
+	if got := test.LockSubject(held); got != "web in test" {
+		t.Errorf("the subject of web's lock: %q", got)
+	}
+	if len(preprod.Locks) != 1 || preprod.LockSubject(prep) != "the preparation of prod" {
+		t.Fatalf("preprod's locks: %+v", preprod.Locks)
+	}
+	if s.expiry == nil {
+		t.Fatal("no rebuild is due when the first lock runs out")
+	}
+	s.Lock("test", "vigil-promote-web", nil)
+	s.rebuild()
+	for _, e := range s.cur.Load().Envs {
+		if e.Name == "test" && len(e.Locks) != 0 {
+			t.Fatalf("a freed lock is still shown: %+v", e.Locks)
+		}
+	}
+	if len(m.Envs) == 0 || m.Envs[1].LockOf("web") != held {
+		t.Fatal("an old matrix changed under its readers")
+	}
+	if !strings.Contains(held.Error(), "locked by alice on bastion-a (promote from dev) since ") {
+		t.Errorf("the refusal: %v", held)
+	}
+	s.mu.Lock()
+	s.expireAt(now, time.Time{}) // no timer left behind
+	s.mu.Unlock()
+}

@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vigilops/vigil/ops/access"
@@ -19,6 +20,14 @@ type Sink interface {
 	Freeze(env string, f *Freeze)
 	// Conn reports the connection state of a kube context.
 	Conn(c Conn)
+}
+
+// LockSink is a Sink that is also told of the locks held in each
+// environment's namespace (a Watcher that can see them tells it).
+type LockSink interface {
+	// Lock reports the lock named name in env, as a Lock of it would be
+	// refused (expired ones too: the sink drops them); nil when it is gone.
+	Lock(env, name string, l *LockedError)
 }
 
 // Watcher feeds a Sink from a cache shared by the whole process.
@@ -100,9 +109,10 @@ type Freezer interface {
 // Locker holds named locks in the cluster with a TTL.
 type Locker interface {
 	// Lock takes the lock name in t for holder, or returns a *LockedError
-	// naming the other holder. Taking a lock one already holds renews it.
-	Lock(ctx context.Context, t Target, name, holder string, ttl time.Duration) error
-	// Unlock frees the lock if holder still holds it.
+	// naming the other holder: who, through which bastion, for what.
+	// Taking a lock one already holds (the same Holder.ID) renews it.
+	Lock(ctx context.Context, t Target, name string, holder Holder, ttl time.Duration) error
+	// Unlock frees the lock if holder (a Holder.ID) still holds it.
 	Unlock(ctx context.Context, t Target, name, holder string) error
 	// Held lists the locks held in t whose names start with prefix, each
 	// as the *LockedError a Lock of it would return.
@@ -261,12 +271,51 @@ func (r *Revision) ByVigil() bool {
 	return d > -madeSlack && d < madeSlack
 }
 
+// Holder is who takes a lock: the actor, the bastion (the vigil) they act
+// through, and the action the lock covers. A lock stores all three, so
+// that whoever is refused is told who holds it, where, and for what.
+type Holder struct {
+	Actor   string
+	Bastion string // empty: unknown (a lock taken by an older vigil)
+	Action  string // what the lock covers ("promote", "roll back", ...); may be empty
+}
+
+// ID is the holder's identity in a lock: "actor on bastion". Two vigils
+// of one actor on two bastions are two holders.
+func (h Holder) ID() string {
+	if h.Bastion == "" {
+		return h.Actor
+	}
+	return h.Actor + " on " + h.Bastion
+}
+
+// ParseHolder reads an ID back ("actor on bastion", or an actor alone):
+// what a lock taken without its annotations still says.
+func ParseHolder(id string) Holder {
+	actor, bastion, _ := strings.Cut(id, " on ")
+	return Holder{Actor: actor, Bastion: bastion}
+}
+
 // LockedError says another actor holds a promotion lock.
 type LockedError struct {
-	Lock   string
-	Holder string
-	Since  time.Time // when the holder took it; zero when unknown
-	Until  time.Time
+	Lock string `json:"lock"`
+	// Holder is the holder's ID ("actor on bastion"); Bastion and Action
+	// are its parts, when the lock names them.
+	Holder  string    `json:"holder"`
+	Bastion string    `json:"bastion,omitempty"`
+	Action  string    `json:"action,omitempty"`
+	Since   time.Time `json:"since,omitzero"` // when the holder took it; zero when unknown
+	Until   time.Time `json:"until"`
+}
+
+// Who says who holds the lock, through which bastion and for what:
+// "alice on bastion-a (promote)".
+func (e *LockedError) Who() string {
+	who := e.Holder
+	if e.Action != "" {
+		who += " (" + e.Action + ")"
+	}
+	return who
 }
 
 // Refused marks a held lock as a refusal (access.Refusal).
@@ -277,7 +326,7 @@ func (e *LockedError) Error() string {
 	if !e.Since.IsZero() {
 		since = " since " + e.Since.UTC().Format(time.RFC3339)
 	}
-	return fmt.Sprintf("%s is locked by %s%s until %s: wait for their change (a promotion, rollback or preparation) to settle, or ask them", e.Lock, e.Holder, since, e.Until.UTC().Format(time.RFC3339))
+	return fmt.Sprintf("%s is locked by %s%s until %s: wait for their change (a promotion, rollback or preparation) to settle, or ask them", e.Lock, e.Who(), since, e.Until.UTC().Format(time.RFC3339))
 }
 
 // ChangedError refuses a promotion whose target changed between its plan

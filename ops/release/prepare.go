@@ -70,13 +70,16 @@ func (s *Service) Prepare(ctx context.Context, actor access.Actor, plan PrepareP
 	return s.record(ctx, actor, ActPrepare, plan.Env.Name, params, err)
 }
 
+// prepareLock names the lock of env's preparations.
+func prepareLock(env string) string { return "vigil-prepare-" + env }
+
 // prepare seeds plan's objects, holding the preparation's lock, unless a
 // promotion into the environment is in flight: then it is refused naming
 // the promotion's holder. The lock lives in the source's namespace: the
 // environment's may not exist yet.
 func (s *Service) prepare(ctx context.Context, actor access.Actor, plan PreparePlan) error {
-	src, lock, holder := plan.From.Target(), "vigil-prepare-"+plan.Env.Name, s.holder(actor)
-	if err := s.cluster.Lock(ctx, src, lock, holder, s.opt.LockTTL); err != nil {
+	src, lock, holder := plan.From.Target(), prepareLock(plan.Env.Name), s.holder(actor)
+	if err := s.cluster.Lock(ctx, src, lock, s.lockHolder(actor, "prepare "+plan.Env.Name), s.opt.LockTTL); err != nil {
 		return err
 	}
 	defer func() {

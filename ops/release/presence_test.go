@@ -23,7 +23,7 @@ type fakeCluster struct {
 }
 
 func (c *fakeCluster) GetFreeze(context.Context, Target) (*Freeze, error) { return nil, nil }
-func (c *fakeCluster) Lock(context.Context, Target, string, string, time.Duration) error {
+func (c *fakeCluster) Lock(context.Context, Target, string, Holder, time.Duration) error {
 	return c.lockErr
 }
 func (c *fakeCluster) Unlock(context.Context, Target, string, string) error { return nil }

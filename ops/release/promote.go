@@ -317,6 +317,9 @@ func (s *Service) Promote(ctx context.Context, actor access.Actor, plan PromoteP
 		end()
 		return err
 	}
+	if hold := s.opt.TestHoldAfterPromote; hold != nil {
+		hold(ctx, "promotion of "+plan.App+" to "+plan.To.Name)
+	}
 	go s.unlockWhenSettled(context.WithoutCancel(ctx), plan.App, plan.To.Target(), plan.To.Name, plan.Containers(), s.holder(actor), end)
 	return err
 }
@@ -333,7 +336,7 @@ func (s *Service) promote(ctx context.Context, actor access.Actor, plan PromoteP
 		return &FrozenError{Env: plan.To.Name, Freeze: *f}
 	}
 	lock := lockName(plan.App)
-	if err := s.cluster.Lock(ctx, t, lock, s.holder(actor), s.opt.LockTTL); err != nil {
+	if err := s.cluster.Lock(ctx, t, lock, s.lockHolder(actor, "promote from "+plan.From.Name), s.opt.LockTTL); err != nil {
 		return err
 	}
 	err = s.unchanged(ctx, plan)
@@ -395,8 +398,13 @@ func (s *Service) apply(ctx context.Context, plan PromotePlan) error {
 	return s.cluster.SetImages(ctx, ref, images, plan.Annotations)
 }
 
-// holder names actor in a lock: who, and through which vigil.
-func (s *Service) holder(actor access.Actor) string { return actor.Name + " on " + s.opt.Bastion }
+// holder names actor in a lock: who, and through which vigil (a Holder's ID).
+func (s *Service) holder(actor access.Actor) string { return s.lockHolder(actor, "").ID() }
+
+// lockHolder is actor, through this vigil, taking a lock for action.
+func (s *Service) lockHolder(actor access.Actor, action string) Holder {
+	return Holder{Actor: actor.Name, Bastion: s.opt.Bastion, Action: action}
+}
 
 // unlock frees app's lock in t if holder still holds it.
 func (s *Service) unlock(ctx context.Context, t Target, app, holder string) error {

@@ -27,7 +27,7 @@ func (c *rollbackCluster) Rollback(_ context.Context, _ Ref, _ int64, annotate A
 }
 
 // The rollback's lock is tested with the Leases on the lab.
-func (c *rollbackCluster) Lock(context.Context, Target, string, string, time.Duration) error {
+func (c *rollbackCluster) Lock(context.Context, Target, string, Holder, time.Duration) error {
 	return nil
 }
 func (c *rollbackCluster) Unlock(context.Context, Target, string, string) error { return nil }

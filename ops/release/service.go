@@ -84,6 +84,12 @@ type Options struct {
 	// Bastion names this vigil in the locks it holds (the machine's name
 	// by default), so that the one refused is told where the holder is.
 	Bastion string
+	// TestHoldAfterPromote, for tests only, is called by Promote once the
+	// promotion is applied and journaled, with its lock still held and
+	// before anything waits for the rollout: a test stops the process
+	// there, in the middle of a promotion. Nil (always, outside tests):
+	// nothing is held.
+	TestHoldAfterPromote func(ctx context.Context, what string)
 }
 
 // Service is the release service, shared by every session of the process.
@@ -253,7 +259,7 @@ func (s *Service) Rollback(ctx context.Context, actor access.Actor, app, envName
 	// lock, so that it never interleaves with a promotion of the workload,
 	// and holds it until its own rollout settles.
 	holder := s.holder(actor)
-	if err := s.cluster.Lock(ctx, ref.Target, lockName(app), holder, s.opt.LockTTL); err != nil {
+	if err := s.cluster.Lock(ctx, ref.Target, lockName(app), s.lockHolder(actor, "roll back"), s.opt.LockTTL); err != nil {
 		end()
 		return Revision{}, s.record(ctx, actor, ActRollback, tgt, params, err)
 	}

@@ -47,7 +47,7 @@ func (c *rollbackCluster) Rollback(_ context.Context, ref release.Ref, rev int64
 }
 
 // The rollback's lock is tested with the Leases on the lab.
-func (c *rollbackCluster) Lock(context.Context, release.Target, string, string, time.Duration) error {
+func (c *rollbackCluster) Lock(context.Context, release.Target, string, release.Holder, time.Duration) error {
 	return nil
 }
 func (c *rollbackCluster) Unlock(context.Context, release.Target, string, string) error { return nil }

@@ -84,7 +84,7 @@ func (c *healthCluster) WatchPods(_ context.Context, ref release.Ref, fn func([]
 func (c *healthCluster) GetFreeze(context.Context, release.Target) (*release.Freeze, error) {
 	return nil, nil
 }
-func (c *healthCluster) Lock(context.Context, release.Target, string, string, time.Duration) error {
+func (c *healthCluster) Lock(context.Context, release.Target, string, release.Holder, time.Duration) error {
 	return nil
 }
 func (c *healthCluster) Unlock(context.Context, release.Target, string, string) error { return nil }

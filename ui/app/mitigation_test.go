@@ -70,7 +70,7 @@ func (c *badRelease) Rollback(_ context.Context, _ release.Ref, rev int64, _ rel
 }
 
 // The rollback's lock is tested with the Leases on the lab.
-func (c *badRelease) Lock(context.Context, release.Target, string, string, time.Duration) error {
+func (c *badRelease) Lock(context.Context, release.Target, string, release.Holder, time.Duration) error {
 	return nil
 }
 func (c *badRelease) Unlock(context.Context, release.Target, string, string) error { return nil }

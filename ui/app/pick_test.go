@@ -45,7 +45,7 @@ func (c *pickRelease) History(release.Ref) ([]release.Revision, error) {
 func (c *pickRelease) GetFreeze(context.Context, release.Target) (*release.Freeze, error) {
 	return nil, nil
 }
-func (c *pickRelease) Lock(context.Context, release.Target, string, string, time.Duration) error {
+func (c *pickRelease) Lock(context.Context, release.Target, string, release.Holder, time.Duration) error {
 	return nil
 }
 func (c *pickRelease) Unlock(context.Context, release.Target, string, string) error { return nil }

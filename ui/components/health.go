@@ -58,3 +58,16 @@ func ConnText(c release.Conn, now time.Time) string {
 	}
 	return s
 }
+
+// LockText describes a held lock on what at now: who holds it, through
+// which bastion and for what, since when and when it expires (then
+// another bastion may take it, even if its holder died): "🔒 web in test
+// locked by alice on bastion-a (promote from dev) since 21:54:20 ·
+// expires 22:04:20, in 9m".
+func LockText(what string, l *release.LockedError, now time.Time) string {
+	s := "🔒 " + what + " locked by " + l.Who()
+	if !l.Since.IsZero() {
+		s += " since " + l.Since.In(now.Location()).Format("15:04:05")
+	}
+	return s + " · expires " + l.Until.In(now.Location()).Format("15:04:05") + ", in " + Age(l.Until.Sub(now))
+}

@@ -436,3 +436,37 @@ func TestFooterHint(t *testing.T) {
 		t.Fatalf("the last of %d lines is %q", len(lines), lines[len(lines)-1])
 	}
 }
+
+// A lock held in an environment is a notice naming what it covers, its
+// holder, bastion and action, since when and when it expires; one that
+// ran out is not shown.
+func TestLockNotice(t *testing.T) {
+	mat := shopMatrix(true)
+	mat.Envs[1].Locks = []*release.LockedError{
+		{Lock: "vigil-promote-web in shop-test", Holder: "alice on bastion-a", Bastion: "bastion-a", Action: "promote from dev",
+			Since: fixedNow.Add(-time.Minute), Until: fixedNow.Add(9 * time.Minute)},
+		{Lock: "vigil-promote-api in shop-test", Holder: "bob on bastion-b", Bastion: "bastion-b", Until: fixedNow.Add(-time.Second)},
+	}
+	m := newModel(t, access.Operator, mat, 160, 40)
+	view := ansi.Strip(m.View())
+	since, until := fixedNow.Add(-time.Minute).Format("15:04:05"), fixedNow.Add(9*time.Minute).Format("15:04:05")
+	want := "🔒 web in test locked by alice on bastion-a (promote from dev) since " + since + " · expires " + until + ", in 9m"
+	if !strings.Contains(view, want) {
+		t.Errorf("view lacks %q:\n%s", want, view)
+	}
+	if strings.Contains(view, "bob on bastion-b") {
+		t.Errorf("an expired lock is shown:\n%s", view)
+	}
+}
+
+// A promotion refused by another bastion's lock says, in its toast, who
+// holds it, through which bastion, for what, since and until when.
+func TestPromotionRefusedByALockToast(t *testing.T) {
+	err := &release.LockedError{Lock: "vigil-promote-web in shop-test", Holder: "alice on bastion-a", Bastion: "bastion-a", Action: "promote from dev",
+		Since: fixedNow.Add(-time.Minute), Until: fixedNow.Add(9 * time.Minute)}
+	toast, ok := promotedToast(PromotedMsg{Plan: release.PromotePlan{App: "web"}, Err: err})().(common.ToastMsg)
+	if !ok || toast.Level != common.Error || !strings.HasPrefix(toast.Text, "refused: vigil-promote-web in shop-test is locked by alice on bastion-a (promote from dev) since ") ||
+		!strings.Contains(toast.Text, " until ") {
+		t.Fatalf("toast %+v", toast)
+	}
+}

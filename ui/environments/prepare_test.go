@@ -40,7 +40,7 @@ func (s *seeder) Seed(_ context.Context, _, _ release.Target, objects []release.
 }
 
 // Preparation's locks are tested with the Leases on the lab.
-func (c *seeder) Lock(context.Context, release.Target, string, string, time.Duration) error {
+func (c *seeder) Lock(context.Context, release.Target, string, release.Holder, time.Duration) error {
 	return nil
 }
 func (c *seeder) Unlock(context.Context, release.Target, string, string) error { return nil }

@@ -202,6 +202,13 @@ func (m *Model) notices() []string {
 			out = append(out, st.StatusWarn.Render(fmt.Sprintf("❄ %s frozen by %s for %s more: %s", e.Name, f.By, components.Age(f.Until.Sub(now)), f.Reason)))
 		}
 	}
+	for _, e := range m.matrix.Envs {
+		for _, l := range e.Locks {
+			if now.Before(l.Until) {
+				out = append(out, st.StatusUnknown.Render(components.LockText(e.LockSubject(l), l, now)))
+			}
+		}
+	}
 	for i, e := range m.matrix.Envs {
 		if !m.preparable(i) {
 			continue
@@ -230,6 +237,11 @@ func (m *Model) noticeLines() int {
 		}
 		if e.Freeze.Active(now) {
 			n++
+		}
+		for _, l := range e.Locks {
+			if now.Before(l.Until) {
+				n++
+			}
 		}
 	}
 	for i := range m.matrix.Envs {

@@ -466,3 +466,26 @@ func TestLongVersionTakesTheFreeWidth(t *testing.T) {
 		t.Fatalf("at 80 columns the version is cut while the APP column has room:\n%s", view)
 	}
 }
+
+// The detail of a workload whose promotion lock is held says who holds
+// it, through which bastion, for what, since when and when it expires.
+func TestDetailShowsTheLock(t *testing.T) {
+	m := newModel(t, access.Operator, 160, 60)
+	mat := testMatrix()
+	mat.Envs[2].Locks = []*release.LockedError{{Lock: "vigil-promote-api in prod", Holder: "alice on bastion-a", Bastion: "bastion-a",
+		Action: "promote from preprod", Since: fixedNow.Add(-time.Minute), Until: fixedNow.Add(9 * time.Minute)}}
+	m.SetMatrix(mat)
+	open(m)
+	view := ansi.Strip(m.View())
+	want := "🔒 api in prod locked by alice on bastion-a (promote from preprod) since " + fixedNow.Add(-time.Minute).Format("15:04:05") +
+		" · expires " + fixedNow.Add(9*time.Minute).Format("15:04:05") + ", in 9m"
+	if !strings.Contains(view, want) {
+		t.Errorf("detail lacks %q:\n%s", want, view)
+	}
+	// Expired: its holder died, anyone may take it; nothing is shown.
+	mat.Envs[2].Locks[0].Until = fixedNow.Add(-time.Second)
+	m.SetMatrix(mat)
+	if view := ansi.Strip(m.View()); strings.Contains(view, "🔒") {
+		t.Errorf("an expired lock is shown:\n%s", view)
+	}
+}

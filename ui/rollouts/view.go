@@ -150,6 +150,9 @@ func (m *Model) detailLines() []string {
 		if es.Freeze.Active(now) {
 			lines = append(lines, st.StatusWarn.Render(fmt.Sprintf("❄ %s is frozen by %s for %s more: %s", es.Name, es.Freeze.By, components.Age(es.Freeze.Until.Sub(now)), es.Freeze.Reason)))
 		}
+		if l := es.LockOf(m.app); l != nil && now.Before(l.Until) {
+			lines = append(lines, st.StatusUnknown.Render(lipgloss.Wrap(components.LockText(es.LockSubject(l), l, now), m.Width, " ")))
+		}
 		if !es.Conn.Connected {
 			lines = append(lines, st.StatusCrit.Render("⚠ "+components.ConnText(es.Conn, now)+" · this is the last data, retrying"))
 		}
