@@ -111,7 +111,7 @@ func TestLabDefineAlertFromTheGraph(t *testing.T) {
 	tm.Send(uitest.Key("tab"))
 	typeText(tm, "(") // a bad expression
 	tm.Send(uitest.Key("enter"))
-	m.WaitFor(t, 10*time.Second, "could not parse expression", "unexpected")
+	m.WaitFor(t, 10*time.Second, "could not parse", "unexpected") // wrapped where the path ends
 	if now, _ := os.ReadFile(file); strings.Contains(string(now), name) {
 		t.Fatal("a bad expression was written")
 	}
