@@ -56,6 +56,24 @@ func (c *loadRelease) Watch(_ context.Context, envs []release.Env, _ string, sin
 // pane at 500 apps × 4 environments, 200×60: the key through Update, then
 // the whole frame (issue 18's keypress path, without the terminal).
 func BenchmarkEnvironmentsKey(b *testing.B) {
+	m := envShell(b)
+	down, up := keyMsg("j"), keyMsg("k")
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		k := down
+		if i/400%2 == 1 {
+			k = up
+		}
+		i++
+		m.Update(k)
+		_ = m.View()
+	}
+}
+
+// envShell is the shell at 200×60 on the Environments pane of a 500 × 4
+// matrix.
+func envShell(b *testing.B) *Model {
 	opts := testOptions(b, nil)
 	envs := []release.Env{{Name: "dev", Namespace: "dev"}, {Name: "test", Namespace: "test"},
 		{Name: "preprod", Namespace: "preprod"}, {Name: "prod", Namespace: "prod", Protected: true}}
@@ -72,16 +90,5 @@ func BenchmarkEnvironmentsKey(b *testing.B) {
 	if s := screen(m); !strings.Contains(s, "app-0000") {
 		b.Fatalf("no matrix:\n%s", s)
 	}
-	down, up := keyMsg("j"), keyMsg("k")
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		k := down
-		if i/400%2 == 1 {
-			k = up
-		}
-		i++
-		m.Update(k)
-		_ = m.View()
-	}
+	return m
 }
