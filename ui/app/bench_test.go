@@ -73,7 +73,7 @@ func BenchmarkEnvironmentsKey(b *testing.B) {
 
 // envShell is the shell at 200×60 on the Environments pane of a 500 × 4
 // matrix.
-func envShell(b *testing.B) *Model {
+func envShell(b testing.TB) *Model {
 	opts := testOptions(b, nil)
 	envs := []release.Env{{Name: "dev", Namespace: "dev"}, {Name: "test", Namespace: "test"},
 		{Name: "preprod", Namespace: "preprod"}, {Name: "prod", Namespace: "prod", Protected: true}}
