@@ -9,7 +9,7 @@ LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(
 BIN       := bin/vigil
 LAB       := cd lab && $(GO) run ./cmd/vigil-lab
 
-.PHONY: build test test-twice test-unit test-clock fuzz lint mod-check bench docs lab-up lab-down lab-status demo release-check clean
+.PHONY: build test test-twice test-unit test-clock fuzz lint mod-check bench bench-scale docs lab-up lab-down lab-status demo release-check clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vigil
@@ -68,6 +68,14 @@ mod-check:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Issue 18's figures on a lab loaded with `vigil-lab load --apps 500`: the
+# console in tmux at 200x60, three runs (test/scale). K9S=path measures k9s
+# beside it; SCALE_FLAGS passes more (-runs, -keys, -full, -apps).
+K9S         ?=
+SCALE_FLAGS ?=
+bench-scale:
+	$(GO) run ./test/scale -env "$$($(LAB) env --path)" -k9s "$(K9S)" $(SCALE_FLAGS)
 
 docs:
 	$(GO) test ./ui/app -run TestKeysDocUpToDate -update
