@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
 )
@@ -184,5 +185,41 @@ func TestConsoleOnADamagedJournalIsReadOnly(t *testing.T) {
 	defer b.close()
 	if b.guard.ReadOnly || b.notice != "" {
 		t.Fatalf("a sound journal: read-only %v, notice %q", b.guard.ReadOnly, b.notice)
+	}
+}
+
+// TestVerbGuardAsksTheJournal: a verb's guard refuses a mutation while its
+// journal cannot take the entry, as the console's does, and lets it
+// through on a sound journal; reads are never refused for it.
+func TestVerbGuardAsksTheJournal(t *testing.T) {
+	act := access.Action{Name: "restart", MinRole: access.Operator, Mutates: true}
+	alice := access.Actor{Name: "alice", Role: access.Operator}
+	dir := sandbox(t)
+	path := filepath.Join(dir, "journal.db")
+	if err := os.WriteFile(path, damagedJournals(t, 40)["truncated"], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	damaged, err := audit.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer damaged.Close()
+	g := &globals{}
+	if err := g.guard(damaged).Check(alice, act); err == nil || !access.IsRefusal(err) || !strings.Contains(err.Error(), "could not be journaled") {
+		t.Fatalf("a mutation over a damaged journal: %v", err)
+	}
+	if err := g.guard(damaged).Check(alice, access.Action{Name: "list"}); err != nil {
+		t.Fatalf("a read over a damaged journal: %v", err)
+	}
+	sound, err := audit.Open(filepath.Join(dir, "sound.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sound.Close()
+	if err := g.guard(sound).Check(alice, act); err != nil {
+		t.Fatalf("a mutation over a sound journal: %v", err)
+	}
+	if err := g.guard(nil).Check(alice, act); err != nil {
+		t.Fatalf("no journal: %v", err)
 	}
 }

@@ -78,7 +78,7 @@ func newExecCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			guard := access.Guard{ReadOnly: g.readOnly}
+			guard := g.guard(journal)
 			keys := hostKeys(cfg)
 			inv := inventory.New(cloud, journal, inventory.Options{Guard: guard, HostKeys: keys})
 			ctx, cancel := context.WithCancel(cmd.Context())

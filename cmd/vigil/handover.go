@@ -117,7 +117,7 @@ func writeHandover(ctx context.Context, g *globals, text string, render func(han
 			src.Releases = r.svc
 		}
 	}
-	h, err := handover.Write(ctx, actor, guard, j, handover.Collect(src, time.Now()), text)
+	h, err := handover.Write(ctx, actor, g.guard(j), j, handover.Collect(src, time.Now()), text)
 	if err != nil {
 		return err
 	}

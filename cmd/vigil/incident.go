@@ -216,7 +216,7 @@ func newIncidentNoteCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer j.Close()
-			err = incident.AddNote(cmd.Context(), j, access.Guard{ReadOnly: g.readOnly}, actor, time.Now(), 30*24*time.Hour, args[0], strings.Join(args[1:], " "))
+			err = incident.AddNote(cmd.Context(), j, g.guard(j), actor, time.Now(), 30*24*time.Hour, args[0], strings.Join(args[1:], " "))
 			var unknown *incident.UnknownIncidentError
 			if errors.As(err, &unknown) {
 				return &exitCodeError{code: exitUsage, msg: err.Error()}

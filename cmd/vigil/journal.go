@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/vigilops/vigil/ops/access"
 	"github.com/vigilops/vigil/ops/audit"
 	"github.com/vigilops/vigil/ops/config"
 	"github.com/vigilops/vigil/ops/playbook"
@@ -95,4 +96,15 @@ func openHistory(cfg *config.Config) (*playbook.History, error) {
 		return nil, err
 	}
 	return playbook.OpenHistoryPostgres(context.Background(), dsn)
+}
+
+// guard is the guard of a verb that journals in j: --read-only, the role,
+// and j's refusal while it cannot take an entry (the shared journal's
+// server away), so that no verb acts unjournaled, as in the console.
+func (g *globals) guard(j *audit.Journal) access.Guard {
+	guard := access.Guard{ReadOnly: g.readOnly}
+	if j != nil {
+		guard.Journal = j
+	}
+	return guard
 }

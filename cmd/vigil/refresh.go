@@ -94,7 +94,7 @@ func newRefreshDataCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			guard := access.Guard{ReadOnly: g.readOnly}
+			guard := g.guard(journal)
 			out := cmd.OutOrStdout()
 			if status {
 				svc, err := newRefreshService(ctx, cfg, guard, journal, cloud, cloud, nil)

@@ -48,7 +48,7 @@ func newTrustKeyCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			inv := inventory.New(cloud, journal, inventory.Options{Guard: access.Guard{ReadOnly: g.readOnly}, HostKeys: hostKeys(cfg)})
+			inv := inventory.New(cloud, journal, inventory.Options{Guard: g.guard(journal), HostKeys: hostKeys(cfg)})
 			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
 			err = inv.Refresh(ctx)
 			cancel()
