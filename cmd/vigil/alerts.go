@@ -20,6 +20,7 @@ type incidentCLI struct {
 	svc     *incident.Service
 	actor   access.Actor
 	journal recorder // nil for a verb that only lists
+	guard   access.Guard
 	close   func()
 }
 
@@ -46,13 +47,14 @@ func openIncidentCLI(g *globals, journal bool) (*incidentCLI, error) {
 			return nil, err
 		}
 		j, closeJournal = w.journal, func() { w.journal.Close() }
+		w.guard = g.guard(w.journal)
 	}
 	svc, err := newIncidentWith(w, j, nil)
 	if err != nil {
 		closeJournal()
 		return nil, err
 	}
-	c := &incidentCLI{svc: svc, actor: actor, close: closeJournal}
+	c := &incidentCLI{svc: svc, actor: actor, guard: w.guard, close: closeJournal}
 	if w.journal != nil {
 		c.journal = w.journal
 	}

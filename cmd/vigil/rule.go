@@ -47,6 +47,7 @@ func openRuleCLI(g *globals, journal bool) (*ruleCLI, error) {
 			return nil, err
 		}
 		j, c.journal, c.close = w.journal, w.journal, func() { w.journal.Close() }
+		w.guard = g.guard(w.journal)
 	}
 	if c.svc, err = newRules(w, j); err != nil {
 		c.close()

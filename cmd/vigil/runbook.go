@@ -110,7 +110,7 @@ func newRunbookRunCmd(g *globals) *cobra.Command {
 			case config.RunbookPlaybook:
 				return usageError("runbook %s runs %s on %s: r in the alert's detail runs it", r.Name, r.Playbook, t.Host)
 			}
-			guard := access.Guard{ReadOnly: g.readOnly}
+			guard := c.guard
 			var j runbook.Journal
 			if c.journal != nil {
 				j = c.journal
